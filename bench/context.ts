@@ -1,0 +1,65 @@
+/** The scratch database a bench run works in: created, migrated and seeded, then dropped. */
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { openPglite, openPostgres, type Db } from '../src/db/index.ts';
+import { migrateToLatest } from '../src/db/migrate.ts';
+import { seedDemoCouncil } from '../src/modules/org/demo.ts';
+
+export type BenchContext = {
+  driver: 'postgres' | 'pglite';
+  db: Db;
+  /** The scratch database's URL (PostgreSQL only). */
+  databaseUrl: string | null;
+  organisationId: string;
+  /** Where generated files go; removed at the end. */
+  tmpDir: string;
+  /** Smaller sizes (the embedded driver). */
+  small: boolean;
+  log: (line: string) => void;
+};
+
+export type ScratchDatabase = { db: Db; databaseUrl: string | null; name: string; close: () => Promise<void> };
+
+export async function openScratchDatabase(options: { driver: 'postgres' | 'pglite'; serverUrl: string }): Promise<ScratchDatabase> {
+  if (options.driver === 'pglite') {
+    const handle = await openPglite(undefined);
+    await migrateToLatest(handle.db);
+    return { db: handle.db, databaseUrl: null, name: 'pglite (in memory)', close: handle.close };
+  }
+  const name = `assure_bench_${randomBytes(6).toString('hex')}`;
+  await adminQuery(options.serverUrl, `create database ${name}`);
+  const url = new URL(options.serverUrl);
+  url.pathname = `/${name}`;
+  try {
+    const handle = await openPostgres(url.toString(), { max: 5 });
+    await migrateToLatest(handle.db);
+    return {
+      db: handle.db,
+      databaseUrl: url.toString(),
+      name,
+      close: async () => {
+        await handle.close();
+        await adminQuery(options.serverUrl, `drop database if exists ${name} with (force)`);
+      },
+    };
+  } catch (error) {
+    await adminQuery(options.serverUrl, `drop database if exists ${name} with (force)`);
+    throw error;
+  }
+}
+
+/** Seeds the demo council's structure and people (no children); returns its organisation id. */
+export async function seedOrganisation(db: Db): Promise<string> {
+  const seeded = await seedDemoCouncil(db, { children: 0, today: '2026-11-24' });
+  return seeded.organisation.id;
+}
+
+export async function adminQuery(serverUrl: string, text: string): Promise<pg.QueryResult> {
+  const client = new pg.Client({ connectionString: serverUrl });
+  await client.connect();
+  try {
+    return await client.query(text);
+  } finally {
+    await client.end();
+  }
+}

@@ -1,0 +1,178 @@
+/**
+ * Child import: `importChildrenFromFile` against a bare COPY of the same CSV file into a
+ * scratch table of the same columns, with wall time and peak memory for two file sizes (the
+ * import streams the file, so its peak memory should not grow with the file).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { sql } from 'kysely';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { PGlite } from '@electric-sql/pglite';
+import { importChildrenFromFile, type ImportResult } from '../src/modules/children/service.ts';
+import type { BenchContext } from './context.ts';
+import { loadCaseHolders, writeChildExtract } from './generate.ts';
+import { measure, median, ratio, round, type MemoryPeak } from './measure.ts';
+
+const RUNS = 3;
+
+type Run = { ms: number; memory: MemoryPeak };
+
+export type ImportSizeResult = {
+  rows: number;
+  fileBytes: number;
+  /** Each first import starts from an empty register (children truncated before each run). */
+  firstImport: { runs: Run[]; medianMs: number; rowsPerSecond: number; medianPeakIncreaseMb: number };
+  /** The same file again over the register it created: nothing changes (update path). */
+  reImport: { runs: Run[]; medianMs: number; medianPeakIncreaseMb: number };
+  copy: { runs: Run[]; medianMs: number; rowsPerSecond: number; medianPeakIncreaseMb: number };
+  ratioFirstImportToCopy: number;
+  ratioReImportToCopy: number;
+};
+
+export type ImportBenchResult = { sizes: ImportSizeResult[]; peakGrowthMb: number; note: string };
+
+const COPY_TABLE = `
+  create table if not exists bench_copy_children (
+    external_id text not null,
+    initials text not null,
+    date_of_birth date,
+    gender text,
+    ethnicity text,
+    legal_status text not null,
+    allocated_worker text,
+    allocated_team text,
+    open_date date
+  )`;
+
+export async function runImportBench(ctx: BenchContext): Promise<ImportBenchResult> {
+  const sizes = ctx.small ? [4_000, 20_000] : [20_000, 100_000];
+  const caseHolders = await loadCaseHolders(ctx.db, ctx.organisationId);
+  const copier = await openCopier(ctx);
+  const results: ImportSizeResult[] = [];
+  try {
+    for (const rows of sizes) {
+      const file = path.join(ctx.tmpDir, `children-${rows}.csv`);
+      const fileBytes = await writeChildExtract(file, { rows, seed: 20261124, caseHolders });
+      ctx.log(`import: ${rows.toLocaleString('en-GB')} rows, ${(fileBytes / 1024 / 1024).toFixed(1)} MB CSV`);
+      results.push(await benchSize(ctx, copier, file, rows, fileBytes));
+      fs.rmSync(file, { force: true });
+    }
+  } finally {
+    await copier.close();
+  }
+  await emptyRegister(ctx);
+  const [small, large] = results;
+  const peakGrowthMb = round(large!.firstImport.medianPeakIncreaseMb - small!.firstImport.medianPeakIncreaseMb, 1);
+  return {
+    sizes: results,
+    peakGrowthMb,
+    note:
+      'First import: children truncated before each run (every row is an insert). Re-import: the same file over the register it created (every row unchanged). ' +
+      'Memory: RSS sampled every 50 ms; peak increase is over the RSS after a full GC just before the run. ' +
+      'processMaxRss is process.resourceUsage().maxRSS, a lifetime high-water mark (smaller file first).',
+  };
+}
+
+async function benchSize(ctx: BenchContext, copier: Copier, file: string, rows: number, fileBytes: number): Promise<ImportSizeResult> {
+  const first: Run[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    await emptyRegister(ctx);
+    const run = await measure(() => importOnce(ctx, file));
+    checkImport(run.result, rows, 'created');
+    first.push({ ms: round(run.ms, 1), memory: run.memory });
+    ctx.log(`  first import ${i + 1}/${RUNS}: ${(run.ms / 1000).toFixed(2)} s, peak +${run.memory.peakIncreaseMb} MB`);
+  }
+  const again: Run[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const run = await measure(() => importOnce(ctx, file));
+    checkImport(run.result, 0, 'created');
+    again.push({ ms: round(run.ms, 1), memory: run.memory });
+    ctx.log(`  re-import ${i + 1}/${RUNS}: ${(run.ms / 1000).toFixed(2)} s, peak +${run.memory.peakIncreaseMb} MB`);
+  }
+  const copies: Run[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    await copier.reset();
+    const run = await measure(() => copier.copy(file));
+    if (run.result !== rows) throw new Error(`COPY loaded ${run.result} rows, expected ${rows}`);
+    copies.push({ ms: round(run.ms, 1), memory: run.memory });
+    ctx.log(`  COPY ${i + 1}/${RUNS}: ${(run.ms / 1000).toFixed(2)} s, peak +${run.memory.peakIncreaseMb} MB`);
+  }
+  const firstMs = median(first.map((r) => r.ms));
+  const againMs = median(again.map((r) => r.ms));
+  const copyMs = median(copies.map((r) => r.ms));
+  return {
+    rows,
+    fileBytes,
+    firstImport: { runs: first, medianMs: firstMs, rowsPerSecond: Math.round(rows / (firstMs / 1000)), medianPeakIncreaseMb: median(first.map((r) => r.memory.peakIncreaseMb)) },
+    reImport: { runs: again, medianMs: againMs, medianPeakIncreaseMb: median(again.map((r) => r.memory.peakIncreaseMb)) },
+    copy: { runs: copies, medianMs: copyMs, rowsPerSecond: Math.round(rows / (copyMs / 1000)), medianPeakIncreaseMb: median(copies.map((r) => r.memory.peakIncreaseMb)) },
+    ratioFirstImportToCopy: round(ratio(firstMs, copyMs), 1),
+    ratioReImportToCopy: round(ratio(againMs, copyMs), 1),
+  };
+}
+
+function importOnce(ctx: BenchContext, file: string): Promise<ImportResult> {
+  return importChildrenFromFile(ctx.db, {
+    organisationId: ctx.organisationId,
+    path: file,
+    source: 'command',
+    fullExtract: true,
+    actor: { principal: null, ipAddress: null, label: 'bench' },
+  });
+}
+
+/** A benchmark of a failed import would measure the wrong thing: stop instead. */
+function checkImport(result: ImportResult, expectedCreated: number, what: 'created') {
+  if (result.status !== 'succeeded') {
+    const first = result.errors[0];
+    throw new Error(`import failed with ${result.errorCount} error(s); first: row ${first?.rowNumber} ${first?.column}: ${first?.reason}`);
+  }
+  if (result.createdCount !== expectedCreated) throw new Error(`import ${what} ${result.createdCount} children, expected ${expectedCreated}`);
+}
+
+async function emptyRegister(ctx: BenchContext) {
+  // No audits exist yet; cascade covers them should the order of benchmarks change.
+  await sql`truncate children cascade`.execute(ctx.db);
+}
+
+type Copier = { copy: (file: string) => Promise<number>; reset: () => Promise<void>; close: () => Promise<void> };
+
+/**
+ * The baseline: COPY of the same CSV into a table of the same columns. On PostgreSQL it is
+ * COPY FROM STDIN streaming the file (pg-copy-streams). PGlite has no COPY FROM STDIN stream;
+ * there it is COPY FROM '/dev/blob' of the file read whole, on a separate in-memory instance.
+ */
+async function openCopier(ctx: BenchContext): Promise<Copier> {
+  if (ctx.driver === 'postgres') {
+    const client = new pg.Client({ connectionString: ctx.databaseUrl! });
+    await client.connect();
+    await client.query(`set datestyle = 'ISO, DMY'`);
+    await client.query(COPY_TABLE);
+    return {
+      reset: async () => void (await client.query('truncate bench_copy_children')),
+      copy: async (file) => {
+        const stream = client.query(copyFrom(`copy bench_copy_children from stdin with (format csv, header true)`));
+        await pipeline(fs.createReadStream(file), stream);
+        return stream.rowCount;
+      },
+      close: async () => {
+        await client.query('drop table if exists bench_copy_children');
+        await client.end();
+      },
+    };
+  }
+  const pglite = await PGlite.create();
+  await pglite.exec(`set datestyle = 'ISO, DMY'; ${COPY_TABLE}`);
+  return {
+    reset: async () => void (await pglite.exec('truncate bench_copy_children')),
+    copy: async (file) => {
+      const blob = new Blob([await fs.promises.readFile(file)]);
+      await pglite.query(`copy bench_copy_children from '/dev/blob' with (format csv, header true)`, [], { blob });
+      const count = await pglite.query<{ n: number }>('select count(*)::int as n from bench_copy_children');
+      return count.rows[0]!.n;
+    },
+    close: () => pglite.close(),
+  };
+}

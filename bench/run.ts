@@ -1,0 +1,159 @@
+/**
+ * `npm run bench`: runs every benchmark against a scratch database, prints a summary and
+ * writes bench/results/latest.json and latest.md.
+ *
+ *   BENCH_DATABASE_URL   PostgreSQL server to create the scratch database on
+ *                        (default postgres://postgres@127.0.0.1:5432/test)
+ *   --pglite             run on the embedded driver instead, with smaller sizes
+ *   --only=import|tracker  run one benchmark (results go to latest-only-<name>.*)
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { sql } from 'kysely';
+import { openScratchDatabase, seedOrganisation, type BenchContext } from './context.ts';
+import { runImportBench, type ImportBenchResult } from './import.bench.ts';
+import { round } from './measure.ts';
+import type { TrackerBenchResult } from './tracker.bench.ts';
+
+const RESULTS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
+
+type Machine = { cpus: number; cpuModel: string; totalMemoryGb: number; node: string; database: string; platform: string };
+
+type Results = {
+  date: string;
+  driver: 'postgres' | 'pglite';
+  machine: Machine;
+  durationSeconds: number;
+  import?: ImportBenchResult;
+  tracker?: TrackerBenchResult;
+};
+
+async function main() {
+  const args = process.argv.slice(2);
+  const driver = args.includes('--pglite') ? 'pglite' : 'postgres';
+  const only = args.find((arg) => arg.startsWith('--only='))?.slice('--only='.length);
+  if (only && only !== 'import' && only !== 'tracker') throw new Error(`unknown benchmark "${only}": use --only=import or --only=tracker`);
+  const serverUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+  const started = performance.now();
+  const log = (line: string) => process.stdout.write(`${line}\n`);
+
+  const scratch = await openScratchDatabase({ driver, serverUrl });
+  log(`scratch database: ${scratch.name}`);
+  const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'assure-bench-'));
+  const results: Results = { date: new Date().toISOString(), driver, machine: await machine(scratch.db), durationSeconds: 0 };
+  try {
+    const organisationId = await seedOrganisation(scratch.db);
+    const ctx: BenchContext = { driver, db: scratch.db, databaseUrl: scratch.databaseUrl, organisationId, tmpDir, small: driver === 'pglite', log };
+    if (!only || only === 'import') results.import = await runImportBench(ctx);
+    if (!only || only === 'tracker') {
+      // Loaded only when run, so the import benchmark works on its own.
+      const { runTrackerBench } = await import('./tracker.bench.ts');
+      results.tracker = await runTrackerBench(ctx);
+    }
+  } finally {
+    fs.rmSync(tmpDir, { recursive: true, force: true });
+    await scratch.close();
+  }
+  results.durationSeconds = round((performance.now() - started) / 1000, 1);
+
+  const markdown = renderMarkdown(results);
+  const name = ['latest', driver === 'pglite' ? 'pglite' : null, only ? `only-${only}` : null].filter(Boolean).join('-');
+  fs.mkdirSync(RESULTS_DIR, { recursive: true });
+  fs.writeFileSync(path.join(RESULTS_DIR, `${name}.json`), `${JSON.stringify(results, null, 2)}\n`);
+  fs.writeFileSync(path.join(RESULTS_DIR, `${name}.md`), markdown);
+  log('');
+  log(markdown);
+  log(`written: bench/results/${name}.json, bench/results/${name}.md`);
+}
+
+async function machine(db: BenchContext['db']): Promise<Machine> {
+  const version = await sql<{ version: string }>`select version() as version`.execute(db);
+  const cpus = os.cpus();
+  return {
+    cpus: cpus.length,
+    cpuModel: cpus[0]?.model.trim() ?? 'unknown',
+    totalMemoryGb: round(os.totalmem() / 1024 ** 3, 1),
+    node: process.version,
+    database: version.rows[0]?.version.split(' on ')[0] ?? 'unknown',
+    platform: `${os.platform()} ${os.release()}`,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Summary
+
+function table(headers: string[], rows: (string | number)[][]): string {
+  const line = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`;
+  return [line(headers), line(headers.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+const ms = (value: number) => `${value.toFixed(2)} ms`;
+const x = (value: number) => `${value}×`;
+const n = (value: number) => value.toLocaleString('en-GB');
+
+function renderMarkdown(results: Results): string {
+  const m = results.machine;
+  const parts = [
+    `# Assure benchmarks (${results.driver})`,
+    '',
+    `${results.date.slice(0, 10)} · ${m.cpus} CPUs (${m.cpuModel}) · ${m.totalMemoryGb} GB memory · Node ${m.node} · ${m.database} · ${m.platform} · run took ${results.durationSeconds} s`,
+    '',
+    'Medians of the runs; ratios are against a baseline measured in the same run.',
+  ];
+  if (results.import) parts.push('', renderImport(results.import));
+  if (results.tracker) parts.push('', renderTracker(results.tracker));
+  return `${parts.join('\n')}\n`;
+}
+
+function renderImport(result: ImportBenchResult): string {
+  const rows = result.sizes.flatMap((size) => [
+    [n(size.rows), 'first import (importChildrenFromFile)', s(size.firstImport.medianMs), n(size.firstImport.rowsPerSecond), `+${size.firstImport.medianPeakIncreaseMb} MB`, x(size.ratioFirstImportToCopy)],
+    [n(size.rows), 're-import, nothing changed', s(size.reImport.medianMs), n(Math.round(size.rows / (size.reImport.medianMs / 1000))), `+${size.reImport.medianPeakIncreaseMb} MB`, x(size.ratioReImportToCopy)],
+    [n(size.rows), 'baseline: COPY of the same CSV', s(size.copy.medianMs), n(size.copy.rowsPerSecond), `+${size.copy.medianPeakIncreaseMb} MB`, '1×'],
+  ]);
+  const maxRss = result.sizes.map((size) => `${n(size.rows)} rows: ${Math.max(...size.firstImport.runs.map((run) => run.memory.processMaxRssMb))} MB`).join(', ');
+  return [
+    '## Child import',
+    '',
+    table(['rows', 'what', 'median time', 'rows/s', 'median peak RSS increase', 'ratio to COPY'], rows),
+    '',
+    `Peak RSS growth from the smaller to the larger file (first import): ${result.peakGrowthMb} MB. process maxRSS after the first imports: ${maxRss}.`,
+    '',
+    result.note,
+  ].join('\n');
+}
+
+function renderTracker(result: TrackerBenchResult): string {
+  const rows = [
+    ['HTTP page (app.inject, signed in)', ms(result.http.medianMs), ms(result.http.p95Ms)],
+    ['service call (listTrackerAudits)', ms(result.service.medianMs), ms(result.service.p95Ms)],
+    ['baseline: bare SQL (page + count)', ms(result.bareSql.medianMs), ms(result.bareSql.p95Ms)],
+    ['floor: bare Fastify route', ms(result.bareRoute.medianMs), ms(result.bareRoute.p95Ms)],
+  ];
+  const ratios = [
+    ['HTTP page / bare SQL', x(result.ratios.httpToBareSql)],
+    ['service / bare SQL', x(result.ratios.serviceToBareSql)],
+    ['HTTP page / bare route', x(result.ratios.httpToBareRoute)],
+  ];
+  return [
+    '## Audit tracker: first filtered page',
+    '',
+    `${n(result.audits)} audits, ${n(result.children)} children. Request: \`${result.url}\` (${result.matching} matching audits, ${result.pageRows} on the page). ${result.iterations} timed runs after ${result.warmups} warm-ups.`,
+    '',
+    table(['what', 'median', 'p95'], rows),
+    '',
+    table(['ratio', 'value'], ratios),
+    '',
+    'Plan of the bare query (EXPLAIN ANALYZE):',
+    '',
+    '```',
+    ...result.plan,
+    '```',
+    ...(result.notes.length ? ['', ...result.notes.map((note) => `- ${note}`)] : []),
+  ].join('\n');
+}
+
+await main();

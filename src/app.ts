@@ -1,0 +1,103 @@
+import path from 'node:path';
+import Fastify, { type FastifyInstance } from 'fastify';
+import cookie from '@fastify/cookie';
+import csrf from '@fastify/csrf-protection';
+import formbody from '@fastify/formbody';
+import multipart from '@fastify/multipart';
+import rateLimit from '@fastify/rate-limit';
+import fastifyStatic from '@fastify/static';
+import qs from 'node:querystring';
+import type { Config } from './config.ts';
+import type { Db } from './db/index.ts';
+import { PUBLIC_DIR } from './platform/assets.ts';
+import {
+  setUpAuthentication,
+  setUpAuthorisation,
+  setUpCsrfCheck,
+  setUpErrorHandling,
+  setUpPageRendering,
+} from './platform/http/pipeline.ts';
+import { setUpSecurityHeaders } from './platform/http/security.ts';
+import './platform/http/types.ts';
+import { createViewEnvironment, ROOT_DIR, SRC_DIR } from './platform/views.ts';
+import { healthRoutes } from './modules/health/routes.ts';
+import { accountRoutes } from './modules/account/routes.ts';
+import { homeRoutes } from './modules/home/routes.ts';
+import { orgRoutes } from './modules/org/routes.ts';
+import { childrenRoutes } from './modules/children/routes.ts';
+import { auditRoutes } from './modules/audits/routes.ts';
+import { activityRoutes } from './modules/activity/routes.ts';
+import { apiRoutes } from './modules/api/routes.ts';
+
+export type AppDependencies = { db: Db; config: Config };
+
+/**
+ * The request pipeline, in order: health → security headers → cookies and parsing → static
+ * assets → page rendering → authentication → authorisation → CSRF → routes → 404 → errors.
+ */
+export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: deps.config.logLevel === 'silent' ? false : { level: deps.config.logLevel },
+    trustProxy: deps.config.trustProxy,
+    bodyLimit: 1024 * 1024,
+    // Repeated form fields (checkboxes) arrive as arrays; nothing else needs more.
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+
+  setUpAuthorisation(app);
+  await setUpSecurityHeaders(app);
+  await app.register(cookie, { secret: deps.config.sessionSecret });
+  await app.register(formbody, { parser: (body) => qs.parse(body) });
+  await app.register(multipart, { limits: { fileSize: 200 * 1024 * 1024, files: 1 } });
+  await app.register(rateLimit, { global: false });
+  await app.register(csrf, {
+    sessionPlugin: '@fastify/cookie',
+    cookieKey: 'assure_csrf',
+    cookieOpts: { path: '/', httpOnly: true, sameSite: 'lax', signed: true },
+    getToken: (request) => {
+      const body = request.body as Record<string, unknown> | undefined;
+      const query = request.query as Record<string, unknown> | undefined;
+      return String(body?._csrf ?? query?._csrf ?? request.headers['x-csrf-token'] ?? '');
+    },
+  });
+  await setUpStaticAssets(app);
+
+  setUpPageRendering(app, { views: createViewEnvironment(), config: deps.config });
+  setUpAuthentication(app, deps);
+  setUpCsrfCheck(app);
+  // Before the routes, so that every encapsulated route scope inherits them.
+  setUpErrorHandling(app);
+
+  await app.register(async (scope) => healthRoutes(scope, deps));
+  await app.register(async (scope) => accountRoutes(scope, deps));
+  await app.register(async (scope) => homeRoutes(scope, deps));
+  await app.register(async (scope) => orgRoutes(scope, deps));
+  await app.register(async (scope) => childrenRoutes(scope, deps));
+  await app.register(async (scope) => auditRoutes(scope, deps));
+  await app.register(async (scope) => activityRoutes(scope, deps));
+  await app.register(async (scope) => apiRoutes(scope, deps), { prefix: '/api/v1' });
+
+  return app;
+}
+
+async function setUpStaticAssets(app: FastifyInstance) {
+  const long = { maxAge: '1d', immutable: false };
+  await app.register(fastifyStatic, {
+    root: path.join(ROOT_DIR, 'node_modules/govuk-frontend/dist/govuk/assets'),
+    prefix: '/assets/govuk/',
+    ...long,
+  });
+  await app.register(fastifyStatic, {
+    root: [path.join(ROOT_DIR, 'node_modules/govuk-frontend/dist/govuk'), path.join(SRC_DIR, 'assets/js')],
+    prefix: '/assets/js/',
+    allowedPath: (pathName) => pathName.endsWith('.js'),
+    decorateReply: false,
+    ...long,
+  });
+  await app.register(fastifyStatic, {
+    root: path.join(PUBLIC_DIR, 'stylesheets'),
+    prefix: '/assets/stylesheets/',
+    decorateReply: false,
+    ...long,
+  });
+}

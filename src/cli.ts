@@ -1,0 +1,199 @@
+import fs from 'node:fs';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { loadConfig, ConfigError } from './config.ts';
+import { openDatabase, DatabaseUnavailableError, type Db } from './db/index.ts';
+import { migrateToLatest, SchemaNewerThanCodeError } from './db/migrate.ts';
+import type { Role, Scope } from './db/types.ts';
+import { ROLES } from './platform/access.ts';
+import { AppError } from './platform/errors.ts';
+import { isEmpty, seedDemoCouncil } from './modules/org/demo.ts';
+import { createOrganisation, createUser, findOrganisationBySlug, listOrganisations } from './modules/org/service.ts';
+import { createApiToken } from './modules/account/service.ts';
+import { findUserByEmail } from './platform/auth/queries.ts';
+
+/**
+ * assure <command>: the command line. Each command validates its input, prints a clear
+ * one-line error and exits non-zero on bad input, and changes nothing when it fails.
+ */
+class UsageError extends Error {}
+
+type Command = { summary: string; usage: string; run: (db: Db, args: string[]) => Promise<void> };
+
+const COMMANDS: Record<string, Command> = {
+  migrate: {
+    summary: 'apply database migrations',
+    usage: 'migrate',
+    run: async (db) => {
+      const applied = await migrateToLatest(db);
+      console.log(applied.length ? `Applied ${applied.join(', ')}` : 'The database is up to date');
+    },
+  },
+  'seed-demo': {
+    summary: 'load the demo council into an empty database',
+    usage: 'seed-demo',
+    run: async (db) => {
+      await migrateToLatest(db);
+      if (!(await isEmpty(db))) throw new UsageError('the database already holds an organisation; the demo is loaded only into an empty database');
+      const loaded = await seedDemoCouncil(db);
+      console.log(`Loaded ${loaded.organisation.name}: ${loaded.staff} staff, ${loaded.users} users, ${loaded.children} children`);
+    },
+  },
+  'create-organisation': {
+    summary: 'create an organisation (a council)',
+    usage: 'create-organisation --name "Avonford City Council" --slug avonford',
+    run: async (db, args) => {
+      const { values } = parseArgs({ args, options: { name: { type: 'string' }, slug: { type: 'string' } } });
+      const input = z
+        .object({ name: z.string().trim().min(1, '--name is required'), slug: z.string().regex(/^[a-z0-9-]{2,40}$/, '--slug must be 2–40 lower-case letters, digits or hyphens') })
+        .parse(values);
+      if (await findOrganisationBySlug(db, input.slug)) throw new UsageError(`an organisation with slug ${input.slug} already exists`);
+      const organisation = await createOrganisation(db, input);
+      console.log(`Created organisation ${organisation.name} (${organisation.slug})`);
+    },
+  },
+  'create-user': {
+    summary: 'create a user with a role',
+    usage: 'create-user --email E --name "Full Name" --password P --role administrator [--scope organisation] [--org SLUG]',
+    run: async (db, args) => {
+      const { values } = parseArgs({
+        args,
+        options: { email: { type: 'string' }, name: { type: 'string' }, password: { type: 'string' }, role: { type: 'string', multiple: true }, scope: { type: 'string' }, org: { type: 'string' } },
+      });
+      const input = z
+        .object({
+          email: z.string().email('--email must be an e-mail address'),
+          name: z.string().trim().min(1, '--name is required'),
+          password: z.string().min(12, '--password must be at least 12 characters'),
+          role: z.array(z.enum(ROLES as [Role, ...Role[]], { message: `--role must be one of ${ROLES.join(', ')}` })).min(1, '--role is required'),
+          scope: z.enum(['organisation', 'service', 'team']).default('organisation'),
+          org: z.string().optional(),
+        })
+        .parse(values);
+      const organisationId = await resolveOrganisation(db, input.org);
+      if (await findUserByEmail(db, input.email)) throw new UsageError(`a user with e-mail ${input.email} already exists`);
+      const user = await db.transaction().execute((trx) =>
+        createUser(trx, {
+          organisationId,
+          email: input.email,
+          displayName: input.name,
+          password: input.password,
+          grants: input.role.map((role) => ({ role, scope: input.scope as Scope })),
+        }),
+      );
+      console.log(`Created user ${user.email} (${input.role.join(', ')})`);
+    },
+  },
+  'create-token': {
+    summary: 'create a personal API token for a user (printed once)',
+    usage: 'create-token --user EMAIL [--name NAME]',
+    run: async (db, args) => {
+      const { values } = parseArgs({ args, options: { user: { type: 'string' }, name: { type: 'string' } } });
+      const input = z.object({ user: z.string().email('--user must be the e-mail address of a user'), name: z.string().default('Command line') }).parse(values);
+      const user = await findUserByEmail(db, input.user);
+      if (!user) throw new UsageError(`no user has the e-mail address ${input.user}`);
+      const token = await createApiToken(db, { userId: user.id, organisationId: user.organisation_id, name: input.name });
+      console.log(token);
+    },
+  },
+  'import-staff': {
+    summary: 'import staff from a CSV file (all rows or none)',
+    usage: 'import-staff FILE [--org SLUG]',
+    run: async (db, args) => {
+      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { org: { type: 'string' } } });
+      const file = requireFile(positionals[0]);
+      const organisationId = await resolveOrganisation(db, values.org);
+      const { importStaff } = await import('./modules/org/staff-import.ts');
+      const result = await importStaff(db, { organisationId, actor: commandActor(organisationId), input: fs.createReadStream(file) });
+      if (!result.ok) {
+        for (const error of result.errors) console.error(`row ${error.row}, ${error.column}: ${error.reason}`);
+        throw new UsageError(`${result.errors.length} invalid row(s); nothing was imported`);
+      }
+      console.log(`Imported staff: ${result.created} created, ${result.updated} updated`);
+    },
+  },
+  'import-children': {
+    summary: 'import a case-management extract (CSV or XLSX; all rows or none)',
+    usage: 'import-children FILE [--partial] [--org SLUG]',
+    run: async (db, args) => {
+      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { org: { type: 'string' }, partial: { type: 'boolean' } } });
+      const file = requireFile(positionals[0]);
+      const organisationId = await resolveOrganisation(db, values.org);
+      const { importChildrenFromFile } = await import('./modules/children/service.ts');
+      const result = await importChildrenFromFile(db, {
+        organisationId,
+        actor: commandActor(organisationId),
+        path: file,
+        fullExtract: !values.partial,
+        source: 'command',
+        onProgress: (rows: number) => process.stderr.write(`\r${rows.toLocaleString('en-GB')} rows read`),
+      });
+      process.stderr.write('\n');
+      if (result.status !== 'succeeded') {
+        for (const error of result.errors) console.error(`row ${error.rowNumber}, ${error.column}: ${error.reason}`);
+        throw new UsageError(`${result.errorCount} error(s); nothing was imported`);
+      }
+      console.log(`Imported children: ${result.createdCount} created, ${result.updatedCount} updated, ${result.closedCount} closed`);
+    },
+  },
+};
+
+function commandActor(organisationId: string) {
+  return { principal: null, ipAddress: null, label: 'command line', organisationId };
+}
+
+function requireFile(file: string | undefined): string {
+  if (!file) throw new UsageError('name the file to import');
+  if (!fs.existsSync(file)) throw new UsageError(`no such file: ${file}`);
+  return file;
+}
+
+async function resolveOrganisation(db: Db, slug: string | undefined): Promise<string> {
+  if (slug) {
+    const organisation = await findOrganisationBySlug(db, slug);
+    if (!organisation) throw new UsageError(`no organisation has the slug ${slug}`);
+    return organisation.id;
+  }
+  const organisations = await listOrganisations(db);
+  if (organisations.length === 1) return organisations[0]!.id;
+  if (organisations.length === 0) throw new UsageError('there is no organisation yet: run create-organisation or seed-demo first');
+  throw new UsageError(`there are several organisations: choose one with --org (${organisations.map((o) => o.slug).join(', ')})`);
+}
+
+function usage(): string {
+  const lines = Object.entries(COMMANDS).map(([name, command]) => `  ${command.usage.padEnd(60)} ${command.summary}`);
+  return `Usage: assure <command>\n\nCommands:\n${lines.join('\n')}\n`;
+}
+
+async function main(argv: string[]) {
+  const [name, ...args] = argv;
+  if (!name || name === 'help' || name === '--help') {
+    process.stdout.write(usage());
+    return;
+  }
+  const command = COMMANDS[name];
+  if (!command) throw new UsageError(`unknown command "${name}". Run "assure help" for the list`);
+  const config = loadConfig();
+  const handle = await openDatabase(config);
+  try {
+    if (name !== 'migrate') await migrateToLatest(handle.db);
+    await command.run(handle.db, args);
+  } finally {
+    await handle.close();
+  }
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  console.error(`assure: ${describe(error)}`);
+  process.exit(error instanceof UsageError || error instanceof z.ZodError ? 2 : 1);
+});
+
+function describe(error: unknown): string {
+  if (error instanceof z.ZodError) return error.issues.map((issue) => issue.message).join('; ');
+  if (error instanceof AppError) return [error.message, ...error.fieldErrors.map((e) => e.message)].join('; ');
+  if (error instanceof UsageError || error instanceof ConfigError || error instanceof DatabaseUnavailableError || error instanceof SchemaNewerThanCodeError) {
+    return error.message;
+  }
+  if (error instanceof Error && error.message) return error.message;
+  return String(error);
+}

@@ -1,0 +1,88 @@
+import { z } from 'zod';
+
+/**
+ * The only reader of process.env. Everything else receives a typed Config.
+ */
+const booleanFlag = z
+  .enum(['true', 'false', '1', '0', ''])
+  .optional()
+  .transform((value) => value === 'true' || value === '1');
+
+const environmentSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().default('0.0.0.0'),
+  DATABASE_URL: z.string().url().optional(),
+  DATA_DIR: z.string().default('./data'),
+  ALLOW_EMBEDDED_DB: booleanFlag,
+  SESSION_SECRET: z.string().min(32).optional(),
+  SESSION_IDLE_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(30),
+  SESSION_ABSOLUTE_HOURS: z.coerce.number().int().min(1).max(7 * 24).default(12),
+  LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).max(100).default(5),
+  LOGIN_LOCK_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(15),
+  TRUST_PROXY: booleanFlag,
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  SERVICE_NAME: z.string().default('Assure'),
+  SMTP_URL: z
+    .string()
+    .url()
+    .refine((value) => /^smtps?:\/\//.test(value), 'must start smtp:// or smtps://')
+    .optional(),
+  MAIL_FROM: z.string().min(3).default('Assure <assure@localhost>'),
+  OUTBOX_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(24 * 60 * 60).default(30),
+});
+
+export type Config = {
+  environment: 'development' | 'production' | 'test';
+  port: number;
+  host: string;
+  databaseUrl: string | undefined;
+  dataDir: string;
+  allowEmbeddedDatabase: boolean;
+  sessionSecret: string;
+  sessionIdleMinutes: number;
+  sessionAbsoluteHours: number;
+  loginMaxFailures: number;
+  loginLockMinutes: number;
+  trustProxy: boolean;
+  logLevel: string;
+  serviceName: string;
+  /** Where the outbox delivers e-mail, e.g. smtp://127.0.0.1:1025; undefined: not configured. */
+  smtpUrl: string | undefined;
+  mailFrom: string;
+  outboxIntervalSeconds: number;
+};
+
+export class ConfigError extends Error {}
+
+export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = environmentSchema.safeParse(environment);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ConfigError(`Invalid setting ${issue?.path.join('.')}: ${issue?.message}`);
+  }
+  const env = parsed.data;
+  if (env.NODE_ENV === 'production' && !env.SESSION_SECRET) {
+    throw new ConfigError('SESSION_SECRET (32 characters or more) is required when NODE_ENV=production');
+  }
+  return {
+    environment: env.NODE_ENV,
+    port: env.PORT,
+    host: env.HOST,
+    databaseUrl: env.DATABASE_URL,
+    dataDir: env.DATA_DIR,
+    allowEmbeddedDatabase: env.ALLOW_EMBEDDED_DB,
+    // Outside production a fixed development secret keeps sessions valid across restarts.
+    sessionSecret: env.SESSION_SECRET ?? 'assure-development-secret-not-for-production-use',
+    sessionIdleMinutes: env.SESSION_IDLE_MINUTES,
+    sessionAbsoluteHours: env.SESSION_ABSOLUTE_HOURS,
+    loginMaxFailures: env.LOGIN_MAX_FAILURES,
+    loginLockMinutes: env.LOGIN_LOCK_MINUTES,
+    trustProxy: env.TRUST_PROXY,
+    logLevel: env.LOG_LEVEL,
+    serviceName: env.SERVICE_NAME,
+    smtpUrl: env.SMTP_URL,
+    mailFrom: env.MAIL_FROM,
+    outboxIntervalSeconds: env.OUTBOX_INTERVAL_SECONDS,
+  };
+}

@@ -1,0 +1,38 @@
+import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import * as platform from './migrations/2026-11-24T1400_platform.ts';
+import * as outbox from './migrations/2026-11-24T1500_outbox.ts';
+import * as auditWork from './migrations/2026-11-24T1600_audit_work.ts';
+
+/**
+ * Migrations are listed here, in order, rather than read from a folder at run time, so the
+ * set the code knows is fixed at build time and a database ahead of the code is detected.
+ */
+export const MIGRATIONS: Record<string, Migration> = {
+  '2026-11-24T1400_platform': platform,
+  '2026-11-24T1500_outbox': outbox,
+  '2026-11-24T1600_audit_work': auditWork,
+};
+
+const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
+
+export class SchemaNewerThanCodeError extends Error {}
+
+export async function appliedMigrations(db: Kysely<any>): Promise<string[]> {
+  const exists = await sql<{ present: boolean }>`select to_regclass('kysely_migration') is not null as present`.execute(db);
+  if (!exists.rows[0]?.present) return [];
+  const rows = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(db);
+  return rows.rows.map((row) => row.name);
+}
+
+/** Applies pending migrations; refuses a database whose schema is newer than this code. */
+export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
+  const unknown = (await appliedMigrations(db)).filter((name) => !(name in MIGRATIONS));
+  if (unknown.length > 0) {
+    throw new SchemaNewerThanCodeError(
+      `the database schema is newer than this version of Assure (unknown migration ${unknown[0]}); upgrade Assure`,
+    );
+  }
+  const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
+  if (error) throw error instanceof Error ? error : new Error(String(error));
+  return (results ?? []).filter((result) => result.status === 'Success').map((result) => result.migrationName);
+}

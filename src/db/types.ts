@@ -1,0 +1,330 @@
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+/** Row types of every table. Column names are snake_case as in SQL. */
+/** A timestamp with a database default: optional on insert. */
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
+/** Dates without time are 'YYYY-MM-DD' strings on both drivers (see db/index.ts). */
+type DateOnly = string;
+/** jsonb columns: written as JSON text (JSON.stringify), read as values. */
+type Json<T> = ColumnType<T, string | undefined, string>;
+
+export type Role = 'practitioner' | 'auditor' | 'moderator' | 'qa_coordinator' | 'qa_lead' | 'senior_leader' | 'administrator';
+export type Scope = 'team' | 'service' | 'organisation';
+export type LegalStatus = 'early_help' | 'cin' | 'cp' | 'plo' | 'child_in_care' | 'care_leaver';
+export type Gender = 'male' | 'female' | 'other' | 'unknown';
+export type AuditStatus =
+  | 'allocated'
+  | 'in_progress'
+  | 'in_moderation'
+  | 'returned'
+  | 'moderated'
+  | 'distributed'
+  | 'awaiting_feedback'
+  | 'closed';
+export type Grade = 'outstanding' | 'good' | 'requires_improvement' | 'inadequate';
+
+export interface OrganisationsTable {
+  id: Generated<string>;
+  slug: string;
+  name: string;
+  settings: Json<Record<string, unknown>>;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+}
+
+export interface LocalitiesTable {
+  id: Generated<string>;
+  organisation_id: string;
+  name: string;
+  version: Generated<number>;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+}
+
+export interface ServicesTable {
+  id: Generated<string>;
+  organisation_id: string;
+  name: string;
+  locality_id: string | null;
+  version: Generated<number>;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+}
+
+export interface TeamsTable {
+  id: Generated<string>;
+  organisation_id: string;
+  service_id: string;
+  locality_id: string | null;
+  name: string;
+  version: Generated<number>;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+}
+
+export interface StaffTable {
+  id: Generated<string>;
+  organisation_id: string;
+  staff_number: string | null;
+  full_name: string;
+  email: string | null;
+  job_title: string;
+  team_id: string | null;
+  line_manager_id: string | null;
+  start_date: DateOnly | null;
+  leaving_date: DateOnly | null;
+  version: Generated<number>;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+}
+
+export interface UsersTable {
+  id: Generated<string>;
+  organisation_id: string;
+  staff_id: string | null;
+  email: string;
+  display_name: string;
+  password_hash: string;
+  failed_sign_ins: Generated<number>;
+  locked_until: NullableTimestamp;
+  password_changed_at: Timestamp;
+  disabled_at: NullableTimestamp;
+  version: Generated<number>;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+}
+
+export interface RoleGrantsTable {
+  id: Generated<string>;
+  organisation_id: string;
+  user_id: string;
+  role: Role;
+  scope: Scope;
+  team_id: string | null;
+  service_id: string | null;
+  created_at: CreatedAt;
+}
+
+export interface SessionsTable {
+  id: string;
+  organisation_id: string;
+  user_id: string;
+  created_at: CreatedAt;
+  last_seen_at: Timestamp;
+  expires_at: Timestamp;
+  ip_address: string | null;
+  user_agent: string | null;
+}
+
+export interface ApiTokensTable {
+  id: Generated<string>;
+  organisation_id: string;
+  user_id: string;
+  name: string;
+  token_hash: string;
+  token_prefix: string;
+  created_at: CreatedAt;
+  last_used_at: NullableTimestamp;
+  revoked_at: NullableTimestamp;
+}
+
+export interface ChildrenTable {
+  id: Generated<string>;
+  organisation_id: string;
+  external_id: string;
+  initials: string;
+  date_of_birth: DateOnly | null;
+  gender: Gender | null;
+  ethnicity: string | null;
+  legal_status: LegalStatus;
+  allocated_worker_id: string | null;
+  allocated_team_id: string | null;
+  open_date: DateOnly | null;
+  close_date: DateOnly | null;
+  referral_factors: Json<string[]>;
+  last_import_id: string | null;
+  version: Generated<number>;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+}
+
+export interface ChildImportsTable {
+  id: Generated<string>;
+  organisation_id: string;
+  uploaded_by: string | null;
+  source: 'page' | 'api' | 'command';
+  filename: string;
+  format: 'csv' | 'xlsx';
+  full_extract: Generated<boolean>;
+  status: 'queued' | 'running' | 'succeeded' | 'failed';
+  rows_read: Generated<number>;
+  error_count: Generated<number>;
+  created_count: Generated<number>;
+  updated_count: Generated<number>;
+  closed_count: Generated<number>;
+  message: string | null;
+  created_at: CreatedAt;
+  started_at: NullableTimestamp;
+  finished_at: NullableTimestamp;
+}
+
+export interface ChildImportErrorsTable {
+  import_id: string;
+  organisation_id: string;
+  row_number: number;
+  column_name: string;
+  value: Generated<string>;
+  reason: string;
+}
+
+export interface ChildImportRowsTable {
+  import_id: string;
+  row_number: number;
+  external_id: string;
+  initials: string;
+  date_of_birth: DateOnly | null;
+  gender: Gender | null;
+  ethnicity: string | null;
+  legal_status: LegalStatus;
+  allocated_worker_id: string | null;
+  allocated_team_id: string | null;
+  open_date: DateOnly | null;
+  close_date: DateOnly | null;
+  referral_factors: Json<string[]>;
+}
+
+export interface AuditToolsTable {
+  id: Generated<string>;
+  organisation_id: string;
+  key: string;
+  name: string;
+  description: Generated<string>;
+  created_at: CreatedAt;
+}
+
+export interface AuditToolEditionsTable {
+  id: Generated<string>;
+  organisation_id: string;
+  tool_id: string;
+  edition: string;
+  definition: Json<unknown>;
+  source: string;
+  schema_version: Generated<number>;
+  status: Generated<'published' | 'archived'>;
+  published_at: Timestamp;
+  created_by: string | null;
+  created_at: CreatedAt;
+}
+
+export interface AuditsTable {
+  id: Generated<string>;
+  organisation_id: string;
+  reference: Generated<number>;
+  child_id: string;
+  tool_edition_id: string;
+  auditor_id: string;
+  case_holder_id: string | null;
+  moderator_id: string | null;
+  team_id: string | null;
+  service_id: string | null;
+  status: AuditStatus;
+  allocated_on: DateOnly;
+  due_on: DateOnly;
+  submitted_at: NullableTimestamp;
+  moderated_at: NullableTimestamp;
+  closed_at: NullableTimestamp;
+  auditor_grade: Grade | null;
+  final_grade: Grade | null;
+  answers: Json<Record<string, unknown>>;
+  allocated_by: string | null;
+  desktop_only: Generated<boolean>;
+  re_audit_of: string | null;
+  completed_sections: Json<string[]>;
+  version: Generated<number>;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+}
+
+export interface ServiceDefaultToolsTable {
+  organisation_id: string;
+  service_id: string;
+  tool_id: string;
+}
+
+export interface AuditJudgementsTable {
+  audit_id: string;
+  organisation_id: string;
+  section_key: string;
+  stage: 'auditor' | 'moderator' | 're_audit';
+  grade: string;
+  reason: string | null;
+  created_at: CreatedAt;
+}
+
+export interface ActivityLogTable {
+  id: Generated<number>;
+  organisation_id: string | null;
+  user_id: string | null;
+  actor: string;
+  action: string;
+  record_type: string;
+  record_id: string | null;
+  child_id: string | null;
+  summary: Generated<string>;
+  ip_address: string | null;
+  at: Timestamp;
+}
+
+export type EmailStatus = 'queued' | 'sending' | 'sent' | 'failed';
+
+export interface EmailOutboxTable {
+  id: Generated<string>;
+  organisation_id: string;
+  to_address: string;
+  subject: string;
+  text_body: string;
+  html_body: string | null;
+  dedupe_key: string | null;
+  status: Generated<EmailStatus>;
+  attempts: Generated<number>;
+  next_attempt_at: Timestamp;
+  last_error: string | null;
+  created_at: CreatedAt;
+  sent_at: NullableTimestamp;
+  locked_until: NullableTimestamp;
+}
+
+export interface Database {
+  organisations: OrganisationsTable;
+  localities: LocalitiesTable;
+  services: ServicesTable;
+  teams: TeamsTable;
+  staff: StaffTable;
+  users: UsersTable;
+  role_grants: RoleGrantsTable;
+  sessions: SessionsTable;
+  api_tokens: ApiTokensTable;
+  children: ChildrenTable;
+  child_imports: ChildImportsTable;
+  child_import_errors: ChildImportErrorsTable;
+  child_import_rows: ChildImportRowsTable;
+  audit_tools: AuditToolsTable;
+  service_default_tools: ServiceDefaultToolsTable;
+  audit_tool_editions: AuditToolEditionsTable;
+  audits: AuditsTable;
+  audit_judgements: AuditJudgementsTable;
+  activity_log: ActivityLogTable;
+  email_outbox: EmailOutboxTable;
+}
+
+export type Organisation = Selectable<OrganisationsTable>;
+export type Staff = Selectable<StaffTable>;
+export type NewStaff = Insertable<StaffTable>;
+export type StaffUpdate = Updateable<StaffTable>;
+export type User = Selectable<UsersTable>;
+export type RoleGrant = Selectable<RoleGrantsTable>;
+export type Child = Selectable<ChildrenTable>;
+export type Audit = Selectable<AuditsTable>;
+export type OutboxEmail = Selectable<EmailOutboxTable>;

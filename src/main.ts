@@ -1,0 +1,75 @@
+import path from 'node:path';
+import { loadConfig, ConfigError } from './config.ts';
+import { buildApp } from './app.ts';
+import { openDatabase, DatabaseUnavailableError } from './db/index.ts';
+import { migrateToLatest, SchemaNewerThanCodeError } from './db/migrate.ts';
+import { buildAssets } from './platform/assets.ts';
+import { isEmpty, seedDemoCouncil } from './modules/org/demo.ts';
+import { failInterruptedImports } from './modules/children/service.ts';
+import { startMailSink, type MailSink } from './platform/mail-sink.ts';
+import { smtpTransport, startOutboxWorker } from './platform/outbox.ts';
+
+/**
+ * Starts Assure: read settings, open and migrate the database, optionally load the demo
+ * council into an empty database, listen. Any failure to start is one line and exit 1.
+ */
+async function main() {
+  const config = loadConfig();
+  const withDemo = process.argv.includes('--demo');
+  if (!config.databaseUrl && config.environment === 'production' && !config.allowEmbeddedDatabase) {
+    throw new ConfigError('refusing to run on the embedded database with NODE_ENV=production; set DATABASE_URL, or ALLOW_EMBEDDED_DB=true for a trial');
+  }
+  await buildAssets();
+  const handle = await openDatabase(config);
+  if (!config.databaseUrl && config.environment === 'production') {
+    console.warn('WARNING: running production on the embedded database. Use PostgreSQL (DATABASE_URL) for real use.');
+  }
+  let app;
+  try {
+    await migrateToLatest(handle.db);
+    if (withDemo && (await isEmpty(handle.db))) {
+      const loaded = await seedDemoCouncil(handle.db);
+      console.log(`Loaded the demo council ${loaded.organisation.name}: ${loaded.staff} staff, ${loaded.users} users, ${loaded.children} children.`);
+    }
+    await failInterruptedImports(handle.db);
+    app = await buildApp({ db: handle.db, config });
+    await app.listen({ port: config.port, host: config.host });
+  } catch (error) {
+    await handle.close();
+    throw error;
+  }
+  console.log(`Assure is listening on http://localhost:${config.port} (${handle.driver === 'pglite' ? `embedded database in ${config.dataDir}` : 'PostgreSQL'})`);
+
+  // E-mail: the outbox is delivered by SMTP. The demo, without SMTP_URL, runs a local
+  // catch-all SMTP server that files every message under DATA_DIR/mail as .eml files.
+  let sink: MailSink | undefined;
+  if (!config.smtpUrl && withDemo) {
+    sink = await startMailSink({ port: 0, folder: path.resolve(config.dataDir, 'mail') });
+    console.log(`Demo e-mail is caught by a local SMTP server and filed in ${path.resolve(config.dataDir, 'mail')}`);
+  }
+  const smtpUrl = config.smtpUrl ?? sink?.url;
+  const transport = smtpUrl ? smtpTransport({ url: smtpUrl, from: config.mailFrom }) : undefined;
+  const worker = transport ? startOutboxWorker({ db: handle.db, transport, intervalMs: config.outboxIntervalSeconds * 1000, logger: app.log }) : undefined;
+  if (!transport) console.warn('No SMTP_URL: e-mails are kept in the outbox until one is set.');
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`${signal}: stopping`);
+    await app.close();
+    await worker?.stop();
+    transport?.close();
+    await sink?.close();
+    await handle.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  const known = error instanceof ConfigError || error instanceof DatabaseUnavailableError || error instanceof SchemaNewerThanCodeError;
+  console.error(`Assure cannot start: ${known ? (error as Error).message : String((error as Error)?.stack ?? error)}`);
+  process.exit(1);
+});

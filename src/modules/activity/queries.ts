@@ -1,0 +1,67 @@
+import { sql, type SqlBool } from 'kysely';
+import type { Db } from '../../db/index.ts';
+
+/**
+ * Reading the activity log of one organisation. Only reads: the log is append-only, and the
+ * database refuses updates and deletes of it anyway. Newest first is the order of entry (id).
+ */
+export type ActivityFilters = {
+  email?: string | undefined;
+  action?: string | undefined;
+  recordType?: string | undefined;
+  recordId?: string | undefined;
+  from?: string | undefined;
+  to?: string | undefined;
+};
+
+const likeTerm = (text: string) => `%${text.replace(/[\\%_]/g, (character) => `\\${character}`)}%`;
+
+function filteredActivity(db: Db, organisationId: string, filters: ActivityFilters, upToId: number | null) {
+  let query = db.selectFrom('activity_log').where('activity_log.organisation_id', '=', organisationId);
+  if (upToId !== null) query = query.where('activity_log.id', '<=', upToId);
+  if (filters.email) query = query.where('activity_log.actor', 'ilike', likeTerm(filters.email));
+  if (filters.action) query = query.where('activity_log.action', '=', filters.action);
+  if (filters.recordType) query = query.where('activity_log.record_type', '=', filters.recordType);
+  if (filters.recordId) query = query.where('activity_log.record_id', '=', filters.recordId);
+  // Days are the UK's days: midnight in London, whatever the server's zone.
+  if (filters.from) query = query.where(sql<SqlBool>`activity_log.at >= (${filters.from}::date::timestamp at time zone 'Europe/London')`);
+  if (filters.to) query = query.where(sql<SqlBool>`activity_log.at < ((${filters.to}::date + 1)::timestamp at time zone 'Europe/London')`);
+  return query;
+}
+
+const COLUMNS = [
+  'activity_log.id',
+  'activity_log.at',
+  'activity_log.actor',
+  'activity_log.action',
+  'activity_log.record_type',
+  'activity_log.record_id',
+  'activity_log.summary',
+  'activity_log.ip_address',
+] as const;
+
+export async function countActivity(db: Db, organisationId: string, filters: ActivityFilters, upToId: number | null = null): Promise<number> {
+  const row = await filteredActivity(db, organisationId, filters, upToId).select(sql<number>`count(*)::int`.as('n')).executeTakeFirstOrThrow();
+  return row.n;
+}
+
+export async function listActivity(db: Db, organisationId: string, filters: ActivityFilters, page: { offset: number; limit: number }) {
+  return filteredActivity(db, organisationId, filters, null).select(COLUMNS).orderBy('activity_log.id', 'desc').offset(page.offset).limit(page.limit).execute();
+}
+
+/** The newest entry now: an export reads up to here, so entries written meanwhile do not shift it. */
+export async function latestActivityId(db: Db, organisationId: string): Promise<number> {
+  const row = await db
+    .selectFrom('activity_log')
+    .select(sql<number>`coalesce(max(id), 0)::bigint`.as('id'))
+    .where('organisation_id', '=', organisationId)
+    .executeTakeFirstOrThrow();
+  return Number(row.id);
+}
+
+/** A batch of entries older than `beforeId`, for exporting a long log without holding it all. */
+export async function activityBatch(db: Db, organisationId: string, filters: ActivityFilters, range: { upToId: number; beforeId: number | null; limit: number }) {
+  let query = filteredActivity(db, organisationId, filters, range.upToId).select(COLUMNS);
+  if (range.beforeId !== null) query = query.where('activity_log.id', '<', range.beforeId);
+  return query.orderBy('activity_log.id', 'desc').limit(range.limit).execute();
+}

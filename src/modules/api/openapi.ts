@@ -1,0 +1,161 @@
+/**
+ * The OpenAPI 3 description of /api/v1, served at /api/v1/openapi.json. Written by hand
+ * beside the routes so it reads as documentation; the API tests check that every API route
+ * is described here and that answers carry the documented fields.
+ */
+const problem = {
+  type: 'object',
+  required: ['error', 'message'],
+  properties: {
+    error: { type: 'string', enum: ['BAD_REQUEST', 'UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND', 'CONFLICT', 'INVALID', 'TOO_MANY', 'INTERNAL'] },
+    message: { type: 'string' },
+    errors: { type: 'array', items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' }, row: { type: 'integer' } } } },
+  },
+};
+
+const rowError = {
+  type: 'object',
+  required: ['row', 'column', 'reason'],
+  properties: { row: { type: 'integer', description: 'Spreadsheet row number (the header is row 1)' }, column: { type: 'string' }, value: { type: 'string' }, reason: { type: 'string' } },
+};
+
+const importResult = {
+  type: 'object',
+  required: ['importId', 'status', 'rowsRead', 'errorCount', 'errors'],
+  properties: {
+    importId: { type: 'string', format: 'uuid' },
+    status: { type: 'string', enum: ['queued', 'running', 'succeeded', 'failed'] },
+    rowsRead: { type: 'integer' },
+    created: { type: 'integer' },
+    updated: { type: 'integer' },
+    closed: { type: 'integer', description: 'Open children missing from a full extract, now marked closed' },
+    errorCount: { type: 'integer' },
+    errors: { type: 'array', items: rowError, description: 'Every bad row (up to 1,000); when there are any, nothing was imported' },
+  },
+};
+
+const legalStatus = { type: 'string', enum: ['early_help', 'cin', 'cp', 'plo', 'child_in_care', 'care_leaver'] };
+const nullableString = { type: ['string', 'null'] };
+const nullableDate = { type: ['string', 'null'], format: 'date' };
+
+const child = {
+  type: 'object',
+  properties: {
+    id: { type: 'string', format: 'uuid' },
+    externalId: { type: 'string' },
+    initials: { type: 'string' },
+    dateOfBirth: nullableDate,
+    gender: { type: ['string', 'null'], enum: ['male', 'female', 'other', 'unknown', null] },
+    ethnicity: nullableString,
+    legalStatus,
+    allocatedWorker: nullableString,
+    allocatedWorkerId: { type: ['string', 'null'], format: 'uuid' },
+    allocatedTeam: nullableString,
+    allocatedTeamId: { type: ['string', 'null'], format: 'uuid' },
+    openDate: nullableDate,
+    closeDate: nullableDate,
+    referralFactors: { type: 'array', items: { type: 'string' } },
+  },
+};
+
+const paging = [
+  { name: 'page', in: 'query', schema: { type: 'integer', minimum: 1, default: 1 } },
+  { name: 'pageSize', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500, default: 100 } },
+];
+
+const errors = {
+  '400': { description: 'The request is malformed', content: { 'application/json': { schema: problem } } },
+  '401': { description: 'No valid API token', content: { 'application/json': { schema: problem } } },
+  '403': { description: 'The token owner may not do this', content: { 'application/json': { schema: problem } } },
+  '422': { description: 'Invalid input, named field by field', content: { 'application/json': { schema: problem } } },
+};
+
+export type TrackerParameter = { name: string; description: string; schema: Record<string, unknown> };
+
+export function openApiDocument(trackerParameters: TrackerParameter[] = TRACKER_PARAMETERS) {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Assure API',
+      version: '1.0.0',
+      description: 'Children\'s services quality assurance. Authenticate with a personal API token: `Authorization: Bearer <token>`. Tokens are created on "Your account". Access follows the token owner\'s roles, exactly as in the pages.',
+    },
+    servers: [{ url: '/api/v1' }],
+    security: [{ bearerToken: [] }],
+    components: {
+      securitySchemes: { bearerToken: { type: 'http', scheme: 'bearer', description: 'A personal API token (assure_…)' } },
+      schemas: { Problem: problem, Child: child, ImportResult: importResult, RowError: rowError },
+    },
+    paths: {
+      '/children': {
+        get: {
+          operationId: 'listChildren',
+          summary: 'List children in the register that you may see',
+          parameters: [
+            { name: 'search', in: 'query', description: 'Case ID, initials, worker or team contains', schema: { type: 'string' } },
+            { name: 'team', in: 'query', schema: { type: 'string', format: 'uuid' } },
+            { name: 'legalStatus', in: 'query', schema: legalStatus },
+            { name: 'status', in: 'query', schema: { type: 'string', enum: ['open', 'closed', 'all'], default: 'open' } },
+            ...paging,
+          ],
+          responses: {
+            '200': {
+              description: 'A page of children',
+              content: { 'application/json': { schema: { type: 'object', properties: { total: { type: 'integer' }, page: { type: 'integer' }, pageSize: { type: 'integer' }, children: { type: 'array', items: child } } } } },
+            },
+            ...errors,
+          },
+        },
+      },
+      '/children/imports': {
+        post: {
+          operationId: 'importChildren',
+          summary: 'Import a case-management extract (CSV or XLSX) into the child register',
+          description: 'The request body is the file itself. If any row is invalid nothing is imported and every bad row is listed. A re-import updates children by their case ID and never duplicates them; with fullExtract=true, open children missing from the file are marked closed.',
+          parameters: [
+            { name: 'fullExtract', in: 'query', schema: { type: 'string', enum: ['true', 'false'], default: 'true' } },
+            { name: 'filename', in: 'query', schema: { type: 'string' }, description: 'Recorded with the import' },
+          ],
+          requestBody: {
+            required: true,
+            content: {
+              'text/csv': { schema: { type: 'string' } },
+              'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet': { schema: { type: 'string', format: 'binary' } },
+            },
+          },
+          responses: {
+            '201': { description: 'Imported', content: { 'application/json': { schema: importResult } } },
+            '422': { description: 'Nothing imported: the rows with problems', content: { 'application/json': { schema: importResult } } },
+            '400': errors['400'],
+            '401': errors['401'],
+            '403': errors['403'],
+          },
+        },
+      },
+      '/children/imports/{id}': {
+        get: {
+          operationId: 'getChildImport',
+          summary: 'The state and result of an import',
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }],
+          responses: { '200': { description: 'The import', content: { 'application/json': { schema: importResult } } }, '404': { description: 'No such import' }, ...errors },
+        },
+      },
+      '/audits': {
+        get: {
+          operationId: 'listAudits',
+          summary: 'List audits you may see, with the audit tracker\'s filters',
+          parameters: [...trackerParameters.map((parameter) => ({ in: 'query', ...parameter })), ...paging],
+          responses: {
+            '200': {
+              description: 'A page of audits',
+              content: { 'application/json': { schema: { type: 'object', properties: { total: { type: 'integer' }, page: { type: 'integer' }, pageSize: { type: 'integer' }, audits: { type: 'array', items: { type: 'object' } } } } } },
+            },
+            ...errors,
+          },
+        },
+      },
+    },
+  };
+}
+
+const TRACKER_PARAMETERS: TrackerParameter[] = [];

@@ -1,0 +1,146 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { AppDependencies } from '../../app.ts';
+import { dataScope } from '../../platform/access.ts';
+import { logActivity } from '../../platform/activity.ts';
+import { invalid, notFound } from '../../platform/errors.ts';
+import { LEGAL_STATUSES } from '../children/extract.ts';
+import * as children from '../children/service.ts';
+import { listTrackerAudits, trackerFilterSchema } from '../audits/tracker.ts';
+import { openApiDocument } from './openapi.ts';
+
+const CSV = 'text/csv';
+const XLSX = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
+
+const childrenQuery = z.object({
+  search: z.string().trim().max(100).optional(),
+  team: z.string().uuid().optional(),
+  legalStatus: z.enum(LEGAL_STATUSES as [string, ...string[]]).optional(),
+  status: z.enum(['open', 'closed', 'all']).default('open'),
+  page: z.coerce.number().int().min(1).default(1),
+  pageSize: z.coerce.number().int().min(1).max(500).default(100),
+});
+
+const importQuery = z.object({
+  fullExtract: z.enum(['true', 'false']).default('true'),
+  filename: z.string().trim().min(1).max(200).optional(),
+});
+
+/**
+ * The JSON API: the same services and the same access rules as the pages, authenticated by
+ * a personal API token (`Authorization: Bearer …`). Answers are never cached.
+ */
+export async function apiRoutes(app: FastifyInstance, { db, config }: AppDependencies) {
+  // Extracts arrive as the raw request body and are streamed to disk, never buffered.
+  app.addContentTypeParser([CSV, XLSX], (_request, payload, done) => done(null, payload));
+  app.addHook('onSend', async (_request, reply) => {
+    reply.header('Cache-Control', 'no-store');
+  });
+
+  app.get('/openapi.json', { config: { access: 'public' } }, async () => openApiDocument());
+
+  app.get('/children', { config: { access: 'children.view' } }, async (request) => {
+    const query = childrenQuery.parse(request.query);
+    const principal = request.principal!;
+    const { rows, total } = await children.listChildren(
+      db,
+      dataScope(principal, 'children.view'),
+      { search: query.search, teamId: query.team, legalStatus: query.legalStatus, status: query.status },
+      { offset: (query.page - 1) * query.pageSize, limit: query.pageSize },
+    );
+    await logActivity(db, { principal, ipAddress: request.ip }, { action: 'view', recordType: 'child_register', summary: `API: ${rows.length} of ${total} children` });
+    return {
+      total,
+      page: query.page,
+      pageSize: query.pageSize,
+      children: rows.map((row) => ({
+        id: row.id,
+        externalId: row.external_id,
+        initials: row.initials,
+        dateOfBirth: row.date_of_birth,
+        gender: row.gender,
+        ethnicity: row.ethnicity,
+        legalStatus: row.legal_status,
+        allocatedWorker: row.worker_name,
+        allocatedWorkerId: row.allocated_worker_id,
+        allocatedTeam: row.team_name,
+        allocatedTeamId: row.allocated_team_id,
+        openDate: row.open_date,
+        closeDate: row.close_date,
+        referralFactors: row.referral_factors,
+      })),
+    };
+  });
+
+  app.post('/children/imports', { config: { access: 'children.import' } }, async (request, reply) => {
+    const query = importQuery.parse(request.query);
+    const contentType = String(request.headers['content-type'] ?? '').split(';')[0]!.trim();
+    if (contentType !== CSV && contentType !== XLSX) {
+      throw invalid(`Send the extract as the request body with Content-Type ${CSV} or ${XLSX}`, [{ field: 'Content-Type', message: `must be ${CSV} or ${XLSX}` }]);
+    }
+    const format = contentType === XLSX ? 'xlsx' : 'csv';
+    const filename = query.filename ?? `api-extract.${format}`;
+    const principal = request.principal!;
+    const uploadDir = path.resolve(config.dataDir, 'uploads');
+    await fs.promises.mkdir(uploadDir, { recursive: true });
+    const file = path.join(uploadDir, `${randomUUID()}.${format}`);
+    try {
+      await pipeline(request.body as Readable, fs.createWriteStream(file));
+      const result = await children.importChildren(db, {
+        organisationId: principal.organisationId,
+        actor: { principal, ipAddress: request.ip },
+        fullExtract: query.fullExtract === 'true',
+        source: 'api',
+        filename,
+        format,
+        stream: fs.createReadStream(file),
+      });
+      return reply.code(result.status === 'succeeded' ? 201 : 422).send({
+        importId: result.importId,
+        status: result.status,
+        rowsRead: result.rowsRead,
+        created: result.createdCount,
+        updated: result.updatedCount,
+        closed: result.closedCount,
+        errorCount: result.errorCount,
+        errors: result.errors.map((error) => ({ row: error.rowNumber, column: error.column, value: error.value, reason: error.reason })),
+      });
+    } finally {
+      await fs.promises.rm(file, { force: true });
+    }
+  });
+
+  app.get('/children/imports/:id', { config: { access: 'children.import' } }, async (request) => {
+    const { id } = z.object({ id: z.string().uuid() }).parse(request.params);
+    const found = await children.findImport(db, request.principal!.organisationId, id);
+    if (!found) throw notFound('Import');
+    const errors = found.status === 'failed' ? await children.listImportErrors(db, id, 1_000) : [];
+    return {
+      importId: found.id,
+      status: found.status,
+      rowsRead: found.rows_read,
+      created: found.created_count,
+      updated: found.updated_count,
+      closed: found.closed_count,
+      errorCount: found.error_count,
+      errors: errors.map((error) => ({ row: error.row_number, column: error.column_name, value: error.value, reason: error.reason })),
+    };
+  });
+
+  app.get('/audits', { config: { access: 'audits.view' } }, async (request) => {
+    const raw = request.query as Record<string, unknown>;
+    const paging = z
+      .object({ page: z.coerce.number().int().min(1).default(1), pageSize: z.coerce.number().int().min(1).max(500).default(100) })
+      .parse({ page: raw.page, pageSize: raw.pageSize });
+    const filters = trackerFilterSchema.parse(raw);
+    const principal = request.principal!;
+    const { rows, total } = await listTrackerAudits(db, principal, filters, paging);
+    await logActivity(db, { principal, ipAddress: request.ip }, { action: 'view', recordType: 'audit_tracker', summary: `API: ${rows.length} of ${total} audits` });
+    return { total, page: paging.page, pageSize: paging.pageSize, audits: rows };
+  });
+}

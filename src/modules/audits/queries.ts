@@ -1,0 +1,173 @@
+import { sql, type Expression, type SqlBool } from 'kysely';
+import type { Db } from '../../db/index.ts';
+import type { AuditStatus, Grade } from '../../db/types.ts';
+import type { DataScope } from '../../platform/access.ts';
+
+/**
+ * Overdue is asked of the data, never stored: an audit is overdue while it is still with its
+ * auditor (allocated, in progress, or returned to them) and its due date has passed. The
+ * later stages (moderation, feedback) get deadlines of their own in a later issue.
+ */
+export const OVERDUE = sql<boolean>`(audits.due_on < current_date and audits.status in ('allocated', 'in_progress', 'returned'))`;
+
+/** The grade an audit stands at: the moderated (final) grade, else the auditor's. */
+const EFFECTIVE_GRADE = sql<string | null>`coalesce(audits.final_grade, audits.auditor_grade)`;
+
+/** Workflow order and grade order, so sorting follows meaning rather than the alphabet. */
+const STATUS_RANK = sql<number>`case audits.status when 'allocated' then 1 when 'in_progress' then 2 when 'returned' then 3
+  when 'in_moderation' then 4 when 'moderated' then 5 when 'distributed' then 6 when 'awaiting_feedback' then 7 when 'closed' then 8 end`;
+const gradeRank = (column: Expression<unknown>) =>
+  sql<number>`case ${column} when 'outstanding' then 1 when 'good' then 2 when 'requires_improvement' then 3 when 'inadequate' then 4 end`;
+
+export const SORT_KEYS = [
+  'child',
+  'tool',
+  'auditor',
+  'caseHolder',
+  'team',
+  'service',
+  'status',
+  'allocated',
+  'due',
+  'submitted',
+  'moderated',
+  'auditorGrade',
+  'finalGrade',
+] as const;
+export type SortKey = (typeof SORT_KEYS)[number];
+
+const SORT_EXPRESSIONS: Record<SortKey, Expression<unknown>> = {
+  child: sql`children.external_id`,
+  tool: sql`tools.name || ' ' || editions.edition`,
+  auditor: sql`auditors.full_name`,
+  caseHolder: sql`case_holders.full_name`,
+  team: sql`teams.name`,
+  service: sql`services.name`,
+  status: STATUS_RANK,
+  allocated: sql`audits.allocated_on`,
+  due: sql`audits.due_on`,
+  submitted: sql`audits.submitted_at`,
+  moderated: sql`audits.moderated_at`,
+  auditorGrade: gradeRank(sql`audits.auditor_grade`),
+  finalGrade: gradeRank(sql`audits.final_grade`),
+};
+
+/** What the tracker asks for: the parsed filters and the sort order. */
+export type TrackerCriteria = {
+  status: AuditStatus[];
+  team?: string | undefined;
+  service?: string | undefined;
+  tool?: string | undefined;
+  grade?: Grade | undefined;
+  overdue: boolean;
+  allocatedFrom?: string | undefined;
+  allocatedTo?: string | undefined;
+  sort: SortKey;
+  order: 'asc' | 'desc';
+};
+
+/**
+ * Audits within the person's reach. Organisation scope: every audit of the organisation.
+ * Otherwise: their teams' and services' audits, and those they hold the case for, audit or moderate.
+ */
+export function auditsInScope(db: Db, scope: DataScope) {
+  let query = db
+    .selectFrom('audits')
+    .innerJoin('children', 'children.id', 'audits.child_id')
+    .innerJoin('audit_tool_editions as editions', 'editions.id', 'audits.tool_edition_id')
+    .innerJoin('audit_tools as tools', 'tools.id', 'editions.tool_id')
+    .innerJoin('staff as auditors', 'auditors.id', 'audits.auditor_id')
+    .leftJoin('staff as case_holders', 'case_holders.id', 'audits.case_holder_id')
+    .leftJoin('teams', 'teams.id', 'audits.team_id')
+    .leftJoin('services', 'services.id', 'audits.service_id')
+    .where('audits.organisation_id', '=', scope.organisationId);
+  if (scope.kind === 'limited') {
+    const { teamIds, serviceIds, staffId } = scope;
+    query = query.where((eb) =>
+      eb.or([
+        ...(teamIds.length ? [eb('audits.team_id', 'in', teamIds)] : []),
+        ...(serviceIds.length ? [eb('audits.service_id', 'in', serviceIds)] : []),
+        ...(staffId
+          ? [eb('audits.case_holder_id', '=', staffId), eb('audits.auditor_id', '=', staffId), eb('audits.moderator_id', '=', staffId)]
+          : []),
+        eb.val(false),
+      ]),
+    );
+  }
+  return query;
+}
+
+function filteredAudits(db: Db, scope: DataScope, criteria: TrackerCriteria) {
+  let query = auditsInScope(db, scope);
+  if (criteria.status.length) query = query.where('audits.status', 'in', criteria.status);
+  if (criteria.team) query = query.where('audits.team_id', '=', criteria.team);
+  if (criteria.service) query = query.where('audits.service_id', '=', criteria.service);
+  if (criteria.tool) query = query.where('editions.tool_id', '=', criteria.tool);
+  if (criteria.grade) query = query.where(sql<SqlBool>`${EFFECTIVE_GRADE} = ${criteria.grade}`);
+  if (criteria.overdue) query = query.where(sql<SqlBool>`${OVERDUE}`);
+  if (criteria.allocatedFrom) query = query.where('audits.allocated_on', '>=', criteria.allocatedFrom);
+  if (criteria.allocatedTo) query = query.where('audits.allocated_on', '<=', criteria.allocatedTo);
+  return query;
+}
+
+export async function countTrackerAudits(db: Db, scope: DataScope, criteria: TrackerCriteria): Promise<number> {
+  const row = await filteredAudits(db, scope, criteria).select(sql<number>`count(*)::int`.as('n')).executeTakeFirstOrThrow();
+  return row.n;
+}
+
+/** One page of the tracker (or, with no page, every matching audit, for an export). */
+export async function selectTrackerAudits(db: Db, scope: DataScope, criteria: TrackerCriteria, page: { offset: number; limit: number } | null) {
+  const direction = criteria.order === 'asc' ? sql`asc` : sql`desc`;
+  let query = filteredAudits(db, scope, criteria)
+    .select([
+      'audits.id',
+      'audits.reference',
+      'audits.status',
+      'audits.allocated_on',
+      'audits.due_on',
+      'audits.submitted_at',
+      'audits.moderated_at',
+      'audits.auditor_grade',
+      'audits.final_grade',
+      'audits.team_id',
+      'audits.service_id',
+      'audits.auditor_id',
+      'audits.case_holder_id',
+      'children.id as child_id',
+      'children.initials as child_initials',
+      'children.external_id as child_external_id',
+      'tools.id as tool_id',
+      'tools.name as tool_name',
+      'editions.edition as tool_edition',
+      'auditors.full_name as auditor_name',
+      'case_holders.full_name as case_holder_name',
+      'teams.name as team_name',
+      'services.name as service_name',
+      OVERDUE.as('overdue'),
+    ])
+    // Empty values sort last either way; the reference breaks ties so pages never overlap.
+    .orderBy(sql`${SORT_EXPRESSIONS[criteria.sort]} ${direction} nulls last`)
+    .orderBy(sql`audits.reference ${direction}`);
+  if (page) query = query.offset(page.offset).limit(page.limit);
+  return query.execute();
+}
+
+export type TrackerOption = { value: string; text: string };
+
+/** The teams, services and tools of the audits the person can see: the filter's choices. */
+export async function trackerFilterOptions(db: Db, scope: DataScope) {
+  const teams = await auditsInScope(db, scope)
+    .select(['teams.id as value', 'teams.name as text'])
+    .where('teams.id', 'is not', null)
+    .distinct()
+    .orderBy('teams.name')
+    .execute();
+  const services = await auditsInScope(db, scope)
+    .select(['services.id as value', 'services.name as text'])
+    .where('services.id', 'is not', null)
+    .distinct()
+    .orderBy('services.name')
+    .execute();
+  const tools = await auditsInScope(db, scope).select(['tools.id as value', 'tools.name as text']).distinct().orderBy('tools.name').execute();
+  return { teams: teams as TrackerOption[], services: services as TrackerOption[], tools };
+}

@@ -1,0 +1,206 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { z } from 'zod';
+import type { AppDependencies } from '../../app.ts';
+import type { AuditStatus } from '../../db/types.ts';
+import type { Principal } from '../../platform/access.ts';
+import { logActivity } from '../../platform/activity.ts';
+import { invalid } from '../../platform/errors.ts';
+import { trackerCsv, trackerXlsx, ukDay } from './export.ts';
+import type { TrackerOption } from './queries.ts';
+import {
+  AUDIT_STATUS_LABELS,
+  AUDIT_STATUSES,
+  countVisibleAudits,
+  DEFAULT_FILTERS,
+  describeFilters,
+  GRADE_LABELS,
+  GRADES,
+  listTrackerAudits,
+  listTrackerFilterOptions,
+  parseTrackerFilters,
+  topLevelErrors,
+  TRACKER_PAGE_SIZE,
+  trackerFilterSchema,
+  trackerSearchParams,
+  type SortKey,
+  type TrackerFilters,
+} from './tracker.ts';
+
+const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
+
+/** A tag colour per status; the tag's text always says the status too. */
+const STATUS_TAG_CLASSES: Record<AuditStatus, string> = {
+  allocated: 'govuk-tag--grey',
+  in_progress: 'govuk-tag--blue',
+  returned: 'govuk-tag--orange',
+  in_moderation: 'govuk-tag--purple',
+  moderated: 'govuk-tag--turquoise',
+  distributed: 'govuk-tag--light-blue',
+  awaiting_feedback: 'govuk-tag--yellow',
+  closed: 'govuk-tag--green',
+};
+
+const COLUMNS: { key: SortKey; text: string }[] = [
+  { key: 'child', text: 'Child' },
+  { key: 'tool', text: 'Audit tool' },
+  { key: 'auditor', text: 'Auditor' },
+  { key: 'caseHolder', text: 'Case holder' },
+  { key: 'team', text: 'Team' },
+  { key: 'service', text: 'Service' },
+  { key: 'status', text: 'Status' },
+  { key: 'allocated', text: 'Allocated' },
+  { key: 'due', text: 'Due' },
+  { key: 'submitted', text: 'Submitted' },
+  { key: 'moderated', text: 'Moderated' },
+  { key: 'auditorGrade', text: "Auditor's grade" },
+  { key: 'finalGrade', text: 'Final grade' },
+];
+
+const pageNumber = z.coerce.number().int().min(1).max(1_000_000).catch(1);
+
+export async function auditRoutes(app: FastifyInstance, { db }: AppDependencies) {
+  app.get('/audits', { config: { access: 'audits.view' } }, async (request, reply) => {
+    const principal = request.principal!;
+    const query = request.query as Record<string, unknown>;
+    const { filters, errors } = parseTrackerFilters(query);
+    const page = pageNumber.parse(query.page);
+    const { rows, total } = await listTrackerAudits(db, principal, filters, { page, pageSize: TRACKER_PAGE_SIZE });
+    const pages = Math.max(1, Math.ceil(total / TRACKER_PAGE_SIZE));
+    if (page > pages) return reply.redirect(hrefWith(filters, { page: pages }), 303);
+    const visible = total > 0 || !hasFilters(filters) ? total : await countVisibleAudits(db, principal);
+    await logActivity(db, { principal, ipAddress: request.ip }, {
+      action: 'view',
+      recordType: 'audit_tracker',
+      summary: `page ${page}: ${rows.length} of ${total} audits; ${describeFilters(filters)}`,
+    });
+    const options = await listTrackerFilterOptions(db, principal);
+    return reply.code(errors.length ? 400 : 200).page('audits/views/tracker.njk', {
+      rows,
+      total,
+      anyAudits: visible > 0,
+      firstShown: (page - 1) * TRACKER_PAGE_SIZE + 1,
+      lastShown: (page - 1) * TRACKER_PAGE_SIZE + rows.length,
+      filters,
+      errors,
+      values: rawValues(query),
+      options,
+      statusItems: AUDIT_STATUSES.map((status) => ({ value: status, text: AUDIT_STATUS_LABELS[status], checked: filters.status.includes(status) })),
+      gradeOptions: GRADES.map((grade) => ({ value: grade, text: GRADE_LABELS[grade] })),
+      statusLabels: AUDIT_STATUS_LABELS,
+      statusTagClasses: STATUS_TAG_CLASSES,
+      gradeLabels: GRADE_LABELS,
+      columns: sortColumns(filters),
+      selectedFilters: selectedFilterCategories(filters, options),
+      exportQuery: queryString(trackerSearchParams(filters)),
+      pagination: paginationLinks('/audits', trackerSearchParams(filters), page, pages),
+    });
+  });
+
+  app.get('/audits/export.csv', { config: { access: 'audits.view' } }, async (request, reply) => {
+    const rows = await exportRows(request.principal!, request.ip, request.query, 'CSV');
+    return download(reply, 'csv', 'text/csv; charset=utf-8').send(trackerCsv(rows));
+  });
+
+  app.get('/audits/export.xlsx', { config: { access: 'audits.view' } }, async (request, reply) => {
+    const rows = await exportRows(request.principal!, request.ip, request.query, 'XLSX');
+    return download(reply, 'xlsx', XLSX_TYPE).send(trackerXlsx(rows));
+  });
+
+  /** Exports read exactly what the page would, without paging, and each one is logged. */
+  async function exportRows(principal: Principal, ipAddress: string, query: unknown, format: string) {
+    const parsed = trackerFilterSchema.safeParse(query);
+    if (!parsed.success) {
+      const problems = topLevelErrors(parsed.error);
+      throw invalid(`Check the filters on the audit tracker and try again. ${problems.map((problem) => problem.message).join('. ')}.`, problems);
+    }
+    const { rows } = await listTrackerAudits(db, principal, parsed.data, null);
+    await logActivity(db, { principal, ipAddress }, { action: 'export', recordType: 'audit_tracker', summary: `${format}: ${rows.length} audits; ${describeFilters(parsed.data)}` });
+    return rows;
+  }
+}
+
+function download(reply: FastifyReply, extension: string, contentType: string) {
+  const today = ukDay(new Date().toISOString());
+  return reply
+    .header('Content-Type', contentType)
+    .header('Content-Disposition', `attachment; filename="audit-tracker-${today}.${extension}"`)
+    .header('Cache-Control', 'no-store');
+}
+
+function hasFilters(filters: TrackerFilters): boolean {
+  return trackerSearchParams(filters, { withSort: false }).size > 0;
+}
+
+/** What the person typed in the text fields, kept as typed so an error can be corrected. */
+function rawValues(query: Record<string, unknown>) {
+  const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
+  return { allocatedFrom: text(query.allocatedFrom), allocatedTo: text(query.allocatedTo) };
+}
+
+function queryString(params: URLSearchParams): string {
+  const text = params.toString();
+  return text ? `?${text}` : '';
+}
+
+function hrefWith(filters: TrackerFilters, changes: { page?: number } = {}): string {
+  const params = trackerSearchParams(filters);
+  if (changes.page && changes.page > 1) params.set('page', String(changes.page));
+  return `/audits${queryString(params)}`;
+}
+
+/** Header links: a column sorts ascending first, then toggles; the current one says so with aria-sort. */
+function sortColumns(filters: TrackerFilters) {
+  return COLUMNS.map((column) => {
+    const current = filters.sort === column.key;
+    const order = current && filters.order === 'asc' ? 'desc' : 'asc';
+    return {
+      ...column,
+      href: hrefWith({ ...filters, sort: column.key, order }),
+      ariaSort: current ? (filters.order === 'asc' ? 'ascending' : 'descending') : 'none',
+    };
+  });
+}
+
+/** The MOJ filter's "selected filters": each tag links to the same list without it. */
+function selectedFilterCategories(filters: TrackerFilters, options: { teams: TrackerOption[]; services: TrackerOption[]; tools: TrackerOption[] }) {
+  const nameOf = (list: TrackerOption[], id: string | undefined, fallback: string) => list.find((option) => option.value === id)?.text ?? fallback;
+  const without = (changes: Partial<TrackerFilters>) => hrefWith({ ...filters, ...changes });
+  const categories: { heading: { text: string }; items: { href: string; text: string }[] }[] = [];
+  const add = (heading: string, items: { href: string; text: string }[]) => {
+    if (items.length) categories.push({ heading: { text: heading }, items });
+  };
+  add(
+    'Status',
+    filters.status.map((status) => ({ text: AUDIT_STATUS_LABELS[status], href: without({ status: filters.status.filter((other) => other !== status) }) })),
+  );
+  if (filters.team) add('Team', [{ text: nameOf(options.teams, filters.team, 'Unknown team'), href: without({ team: undefined }) }]);
+  if (filters.service) add('Service', [{ text: nameOf(options.services, filters.service, 'Unknown service'), href: without({ service: undefined }) }]);
+  if (filters.tool) add('Audit tool', [{ text: nameOf(options.tools, filters.tool, 'Unknown tool'), href: without({ tool: undefined }) }]);
+  if (filters.grade) add('Grade', [{ text: GRADE_LABELS[filters.grade], href: without({ grade: undefined }) }]);
+  if (filters.overdue) add('Overdue', [{ text: 'Overdue only', href: without({ overdue: false }) }]);
+  if (filters.allocatedFrom) add('Allocated from', [{ text: filters.allocatedFrom, href: without({ allocatedFrom: undefined }) }]);
+  if (filters.allocatedTo) add('Allocated to', [{ text: filters.allocatedTo, href: without({ allocatedTo: undefined }) }]);
+  return categories.length
+    ? { heading: { text: 'Selected filters' }, clearLink: { text: 'Clear filters', href: hrefWith({ ...DEFAULT_FILTERS, sort: filters.sort, order: filters.order }) }, categories }
+    : undefined;
+}
+
+/** govukPagination's items: first, last, and the pages either side of the current one. */
+export function paginationLinks(basePath: string, params: URLSearchParams, page: number, pages: number) {
+  if (pages <= 1) return null;
+  const href = (n: number) => {
+    const next = new URLSearchParams(params);
+    if (n > 1) next.set('page', String(n));
+    return `${basePath}${queryString(next)}`;
+  };
+  const items: ({ number: number; href: string; current: boolean } | { ellipsis: true })[] = [];
+  for (let n = 1; n <= pages; n++) {
+    if (n === 1 || n === pages || Math.abs(n - page) <= 1) items.push({ number: n, href: href(n), current: n === page });
+    else if (!('ellipsis' in (items.at(-1) ?? {}))) items.push({ ellipsis: true });
+  }
+  return {
+    ...(page > 1 ? { previous: { href: href(page - 1) } } : {}),
+    ...(page < pages ? { next: { href: href(page + 1) } } : {}),
+    items,
+  };
+}

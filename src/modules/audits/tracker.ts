@@ -1,0 +1,257 @@
+import { z } from 'zod';
+import type { Db } from '../../db/index.ts';
+import type { AuditStatus, Grade } from '../../db/types.ts';
+import { dataScope, type Principal } from '../../platform/access.ts';
+import type { FieldError } from '../../platform/errors.ts';
+import { countTrackerAudits, selectTrackerAudits, SORT_KEYS, trackerFilterOptions, type SortKey, type TrackerCriteria } from './queries.ts';
+
+/**
+ * The audit tracker: every audit a person may see, filtered and sorted. The page, its
+ * exports and the API all parse the same query string with `trackerFilterSchema` and read
+ * through `listTrackerAudits`, so they always agree on which audits a filter means.
+ */
+
+export const AUDIT_STATUSES: readonly AuditStatus[] = [
+  'allocated',
+  'in_progress',
+  'returned',
+  'in_moderation',
+  'moderated',
+  'distributed',
+  'awaiting_feedback',
+  'closed',
+];
+
+export const AUDIT_STATUS_LABELS: Record<AuditStatus, string> = {
+  allocated: 'Allocated',
+  in_progress: 'In progress',
+  returned: 'Returned to auditor',
+  in_moderation: 'In moderation',
+  moderated: 'Moderated',
+  distributed: 'Distributed',
+  awaiting_feedback: 'Awaiting feedback',
+  closed: 'Closed',
+};
+
+export const GRADES: readonly Grade[] = ['outstanding', 'good', 'requires_improvement', 'inadequate'];
+
+export const GRADE_LABELS: Record<Grade, string> = {
+  outstanding: 'Outstanding',
+  good: 'Good',
+  requires_improvement: 'Requires improvement',
+  inadequate: 'Inadequate',
+};
+
+export const TRACKER_PAGE_SIZE = 25;
+
+/** A real calendar date, or null. */
+function isoDate(year: number, month: number, day: number): string | null {
+  if (year < 1900 || year > 2200 || month < 1 || month > 12 || day < 1) return null;
+  const date = new Date(Date.UTC(year, month - 1, day));
+  if (date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day) return null;
+  return `${String(year).padStart(4, '0')}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
+}
+
+/** '2026-03-27' or the way people in the UK write it, '27/3/2026', as 'YYYY-MM-DD'; else null. */
+export function parseDateText(text: string): string | null {
+  const iso = /^(\d{4})-(\d{1,2})-(\d{1,2})$/.exec(text);
+  if (iso) return isoDate(Number(iso[1]), Number(iso[2]), Number(iso[3]));
+  const uk = /^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$/.exec(text);
+  if (uk) return isoDate(Number(uk[3]), Number(uk[2]), Number(uk[1]));
+  return null;
+}
+
+const blankToUndefined = (value: unknown) => (typeof value === 'string' && value.trim() === '' ? undefined : value);
+
+/** An optional date field from a query string, as 'YYYY-MM-DD'. */
+export function optionalDateField(label: string) {
+  const message = `${label} must be a real date, like 27/3/2026 or 2026-03-27`;
+  return z.preprocess(
+    blankToUndefined,
+    z
+      .string({ error: message })
+      .trim()
+      .max(20, message)
+      .transform((text, context) => {
+        const date = parseDateText(text);
+        if (!date) context.addIssue({ code: 'custom', message });
+        return date ?? '';
+      })
+      .optional(),
+  );
+}
+
+const optionalId = (message: string) => z.preprocess(blankToUndefined, z.string({ error: message }).trim().uuid(message).optional());
+
+/** Checkboxes arrive as one value or many; the API may also send them comma-separated. */
+const toList = (value: unknown) => {
+  if (value === undefined || value === null) return [];
+  const items = (Array.isArray(value) ? value : [value]).flatMap((item) => (typeof item === 'string' ? item.split(',') : [item]));
+  return items.map((item) => (typeof item === 'string' ? item.trim() : item)).filter((item) => item !== '');
+};
+
+const yesNo = (value: unknown) => {
+  if (value === undefined || value === '' || value === 'no' || value === 'false' || value === false) return false;
+  if (value === 'yes' || value === 'true' || value === true) return true;
+  return value;
+};
+
+/** The tracker's filters and sort order from a query-string object; unknown keys (page, pageSize) are ignored. */
+export const trackerFilterSchema = z
+  .object({
+    status: z.preprocess(toList, z.array(z.enum(AUDIT_STATUSES as [AuditStatus, ...AuditStatus[]], { error: 'Choose statuses from the list' })).max(AUDIT_STATUSES.length)),
+    team: optionalId('Choose a team from the list'),
+    service: optionalId('Choose a service from the list'),
+    tool: optionalId('Choose an audit tool from the list'),
+    grade: z.preprocess(blankToUndefined, z.enum(GRADES as [Grade, ...Grade[]], { error: 'Choose a grade from the list' }).optional()),
+    overdue: z.preprocess(yesNo, z.boolean({ error: 'Overdue must be yes or no' })),
+    allocatedFrom: optionalDateField('Allocated from'),
+    allocatedTo: optionalDateField('Allocated to'),
+    sort: z.preprocess(blankToUndefined, z.enum(SORT_KEYS, { error: 'Choose a column to sort by' }).default('allocated')),
+    order: z.preprocess(blankToUndefined, z.enum(['asc', 'desc'], { error: 'Sort order must be asc or desc' }).default('desc')),
+  })
+  .superRefine((filters, context) => {
+    if (filters.allocatedFrom && filters.allocatedTo && filters.allocatedTo < filters.allocatedFrom) {
+      context.addIssue({ code: 'custom', path: ['allocatedTo'], message: 'Allocated to must be the same as or after allocated from' });
+    }
+  });
+
+export type TrackerFilters = z.infer<typeof trackerFilterSchema>;
+
+// Compile-time check: what the schema gives is what the queries take.
+const _criteria: (filters: TrackerFilters) => TrackerCriteria = (filters) => filters;
+
+export const DEFAULT_FILTERS: TrackerFilters = trackerFilterSchema.parse({});
+
+/**
+ * Parses a page's query string without failing: each field in error is named (for the error
+ * summary) and left out of the filter, so the rest of the page still works.
+ */
+export function parseTrackerFilters(query: Record<string, unknown>): { filters: TrackerFilters; errors: FieldError[] } {
+  const parsed = trackerFilterSchema.safeParse(query);
+  if (parsed.success) return { filters: parsed.data, errors: [] };
+  const errors = topLevelErrors(parsed.error);
+  const rest = Object.fromEntries(Object.entries(query).filter(([key]) => !errors.some((error) => error.field === key)));
+  const retried = trackerFilterSchema.safeParse(rest);
+  return { filters: retried.success ? retried.data : DEFAULT_FILTERS, errors };
+}
+
+/** Errors keyed by the query-string field (not 'status.1'), so the summary links to the field. */
+export function topLevelErrors(error: z.ZodError): FieldError[] {
+  const errors: FieldError[] = [];
+  for (const issue of error.issues) {
+    const field = String(issue.path[0] ?? 'form');
+    if (!errors.some((known) => known.field === field)) errors.push({ field, message: issue.message });
+  }
+  return errors;
+}
+
+/** The filters as a canonical query string: for links that keep them, and for the activity log. */
+export function trackerSearchParams(filters: TrackerFilters, options: { withSort?: boolean } = {}): URLSearchParams {
+  const params = new URLSearchParams();
+  for (const status of filters.status) params.append('status', status);
+  if (filters.team) params.set('team', filters.team);
+  if (filters.service) params.set('service', filters.service);
+  if (filters.tool) params.set('tool', filters.tool);
+  if (filters.grade) params.set('grade', filters.grade);
+  if (filters.overdue) params.set('overdue', 'yes');
+  if (filters.allocatedFrom) params.set('allocatedFrom', filters.allocatedFrom);
+  if (filters.allocatedTo) params.set('allocatedTo', filters.allocatedTo);
+  if (options.withSort !== false && (filters.sort !== DEFAULT_FILTERS.sort || filters.order !== DEFAULT_FILTERS.order)) {
+    params.set('sort', filters.sort);
+    params.set('order', filters.order);
+  }
+  return params;
+}
+
+export function describeFilters(filters: TrackerFilters): string {
+  const text = trackerSearchParams(filters, { withSort: false }).toString();
+  return text ? `filters ${decodeURIComponent(text)}` : 'no filters';
+}
+
+/** A tracker row as plain JSON: ids, codes, 'YYYY-MM-DD' dates and ISO timestamps. */
+export type TrackerAudit = {
+  id: string;
+  reference: number;
+  childId: string;
+  childInitials: string;
+  childExternalId: string;
+  toolId: string;
+  toolName: string;
+  toolEdition: string;
+  auditorId: string;
+  auditorName: string;
+  caseHolderId: string | null;
+  caseHolderName: string | null;
+  teamId: string | null;
+  teamName: string | null;
+  serviceId: string | null;
+  serviceName: string | null;
+  status: AuditStatus;
+  allocatedOn: string;
+  dueOn: string;
+  submittedAt: string | null;
+  moderatedAt: string | null;
+  auditorGrade: Grade | null;
+  finalGrade: Grade | null;
+  overdue: boolean;
+};
+
+const isoTimestamp = (value: Date | string | null) => (value === null ? null : new Date(value).toISOString());
+
+/**
+ * The audits a person may see that match the filters: one page, or all of them (`paging`
+ * null, for exports). Access is decided by `dataScope(principal, 'audits.view')`.
+ */
+export async function listTrackerAudits(
+  db: Db,
+  principal: Principal,
+  filters: TrackerFilters,
+  paging: { page: number; pageSize: number } | null,
+): Promise<{ rows: TrackerAudit[]; total: number }> {
+  const scope = dataScope(principal, 'audits.view');
+  const page = paging ? { offset: (paging.page - 1) * paging.pageSize, limit: paging.pageSize } : null;
+  const found = await selectTrackerAudits(db, scope, filters, page);
+  // A short first page is the whole answer; only count separately when there may be more.
+  const total = page && (found.length === page.limit || page.offset > 0) ? await countTrackerAudits(db, scope, filters) : found.length + (page?.offset ?? 0);
+  const rows = found.map(
+    (row): TrackerAudit => ({
+      id: row.id,
+      reference: row.reference,
+      childId: row.child_id,
+      childInitials: row.child_initials,
+      childExternalId: row.child_external_id,
+      toolId: row.tool_id,
+      toolName: row.tool_name,
+      toolEdition: row.tool_edition,
+      auditorId: row.auditor_id,
+      auditorName: row.auditor_name,
+      caseHolderId: row.case_holder_id,
+      caseHolderName: row.case_holder_name,
+      teamId: row.team_id,
+      teamName: row.team_name,
+      serviceId: row.service_id,
+      serviceName: row.service_name,
+      status: row.status,
+      allocatedOn: row.allocated_on,
+      dueOn: row.due_on,
+      submittedAt: isoTimestamp(row.submitted_at),
+      moderatedAt: isoTimestamp(row.moderated_at),
+      auditorGrade: row.auditor_grade,
+      finalGrade: row.final_grade,
+      overdue: Boolean(row.overdue),
+    }),
+  );
+  return { rows, total };
+}
+
+/** How many audits the person can see at all: tells "none yet" from "none match". */
+export async function countVisibleAudits(db: Db, principal: Principal): Promise<number> {
+  return countTrackerAudits(db, dataScope(principal, 'audits.view'), DEFAULT_FILTERS);
+}
+
+export async function listTrackerFilterOptions(db: Db, principal: Principal) {
+  return trackerFilterOptions(db, dataScope(principal, 'audits.view'));
+}
+
+export type { SortKey };

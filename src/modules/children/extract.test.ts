@@ -1,0 +1,445 @@
+import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import ExcelJS from 'exceljs';
+import { describe, expect, it } from 'vitest';
+import {
+  EXTRACT_FIELDS,
+  HEADER_ALIASES,
+  detectFormat,
+  matchHeaders,
+  normaliseHeader,
+  readExtract,
+  rowErrorsToCsv,
+  type ExtractOptions,
+  type ExtractRow,
+  type HeaderMatch,
+  type RowError,
+} from './extract.ts';
+
+const TODAY = '2026-11-24';
+const FIXTURES = new URL('../../../test/fixtures/children/', import.meta.url);
+
+type Collected = { rows: ExtractRow[]; errors: RowError[]; progress: number[]; columns: HeaderMatch | null };
+
+async function collect(input: Readable, options: Partial<ExtractOptions> = {}): Promise<Collected> {
+  const result: Collected = { rows: [], errors: [], progress: [], columns: null };
+  for await (const event of readExtract(input, { format: 'csv', today: TODAY, ...options })) {
+    if (event.kind === 'row') result.rows.push(event.row);
+    else if (event.kind === 'error') result.errors.push(event.error);
+    else if (event.kind === 'progress') result.progress.push(event.rowsRead);
+    else result.columns = event.columns;
+  }
+  return result;
+}
+
+/** Streams text in small chunks, so parsing across chunk boundaries is exercised too. */
+function csv(text: string): Readable {
+  const bytes = Buffer.from(text, 'utf8');
+  const chunks = Array.from({ length: Math.ceil(bytes.length / 7) }, (_, i) => bytes.subarray(i * 7, i * 7 + 7));
+  return Readable.from(chunks);
+}
+
+function fixture(name: string): Readable {
+  return createReadStream(new URL(name, FIXTURES), { highWaterMark: 64 });
+}
+
+const HEADER = 'Child ID,Initials,Legal status';
+
+describe('matchHeaders', () => {
+  it('maps Annex A list 6, 8 and 9 style headers and reports the columns it ignores', () => {
+    const list8 = matchHeaders([
+      'Child Unique ID',
+      'Initials',
+      'Gender',
+      'Ethnicity',
+      'Date of Birth',
+      'Date started to be looked after',
+      "Child's Legal Status",
+      'Category of need',
+      'Allocated Team',
+      'Allocated Worker',
+    ]);
+    expect(list8.errors).toEqual([]);
+    expect(list8.mapping).toEqual({
+      externalId: { index: 0, header: 'Child Unique ID' },
+      initials: { index: 1, header: 'Initials' },
+      gender: { index: 2, header: 'Gender' },
+      ethnicity: { index: 3, header: 'Ethnicity' },
+      dateOfBirth: { index: 4, header: 'Date of Birth' },
+      legalStatus: { index: 6, header: "Child's Legal Status" },
+      allocatedTeam: { index: 8, header: 'Allocated Team' },
+      allocatedWorker: { index: 9, header: 'Allocated Worker' },
+    });
+    expect(list8.ignoredColumns).toEqual(['Date started to be looked after', 'Category of need']);
+  });
+
+  it.each(['Child’s Legal Status', 'childs legal status', 'CHILD’S_LEGAL-STATUS', ' Legal Status / Category '])(
+    'reads %j as the legal status',
+    (header) => {
+      const match = matchHeaders(['Case ID', 'Child initials', header]);
+      expect(match.errors).toEqual([]);
+      expect(match.mapping.legalStatus).toEqual({ index: 2, header: header.trim() });
+    },
+  );
+
+  it('reports one error per missing required column, on the header row, naming the alternatives', () => {
+    const match = matchHeaders(['Child ID', 'Initials', 'Worker']);
+    expect(match.errors).toEqual([
+      {
+        rowNumber: 1,
+        column: 'Legal status',
+        value: '',
+        reason: `missing column "Legal status" (also accepted: Category, Case Status, Child's Legal Status, Legal status / category)`,
+      },
+    ]);
+  });
+
+  it('refuses two columns that mean the same field', () => {
+    const match = matchHeaders(['Case ID', 'Child ID', 'Initials', 'Legal status']);
+    expect(match.errors).toHaveLength(1);
+    expect(match.errors[0]).toMatchObject({ rowNumber: 1, column: 'External case ID', value: 'Child ID' });
+    expect(match.errors[0]!.reason).toContain('"Case ID" and "Child ID"');
+  });
+
+  it('gives every alias to exactly one field', () => {
+    const owners = new Map<string, string[]>();
+    for (const field of EXTRACT_FIELDS) {
+      for (const alias of HEADER_ALIASES[field]) owners.set(normaliseHeader(alias), [...(owners.get(normaliseHeader(alias)) ?? []), field]);
+    }
+    expect([...owners].filter(([, fields]) => new Set(fields).size > 1)).toEqual([]);
+  });
+});
+
+describe('readExtract: CSV', () => {
+  it('reads the Annex A list 6 (CIN) fixture', async () => {
+    const { rows, errors, columns } = await collect(fixture('annex-a-list-6-cin.csv'));
+    expect(errors).toEqual([]);
+    expect(columns?.ignoredColumns).toEqual(['Age of Child (Years)', 'Disability']);
+    expect(rows).toEqual([
+      {
+        rowNumber: 2,
+        externalId: 'CIN-001',
+        initials: 'AB',
+        dateOfBirth: '2015-03-14',
+        gender: 'male',
+        ethnicity: 'WBRI',
+        legalStatus: 'cin',
+        allocatedWorker: 'Sam Patel',
+        allocatedTeam: 'Avonford North CIN',
+        openDate: '2025-09-02',
+        closeDate: null,
+        referralFactors: ['1a', '2b', '3c'],
+      },
+      {
+        rowNumber: 3,
+        externalId: 'CIN-002',
+        initials: 'CD',
+        dateOfBirth: '2012-11-30',
+        gender: 'female',
+        ethnicity: 'MWBC',
+        legalStatus: 'cin',
+        allocatedWorker: 'Jo Evans',
+        allocatedTeam: 'Avonford North CIN',
+        openDate: '2025-10-15',
+        closeDate: null,
+        referralFactors: [],
+      },
+    ]);
+  });
+
+  it('reads the Annex A list 8 (children in care) fixture, legal status codes included', async () => {
+    const { rows, errors } = await collect(fixture('annex-a-list-8-cla.csv'));
+    expect(errors).toEqual([]);
+    expect(rows.map((r) => [r.externalId, r.legalStatus, r.dateOfBirth, r.allocatedWorker])).toEqual([
+      ['CLA-101', 'child_in_care', '2010-01-03', 'Alex Brown'],
+      ['CLA-102', 'child_in_care', '2008-07-21', null],
+    ]);
+  });
+
+  it('reads the Annex A list 9 (care leavers) fixture', async () => {
+    const { rows, errors } = await collect(fixture('annex-a-list-9-care-leavers.csv'));
+    expect(errors).toEqual([]);
+    expect(rows.map((r) => [r.externalId, r.legalStatus, r.gender, r.dateOfBirth])).toEqual([
+      ['CL-201', 'care_leaver', 'male', '2005-02-01'],
+      ['CL-202', 'care_leaver', 'unknown', '2007-05-09'],
+    ]);
+  });
+
+  it('handles a BOM, quoted fields, CRLF and blank lines, keeping spreadsheet row numbers', async () => {
+    const text = `\uFEFF"Child ID","Initials","Legal status","Allocated team"\r\n\r\nA1,JS,CIN,"Team, North"\r\n,,,\r\n"A2","K L","Child ""in"" Need",x\r\n`;
+    const { rows, errors } = await collect(csv(text));
+    expect(errors).toEqual([]);
+    expect(rows.map((r) => [r.rowNumber, r.externalId, r.initials, r.allocatedTeam])).toEqual([
+      [3, 'A1', 'JS', 'Team, North'],
+      [5, 'A2', 'KL', 'x'],
+    ]);
+    expect(rows[1]!.legalStatus).toBe('cin'); // quotes inside a value are punctuation to the matcher
+  });
+
+  it('reports a missing required column once and reads no rows', async () => {
+    const { rows, errors } = await collect(csv('Child ID,Legal status\r\nA1,CIN\r\nA2,CP\r\n'));
+    expect(rows).toEqual([]);
+    expect(errors).toEqual([expect.objectContaining({ rowNumber: 1, column: 'Initials', reason: expect.stringContaining('missing column "Initials"') })]);
+  });
+
+  it('reports an empty file', async () => {
+    const { errors } = await collect(csv('\r\n\r\n'));
+    expect(errors).toEqual([expect.objectContaining({ rowNumber: 1, reason: expect.stringContaining('empty') })]);
+  });
+
+  it('reports an unreadable CSV as an error event, not a crash', async () => {
+    const { errors } = await collect(csv(`${HEADER}\r\nA1,JS,CIN\r\n"A2,JS,CIN\r\n`));
+    expect(errors).toEqual([expect.objectContaining({ rowNumber: 3, reason: expect.stringContaining('could not be read as CSV') })]);
+  });
+
+  it('throws when the input stream itself fails', async () => {
+    const input = new Readable({ read() {} });
+    input.push(`${HEADER}\r\nA1,JS,CIN\r\n`);
+    setTimeout(() => input.destroy(new Error('upload aborted')), 10);
+    await expect(collect(input)).rejects.toThrow('upload aborted');
+  });
+});
+
+describe('readExtract: values', () => {
+  async function oneRow(header: string, values: string, options: Partial<ExtractOptions> = {}) {
+    return collect(csv(`${header}\r\n${values}\r\n`), options);
+  }
+
+  it.each([
+    ['a) Male', 'male'],
+    ['M', 'male'],
+    ['male', 'male'],
+    ['1', 'male'],
+    ['b) Female', 'female'],
+    ['F', 'female'],
+    ['2', 'female'],
+    ['c) Not stated', 'unknown'],
+    ['U', 'unknown'],
+    ['0', 'unknown'],
+    ['9', 'unknown'],
+    ['Not known', 'unknown'],
+    ['d) Neither', 'other'],
+    ['Indeterminate', 'other'],
+    ['', null],
+  ])('reads gender %j as %j', async (typed, gender) => {
+    const { rows, errors } = await oneRow(`${HEADER},Sex`, `A1,JS,CIN,${typed}`);
+    expect(errors).toEqual([]);
+    expect(rows[0]!.gender).toBe(gender);
+  });
+
+  it('refuses an unknown gender, naming row and column', async () => {
+    const { errors } = await oneRow(`${HEADER},Gender`, 'A1,JS,CIN,Boy?');
+    expect(errors).toEqual([expect.objectContaining({ rowNumber: 2, column: 'Gender', value: 'Boy?' })]);
+  });
+
+  it.each([
+    ['Early Help', 'early_help'],
+    ['EH', 'early_help'],
+    ['Child in Need', 'cin'],
+    ['CPP', 'cp'],
+    ['Child protection plan', 'cp'],
+    ['Pre-proceedings', 'plo'],
+    ['Public Law Outline', 'plo'],
+    ['LAC', 'child_in_care'],
+    ['Looked after child', 'child_in_care'],
+    ['J2', 'child_in_care'],
+    ['V4', 'child_in_care'],
+    ['C2 - Full care order', 'child_in_care'],
+    ['Leaving care', 'care_leaver'],
+    ['Qualifying', 'care_leaver'],
+    ['Former relevant', 'care_leaver'],
+  ])('reads legal status %j as %j', async (typed, status) => {
+    const { rows, errors } = await oneRow(HEADER, `A1,JS,${typed}`);
+    expect(errors).toEqual([]);
+    expect(rows[0]!.legalStatus).toBe(status);
+  });
+
+  it('refuses an unknown or blank legal status, listing the accepted values', async () => {
+    const { rows, errors } = await collect(csv(`${HEADER}\r\nA1,JS,Adopted\r\nA2,JS,\r\n`));
+    expect(rows).toEqual([]);
+    expect(errors.map((e) => [e.rowNumber, e.column])).toEqual([
+      [2, 'Legal status'],
+      [3, 'Legal status'],
+    ]);
+    expect(errors[0]!.reason).toContain('Early Help, Child in Need, Child Protection, PLO, Child in Care, Care Leaver');
+    expect(errors[1]!.reason).toContain('required');
+  });
+
+  it.each([
+    ['2020-01-03', '2020-01-03'],
+    ['03/01/2020', '2020-01-03'],
+    ['3/1/2020', '2020-01-03'],
+    ['03-01-2020', '2020-01-03'],
+    ['03.01.2020', '2020-01-03'],
+    ['03-Jan-2020', '2020-01-03'],
+    ['3 January 2020', '2020-01-03'],
+    ['29/02/2020', '2020-02-29'],
+    ['03/01/2020 00:00:00', '2020-01-03'],
+    ['', null],
+  ])('reads date %j as %j', async (typed, iso) => {
+    const { rows, errors } = await oneRow(`${HEADER},DOB`, `A1,JS,CIN,${typed}`);
+    expect(errors).toEqual([]);
+    expect(rows[0]!.dateOfBirth).toBe(iso);
+  });
+
+  it.each(['31/02/2020', '29/02/2021', '13/13/2020', '2020-1-32', '03-Jab-2020', 'next week', '03/01/20'])(
+    'refuses the date %j, naming the row and the column',
+    async (typed) => {
+      const { rows, errors } = await collect(csv(`${HEADER},Date of referral\r\nA1,JS,CIN,01/01/2020\r\nA2,JS,CIN,${typed}\r\n`));
+      expect(rows).toHaveLength(1);
+      expect(errors).toEqual([{ rowNumber: 3, column: 'Date of referral', value: typed, reason: expect.stringMatching(/date/) }]);
+    },
+  );
+
+  it('refuses a date of birth after today and a close date before the open date', async () => {
+    const { errors } = await oneRow(`${HEADER},DOB,Open date,Close date`, 'A1,JS,CIN,25/11/2026,10/05/2024,09/05/2024', { today: TODAY });
+    expect(errors).toEqual([
+      expect.objectContaining({ column: 'DOB', reason: 'date of birth is in the future' }),
+      expect.objectContaining({ column: 'Close date', value: '09/05/2024', reason: expect.stringContaining('before the open date') }),
+    ]);
+  });
+
+  it('reports each bad column of a row separately', async () => {
+    const { errors } = await oneRow(`${HEADER},DOB`, ',John Smith,Nope,99/99/2020');
+    expect(errors.map((e) => e.column)).toEqual(['Child ID', 'Initials', 'Legal status', 'DOB']);
+    expect(errors.every((e) => e.rowNumber === 2)).toBe(true);
+  });
+
+  it.each(['John Smith', 'Amy', 'JOHN SMITH', 'Jo Smith'])('refuses the full name %j as initials', async (typed) => {
+    const { rows, errors } = await oneRow(HEADER, `A1,${typed},CIN`);
+    expect(rows).toEqual([]);
+    expect(errors).toEqual([{ rowNumber: 2, column: 'Initials', value: typed, reason: 'initials only, not a full name' }]);
+  });
+
+  it.each([
+    ['J. S.', 'JS'],
+    ['js', 'JS'],
+    ['A-M K', 'AMK'],
+    ['JPS', 'JPS'],
+  ])('stores initials %j as %j', async (typed, initials) => {
+    const { rows, errors } = await oneRow(HEADER, `A1,${typed},CIN`);
+    expect(errors).toEqual([]);
+    expect(rows[0]!.initials).toBe(initials);
+  });
+
+  it.each(['J5', 'ABCDE', '..'])('refuses the initials %j', async (typed) => {
+    const { errors } = await oneRow(HEADER, `A1,${typed},CIN`);
+    expect(errors).toEqual([expect.objectContaining({ column: 'Initials' })]);
+  });
+
+  it('reports a duplicate case ID on the later row, naming the first', async () => {
+    const { rows, errors } = await collect(csv(`${HEADER}\r\nA1,JS,CIN\r\nA2,JS,CIN\r\n A1 ,KL,CP\r\n`));
+    expect(rows.map((r) => r.rowNumber)).toEqual([2, 3]);
+    expect(errors).toEqual([{ rowNumber: 4, column: 'Child ID', value: 'A1', reason: 'duplicate of row 2' }]);
+  });
+
+  it('refuses an over-long case ID', async () => {
+    const { errors } = await oneRow(HEADER, `${'X'.repeat(65)},JS,CIN`);
+    expect(errors).toEqual([expect.objectContaining({ column: 'Child ID', reason: 'too long: 65 characters (at most 64)' })]);
+  });
+
+  it('splits referral factors on commas, semicolons and bars', async () => {
+    const { rows } = await oneRow(`${HEADER},Referral factors`, 'A1,JS,CIN,"2A; 3B|4C, ,21"');
+    expect(rows[0]!.referralFactors).toEqual(['2A', '3B', '4C', '21']);
+  });
+
+  it('keeps text that looks like a formula or HTML as typed', async () => {
+    const { rows, errors } = await oneRow(`${HEADER},Ethnicity,Worker`, 'A1,JS,CIN,=1+2,<b>Sam</b>');
+    expect(errors).toEqual([]);
+    expect(rows[0]).toMatchObject({ ethnicity: '=1+2', allocatedWorker: '<b>Sam</b>' });
+  });
+});
+
+describe('readExtract: XLSX', () => {
+  async function workbookStream(build: (workbook: ExcelJS.Workbook) => void): Promise<Readable> {
+    const workbook = new ExcelJS.Workbook();
+    build(workbook);
+    const buffer = Buffer.from(await workbook.xlsx.writeBuffer());
+    const chunks = Array.from({ length: Math.ceil(buffer.length / 1024) }, (_, i) => buffer.subarray(i * 1024, i * 1024 + 1024));
+    return Readable.from(chunks);
+  }
+
+  it('reads the first sheet: Date cells, serial numbers, rich text and numbers', async () => {
+    const input = await workbookStream((workbook) => {
+      const sheet = workbook.addWorksheet('Extract');
+      sheet.addRow(['Person ID', 'Child initials', 'Category', 'Date of birth', 'Referral date', 'Gender', 'Notes']);
+      sheet.addRow([1001, { richText: [{ text: 'J', font: { bold: true } }, { text: 'S' }] }, 'CP', new Date(Date.UTC(2015, 2, 14)), 43833, 1, 'x']);
+      sheet.addRow([]);
+      sheet.addRow(['1002', 'KL', 'Looked after', '31/12/2019', new Date(Date.UTC(2024, 0, 5, 15, 30)), 'F', null]);
+      sheet.addRow(['1003', 'MN', 'CIN', 'tomorrow', null, null, null]);
+      workbook.addWorksheet('Lookups').addRow(['Case ID', 'Initials', 'Legal status']);
+    });
+    const { rows, errors, columns } = await collect(input, { format: 'xlsx' });
+    expect(columns?.ignoredColumns).toEqual(['Notes']);
+    expect(rows).toEqual([
+      expect.objectContaining({ rowNumber: 2, externalId: '1001', initials: 'JS', legalStatus: 'cp', dateOfBirth: '2015-03-14', openDate: '2020-01-03', gender: 'male' }),
+      expect.objectContaining({ rowNumber: 4, externalId: '1002', initials: 'KL', legalStatus: 'child_in_care', dateOfBirth: '2019-12-31', openDate: '2024-01-05', gender: 'female' }),
+    ]);
+    expect(errors).toEqual([{ rowNumber: 5, column: 'Date of birth', value: 'tomorrow', reason: expect.stringContaining('not a date') }]);
+  });
+
+  it('throws, rather than waiting for ever, when the input fails part-way through a workbook', async () => {
+    const whole = await workbookStream((workbook) => {
+      const sheet = workbook.addWorksheet('Extract');
+      sheet.addRow(['Case ID', 'Initials', 'Legal status']);
+      for (let i = 1; i <= 2000; i++) sheet.addRow([`C${i}`, 'AB', 'CIN']);
+    });
+    const chunks: Buffer[] = [];
+    for await (const chunk of whole) chunks.push(chunk as Buffer);
+    const input = new Readable({ read() {} });
+    input.push(Buffer.concat(chunks).subarray(0, 2048));
+    setTimeout(() => input.destroy(new Error('upload aborted')), 20);
+    await expect(collect(input, { format: 'xlsx' })).rejects.toThrow('upload aborted');
+  }, 5_000);
+
+  it('reports a damaged workbook as an error event', async () => {
+    const { rows, errors } = await collect(csv('this is not a zip file at all'), { format: 'xlsx' });
+    expect(rows).toEqual([]);
+    expect(errors).toEqual([expect.objectContaining({ reason: expect.stringContaining('could not be read as an Excel workbook') })]);
+  });
+});
+
+describe('readExtract: large files', () => {
+  it('streams a 20,000-row CSV with a progress event every 1,000 rows', async () => {
+    const ROWS = 20_000;
+    function* lines() {
+      yield `${HEADER},Date of birth,Gender,Allocated worker,Referral factors\r\n`;
+      for (let i = 1; i <= ROWS; i++) yield `C${i},AB,${i % 2 ? 'CIN' : 'CP'},01/0${(i % 9) + 1}/2015,a) Male,Worker ${i % 50},"1a,2b"\r\n`;
+    }
+    const { rows, errors, progress } = await collect(Readable.from(lines()));
+    expect(errors).toEqual([]);
+    expect(rows).toHaveLength(ROWS);
+    expect(rows.at(-1)).toMatchObject({ rowNumber: ROWS + 1, externalId: `C${ROWS}`, legalStatus: 'cp' });
+    expect(progress).toEqual(Array.from({ length: 20 }, (_, i) => (i + 1) * 1000));
+  });
+
+  it('ends with a progress event carrying the total', async () => {
+    const { progress } = await collect(csv(`${HEADER}\r\nA1,JS,CIN\r\nA2,JS,CIN\r\n`));
+    expect(progress).toEqual([2]);
+  });
+});
+
+describe('detectFormat', () => {
+  it('picks xlsx by extension or ZIP magic, otherwise csv', () => {
+    expect(detectFormat('Annex A.XLSX')).toBe('xlsx');
+    expect(detectFormat('extract.csv', Buffer.from('PK\x03\x04rest', 'latin1'))).toBe('xlsx');
+    expect(detectFormat('extract.csv', Buffer.from('Child ID,Initials'))).toBe('csv');
+    expect(detectFormat('extract')).toBe('csv');
+  });
+});
+
+describe('rowErrorsToCsv', () => {
+  it('writes Row, Column, Value, Reason and neutralises formula starts', () => {
+    const out = rowErrorsToCsv([
+      { rowNumber: 2, column: 'Initials', value: '=HYPERLINK("x")', reason: 'initials only, not a full name' },
+      { rowNumber: 3, column: 'Gender', value: '+1', reason: 'a, b' },
+      { rowNumber: 4, column: '@col', value: '-2', reason: '\tx' },
+    ]);
+    expect(out).toBe(
+      '\uFEFFRow,Column,Value,Reason\r\n' +
+        `2,Initials,"'=HYPERLINK(""x"")","initials only, not a full name"\r\n` +
+        `3,Gender,'+1,"a, b"\r\n` +
+        `4,'@col,'-2,'\tx\r\n`,
+    );
+  });
+});

@@ -1,0 +1,111 @@
+import type { Role, Scope } from '../db/types.ts';
+
+/**
+ * Who may do what: the one place access is decided. Pages, exports and the API all ask
+ * `can` (may this person use this capability at all?) and `dataScope` (which children's
+ * records may they see through it?). Nothing else in the product grants access.
+ */
+export const ROLES: readonly Role[] = [
+  'practitioner',
+  'auditor',
+  'moderator',
+  'qa_coordinator',
+  'qa_lead',
+  'senior_leader',
+  'administrator',
+];
+
+export const ROLE_LABELS: Record<Role, string> = {
+  practitioner: 'Practitioner',
+  auditor: 'Auditor (manager)',
+  moderator: 'Moderator',
+  qa_coordinator: 'QA coordinator',
+  qa_lead: 'QA lead',
+  senior_leader: 'Senior leader',
+  administrator: 'Administrator',
+};
+
+export const SCOPE_LABELS: Record<Scope, string> = {
+  team: 'Own team',
+  service: 'Service',
+  organisation: 'Whole organisation',
+};
+
+export type Permission =
+  /** Pages every signed-in person has: home, own account, own API tokens. */
+  | 'account'
+  /** Read the organisation's structure: services, teams, staff. */
+  | 'org.view'
+  /** Change the organisation's structure, staff, users and role grants; import staff. */
+  | 'org.manage'
+  /** Read the child register (within scope). */
+  | 'children.view'
+  /** Import a case-management extract into the child register. */
+  | 'children.import'
+  /** Read the audit tracker and export it (within scope). */
+  | 'audits.view'
+  /** Read the activity log. */
+  | 'activity.view';
+
+const EVERYONE: Permission[] = ['account', 'audits.view'];
+
+export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
+  practitioner: [...EVERYONE],
+  auditor: [...EVERYONE, 'children.view'],
+  moderator: [...EVERYONE, 'children.view'],
+  qa_coordinator: [...EVERYONE, 'children.view', 'children.import', 'org.view'],
+  qa_lead: [...EVERYONE, 'children.view', 'children.import', 'org.view'],
+  senior_leader: [...EVERYONE, 'children.view', 'org.view'],
+  administrator: [...EVERYONE, 'children.view', 'children.import', 'org.view', 'org.manage', 'activity.view'],
+};
+
+export type Grant = { role: Role; scope: Scope; teamId: string | null; serviceId: string | null };
+
+export type Principal = {
+  userId: string;
+  organisationId: string;
+  staffId: string | null;
+  email: string;
+  displayName: string;
+  grants: Grant[];
+};
+
+export function roles(principal: Principal): Role[] {
+  return [...new Set(principal.grants.map((grant) => grant.role))];
+}
+
+export function can(principal: Principal | null | undefined, permission: Permission): boolean {
+  if (!principal) return false;
+  return principal.grants.some((grant) => ROLE_PERMISSIONS[grant.role].includes(permission));
+}
+
+/**
+ * Which records a permission reaches. A practitioner sees the cases they hold; a manager
+ * their team; a service manager their service; QA roles and senior leaders the organisation.
+ * Everyone also sees the audits they carry out themselves (`staffId`).
+ */
+export type DataScope =
+  | { kind: 'organisation'; organisationId: string }
+  | { kind: 'limited'; organisationId: string; teamIds: string[]; serviceIds: string[]; staffId: string | null };
+
+export function dataScope(principal: Principal, permission: Permission): DataScope {
+  const grants = principal.grants.filter((grant) => ROLE_PERMISSIONS[grant.role].includes(permission));
+  if (grants.some((grant) => grant.scope === 'organisation' && grant.role !== 'practitioner')) {
+    return { kind: 'organisation', organisationId: principal.organisationId };
+  }
+  const teamIds = new Set<string>();
+  const serviceIds = new Set<string>();
+  for (const grant of grants) {
+    // A practitioner's reach is their own caseload, whatever scope the grant was given.
+    if (grant.role === 'practitioner') continue;
+    if (grant.scope === 'team' && grant.teamId) teamIds.add(grant.teamId);
+    if (grant.scope === 'service' && grant.serviceId) serviceIds.add(grant.serviceId);
+  }
+  return {
+    kind: 'limited',
+    organisationId: principal.organisationId,
+    teamIds: [...teamIds],
+    serviceIds: [...serviceIds],
+    staffId: principal.staffId,
+  };
+}

@@ -1,0 +1,160 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type nunjucks from 'nunjucks';
+import { ZodError } from 'zod';
+import type { Config } from '../../config.ts';
+import type { Db } from '../../db/index.ts';
+import { can, ROLE_LABELS, roles, type Principal } from '../access.ts';
+import { findApiTokenUser, findLiveSession, loadPrincipal } from '../auth/queries.ts';
+import { AppError, STATUS_OF } from '../errors.ts';
+import { fieldErrorsFrom } from '../views.ts';
+import type { PageContext, RouteAccess } from './types.ts';
+
+export const SESSION_COOKIE = 'assure_session';
+
+/** Session cookie attributes: HttpOnly, SameSite=Lax, Secure whenever the request came over HTTPS. */
+export function sessionCookieOptions(request: FastifyRequest) {
+  return { path: '/', httpOnly: true, sameSite: 'lax' as const, secure: request.protocol === 'https' };
+}
+
+/** Who is asking: a session cookie for pages, a bearer token for the API — never both. */
+export function setUpAuthentication(app: FastifyInstance, deps: { db: Db; config: Config }) {
+  app.decorateRequest('principal', null);
+  app.decorateRequest('sessionToken', null);
+  app.decorateRequest('isApi', false);
+  app.addHook('onRequest', async (request, reply) => {
+    request.isApi = request.url.startsWith('/api/');
+    if (request.url === '/health' || request.url.startsWith('/assets/')) return;
+    if (request.isApi) {
+      const bearer = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
+      const userId = bearer ? await findApiTokenUser(deps.db, bearer) : null;
+      request.principal = userId ? await loadPrincipal(deps.db, userId) : null;
+      return;
+    }
+    const token = request.cookies[SESSION_COOKIE];
+    if (!token) return;
+    const session = await findLiveSession(deps.db, token, deps.config.sessionIdleMinutes);
+    if (!session) {
+      reply.clearCookie(SESSION_COOKIE, { path: '/' });
+      return;
+    }
+    request.sessionToken = token;
+    request.principal = await loadPrincipal(deps.db, session.user_id);
+  });
+}
+
+export type RouteAccessEntry = { method: string; url: string; access: RouteAccess };
+
+/**
+ * Every route declares who may use it; this hook enforces it, before any handler runs.
+ * The declared table is kept on the instance (`routeAccessTable`) so a test can walk it.
+ */
+export function setUpAuthorisation(app: FastifyInstance) {
+  const table: RouteAccessEntry[] = [];
+  app.decorate('routeAccessTable', table);
+  app.addHook('onRoute', (route) => {
+    const access = route.config?.access;
+    if (String(route.url).startsWith('/assets')) return;
+    if (!access) throw new Error(`route ${route.method} ${route.url} does not declare its access`);
+    for (const method of [route.method].flat()) table.push({ method, url: route.url, access });
+  });
+  app.addHook('preHandler', async (request) => {
+    const access = request.routeOptions.config.access;
+    if (!access || access === 'public') return;
+    if (!request.principal) throw new AppError('UNAUTHENTICATED', 'Sign in to continue');
+    if (!can(request.principal, access)) throw new AppError('FORBIDDEN', 'You do not have permission to see this page');
+  });
+}
+
+/** CSRF: every unsafe request from a page carries the token in `_csrf` (body or query). */
+export function setUpCsrfCheck(app: FastifyInstance) {
+  app.addHook('preHandler', (request, reply, done) => {
+    if (request.isApi || ['GET', 'HEAD', 'OPTIONS'].includes(request.method)) return done();
+    app.csrfProtection(request, reply, done);
+  });
+}
+
+export function navigationFor(principal: Principal | null, currentPath: string) {
+  if (!principal) return [];
+  const items = [
+    { href: '/', text: 'Home', show: true },
+    { href: '/audits', text: 'Audit tracker', show: can(principal, 'audits.view') },
+    { href: '/children', text: 'Children', show: can(principal, 'children.view') },
+    { href: '/organisation', text: 'Organisation', show: can(principal, 'org.view') },
+    { href: '/activity', text: 'Activity log', show: can(principal, 'activity.view') },
+    { href: '/account', text: 'Your account', show: true },
+  ];
+  return items
+    .filter((item) => item.show)
+    .map((item) => ({
+      href: item.href,
+      text: item.text,
+      active: item.href === '/' ? currentPath === '/' : currentPath.startsWith(item.href),
+    }));
+}
+
+export function setUpPageRendering(app: FastifyInstance, deps: { views: nunjucks.Environment; config: Config }) {
+  app.decorateReply('page', function page(this: FastifyReply, template: string, context: PageContext = {}) {
+    const request = this.request;
+    const path = request.url.split('?')[0] ?? '/';
+    const html = deps.views.render(template, {
+      ...context,
+      serviceName: deps.config.serviceName,
+      principal: request.principal,
+      principalRoles: request.principal ? roles(request.principal).map((role) => ROLE_LABELS[role]) : [],
+      navigation: navigationFor(request.principal, path),
+      csrfToken: this.generateCsrf(),
+      cspNonce: (this as unknown as { cspNonce?: { script: string } }).cspNonce?.script,
+      currentPath: path,
+      sessionIdleMinutes: deps.config.sessionIdleMinutes,
+    });
+    this.header('Cache-Control', 'no-store').type('text/html; charset=utf-8').send(html);
+    return this;
+  });
+}
+
+/**
+ * Errors become GOV.UK error pages (or precise JSON on the API). No stack trace or SQL
+ * reaches a user; unexpected errors are logged with the request id.
+ */
+export function setUpErrorHandling(app: FastifyInstance) {
+  app.setNotFoundHandler((request, reply) => {
+    if (request.isApi) return reply.code(404).send({ error: 'NOT_FOUND', message: 'No such API route' });
+    return reply.code(404).page('errors/404.njk');
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    const known = toAppError(error);
+    if (!known) request.log.error({ err: error }, 'unexpected error');
+    const appError = known ?? new AppError('BAD_REQUEST', 'Something went wrong');
+    const status = known ? STATUS_OF[appError.code] : 500;
+    if (request.isApi) {
+      reply.header('Cache-Control', 'no-store');
+      return reply.code(status).send({
+        error: known ? appError.code : 'INTERNAL',
+        message: known ? appError.message : 'Something went wrong. The error has been logged.',
+        ...(appError.fieldErrors.length ? { errors: appError.fieldErrors } : {}),
+      });
+    }
+    if (status === 401) {
+      const next = encodeURIComponent(request.url);
+      return reply.redirect(`/sign-in?next=${next}`, 303);
+    }
+    const template = status === 403 ? 'errors/403.njk' : status === 404 ? 'errors/404.njk' : status === 500 ? 'errors/500.njk' : 'errors/400.njk';
+    return reply.code(status).page(template, { message: appError.message });
+  });
+}
+
+function toAppError(error: unknown): AppError | null {
+  if (error instanceof AppError) return error;
+  if (error instanceof ZodError) return new AppError('INVALID', 'The request is not valid', fieldErrorsFrom(error));
+  const candidate = error as { statusCode?: number; code?: string; message?: string };
+  if (candidate.code === 'FST_CSRF_INVALID_TOKEN' || candidate.code === 'FST_CSRF_MISSING_SECRET') {
+    return new AppError('FORBIDDEN', 'This form has expired. Go back, refresh the page and try again.');
+  }
+  if (candidate.statusCode === 429) return new AppError('TOO_MANY', 'Too many attempts. Wait a minute and try again.');
+  if (candidate.statusCode === 413) return new AppError('BAD_REQUEST', 'The file is too large');
+  if (candidate.statusCode && candidate.statusCode >= 400 && candidate.statusCode < 500) {
+    return new AppError('BAD_REQUEST', 'The request could not be understood');
+  }
+  return null;
+}

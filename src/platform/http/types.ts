@@ -1,0 +1,27 @@
+import type { Principal, Permission } from '../access.ts';
+import type { FieldError } from '../errors.ts';
+
+export type RouteAccess = Permission | 'public';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Who may use this route. Every route must say; the app refuses to start otherwise. */
+    access?: RouteAccess;
+  }
+  interface FastifyInstance {
+    /** Every route and who may use it, as declared: walked by the access test. */
+    routeAccessTable: { method: string; url: string; access: RouteAccess }[];
+  }
+  interface FastifyRequest {
+    principal: Principal | null;
+    sessionToken: string | null;
+    /** True for /api/v1 requests: they answer JSON and authenticate with a bearer token. */
+    isApi: boolean;
+  }
+  interface FastifyReply {
+    /** Renders a page with the layout's context (user, CSRF token, CSP nonce); never cached. */
+    page(template: string, context?: PageContext): FastifyReply;
+  }
+}
+
+export type PageContext = Record<string, unknown> & { errors?: FieldError[]; values?: Record<string, unknown> };

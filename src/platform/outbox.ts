@@ -1,0 +1,289 @@
+import nodemailer from 'nodemailer';
+import { z } from 'zod';
+import type { Db } from '../db/index.ts';
+
+/**
+ * The e-mail outbox. Code that announces a change by e-mail enqueues the message in the same
+ * transaction as the change, so a message exists only if its change committed. A worker then
+ * delivers due messages by SMTP, retrying with backoff. Delivery is at least once: the only
+ * window for a duplicate is a crash between the SMTP server accepting a message and the row
+ * being marked sent, and the Message-ID (the row's id) lets mail systems spot that.
+ */
+
+export type OutgoingEmail = { id: string; to: string; subject: string; text: string; html: string | null };
+
+/** Anything that can send one message; it throws when the message was not accepted. */
+export type EmailTransport = { send(message: OutgoingEmail): Promise<void> };
+
+/** After attempt n fails the next is RETRY_DELAYS_MINUTES[n - 1] minutes later; after the last, the message has failed. */
+export const RETRY_DELAYS_MINUTES = [1, 5, 30, 120, 720] as const;
+export const MAX_ATTEMPTS = RETRY_DELAYS_MINUTES.length + 1;
+/** How long a claimed message is left to its worker before another may take it over. */
+const DEFAULT_LOCK_SECONDS = 5 * 60;
+const MAX_ERROR_LENGTH = 1000;
+
+export class OutboxError extends Error {}
+
+const newEmailSchema = z.object({
+  organisationId: z.uuid(),
+  to: z.email(),
+  subject: z.string().trim().min(1).max(500),
+  text: z.string().min(1),
+  html: z.string().min(1).optional(),
+  dedupeKey: z.string().min(1).max(500).optional(),
+});
+
+export type NewEmail = z.input<typeof newEmailSchema>;
+
+/**
+ * Queues an e-mail. Call it with the transaction that makes the change the e-mail announces.
+ * With a dedupeKey a second enqueue of the same key does nothing and returns null.
+ */
+export async function enqueueEmail(db: Db, email: NewEmail): Promise<{ id: string } | null> {
+  const parsed = newEmailSchema.safeParse(email);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new OutboxError(`cannot queue the e-mail: ${issue.path.join('.')}: ${issue.message}`);
+  }
+  const value = parsed.data;
+  const row = await db
+    .insertInto('email_outbox')
+    .values({
+      organisation_id: value.organisationId,
+      to_address: value.to,
+      subject: value.subject,
+      text_body: value.text,
+      html_body: value.html ?? null,
+      dedupe_key: value.dedupeKey ?? null,
+    })
+    .onConflict((conflict) => conflict.column('dedupe_key').doNothing())
+    .returning('id')
+    .executeTakeFirst();
+  return row ?? null;
+}
+
+export type DeliveryOptions = {
+  batchSize?: number;
+  /** The time of this run; tests pass a later one to let backoff pass. */
+  now?: Date;
+  lockSeconds?: number;
+};
+
+export type DeliveryReport = { claimed: number; sent: number; retrying: number; failed: number };
+
+/**
+ * Delivers the messages that are due, one batch: claims them, sends each, and records the
+ * outcome. Several workers (app servers) may run this at once: each claims different rows.
+ */
+export async function deliverDueEmails(db: Db, transport: EmailTransport, options: DeliveryOptions = {}): Promise<DeliveryReport> {
+  const now = options.now ?? new Date();
+  const report: DeliveryReport = { claimed: 0, sent: 0, retrying: 0, failed: 0 };
+  report.failed += await failInterrupted(db, now);
+  const claimed = await claimDue(db, now, options.batchSize ?? 20, options.lockSeconds ?? DEFAULT_LOCK_SECONDS);
+  report.claimed = claimed.length;
+  for (const row of claimed) {
+    const message = { id: row.id, to: row.to_address, subject: row.subject, text: row.text_body, html: row.html_body };
+    try {
+      await transport.send(message);
+    } catch (error) {
+      const outcome = await recordFailure(db, row, error, now);
+      report[outcome] += 1;
+      continue;
+    }
+    await markSent(db, row.id, now);
+    report.sent += 1;
+  }
+  return report;
+}
+
+type ClaimedRow = Awaited<ReturnType<typeof claimDue>>[number];
+
+/**
+ * Marks the due rows 'sending' in one statement. `for update skip locked` makes concurrent
+ * workers pass over rows another is claiming, and a row whose worker died while sending
+ * (locked_until passed) is due again. The attempt is counted here, so a message that kills
+ * its worker every time still runs out of attempts.
+ */
+function claimDue(db: Db, now: Date, batchSize: number, lockSeconds: number) {
+  const due = db
+    .selectFrom('email_outbox')
+    .select('id')
+    .where((eb) =>
+      eb.or([
+        eb.and([eb('status', '=', 'queued'), eb('next_attempt_at', '<=', now)]),
+        eb.and([eb('status', '=', 'sending'), eb('locked_until', '<=', now)]),
+      ]),
+    )
+    .where('attempts', '<', MAX_ATTEMPTS)
+    .orderBy('next_attempt_at')
+    .orderBy('created_at')
+    .limit(batchSize)
+    .forUpdate()
+    .skipLocked();
+  return db
+    .updateTable('email_outbox')
+    .set((eb) => ({
+      status: 'sending',
+      locked_until: new Date(now.getTime() + lockSeconds * 1000),
+      attempts: eb('attempts', '+', 1),
+    }))
+    .where('id', 'in', due)
+    .returning(['id', 'to_address', 'subject', 'text_body', 'html_body', 'attempts', 'locked_until'])
+    .execute();
+}
+
+/** Sent is final: recorded whatever else happened to the row meanwhile, so it is never sent again. */
+async function markSent(db: Db, id: string, now: Date): Promise<void> {
+  await db
+    .updateTable('email_outbox')
+    .set({ status: 'sent', sent_at: now, locked_until: null, last_error: null })
+    .where('id', '=', id)
+    .where('status', '<>', 'sent')
+    .execute();
+}
+
+/** Schedules the next attempt, or gives up after the last; only while this worker still holds the row. */
+async function recordFailure(db: Db, row: ClaimedRow, error: unknown, now: Date): Promise<'retrying' | 'failed'> {
+  const delayMinutes = RETRY_DELAYS_MINUTES[row.attempts - 1];
+  const giveUp = delayMinutes === undefined;
+  await db
+    .updateTable('email_outbox')
+    .set({
+      status: giveUp ? 'failed' : 'queued',
+      locked_until: null,
+      last_error: describeError(error),
+      ...(giveUp ? {} : { next_attempt_at: new Date(now.getTime() + delayMinutes * 60_000) }),
+    })
+    .where('id', '=', row.id)
+    .where('status', '=', 'sending')
+    .where('locked_until', '=', row.locked_until!)
+    .execute();
+  return giveUp ? 'failed' : 'retrying';
+}
+
+/** A row whose worker died on its last attempt would otherwise stay 'sending' for ever. */
+async function failInterrupted(db: Db, now: Date): Promise<number> {
+  const result = await db
+    .updateTable('email_outbox')
+    .set({ status: 'failed', locked_until: null, last_error: 'delivery was interrupted on the last attempt' })
+    .where('status', '=', 'sending')
+    .where('locked_until', '<=', now)
+    .where('attempts', '>=', MAX_ATTEMPTS)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
+function describeError(error: unknown): string {
+  const text = error instanceof Error ? error.message || error.name : String(error);
+  return text.slice(0, MAX_ERROR_LENGTH);
+}
+
+/* Delivery by SMTP. */
+
+export type SmtpSettings = {
+  /** smtp://host:port, smtps://user:password@host:465, … */
+  url: string;
+  /** The From header, e.g. 'Assure <assure@council.gov.uk>'. */
+  from: string;
+};
+
+/** A transport that sends through an SMTP server with nodemailer. close() ends its connections. */
+export function smtpTransport(settings: SmtpSettings): EmailTransport & { close(): void } {
+  const mailer = nodemailer.createTransport({
+    url: settings.url,
+    // Well inside the claim lock, so a slow server cannot make two workers send one message.
+    connectionTimeout: 15_000,
+    greetingTimeout: 15_000,
+    socketTimeout: 60_000,
+  });
+  const domain = /@([^>\s]+)>?\s*$/.exec(settings.from)?.[1] ?? 'assure.invalid';
+  return {
+    async send(message) {
+      await mailer.sendMail({
+        from: settings.from,
+        to: message.to,
+        subject: message.subject,
+        text: message.text,
+        ...(message.html ? { html: message.html } : {}),
+        messageId: `<${message.id}@${domain}>`,
+        // RFC 3834: tells mail servers not to send out-of-office replies back.
+        headers: { 'Auto-Submitted': 'auto-generated' },
+      });
+    },
+    close() {
+      mailer.close();
+    },
+  };
+}
+
+/* The delivery loop. */
+
+export type OutboxLogger = {
+  info(details: object, message: string): void;
+  error(details: object, message: string): void;
+};
+
+export type OutboxWorker = {
+  /** Deliver now rather than at the next interval (e.g. just after enqueueing). */
+  wake(): void;
+  /** Stops polling and waits for a delivery in progress to finish. */
+  stop(): Promise<void>;
+};
+
+/**
+ * Polls the outbox every intervalMs and delivers what is due, batch after batch until none is
+ * left. The state is all in the table: the loop only wakes up, so a restart loses nothing.
+ */
+export function startOutboxWorker(deps: {
+  db: Db;
+  transport: EmailTransport;
+  intervalMs: number;
+  logger: OutboxLogger;
+  batchSize?: number;
+}): OutboxWorker {
+  const batchSize = deps.batchSize ?? 20;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | undefined;
+  let again = false;
+  let stopped = false;
+
+  const deliverAll = async () => {
+    try {
+      for (;;) {
+        const report = await deliverDueEmails(deps.db, deps.transport, { batchSize });
+        if (report.claimed > 0 || report.failed > 0) deps.logger.info({ outbox: report }, 'outbox delivery');
+        // A full batch suggests more are waiting.
+        if (report.claimed < batchSize || stopped) return;
+      }
+    } catch (error) {
+      deps.logger.error({ err: error }, 'outbox delivery stopped by an error; trying again at the next interval');
+    }
+  };
+
+  const run = () => {
+    clearTimeout(timer);
+    again = false;
+    running = deliverAll().finally(() => {
+      running = undefined;
+      if (stopped) return;
+      if (again) return run();
+      timer = setTimeout(run, deps.intervalMs);
+      // The process may exit without stopping the worker: nothing is lost, the table holds the state.
+      timer.unref();
+    });
+  };
+
+  run();
+  return {
+    wake() {
+      if (stopped) return;
+      if (running) again = true;
+      else run();
+    },
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await running;
+    },
+  };
+}

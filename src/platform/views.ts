@@ -1,0 +1,79 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import nunjucks from 'nunjucks';
+import type { z } from 'zod';
+import type { FieldError } from './errors.ts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const SRC_DIR = path.resolve(here, '..');
+export const ROOT_DIR = path.resolve(SRC_DIR, '..');
+
+/**
+ * Nunjucks with GOV.UK Frontend and MOJ Frontend macros. Autoescape is on: anything a user
+ * typed is shown as text. Module templates are addressed from src/modules, e.g.
+ * 'children/views/list.njk'.
+ */
+export function createViewEnvironment(): nunjucks.Environment {
+  const environment = nunjucks.configure(
+    [
+      path.join(SRC_DIR, 'views'),
+      path.join(SRC_DIR, 'modules'),
+      path.join(ROOT_DIR, 'node_modules/govuk-frontend/dist'),
+      path.join(ROOT_DIR, 'node_modules/@ministryofjustice/frontend'),
+    ],
+    { autoescape: true, throwOnUndefined: false, noCache: false },
+  );
+  environment.addFilter('govukDate', formatDate);
+  environment.addFilter('govukDateTime', formatDateTime);
+  environment.addFilter('number', (value: unknown) => (typeof value === 'number' ? value.toLocaleString('en-GB') : value));
+  environment.addFilter('errorFor', (errors: FieldError[] | undefined, field: string) => {
+    const found = errors?.find((error) => error.field === field);
+    return found ? { text: found.message } : undefined;
+  });
+  environment.addFilter('errorSummary', (errors: FieldError[] | undefined) =>
+    (errors ?? []).map((error) => ({ text: error.message, href: `#${error.field}` })),
+  );
+  environment.addFilter('selectItems', selectItems);
+  return environment;
+}
+
+/** '2026-11-24' or a Date → '24 November 2026', the GOV.UK date style. */
+export function formatDate(value: unknown): string {
+  if (value === null || value === undefined || value === '') return '';
+  const date = typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value) ? new Date(`${value}T12:00:00Z`) : new Date(value as string);
+  if (Number.isNaN(date.getTime())) return String(value);
+  return date.toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'Europe/London' });
+}
+
+export function formatDateTime(value: unknown): string {
+  if (!value) return '';
+  const date = new Date(value as string);
+  if (Number.isNaN(date.getTime())) return String(value);
+  return date.toLocaleString('en-GB', {
+    day: 'numeric',
+    month: 'long',
+    year: 'numeric',
+    hour: 'numeric',
+    minute: '2-digit',
+    timeZone: 'Europe/London',
+  });
+}
+
+/** Options for govukSelect with the current value selected and an optional blank first item. */
+function selectItems(options: { value: string; text: string }[], selected: unknown, blank?: string) {
+  const items = options.map((option) => ({ ...option, selected: String(option.value) === String(selected ?? '') }));
+  return blank === undefined ? items : [{ value: '', text: blank }, ...items];
+}
+
+/** zod issues → field errors in the user's words, keyed by form field name. */
+export function fieldErrorsFrom(error: z.ZodError): FieldError[] {
+  const seen = new Set<string>();
+  const errors: FieldError[] = [];
+  for (const issue of error.issues) {
+    const field = issue.path.map(String).join('.') || 'form';
+    if (seen.has(field)) continue;
+    seen.add(field);
+    errors.push({ field, message: issue.message });
+  }
+  return errors;
+}

@@ -1,0 +1,90 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const root = path.resolve(import.meta.dirname, '..');
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'assure-cli-'));
+
+/** Runs `assure <args>` on its own embedded database, as a person at a terminal would. */
+async function assure(...args: string[]) {
+  try {
+    const result = await run(process.execPath, [path.join(root, 'src/cli.ts'), ...args], {
+      env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir },
+      timeout: 60_000,
+    });
+    return { code: 0, stdout: result.stdout, stderr: result.stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+function file(name: string, content: string) {
+  const target = path.join(dataDir, name);
+  fs.writeFileSync(target, content);
+  return target;
+}
+
+describe('the assure command line', () => {
+  afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+
+  it('lists its commands, and refuses an unknown one', async () => {
+    const help = await assure('help');
+    expect(help.stdout).toContain('import-children FILE');
+    const unknown = await assure('frobnicate');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('unknown command "frobnicate"');
+  });
+
+  it('creates an organisation and an administrator, refusing bad input with a clear error', async () => {
+    expect((await assure('migrate')).code).toBe(0);
+    const noOrg = await assure('create-user', '--email', 'ada@council.example', '--name', 'Ada', '--password', 'long enough password', '--role', 'administrator');
+    expect(noOrg.code).toBe(2);
+    expect(noOrg.stderr).toContain('there is no organisation yet');
+    const created = await assure('create-organisation', '--name', 'Testshire Council', '--slug', 'testshire');
+    expect(created.stdout).toContain('Created organisation Testshire Council');
+    const shortPassword = await assure('create-user', '--email', 'ada@council.example', '--name', 'Ada', '--password', 'short', '--role', 'administrator');
+    expect(shortPassword.code).toBe(2);
+    expect(shortPassword.stderr).toContain('--password must be at least 12 characters');
+    const badRole = await assure('create-user', '--email', 'ada@council.example', '--name', 'Ada', '--password', 'long enough password', '--role', 'king');
+    expect(badRole.code).toBe(2);
+    expect(badRole.stderr).toContain('--role must be one of');
+    const user = await assure('create-user', '--email', 'ada@council.example', '--name', 'Ada', '--password', 'long enough password', '--role', 'administrator');
+    expect(user.code).toBe(0);
+    const token = await assure('create-token', '--user', 'ada@council.example');
+    expect(token.stdout.trim()).toMatch(/^assure_[\w-]{40,}$/);
+    const nobody = await assure('create-token', '--user', 'nobody@council.example');
+    expect(nobody.code).toBe(2);
+    expect(nobody.stderr).toContain('no user has the e-mail address nobody@council.example');
+  });
+
+  it('imports staff and then children, all rows or none', async () => {
+    const staff = file('staff.csv', 'Staff number,Full name,Job title,Email,Team\nS1,Wes Worker,Social Worker,wes@council.example,\n');
+    const staffResult = await assure('import-staff', staff);
+    expect(staffResult.stderr).toBe('');
+    expect(staffResult.stdout).toContain('1 created');
+    const bad = file('bad.csv', 'Case ID,Initials,Legal status\nC-1,AB,CIN\nC-2,Jo Bloggs,CIN\n');
+    const refused = await assure('import-children', bad);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('row 3, Initials');
+    expect(refused.stderr).toContain('nothing was imported');
+    const good = file('good.csv', 'Case ID,Initials,Legal status,Allocated worker\nC-1,AB,CIN,S1\nC-2,JB,CP,Wes Worker\n');
+    const imported = await assure('import-children', good);
+    expect(imported.stdout).toContain('Imported children: 2 created, 0 updated, 0 closed');
+    const again = await assure('import-children', good);
+    expect(again.stdout).toContain('Imported children: 0 created, 0 updated, 0 closed');
+    const missing = await assure('import-children', path.join(dataDir, 'nope.csv'));
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('no such file');
+  });
+
+  it('loads the demo only into an empty database', async () => {
+    const refused = await assure('seed-demo');
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('already holds an organisation');
+  });
+});

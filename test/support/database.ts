@@ -1,0 +1,49 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { openPglite, openPostgres, type DatabaseHandle } from '../../src/db/index.ts';
+import { migrateToLatest } from '../../src/db/migrate.ts';
+
+export type Driver = 'pglite' | 'postgres';
+
+/**
+ * The drivers every integration test runs on: PGlite always, PostgreSQL when
+ * TEST_DATABASE_URL is set. On CI a missing PostgreSQL is a failure, never a skip.
+ */
+export function testDrivers(): Driver[] {
+  if (process.env.TEST_DATABASE_URL) return ['pglite', 'postgres'];
+  if (process.env.CI === 'true') throw new Error('CI=true but TEST_DATABASE_URL is not set: the PostgreSQL tests cannot be skipped on CI');
+  return ['pglite'];
+}
+
+/** A fresh, migrated database: in-memory PGlite, or a new PostgreSQL database dropped on close. */
+export async function openTestDatabase(driver: Driver): Promise<DatabaseHandle> {
+  if (driver === 'pglite') {
+    const handle = await openPglite(undefined);
+    await migrateToLatest(handle.db);
+    return handle;
+  }
+  const serverUrl = process.env.TEST_DATABASE_URL!;
+  const name = `assure_test_${randomBytes(6).toString('hex')}`;
+  await adminQuery(serverUrl, `create database ${name}`);
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  const handle = await openPostgres(url.toString(), { max: 5 });
+  await migrateToLatest(handle.db);
+  return {
+    ...handle,
+    close: async () => {
+      await handle.close();
+      await adminQuery(serverUrl, `drop database if exists ${name} with (force)`);
+    },
+  };
+}
+
+async function adminQuery(serverUrl: string, text: string) {
+  const client = new pg.Client({ connectionString: serverUrl });
+  await client.connect();
+  try {
+    await client.query(text);
+  } finally {
+    await client.end();
+  }
+}
