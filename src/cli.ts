@@ -161,7 +161,7 @@ async function resolveOrganisation(db: Db, slug: string | undefined): Promise<st
 }
 
 function usage(): string {
-  const lines = Object.entries(COMMANDS).map(([name, command]) => `  ${command.usage.padEnd(60)} ${command.summary}`);
+  const lines = Object.values(COMMANDS).map((command) => `  ${command.usage.padEnd(60)} ${command.summary}`);
   return `Usage: assure <command>\n\nCommands:\n${lines.join('\n')}\n`;
 }
 

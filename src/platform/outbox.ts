@@ -1,4 +1,5 @@
 import nodemailer from 'nodemailer';
+import { sql } from 'kysely';
 import { z } from 'zod';
 import type { Db } from '../db/index.ts';
 
@@ -55,6 +56,9 @@ export async function enqueueEmail(db: Db, email: NewEmail): Promise<{ id: strin
       text_body: value.text,
       html_body: value.html ?? null,
       dedupe_key: value.dedupeKey ?? null,
+      // The database keeps microseconds but a JavaScript Date only milliseconds: truncated, a
+      // message queued in the same millisecond as a delivery run is already due in that run.
+      next_attempt_at: sql<Date>`date_trunc('milliseconds', now())`,
     })
     .onConflict((conflict) => conflict.column('dedupe_key').doNothing())
     .returning('id')

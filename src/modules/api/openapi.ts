@@ -3,6 +3,9 @@
  * beside the routes so it reads as documentation; the API tests check that every API route
  * is described here and that answers carry the documented fields.
  */
+import { AUDIT_STATUSES, GRADES } from '../audits/tracker.ts';
+import { SORT_KEYS } from '../audits/queries.ts';
+
 const problem = {
   type: 'object',
   required: ['error', 'message'],
@@ -58,6 +61,40 @@ const child = {
   },
 };
 
+const nullableUuid = { type: ['string', 'null'], format: 'uuid' };
+const nullableGrade = { type: ['string', 'null'], enum: [...GRADES, null] };
+const nullableTimestamp = { type: ['string', 'null'], format: 'date-time' };
+
+const trackerAudit = {
+  type: 'object',
+  properties: {
+    id: { type: 'string', format: 'uuid' },
+    reference: { type: 'integer' },
+    childId: { type: 'string', format: 'uuid' },
+    childInitials: { type: 'string' },
+    childExternalId: { type: 'string' },
+    toolId: { type: 'string', format: 'uuid' },
+    toolName: { type: 'string' },
+    toolEdition: { type: 'string' },
+    auditorId: { type: 'string', format: 'uuid' },
+    auditorName: { type: 'string' },
+    caseHolderId: nullableUuid,
+    caseHolderName: nullableString,
+    teamId: nullableUuid,
+    teamName: nullableString,
+    serviceId: nullableUuid,
+    serviceName: nullableString,
+    status: { type: 'string', enum: [...AUDIT_STATUSES] },
+    allocatedOn: { type: 'string', format: 'date' },
+    dueOn: { type: 'string', format: 'date' },
+    submittedAt: nullableTimestamp,
+    moderatedAt: nullableTimestamp,
+    auditorGrade: nullableGrade,
+    finalGrade: nullableGrade,
+    overdue: { type: 'boolean', description: 'Past its due date and not yet submitted' },
+  },
+};
+
 const paging = [
   { name: 'page', in: 'query', schema: { type: 'integer', minimum: 1, default: 1 } },
   { name: 'pageSize', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500, default: 100 } },
@@ -84,7 +121,7 @@ export function openApiDocument(trackerParameters: TrackerParameter[] = TRACKER_
     security: [{ bearerToken: [] }],
     components: {
       securitySchemes: { bearerToken: { type: 'http', scheme: 'bearer', description: 'A personal API token (assure_…)' } },
-      schemas: { Problem: problem, Child: child, ImportResult: importResult, RowError: rowError },
+      schemas: { Problem: problem, Child: child, ImportResult: importResult, RowError: rowError, Audit: trackerAudit },
     },
     paths: {
       '/children': {
@@ -148,7 +185,7 @@ export function openApiDocument(trackerParameters: TrackerParameter[] = TRACKER_
           responses: {
             '200': {
               description: 'A page of audits',
-              content: { 'application/json': { schema: { type: 'object', properties: { total: { type: 'integer' }, page: { type: 'integer' }, pageSize: { type: 'integer' }, audits: { type: 'array', items: { type: 'object' } } } } } },
+              content: { 'application/json': { schema: { type: 'object', properties: { total: { type: 'integer' }, page: { type: 'integer' }, pageSize: { type: 'integer' }, audits: { type: 'array', items: trackerAudit } } } } },
             },
             ...errors,
           },
@@ -158,4 +195,23 @@ export function openApiDocument(trackerParameters: TrackerParameter[] = TRACKER_
   };
 }
 
-const TRACKER_PARAMETERS: TrackerParameter[] = [];
+const uuid = { type: 'string', format: 'uuid' };
+const isoDateText = { type: 'string', format: 'date' };
+
+/** The tracker's filters (trackerFilterSchema in audits/tracker.ts), as query parameters. */
+const TRACKER_PARAMETERS: TrackerParameter[] = [
+  {
+    name: 'status',
+    description: 'One or more statuses, repeated or comma-separated',
+    schema: { type: 'array', items: { type: 'string', enum: [...AUDIT_STATUSES] } },
+  },
+  { name: 'team', description: 'The team the audit belongs to', schema: uuid },
+  { name: 'service', description: 'The service the audit belongs to', schema: uuid },
+  { name: 'tool', description: 'The audit tool', schema: uuid },
+  { name: 'grade', description: 'The final grade, or the auditor\'s grade until moderated', schema: { type: 'string', enum: [...GRADES] } },
+  { name: 'overdue', description: 'Only audits past their due date and not yet submitted', schema: { type: 'string', enum: ['yes', 'no'], default: 'no' } },
+  { name: 'allocatedFrom', description: 'Allocated on or after this date', schema: isoDateText },
+  { name: 'allocatedTo', description: 'Allocated on or before this date', schema: isoDateText },
+  { name: 'sort', description: 'The column to sort by', schema: { type: 'string', enum: [...SORT_KEYS], default: 'allocated' } },
+  { name: 'order', description: 'Sort order', schema: { type: 'string', enum: ['asc', 'desc'], default: 'desc' } },
+];
