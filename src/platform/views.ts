@@ -77,3 +77,33 @@ export function fieldErrorsFrom(error: z.ZodError): FieldError[] {
   }
   return errors;
 }
+
+/** '?a=1&b=2', or '' when there are no parameters. */
+export function queryString(params: URLSearchParams): string {
+  const text = params.toString();
+  return text ? `?${text}` : '';
+}
+
+/**
+ * govukPagination's items for a list split into pages: first, last, and the pages either side
+ * of the current one, each link keeping the list's other query parameters.
+ */
+export function paginationLinks(basePath: string, params: URLSearchParams, page: number, pages: number) {
+  if (pages <= 1) return null;
+  const href = (n: number) => {
+    const next = new URLSearchParams(params);
+    next.delete('page');
+    if (n > 1) next.set('page', String(n));
+    return `${basePath}${queryString(next)}`;
+  };
+  const items: ({ number: number; href: string; current: boolean } | { ellipsis: true })[] = [];
+  for (let n = 1; n <= pages; n++) {
+    if (n === 1 || n === pages || Math.abs(n - page) <= 1) items.push({ number: n, href: href(n), current: n === page });
+    else if (!('ellipsis' in (items.at(-1) ?? {}))) items.push({ ellipsis: true });
+  }
+  return {
+    ...(page > 1 ? { previous: { href: href(page - 1) } } : {}),
+    ...(page < pages ? { next: { href: href(page + 1) } } : {}),
+    items,
+  };
+}

@@ -4,9 +4,9 @@ import { z } from 'zod';
 import type { AppDependencies } from '../../app.ts';
 import type { Db } from '../../db/index.ts';
 import { logActivity } from '../../platform/activity.ts';
+import { paginationLinks } from '../../platform/views.ts';
 import { invalid } from '../../platform/errors.ts';
 import { CSV_BOM, csvLine, ukDay } from '../audits/export.ts';
-import { paginationLinks } from '../audits/routes.ts';
 import { optionalDateField, topLevelErrors } from '../audits/tracker.ts';
 import { activityBatch, countActivity, latestActivityId, listActivity, type ActivityFilters } from './queries.ts';
 

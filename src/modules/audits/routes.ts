@@ -5,6 +5,7 @@ import type { AuditStatus } from '../../db/types.ts';
 import type { Principal } from '../../platform/access.ts';
 import { logActivity } from '../../platform/activity.ts';
 import { invalid } from '../../platform/errors.ts';
+import { paginationLinks, queryString } from '../../platform/views.ts';
 import { trackerCsv, trackerXlsx, ukDay } from './export.ts';
 import type { TrackerOption } from './queries.ts';
 import {
@@ -137,10 +138,6 @@ function rawValues(query: Record<string, unknown>) {
   return { allocatedFrom: text(query.allocatedFrom), allocatedTo: text(query.allocatedTo) };
 }
 
-function queryString(params: URLSearchParams): string {
-  const text = params.toString();
-  return text ? `?${text}` : '';
-}
 
 function hrefWith(filters: TrackerFilters, changes: { page?: number } = {}): string {
   const params = trackerSearchParams(filters);
@@ -185,22 +182,3 @@ function selectedFilterCategories(filters: TrackerFilters, options: { teams: Tra
     : undefined;
 }
 
-/** govukPagination's items: first, last, and the pages either side of the current one. */
-export function paginationLinks(basePath: string, params: URLSearchParams, page: number, pages: number) {
-  if (pages <= 1) return null;
-  const href = (n: number) => {
-    const next = new URLSearchParams(params);
-    if (n > 1) next.set('page', String(n));
-    return `${basePath}${queryString(next)}`;
-  };
-  const items: ({ number: number; href: string; current: boolean } | { ellipsis: true })[] = [];
-  for (let n = 1; n <= pages; n++) {
-    if (n === 1 || n === pages || Math.abs(n - page) <= 1) items.push({ number: n, href: href(n), current: n === page });
-    else if (!('ellipsis' in (items.at(-1) ?? {}))) items.push({ ellipsis: true });
-  }
-  return {
-    ...(page > 1 ? { previous: { href: href(page - 1) } } : {}),
-    ...(page < pages ? { next: { href: href(page + 1) } } : {}),
-    items,
-  };
-}

@@ -8,7 +8,7 @@ import type { AppDependencies } from '../../app.ts';
 import { dataScope } from '../../platform/access.ts';
 import { logActivity } from '../../platform/activity.ts';
 import { invalid, notFound } from '../../platform/errors.ts';
-import { fieldErrorsFrom } from '../../platform/views.ts';
+import { fieldErrorsFrom, paginationLinks } from '../../platform/views.ts';
 import { LEGAL_STATUSES, LEGAL_STATUS_LABELS, rowErrorsToCsv } from './extract.ts';
 import * as service from './service.ts';
 
@@ -144,18 +144,6 @@ async function receiveUpload(request: FastifyRequest, uploadDir: string): Promis
 }
 
 function paginationFor(request: FastifyRequest, page: number, total: number) {
-  const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
-  if (pages === 1) return null;
   const url = new URL(request.url, 'http://assure.local');
-  const hrefFor = (n: number) => {
-    url.searchParams.set('page', String(n));
-    return `${url.pathname}?${url.searchParams.toString()}`;
-  };
-  const items = [];
-  for (let n = Math.max(1, page - 2); n <= Math.min(pages, page + 2); n++) items.push({ number: n, href: hrefFor(n), current: n === page });
-  return {
-    items,
-    previous: page > 1 ? { href: hrefFor(page - 1) } : undefined,
-    next: page < pages ? { href: hrefFor(page + 1) } : undefined,
-  };
+  return paginationLinks(url.pathname, url.searchParams, page, Math.max(1, Math.ceil(total / PAGE_SIZE)));
 }

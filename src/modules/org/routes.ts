@@ -6,7 +6,7 @@ import type { Role, Scope } from '../../db/types.ts';
 import { can, ROLE_LABELS, ROLES, SCOPE_LABELS } from '../../platform/access.ts';
 import type { Actor } from '../../platform/activity.ts';
 import { notFound, type FieldError } from '../../platform/errors.ts';
-import { fieldErrorsFrom } from '../../platform/views.ts';
+import { fieldErrorsFrom, paginationLinks } from '../../platform/views.ts';
 import * as queries from './queries.ts';
 import {
   addRoleGrant,
@@ -181,24 +181,6 @@ function describeGrant(grant: { role: Role; scope: Scope; team_name: string | nu
   return { role: ROLE_LABELS[grant.role], scope: `${SCOPE_LABELS[grant.scope]}${place ? `: ${place}` : ''}` };
 }
 
-function pagination(basePath: string, query: Record<string, string | undefined>, page: number, pages: number) {
-  if (pages <= 1) return null;
-  const href = (n: number) => {
-    const params = new URLSearchParams(Object.entries({ ...query, page: n > 1 ? String(n) : undefined }).filter((entry): entry is [string, string] => Boolean(entry[1])));
-    const search = params.toString();
-    return search ? `${basePath}?${search}` : basePath;
-  };
-  const items: ({ number: number; href: string; current: boolean } | { ellipsis: true })[] = [];
-  for (let n = 1; n <= pages; n++) {
-    if (n === 1 || n === pages || Math.abs(n - page) <= 1) items.push({ number: n, href: href(n), current: n === page });
-    else if (!('ellipsis' in (items.at(-1) ?? {}))) items.push({ ellipsis: true });
-  }
-  return {
-    ...(page > 1 ? { previous: { href: href(page - 1) } } : {}),
-    ...(page < pages ? { next: { href: href(page + 1) } } : {}),
-    items,
-  };
-}
 
 export async function orgRoutes(app: FastifyInstance, { db }: AppDependencies) {
   structureRoutes(app, db);
@@ -351,7 +333,7 @@ function staffRoutes(app: FastifyInstance, db: Db) {
       teamName: teams.find((team) => team.id === query.team)?.name,
       firstShown: total ? (page - 1) * STAFF_PAGE_SIZE + 1 : 0,
       lastShown: Math.min(page * STAFF_PAGE_SIZE, total),
-      pagination: pagination('/organisation/staff', { team: query.team, q: query.q }, page, pages),
+      pagination: paginationLinks('/organisation/staff', presentParams({ team: query.team, q: query.q }), page, pages),
       canManage: can(request.principal, 'org.manage'),
       flash: doneMessage(request),
     });
@@ -553,4 +535,8 @@ function userRoutes(app: FastifyInstance, db: Db) {
       return reply.redirect(`/organisation/users/${userId}?done=${disabled ? 'disabled' : 'enabled'}`, 303);
     });
   }
+}
+
+function presentParams(values: Record<string, string | undefined>): URLSearchParams {
+  return new URLSearchParams(Object.entries(values).filter((entry): entry is [string, string] => Boolean(entry[1])));
 }
