@@ -92,4 +92,12 @@ describeInBrowser('signing in and out in Chromium', () => {
     expect(new URL(page.url()).searchParams.get('next')).toBe('/account');
     await expectNoAxeViolations(page);
   });
+
+  it('has an accessibility scan that does report violations', async () => {
+    // Guards against a scan that passes because it never ran.
+    const scratch = await t.newPage();
+    await scratch.setContent('<!doctype html><html lang="en"><head><title>Scan check</title></head><body><main><img src="/missing.png"></main></body></html>');
+    await expect(expectNoAxeViolations(scratch)).rejects.toThrow(/image-alt \(critical\): Images must have alternative text[\s\S]*at img/);
+    await scratch.context().close();
+  });
 });
