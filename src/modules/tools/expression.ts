@@ -301,7 +301,9 @@ export type ValueType =
   | { kind: 'choices'; values: readonly string[] | null }
   | { kind: 'staff' }
   | { kind: 'rows' }
-  | { kind: 'respondent' };
+  | { kind: 'respondent' }
+  /** A field whose own definition is in error: it exists, but its uses are not checked further. */
+  | { kind: 'unknown' };
 
 /** What an expression may refer to: every path with its type ('answers.key', 'child.legalStatus'). */
 export type ToolContext = { paths: ReadonlyMap<string, ValueType> };
@@ -362,6 +364,8 @@ function typeOf(expression: Expr, context: ToolContext, report: Report): Typed |
 
 function resolvePath(path: PathExpr, context: ToolContext, report: Report): ValueType | null {
   const type = context.paths.get(path.text);
+  // A field whose definition is already reported as wrong: say nothing more about its uses.
+  if (type?.kind === 'unknown') return null;
   if (type) return type;
   const [root, ...rest] = path.segments;
   if (!ROOTS.includes(root!)) {
@@ -600,9 +604,18 @@ function compareOrdered(node: CompareExpr, left: unknown, right: unknown, contex
     const b = ranks[String(right)];
     return a === undefined || b === undefined ? undefined : a - b;
   }
-  if (typeof left === 'number' && typeof right === 'number') return left - right;
+  const a = asNumber(left);
+  const b = asNumber(right);
+  if (a !== undefined && b !== undefined) return a - b;
   const date = /^\d{4}-\d{2}-\d{2}$/;
   if (typeof left === 'string' && typeof right === 'string' && date.test(left) && date.test(right)) return left < right ? -1 : left > right ? 1 : 0;
+  return undefined;
+}
+
+/** A number, or text holding one (form input arrives as text). */
+function asNumber(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
+  if (typeof value === 'string' && /^-?[0-9]+(\.[0-9]+)?$/.test(value.trim())) return Number(value);
   return undefined;
 }
 

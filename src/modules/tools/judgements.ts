@@ -164,8 +164,9 @@ export function overallSources(tool: AuditTool): string[] {
 
 /**
  * The overall grade the tool derives, within the limits in force: in lowest-of-sections mode the
- * worst of the applicable section judgements; in chosen mode the auditor's own grade. Undefined
- * while nothing is graded yet.
+ * worst of the applicable section judgements (each held to its own limits; N/A and other
+ * ungraded values left out); in chosen mode the auditor's own grade. Undefined while nothing is
+ * graded yet.
  */
 export function overallGrade(tool: AuditTool, answers: Answers, child?: ChildFacts | null): { grade: string | undefined; limitedBy: Limit | null } {
   if (!tool.overall) return { grade: undefined, limitedBy: null };
@@ -175,10 +176,10 @@ export function overallGrade(tool: AuditTool, answers: Answers, child?: ChildFac
   if (tool.overall.mode === 'chosen') {
     grade = typeof answers[key] === 'string' ? (answers[key] as string) : undefined;
   } else if (scale) {
+    // Each section grade counts as its limits allow: a limited section cannot lift the overall.
     const graded = overallSources(tool)
       .filter((source) => answerApplies(tool, source, answers, child))
-      .map((source) => answers[source])
-      .filter((value): value is string => typeof value === 'string');
+      .flatMap((source) => (typeof answers[source] === 'string' ? [gradeWithinLimits(tool, source, answers[source], answers, child).grade] : []));
     grade = worstOf(scale, graded);
   }
   if (grade === undefined) return { grade, limitedBy: null };

@@ -133,7 +133,10 @@ export function gradedOptions(scale: Scale): ScaleOption[] {
 /** Ranks of the graded options: a higher rank is a better grade. */
 export function ranksOf(scale: Scale): Record<string, number> {
   const graded = gradedOptions(scale);
-  return Object.fromEntries(graded.map((option, index) => [option.value, graded.length - 1 - index]));
+  // No prototype: an answer stored as "constructor" or "toString" must find no rank, not Object's.
+  const ranks: Record<string, number> = Object.create(null) as Record<string, number>;
+  graded.forEach((option, index) => (ranks[option.value] = graded.length - 1 - index));
+  return ranks;
 }
 
 export function rankOf(scale: Scale, value: string): number | undefined {

@@ -265,7 +265,18 @@ export function defaultCompletedBy(kind: SectionKind): CompletedBy {
   return 'auditor';
 }
 
-/** The JSON Schema of a tool file, for editors (yaml-language-server) and other tools. */
+/**
+ * The JSON Schema of a tool file, for editors (yaml-language-server) and other tools. It checks
+ * shape only; parseToolFile does the whole-tool checks. audit-tools/audit-tool.schema.json is
+ * this, committed (a test keeps the two equal). Parts used more than once go in $defs.
+ */
 export function toolJsonSchema(): Record<string, unknown> {
-  return z.toJSONSchema(toolFileSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  const schema = z.toJSONSchema(toolFileSchema, { io: 'input', unrepresentable: 'any', reused: 'ref' }) as Record<string, unknown>;
+  const { $schema, ...rest } = schema;
+  return {
+    $schema,
+    title: 'Assure audit tool',
+    description: `One edition of an audit tool (schemaVersion ${SCHEMA_VERSION}). Check a file with: npm run assure -- validate-tool FILE`,
+    ...rest,
+  };
 }

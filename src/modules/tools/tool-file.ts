@@ -33,17 +33,7 @@ type Problem = { path: Path; message: string };
 export function parseToolFile(yamlText: string, fileName: string): ToolFileResult {
   const lineCounter = new LineCounter();
   const document = parseDocument(yamlText, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  if (document.errors.length > 0) {
-    return {
-      ok: false,
-      errors: document.errors.map((error) => ({
-        file: fileName,
-        path: '',
-        message: `YAML syntax error: ${error.message.split('\n')[0]} (line ${lineCounter.linePos(error.pos[0]).line})`,
-        line: lineCounter.linePos(error.pos[0]).line,
-      })),
-    };
-  }
+  if (document.errors.length > 0) return { ok: false, errors: syntaxErrors(document, lineCounter, yamlText, fileName) };
   let data: unknown;
   try {
     data = document.toJS({ maxAliasCount: 100 });
@@ -59,6 +49,59 @@ export function parseToolFile(yamlText: string, fileName: string): ToolFileResul
     ...lineOf(document, lineCounter, problem.path),
   }));
   return { ok: false, errors: errors.sort((a, b) => (a.line ?? 0) - (b.line ?? 0)) };
+}
+
+/** Shown at most: after the first few, YAML syntax errors are mostly echoes of the first. */
+const MAX_SYNTAX_ERRORS = 5;
+
+/** YAML syntax errors with their line, and the path of the field they fall in where there is one. */
+function syntaxErrors(document: Document, lineCounter: LineCounter, yamlText: string, fileName: string): ToolFileError[] {
+  const errors: ToolFileError[] = [];
+  const lines = new Set<number>();
+  for (const error of document.errors) {
+    const line = lineCounter.linePos(error.pos[0]).line;
+    if (lines.has(line)) continue;
+    lines.add(line);
+    const duplicate = error.code === 'DUPLICATE_KEY' ? /^[^\s:#]+/.exec(yamlText.slice(error.pos[0]))?.[0] : undefined;
+    const message = duplicate
+      ? `YAML syntax error: the field "${duplicate}" is given twice in the same mapping (line ${line})`
+      : `YAML syntax error: ${error.message.split('\n')[0]} (line ${line})`;
+    // Only a duplicate field leaves the structure sound enough to name the field's path.
+    errors.push({ file: fileName, path: duplicate ? formatPath(pathAt(document, error.pos[0])) : '', message, line });
+  }
+  if (errors.length > MAX_SYNTAX_ERRORS) {
+    const more = errors.length - MAX_SYNTAX_ERRORS;
+    errors.length = MAX_SYNTAX_ERRORS;
+    errors.push({ file: fileName, path: '', message: `${more} more YAML syntax error${more === 1 ? '' : 's'}: fix the first ones and check again` });
+  }
+  return errors;
+}
+
+type YamlNode = { range?: [number, number, number] | null; items?: unknown[] };
+type YamlPair = { key: { value?: unknown; range?: [number, number, number] | null } | null; value: YamlNode | null };
+
+/** The path of the innermost field whose text contains `offset`. */
+function pathAt(document: Document, offset: number): Path {
+  const path: Path = [];
+  let node = document.contents as YamlNode | null;
+  const within = (range: YamlNode['range']) => range !== null && range !== undefined && range[0] <= offset && offset < range[2];
+  while (node && Array.isArray(node.items)) {
+    let next: YamlNode | null = null;
+    node.items.forEach((item, index) => {
+      if (next) return;
+      const pair = item as Partial<YamlPair>;
+      if ('key' in pair && pair.key && (within(pair.key.range) || within(pair.value?.range))) {
+        path.push(String(pair.key.value));
+        next = pair.value ?? null;
+      } else if (!('key' in pair) && within((item as YamlNode).range)) {
+        path.push(index);
+        next = item as YamlNode;
+      }
+    });
+    if (!next) break;
+    node = next;
+  }
+  return path;
 }
 
 /** Checks a definition that is already data (a stored edition, JSON): the same checks, no lines. */
@@ -129,13 +172,18 @@ function indexTool(root: Raw, problems: Problem[]): ToolIndex {
 
   const checkAnswer = (def: Raw, path: Path, sectionIndex: number | undefined) => {
     const kind = text(def.kind);
-    if (!kind || !(ANSWER_KINDS as readonly string[]).includes(kind)) return;
+    if (!kind || !(ANSWER_KINDS as readonly string[]).includes(kind)) {
+      // Already reported by the schema; registering it keeps rules that name it from being reported too.
+      return register(def.key, path, { kind: 'unknown', type: { kind: 'unknown' } });
+    }
     const type = answerType(def, path, useScale, report);
     register(def.key, path, { kind, type: type.type, scale: type.scale, ...(sectionIndex === undefined ? {} : { sectionIndex }) });
     condition(def, path, typeof def.key === 'string' ? [def.key] : undefined);
     checkPrefill(def, path, kind, report);
     if (kind === 'judgement') {
-      list(def.evidence).forEach((box, i) => register(record(box)?.key, [...path, 'evidence', i], { kind: 'text', type: { kind: 'text' } }));
+      list(def.evidence).forEach((box, i) =>
+        register(record(box)?.key, [...path, 'evidence', i], { kind: 'text', type: { kind: 'text' }, ...(sectionIndex === undefined ? {} : { sectionIndex }) }),
+      );
       if (type.scale && type.scale.order === 'none') report([...path, 'scale'], `a judgement needs a graded scale, and "${type.scale.id}" has no order`);
       checkDescriptors(def.descriptors, type.scale, [...path, 'descriptors'], report);
     }
@@ -279,6 +327,8 @@ function answerType(def: Raw, path: Path, useScale: UseScale, report: ReportFn):
       } else if (hasOptions) {
         values = optionValues(list(def.options), [...path, 'options'], report);
       }
+      // No values: the options or scale are in error (reported above), so its uses are not checked.
+      if (values === null) return { type: { kind: 'unknown' }, scale };
       if (def.kind === 'multiple') return { type: { kind: 'choices', values }, scale };
       return { type: scale ? scaleType(scale) : { kind: 'choice', values }, scale };
     }
@@ -303,7 +353,8 @@ function answerType(def: Raw, path: Path, useScale: UseScale, report: ReportFn):
 }
 
 function scaleType(scale: Scale | undefined): ValueType {
-  if (!scale) return { kind: 'choice', values: null };
+  // No scale: its name is wrong or missing, which is reported where it is given.
+  if (!scale) return { kind: 'unknown' };
   const ranks = ranksOf(scale);
   return { kind: 'choice', values: scale.options.map((o) => o.value), scale: scale.id, ...(Object.keys(ranks).length > 0 ? { ranks } : {}) };
 }
@@ -344,7 +395,7 @@ function checkColumns(def: Raw, path: Path, useScale: UseScale, report: ReportFn
 
 function checkPrefill(def: Raw, path: Path, kind: string, report: ReportFn): void {
   const source = text(def.prefill);
-  if (source === undefined || !(source in PREFILL_SOURCES)) return;
+  if (source === undefined || !Object.hasOwn(PREFILL_SOURCES, source)) return;
   const kinds = PREFILL_SOURCES[source as PrefillSource] as readonly string[];
   if (!kinds.includes(kind)) return report([...path, 'prefill'], `${source} cannot fill a ${kind} answer: it fills ${kinds.join(' or ')}`);
   if (source === 'child.legalStatus' && def.options !== undefined) {
@@ -453,6 +504,7 @@ function checkRules(root: Raw, answers: Map<string, IndexedAnswer>, context: Too
     const answerKey = target === 'overall' ? overallAnswer! : target;
     const answer = answers.get(answerKey);
     if (!answer) return report([...path, 'limit', 'answer'], `no answer has the key "${answerKey}"`);
+    if (answer.kind === 'unknown') return;
     if (answer.kind !== 'judgement') return report([...path, 'limit', 'answer'], `"${answerKey}" is a ${answer.kind} answer: a limit applies to a judgement`);
     const atBest = text(limit.atBest);
     if (atBest === undefined || !answer.scale) return;
@@ -469,13 +521,17 @@ function checkOverall(root: Raw, answers: Map<string, IndexedAnswer>, report: Re
   if (!overall || key === undefined) return;
   const answer = answers.get(key);
   if (!answer) return report(['overall', 'answer'], `no answer has the key "${key}"`);
+  if (answer.kind === 'unknown') return;
   if (answer.kind !== 'judgement') return report(['overall', 'answer'], `"${key}" is a ${answer.kind} answer: the overall grade is a judgement`);
+  // In chosen mode the auditor grades the overall: a list to take the lowest of would be ignored.
+  if (overall.mode === 'chosen' && overall.from !== undefined) report(['overall', 'from'], 'from lists the judgements for mode lowest-of-sections; in chosen mode the auditor grades the overall, so remove it');
   const from = overall.from !== undefined ? list(overall.from).map(text) : undefined;
   from?.forEach((source, i) => {
     const judgement = source === undefined ? undefined : answers.get(source);
     if (!judgement) return report(['overall', 'from', i], `no answer has the key "${source}"`);
+    if (judgement.kind === 'unknown') return;
     if (judgement.kind !== 'judgement') return report(['overall', 'from', i], `"${source}" is a ${judgement.kind} answer, not a judgement`);
-    if (judgement.scale?.id !== answer.scale?.id) report(['overall', 'from', i], `"${source}" is on the scale ${judgement.scale?.id}, not ${answer.scale?.id} like the overall grade`);
+    if (judgement.scale && answer.scale && judgement.scale.id !== answer.scale.id) report(['overall', 'from', i], `"${source}" is on the scale ${judgement.scale?.id}, not ${answer.scale?.id} like the overall grade`);
   });
   if (overall.mode === 'lowest-of-sections' && !from && defaultOverallSources(root, answers, key).length === 0) {
     report(['overall'], 'lowest-of-sections needs judgements to take the lowest of: the tool has none on the same scale; list them in from');
