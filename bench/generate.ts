@@ -6,18 +6,7 @@ import fs from 'node:fs';
 import { once } from 'node:events';
 import { sql } from 'kysely';
 import type { Db } from '../src/db/index.ts';
-
-/** mulberry32: a small, fast, seeded PRNG (returns floats in [0, 1)). */
-export function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+import { mulberry32 } from '../src/modules/org/demo-data.ts';
 
 function pick<T>(random: () => number, items: readonly T[]): T {
   return items[Math.floor(random() * items.length)]!;
@@ -92,7 +81,7 @@ function csvCell(value: string): string {
  */
 export async function writeChildExtract(path: string, options: { rows: number; seed: number; caseHolders: readonly CaseHolder[] }): Promise<number> {
   if (options.caseHolders.length === 0) throw new Error('no case holders to allocate children to');
-  const random = prng(options.seed);
+  const random = mulberry32(options.seed);
   const out = fs.createWriteStream(path, { encoding: 'utf8' });
   let chunk = `${EXTRACT_HEADERS.map(csvCell).join(',')}\r\n`;
   for (let i = 1; i <= options.rows; i++) {

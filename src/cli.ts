@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { loadConfig, ConfigError } from './config.ts';
@@ -11,14 +12,22 @@ import { isEmpty, seedDemoCouncil } from './modules/org/demo.ts';
 import { createOrganisation, createUser, findOrganisationBySlug, listOrganisations } from './modules/org/service.ts';
 import { createApiToken } from './modules/account/service.ts';
 import { findUserByEmail } from './platform/auth/queries.ts';
+import { checkToolFile, importToolEdition, loadBuiltInTools, toolErrorLine } from './modules/tools/library.ts';
+import type { ToolFileError } from './modules/tools/tool-file.ts';
 
 /**
  * assure <command>: the command line. Each command validates its input, prints a clear
  * one-line error and exits non-zero on bad input, and changes nothing when it fails.
  */
 class UsageError extends Error {}
+/** A file that is not valid: its problems are printed first, one a line; exits 1. */
+class InvalidFileError extends Error {}
 
-type Command = { summary: string; usage: string; run: (db: Db, args: string[]) => Promise<void> };
+type Command = { summary: string; usage: string } & (
+  | { run: (db: Db, args: string[]) => Promise<void> }
+  /** Commands that only read files: they never open (or even configure) the database. */
+  | { offline: (args: string[]) => Promise<void> }
+);
 
 const COMMANDS: Record<string, Command> = {
   migrate: {
@@ -36,7 +45,7 @@ const COMMANDS: Record<string, Command> = {
       await migrateToLatest(db);
       if (!(await isEmpty(db))) throw new UsageError('the database already holds an organisation; the demo is loaded only into an empty database');
       const loaded = await seedDemoCouncil(db);
-      console.log(`Loaded ${loaded.organisation.name}: ${loaded.staff} staff, ${loaded.users} users, ${loaded.children} children`);
+      console.log(`Loaded ${loaded.organisation.name}: ${loaded.staff} staff, ${loaded.users} users, ${loaded.children} children, ${loaded.tools} audit tool edition(s)`);
     },
   },
   'create-organisation': {
@@ -48,8 +57,12 @@ const COMMANDS: Record<string, Command> = {
         .object({ name: z.string().trim().min(1, '--name is required'), slug: z.string().regex(/^[a-z0-9-]{2,40}$/, '--slug must be 2–40 lower-case letters, digits or hyphens') })
         .parse(values);
       if (await findOrganisationBySlug(db, input.slug)) throw new UsageError(`an organisation with slug ${input.slug} already exists`);
-      const organisation = await createOrganisation(db, input);
-      console.log(`Created organisation ${organisation.name} (${organisation.slug})`);
+      // The organisation and its built-in audit tools, together or not at all.
+      const { organisation, tools } = await db.transaction().execute(async (trx) => {
+        const created = await createOrganisation(trx, input);
+        return { organisation: created, tools: await loadBuiltInTools(trx, created.id, commandActor(created.id)) };
+      });
+      console.log(`Created organisation ${organisation.name} (${organisation.slug}) with ${tools.length} built-in audit tool edition(s)`);
     },
   },
   'create-user': {
@@ -112,6 +125,46 @@ const COMMANDS: Record<string, Command> = {
       console.log(`Imported staff: ${result.created} created, ${result.updated} updated`);
     },
   },
+  'validate-tool': {
+    summary: 'check audit-tool files without loading them (never opens the database)',
+    usage: 'validate-tool FILE [FILE…]',
+    offline: async (args) => {
+      const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
+      if (positionals.length === 0) throw new UsageError('name the tool file to check');
+      let invalid = 0;
+      for (const file of positionals.map(requireFile)) {
+        const result = checkToolFile(fs.readFileSync(file), file);
+        if (result.ok) console.log(`${file}: valid — ${result.tool.name} edition ${result.tool.edition}`);
+        else {
+          printToolErrors(file, result.errors);
+          invalid++;
+        }
+      }
+      if (invalid > 0) throw new InvalidFileError(invalid === 1 && positionals.length === 1 ? `${positionals[0]} is not a valid tool file` : `${invalid} of ${positionals.length} files are not valid tool files`);
+    },
+  },
+  'import-tool': {
+    summary: 'load an audit-tool file into the library as a published edition',
+    usage: 'import-tool FILE [--org SLUG]',
+    run: async (db, args) => {
+      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { org: { type: 'string' } } });
+      const file = requireFile(positionals[0]);
+      const bytes = fs.readFileSync(file);
+      const checked = checkToolFile(bytes, file);
+      if (!checked.ok) {
+        printToolErrors(file, checked.errors);
+        throw new InvalidFileError(`${file} is not a valid tool file; nothing was loaded`);
+      }
+      const organisationId = await resolveOrganisation(db, values.org);
+      const result = await importToolEdition(db, organisationId, bytes, path.basename(file), commandActor(organisationId));
+      if (result.status === 'invalid') {
+        printToolErrors(file, result.errors);
+        throw new InvalidFileError(`${file} is not a valid tool file; nothing was loaded`);
+      }
+      if (result.status === 'conflict') throw new InvalidFileError(`${file}: ${result.message}`);
+      console.log(result.message);
+    },
+  },
   'import-children': {
     summary: 'import a case-management extract (CSV or XLSX; all rows or none)',
     usage: 'import-children FILE [--partial] [--org SLUG]',
@@ -145,7 +198,12 @@ function commandActor(organisationId: string) {
 function requireFile(file: string | undefined): string {
   if (!file) throw new UsageError('name the file to import');
   if (!fs.existsSync(file)) throw new UsageError(`no such file: ${file}`);
+  if (!fs.statSync(file).isFile()) throw new UsageError(`not a file: ${file}`);
   return file;
+}
+
+function printToolErrors(file: string, errors: ToolFileError[]) {
+  for (const error of errors) console.error(toolErrorLine(file, error));
 }
 
 async function resolveOrganisation(db: Db, slug: string | undefined): Promise<string> {
@@ -173,6 +231,7 @@ async function main(argv: string[]) {
   }
   const command = COMMANDS[name];
   if (!command) throw new UsageError(`unknown command "${name}". Run "assure help" for the list`);
+  if ('offline' in command) return command.offline(args);
   const config = loadConfig();
   const handle = await openDatabase(config);
   try {
@@ -185,13 +244,19 @@ async function main(argv: string[]) {
 
 main(process.argv.slice(2)).catch((error: unknown) => {
   console.error(`assure: ${describe(error)}`);
-  process.exit(error instanceof UsageError || error instanceof z.ZodError ? 2 : 1);
+  process.exit(isUsageError(error) ? 2 : 1);
 });
+
+/** Bad arguments (exit 2), as opposed to a refused or failed command (exit 1). */
+function isUsageError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return error instanceof UsageError || error instanceof z.ZodError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'));
+}
 
 function describe(error: unknown): string {
   if (error instanceof z.ZodError) return error.issues.map((issue) => issue.message).join('; ');
   if (error instanceof AppError) return [error.message, ...error.fieldErrors.map((e) => e.message)].join('; ');
-  if (error instanceof UsageError || error instanceof ConfigError || error instanceof DatabaseUnavailableError || error instanceof SchemaNewerThanCodeError) {
+  if (error instanceof UsageError || error instanceof InvalidFileError || error instanceof ConfigError || error instanceof DatabaseUnavailableError || error instanceof SchemaNewerThanCodeError) {
     return error.message;
   }
   if (error instanceof Error && error.message) return error.message;

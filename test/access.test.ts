@@ -15,11 +15,14 @@ const WHO_MAY: Record<string, readonly Role[] | 'anyone' | 'signed-in'> = {
   public: 'anyone',
   account: 'signed-in',
   'audits.view': 'signed-in',
+  'audits.allocate': ['qa_coordinator', 'qa_lead'],
   'org.view': ['administrator', 'qa_lead', 'qa_coordinator', 'senior_leader'],
   'org.manage': ['administrator'],
   'children.view': ['auditor', 'moderator', 'qa_coordinator', 'qa_lead', 'senior_leader', 'administrator'],
   'children.import': ['qa_coordinator', 'qa_lead', 'administrator'],
   'activity.view': ['administrator'],
+  'tools.view': ['auditor', 'moderator', 'qa_coordinator', 'qa_lead', 'senior_leader', 'administrator'],
+  'tools.manage': ['qa_lead', 'administrator'],
 };
 
 const ROLES: Role[] = ['practitioner', 'auditor', 'moderator', 'qa_coordinator', 'qa_lead', 'senior_leader', 'administrator'];

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { builtInToolFiles } from '../src/modules/tools/library.ts';
 
 const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '..');
@@ -11,9 +12,13 @@ const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'assure-cli-'));
 
 /** Runs `assure <args>` on its own embedded database, as a person at a terminal would. */
 async function assure(...args: string[]) {
+  return assureWith({}, ...args);
+}
+
+async function assureWith(env: Record<string, string>, ...args: string[]) {
   try {
     const result = await run(process.execPath, [path.join(root, 'src/cli.ts'), ...args], {
-      env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir },
+      env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, ...env },
       timeout: 60_000,
     });
     return { code: 0, stdout: result.stdout, stderr: result.stderr };
@@ -40,6 +45,7 @@ describe('the assure command line', () => {
     expect(unknown.stderr).toContain('unknown command "frobnicate"');
   });
 
+  // Each of these runs starts Node and the embedded database: slow on a busy machine.
   it('creates an organisation and an administrator, refusing bad input with a clear error', async () => {
     expect((await assure('migrate')).code).toBe(0);
     const noOrg = await assure('create-user', '--email', 'ada@council.example', '--name', 'Ada', '--password', 'long enough password', '--role', 'administrator');
@@ -47,6 +53,7 @@ describe('the assure command line', () => {
     expect(noOrg.stderr).toContain('there is no organisation yet');
     const created = await assure('create-organisation', '--name', 'Testshire Council', '--slug', 'testshire');
     expect(created.stdout).toContain('Created organisation Testshire Council');
+    expect(created.stdout).toContain(`with ${builtInToolFiles().length} built-in audit tool edition(s)`);
     const shortPassword = await assure('create-user', '--email', 'ada@council.example', '--name', 'Ada', '--password', 'short', '--role', 'administrator');
     expect(shortPassword.code).toBe(2);
     expect(shortPassword.stderr).toContain('--password must be at least 12 characters');
@@ -60,7 +67,7 @@ describe('the assure command line', () => {
     const nobody = await assure('create-token', '--user', 'nobody@council.example');
     expect(nobody.code).toBe(2);
     expect(nobody.stderr).toContain('no user has the e-mail address nobody@council.example');
-  });
+  }, 90_000);
 
   it('imports staff and then children, all rows or none', async () => {
     const staff = file('staff.csv', 'Staff number,Full name,Job title,Email,Team\nS1,Wes Worker,Social Worker,wes@council.example,\n');
@@ -81,6 +88,42 @@ describe('the assure command line', () => {
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('no such file');
   });
+
+  it('checks a tool file without opening the database, and loads it with the same messages', async () => {
+    const example = path.join(root, 'audit-tools/examples/minimal.yaml');
+    const text = fs.readFileSync(example, 'utf8');
+    // A data directory that cannot exist: any attempt to open the database would fail.
+    const offline = { DATA_DIR: path.join(example, 'not-a-directory'), DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' };
+    const valid = await assureWith(offline, 'validate-tool', example);
+    expect(valid).toMatchObject({ code: 0, stderr: '' });
+    expect(valid.stdout.trim()).toBe(`${example}: valid — Example Child Case Audit edition 2026`);
+
+    const broken = file('broken.yaml', text.replace('scale: ofsted\n        required: true\n        evidence', 'scale: ofstead\n        required: true\n        evidence'));
+    const invalid = await assureWith(offline, 'validate-tool', broken);
+    expect(invalid.code).toBe(1);
+    expect(invalid.stderr).toMatch(new RegExp(`^${broken.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+: sections\\[0\\]\\.answers\\[0\\]\\.scale: unknown scale "ofstead"`, 'm'));
+    expect(invalid.stderr).toContain(`assure: ${broken} is not a valid tool file`);
+    const syntax = await assureWith(offline, 'validate-tool', file('syntax.yaml', 'key: [\n'));
+    expect(syntax.code).toBe(1);
+    expect(syntax.stderr).toMatch(/syntax\.yaml:\d+: YAML syntax error/);
+    expect((await assureWith(offline, 'validate-tool')).code).toBe(2);
+    expect((await assureWith(offline, 'validate-tool', path.join(dataDir, 'nope.yaml'))).code).toBe(2);
+
+    const refused = await assure('import-tool', broken);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr.split('\n').filter((line) => line.startsWith(broken))).toEqual(invalid.stderr.split('\n').filter((line) => line.startsWith(broken)));
+    expect(refused.stderr).toContain('nothing was loaded');
+
+    const imported = await assure('import-tool', example, '--org', 'testshire');
+    expect(imported).toMatchObject({ code: 0, stderr: '' });
+    expect(imported.stdout).toContain('Example Child Case Audit edition 2026 has been added to the library');
+    const again = await assure('import-tool', example);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('nothing has changed');
+    const changed = await assure('import-tool', file('minimal.yaml', text.replace('Management oversight', 'Management grip')));
+    expect(changed.code).toBe(1);
+    expect(changed.stderr).toContain('is already published with different content. A published edition never changes');
+  }, 90_000);
 
   it('loads the demo only into an empty database', async () => {
     const refused = await assure('seed-demo');

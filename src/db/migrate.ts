@@ -2,6 +2,7 @@ import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } fr
 import * as platform from './migrations/2026-11-24T1400_platform.ts';
 import * as outbox from './migrations/2026-11-24T1500_outbox.ts';
 import * as auditWork from './migrations/2026-11-24T1600_audit_work.ts';
+import * as toolLibrary from './migrations/2026-11-24T1700_tool_library.ts';
 
 /**
  * Migrations are listed here, in order, rather than read from a folder at run time, so the
@@ -11,6 +12,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '2026-11-24T1400_platform': platform,
   '2026-11-24T1500_outbox': outbox,
   '2026-11-24T1600_audit_work': auditWork,
+  '2026-11-24T1700_tool_library': toolLibrary,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

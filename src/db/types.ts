@@ -213,6 +213,9 @@ export interface AuditToolEditionsTable {
   source: string;
   schema_version: Generated<number>;
   status: Generated<'published' | 'archived'>;
+  /** The tool file as loaded, byte for byte: what the edition downloads back as. */
+  source_file: Uint8Array | null;
+  file_name: string | null;
   published_at: Timestamp;
   created_by: string | null;
   created_at: CreatedAt;

@@ -44,19 +44,25 @@ export type Permission =
   | 'children.import'
   /** Read the audit tracker and export it (within scope). */
   | 'audits.view'
+  /** Allocate a case file audit: choose the child, the tool and the auditor. */
+  | 'audits.allocate'
   /** Read the activity log. */
-  | 'activity.view';
+  | 'activity.view'
+  /** Read the audit-tool library: each tool, its editions, the form and its file. */
+  | 'tools.view'
+  /** Load a new tool or a new edition of one into the library. */
+  | 'tools.manage';
 
 const EVERYONE: Permission[] = ['account', 'audits.view'];
 
 export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
   practitioner: [...EVERYONE],
-  auditor: [...EVERYONE, 'children.view'],
-  moderator: [...EVERYONE, 'children.view'],
-  qa_coordinator: [...EVERYONE, 'children.view', 'children.import', 'org.view'],
-  qa_lead: [...EVERYONE, 'children.view', 'children.import', 'org.view'],
-  senior_leader: [...EVERYONE, 'children.view', 'org.view'],
-  administrator: [...EVERYONE, 'children.view', 'children.import', 'org.view', 'org.manage', 'activity.view'],
+  auditor: [...EVERYONE, 'children.view', 'tools.view'],
+  moderator: [...EVERYONE, 'children.view', 'tools.view'],
+  qa_coordinator: [...EVERYONE, 'children.view', 'children.import', 'org.view', 'tools.view', 'audits.allocate'],
+  qa_lead: [...EVERYONE, 'children.view', 'children.import', 'org.view', 'tools.view', 'tools.manage', 'audits.allocate'],
+  senior_leader: [...EVERYONE, 'children.view', 'org.view', 'tools.view'],
+  administrator: [...EVERYONE, 'children.view', 'children.import', 'org.view', 'org.manage', 'activity.view', 'tools.view', 'tools.manage'],
 };
 
 export type Grant = { role: Role; scope: Scope; teamId: string | null; serviceId: string | null };

@@ -4,7 +4,7 @@ import type { AuditStatus, Grade } from '../../src/db/types.ts';
 
 /**
  * Audits written straight into the database, for tests of what reads them (the tracker,
- * the API). Allocation will create audits properly in a later issue; this skips its rules.
+ * the API). This skips allocation's rules: tests of allocation go through allocateAudit.
  */
 
 export async function createAuditTool(db: Db, organisationId: string, input: { key?: string; name?: string; edition?: string } = {}) {
@@ -27,7 +27,38 @@ export async function createAuditTool(db: Db, organisationId: string, input: { k
   return { toolId: tool.id, toolName: tool.name, editionId: edition.id, edition: edition.edition };
 }
 
-export async function createChild(db: Db, organisationId: string, input: { externalId: string; initials: string; teamId?: string | null; workerId?: string | null }) {
+/** Another edition of a tool: published (the default) or archived, published at a given time. */
+export async function createToolEdition(
+  db: Db,
+  organisationId: string,
+  toolId: string,
+  input: { edition: string; status?: 'published' | 'archived'; publishedAt?: string },
+) {
+  return db
+    .insertInto('audit_tool_editions')
+    .values({
+      organisation_id: organisationId,
+      tool_id: toolId,
+      edition: input.edition,
+      definition: JSON.stringify({ sections: [] }),
+      source: 'test',
+      status: input.status ?? 'published',
+      ...(input.publishedAt ? { published_at: input.publishedAt } : {}),
+    })
+    .returning(['id', 'edition'])
+    .executeTakeFirstOrThrow();
+}
+
+/** The tool a service's audits use unless the coordinator chooses another. */
+export async function setServiceDefaultTool(db: Db, organisationId: string, serviceId: string, toolId: string) {
+  await db.insertInto('service_default_tools').values({ organisation_id: organisationId, service_id: serviceId, tool_id: toolId }).execute();
+}
+
+export async function createChild(
+  db: Db,
+  organisationId: string,
+  input: { externalId: string; initials: string; teamId?: string | null; workerId?: string | null; closeDate?: string | null },
+) {
   return db
     .insertInto('children')
     .values({
@@ -38,6 +69,7 @@ export async function createChild(db: Db, organisationId: string, input: { exter
       allocated_team_id: input.teamId ?? null,
       allocated_worker_id: input.workerId ?? null,
       open_date: '2024-01-01',
+      close_date: input.closeDate ?? null,
       referral_factors: JSON.stringify([]),
     })
     .returning(['id', 'external_id'])

@@ -95,6 +95,63 @@ const trackerAudit = {
   },
 };
 
+const named = { type: 'object', required: ['id', 'name'], properties: { id: { type: 'string', format: 'uuid' }, name: { type: 'string' } } };
+const nullableNamed = { oneOf: [named, { type: 'null' }] };
+
+/** One audit as GET /audits/{id} answers it. */
+const auditRecord = {
+  type: 'object',
+  required: ['id', 'reference', 'status', 'overdue', 'child', 'tool', 'auditor', 'allocatedOn', 'dueOn', 'answers', 'grades'],
+  properties: {
+    id: { type: 'string', format: 'uuid' },
+    reference: { type: 'integer' },
+    status: { type: 'string', enum: [...AUDIT_STATUSES] },
+    overdue: { type: 'boolean', description: 'Past its due date and not yet submitted' },
+    child: { type: 'object', properties: { id: { type: 'string', format: 'uuid' }, externalId: { type: 'string' }, initials: { type: 'string' } } },
+    tool: {
+      type: 'object',
+      description: 'The tool and the edition the audit is pinned to',
+      properties: { id: { type: 'string', format: 'uuid' }, key: { type: 'string' }, name: { type: 'string' }, editionId: { type: 'string', format: 'uuid' }, edition: { type: 'string' } },
+    },
+    auditor: named,
+    caseHolder: { ...nullableNamed, description: 'The allocated worker in the register when the audit was allocated' },
+    moderator: nullableNamed,
+    team: nullableNamed,
+    service: nullableNamed,
+    allocatedBy: { ...nullableNamed, description: 'The user who allocated the audit' },
+    allocatedOn: { type: 'string', format: 'date' },
+    dueOn: { type: 'string', format: 'date', description: '10 working days after allocation (England and Wales bank holidays)' },
+    submittedAt: nullableTimestamp,
+    moderatedAt: nullableTimestamp,
+    closedAt: nullableTimestamp,
+    answers: { type: 'object', description: "The auditor's answers, keyed by question id" },
+    grades: {
+      type: 'object',
+      properties: {
+        auditor: nullableGrade,
+        final: nullableGrade,
+        sections: {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: { sectionKey: { type: 'string' }, stage: { type: 'string', enum: ['auditor', 'moderator', 're_audit'] }, grade: { type: 'string' }, reason: nullableString },
+          },
+        },
+      },
+    },
+  },
+};
+
+const allocation = {
+  type: 'object',
+  required: ['childId', 'auditorId'],
+  properties: {
+    childId: { type: 'string', format: 'uuid', description: 'A child in the register, within your reach, whose case is open' },
+    toolId: { type: 'string', format: 'uuid', description: "The audit tool; its newest published edition is used. Default: the child's service's default tool" },
+    auditorId: { type: 'string', format: 'uuid', description: 'A staff member with an auditing role (auditor, moderator, QA coordinator, QA lead) who is not the case holder' },
+  },
+};
+
 const paging = [
   { name: 'page', in: 'query', schema: { type: 'integer', minimum: 1, default: 1 } },
   { name: 'pageSize', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500, default: 100 } },
@@ -121,7 +178,7 @@ export function openApiDocument(trackerParameters: TrackerParameter[] = TRACKER_
     security: [{ bearerToken: [] }],
     components: {
       securitySchemes: { bearerToken: { type: 'http', scheme: 'bearer', description: 'A personal API token (assure_…)' } },
-      schemas: { Problem: problem, Child: child, ImportResult: importResult, RowError: rowError, Audit: trackerAudit },
+      schemas: { Problem: problem, Child: child, ImportResult: importResult, RowError: rowError, Audit: trackerAudit, AuditRecord: auditRecord, Allocation: allocation },
     },
     paths: {
       '/children': {
@@ -187,6 +244,29 @@ export function openApiDocument(trackerParameters: TrackerParameter[] = TRACKER_
               description: 'A page of audits',
               content: { 'application/json': { schema: { type: 'object', properties: { total: { type: 'integer' }, page: { type: 'integer' }, pageSize: { type: 'integer' }, audits: { type: 'array', items: trackerAudit } } } } },
             },
+            ...errors,
+          },
+        },
+        post: {
+          operationId: 'allocateAudit',
+          summary: 'Allocate a case file audit',
+          description:
+            'The case holder, team and service come from the child register. The audit is due 10 working days after today (England and Wales bank holidays); the auditor is e-mailed. Needs the QA coordinator or QA lead role.',
+          requestBody: { required: true, content: { 'application/json': { schema: allocation } } },
+          responses: {
+            '201': { description: 'Allocated', headers: { Location: { schema: { type: 'string' } } }, content: { 'application/json': { schema: auditRecord } } },
+            ...errors,
+          },
+        },
+      },
+      '/audits/{id}': {
+        get: {
+          operationId: 'getAudit',
+          summary: 'One audit: status, tool edition, people, dates, answers and grades',
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }],
+          responses: {
+            '200': { description: 'The audit', content: { 'application/json': { schema: auditRecord } } },
+            '404': { description: 'No such audit, or not one you may see', content: { 'application/json': { schema: problem } } },
             ...errors,
           },
         },

@@ -12,6 +12,8 @@ import { invalid, notFound } from '../../platform/errors.ts';
 import { LEGAL_STATUSES } from '../children/extract.ts';
 import * as children from '../children/service.ts';
 import { listTrackerAudits, trackerFilterSchema } from '../audits/tracker.ts';
+import { allocateAudit } from '../audits/allocation.ts';
+import { findAudit } from '../audits/audit.ts';
 import { openApiDocument } from './openapi.ts';
 
 const CSV = 'text/csv';
@@ -142,5 +144,22 @@ export async function apiRoutes(app: FastifyInstance, { db, config }: AppDepende
     const { rows, total } = await listTrackerAudits(db, principal, filters, paging);
     await logActivity(db, { principal, ipAddress: request.ip }, { action: 'view', recordType: 'audit_tracker', summary: `API: ${rows.length} of ${total} audits` });
     return { total, page: paging.page, pageSize: paging.pageSize, audits: rows };
+  });
+
+  app.post('/audits', { config: { access: 'audits.allocate' } }, async (request, reply) => {
+    const principal = request.principal!;
+    const outcome = await allocateAudit(db, { principal, ipAddress: request.ip }, request.body ?? {});
+    if (!outcome.ok) throw invalid('The audit was not allocated. Correct the fields named and try again.', outcome.errors);
+    const audit = await findAudit(db, principal, outcome.audit.id);
+    return reply.code(201).header('Location', `/api/v1/audits/${outcome.audit.id}`).send(audit ?? outcome.audit);
+  });
+
+  app.get('/audits/:id', { config: { access: 'audits.view' } }, async (request) => {
+    const id = z.uuid().safeParse((request.params as { id?: string }).id);
+    const principal = request.principal!;
+    const audit = id.success ? await findAudit(db, principal, id.data) : null;
+    if (!audit) throw notFound('Audit');
+    await logActivity(db, { principal, ipAddress: request.ip }, { action: 'view', recordType: 'audit', recordId: audit.id, childId: audit.child.id, summary: 'API' });
+    return audit;
   });
 }

@@ -115,41 +115,86 @@ export async function countTrackerAudits(db: Db, scope: DataScope, criteria: Tra
   return row.n;
 }
 
+type ScopedAudits = ReturnType<typeof auditsInScope>;
+
+/** The columns of an audit as the tracker, "My audits" and the audit page show it. */
+function selectAuditColumns(query: ScopedAudits) {
+  return query.select([
+    'audits.id',
+    'audits.reference',
+    'audits.status',
+    'audits.allocated_on',
+    'audits.due_on',
+    'audits.submitted_at',
+    'audits.moderated_at',
+    'audits.auditor_grade',
+    'audits.final_grade',
+    'audits.team_id',
+    'audits.service_id',
+    'audits.auditor_id',
+    'audits.case_holder_id',
+    'children.id as child_id',
+    'children.initials as child_initials',
+    'children.external_id as child_external_id',
+    'tools.id as tool_id',
+    'tools.name as tool_name',
+    'editions.edition as tool_edition',
+    'auditors.full_name as auditor_name',
+    'case_holders.full_name as case_holder_name',
+    'teams.name as team_name',
+    'services.name as service_name',
+    OVERDUE.as('overdue'),
+  ]);
+}
+
+export type AuditRow = Awaited<ReturnType<ReturnType<typeof selectAuditColumns>['execute']>>[number];
+
 /** One page of the tracker (or, with no page, every matching audit, for an export). */
 export async function selectTrackerAudits(db: Db, scope: DataScope, criteria: TrackerCriteria, page: { offset: number; limit: number } | null) {
   const direction = criteria.order === 'asc' ? sql`asc` : sql`desc`;
-  let query = filteredAudits(db, scope, criteria)
-    .select([
-      'audits.id',
-      'audits.reference',
-      'audits.status',
-      'audits.allocated_on',
-      'audits.due_on',
-      'audits.submitted_at',
-      'audits.moderated_at',
-      'audits.auditor_grade',
-      'audits.final_grade',
-      'audits.team_id',
-      'audits.service_id',
-      'audits.auditor_id',
-      'audits.case_holder_id',
-      'children.id as child_id',
-      'children.initials as child_initials',
-      'children.external_id as child_external_id',
-      'tools.id as tool_id',
-      'tools.name as tool_name',
-      'editions.edition as tool_edition',
-      'auditors.full_name as auditor_name',
-      'case_holders.full_name as case_holder_name',
-      'teams.name as team_name',
-      'services.name as service_name',
-      OVERDUE.as('overdue'),
-    ])
+  let query = selectAuditColumns(filteredAudits(db, scope, criteria))
     // Empty values sort last either way; the reference breaks ties so pages never overlap.
     .orderBy(sql`${SORT_EXPRESSIONS[criteria.sort]} ${direction} nulls last`)
     .orderBy(sql`audits.reference ${direction}`);
   if (page) query = query.offset(page.offset).limit(page.limit);
   return query.execute();
+}
+
+/** The audits a staff member carries out as auditor, latest due date first. */
+export async function selectAuditsOfAuditor(db: Db, organisationId: string, staffId: string) {
+  return selectAuditColumns(auditsInScope(db, { kind: 'organisation', organisationId }))
+    .where('audits.auditor_id', '=', staffId)
+    .orderBy('audits.due_on', 'desc')
+    .orderBy('audits.reference', 'desc')
+    .execute();
+}
+
+/** One audit within the person's reach, with everything its page and the API show. */
+export async function selectAuditInScope(db: Db, scope: DataScope, auditId: string) {
+  return selectAuditColumns(auditsInScope(db, scope).where('audits.id', '=', auditId))
+    .leftJoin('staff as moderators', 'moderators.id', 'audits.moderator_id')
+    .leftJoin('users as allocators', 'allocators.id', 'audits.allocated_by')
+    .select([
+      'audits.tool_edition_id',
+      'audits.moderator_id',
+      'audits.allocated_by',
+      'audits.closed_at',
+      'audits.answers',
+      'tools.key as tool_key',
+      'moderators.full_name as moderator_name',
+      'allocators.display_name as allocated_by_name',
+    ])
+    .executeTakeFirst();
+}
+
+export async function selectJudgements(db: Db, auditId: string) {
+  return db
+    .selectFrom('audit_judgements')
+    .select(['section_key', 'stage', 'grade', 'reason'])
+    .where('audit_id', '=', auditId)
+    .orderBy('stage')
+    .orderBy('section_key')
+    .execute();
 }
 
 export type TrackerOption = { value: string; text: string };
@@ -170,4 +215,100 @@ export async function trackerFilterOptions(db: Db, scope: DataScope) {
     .execute();
   const tools = await auditsInScope(db, scope).select(['tools.id as value', 'tools.name as text']).distinct().orderBy('tools.name').execute();
   return { teams: teams as TrackerOption[], services: services as TrackerOption[], tools };
+}
+
+/* Allocation: what a QA coordinator chooses from. */
+
+/** The roles whose holders may carry out an audit. */
+export const AUDITING_ROLES = ['auditor', 'moderator', 'qa_coordinator', 'qa_lead'] as const;
+
+/** Each tool of the organisation that has a published edition, with its newest one. */
+export async function selectAllocatableTools(db: Db, organisationId: string) {
+  const rows = await db
+    .selectFrom('audit_tools as tools')
+    .innerJoin('audit_tool_editions as editions', 'editions.tool_id', 'tools.id')
+    .select(['tools.id as tool_id', 'tools.name as tool_name', 'editions.id as edition_id', 'editions.edition'])
+    .where('tools.organisation_id', '=', organisationId)
+    .where('editions.status', '=', 'published')
+    .distinctOn('tools.id')
+    .orderBy('tools.id')
+    .orderBy('editions.published_at', 'desc')
+    .orderBy('editions.created_at', 'desc')
+    .execute();
+  return rows.sort((a, b) => a.tool_name.localeCompare(b.tool_name, 'en-GB'));
+}
+
+/** The tool a service audits with unless the coordinator chooses another. */
+export async function selectServiceDefaultTool(db: Db, organisationId: string, serviceId: string) {
+  const row = await db
+    .selectFrom('service_default_tools')
+    .select('tool_id')
+    .where('organisation_id', '=', organisationId)
+    .where('service_id', '=', serviceId)
+    .executeTakeFirst();
+  return row?.tool_id ?? null;
+}
+
+export async function selectServiceName(db: Db, organisationId: string, serviceId: string) {
+  const row = await db.selectFrom('services').select('name').where('organisation_id', '=', organisationId).where('id', '=', serviceId).executeTakeFirst();
+  return row?.name ?? null;
+}
+
+/**
+ * Staff who may be allocated an audit: still working here (no leaving date that has passed),
+ * with a user account that is not disabled and holds an auditing role. Their e-mail is the
+ * staff record's, else their user's.
+ */
+export async function selectAuditorCandidates(db: Db, organisationId: string, today: string, staffId?: string) {
+  let query = db
+    .selectFrom('staff')
+    .innerJoin('users', 'users.staff_id', 'staff.id')
+    .innerJoin('role_grants', 'role_grants.user_id', 'users.id')
+    .leftJoin('teams', 'teams.id', 'staff.team_id')
+    .select(['staff.id', 'staff.full_name', 'staff.job_title', 'teams.name as team_name', sql<string>`coalesce(staff.email, min(users.email))`.as('email')])
+    .where('staff.organisation_id', '=', organisationId)
+    .where('users.organisation_id', '=', organisationId)
+    .where('users.disabled_at', 'is', null)
+    .where('role_grants.role', 'in', AUDITING_ROLES)
+    .where((eb) => eb.or([eb('staff.leaving_date', 'is', null), eb('staff.leaving_date', '>', today)]))
+    .groupBy(['staff.id', 'teams.name'])
+    .orderBy('staff.full_name');
+  if (staffId) query = query.where('staff.id', '=', staffId);
+  return query.execute();
+}
+
+export async function insertAllocatedAudit(
+  db: Db,
+  values: {
+    organisationId: string;
+    childId: string;
+    toolEditionId: string;
+    auditorId: string;
+    caseHolderId: string | null;
+    teamId: string | null;
+    serviceId: string | null;
+    allocatedOn: string;
+    dueOn: string;
+    allocatedBy: string;
+  },
+) {
+  return db
+    .insertInto('audits')
+    .values({
+      organisation_id: values.organisationId,
+      child_id: values.childId,
+      tool_edition_id: values.toolEditionId,
+      auditor_id: values.auditorId,
+      case_holder_id: values.caseHolderId,
+      team_id: values.teamId,
+      service_id: values.serviceId,
+      status: 'allocated',
+      allocated_on: values.allocatedOn,
+      due_on: values.dueOn,
+      allocated_by: values.allocatedBy,
+      answers: JSON.stringify({}),
+      completed_sections: JSON.stringify([]),
+    })
+    .returning(['id', 'reference'])
+    .executeTakeFirstOrThrow();
 }

@@ -2,10 +2,12 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import type { AppDependencies } from '../../app.ts';
 import type { AuditStatus } from '../../db/types.ts';
-import type { Principal } from '../../platform/access.ts';
+import { can, type Principal } from '../../platform/access.ts';
 import { logActivity } from '../../platform/activity.ts';
-import { invalid } from '../../platform/errors.ts';
-import { paginationLinks, queryString } from '../../platform/views.ts';
+import { invalid, notFound } from '../../platform/errors.ts';
+import { formatDate, paginationLinks, queryString } from '../../platform/views.ts';
+import { allocationRoutes } from './allocation-routes.ts';
+import { findAudit, listMyAudits } from './audit.ts';
 import { trackerCsv, trackerXlsx, ukDay } from './export.ts';
 import type { TrackerOption } from './queries.ts';
 import {
@@ -59,7 +61,10 @@ const COLUMNS: { key: SortKey; text: string }[] = [
 
 const pageNumber = z.coerce.number().int().min(1).max(1_000_000).catch(1);
 
-export async function auditRoutes(app: FastifyInstance, { db }: AppDependencies) {
+export async function auditRoutes(app: FastifyInstance, deps: AppDependencies) {
+  const { db } = deps;
+  await allocationRoutes(app, deps);
+
   app.get('/audits', { config: { access: 'audits.view' } }, async (request, reply) => {
     const principal = request.principal!;
     const query = request.query as Record<string, unknown>;
@@ -76,6 +81,8 @@ export async function auditRoutes(app: FastifyInstance, { db }: AppDependencies)
     });
     const options = await listTrackerFilterOptions(db, principal);
     return reply.code(errors.length ? 400 : 200).page('audits/views/tracker.njk', {
+      flash: await allocatedMessage(principal, query.allocated),
+      canAllocate: can(principal, 'audits.allocate'),
       rows,
       total,
       anyAudits: visible > 0,
@@ -106,6 +113,35 @@ export async function auditRoutes(app: FastifyInstance, { db }: AppDependencies)
     const rows = await exportRows(request.principal!, request.ip, request.query, 'XLSX');
     return download(reply, 'xlsx', XLSX_TYPE).send(trackerXlsx(rows));
   });
+
+  app.get('/my-audits', { config: { access: 'audits.view' } }, async (request, reply) => {
+    const principal = request.principal!;
+    const rows = await listMyAudits(db, principal);
+    await logActivity(db, { principal, ipAddress: request.ip }, { action: 'view', recordType: 'my_audits', summary: `${rows.length} audits as auditor` });
+    return reply.page('audits/views/my-audits.njk', {
+      hasStaffRecord: Boolean(principal.staffId),
+      rows,
+      overdueCount: rows.filter((row) => row.overdue).length,
+      statusLabels: AUDIT_STATUS_LABELS,
+      statusTagClasses: STATUS_TAG_CLASSES,
+    });
+  });
+
+  app.get('/audits/:id', { config: { access: 'audits.view' } }, async (request, reply) => {
+    const id = z.uuid().safeParse((request.params as { id?: string }).id);
+    const principal = request.principal!;
+    const audit = id.success ? await findAudit(db, principal, id.data) : null;
+    if (!audit) throw notFound('Audit');
+    await logActivity(db, { principal, ipAddress: request.ip }, { action: 'view', recordType: 'audit', recordId: audit.id, childId: audit.child.id });
+    return reply.page('audits/views/audit.njk', { audit, statusLabels: AUDIT_STATUS_LABELS, statusTagClasses: STATUS_TAG_CLASSES });
+  });
+
+  /** The banner after an allocation: read back from the audit, so the link cannot say what did not happen. */
+  async function allocatedMessage(principal: Principal, allocated: unknown): Promise<string | undefined> {
+    const id = z.uuid().safeParse(allocated);
+    const audit = id.success ? await findAudit(db, principal, id.data) : null;
+    return audit ? `Audit allocated to ${audit.auditor.name}, due ${formatDate(audit.dueOn)}` : undefined;
+  }
 
   /** Exports read exactly what the page would, without paging, and each one is logged. */
   async function exportRows(principal: Principal, ipAddress: string, query: unknown, format: string) {

@@ -3,7 +3,7 @@ import type { Db } from '../../db/index.ts';
 import type { AuditStatus, Grade } from '../../db/types.ts';
 import { dataScope, type Principal } from '../../platform/access.ts';
 import type { FieldError } from '../../platform/errors.ts';
-import { countTrackerAudits, selectTrackerAudits, SORT_KEYS, trackerFilterOptions, type SortKey, type TrackerCriteria } from './queries.ts';
+import { countTrackerAudits, selectTrackerAudits, SORT_KEYS, trackerFilterOptions, type AuditRow, type SortKey, type TrackerCriteria } from './queries.ts';
 
 /**
  * The audit tracker: every audit a person may see, filtered and sorted. The page, its
@@ -199,6 +199,36 @@ export type TrackerAudit = {
 
 const isoTimestamp = (value: Date | string | null) => (value === null ? null : new Date(value).toISOString());
 
+/** An audit row from the database as plain JSON. */
+export function toTrackerAudit(row: AuditRow): TrackerAudit {
+  return {
+    id: row.id,
+    reference: row.reference,
+    childId: row.child_id,
+    childInitials: row.child_initials,
+    childExternalId: row.child_external_id,
+    toolId: row.tool_id,
+    toolName: row.tool_name,
+    toolEdition: row.tool_edition,
+    auditorId: row.auditor_id,
+    auditorName: row.auditor_name,
+    caseHolderId: row.case_holder_id,
+    caseHolderName: row.case_holder_name,
+    teamId: row.team_id,
+    teamName: row.team_name,
+    serviceId: row.service_id,
+    serviceName: row.service_name,
+    status: row.status,
+    allocatedOn: row.allocated_on,
+    dueOn: row.due_on,
+    submittedAt: isoTimestamp(row.submitted_at),
+    moderatedAt: isoTimestamp(row.moderated_at),
+    auditorGrade: row.auditor_grade,
+    finalGrade: row.final_grade,
+    overdue: Boolean(row.overdue),
+  };
+}
+
 /**
  * The audits a person may see that match the filters: one page, or all of them (`paging`
  * null, for exports). Access is decided by `dataScope(principal, 'audits.view')`.
@@ -214,35 +244,7 @@ export async function listTrackerAudits(
   const found = await selectTrackerAudits(db, scope, filters, page);
   // A short first page is the whole answer; only count separately when there may be more.
   const total = page && (found.length === page.limit || page.offset > 0) ? await countTrackerAudits(db, scope, filters) : found.length + (page?.offset ?? 0);
-  const rows = found.map(
-    (row): TrackerAudit => ({
-      id: row.id,
-      reference: row.reference,
-      childId: row.child_id,
-      childInitials: row.child_initials,
-      childExternalId: row.child_external_id,
-      toolId: row.tool_id,
-      toolName: row.tool_name,
-      toolEdition: row.tool_edition,
-      auditorId: row.auditor_id,
-      auditorName: row.auditor_name,
-      caseHolderId: row.case_holder_id,
-      caseHolderName: row.case_holder_name,
-      teamId: row.team_id,
-      teamName: row.team_name,
-      serviceId: row.service_id,
-      serviceName: row.service_name,
-      status: row.status,
-      allocatedOn: row.allocated_on,
-      dueOn: row.due_on,
-      submittedAt: isoTimestamp(row.submitted_at),
-      moderatedAt: isoTimestamp(row.moderated_at),
-      auditorGrade: row.auditor_grade,
-      finalGrade: row.final_grade,
-      overdue: Boolean(row.overdue),
-    }),
-  );
-  return { rows, total };
+  return { rows: found.map(toTrackerAudit), total };
 }
 
 /** How many audits the person can see at all: tells "none yet" from "none match". */

@@ -209,6 +209,9 @@ export async function findChildInScope(db: Db, scope: DataScope, childId: string
       'children.close_date',
       'children.referral_factors',
       'children.updated_at',
+      'children.allocated_worker_id',
+      'children.allocated_team_id',
+      'teams.service_id',
       'staff.full_name as worker_name',
       'teams.name as team_name',
     ])

@@ -1,5 +1,6 @@
 import type { Db } from '../../db/index.ts';
 import { hashPassword } from '../../platform/auth/passwords.ts';
+import { loadBuiltInTools } from '../tools/library.ts';
 import { generateDemoCouncil, type DemoCouncil } from './demo-data.ts';
 import * as queries from './queries.ts';
 
@@ -10,8 +11,8 @@ export async function isEmpty(db: Db): Promise<boolean> {
 }
 
 /**
- * Loads the synthetic demo council (organisation, structure, staff, a user per role and
- * about 500 children) in one transaction: all of it or none of it.
+ * Loads the synthetic demo council (organisation, structure, staff, a user per role, about
+ * 500 children and the built-in audit tools) in one transaction: all of it or none of it.
  */
 export async function seedDemoCouncil(db: Db, options: { today?: string; children?: number } = {}) {
   const council = generateDemoCouncil(options);
@@ -19,7 +20,11 @@ export async function seedDemoCouncil(db: Db, options: { today?: string; childre
   for (const user of council.users) {
     if (!passwordHashes.has(user.password)) passwordHashes.set(user.password, await hashPassword(user.password));
   }
-  return db.transaction().execute(async (trx) => insertCouncil(trx, council, passwordHashes));
+  return db.transaction().execute(async (trx) => {
+    const loaded = await insertCouncil(trx, council, passwordHashes);
+    const tools = await loadBuiltInTools(trx, loaded.organisation.id);
+    return { ...loaded, tools: tools.length };
+  });
 }
 
 async function insertCouncil(trx: Db, council: DemoCouncil, passwordHashes: Map<string, string>) {

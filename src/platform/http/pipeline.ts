@@ -77,8 +77,10 @@ export function navigationFor(principal: Principal | null, currentPath: string) 
   if (!principal) return [];
   const items = [
     { href: '/', text: 'Home', show: true },
+    { href: '/my-audits', text: 'My audits', show: Boolean(principal.staffId) },
     { href: '/audits', text: 'Audit tracker', show: can(principal, 'audits.view') },
     { href: '/children', text: 'Children', show: can(principal, 'children.view') },
+    { href: '/tools', text: 'Audit tools', show: can(principal, 'tools.view') },
     { href: '/organisation', text: 'Organisation', show: can(principal, 'org.view') },
     { href: '/activity', text: 'Activity log', show: can(principal, 'activity.view') },
     { href: '/account', text: 'Your account', show: true },

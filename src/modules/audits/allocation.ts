@@ -1,0 +1,228 @@
+import { z } from 'zod';
+import { inTransaction, type Db } from '../../db/index.ts';
+import { can, dataScope, type Principal } from '../../platform/access.ts';
+import { logActivity } from '../../platform/activity.ts';
+import { bundledHolidayCalendar } from '../../platform/bank-holidays/index.ts';
+import { forbidden, type FieldError } from '../../platform/errors.ts';
+import { enqueueEmail } from '../../platform/outbox.ts';
+import { formatDate } from '../../platform/views.ts';
+import { isIsoDate, workingDaysAfter } from '../../platform/working-days.ts';
+import * as children from '../children/service.ts';
+import * as queries from './queries.ts';
+
+/**
+ * Allocation: a QA coordinator gives a child's case to an auditor to audit with a tool. The
+ * case-holder, team and service come from the child register as it stands today, the audit
+ * pins the newest published edition of the tool, and it is due 10 working days later
+ * (England and Wales bank holidays). The audit, the auditor's e-mail and the activity-log
+ * entry are written in one transaction: all of them or none.
+ */
+
+export const AUDIT_WORKING_DAYS = 10;
+
+/** The fields of the allocation form and of POST /api/v1/audits, in the order errors are listed. */
+export const ALLOCATION_FIELDS = ['childId', 'toolId', 'auditorId'] as const;
+type AllocationField = (typeof ALLOCATION_FIELDS)[number];
+
+const blankToUndefined = (value: unknown) => (typeof value === 'string' && value.trim() === '' ? undefined : value);
+
+export const allocationInputSchema = z.object({
+  childId: z.preprocess(blankToUndefined, z.string({ error: 'Choose a child from the register' }).trim().uuid('Choose a child from the register')),
+  toolId: z.preprocess(blankToUndefined, z.string({ error: 'Choose an audit tool from the list' }).trim().uuid('Choose an audit tool from the list').optional()),
+  auditorId: z.preprocess(blankToUndefined, z.string({ error: 'Choose an auditor' }).trim().uuid('Choose an auditor from the list')),
+});
+
+export type AllocationInput = z.input<typeof allocationInputSchema>;
+
+export type AllocationActor = { principal: Principal; ipAddress: string | null };
+
+export type AllocatedAudit = {
+  id: string;
+  reference: number;
+  childId: string;
+  auditorId: string;
+  auditorName: string;
+  allocatedOn: string;
+  dueOn: string;
+};
+
+export type AllocationOutcome = { ok: true; audit: AllocatedAudit } | { ok: false; errors: FieldError[] };
+
+/** Today's date in the UK, whatever the server's timezone. */
+export function ukToday(now = new Date()): string {
+  return new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/London', year: 'numeric', month: '2-digit', day: '2-digit' }).format(now);
+}
+
+/** The due date of an audit allocated on `allocatedOn`. */
+export function auditDueOn(allocatedOn: string): string {
+  return workingDaysAfter(allocatedOn, AUDIT_WORKING_DAYS, bundledHolidayCalendar('england-and-wales'));
+}
+
+function todayFrom(options: { today?: string }): string {
+  const today = options.today ?? ukToday();
+  if (!isIsoDate(today)) throw new RangeError(`today must be a date in the form YYYY-MM-DD, not ${JSON.stringify(today)}`);
+  return today;
+}
+
+type RegisterChild = NonNullable<Awaited<ReturnType<typeof children.findChildInScope>>>;
+
+/** The child if it is in the allocator's reach and its case is open; else the error for the field. */
+async function allocatableChild(db: Db, principal: Principal, childId: string): Promise<{ child: RegisterChild } | { error: FieldError }> {
+  const child = await children.findChildInScope(db, dataScope(principal, 'audits.allocate'), childId);
+  if (!child) return { error: { field: 'childId', message: 'Choose a child from the register' } };
+  if (child.close_date) return { error: { field: 'childId', message: `The case of ${child.initials} (${child.external_id}) is closed: choose a child whose case is open` } };
+  return { child };
+}
+
+/** The tool the child's service audits with by default, if it has a published edition. */
+async function defaultToolFor(db: Db, organisationId: string, child: RegisterChild, tools: Awaited<ReturnType<typeof queries.selectAllocatableTools>>) {
+  if (!child.service_id) return null;
+  const toolId = await queries.selectServiceDefaultTool(db, organisationId, child.service_id);
+  return tools.find((tool) => tool.tool_id === toolId) ?? null;
+}
+
+/** Everything the allocation form shows for one child: where the case sits, the choices, the due date. */
+export async function allocationFormFor(db: Db, principal: Principal, childId: string, options: { today?: string } = {}) {
+  const today = todayFrom(options);
+  const found = await allocatableChild(db, principal, childId);
+  if ('error' in found) return { ok: false as const, errors: [found.error] };
+  const { child } = found;
+  const organisationId = principal.organisationId;
+  const tools = await queries.selectAllocatableTools(db, organisationId);
+  const defaultTool = await defaultToolFor(db, organisationId, child, tools);
+  const auditors = await queries.selectAuditorCandidates(db, organisationId, today);
+  return {
+    ok: true as const,
+    form: {
+      child: { id: child.id, externalId: child.external_id, initials: child.initials },
+      caseHolder: child.allocated_worker_id ? { id: child.allocated_worker_id, name: child.worker_name } : null,
+      team: child.allocated_team_id ? { id: child.allocated_team_id, name: child.team_name } : null,
+      service: child.service_id ? { id: child.service_id, name: await queries.selectServiceName(db, organisationId, child.service_id) } : null,
+      tools: tools.map((tool) => ({ value: tool.tool_id, text: `${tool.tool_name} (edition ${tool.edition})` })),
+      defaultToolId: defaultTool?.tool_id ?? null,
+      // The case-holder cannot audit their own case, so they are not offered.
+      auditors: auditors
+        .filter((auditor) => auditor.id !== child.allocated_worker_id)
+        .map((auditor) => ({ value: auditor.id, text: `${auditor.full_name}, ${auditor.job_title}${auditor.team_name ? ` (${auditor.team_name})` : ''}` })),
+      allocatedOn: today,
+      dueOn: auditDueOn(today),
+    },
+  };
+}
+
+/** Each field checked on its own, so one wrong field does not hide the others' errors. */
+function parseFields(input: unknown) {
+  const raw = typeof input === 'object' && input !== null ? (input as Record<string, unknown>) : {};
+  const errors: FieldError[] = [];
+  const field = <K extends AllocationField>(name: K) => {
+    const parsed = allocationInputSchema.shape[name].safeParse(raw[name]);
+    if (parsed.success) return parsed.data as z.output<typeof allocationInputSchema>[K];
+    errors.push({ field: name, message: parsed.error.issues[0]?.message ?? 'Check this answer' });
+    return undefined;
+  };
+  return { childId: field('childId'), toolId: field('toolId'), auditorId: field('auditorId'), errors };
+}
+
+/**
+ * Allocates an audit. Input: `{ childId, toolId?, auditorId }` (toolId defaults to the
+ * service's default tool). Invalid input is refused with every problem named by field and
+ * nothing written. `today` is a seam for tests: the UK date the audit is allocated on.
+ */
+export async function allocateAudit(db: Db, actor: AllocationActor, input: unknown, options: { today?: string } = {}): Promise<AllocationOutcome> {
+  const { principal } = actor;
+  if (!can(principal, 'audits.allocate')) throw forbidden();
+  const today = todayFrom(options);
+  const organisationId = principal.organisationId;
+  const fields = parseFields(input);
+  const errors = [...fields.errors];
+
+  const found = fields.childId ? await allocatableChild(db, principal, fields.childId) : null;
+  if (found && 'error' in found) errors.push(found.error);
+  const child = found && 'child' in found ? found.child : null;
+
+  const tools = await queries.selectAllocatableTools(db, organisationId);
+  let tool = fields.toolId ? tools.find((candidate) => candidate.tool_id === fields.toolId) : undefined;
+  if (fields.toolId && !tool) errors.push({ field: 'toolId', message: 'Choose an audit tool from the list' });
+  if (!fields.toolId && !fields.errors.some((error) => error.field === 'toolId') && child) {
+    tool = (await defaultToolFor(db, organisationId, child, tools)) ?? undefined;
+    if (!tool) errors.push({ field: 'toolId', message: 'Choose an audit tool: the child\'s service has no default tool' });
+  }
+
+  const auditor = fields.auditorId ? (await queries.selectAuditorCandidates(db, organisationId, today, fields.auditorId))[0] : undefined;
+  if (fields.auditorId && !auditor) errors.push({ field: 'auditorId', message: 'Choose an auditor from the list: they need an auditing role in Assure' });
+  if (auditor && child && auditor.id === child.allocated_worker_id) {
+    errors.push({ field: 'auditorId', message: `${auditor.full_name} holds this case and cannot audit it: choose another auditor` });
+  }
+
+  if (errors.length || !child || !tool || !auditor) return { ok: false, errors: inFieldOrder(errors) };
+  const dueOn = auditDueOn(today);
+  const values = {
+    organisationId,
+    childId: child.id,
+    toolEditionId: tool.edition_id,
+    auditorId: auditor.id,
+    caseHolderId: child.allocated_worker_id,
+    teamId: child.allocated_team_id,
+    serviceId: child.service_id,
+    allocatedOn: today,
+    dueOn,
+    allocatedBy: principal.userId,
+  };
+  const audit = await inTransaction(db, async (trx) => {
+    const inserted = await queries.insertAllocatedAudit(trx, values);
+    await enqueueEmail(trx, {
+      organisationId,
+      to: auditor.email,
+      subject: `Case file audit allocated: ${child.initials} (${child.external_id}), due ${formatDate(dueOn)}`,
+      text: allocationEmailText({ auditId: inserted.id, auditorName: auditor.full_name, allocatorName: principal.displayName, child, tool, dueOn }),
+      dedupeKey: `audit-allocated:${inserted.id}`,
+    });
+    await logActivity(trx, actor, {
+      action: 'create',
+      recordType: 'audit',
+      recordId: inserted.id,
+      childId: child.id,
+      summary: `allocated audit ${inserted.reference} to staff ${auditor.id} with ${tool.tool_name} edition ${tool.edition}, due ${dueOn}`,
+    });
+    return inserted;
+  });
+  return {
+    ok: true,
+    audit: { id: audit.id, reference: audit.reference, childId: child.id, auditorId: auditor.id, auditorName: auditor.full_name, allocatedOn: today, dueOn },
+  };
+}
+
+function inFieldOrder(errors: FieldError[]): FieldError[] {
+  const rank = (field: string) => {
+    const index = (ALLOCATION_FIELDS as readonly string[]).indexOf(field);
+    return index === -1 ? ALLOCATION_FIELDS.length : index;
+  };
+  // One message per field: the first problem found is the one to fix.
+  const seen = new Set<string>();
+  return [...errors].sort((a, b) => rank(a.field) - rank(b.field)).filter((error) => !seen.has(error.field) && Boolean(seen.add(error.field)));
+}
+
+function allocationEmailText(input: {
+  auditId: string;
+  auditorName: string;
+  allocatorName: string;
+  child: RegisterChild;
+  tool: { tool_name: string; edition: string };
+  dueOn: string;
+}): string {
+  const { child } = input;
+  return [
+    `${input.auditorName},`,
+    '',
+    `${input.allocatorName} has allocated you a case file audit.`,
+    '',
+    `Child: ${child.initials} (${child.external_id})`,
+    `Audit tool: ${input.tool.tool_name} (edition ${input.tool.edition})`,
+    `Case holder: ${child.worker_name ?? 'none recorded'}`,
+    `Team: ${child.team_name ?? 'none recorded'}`,
+    `Due: ${formatDate(input.dueOn)} (${AUDIT_WORKING_DAYS} working days)`,
+    '',
+    `Open the audit in Assure: /audits/${input.auditId}`,
+    'It is also listed under "My audits".',
+  ].join('\n');
+}

@@ -1,0 +1,80 @@
+import type { Db } from '../../db/index.ts';
+import type { AuditStatus, Grade } from '../../db/types.ts';
+import { dataScope, type Principal } from '../../platform/access.ts';
+import { selectAuditInScope, selectAuditsOfAuditor, selectJudgements } from './queries.ts';
+import { toTrackerAudit, type TrackerAudit } from './tracker.ts';
+
+/**
+ * One audit as its page and the API show it, and the audits a person carries out. Reach is
+ * the tracker's: whoever the tracker shows an audit to may open it.
+ */
+
+type Named = { id: string; name: string };
+
+export type AuditRecord = {
+  id: string;
+  reference: number;
+  status: AuditStatus;
+  overdue: boolean;
+  child: { id: string; externalId: string; initials: string };
+  tool: { id: string; key: string; name: string; editionId: string; edition: string };
+  auditor: Named;
+  caseHolder: Named | null;
+  moderator: Named | null;
+  team: Named | null;
+  service: Named | null;
+  allocatedBy: Named | null;
+  allocatedOn: string;
+  dueOn: string;
+  submittedAt: string | null;
+  moderatedAt: string | null;
+  closedAt: string | null;
+  answers: Record<string, unknown>;
+  grades: {
+    auditor: Grade | null;
+    final: Grade | null;
+    sections: { sectionKey: string; stage: 'auditor' | 'moderator' | 're_audit'; grade: string; reason: string | null }[];
+  };
+};
+
+const named = (id: string | null, name: string | null): Named | null => (id && name !== null ? { id, name } : null);
+const isoTimestamp = (value: Date | string | null) => (value === null ? null : new Date(value).toISOString());
+
+/** The audit if the person may see it, else null (so the caller answers "not found"). */
+export async function findAudit(db: Db, principal: Principal, auditId: string): Promise<AuditRecord | null> {
+  const row = await selectAuditInScope(db, dataScope(principal, 'audits.view'), auditId);
+  if (!row) return null;
+  const judgements = await selectJudgements(db, row.id);
+  return {
+    id: row.id,
+    reference: row.reference,
+    status: row.status,
+    overdue: Boolean(row.overdue),
+    child: { id: row.child_id, externalId: row.child_external_id, initials: row.child_initials },
+    tool: { id: row.tool_id, key: row.tool_key, name: row.tool_name, editionId: row.tool_edition_id, edition: row.tool_edition },
+    auditor: { id: row.auditor_id, name: row.auditor_name },
+    caseHolder: named(row.case_holder_id, row.case_holder_name),
+    moderator: named(row.moderator_id, row.moderator_name),
+    team: named(row.team_id, row.team_name),
+    service: named(row.service_id, row.service_name),
+    allocatedBy: named(row.allocated_by, row.allocated_by_name),
+    allocatedOn: row.allocated_on,
+    dueOn: row.due_on,
+    submittedAt: isoTimestamp(row.submitted_at),
+    moderatedAt: isoTimestamp(row.moderated_at),
+    closedAt: isoTimestamp(row.closed_at),
+    answers: row.answers,
+    grades: {
+      auditor: row.auditor_grade,
+      final: row.final_grade,
+      sections: judgements.map((judgement) => ({ sectionKey: judgement.section_key, stage: judgement.stage, grade: judgement.grade, reason: judgement.reason })),
+    },
+  };
+}
+
+/** "My audits": the audits the signed-in person carries out as auditor, latest due date first. */
+export async function listMyAudits(db: Db, principal: Principal): Promise<TrackerAudit[]> {
+  if (!principal.staffId) return [];
+  const rows = await selectAuditsOfAuditor(db, principal.organisationId, principal.staffId);
+  return rows.map(toTrackerAudit);
+}
