@@ -48,7 +48,7 @@ const COPY_TABLE = `
 
 export async function runImportBench(ctx: BenchContext): Promise<ImportBenchResult> {
   // Sizes kept small enough to finish while closing absent children is quadratic (see `note`).
-  const sizes = ctx.small ? [2_000, 8_000] : [5_000, 20_000];
+  const sizes = ctx.small ? [4_000, 20_000] : [20_000, 100_000];
   const caseHolders = await loadCaseHolders(ctx.db, ctx.organisationId);
   const copier = await openCopier(ctx);
   const results: ImportSizeResult[] = [];

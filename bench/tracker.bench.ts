@@ -120,7 +120,6 @@ export async function runTrackerBench(ctx: BenchContext): Promise<TrackerBenchRe
       'bare count query alone': summarise(await latencies(() => bare.count(ctx.db), options)),
     };
     for (const [what, summary] of Object.entries(parts)) ctx.log(`  ${what}: ${summary.medianMs} ms`);
-    const experiments = await filterChoiceExperiments(ctx, principal);
 
     return {
       audits,
@@ -141,7 +140,7 @@ export async function runTrackerBench(ctx: BenchContext): Promise<TrackerBenchRe
       },
       parts,
       plan: await bare.explain(ctx.db),
-      notes: [...notes(parts, http), ...experiments],
+      notes: notes(parts, http),
     };
   } finally {
     await floor.close();
@@ -239,52 +238,8 @@ function notes(parts: Record<string, Summary>, http: Summary): string[] {
   const options = parts[FILTER_CHOICES]!;
   return [
     'Signed in as the demo QA coordinator (organisation scope). The session, CSRF and security headers run on every HTTP request; app built with NODE_ENV=production.',
-    `Besides the tracker query, the page builds its filter choices (listTrackerFilterOptions: three DISTINCT queries joining every audit in scope to seven tables): median ${options.medianMs} ms on its own, ` +
+    `Besides the tracker query, the page builds its filter choices (listTrackerFilterOptions: the teams, services and tools with an audit in scope, asked with EXISTS): median ${options.medianMs} ms on its own, ` +
       `against ${http.medianMs} ms for the whole page. It also writes one activity-log entry and renders the template.`,
     `Bare page query alone: median ${parts['bare page query alone']!.medianMs} ms; bare count alone: median ${parts['bare count query alone']!.medianMs} ms (the service counts only when the first page is full).`,
   ];
-}
-
-/**
- * Experiments, not the product: the same filter choices asked per team, service and tool
- * with EXISTS (an index probe each) instead of DISTINCT over every audit; then again with an
- * index on audits (tool_edition_id), created in the scratch database and dropped afterwards.
- */
-async function filterChoiceExperiments(ctx: BenchContext, principal: Principal): Promise<string[]> {
-  const expected = await listTrackerFilterOptions(ctx.db, principal);
-  const byExists = () => filterChoicesByExists(ctx.db, ctx.organisationId);
-  const found = await byExists();
-  if (JSON.stringify(found) !== JSON.stringify(expected)) throw new Error('the EXISTS filter choices differ from listTrackerFilterOptions');
-  const options = { warmups: 3, iterations: 30 };
-  const plain = summarise(await latencies(byExists, options));
-  await sql`create index bench_experiment_audits_tool_edition on audits (tool_edition_id)`.execute(ctx.db);
-  await sql`analyze audits`.execute(ctx.db);
-  const indexed = summarise(await latencies(byExists, options));
-  await sql`drop index bench_experiment_audits_tool_edition`.execute(ctx.db);
-  ctx.log(`  experiment, filter choices by EXISTS: ${plain.medianMs} ms; with an index on audits (tool_edition_id): ${indexed.medianMs} ms`);
-  return [
-    `Experiment (not the product): the same filter choices asked with EXISTS per team, service and tool of the organisation (same answer, checked): median ${plain.medianMs} ms (p95 ${plain.p95Ms} ms). ` +
-      `With an index on audits (tool_edition_id), created in the scratch database for the experiment and dropped after it: median ${indexed.medianMs} ms (p95 ${indexed.p95Ms} ms).`,
-  ];
-}
-
-/** Organisation scope only: the teams, services and tools that have at least one audit. */
-async function filterChoicesByExists(db: Db, organisationId: string) {
-  const teams = await sql<{ value: string; text: string }>`
-    select t.id as value, t.name as text from teams t
-    where t.organisation_id = ${organisationId} and exists (select 1 from audits a where a.team_id = t.id and a.organisation_id = ${organisationId})
-    order by t.name`.execute(db);
-  const services = await sql<{ value: string; text: string }>`
-    select s.id as value, s.name as text from services s
-    where s.organisation_id = ${organisationId} and exists (select 1 from audits a where a.service_id = s.id and a.organisation_id = ${organisationId})
-    order by s.name`.execute(db);
-  const tools = await sql<{ value: string; text: string }>`
-    select t.id as value, t.name as text from audit_tools t
-    where t.organisation_id = ${organisationId}
-      and exists (
-        select 1 from audit_tool_editions e
-        where e.tool_id = t.id and exists (select 1 from audits a where a.tool_edition_id = e.id and a.organisation_id = ${organisationId})
-      )
-    order by t.name`.execute(db);
-  return { teams: teams.rows, services: services.rows, tools: tools.rows };
 }

@@ -3,6 +3,7 @@ import * as platform from './migrations/2026-11-24T1400_platform.ts';
 import * as outbox from './migrations/2026-11-24T1500_outbox.ts';
 import * as auditWork from './migrations/2026-11-24T1600_audit_work.ts';
 import * as toolLibrary from './migrations/2026-11-24T1700_tool_library.ts';
+import * as indexes from './migrations/2026-11-24T1750_indexes.ts';
 
 /**
  * Migrations are listed here, in order, rather than read from a folder at run time, so the
@@ -13,6 +14,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '2026-11-24T1500_outbox': outbox,
   '2026-11-24T1600_audit_work': auditWork,
   '2026-11-24T1700_tool_library': toolLibrary,
+  '2026-11-24T1750_indexes': indexes,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

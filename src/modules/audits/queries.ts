@@ -71,7 +71,7 @@ export type TrackerCriteria = {
  * Otherwise: their teams' and services' audits, and those they hold the case for, audit or moderate.
  */
 export function auditsInScope(db: Db, scope: DataScope) {
-  let query = db
+  return db
     .selectFrom('audits')
     .innerJoin('children', 'children.id', 'audits.child_id')
     .innerJoin('audit_tool_editions as editions', 'editions.id', 'audits.tool_edition_id')
@@ -80,21 +80,25 @@ export function auditsInScope(db: Db, scope: DataScope) {
     .leftJoin('staff as case_holders', 'case_holders.id', 'audits.case_holder_id')
     .leftJoin('teams', 'teams.id', 'audits.team_id')
     .leftJoin('services', 'services.id', 'audits.service_id')
-    .where('audits.organisation_id', '=', scope.organisationId);
-  if (scope.kind === 'limited') {
-    const { teamIds, serviceIds, staffId } = scope;
-    query = query.where((eb) =>
-      eb.or([
-        ...(teamIds.length ? [eb('audits.team_id', 'in', teamIds)] : []),
-        ...(serviceIds.length ? [eb('audits.service_id', 'in', serviceIds)] : []),
-        ...(staffId
-          ? [eb('audits.case_holder_id', '=', staffId), eb('audits.auditor_id', '=', staffId), eb('audits.moderator_id', '=', staffId)]
-          : []),
-        eb.val(false),
-      ]),
-    );
-  }
-  return query;
+    .where(auditInScope(scope));
+}
+
+/**
+ * The condition that an audit (the table `audits` in the query) is one the scope reaches: the
+ * organisation's, and for a limited scope those of its teams or services, or the person's own
+ * work. Raw SQL so it fits any query that has `audits` in it, the tracker's or a subquery's.
+ */
+function auditInScope(scope: DataScope): Expression<SqlBool> {
+  const inOrganisation = sql<SqlBool>`audits.organisation_id = ${scope.organisationId}`;
+  if (scope.kind !== 'limited') return inOrganisation;
+  const { teamIds, serviceIds, staffId } = scope;
+  const reaches = [
+    ...(teamIds.length ? [sql`audits.team_id in (${sql.join(teamIds)})`] : []),
+    ...(serviceIds.length ? [sql`audits.service_id in (${sql.join(serviceIds)})`] : []),
+    ...(staffId ? [sql`${staffId} in (audits.case_holder_id, audits.auditor_id, audits.moderator_id)`] : []),
+    sql`false`,
+  ];
+  return sql<SqlBool>`(${inOrganisation} and (${sql.join(reaches, sql` or `)}))`;
 }
 
 function filteredAudits(db: Db, scope: DataScope, criteria: TrackerCriteria) {
@@ -200,21 +204,45 @@ export async function selectJudgements(db: Db, auditId: string) {
 export type TrackerOption = { value: string; text: string };
 
 /** The teams, services and tools of the audits the person can see: the filter's choices. */
+/**
+ * The teams, services and tools that have at least one audit in scope, for the filter lists.
+ * Asked with EXISTS per team, service and tool rather than DISTINCT over every audit: over
+ * 200,000 audits this is about 1 ms instead of about half a second (see bench/).
+ */
+const ONE = sql<number>`1`.as('one');
+
 export async function trackerFilterOptions(db: Db, scope: DataScope) {
-  const teams = await auditsInScope(db, scope)
+  const teams = await db
+    .selectFrom('teams')
     .select(['teams.id as value', 'teams.name as text'])
-    .where('teams.id', 'is not', null)
-    .distinct()
+    .where('teams.organisation_id', '=', scope.organisationId)
+    .where((eb) => eb.exists(eb.selectFrom('audits').select(ONE).whereRef('audits.team_id', '=', 'teams.id').where(auditInScope(scope))))
     .orderBy('teams.name')
     .execute();
-  const services = await auditsInScope(db, scope)
+  const services = await db
+    .selectFrom('services')
     .select(['services.id as value', 'services.name as text'])
-    .where('services.id', 'is not', null)
-    .distinct()
+    .where('services.organisation_id', '=', scope.organisationId)
+    .where((eb) => eb.exists(eb.selectFrom('audits').select(ONE).whereRef('audits.service_id', '=', 'services.id').where(auditInScope(scope))))
     .orderBy('services.name')
     .execute();
-  const tools = await auditsInScope(db, scope).select(['tools.id as value', 'tools.name as text']).distinct().orderBy('tools.name').execute();
-  return { teams: teams as TrackerOption[], services: services as TrackerOption[], tools };
+  const tools = await db
+    .selectFrom('audit_tools as tools')
+    .select(['tools.id as value', 'tools.name as text'])
+    .where('tools.organisation_id', '=', scope.organisationId)
+    .where((eb) =>
+      eb.exists(
+        eb
+          .selectFrom('audits')
+          .innerJoin('audit_tool_editions as editions', 'editions.id', 'audits.tool_edition_id')
+          .select(ONE)
+          .whereRef('editions.tool_id', '=', 'tools.id')
+          .where(auditInScope(scope)),
+      ),
+    )
+    .orderBy('tools.name')
+    .execute();
+  return { teams: teams as TrackerOption[], services: services as TrackerOption[], tools: tools as TrackerOption[] };
 }
 
 /* Allocation: what a QA coordinator chooses from. */
