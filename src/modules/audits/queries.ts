@@ -226,6 +226,7 @@ export async function trackerFilterOptions(db: Db, scope: DataScope) {
     .where((eb) => eb.exists(eb.selectFrom('audits').select(ONE).whereRef('audits.service_id', '=', 'services.id').where(auditInScope(scope))))
     .orderBy('services.name')
     .execute();
+  // Edition by edition, so each probe is one index lookup on audits (tool_edition_id).
   const tools = await db
     .selectFrom('audit_tools as tools')
     .select(['tools.id as value', 'tools.name as text'])
@@ -233,11 +234,10 @@ export async function trackerFilterOptions(db: Db, scope: DataScope) {
     .where((eb) =>
       eb.exists(
         eb
-          .selectFrom('audits')
-          .innerJoin('audit_tool_editions as editions', 'editions.id', 'audits.tool_edition_id')
+          .selectFrom('audit_tool_editions as editions')
           .select(ONE)
           .whereRef('editions.tool_id', '=', 'tools.id')
-          .where(auditInScope(scope)),
+          .where((inner) => inner.exists(inner.selectFrom('audits').select(ONE).whereRef('audits.tool_edition_id', '=', 'editions.id').where(auditInScope(scope)))),
       ),
     )
     .orderBy('tools.name')
