@@ -4,6 +4,7 @@ import { sql } from 'kysely';
 import { createStaff } from '../src/modules/org/service.ts';
 import { importStaff } from '../src/modules/org/staff-import.ts';
 import { createTestApp, type TestApp } from './support/app.ts';
+import { createAuditTool } from './support/audits.ts';
 import { testDrivers } from './support/database.ts';
 import { createSmallCouncil, PASSWORD, type SmallCouncil } from './support/fixtures.ts';
 import { pageText, TestClient } from './support/client.ts';
@@ -25,6 +26,26 @@ describe.each(testDrivers())('organisation admin on %s', (driver) => {
 
   const staffNamed = (fullName: string) =>
     t.db.selectFrom('staff').selectAll().where('organisation_id', '=', council.organisation.id).where('full_name', '=', fullName).execute();
+
+  it("sets a service's default audit tool, refusing another council's tool by the field", async () => {
+    const tool = await createAuditTool(t.db, council.organisation.id, { key: 'default-tool', name: 'Default tool' });
+    const foreign = await createAuditTool(t.db, other.organisation.id, { key: 'foreign-tool', name: 'Foreign tool' });
+    const service = council.services.care;
+    const form = await admin.get(`/organisation/services/${service.id}/edit`);
+    const version = /name="version" value="(\d+)"/.exec(form.body)![1]!;
+    expect(pageText(form.body)).toContain('Default tool');
+    expect(pageText(form.body)).not.toContain('Foreign tool');
+
+    const refused = await admin.post(`/organisation/services/${service.id}/edit`, { name: service.name, localityId: '', defaultToolId: foreign.toolId, version });
+    expect(refused.statusCode).toBe(400);
+    expect(refused.body).toContain('href="#defaultToolId"');
+
+    const saved = await admin.post(`/organisation/services/${service.id}/edit`, { name: service.name, localityId: '', defaultToolId: tool.toolId, version });
+    expect(saved.statusCode).toBe(303);
+    const row = await t.db.selectFrom('service_default_tools').selectAll().where('service_id', '=', service.id).executeTakeFirstOrThrow();
+    expect(row.tool_id).toBe(tool.toolId);
+    expect((await admin.get(`/organisation/services/${service.id}/edit`)).body).toMatch(new RegExp(`<option value="${tool.toolId}" selected`));
+  });
 
   it('lets an administrator add a team and a staff member in it', async () => {
     await admin.get('/organisation/teams/new');

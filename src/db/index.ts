@@ -128,9 +128,13 @@ function isRunning(pid: number): boolean {
   }
 }
 
-/** Runs `work` in one transaction. Keep it short: no network or file work inside. */
+/**
+ * Runs `work` in one transaction; called with a transaction, it joins it, so a service can be
+ * part of a larger change (the demo council is loaded all or nothing). Keep it short: no
+ * network or file work inside.
+ */
 export function inTransaction<T>(db: Db, work: (trx: Trx) => Promise<T>): Promise<T> {
-  return db.transaction().execute(work);
+  return db.isTransaction ? work(db as Trx) : db.transaction().execute(work);
 }
 
 export async function databaseIsReachable(db: Db): Promise<boolean> {

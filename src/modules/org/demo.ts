@@ -1,6 +1,8 @@
 import type { Db } from '../../db/index.ts';
 import { hashPassword } from '../../platform/auth/passwords.ts';
+import { ukToday } from '../audits/allocation.ts';
 import { loadBuiltInTools } from '../tools/library.ts';
+import { allocateDemoAudits, setDemoServiceTools } from './demo-audits.ts';
 import { generateDemoCouncil, type DemoCouncil } from './demo-data.ts';
 import * as queries from './queries.ts';
 
@@ -23,7 +25,9 @@ export async function seedDemoCouncil(db: Db, options: { today?: string; childre
   return db.transaction().execute(async (trx) => {
     const loaded = await insertCouncil(trx, council, passwordHashes);
     const tools = await loadBuiltInTools(trx, loaded.organisation.id);
-    return { ...loaded, tools: tools.length };
+    await setDemoServiceTools(trx, loaded.organisation.id);
+    const audits = await allocateDemoAudits(trx, loaded.organisation.id, options.today ?? ukToday());
+    return { ...loaded, tools: tools.length, audits };
   });
 }
 

@@ -437,3 +437,24 @@ export async function setUserDisabled(db: Db, organisationId: string, userId: st
 export async function deleteSessionsOfUser(db: Db, userId: string) {
   await db.deleteFrom('sessions').where('user_id', '=', userId).execute();
 }
+
+/** The audit tools a service may audit with by default: those with a published edition. */
+export async function listToolChoices(db: Db, organisationId: string) {
+  return db
+    .selectFrom('audit_tools as tools')
+    .select(['tools.id', 'tools.name'])
+    .where('tools.organisation_id', '=', organisationId)
+    .where((eb) => eb.exists(eb.selectFrom('audit_tool_editions as editions').select('editions.id').whereRef('editions.tool_id', '=', 'tools.id').where('editions.status', '=', 'published')))
+    .orderBy('tools.name')
+    .execute();
+}
+
+export async function findServiceDefaultTool(db: Db, organisationId: string, serviceId: string): Promise<string | null> {
+  const row = await db.selectFrom('service_default_tools').select('tool_id').where('organisation_id', '=', organisationId).where('service_id', '=', serviceId).executeTakeFirst();
+  return row?.tool_id ?? null;
+}
+
+export async function setServiceDefaultTool(db: Db, organisationId: string, serviceId: string, toolId: string | null): Promise<void> {
+  await db.deleteFrom('service_default_tools').where('organisation_id', '=', organisationId).where('service_id', '=', serviceId).execute();
+  if (toolId) await db.insertInto('service_default_tools').values({ organisation_id: organisationId, service_id: serviceId, tool_id: toolId }).execute();
+}

@@ -64,7 +64,12 @@ const optionalId = (message: string) =>
 const version = z.coerce.number().int().min(0).optional();
 
 const localityForm = z.object({ name: text('the name of the locality', 100), version });
-const serviceForm = z.object({ name: text('the name of the service', 100), localityId: optionalId('Choose a locality from the list'), version });
+const serviceForm = z.object({
+  name: text('the name of the service', 100),
+  localityId: optionalId('Choose a locality from the list'),
+  defaultToolId: optionalId('Choose an audit tool from the list'),
+  version,
+});
 const teamForm = z.object({
   name: text('the name of the team', 100),
   serviceId: z.string({ error: 'Choose a service' }).trim().min(1, 'Choose a service').uuid('Choose a service from the list'),
@@ -240,14 +245,19 @@ function structureRoutes(app: FastifyInstance, db: Db) {
   app.post('/organisation/localities/:id/edit', { config: { access: 'org.manage' } }, (request, reply) => saveLocalityRoute(request, reply, idParam(request)));
 
   const servicePage = async (request: FastifyRequest, reply: FastifyReply, context: Record<string, unknown>, status = 200) =>
-    reply.code(status).page('org/views/service-form.njk', { ...context, localities: options(await queries.listLocalities(db, orgOf(request))) });
+    reply.code(status).page('org/views/service-form.njk', {
+      ...context,
+      localities: options(await queries.listLocalities(db, orgOf(request))),
+      tools: (await queries.listToolChoices(db, orgOf(request))).map((tool) => ({ value: tool.id, text: tool.name })),
+    });
 
   app.get('/organisation/services/new', { config: { access: 'org.manage' } }, async (request, reply) => servicePage(request, reply, { values: {} }));
 
   app.get('/organisation/services/:id/edit', { config: { access: 'org.manage' } }, async (request, reply) => {
     const service = await queries.findService(db, orgOf(request), idParam(request));
     if (!service) throw notFound('Service');
-    return servicePage(request, reply, { service, values: { name: service.name, localityId: service.locality_id, version: service.version } });
+    const defaultToolId = await queries.findServiceDefaultTool(db, orgOf(request), service.id);
+    return servicePage(request, reply, { service, values: { name: service.name, localityId: service.locality_id, defaultToolId, version: service.version } });
   });
 
   const saveServiceRoute = async (request: FastifyRequest, reply: FastifyReply, id?: string) => {

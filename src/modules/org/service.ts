@@ -128,25 +128,31 @@ export async function saveLocality(db: Db, actor: Actor, input: { id?: string; v
 export async function saveService(
   db: Db,
   actor: Actor,
-  input: { id?: string; version?: number; name: string; localityId: string | null },
+  input: { id?: string; version?: number; name: string; localityId: string | null; defaultToolId?: string | null },
 ): Promise<Outcome<{ id: string }>> {
   const { organisationId } = principalOf(actor);
   const taken = [{ field: 'name', message: 'A service with this name already exists' }];
+  const defaultToolId = input.defaultToolId ?? null;
   return inTransactionOrRefused(db, taken, async (trx) => {
     const errors: FieldError[] = [];
     if (await queries.findNamed(trx, 'services', organisationId, input.name, input.id ?? null)) errors.push(taken[0]!);
     if (input.localityId && !(await queries.findLocality(trx, organisationId, input.localityId))) {
       errors.push({ field: 'localityId', message: 'Choose a locality from the list' });
     }
+    if (defaultToolId && !(await queries.listToolChoices(trx, organisationId)).some((tool) => tool.id === defaultToolId)) {
+      errors.push({ field: 'defaultToolId', message: 'Choose an audit tool from the list' });
+    }
     if (errors.length) return refused(errors);
     const fields = { name: input.name, localityId: input.localityId };
     if (!input.id) {
       const row = await queries.insertService(trx, { organisationId, ...fields });
+      await queries.setServiceDefaultTool(trx, organisationId, row.id, defaultToolId);
       await logActivity(trx, actor, { action: 'create', recordType: 'service', recordId: row.id, summary: 'Service added' });
       return { ok: true, value: { id: row.id } };
     }
     const row = await queries.updateService(trx, organisationId, input.id, input.version ?? 0, fields);
     if (!row) return staleOrMissing(trx, 'services', organisationId, input.id);
+    await queries.setServiceDefaultTool(trx, organisationId, row.id, defaultToolId);
     await logActivity(trx, actor, { action: 'update', recordType: 'service', recordId: row.id, summary: 'Service changed' });
     return { ok: true, value: { id: row.id } };
   });

@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
-import type { Db } from '../../db/index.ts';
+import { inTransaction, type Db } from '../../db/index.ts';
 import { logActivity, type Actor } from '../../platform/activity.ts';
 import type { AuditTool } from './schema.ts';
 import { SCHEMA_VERSION } from './schema.ts';
@@ -245,7 +245,4 @@ function fileProblem(fileName: string, message: string): LoadedToolFile {
   return { ok: false, errors: [{ file: fileName, path: '', message }] };
 }
 
-/** Runs in the caller's transaction when there is one (the demo loads its tools in its own). */
-function inTransaction<T>(db: Db, work: (trx: Db) => Promise<T>): Promise<T> {
-  return db.isTransaction ? work(db) : db.transaction().execute(work);
-}
+
