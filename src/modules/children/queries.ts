@@ -158,6 +158,24 @@ export function childrenInScope(db: Db, scope: DataScope) {
   return query;
 }
 
+/** What a list or a page shows of a child, with the names of their worker and team. */
+const CHILD_COLUMNS = [
+  'children.id',
+  'children.external_id',
+  'children.initials',
+  'children.date_of_birth',
+  'children.gender',
+  'children.ethnicity',
+  'children.legal_status',
+  'children.open_date',
+  'children.close_date',
+  'children.referral_factors',
+  'children.allocated_worker_id',
+  'children.allocated_team_id',
+  'staff.full_name as worker_name',
+  'teams.name as team_name',
+] as const;
+
 export async function listChildren(db: Db, scope: DataScope, filters: ChildFilters, page: { offset: number; limit: number }) {
   let query = childrenInScope(db, scope);
   if (filters.search) {
@@ -172,22 +190,7 @@ export async function listChildren(db: Db, scope: DataScope, filters: ChildFilte
   if (filters.status === 'closed') query = query.where('children.close_date', 'is not', null);
   const total = await query.select(sql<number>`count(*)::int`.as('n')).executeTakeFirstOrThrow();
   const rows = await query
-    .select([
-      'children.id',
-      'children.external_id',
-      'children.initials',
-      'children.date_of_birth',
-      'children.gender',
-      'children.ethnicity',
-      'children.legal_status',
-      'children.open_date',
-      'children.close_date',
-      'children.referral_factors',
-      'children.allocated_worker_id',
-      'children.allocated_team_id',
-      'staff.full_name as worker_name',
-      'teams.name as team_name',
-    ])
+    .select([...CHILD_COLUMNS])
     .orderBy('children.external_id')
     .offset(page.offset)
     .limit(page.limit)
@@ -197,24 +200,7 @@ export async function listChildren(db: Db, scope: DataScope, filters: ChildFilte
 
 export async function findChildInScope(db: Db, scope: DataScope, childId: string) {
   return childrenInScope(db, scope)
-    .select([
-      'children.id',
-      'children.external_id',
-      'children.initials',
-      'children.date_of_birth',
-      'children.gender',
-      'children.ethnicity',
-      'children.legal_status',
-      'children.open_date',
-      'children.close_date',
-      'children.referral_factors',
-      'children.updated_at',
-      'children.allocated_worker_id',
-      'children.allocated_team_id',
-      'teams.service_id',
-      'staff.full_name as worker_name',
-      'teams.name as team_name',
-    ])
+    .select([...CHILD_COLUMNS, 'children.updated_at', 'teams.service_id'])
     .where('children.id', '=', childId)
     .executeTakeFirst();
 }
