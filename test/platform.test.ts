@@ -107,6 +107,23 @@ describe.each(testDrivers())('platform on %s', (driver) => {
     expect(pageText(forbidden.body)).toContain('You do not have permission to see this page');
   });
 
+  it('shows a GOV.UK 500 page, with neither SQL nor a stack trace, when the database fails a query', async () => {
+    const broken = await createTestApp(driver);
+    try {
+      const brokenCouncil = await createSmallCouncil(broken.db, 'brokenshire');
+      const client = new TestClient(broken.app);
+      await client.signIn(brokenCouncil.users.qa_coordinator.email, PASSWORD);
+      await sql`drop table children cascade`.execute(broken.db);
+      const response = await client.get('/children');
+      expect(response.statusCode).toBe(500);
+      expect(response.headers['content-type']).toContain('text/html');
+      expect(pageText(response.body)).toContain('Sorry, there is a problem with the service');
+      expect(response.body).not.toMatch(/relation|does not exist|\bselect\b.*\bfrom\b|\.ts:\d+/i);
+    } finally {
+      await broken.close();
+    }
+  });
+
   it('changes a password, refusing a wrong current password with the error by the field', async () => {
     const client = new TestClient(t.app);
     await client.signIn('qa.lead@testshire.example', PASSWORD);
