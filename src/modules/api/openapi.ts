@@ -152,6 +152,48 @@ const allocation = {
   },
 };
 
+const toolEditionSummary = {
+  type: 'object',
+  required: ['id', 'edition', 'status', 'publishedAt'],
+  properties: {
+    id: { type: 'string', format: 'uuid' },
+    edition: { type: 'string' },
+    status: { type: 'string', enum: ['published', 'archived'] },
+    publishedAt: { type: 'string', format: 'date-time' },
+  },
+};
+
+/** One audit tool in the library, with its editions newest first. */
+const tool = {
+  type: 'object',
+  required: ['id', 'key', 'name', 'editions'],
+  properties: {
+    id: { type: 'string', format: 'uuid' },
+    key: { type: 'string' },
+    name: { type: 'string' },
+    description: { type: 'string' },
+    editions: { type: 'array', items: toolEditionSummary },
+  },
+};
+
+/** One tool edition with its checked definition, as the audit form reads it. */
+const toolEdition = {
+  type: 'object',
+  required: ['id', 'toolId', 'key', 'name', 'edition', 'status', 'publishedAt', 'definition'],
+  properties: {
+    id: { type: 'string', format: 'uuid' },
+    toolId: { type: 'string', format: 'uuid' },
+    key: { type: 'string' },
+    name: { type: 'string' },
+    edition: { type: 'string' },
+    status: { type: 'string', enum: ['published', 'archived'] },
+    publishedAt: { type: 'string', format: 'date-time' },
+    schemaVersion: { type: 'integer' },
+    source: { type: 'string', description: 'The document the form comes from' },
+    definition: { type: 'object', description: 'The checked tool definition: header, sections, scales (resolved in full), rules and overall grade. Its shape is the audit-tool file format (audit-tools/audit-tool.schema.json)' },
+  },
+};
+
 const paging = [
   { name: 'page', in: 'query', schema: { type: 'integer', minimum: 1, default: 1 } },
   { name: 'pageSize', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500, default: 100 } },
@@ -178,7 +220,7 @@ export function openApiDocument(trackerParameters: TrackerParameter[] = TRACKER_
     security: [{ bearerToken: [] }],
     components: {
       securitySchemes: { bearerToken: { type: 'http', scheme: 'bearer', description: 'A personal API token (assure_…)' } },
-      schemas: { Problem: problem, Child: child, ImportResult: importResult, RowError: rowError, Audit: trackerAudit, AuditRecord: auditRecord, Allocation: allocation },
+      schemas: { Problem: problem, Child: child, ImportResult: importResult, RowError: rowError, Audit: trackerAudit, AuditRecord: auditRecord, Allocation: allocation, Tool: tool, ToolEdition: toolEdition },
     },
     paths: {
       '/children': {
@@ -267,6 +309,32 @@ export function openApiDocument(trackerParameters: TrackerParameter[] = TRACKER_
           responses: {
             '200': { description: 'The audit', content: { 'application/json': { schema: auditRecord } } },
             '404': { description: 'No such audit, or not one you may see', content: { 'application/json': { schema: problem } } },
+            ...errors,
+          },
+        },
+      },
+      '/tools': {
+        get: {
+          operationId: 'listTools',
+          summary: 'List the audit tools in your organisation\'s library, each with its editions',
+          description: 'Needs the right to view tools, as the Audit tools pages do.',
+          responses: {
+            '200': { description: 'The tools, by name', content: { 'application/json': { schema: { type: 'object', properties: { tools: { type: 'array', items: tool } } } } } },
+            ...errors,
+          },
+        },
+      },
+      '/tools/{toolId}/editions/{editionId}': {
+        get: {
+          operationId: 'getToolEdition',
+          summary: 'One edition of an audit tool, with its definition',
+          parameters: [
+            { name: 'toolId', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } },
+            { name: 'editionId', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } },
+          ],
+          responses: {
+            '200': { description: 'The edition', content: { 'application/json': { schema: toolEdition } } },
+            '404': { description: 'No such edition of that tool in your organisation', content: { 'application/json': { schema: problem } } },
             ...errors,
           },
         },

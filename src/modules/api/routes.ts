@@ -14,6 +14,7 @@ import * as children from '../children/service.ts';
 import { listTrackerAudits, trackerFilterSchema } from '../audits/tracker.ts';
 import { allocateAudit } from '../audits/allocation.ts';
 import { findAudit } from '../audits/audit.ts';
+import { findEdition, listTools } from '../tools/library.ts';
 import { openApiDocument } from './openapi.ts';
 
 const CSV = 'text/csv';
@@ -161,5 +162,36 @@ export async function apiRoutes(app: FastifyInstance, { db, config }: AppDepende
     if (!audit) throw notFound('Audit');
     await logActivity(db, { principal, ipAddress: request.ip }, { action: 'view', recordType: 'audit', recordId: audit.id, childId: audit.child.id, summary: 'API' });
     return audit;
+  });
+
+  app.get('/tools', { config: { access: 'tools.view' } }, async (request) => {
+    const tools = await listTools(db, request.principal!.organisationId);
+    return {
+      tools: tools.map((tool) => ({
+        id: tool.id,
+        key: tool.key,
+        name: tool.name,
+        description: tool.description,
+        editions: tool.editions.map((edition) => ({ id: edition.id, edition: edition.edition, status: edition.status, publishedAt: new Date(edition.publishedAt).toISOString() })),
+      })),
+    };
+  });
+
+  app.get('/tools/:toolId/editions/:editionId', { config: { access: 'tools.view' } }, async (request) => {
+    const params = z.object({ toolId: z.uuid(), editionId: z.uuid() }).safeParse(request.params);
+    const edition = params.success ? await findEdition(db, request.principal!.organisationId, params.data.toolId, params.data.editionId) : undefined;
+    if (!edition) throw notFound('Audit tool edition');
+    return {
+      id: edition.id,
+      toolId: edition.tool_id,
+      key: edition.tool_key,
+      name: edition.tool_name,
+      edition: edition.edition,
+      status: edition.status,
+      publishedAt: new Date(edition.published_at).toISOString(),
+      schemaVersion: edition.schema_version,
+      source: edition.source,
+      definition: edition.definition,
+    };
   });
 }

@@ -8,6 +8,9 @@ import { invalid, notFound } from '../../platform/errors.ts';
 import { formatDate, paginationLinks, queryString } from '../../platform/views.ts';
 import { allocationRoutes } from './allocation-routes.ts';
 import { findAudit, listMyAudits } from './audit.ts';
+import { auditDocumentRoutes } from './document/routes.ts';
+import { auditFormRoutes } from './form/form-routes.ts';
+import { EDITABLE_STATUSES } from './form/form.ts';
 import { trackerCsv, trackerXlsx, ukDay } from './export.ts';
 import type { TrackerOption } from './queries.ts';
 import {
@@ -64,6 +67,8 @@ const pageNumber = z.coerce.number().int().min(1).max(1_000_000).catch(1);
 export async function auditRoutes(app: FastifyInstance, deps: AppDependencies) {
   const { db } = deps;
   await allocationRoutes(app, deps);
+  await auditDocumentRoutes(app, deps);
+  await auditFormRoutes(app, deps);
 
   app.get('/audits', { config: { access: 'audits.view' } }, async (request, reply) => {
     const principal = request.principal!;
@@ -133,7 +138,16 @@ export async function auditRoutes(app: FastifyInstance, deps: AppDependencies) {
     const audit = id.success ? await findAudit(db, principal, id.data) : null;
     if (!audit) throw notFound('Audit');
     await logActivity(db, { principal, ipAddress: request.ip }, { action: 'view', recordType: 'audit', recordId: audit.id, childId: audit.child.id });
-    return reply.page('audits/views/audit.njk', { audit, statusLabels: AUDIT_STATUS_LABELS, statusTagClasses: STATUS_TAG_CLASSES });
+    // Only the audit's own auditor completes it, while it is with them.
+    const canComplete = Boolean(principal.staffId) && audit.auditor.id === principal.staffId && EDITABLE_STATUSES.includes(audit.status);
+    const submitted = (request.query as { submitted?: string }).submitted === '1' && audit.status === 'in_moderation';
+    return reply.page('audits/views/audit.njk', {
+      audit,
+      statusLabels: AUDIT_STATUS_LABELS,
+      statusTagClasses: STATUS_TAG_CLASSES,
+      canComplete,
+      flash: submitted ? 'Audit submitted for moderation' : undefined,
+    });
   });
 
   /** The banner after an allocation: read back from the audit, so the link cannot say what did not happen. */

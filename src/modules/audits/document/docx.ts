@@ -1,0 +1,130 @@
+/**
+ * One audit as a Word document, laid out like the paper forms: a heading per section, its
+ * guidance and prompts, then two-column tables of question and answer, judgement rows with
+ * their evidence, and the form's own tables (criteria, action plan) with a header row.
+ */
+import {
+  AlignmentType,
+  BorderStyle,
+  Document,
+  HeadingLevel,
+  Packer,
+  Paragraph,
+  ShadingType,
+  Table,
+  TableCell,
+  TableRow,
+  TextRun,
+  WidthType,
+  type IParagraphOptions,
+} from 'docx';
+import type { AnswerRow, AuditDocument, DocumentBlock, LimitNote } from './model.ts';
+
+const LABEL_FILL = 'F3F2F1';
+const HEADER_FILL = 'DEE0E2';
+const BORDER = { style: BorderStyle.SINGLE, size: 4, color: 'B1B4B6' };
+const BORDERS = { top: BORDER, bottom: BORDER, left: BORDER, right: BORDER, insideHorizontal: BORDER, insideVertical: BORDER };
+
+/** Runs of text, one line each: a typed answer keeps its line breaks. */
+function runs(text: string, style: { bold?: boolean; italics?: boolean; color?: string } = {}): TextRun[] {
+  return text.split('\n').map((line, index) => new TextRun({ text: line, break: index > 0 ? 1 : undefined, ...style }));
+}
+
+function paragraph(text: string, options: Omit<IParagraphOptions, 'children'> & { bold?: boolean; italics?: boolean; color?: string } = {}): Paragraph {
+  const { bold, italics, color, ...rest } = options;
+  return new Paragraph({ ...rest, children: runs(text, { bold, italics, color }) });
+}
+
+function cell(content: Paragraph[], options: { fill?: string; width?: number; columnSpan?: number } = {}): TableCell {
+  return new TableCell({
+    children: content.length ? content : [new Paragraph('')],
+    ...(options.fill ? { shading: { fill: options.fill, type: ShadingType.CLEAR, color: 'auto' } } : {}),
+    ...(options.width ? { width: { size: options.width, type: WidthType.PERCENTAGE } } : {}),
+    ...(options.columnSpan ? { columnSpan: options.columnSpan } : {}),
+    margins: { top: 60, bottom: 60, left: 100, right: 100 },
+  });
+}
+
+function valueParagraphs(row: AnswerRow): Paragraph[] {
+  if (row.items?.length) return row.items.map((item) => paragraph(item, { bullet: { level: 0 } }));
+  if (row.value === null) return [paragraph('Not answered', { italics: true, color: '505A5F' })];
+  return [paragraph(row.value)];
+}
+
+function labelRow(label: string, value: Paragraph[]): TableRow {
+  return new TableRow({ cantSplit: false, children: [cell([paragraph(label, { bold: true })], { fill: LABEL_FILL, width: 35 }), cell(value, { width: 65 })] });
+}
+
+function table(rows: TableRow[]): Table {
+  return new Table({ rows, width: { size: 100, type: WidthType.PERCENTAGE }, borders: BORDERS });
+}
+
+function limitText(limit: LimitNote): string {
+  return `${limit.message} This grade can be no better than ${limit.atBest}.${limit.breached ? ' The grade given is better than this limit allows.' : ''}`;
+}
+
+const spacer = () => new Paragraph({ text: '', spacing: { after: 120 } });
+
+function blockContent(block: DocumentBlock): (Paragraph | Table)[] {
+  switch (block.type) {
+    case 'guidance':
+      return [paragraph(block.text, { italics: true, spacing: { after: 120 } })];
+    case 'prompts':
+      return block.items.map((item) => paragraph(item, { bullet: { level: 0 } }));
+    case 'subheading':
+      return [paragraph(block.text, { heading: HeadingLevel.HEADING_3, spacing: { before: 200 } })];
+    case 'answers':
+      return [table(block.rows.map((row) => labelRow(row.label, valueParagraphs(row)))), spacer()];
+    case 'judgement': {
+      const rows = [labelRow(block.label, [paragraph(block.grade?.label ?? 'Not answered', block.grade ? { bold: true } : { italics: true, color: '505A5F' })])];
+      for (const box of block.evidence) rows.push(labelRow(box.label, valueParagraphs(box)));
+      if (block.limit) rows.push(labelRow('Limiting judgement', [paragraph(limitText(block.limit))]));
+      if (block.descriptor.length && block.grade) rows.push(labelRow(`What ${block.grade.label} means here`, block.descriptor.map((point) => paragraph(point, { bullet: { level: 0 } }))));
+      return [table(rows), spacer()];
+    }
+    case 'table': {
+      const caption = paragraph(block.caption, { bold: true, spacing: { before: 120, after: 60 } });
+      if (!block.rows.length) return [caption, paragraph(block.empty, { spacing: { after: 120 } })];
+      const head = new TableRow({ tableHeader: true, children: block.head.map((text) => cell([paragraph(text, { bold: true })], { fill: HEADER_FILL })) });
+      const body = block.rows.map((row) =>
+        'heading' in row
+          ? new TableRow({ children: [cell([paragraph(row.heading, { bold: true })], { fill: LABEL_FILL, columnSpan: block.head.length })] })
+          : new TableRow({ children: row.cells.map((text) => cell([paragraph(text)])) }),
+      );
+      return [caption, table([head, ...body]), spacer()];
+    }
+  }
+}
+
+export function auditDocx(document: AuditDocument): Document {
+  const children: (Paragraph | Table)[] = [
+    paragraph(document.toolName, { heading: HeadingLevel.TITLE }),
+    paragraph(`Case file audit ${document.reference}: ${document.childInitials} (${document.childExternalId}). Edition ${document.edition}.`, { spacing: { after: 200 } }),
+    paragraph('The audit', { heading: HeadingLevel.HEADING_2 }),
+    table(document.details.map((row) => labelRow(row.label, valueParagraphs(row)))),
+    spacer(),
+  ];
+  if (document.outcome) {
+    const { outcome } = document;
+    const rows = [labelRow(outcome.label, [paragraph(outcome.grade?.label ?? 'Not graded yet', { bold: true })])];
+    if (outcome.limitedBy) rows.push(labelRow('Limiting judgement', [paragraph(limitText(outcome.limitedBy))]));
+    if (outcome.limits.length) rows.push(labelRow('Limiting judgements applied', outcome.limits.map((limit) => paragraph(limit, { bullet: { level: 0 } }))));
+    children.push(table(rows), spacer());
+  }
+  for (const section of document.sections) {
+    children.push(paragraph(section.title, { heading: HeadingLevel.HEADING_2, spacing: { before: 240 } }));
+    for (const block of section.blocks) children.push(...blockContent(block));
+  }
+  if (document.source) children.push(paragraph(`Form: ${document.source}`, { italics: true, alignment: AlignmentType.LEFT, spacing: { before: 240 } }));
+  return new Document({
+    creator: 'Assure',
+    title: `Case file audit ${document.reference}`,
+    description: `${document.toolName} (edition ${document.edition})`,
+    styles: { default: { document: { run: { font: 'Arial', size: 22 } } } },
+    sections: [{ properties: { page: { margin: { top: 1000, bottom: 1000, left: 1000, right: 1000 } } }, children }],
+  });
+}
+
+export function auditDocxBuffer(document: AuditDocument): Promise<Buffer> {
+  return Packer.toBuffer(auditDocx(document));
+}

@@ -1,0 +1,389 @@
+/**
+ * The audit form's fields, built from the tool edition: which questions a page asks, how the
+ * posted fields of a page become answers (checked per kind with zod), and how answers go back
+ * into form fields and into words.
+ *
+ * Answers are stored as the tool's own keys (see the answers contract): a judgement or choice
+ * is its option value, a date 'YYYY-MM-DD', a repeating answer an array of rows, a
+ * service-user feedback section an object of respondents. Text is stored exactly as typed.
+ *
+ * Field names: an answer's own key; a date's parts `key-day`, `key-month`, `key-year`; a row's
+ * column `key-ROW-column`; a respondent's part `respondent-obtained`, `respondent-QUESTION`.
+ * Tool keys never contain a hyphen, so these names cannot collide.
+ */
+import { z } from 'zod';
+import type { FieldError } from '../../../platform/errors.ts';
+import { formatDate } from '../../../platform/views.ts';
+import { isIsoDate } from '../../../platform/working-days.ts';
+import type { ScaleOption } from '../../tools/scales.ts';
+import { scaleOf } from '../../tools/judgements.ts';
+import { defaultCompletedBy, type Answer, type AuditTool, type Respondent, type Section, type SimpleAnswer } from '../../tools/schema.ts';
+
+/** The page of the form that holds the tool's header answers. */
+export const DETAILS_PAGE = 'details';
+
+/** Posted field values: a string, or several for checkboxes. */
+export type RawFields = Record<string, unknown>;
+
+/** What a value is checked against: the staff who may be named, and today (for past/future dates). */
+export type FieldContext = { tool: AuditTool; staff: ReadonlyMap<string, string>; today: string };
+
+/** One question on a page, with its place: criteria and evidence boxes become questions too. */
+export type Question = { spec: Answer; section: string; judgementKey?: string };
+
+const MAX_TEXT = 20_000;
+const MAX_ROWS = 100;
+
+export function auditorCompletes(section: Section): boolean {
+  return section.kind !== 'reAudit' && (section.completedBy ?? defaultCompletedBy(section.kind)) === 'auditor';
+}
+
+const byAuditor = (section: Section | null, answer: { completedBy?: string | undefined }) =>
+  (answer.completedBy ?? (section ? (section.completedBy ?? defaultCompletedBy(section.kind)) : 'auditor')) === 'auditor';
+
+/** The sections the auditor fills in, in the tool's order (moderation, feedback and re-audit come later). */
+export function auditorSections(tool: AuditTool): Section[] {
+  return tool.sections.filter(auditorCompletes);
+}
+
+export function findSection(tool: AuditTool, key: string): Section | undefined {
+  return auditorSections(tool).find((section) => section.key === key);
+}
+
+/** A criterion answered on a scale, as a single-choice question. */
+function criterionQuestions(section: Section): Answer[] {
+  const questions: Answer[] = [];
+  for (const criterion of section.criteria ?? []) {
+    if (typeof criterion === 'string' || 'heading' in criterion || !criterion.key) continue;
+    const scale = criterion.scale ?? section.criteriaScale;
+    if (scale) {
+      questions.push({
+        kind: 'single',
+        key: criterion.key,
+        label: criterion.text,
+        hint: criterion.hint,
+        scale,
+        required: criterion.required ?? section.criteriaRequired ?? false,
+        appliesWhen: criterion.appliesWhen,
+      });
+    }
+    if (criterion.comment) questions.push({ kind: 'text', key: criterion.comment.key, label: criterion.comment.label, hint: criterion.comment.hint, required: criterion.comment.required, rows: criterion.comment.rows ?? 2 });
+  }
+  return questions;
+}
+
+/** The questions of a page (the header, or one section), in the order they are asked. */
+export function pageQuestions(tool: AuditTool, page: string): Question[] {
+  if (page === DETAILS_PAGE) return tool.header.filter((answer) => byAuditor(null, answer)).map((spec) => ({ spec, section: DETAILS_PAGE }));
+  const section = findSection(tool, page);
+  if (!section) return [];
+  const questions: Question[] = criterionQuestions(section).map((spec) => ({ spec, section: section.key }));
+  for (const answer of section.answers) {
+    if (!byAuditor(section, answer)) continue;
+    questions.push({ spec: answer, section: section.key });
+    if (answer.kind === 'judgement') {
+      for (const box of answer.evidence ?? []) {
+        questions.push({ spec: { kind: 'text', key: box.key, label: box.label, hint: box.hint, required: box.required, rows: box.rows ?? 5 }, section: section.key, judgementKey: answer.key });
+      }
+    }
+  }
+  return questions;
+}
+
+export function optionsOf(tool: AuditTool, spec: Answer | SimpleAnswer): ScaleOption[] {
+  if (spec.kind === 'yesno') return [{ value: 'yes', label: 'Yes' }, { value: 'no', label: 'No' }];
+  if (spec.kind === 'judgement') return scaleOf(tool, spec.scale)?.options ?? [];
+  if (spec.kind === 'single' || spec.kind === 'multiple') return spec.options ?? (spec.scale ? (scaleOf(tool, spec.scale)?.options ?? []) : []);
+  return [];
+}
+
+/** The id of the element an error links to: the first radio, the day box, the text box. */
+export function fieldId(spec: Answer | SimpleAnswer, name: string): string {
+  return spec.kind === 'date' ? `${name}-day` : name;
+}
+
+export function isAnswered(value: unknown): boolean {
+  if (value === undefined || value === null) return false;
+  if (typeof value === 'string') return value.trim() !== '';
+  if (Array.isArray(value)) return value.length > 0;
+  return true;
+}
+
+// ---- posted fields → answers -------------------------------------------------------------
+
+function one(raw: RawFields, name: string): string {
+  const value = raw[name];
+  if (typeof value === 'string') return value;
+  if (Array.isArray(value)) return String(value.findLast((item) => typeof item === 'string') ?? '');
+  return '';
+}
+
+function many(raw: RawFields, name: string): string[] {
+  const value = raw[name];
+  if (Array.isArray(value)) return value.filter((item): item is string => typeof item === 'string' && item !== '');
+  return typeof value === 'string' && value !== '' ? [value] : [];
+}
+
+type Parsed = { ok: true; value: unknown } | { ok: false; message: string };
+
+const firstIssue = (error: z.ZodError) => error.issues[0]?.message ?? 'check this answer';
+
+function check<T>(schema: z.ZodType<T>, input: unknown): Parsed {
+  const result = schema.safeParse(input);
+  return result.success ? { ok: true, value: result.data } : { ok: false, message: firstIssue(result.error) };
+}
+
+function choiceSchema(options: ScaleOption[]) {
+  const values = options.map((option) => option.value);
+  return z.string().refine((value) => values.includes(value), { message: 'choose one of the options given' });
+}
+
+function numberSchema(spec: Extract<SimpleAnswer, { kind: 'number' }>) {
+  let number = z.number();
+  if (spec.integer) number = number.int('enter a whole number');
+  if (spec.min !== undefined) number = number.min(spec.min, `enter a number of ${spec.min} or more`);
+  if (spec.max !== undefined) number = number.max(spec.max, `enter a number of ${spec.max} or less`);
+  return z
+    .string()
+    .trim()
+    .regex(/^-?\d+(\.\d+)?$/, 'enter a number, like 3')
+    .transform(Number)
+    .pipe(number);
+}
+
+/** A date typed as day, month and year: a real date, today or earlier / later when the tool says so. */
+function parseDate(raw: RawFields, name: string, allow: 'any' | 'past' | 'future' | undefined, today: string): Parsed {
+  const parts = ['day', 'month', 'year'].map((part) => one(raw, `${name}-${part}`).trim());
+  if (parts.every((part) => part === '')) return { ok: true, value: undefined };
+  const [day, month, year] = parts as [string, string, string];
+  if (![day, month].every((part) => /^\d{1,2}$/.test(part)) || !/^\d{4}$/.test(year)) {
+    return { ok: false, message: 'enter a real date with a day, month and year, like 27 3 2027' };
+  }
+  const iso = `${year}-${month.padStart(2, '0')}-${day.padStart(2, '0')}`;
+  if (!isIsoDate(iso)) return { ok: false, message: 'enter a real date, like 27 3 2027' };
+  if (allow === 'past' && iso > today) return { ok: false, message: 'enter today or a date in the past' };
+  if (allow === 'future' && iso < today) return { ok: false, message: 'enter today or a date in the future' };
+  return { ok: true, value: iso };
+}
+
+/** One posted answer of a simple kind: undefined when left blank, else the value or the problem. */
+function parseSimple(spec: Answer | SimpleAnswer, raw: RawFields, name: string, context: FieldContext): Parsed {
+  switch (spec.kind) {
+    case 'judgement':
+    case 'single':
+    case 'yesno': {
+      const value = one(raw, name);
+      return value === '' ? { ok: true, value: undefined } : check(choiceSchema(optionsOf(context.tool, spec)), value);
+    }
+    case 'multiple': {
+      const values = many(raw, name);
+      return values.length === 0 ? { ok: true, value: undefined } : check(z.array(choiceSchema(optionsOf(context.tool, spec))), [...new Set(values)]);
+    }
+    case 'text': {
+      const value = one(raw, name);
+      if (value.trim() === '') return { ok: true, value: undefined };
+      const max = spec.maxLength ?? MAX_TEXT;
+      return value.length > max ? { ok: false, message: `must be ${max.toLocaleString('en-GB')} characters or fewer` } : { ok: true, value };
+    }
+    case 'number': {
+      const value = one(raw, name);
+      return value.trim() === '' ? { ok: true, value: undefined } : check(numberSchema(spec), value);
+    }
+    case 'scaling': {
+      const value = one(raw, name);
+      if (value.trim() === '') return { ok: true, value: undefined };
+      const score = z.number().int().min(spec.min).max(spec.max);
+      const parsed = check(z.string().regex(/^\d+$/).transform(Number).pipe(score), value.trim());
+      return parsed.ok ? parsed : { ok: false, message: `choose a score from ${spec.min} to ${spec.max}` };
+    }
+    case 'date':
+      return parseDate(raw, name, spec.allow, context.today);
+    case 'staff': {
+      const value = one(raw, name).trim();
+      if (value === '') return { ok: true, value: undefined };
+      return context.staff.has(value) ? { ok: true, value } : { ok: false, message: 'choose a member of staff from the list' };
+    }
+    case 'repeating':
+      return { ok: false, message: 'not a simple answer' };
+  }
+}
+
+/** The row numbers posted for a repeating answer (`key-ROW-column`), in order. */
+function postedRows(raw: RawFields, key: string): number[] {
+  const rows = new Set<number>();
+  const pattern = new RegExp(`^${key}-(\\d{1,3})-`);
+  for (const name of Object.keys(raw)) {
+    const row = pattern.exec(name)?.[1];
+    if (row !== undefined && Number(row) < MAX_ROWS) rows.add(Number(row));
+  }
+  return [...rows].sort((a, b) => a - b);
+}
+
+function parseRepeating(spec: Extract<Answer, { kind: 'repeating' }>, raw: RawFields, context: FieldContext, errors: FieldError[]): unknown {
+  const rows: Record<string, unknown>[] = [];
+  const item = spec.itemName ?? 'row';
+  postedRows(raw, spec.key).forEach((posted, index) => {
+    const row: Record<string, unknown> = {};
+    for (const column of spec.columns) {
+      const name = `${spec.key}-${posted}-${column.key}`;
+      const parsed = parseSimple(column, raw, name, context);
+      if (!parsed.ok) errors.push({ field: fieldId(column, name), message: `${column.label} (${item} ${index + 1}): ${parsed.message}` });
+      else if (parsed.value !== undefined) row[column.key] = parsed.value;
+    }
+    // A row left blank is no row: that is how a row is removed without JavaScript.
+    if (Object.keys(row).length > 0) rows.push(row);
+  });
+  if (spec.maxRows !== undefined && rows.length > spec.maxRows) errors.push({ field: `${spec.key}-0-${spec.columns[0]!.key}`, message: `${spec.label}: at most ${spec.maxRows} ${item}s` });
+  return rows.length ? rows : undefined;
+}
+
+/** The questions put to a respondent: the section's, then their own. */
+export function respondentQuestions(section: Section, respondent: Respondent): SimpleAnswer[] {
+  return [...(section.feedback?.questions ?? []), ...(respondent.questions ?? [])];
+}
+
+export type RespondentAnswer = {
+  obtained?: 'yes' | 'no';
+  resident?: 'yes' | 'no';
+  notObtainedReason?: string;
+  notObtainedOther?: string;
+  answers: Record<string, unknown>;
+};
+
+function parseFeedback(section: Section, raw: RawFields, context: FieldContext, errors: FieldError[]): unknown {
+  const feedback = section.feedback!;
+  const respondents: Record<string, RespondentAnswer> = {};
+  const yesNo = choiceSchema(optionsOf(context.tool, { kind: 'yesno', key: 'x', label: 'x', required: false }));
+  for (const respondent of feedback.respondents) {
+    const entry: RespondentAnswer = { answers: {} };
+    const pick = (part: string, label: string, schema: z.ZodType<string>) => {
+      const value = one(raw, `${respondent.key}-${part}`);
+      if (value === '') return undefined;
+      const parsed = check(schema, value);
+      if (!parsed.ok) errors.push({ field: `${respondent.key}-${part}`, message: `${respondent.label}, ${label}: ${parsed.message}` });
+      return parsed.ok ? (parsed.value as string) : undefined;
+    };
+    const obtained = pick('obtained', 'feedback obtained', yesNo);
+    if (obtained) entry.obtained = obtained as 'yes' | 'no';
+    const resident = respondent.askResidence ? pick('resident', 'resident with the child', yesNo) : undefined;
+    if (resident) entry.resident = resident as 'yes' | 'no';
+    const reasons = feedback.notObtained?.options ?? [];
+    const reason = reasons.length ? pick('reason', 'why feedback was not obtained', choiceSchema(reasons)) : undefined;
+    if (reason) entry.notObtainedReason = reason;
+    const other = one(raw, `${respondent.key}-reason-other`);
+    if (other.trim() !== '') entry.notObtainedOther = other.slice(0, MAX_TEXT);
+    for (const question of respondentQuestions(section, respondent)) {
+      const name = `${respondent.key}-${question.key}`;
+      const parsed = parseSimple(question, raw, name, context);
+      if (!parsed.ok) errors.push({ field: fieldId(question, name), message: `${respondent.label}, ${question.label}: ${parsed.message}` });
+      else if (parsed.value !== undefined) entry.answers[question.key] = parsed.value;
+    }
+    if (entry.obtained || entry.resident || entry.notObtainedReason || entry.notObtainedOther || Object.keys(entry.answers).length) respondents[respondent.key] = entry;
+  }
+  return Object.keys(respondents).length ? { respondents } : undefined;
+}
+
+/**
+ * The posted fields of one page, checked against the tool: every answer the page asks (a key
+ * with undefined means "cleared"), or every problem, each naming its field. Required answers
+ * are not asked for here: a page may be saved half done, and submission checks them.
+ */
+export function parsePage(tool: AuditTool, page: string, raw: RawFields, context: FieldContext): { answers: Record<string, unknown>; errors: FieldError[] } {
+  const answers: Record<string, unknown> = {};
+  const errors: FieldError[] = [];
+  for (const { spec } of pageQuestions(tool, page)) {
+    if (spec.kind === 'repeating') {
+      answers[spec.key] = parseRepeating(spec, raw, context, errors);
+      continue;
+    }
+    const parsed = parseSimple(spec, raw, spec.key, context);
+    if (parsed.ok) answers[spec.key] = parsed.value;
+    else errors.push({ field: fieldId(spec, spec.key), message: `${spec.label}: ${parsed.message}` });
+  }
+  const section = page === DETAILS_PAGE ? undefined : findSection(tool, page);
+  if (section?.feedback) answers[section.key] = parseFeedback(section, raw, context, errors);
+  return { answers, errors };
+}
+
+// ---- answers → form fields ----------------------------------------------------------------
+
+function simpleToFields(spec: Answer | SimpleAnswer, value: unknown, name: string, fields: Record<string, string | string[]>) {
+  if (value === undefined || value === null) return;
+  if (spec.kind === 'date' && typeof value === 'string' && isIsoDate(value)) {
+    const [year, month, day] = value.split('-');
+    fields[`${name}-day`] = String(Number(day));
+    fields[`${name}-month`] = String(Number(month));
+    fields[`${name}-year`] = year!;
+  } else if (spec.kind === 'multiple' && Array.isArray(value)) {
+    fields[name] = value.map(String);
+  } else {
+    fields[name] = String(value);
+  }
+}
+
+/** The saved answers of a page as the form fields that show them (blank rows to add to come from the page). */
+export function pageFields(tool: AuditTool, page: string, answers: Readonly<Record<string, unknown>>): Record<string, string | string[]> {
+  const fields: Record<string, string | string[]> = {};
+  for (const { spec } of pageQuestions(tool, page)) {
+    const value = answers[spec.key];
+    if (spec.kind === 'repeating') {
+      (Array.isArray(value) ? value : []).forEach((row: Record<string, unknown>, index) => {
+        for (const column of spec.columns) simpleToFields(column, row?.[column.key], `${spec.key}-${index}-${column.key}`, fields);
+      });
+    } else simpleToFields(spec, value, spec.key, fields);
+  }
+  const section = page === DETAILS_PAGE ? undefined : findSection(tool, page);
+  if (section?.feedback) {
+    const respondents = feedbackOf(answers, section.key);
+    for (const respondent of section.feedback.respondents) {
+      const entry = respondents[respondent.key];
+      if (!entry) continue;
+      if (entry.obtained) fields[`${respondent.key}-obtained`] = entry.obtained;
+      if (entry.resident) fields[`${respondent.key}-resident`] = entry.resident;
+      if (entry.notObtainedReason) fields[`${respondent.key}-reason`] = entry.notObtainedReason;
+      if (entry.notObtainedOther) fields[`${respondent.key}-reason-other`] = entry.notObtainedOther;
+      for (const question of respondentQuestions(section, respondent)) simpleToFields(question, entry.answers?.[question.key], `${respondent.key}-${question.key}`, fields);
+    }
+  }
+  return fields;
+}
+
+export function feedbackOf(answers: Readonly<Record<string, unknown>>, sectionKey: string): Record<string, RespondentAnswer> {
+  const value = answers[sectionKey] as { respondents?: Record<string, RespondentAnswer> } | undefined;
+  return value && typeof value === 'object' && value.respondents && typeof value.respondents === 'object' ? value.respondents : {};
+}
+
+/** How many rows a repeating answer shows: those posted or saved, plus one blank to fill in. */
+export function rowCount(spec: Extract<Answer, { kind: 'repeating' }>, fields: Record<string, unknown>, extra: number): number {
+  const filled = postedRows(fields, spec.key);
+  const last = filled.length ? filled[filled.length - 1]! + 1 : 0;
+  return Math.min(MAX_ROWS, Math.max(last + extra, spec.minRows ?? 0, 1));
+}
+
+// ---- answers → words ------------------------------------------------------------------------
+
+/** An answer in words, for the check-your-answers page and the newer saved version beside a stale save. */
+export function answerText(spec: Answer | SimpleAnswer, value: unknown, context: Pick<FieldContext, 'tool' | 'staff'>): string {
+  if (!isAnswered(value)) return '';
+  const label = (option: string) => optionsOf(context.tool, spec).find((candidate) => candidate.value === option)?.label ?? option;
+  switch (spec.kind) {
+    case 'judgement':
+    case 'single':
+    case 'yesno':
+      return label(String(value));
+    case 'multiple':
+      return (Array.isArray(value) ? value : [value]).map((item) => label(String(item))).join(', ');
+    case 'date':
+      return formatDate(value);
+    case 'staff':
+      return context.staff.get(String(value)) ?? 'A former member of staff';
+    case 'repeating': {
+      const rows = Array.isArray(value) ? (value as Record<string, unknown>[]) : [];
+      return rows
+        .map((row, index) => `${index + 1}. ${spec.columns.map((column) => `${column.label}: ${answerText(column, row[column.key], context) || 'not given'}`).join('; ')}`)
+        .join('\n');
+    }
+    default:
+      return String(value);
+  }
+}

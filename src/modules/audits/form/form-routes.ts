@@ -1,0 +1,168 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { AppDependencies } from '../../../app.ts';
+import { notFound, type FieldError } from '../../../platform/errors.ts';
+import { sectionApplies } from '../../tools/judgements.ts';
+import { DETAILS_PAGE, findSection, isAnswered, pageFields, pageQuestions, type RawFields } from './answers.ts';
+import {
+  formPages,
+  isEditable,
+  limitsOnPage,
+  logFormView,
+  missingOnPage,
+  openForm,
+  prefilledAnswers,
+  saveSection,
+  submitAudit,
+  type AuditForm,
+  type FormProblem,
+} from './form.ts';
+import { pageModel, pageSummary } from './view.ts';
+
+/**
+ * The audit form, page by page: a task list, one page for the audit's details and one per
+ * section, check your answers, then submit. Works fully without JavaScript; with it, a page is
+ * also saved while typing pauses (the same POST, answered in JSON). Completing is decided by
+ * being the audit's auditor, which the service checks on every call.
+ */
+
+const auditId = (request: FastifyRequest) => {
+  const parsed = z.uuid().safeParse((request.params as { id?: string }).id);
+  if (!parsed.success) throw notFound('Audit');
+  return parsed.data;
+};
+const version = (body: RawFields) => {
+  const parsed = z.coerce.number().int().min(0).safeParse(body._version);
+  return parsed.success ? parsed.data : -1;
+};
+
+export function pageHref(id: string, page: string): string {
+  return page === DETAILS_PAGE ? `/audits/${id}/form/details` : `/audits/${id}/form/sections/${page}`;
+}
+
+type PageState = { values: Record<string, unknown>; errors: FieldError[]; status?: number; stale?: Record<string, unknown>; version?: number; addRows?: number };
+
+export async function auditFormRoutes(app: FastifyInstance, { db }: AppDependencies) {
+  const actorOf = (request: FastifyRequest) => ({ principal: request.principal!, ipAddress: request.ip });
+
+  /** The form for its auditor; once submitted it is read on the audit's own page. */
+  async function editableForm(request: FastifyRequest, reply: FastifyReply): Promise<AuditForm | null> {
+    const form = await openForm(db, request.principal!, auditId(request));
+    if (isEditable(form)) return form;
+    await reply.redirect(`/audits/${form.audit.id}`, 303);
+    return null;
+  }
+
+  /** Saved answers, with the header filled in from the register until the audit is started. */
+  async function shownAnswers(form: AuditForm) {
+    return form.audit.status === 'allocated' ? { ...(await prefilledAnswers(db, form)), ...form.audit.answers } : form.audit.answers;
+  }
+
+  app.get('/audits/:id/form', { config: { access: 'audits.view' } }, async (request, reply) => {
+    const form = await editableForm(request, reply);
+    if (!form) return reply;
+    await logFormView(db, actorOf(request), form, 'task list');
+    const answers = await shownAnswers(form);
+    const tasks = formPages(form.tool).map((page) => {
+      const section = findSection(form.tool, page);
+      const applies = !section || sectionApplies(form.tool, page, answers, form.child);
+      const started = pageQuestions(form.tool, page).some((question) => isAnswered(form.audit.answers[question.spec.key])) || isAnswered(form.audit.answers[page]);
+      const done = started && missingOnPage(form, page, answers).length === 0;
+      const status = !applies ? 'Does not apply' : done ? 'Completed' : started ? 'In progress' : 'Not yet started';
+      return { page, title: section ? section.title : 'Audit details', href: applies ? pageHref(form.audit.id, page) : undefined, status, done: done || !applies };
+    });
+    return reply.page('audits/form/views/task-list.njk', { form, tasks, completed: tasks.filter((task) => task.done).length, checkHref: `/audits/${form.audit.id}/form/check` });
+  });
+
+  const pageRoutes = [
+    { url: '/audits/:id/form/details', pageOf: () => DETAILS_PAGE },
+    { url: '/audits/:id/form/sections/:section', pageOf: (request: FastifyRequest) => String((request.params as { section?: string }).section ?? '') },
+  ];
+  for (const { url, pageOf } of pageRoutes) {
+    app.get(url, { config: { access: 'audits.view' } }, async (request, reply) => {
+      const form = await editableForm(request, reply);
+      if (!form) return reply;
+      const page = knownPage(form, pageOf(request));
+      await logFormView(db, actorOf(request), form, page);
+      const add = z.coerce.number().int().min(0).max(20).catch(0).parse((request.query as { add?: string }).add);
+      return renderPage(reply, form, page, { values: pageFields(form.tool, page, await shownAnswers(form)), errors: [], addRows: add });
+    });
+
+    app.post(url, { config: { access: 'audits.view' } }, async (request, reply) => {
+      const body = (request.body ?? {}) as RawFields;
+      const id = auditId(request);
+      const page = pageOf(request);
+      const autosave = body._autosave === '1';
+      const outcome = await saveSection(db, actorOf(request), id, page, body, version(body));
+      if (autosave) {
+        if (outcome.ok) return reply.header('Cache-Control', 'no-store').send({ status: 'saved', version: outcome.version });
+        if (outcome.reason === 'stale') return reply.code(409).send({ status: 'stale', version: outcome.version });
+        return reply.code(422).send({ status: 'invalid', errors: outcome.errors });
+      }
+      const form = await openForm(db, request.principal!, id);
+      if (!outcome.ok && outcome.reason === 'invalid') return renderPage(reply, form, page, { values: body, errors: outcome.errors, status: 400 });
+      if (!outcome.ok) {
+        // Nothing is overwritten: the person's own text stays in the fields, the newer version beside it.
+        return renderPage(reply, form, page, { values: body, errors: [], status: 409, stale: outcome.answers, version: outcome.version });
+      }
+      if (body._action === 'add-row') return reply.redirect(`${pageHref(id, page)}?add=1#rows`, 303);
+      if (body._action === 'later') return reply.redirect(`/audits/${id}/form`, 303);
+      return reply.redirect(nextPage(form, page), 303);
+    });
+  }
+
+  app.get('/audits/:id/form/check', { config: { access: 'audits.view' } }, async (request, reply) => {
+    const form = await editableForm(request, reply);
+    if (!form) return reply;
+    await logFormView(db, actorOf(request), form, 'check your answers');
+    return renderCheck(reply, form, []);
+  });
+
+  app.post('/audits/:id/form/submit', { config: { access: 'audits.view' } }, async (request, reply) => {
+    const body = (request.body ?? {}) as RawFields;
+    const id = auditId(request);
+    const outcome = await submitAudit(db, actorOf(request), id, version(body));
+    if (outcome.ok) return reply.redirect(`/audits/${id}?submitted=1`, 303);
+    const form = await openForm(db, request.principal!, id);
+    if (outcome.reason === 'stale') {
+      return renderCheck(reply, form, [{ page: '', field: 'submit', message: 'This audit has been changed since you opened this page: check the answers below, then submit again' }], 409);
+    }
+    return renderCheck(reply, form, outcome.errors, 400);
+  });
+
+  function knownPage(form: AuditForm, page: string): string {
+    if (page !== DETAILS_PAGE && !findSection(form.tool, page)) throw notFound('Section');
+    return page;
+  }
+
+  /** The next page that applies after this one, or check your answers after the last. */
+  function nextPage(form: AuditForm, page: string): string {
+    const pages = formPages(form.tool);
+    const next = pages.slice(pages.indexOf(page) + 1).find((candidate) => candidate === DETAILS_PAGE || sectionApplies(form.tool, candidate, form.audit.answers, form.child));
+    return next ? pageHref(form.audit.id, next) : `/audits/${form.audit.id}/form/check`;
+  }
+
+  async function renderPage(reply: FastifyReply, form: AuditForm, page: string, state: PageState) {
+    knownPage(form, page);
+    const saved = await shownAnswers(form);
+    const model = pageModel(form, page, state.values, state.errors, { saved, limits: limitsOnPage(form, page, saved), addRows: state.addRows ?? 0 });
+    return reply.code(state.status ?? 200).page('audits/form/views/page.njk', {
+      form,
+      page: model,
+      action: pageHref(form.audit.id, page),
+      version: state.version ?? form.version,
+      errors: state.errors,
+      stale: state.stale ? pageSummary(form, page, state.stale) : undefined,
+      taskListHref: `/audits/${form.audit.id}/form`,
+    });
+  }
+
+  async function renderCheck(reply: FastifyReply, form: AuditForm, problems: FormProblem[], status = 200) {
+    const answers = form.audit.answers;
+    const pages = formPages(form.tool)
+      .filter((page) => page === DETAILS_PAGE || sectionApplies(form.tool, page, answers, form.child))
+      .map((page) => ({ title: findSection(form.tool, page)?.title ?? 'Audit details', href: pageHref(form.audit.id, page), rows: pageSummary(form, page, answers) }));
+    const errorList = problems.map((problem) => ({ text: problem.message, href: problem.page ? `${pageHref(form.audit.id, problem.page)}#${problem.field}` : '#submit' }));
+    return reply.code(status).page('audits/form/views/check.njk', { form, pages, errorList, version: form.version, submitAction: `/audits/${form.audit.id}/form/submit` });
+  }
+}

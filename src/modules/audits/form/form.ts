@@ -1,0 +1,439 @@
+/**
+ * Completing an audit: the auditor fills in the tool's form page by page, then submits it for
+ * moderation. Only the audit's own auditor may, and only while it is with them (allocated, in
+ * progress or returned). Every save carries the version of the audit the page was loaded at:
+ * a save from an older version (a second tab, another person) is refused and nothing is
+ * overwritten. Each save, submission and view is in the activity log.
+ */
+import { sql } from 'kysely';
+import { inTransaction, type Db } from '../../../db/index.ts';
+import type { AuditStatus, Grade } from '../../../db/types.ts';
+import type { Principal } from '../../../platform/access.ts';
+import { logActivity } from '../../../platform/activity.ts';
+import { conflict, forbidden, notFound, type FieldError } from '../../../platform/errors.ts';
+import type { ChildFacts } from '../../tools/expression.ts';
+import { answerApplies, breachedLimits, limitingJudgement, overallGrade, scaleOf, sectionApplies, type Limit } from '../../tools/judgements.ts';
+import { optionLabel } from '../../tools/scales.ts';
+import type { Answer, AuditTool, PrefillSource, Section } from '../../tools/schema.ts';
+import { ukToday } from '../allocation.ts';
+import { findAudit, type AuditRecord } from '../audit.ts';
+import {
+  auditorSections,
+  DETAILS_PAGE,
+  feedbackOf,
+  fieldId,
+  findSection,
+  isAnswered,
+  pageQuestions,
+  parsePage,
+  respondentQuestions,
+  type FieldContext,
+  type RawFields,
+} from './answers.ts';
+
+export const EDITABLE_STATUSES: readonly AuditStatus[] = ['allocated', 'in_progress', 'returned'];
+
+export type FormActor = { principal: Principal; ipAddress: string | null };
+
+export type FormChild = ChildFacts & { dateOfBirth: string | null; openDate: string | null; allocatedWorkerId: string | null; teamName: string | null };
+
+/** Everything a page of the form needs: the audit, its tool edition, the child's facts, the staff to choose from. */
+export type AuditForm = {
+  audit: AuditRecord;
+  tool: AuditTool;
+  child: FormChild;
+  version: number;
+  completedSections: string[];
+  context: FieldContext;
+  staffOptions: { value: string; text: string }[];
+};
+
+/** A problem that stops submission, with the page it is on. */
+export type FormProblem = FieldError & { page: string };
+
+export type SaveOutcome =
+  | { ok: true; version: number }
+  | { ok: false; reason: 'invalid'; errors: FieldError[] }
+  /** The page was loaded at an older version: the newer answers, for the person to compare. */
+  | { ok: false; reason: 'stale'; version: number; answers: Record<string, unknown> };
+
+export type SubmitOutcome = { ok: true; grade: Grade | null } | { ok: false; reason: 'invalid'; errors: FormProblem[] } | { ok: false; reason: 'stale'; version: number };
+
+/**
+ * The audit's form for its auditor. Someone who cannot see the audit gets "not found"; someone
+ * who can but is not its auditor is refused.
+ */
+export async function openForm(db: Db, principal: Principal, auditId: string): Promise<AuditForm> {
+  const audit = await findAudit(db, principal, auditId);
+  if (!audit) throw notFound('Audit');
+  if (!principal.staffId || audit.auditor.id !== principal.staffId) throw forbidden();
+  const row = await db
+    .selectFrom('audits')
+    .innerJoin('audit_tool_editions as editions', 'editions.id', 'audits.tool_edition_id')
+    .innerJoin('children', 'children.id', 'audits.child_id')
+    .leftJoin('teams', 'teams.id', 'children.allocated_team_id')
+    .select([
+      'audits.version',
+      'audits.answers',
+      'audits.completed_sections',
+      'editions.definition',
+      'children.legal_status',
+      'children.date_of_birth',
+      'children.referral_factors',
+      'children.open_date',
+      'children.allocated_worker_id',
+      'teams.name as team_name',
+    ])
+    .where('audits.id', '=', audit.id)
+    .where('audits.organisation_id', '=', principal.organisationId)
+    .executeTakeFirstOrThrow();
+  const tool = (typeof row.definition === 'string' ? JSON.parse(row.definition) : row.definition) as AuditTool;
+  const today = ukToday();
+  const dateOfBirth = row.date_of_birth ? String(row.date_of_birth).slice(0, 10) : null;
+  const child: FormChild = {
+    legalStatus: row.legal_status,
+    ageInYears: dateOfBirth ? ageOn(dateOfBirth, today) : null,
+    referralFactors: row.referral_factors ?? [],
+    dateOfBirth,
+    openDate: row.open_date ? String(row.open_date).slice(0, 10) : null,
+    allocatedWorkerId: row.allocated_worker_id,
+    teamName: row.team_name,
+  };
+  const staff = await db
+    .selectFrom('staff')
+    .select(['id', 'full_name', 'job_title', 'line_manager_id'])
+    .where('organisation_id', '=', principal.organisationId)
+    .where((eb) => eb.or([eb('leaving_date', 'is', null), eb('leaving_date', '>=', sql<string>`${today}::date`)]))
+    .orderBy('full_name')
+    .execute();
+  return {
+    audit: { ...audit, answers: row.answers ?? {} },
+    tool,
+    child,
+    version: row.version,
+    completedSections: row.completed_sections ?? [],
+    context: { tool, staff: new Map(staff.map((member) => [member.id, member.full_name])), today },
+    staffOptions: staff.map((member) => ({ value: member.id, text: `${member.full_name}, ${member.job_title}` })),
+  };
+}
+
+export function isEditable(form: AuditForm): boolean {
+  return EDITABLE_STATUSES.includes(form.audit.status);
+}
+
+function ageOn(dateOfBirth: string, today: string): number {
+  const [by, bm, bd] = dateOfBirth.split('-').map(Number) as [number, number, number];
+  const [ty, tm, td] = today.split('-').map(Number) as [number, number, number];
+  return ty - by - (tm < bm || (tm === bm && td < bd) ? 1 : 0);
+}
+
+/** Logs a view of a page of the form (child-related). */
+export async function logFormView(db: Db, actor: FormActor, form: AuditForm, page: string): Promise<void> {
+  await logActivity(db, actor, { action: 'view', recordType: 'audit_form', recordId: form.audit.id, childId: form.audit.child.id, summary: `audit form: ${page}` });
+}
+
+// ---- prefill ------------------------------------------------------------------------------------
+
+/** The header answers a tool fills in from the register and the audit, as they stand now. */
+export async function prefilledAnswers(db: Db, form: AuditForm): Promise<Record<string, unknown>> {
+  const { audit, child, context } = form;
+  const caseHolderManager = audit.caseHolder
+    ? ((await db.selectFrom('staff').select('line_manager_id').where('id', '=', audit.caseHolder.id).executeTakeFirst())?.line_manager_id ?? null)
+    : null;
+  const staffName = (id: string | null | undefined) => (id ? (context.staff.get(id) ?? null) : null);
+  const sources: Record<PrefillSource, { staff?: string | null; text?: string | null; date?: string | null; number?: number | null; list?: string[] }> = {
+    'child.externalId': { text: audit.child.externalId },
+    'child.initials': { text: audit.child.initials },
+    'child.dateOfBirth': { date: child.dateOfBirth },
+    'child.ageInYears': { number: child.ageInYears ?? null },
+    'child.legalStatus': { list: child.legalStatus ? [child.legalStatus] : [] },
+    'child.referralFactors': { list: [...(child.referralFactors ?? [])] },
+    'child.allocatedWorker': { staff: child.allocatedWorkerId },
+    'child.allocatedTeam': { text: child.teamName },
+    'child.openDate': { date: child.openDate },
+    'audit.reference': { number: audit.reference },
+    'audit.auditor': { staff: audit.auditor.id },
+    'audit.caseHolder': { staff: audit.caseHolder?.id ?? null },
+    'audit.caseHolderManager': { staff: caseHolderManager },
+    'audit.moderator': { staff: audit.moderator?.id ?? null },
+    'audit.team': { text: audit.team?.name ?? null },
+    'audit.service': { text: audit.service?.name ?? null },
+    'audit.locality': {},
+    'audit.allocatedOn': { date: audit.allocatedOn },
+    'audit.today': { date: context.today },
+  };
+  const answers: Record<string, unknown> = {};
+  for (const { spec } of pageQuestions(form.tool, DETAILS_PAGE)) {
+    if (!spec.prefill) continue;
+    const source = sources[spec.prefill];
+    const value = prefillValue(form.tool, spec, source, staffName);
+    if (isAnswered(value)) answers[spec.key] = value;
+  }
+  return answers;
+}
+
+function prefillValue(
+  tool: AuditTool,
+  spec: Answer,
+  source: { staff?: string | null; text?: string | null; date?: string | null; number?: number | null; list?: string[] },
+  staffName: (id: string | null | undefined) => string | null,
+): unknown {
+  const options = spec.kind === 'single' || spec.kind === 'multiple' ? (spec.options ?? (spec.scale ? (scaleOf(tool, spec.scale)?.options ?? []) : [])) : [];
+  const known = (source.list ?? []).filter((value) => options.some((option) => option.value === value));
+  switch (spec.kind) {
+    case 'staff':
+      return source.staff && staffName(source.staff) ? source.staff : undefined;
+    case 'date':
+      return source.date ?? undefined;
+    case 'number':
+      return source.number ?? undefined;
+    case 'single':
+      return known[0];
+    case 'multiple':
+      return known.length ? known : undefined;
+    case 'text':
+      return source.text ?? (source.staff ? staffName(source.staff) : null) ?? source.date ?? (source.number !== undefined && source.number !== null ? String(source.number) : null) ?? (source.list?.length ? source.list.join(', ') : undefined);
+    default:
+      return undefined;
+  }
+}
+
+// ---- what is still to do ----------------------------------------------------------------------
+
+/** What a judgement is about, in words: its label, or its section's title for a bare "Grading". */
+export function judgementName(section: Section | undefined, answer: { label: string }): string {
+  const bare = /^(grading|judgement|grade)$/i.test(answer.label.trim());
+  return bare && section ? section.title.replace(/^\d+\.\s*/, '') : answer.label;
+}
+
+/** A limit in words: "Management Grip cannot be better than Does not yet meet good: <the tool's reason>". */
+export function limitMessage(tool: AuditTool, limit: Limit): string {
+  const section = tool.sections.find((candidate) => candidate.answers.some((answer) => answer.key === limit.answerKey));
+  const answer = section?.answers.find((candidate) => candidate.key === limit.answerKey);
+  const scale = answer?.kind === 'judgement' ? scaleOf(tool, answer.scale) : undefined;
+  const atBest = scale ? optionLabel(scale, limit.atBest) : limit.atBest;
+  return `${answer ? judgementName(section, answer) : limit.answerKey} cannot be better than ${atBest}: ${limit.message}`;
+}
+
+/** The limits in force on the judgements of a page, by judgement key. */
+export function limitsOnPage(form: AuditForm, page: string, answers: Record<string, unknown>): Record<string, string> {
+  const limits: Record<string, string> = {};
+  for (const { spec } of pageQuestions(form.tool, page)) {
+    if (spec.kind !== 'judgement') continue;
+    const limit = limitingJudgement(form.tool, spec.key, answers, form.child);
+    if (limit) limits[spec.key] = limitMessage(form.tool, limit);
+  }
+  return limits;
+}
+
+/** Limits the answers break, as errors on the judgements of the given page (or all pages). */
+function limitErrors(form: AuditForm, answers: Record<string, unknown>, page?: string): FormProblem[] {
+  return breachedLimits(form.tool, answers, form.child).flatMap((limit) => {
+    const where = pageOf(form.tool, limit.answerKey);
+    if (!where || (page !== undefined && where !== page)) return [];
+    return [{ page: where, field: limit.answerKey, message: limitMessage(form.tool, limit) }];
+  });
+}
+
+function pageOf(tool: AuditTool, answerKey: string): string | undefined {
+  if (pageQuestions(tool, DETAILS_PAGE).some((question) => question.spec.key === answerKey)) return DETAILS_PAGE;
+  return auditorSections(tool).find((section) => pageQuestions(tool, section.key).some((question) => question.spec.key === answerKey))?.key;
+}
+
+/** Whether a respondent is asked: their appliesWhen holds and the child is old enough for the tool's age rule. */
+export function respondentAsked(form: AuditForm, respondent: { key: string; minimumAge?: number | undefined }, answers: Record<string, unknown>): boolean {
+  if (!answerApplies(form.tool, respondent.key, answers, form.child)) return false;
+  const age = form.child.ageInYears;
+  return respondent.minimumAge === undefined || age === null || age === undefined || age >= respondent.minimumAge;
+}
+
+/** Every required answer of a page that is missing, each on its field. */
+export function missingOnPage(form: AuditForm, page: string, answers: Record<string, unknown>): FormProblem[] {
+  const { tool, child } = form;
+  const section = page === DETAILS_PAGE ? undefined : findSection(tool, page);
+  if (section && !sectionApplies(tool, section.key, answers, child)) return [];
+  const where = section ? section.title : 'Audit details';
+  const problems: FormProblem[] = [];
+  const missing = (field: string, label: string) => problems.push({ page, field, message: `${label} (${where}) is missing` });
+  for (const { spec, judgementKey } of pageQuestions(tool, page)) {
+    if (!answerApplies(tool, spec.key, answers, child)) continue;
+    const value = answers[spec.key];
+    if (spec.kind === 'repeating') {
+      const rows = Array.isArray(value) ? (value as Record<string, unknown>[]) : [];
+      if ((spec.minRows ?? (spec.required ? 1 : 0)) > rows.length) missing(`${spec.key}-0-${spec.columns[0]!.key}`, `${spec.label}: at least ${Math.max(spec.minRows ?? 1, 1)} ${spec.itemName ?? 'row'}`);
+      rows.forEach((row, index) => {
+        for (const column of spec.columns) {
+          if (column.required && !isAnswered(row[column.key])) missing(fieldId(column, `${spec.key}-${index}-${column.key}`), `${column.label} (${spec.itemName ?? 'row'} ${index + 1})`);
+        }
+      });
+      continue;
+    }
+    const label = judgementKey ? `${spec.label} for ${judgementName(section, pageQuestions(tool, page).find((q) => q.spec.key === judgementKey)!.spec)}` : spec.kind === 'judgement' ? judgementName(section, spec) : spec.label;
+    if (spec.required && !isAnswered(value)) missing(fieldId(spec, spec.key), label);
+  }
+  if (section?.feedback) {
+    const respondents = feedbackOf(answers, section.key);
+    const reasons = section.feedback.notObtained?.options ?? [];
+    for (const respondent of section.feedback.respondents) {
+      if (!respondentAsked(form, respondent, answers)) continue;
+      const entry = respondents[respondent.key];
+      if (!entry?.obtained) {
+        missing(`${respondent.key}-obtained`, `Whether feedback was obtained from ${respondent.label}`);
+        continue;
+      }
+      if (entry.obtained === 'no' && !entry.notObtainedReason && !entry.notObtainedOther) {
+        missing(reasons.length ? `${respondent.key}-reason` : `${respondent.key}-reason-other`, `Why feedback was not obtained from ${respondent.label}`);
+      }
+      if (entry.obtained === 'yes') {
+        for (const question of respondentQuestions(section, respondent)) {
+          if (question.required && !isAnswered(entry.answers?.[question.key])) missing(fieldId(question, `${respondent.key}-${question.key}`), `${respondent.label}, ${question.label}`);
+        }
+      }
+    }
+  }
+  return problems;
+}
+
+/** The pages of the form in order: the details, then each section the auditor fills in. */
+export function formPages(tool: AuditTool): string[] {
+  return [...(tool.header.length ? [DETAILS_PAGE] : []), ...auditorSections(tool).map((section) => section.key)];
+}
+
+/** Everything that stops submission, page by page. */
+export function submissionProblems(form: AuditForm, answers: Record<string, unknown>): FormProblem[] {
+  return [...formPages(form.tool).flatMap((page) => missingOnPage(form, page, answers)), ...limitErrors(form, answers)];
+}
+
+function completedSections(form: AuditForm, answers: Record<string, unknown>): string[] {
+  return auditorSections(form.tool)
+    .filter((section) => sectionApplies(form.tool, section.key, answers, form.child))
+    .filter((section) => pageQuestions(form.tool, section.key).some((q) => isAnswered(answers[q.spec.key])) || isAnswered(answers[section.key]))
+    .filter((section) => missingOnPage(form, section.key, answers).length === 0)
+    .map((section) => section.key);
+}
+
+// ---- saving and submitting ----------------------------------------------------------------
+
+function requireEditable(form: AuditForm) {
+  if (!isEditable(form)) throw conflict('This audit has been submitted and can no longer be changed here');
+}
+
+/**
+ * Saves one page of the form: the page's answers replace what was saved for them, nothing else
+ * changes. Refused with every problem named (and nothing saved) when an answer is not one the
+ * tool allows or breaks a limiting judgement, and refused as stale when the audit has been
+ * saved since `expectedVersion`. The first save starts the audit and fills in its header from
+ * the register.
+ */
+export async function saveSection(db: Db, actor: FormActor, auditId: string, page: string, fields: RawFields, expectedVersion: number): Promise<SaveOutcome> {
+  const form = await openForm(db, actor.principal, auditId);
+  requireEditable(form);
+  if (page !== DETAILS_PAGE && !findSection(form.tool, page)) throw notFound('Section');
+  if (form.version !== expectedVersion) return { ok: false, reason: 'stale', version: form.version, answers: form.audit.answers };
+  const parsed = parsePage(form.tool, page, fields, form.context);
+  const answers: Record<string, unknown> = { ...(form.audit.status === 'allocated' ? await prefilledAnswers(db, form) : {}), ...form.audit.answers };
+  for (const [key, value] of Object.entries(parsed.answers)) {
+    if (value === undefined) delete answers[key];
+    else answers[key] = value;
+  }
+  const errors = [...parsed.errors, ...limitErrors(form, answers, page).map(({ field, message }) => ({ field, message }))];
+  if (errors.length) return { ok: false, reason: 'invalid', errors };
+  const status: AuditStatus = form.audit.status === 'allocated' ? 'in_progress' : form.audit.status;
+  return inTransaction(db, async (trx) => {
+    const updated = await trx
+      .updateTable('audits')
+      .set({
+        answers: JSON.stringify(answers),
+        completed_sections: JSON.stringify(completedSections(form, answers)),
+        status,
+        version: sql<number>`version + 1`,
+        updated_at: sql<string>`now()`,
+      })
+      .where('id', '=', form.audit.id)
+      .where('version', '=', expectedVersion)
+      .returning('version')
+      .executeTakeFirst();
+    if (!updated) {
+      const current = await trx.selectFrom('audits').select(['version', 'answers']).where('id', '=', form.audit.id).executeTakeFirstOrThrow();
+      return { ok: false as const, reason: 'stale' as const, version: current.version, answers: current.answers };
+    }
+    const started = form.audit.status === 'allocated' ? '; audit started' : '';
+    await logActivity(trx, actor, { action: 'update', recordType: 'audit', recordId: form.audit.id, childId: form.audit.child.id, summary: `audit form saved: ${page}${started}` });
+    return { ok: true as const, version: updated.version };
+  });
+}
+
+/** The overall grade as an Ofsted grade, through the scale option's `ofsted` where it has one. */
+export function auditorGrade(form: AuditForm, answers: Record<string, unknown>): Grade | null {
+  const { tool } = form;
+  const grade = overallGrade(tool, answers, form.child).grade;
+  if (!grade || !tool.overall) return null;
+  const answer = [...tool.header, ...tool.sections.flatMap((section) => section.answers)].find((candidate) => candidate.key === tool.overall!.answer);
+  const scale = answer?.kind === 'judgement' ? scaleOf(tool, answer.scale) : undefined;
+  return scale?.options.find((option) => option.value === grade)?.ofsted ?? null;
+}
+
+/**
+ * Submits the audit for moderation: refused, with every missing answer named, while a required
+ * judgement or its evidence is missing or a limiting judgement is broken. Records the auditor's
+ * grade and each section's judgement.
+ */
+export async function submitAudit(db: Db, actor: FormActor, auditId: string, expectedVersion: number): Promise<SubmitOutcome> {
+  const form = await openForm(db, actor.principal, auditId);
+  requireEditable(form);
+  if (form.version !== expectedVersion) return { ok: false, reason: 'stale', version: form.version };
+  const answers = form.audit.answers;
+  const errors = submissionProblems(form, answers);
+  if (errors.length) return { ok: false, reason: 'invalid', errors };
+  const grade = auditorGrade(form, answers);
+  const judgements = sectionJudgements(form, answers);
+  return inTransaction(db, async (trx) => {
+    const updated = await trx
+      .updateTable('audits')
+      .set({
+        status: 'in_moderation',
+        submitted_at: sql<string>`now()`,
+        auditor_grade: grade,
+        completed_sections: JSON.stringify(completedSections(form, answers)),
+        version: sql<number>`version + 1`,
+        updated_at: sql<string>`now()`,
+      })
+      .where('id', '=', form.audit.id)
+      .where('version', '=', expectedVersion)
+      .where('status', 'in', [...EDITABLE_STATUSES])
+      .returning('version')
+      .executeTakeFirst();
+    if (!updated) {
+      const current = await trx.selectFrom('audits').select('version').where('id', '=', form.audit.id).executeTakeFirstOrThrow();
+      return { ok: false as const, reason: 'stale' as const, version: current.version };
+    }
+    await trx.deleteFrom('audit_judgements').where('audit_id', '=', form.audit.id).where('stage', '=', 'auditor').execute();
+    if (judgements.length) {
+      await trx
+        .insertInto('audit_judgements')
+        .values(judgements.map((judgement) => ({ audit_id: form.audit.id, organisation_id: actor.principal.organisationId, stage: 'auditor' as const, ...judgement })))
+        .execute();
+    }
+    await logActivity(trx, actor, {
+      action: 'update',
+      recordType: 'audit',
+      recordId: form.audit.id,
+      childId: form.audit.child.id,
+      summary: `audit submitted for moderation; auditor's grade ${grade ?? 'none'}`,
+    });
+    return { ok: true as const, grade };
+  });
+}
+
+/** Each applicable section's first judgement, with the limit that holds it down if any. */
+function sectionJudgements(form: AuditForm, answers: Record<string, unknown>) {
+  const judgements: { section_key: string; grade: string; reason: string | null }[] = [];
+  for (const section of auditorSections(form.tool)) {
+    if (!sectionApplies(form.tool, section.key, answers, form.child)) continue;
+    const judgement = section.answers.find((answer) => answer.kind === 'judgement' && typeof answers[answer.key] === 'string');
+    if (!judgement) continue;
+    const limit = limitingJudgement(form.tool, judgement.key, answers, form.child);
+    judgements.push({ section_key: section.key, grade: answers[judgement.key] as string, reason: limit ? limitMessage(form.tool, limit) : null });
+  }
+  return judgements;
+}

@@ -1,0 +1,337 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Principal } from '../src/platform/access.ts';
+import { loadPrincipal } from '../src/platform/auth/queries.ts';
+import { allocateAudit, ukToday } from '../src/modules/audits/allocation.ts';
+import { DETAILS_PAGE, findSection, pageQuestions } from '../src/modules/audits/form/answers.ts';
+import { formPages } from '../src/modules/audits/form/form.ts';
+import { loadBuiltInTools } from '../src/modules/tools/library.ts';
+import type { AuditTool } from '../src/modules/tools/schema.ts';
+import { createTestApp, type TestApp } from './support/app.ts';
+import { createChild } from './support/audits.ts';
+import { testDrivers } from './support/database.ts';
+import { createSmallCouncil, PASSWORD, type SmallCouncil } from './support/fixtures.ts';
+import { pageText, TestClient } from './support/client.ts';
+
+type Fields = Record<string, string | string[]>;
+
+const BRISTOL = 'bristol-child-case-audit';
+const BOLTON = 'bolton-collaborative-case-audit';
+
+function addDays(iso: string, days: number): string {
+  const date = new Date(`${iso}T12:00:00Z`);
+  date.setUTCDate(date.getUTCDate() + days);
+  return date.toISOString().slice(0, 10);
+}
+
+function dateFields(name: string, iso: string): Fields {
+  const [year, month, day] = iso.split('-');
+  return { [`${name}-day`]: String(Number(day)), [`${name}-month`]: String(Number(month)), [`${name}-year`]: year! };
+}
+
+const versionOf = (html: string) => /name="_version" value="(\d+)"/.exec(html)?.[1] ?? 'missing';
+
+describe.each(testDrivers())('completing an audit on %s', (driver) => {
+  let t: TestApp;
+  let council: SmallCouncil;
+  let coordinator: Principal;
+  const tools: Record<string, { toolId: string; tool: AuditTool }> = {};
+  const clients: Record<'auditor' | 'practitioner' | 'moderator' | 'qa_lead', TestClient> = {} as never;
+  let childNumber = 0;
+
+  /** A new audit of a new child, allocated to the auditor (Tina Manager) with the given tool. */
+  async function allocate(toolKey: string) {
+    childNumber += 1;
+    const child = await createChild(t.db, council.organisation.id, {
+      externalId: `AF-${childNumber}`,
+      initials: 'ZY',
+      teamId: council.teams.unit1.id,
+      workerId: council.staff.worker1.id,
+    });
+    const outcome = await allocateAudit(t.db, { principal: coordinator, ipAddress: null }, { childId: child.id, toolId: tools[toolKey]!.toolId, auditorId: council.staff.manager1.id });
+    if (!outcome.ok) throw new Error(JSON.stringify(outcome.errors));
+    return { id: outcome.audit.id, childId: child.id };
+  }
+
+  const pageUrl = (id: string, page: string) => (page === DETAILS_PAGE ? `/audits/${id}/form/details` : `/audits/${id}/form/sections/${page}`);
+
+  /** Opens a page as the auditor and posts it with the given fields, at the version it was loaded at. */
+  async function savePage(id: string, page: string, fields: Fields, client = clients.auditor) {
+    const form = await client.get(pageUrl(id, page));
+    expect(form.statusCode).toBe(200);
+    return client.post(pageUrl(id, page), { _version: versionOf(form.body), ...fields });
+  }
+
+  const audit = (id: string) => t.db.selectFrom('audits').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+
+  /** A valid answer for every question of a page, as the form would post it. */
+  function completePage(tool: AuditTool, page: string): Fields {
+    const today = ukToday();
+    const fields: Fields = {};
+    const staffId = council.staff.worker1.id;
+    const simple = (spec: { kind: string; allow?: string; min?: number; options?: { value: string }[]; scale?: string }, name: string) => {
+      switch (spec.kind) {
+        case 'judgement':
+          fields[name] = 'good';
+          break;
+        case 'single': {
+          const options = spec.options ?? tool.scales.find((scale) => scale.id === spec.scale)?.options ?? [];
+          fields[name] = options[0]!.value;
+          break;
+        }
+        case 'multiple':
+          fields[name] = [(spec.options ?? tool.scales.find((scale) => scale.id === spec.scale)?.options ?? [])[0]!.value];
+          break;
+        case 'yesno':
+          fields[name] = 'yes';
+          break;
+        case 'text':
+          fields[name] = `Notes for ${name}`;
+          break;
+        case 'number':
+          fields[name] = String(Math.max(spec.min ?? 1, 1));
+          break;
+        case 'scaling':
+          fields[name] = '7';
+          break;
+        case 'staff':
+          fields[name] = staffId;
+          break;
+        case 'date':
+          Object.assign(fields, dateFields(name, spec.allow === 'future' ? addDays(today, 30) : spec.allow === 'past' ? addDays(today, -3) : today));
+          break;
+      }
+    };
+    for (const { spec } of pageQuestions(tool, page)) {
+      if (spec.kind === 'repeating') for (const column of spec.columns) simple(column, `${spec.key}-0-${column.key}`);
+      else simple(spec, spec.key);
+    }
+    const section = page === DETAILS_PAGE ? undefined : findSection(tool, page);
+    for (const respondent of section?.feedback?.respondents ?? []) {
+      fields[`${respondent.key}-obtained`] = respondent.type === 'parent_carer' ? 'yes' : 'no';
+      if (respondent.askResidence) fields[`${respondent.key}-resident`] = 'yes';
+      if (respondent.type === 'parent_carer') {
+        for (const question of [...section!.feedback!.questions, ...(respondent.questions ?? [])]) simple(question, `${respondent.key}-${question.key}`);
+      } else fields[`${respondent.key}-reason-other`] = 'Did not want to take part';
+    }
+    return fields;
+  }
+
+  beforeAll(async () => {
+    t = await createTestApp(driver);
+    council = await createSmallCouncil(t.db);
+    await loadBuiltInTools(t.db, council.organisation.id);
+    const editions = await t.db
+      .selectFrom('audit_tool_editions')
+      .innerJoin('audit_tools', 'audit_tools.id', 'audit_tool_editions.tool_id')
+      .select(['audit_tools.id', 'audit_tools.key', 'audit_tool_editions.definition'])
+      .where('audit_tools.organisation_id', '=', council.organisation.id)
+      .execute();
+    for (const edition of editions) {
+      tools[edition.key] = { toolId: edition.id, tool: (typeof edition.definition === 'string' ? JSON.parse(edition.definition) : edition.definition) as AuditTool };
+    }
+    coordinator = (await loadPrincipal(t.db, council.users.qa_coordinator.id))!;
+    for (const role of ['auditor', 'practitioner', 'moderator', 'qa_lead'] as const) {
+      clients[role] = new TestClient(t.app);
+      await clients[role].signIn(council.users[role].email, PASSWORD);
+    }
+  }, 120_000);
+  afterAll(async () => t?.close());
+
+  it('completes a whole Bristol 2019 audit section by section and submits it for moderation', async () => {
+    const { id, childId } = await allocate(BRISTOL);
+    const tool = tools[BRISTOL]!.tool;
+
+    const summary = await clients.auditor.get(`/audits/${id}`);
+    expect(summary.body).toContain(`href="/audits/${id}/form"`);
+    expect(pageText(summary.body)).toContain('Start the audit');
+
+    const taskList = await clients.auditor.get(`/audits/${id}/form`);
+    expect(taskList.statusCode).toBe(200);
+    const taskText = pageText(taskList.body);
+    expect(taskText).toContain('Audit details');
+    expect(taskText).toContain('Service user feedback');
+    // Moderation and staff feedback are not the auditor's to fill in.
+    expect(taskText).not.toContain('Post moderation staff and supervisor feedback');
+
+    // The header is filled in from the register before the audit starts.
+    const details = await clients.auditor.get(pageUrl(id, DETAILS_PAGE));
+    expect(details.body).toMatch(new RegExp(`name="child_id"[^>]*>AF-${childNumber}</textarea>|value="AF-${childNumber}"`));
+
+    const assessment = await clients.auditor.get(pageUrl(id, 'assessment'));
+    expect(pageText(assessment.body)).toContain('Grade descriptors: Assessment/Mapping');
+    expect(pageText(assessment.body)).toContain('Assessments completed to a good standard with a good risk analysis');
+
+    for (const page of formPages(tool)) {
+      // The details page posts back what it was prefilled with.
+      const fields = page === DETAILS_PAGE ? { ...completePage(tool, page), child_id: `AF-${childNumber}` } : completePage(tool, page);
+      const response = await savePage(id, page, fields);
+      expect(response.statusCode, `${page}: ${pageText(response.body).slice(0, 600)}`).toBe(303);
+    }
+    const started = await audit(id);
+    expect(started.status).toBe('in_progress');
+    expect(started.answers.assessment_judgement).toBe('good');
+    expect(started.answers.child_id).toBe(`AF-${childNumber}`);
+    expect(started.answers.actions).toEqual([{ action_required: 'Notes for actions-0-action_required', to_be_completed_by: council.staff.worker1.id, by_when: addDays(ukToday(), 30) }]);
+    const feedback = started.answers.service_user_feedback as { respondents: Record<string, { obtained: string; answers: Record<string, unknown>; notObtainedOther?: string }> };
+    expect(feedback.respondents.parent_carer_1!.obtained).toBe('yes');
+    expect(feedback.respondents.parent_carer_1!.answers.scaling).toBe(7);
+    expect(feedback.respondents.young_person_child!.notObtainedOther).toBe('Did not want to take part');
+    expect(started.completed_sections).toContain('assessment');
+
+    const check = await clients.auditor.get(`/audits/${id}/form/check`);
+    expect(check.statusCode).toBe(200);
+    expect(pageText(check.body)).toContain('Check your answers before submitting the audit');
+    expect(pageText(check.body)).toContain('Notes for assessment_strengths');
+
+    const submitted = await clients.auditor.post(`/audits/${id}/form/submit`, { _version: versionOf(check.body) });
+    expect(submitted.statusCode, pageText(submitted.body).slice(0, 800)).toBe(303);
+    expect(submitted.headers.location).toBe(`/audits/${id}?submitted=1`);
+    const done = await audit(id);
+    expect(done.status).toBe('in_moderation');
+    expect(done.submitted_at).not.toBeNull();
+    expect(done.auditor_grade).toBe('good');
+    const judgements = await t.db.selectFrom('audit_judgements').selectAll().where('audit_id', '=', id).execute();
+    expect(judgements.map((judgement) => judgement.section_key)).toContain('assessment');
+
+    const logged = await t.db.selectFrom('activity_log').select(['action', 'record_type', 'summary', 'child_id']).where('record_id', '=', id).execute();
+    expect(logged.filter((entry) => entry.action === 'update').every((entry) => entry.child_id === childId)).toBe(true);
+    expect(logged.some((entry) => entry.summary.includes('submitted for moderation'))).toBe(true);
+    expect(logged.some((entry) => entry.record_type === 'audit_form' && entry.action === 'view' && entry.child_id === childId)).toBe(true);
+
+    // Submitted: the form is no longer open to change.
+    const after = await clients.auditor.get(`/audits/${id}/form`);
+    expect(after.statusCode).toBe(303);
+    const late = await clients.auditor.post(pageUrl(id, 'assessment'), { _version: String(done.version), assessment_judgement: 'inadequate' });
+    expect(late.statusCode).toBe(409);
+  }, 120_000);
+
+  it('holds Bolton Management grip to Does not yet meet good when no supervision is recorded, saying why', async () => {
+    const { id } = await allocate(BOLTON);
+    const refused = await savePage(id, 'management_grip', {
+      supervision_in_last_3_months: 'no',
+      management_grip_grade: 'good',
+      management_grip_comments: 'Supervision has lapsed',
+    });
+    expect(refused.statusCode).toBe(400);
+    const text = pageText(refused.body);
+    expect(text).toContain('Management Grip cannot be better than Does not yet meet good');
+    expect(text).toContain('Limiting judgement for this section - if there is not supervision recorded within timescale');
+    expect(refused.body).toContain('href="#management_grip_grade"');
+    expect((await audit(id)).answers).toEqual({});
+
+    const saved = await savePage(id, 'management_grip', {
+      supervision_in_last_3_months: 'no',
+      management_grip_grade: 'requires_improvement',
+      management_grip_comments: 'Supervision has lapsed',
+    });
+    expect(saved.statusCode).toBe(303);
+    const page = await clients.auditor.get(pageUrl(id, 'management_grip'));
+    expect(pageText(page.body)).toContain('Management Grip cannot be better than Does not yet meet good: Limiting judgement for this section');
+  }, 60_000);
+
+  it('refuses submission while a required judgement or its evidence is missing, linking to the field', async () => {
+    const { id } = await allocate(BOLTON);
+    await savePage(id, 'child_centred_practice', { child_centred_practice_grade: 'good' });
+    const check = await clients.auditor.get(`/audits/${id}/form/check`);
+    const refused = await clients.auditor.post(`/audits/${id}/form/submit`, { _version: versionOf(check.body) });
+    expect(refused.statusCode).toBe(400);
+    expect(pageText(refused.body)).toContain('You cannot submit this audit yet');
+    expect(refused.body).toContain(`href="/audits/${id}/form/sections/child_centred_practice#child_centred_practice_comments"`);
+    expect(refused.body).toContain(`href="/audits/${id}/form/sections/child_and_family_assessment#child_and_family_assessment_grade"`);
+    expect(pageText(refused.body)).toMatch(/Auditors comments and rationale for grading.*for Child centred practice and voice of the child/);
+    expect((await audit(id)).status).toBe('in_progress');
+  }, 60_000);
+
+  it('refuses a stale save, keeping the typed text and showing the newer version beside it', async () => {
+    const { id } = await allocate(BRISTOL);
+    const firstTab = await clients.auditor.get(pageUrl(id, 'assessment'));
+    const secondTab = await clients.auditor.get(pageUrl(id, 'assessment'));
+    const saved = await clients.auditor.post(pageUrl(id, 'assessment'), { _version: versionOf(secondTab.body), assessment_strengths: 'Saved in the second tab' });
+    expect(saved.statusCode).toBe(303);
+    const stale = await clients.auditor.post(pageUrl(id, 'assessment'), { _version: versionOf(firstTab.body), assessment_strengths: 'Typed in the first tab' });
+    expect(stale.statusCode).toBe(409);
+    expect(stale.body).toMatch(/<textarea[^>]*name="assessment_strengths"[^>]*>Typed in the first tab<\/textarea>/);
+    expect(pageText(stale.body)).toContain('Your answers have not been saved');
+    expect(pageText(stale.body)).toContain('The newer saved version');
+    expect(pageText(stale.body)).toContain('Saved in the second tab');
+    expect((await audit(id)).answers.assessment_strengths).toBe('Saved in the second tab');
+
+    // With JavaScript, the autosave of a stale page is refused the same way.
+    const autosave = await clients.auditor.post(pageUrl(id, 'assessment'), { _version: versionOf(firstTab.body), _autosave: '1', assessment_strengths: 'Typed in the first tab' });
+    expect(autosave.statusCode).toBe(409);
+    expect(JSON.parse(autosave.body)).toMatchObject({ status: 'stale' });
+    const current = await clients.auditor.get(pageUrl(id, 'assessment'));
+    const autosaved = await clients.auditor.post(pageUrl(id, 'assessment'), { _version: versionOf(current.body), _autosave: '1', assessment_strengths: 'Autosaved' });
+    expect(autosaved.statusCode).toBe(200);
+    expect(JSON.parse(autosaved.body)).toMatchObject({ status: 'saved' });
+    expect((await audit(id)).answers.assessment_strengths).toBe('Autosaved');
+  }, 60_000);
+
+  it('refuses an action due "ASAP", an owner who is not staff and a score outside its scale, naming the field', async () => {
+    const { id } = await allocate(BRISTOL);
+    const asap = await savePage(id, 'action_plan', {
+      'actions-0-action_required': 'Update the chronology',
+      'actions-0-to_be_completed_by': council.staff.worker1.id,
+      'actions-0-by_when-day': 'ASAP',
+      'actions-0-by_when-month': '',
+      'actions-0-by_when-year': '',
+    });
+    expect(asap.statusCode).toBe(400);
+    expect(pageText(asap.body)).toContain('By when (action 1): enter a real date');
+    expect(asap.body).toContain('href="#actions-0-by_when-day"');
+    // What was typed stays in the form.
+    expect(asap.body).toMatch(/name="actions-0-by_when-day"[^>]*value="ASAP"|value="ASAP"[^>]*name="actions-0-by_when-day"/);
+
+    const owner = await savePage(id, 'action_plan', {
+      'actions-0-action_required': 'Update the chronology',
+      'actions-0-to_be_completed_by': '00000000-0000-4000-8000-000000000000',
+      ...dateFields('actions-0-by_when', addDays(ukToday(), 10)),
+    });
+    expect(owner.statusCode).toBe(400);
+    expect(pageText(owner.body)).toContain('To be completed by (action 1): choose a member of staff from the list');
+
+    const score = await savePage(id, 'service_user_feedback', { 'parent_carer_1-obtained': 'yes', 'parent_carer_1-scaling': '11' });
+    expect(score.statusCode).toBe(400);
+    expect(pageText(score.body)).toContain('choose a score from 0 to 10');
+    const grade = await savePage(id, 'assessment', { assessment_judgement: 'brilliant' });
+    expect(grade.statusCode).toBe(400);
+    expect(pageText(grade.body)).toContain('Judgement: choose one of the options given');
+    expect((await audit(id)).answers).toEqual({});
+  }, 60_000);
+
+  it('lets only the audit\'s auditor complete it', async () => {
+    const { id } = await allocate(BRISTOL);
+    const version = String((await audit(id)).version);
+    for (const role of ['practitioner', 'moderator', 'qa_lead'] as const) {
+      const client = clients[role];
+      for (const url of [`/audits/${id}/form`, pageUrl(id, 'assessment'), `/audits/${id}/form/check`]) {
+        expect([403, 404], `${role} GET ${url}`).toContain((await client.get(url)).statusCode);
+      }
+      const post = await client.post(pageUrl(id, 'assessment'), { _version: version, assessment_judgement: 'inadequate' });
+      expect([403, 404], `${role} POST`).toContain(post.statusCode);
+      const submit = await client.post(`/audits/${id}/form/submit`, { _version: version });
+      expect([403, 404], `${role} submit`).toContain(submit.statusCode);
+      const summary = await client.get(`/audits/${id}`);
+      if (summary.statusCode === 200) expect(summary.body).not.toContain(`href="/audits/${id}/form"`);
+    }
+    expect((await audit(id)).answers).toEqual({});
+    expect((await audit(id)).status).toBe('allocated');
+  }, 60_000);
+
+  it('stores text that looks like HTML or a formula as typed and shows it as text', async () => {
+    const { id } = await allocate(BRISTOL);
+    const html = '<script>alert("x")</script><b>bold</b>';
+    const formula = '=HYPERLINK("http://example.com","click")';
+    const saved = await savePage(id, 'assessment', { assessment_strengths: html, assessment_areas_for_improvement: formula });
+    expect(saved.statusCode).toBe(303);
+    const stored = await audit(id);
+    expect(stored.answers.assessment_strengths).toBe(html);
+    expect(stored.answers.assessment_areas_for_improvement).toBe(formula);
+    const page = await clients.auditor.get(pageUrl(id, 'assessment'));
+    expect(page.body).not.toContain('<script>alert("x")');
+    expect(page.body).toContain('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&lt;b&gt;bold&lt;/b&gt;');
+    const check = await clients.auditor.get(`/audits/${id}/form/check`);
+    expect(check.body).not.toContain('<b>bold</b>');
+    expect(pageText(check.body)).toContain(formula);
+  }, 60_000);
+});
