@@ -5,7 +5,7 @@
  *   BENCH_DATABASE_URL   PostgreSQL server to create the scratch database on
  *                        (default postgres://postgres@127.0.0.1:5432/test)
  *   --pglite             run on the embedded driver instead, with smaller sizes
- *   --only=import|tracker  run one benchmark (results go to latest-only-<name>.*)
+ *   --only=import|tracker|form  run one benchmark (results go to latest-only-<name>.*)
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -13,6 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
 import { openScratchDatabase, seedOrganisation, type BenchContext } from './context.ts';
+import type { FormBenchResult } from './audit-form.bench.ts';
 import { runImportBench, type ImportBenchResult } from './import.bench.ts';
 import { round } from './measure.ts';
 import type { TrackerBenchResult } from './tracker.bench.ts';
@@ -28,13 +29,14 @@ type Results = {
   durationSeconds: number;
   import?: ImportBenchResult;
   tracker?: TrackerBenchResult;
+  form?: FormBenchResult;
 };
 
 async function main() {
   const args = process.argv.slice(2);
   const driver = args.includes('--pglite') ? 'pglite' : 'postgres';
   const only = args.find((arg) => arg.startsWith('--only='))?.slice('--only='.length);
-  if (only && only !== 'import' && only !== 'tracker') throw new Error(`unknown benchmark "${only}": use --only=import or --only=tracker`);
+  if (only && only !== 'import' && only !== 'tracker' && only !== 'form') throw new Error(`unknown benchmark "${only}": use --only=import, --only=tracker or --only=form`);
   const serverUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
   const started = performance.now();
   const log = (line: string) => process.stdout.write(`${line}\n`);
@@ -51,6 +53,10 @@ async function main() {
       // Loaded only when run, so the import benchmark works on its own.
       const { runTrackerBench } = await import('./tracker.bench.ts');
       results.tracker = await runTrackerBench(ctx);
+    }
+    if (!only || only === 'form') {
+      const { runFormBench } = await import('./audit-form.bench.ts');
+      results.form = await runFormBench(ctx);
     }
   } finally {
     fs.rmSync(tmpDir, { recursive: true, force: true });
@@ -105,6 +111,7 @@ function renderMarkdown(results: Results): string {
   ];
   if (results.import) parts.push('', renderImport(results.import));
   if (results.tracker) parts.push('', renderTracker(results.tracker));
+  if (results.form) parts.push('', renderForm(results.form));
   return `${parts.join('\n')}\n`;
 }
 
@@ -153,6 +160,26 @@ function renderTracker(result: TrackerBenchResult): string {
     ...result.plan,
     '```',
     ...(result.notes.length ? ['', ...result.notes.map((note) => `- ${note}`)] : []),
+  ].join('\n');
+}
+
+
+function renderForm(result: FormBenchResult): string {
+  const rows = [
+    ['section page (GET, signed in)', ms(result.page.medianMs), ms(result.page.p95Ms), x(result.ratios.pageToBareRoute)],
+    ['save one answer (POST, Continue)', ms(result.save.medianMs), ms(result.save.p95Ms), x(result.ratios.saveToBareRoute)],
+    ['save one answer (POST, autosave)', ms(result.autosave.medianMs), ms(result.autosave.p95Ms), x(result.ratios.autosaveToBareRoute)],
+    ['floor: bare Fastify route', ms(result.bareRoute.medianMs), ms(result.bareRoute.p95Ms), '1×'],
+  ];
+  return [
+    '## Audit form: a section page and a save',
+    '',
+    `${result.tool}, every one of its ${result.pages} pages filled in (${result.answers} answers). Page: \`${result.url}\`. ${result.iterations} timed runs of each after ${result.warmups} warm-ups; ` +
+      `every save carried the audit's current version and was accepted (version ${result.versions.before} to ${result.versions.after}).`,
+    '',
+    table(['what', 'median', 'p95', 'ratio to bare route'], rows),
+    '',
+    ...result.notes.map((note) => `- ${note}`),
   ].join('\n');
 }
 

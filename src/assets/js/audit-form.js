@@ -8,6 +8,8 @@ const PAUSE_MS = 2000;
 if (form && status && window.fetch && window.FormData) {
   let timer;
   let saving = false;
+  /** The save in flight, so Continue can wait for it and carry the version it produced. */
+  let inFlight = null;
   let again = false;
   let stale = false;
 
@@ -15,12 +17,19 @@ if (form && status && window.fetch && window.FormData) {
     status.textContent = text;
   };
 
-  const save = async () => {
-    if (stale) return;
+  const save = () => {
     if (saving) {
       again = true;
-      return;
+      return inFlight;
     }
+    inFlight = saveNow().finally(() => {
+      inFlight = null;
+    });
+    return inFlight;
+  };
+
+  const saveNow = async () => {
+    if (stale) return;
     saving = true;
     const data = new URLSearchParams(new FormData(form));
     data.set('_autosave', '1');
@@ -61,5 +70,13 @@ if (form && status && window.fetch && window.FormData) {
 
   form.addEventListener('input', schedule);
   form.addEventListener('change', schedule);
-  form.addEventListener('submit', () => clearTimeout(timer));
+  form.addEventListener('submit', (event) => {
+    clearTimeout(timer);
+    if (!inFlight) return;
+    // A save is on its way: submit once it is done, with the version it produced, so the
+    // page's own autosave is never mistaken for a change made elsewhere.
+    event.preventDefault();
+    const button = event.submitter;
+    inFlight.then(() => form.requestSubmit(button));
+  });
 }

@@ -1,0 +1,260 @@
+import type { Locator, Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { Db } from '../../src/db/index.ts';
+import { allocateAudit, ukToday } from '../../src/modules/audits/allocation.ts';
+import { loadBuiltInTools } from '../../src/modules/tools/library.ts';
+import { loadPrincipal } from '../../src/platform/auth/queries.ts';
+import { createChild } from '../support/audits.ts';
+import { createSmallCouncil, PASSWORD, type SmallCouncil } from '../support/fixtures.ts';
+import { clickAndLoad, describeInBrowser, expectNoAxeViolations, signIn, startBrowserApp, verifyOnPage, type BrowserApp } from './support.ts';
+
+const BRISTOL = 'bristol-child-case-audit';
+const BOLTON = 'bolton-collaborative-case-audit';
+
+/** The Bristol 2019 sections graded with a judgement, strengths and areas for improvement. */
+const GRADED_SECTIONS = [
+  'Assessment/Mapping (S47 Enquiries; SAF; Parenting Assessment; CiC Care Plan Analysis; Specialist Assessments ie GCP2, RHI, CSE Form)',
+  "Child's plan (CIN/CP/care plan/placement plan/pathway plan)",
+  'Purposeful Interventions (Building family networks, safety planning)',
+  'Reviews',
+  'Risk management (CP Strategies; Professionals Meetings; MARAC; MAPPA)',
+  'Management oversight',
+  'Impact – What does it all mean for the child?',
+];
+
+/** The file-recording checks, by the start of each question. */
+const FILE_RECORDING_CHECKS = ['Demographics', 'Genogram', 'Chronology', 'Case notes', 'Case summary', 'Appropriate flags', 'Closure summary'];
+
+type Seeded = { council: SmallCouncil; audits: { bristol: string; bolton: string; stale: string } };
+
+/** Three audits allocated to Tina Manager (the auditor user): two on Bristol 2019, one on Bolton. */
+async function seed(db: Db): Promise<Seeded> {
+  const council = await createSmallCouncil(db);
+  const org = council.organisation.id;
+  await loadBuiltInTools(db, org);
+  const tools = await db.selectFrom('audit_tools').select(['id', 'key']).where('organisation_id', '=', org).execute();
+  const coordinator = (await loadPrincipal(db, council.users.qa_coordinator.id))!;
+  const allocate = async (toolKey: string, externalId: string) => {
+    const child = await createChild(db, org, { externalId, initials: 'JB', teamId: council.teams.unit1.id, workerId: council.staff.worker1.id });
+    const toolId = tools.find((tool) => tool.key === toolKey)!.id;
+    const outcome = await allocateAudit(db, { principal: coordinator, ipAddress: null }, { childId: child.id, toolId, auditorId: council.staff.manager1.id });
+    if (!outcome.ok) throw new Error(JSON.stringify(outcome.errors));
+    return outcome.audit.id;
+  };
+  return { council, audits: { bristol: await allocate(BRISTOL, 'FORM-1'), bolton: await allocate(BOLTON, 'FORM-2'), stale: await allocate(BRISTOL, 'FORM-3') } };
+}
+
+function shiftDays(iso: string, days: number): { day: string; month: string; year: string } {
+  const date = new Date(`${iso}T12:00:00Z`);
+  date.setUTCDate(date.getUTCDate() + days);
+  return { day: String(date.getUTCDate()), month: String(date.getUTCMonth() + 1), year: String(date.getUTCFullYear()) };
+}
+
+/** Fills a GOV.UK date input, found by its legend. */
+async function fillDate(scope: Page | Locator, legend: string, date: { day: string; month: string; year: string }) {
+  const group = scope.getByRole('group', { name: legend, exact: true });
+  await group.getByLabel('Day').fill(date.day);
+  await group.getByLabel('Month').fill(date.month);
+  await group.getByLabel('Year').fill(date.year);
+}
+
+/** Chooses a radio or checkbox by its group's legend (or the legend's start) and its own label. */
+const choose = (scope: Page | Locator, legend: string | RegExp, option: string) => scope.getByRole('group', { name: legend }).getByLabel(option, { exact: true }).check();
+
+describeInBrowser('completing an audit in Chromium', () => {
+  let t: BrowserApp<Seeded>;
+  let page: Page;
+
+  beforeAll(async () => {
+    t = await startBrowserApp(seed);
+    page = await t.newPage();
+    await signIn(page, t.seeded.council.users.auditor.email, PASSWORD);
+  });
+  afterAll(async () => t?.close());
+
+  const form = () => page.locator('main form[data-module="app-autosave"]');
+
+  /** Checks the page and scans it, then returns: every page of the form is scanned. */
+  async function onPage(heading: string | RegExp, on: Page = page) {
+    await verifyOnPage(on, heading);
+    await expectNoAxeViolations(on);
+  }
+
+  const continueTo = (on: Page = page) => clickAndLoad(on.getByRole('button', { name: 'Continue', exact: true }));
+
+  /** The label of the chosen radio in a group. */
+  async function choseRadio(legend: string) {
+    const group = page.getByRole('group', { name: legend, exact: true });
+    const checked = group.locator('input:checked');
+    return group.locator(`label[for="${await checked.getAttribute('id')}"]`).innerText();
+  }
+
+  it('completes a whole Bristol 2019 audit page by page and submits it for moderation', async () => {
+    const id = t.seeded.audits.bristol;
+    await page.goto(`/audits/${id}`);
+    await onPage('JB (FORM-1)');
+    await clickAndLoad(page.getByRole('button', { name: 'Start the audit' }));
+    await onPage('Complete the audit of JB (FORM-1)');
+    expect(await page.locator('.govuk-task-list').innerText()).toContain('Not yet started');
+
+    // Too early: submission is refused, and each problem links to its field on its page.
+    await clickAndLoad(page.getByRole('button', { name: 'Check your answers and submit' }));
+    await onPage('Check your answers before submitting the audit');
+    await clickAndLoad(page.getByRole('button', { name: 'Submit the audit' }));
+    await onPage('Check your answers before submitting the audit');
+    expect(await page.title()).toMatch(/^Error: /);
+    const summary = page.locator('.govuk-error-summary');
+    expect(await summary.getByRole('heading').innerText()).toBe('You cannot submit this audit yet');
+    await clickAndLoad(summary.getByRole('link', { name: 'Type of audit (Audit details) is missing' }));
+    expect(new URL(page.url()).pathname).toBe(`/audits/${id}/form/details`);
+    expect(new URL(page.url()).hash).toBe('#type_of_audit');
+    await onPage('Audit details');
+    expect(await page.locator('#type_of_audit').getAttribute('type')).toBe('radio');
+
+    // Audit details: the register fills in what it knows; the rest is chosen here.
+    expect(await page.getByLabel("Child's ID").inputValue()).toBe('FORM-1');
+    expect(await choseRadio('Status')).toBe('CIN');
+    expect(await page.getByLabel('Currently allocated caseholder').locator('option:checked').innerText()).toBe('Wes Worker, Social Worker');
+    expect(await page.getByRole('group', { name: 'Date of audit' }).getByLabel('Year').inputValue()).toBe(ukToday().slice(0, 4));
+    await choose(page, 'Type of audit', 'Manager/senior');
+    await choose(page, 'Main referral factors (tick) (optional)', 'Neglect');
+    await fillDate(page, 'Date referral received by First Response (optional)', shiftDays(ukToday(), -200));
+    await choose(page, 'Was the decision by First Response timely (made in 24 hours)? (optional)', 'Yes');
+    await page.getByLabel('Number of allocated social workers since referral (optional)').fill('2');
+    await continueTo();
+
+    await onPage('File recording – to be reviewed alongside the Qlik Child Case Audit App');
+    for (const check of FILE_RECORDING_CHECKS) await choose(form(), new RegExp(`^${check}`), 'Good');
+    await form().getByLabel('Comments on quality and use within practice (optional)').first().fill('Demographics are up to date');
+    await choose(form(), 'Judgement', 'Good (G)');
+    await continueTo();
+
+    await onPage('Service user feedback (auditor to contact the children/parents/carer)');
+    const respondent = (name: string) => page.locator('.app-respondent').filter({ has: page.getByRole('heading', { name, exact: true }) });
+    await choose(respondent('Parent/carer 1'), 'Was feedback obtained from Parent/carer 1?', 'Yes');
+    await choose(respondent('Parent/carer 1'), 'Is Parent/carer 1 resident with the child?', 'Yes');
+    await respondent('Parent/carer 1').getByLabel('What is going/went well? (optional)').fill('The social worker listens to us');
+    await choose(respondent('Parent/carer 1'), /^Scaling/, '7');
+    await choose(respondent('Parent/carer 2'), 'Was feedback obtained from Parent/carer 2?', 'No');
+    await respondent('Parent/carer 2').getByLabel('Feedback not obtained because').fill('Could not be reached');
+    const child = respondent('Young person/child feedback (over 13 years old)');
+    await choose(child, 'Was feedback obtained from Young person/child feedback (over 13 years old)?', 'No');
+    await child.getByLabel('Feedback not obtained because').fill('Did not want to take part');
+    expect(await respondent('Foster carer').innerText()).toContain('Not asked for this child');
+    await continueTo();
+
+    for (const [index, title] of GRADED_SECTIONS.entries()) {
+      await onPage(title);
+      await choose(form(), 'Judgement', 'Good (G)');
+      await form().getByLabel('Strengths', { exact: true }).fill(`Strengths in section ${index + 1}`);
+      await form().getByLabel('Areas for improvement', { exact: true }).fill(`To improve in section ${index + 1}`);
+      await continueTo();
+    }
+
+    await onPage('Collaborative discussions with other professionals (IRO/CP chair/Fostering social worker)');
+    await page.getByRole('group', { name: 'Professional 1' }).getByLabel('Role', { exact: true }).fill('Independent reviewing officer');
+    await continueTo();
+
+    await onPage('Overall judgement');
+    await choose(form(), /^Based on Ofsted grade descriptors/, 'Good (G)');
+    await continueTo();
+
+    await onPage('Action Plan for Improvement');
+    const action = page.getByRole('group', { name: 'Action 1' });
+    await action.getByLabel('Action Required').fill('Update the chronology');
+    await action.getByLabel('To be completed by').selectOption({ label: 'Wes Worker, Social Worker' });
+    await fillDate(action, 'By when', shiftDays(ukToday(), 30));
+    await continueTo();
+
+    await onPage('Check your answers before submitting the audit');
+    // Every section is now complete on the task list too.
+    await clickAndLoad(page.getByRole('link', { name: 'Audit sections' }));
+    await onPage('Complete the audit of JB (FORM-1)');
+    expect(await page.locator('main').innerText()).toContain('You have completed 13 of 13 sections.');
+    expect(await page.locator('.govuk-task-list__status').allInnerTexts()).toEqual(Array(13).fill('Completed'));
+    await clickAndLoad(page.getByRole('button', { name: 'Check your answers and submit' }));
+    await verifyOnPage(page, 'Check your answers before submitting the audit');
+    const answers = await page.locator('main').innerText();
+    for (const expected of ['Manager/senior', 'Strengths in section 7', 'Independent reviewing officer', 'Update the chronology', 'Did not want to take part']) expect(answers).toContain(expected);
+    await clickAndLoad(page.getByRole('button', { name: 'Submit the audit' }));
+
+    expect(new URL(page.url()).pathname).toBe(`/audits/${id}`);
+    await onPage('JB (FORM-1)');
+    expect(await page.locator('.govuk-notification-banner').innerText()).toContain('Audit submitted for moderation');
+    expect(await page.getByRole('button', { name: /(Start|Continue) the audit/ }).count()).toBe(0);
+  });
+
+  it('caps Bolton Management Grip when no supervision is recorded, saying why beside the grade', async () => {
+    await page.goto(`/audits/${t.seeded.audits.bolton}/form/sections/management_grip`);
+    await onPage('8. Management Grip');
+    await choose(form(), 'There is at least 1 supervision discussion recorded within the last 3 months.', 'No');
+    for (const criterion of [/^There is evidence of strong/, /^There is evidence that supervision/, /^Decision making is evidence based/, /^There is evidence that management guidance/, /^There is evidence the lead practitioner/]) {
+      await choose(form(), criterion, 'Yes');
+    }
+    await choose(form(), 'Grading', 'Good (G)');
+    await form().getByLabel(/Auditors comments and rationale for grading/).fill('Supervision has lapsed since the spring');
+    await continueTo();
+
+    await onPage('8. Management Grip');
+    expect(await page.title()).toMatch(/^Error: /);
+    const message = 'Management Grip cannot be better than Does not yet meet good: Limiting judgement for this section - if there is not supervision recorded within timescale – this section must be rated Does not yet meet good';
+    const link = page.locator('.govuk-error-summary').getByRole('link', { name: message });
+    expect(await link.getAttribute('href')).toBe('#management_grip_grade');
+    expect(await page.locator('#management_grip_grade-error').innerText()).toContain(message);
+    // What was chosen and typed stays.
+    expect(await form().getByRole('group', { name: 'Grading' }).getByLabel('Good (G)').isChecked()).toBe(true);
+    expect(await form().getByLabel(/Auditors comments/).inputValue()).toBe('Supervision has lapsed since the spring');
+
+    await choose(form(), 'Grading', 'Does not yet meet good (RI)');
+    await clickAndLoad(page.getByRole('button', { name: 'Save and come back later' }));
+    await onPage(/^Complete the audit of/);
+    await clickAndLoad(page.getByRole('link', { name: '8. Management Grip' }));
+    await onPage('8. Management Grip');
+    // The saved limit is shown beside the grade it holds down.
+    expect(await page.locator('.govuk-warning-text').innerText()).toContain(message);
+    expect(await form().getByRole('group', { name: 'Grading' }).getByLabel('Does not yet meet good (RI)').isChecked()).toBe(true);
+  });
+
+  it('keeps what was typed in a stale tab and shows the newer saved version beside it', async () => {
+    const url = `/audits/${t.seeded.audits.stale}/form/sections/reviews`;
+    const first = page;
+    const second = await page.context().newPage();
+    await first.goto(url);
+    await second.goto(url);
+    await verifyOnPage(second, 'Reviews');
+
+    await second.getByLabel('Strengths', { exact: true }).fill('Saved in the second tab');
+    await continueTo(second);
+    await verifyOnPage(second, 'Risk management (CP Strategies; Professionals Meetings; MARAC; MAPPA)');
+    await second.close();
+
+    await first.getByLabel('Strengths', { exact: true }).fill('Typed in the first tab');
+    const refused = first.waitForResponse((response) => response.request().method() === 'POST' && response.status() === 409);
+    await continueTo(first);
+    await refused;
+    await onPage('Reviews');
+    expect(await page.locator('[data-testid="stale-save"]').innerText()).toContain('Your answers have not been saved');
+    expect(await page.getByLabel('Strengths', { exact: true }).inputValue()).toBe('Typed in the first tab');
+    const newer = page.getByTestId('newer-version');
+    expect(await newer.getByRole('heading').innerText()).toBe('The newer saved version');
+    expect(await newer.innerText()).toContain('Saved in the second tab');
+
+    // Continue again saves the person's own text over the newer version, now knowingly.
+    await continueTo();
+    await verifyOnPage(page, 'Risk management (CP Strategies; Professionals Meetings; MARAC; MAPPA)');
+    await page.goto(url);
+    expect(await page.getByLabel('Strengths', { exact: true }).inputValue()).toBe('Typed in the first tab');
+  });
+
+  it('saves while typing pauses, with JavaScript, and the text is there after a reload', async () => {
+    const url = `/audits/${t.seeded.audits.stale}/form/sections/impact`;
+    await page.goto(url);
+    await verifyOnPage(page, 'Impact – What does it all mean for the child?');
+    await page.getByLabel('Areas for improvement', { exact: true }).fill('Autosaved while typing');
+    await page.locator('[data-autosave-status]').filter({ hasText: /^Saved at \d{2}:\d{2}$/ }).waitFor();
+    await expectNoAxeViolations(page);
+    await page.reload();
+    await verifyOnPage(page, 'Impact – What does it all mean for the child?');
+    expect(await page.getByLabel('Areas for improvement', { exact: true }).inputValue()).toBe('Autosaved while typing');
+  });
+});
