@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { readBundledBankHolidays } from '../src/platform/bank-holidays/index.ts';
-import { DIVISIONS, isWeekend, parseBankHolidaysFile } from '../src/platform/working-days.ts';
+import { bundledBankHolidays, readBundledBankHolidays } from '../src/platform/bank-holidays/index.ts';
+import { checkBankHolidaysFile, datesSpanned, parseBankHolidaysFile, yearsListed } from '../src/platform/bank-holidays/schema.ts';
+import { DIVISIONS, isWeekend } from '../src/platform/working-days.ts';
 import { easterSunday, expectedBankHolidays } from './support/bank-holiday-rules.ts';
 
 const file = parseBankHolidaysFile(readBundledBankHolidays());
@@ -94,5 +95,63 @@ describe('the bundled bank holidays file', () => {
         expect(dates.has(easterMonday), `${division} ${easterMonday}`).toBe(division !== 'scotland');
       }
     }
+  });
+});
+
+describe('the gov.uk bank holidays schema', () => {
+  const copy = () => structuredClone(readBundledBankHolidays()) as any;
+  const problems = (value: unknown) => {
+    const checked = checkBankHolidaysFile(value);
+    return checked.ok ? [] : checked.problems;
+  };
+
+  it('accepts the bundled file, as text, bytes or parsed, and keeps only the format', () => {
+    const text = JSON.stringify(readBundledBankHolidays());
+    expect(checkBankHolidaysFile(text).ok).toBe(true);
+    expect(checkBankHolidaysFile(new TextEncoder().encode(`\uFEFF${text}`)).ok).toBe(true);
+    const extra = copy();
+    extra.scotland.events[0].colour = 'blue';
+    const checked = checkBankHolidaysFile(extra);
+    expect(checked.ok && 'colour' in checked.file.scotland.events[0]!).toBe(false);
+    expect(bundledBankHolidays()).toEqual(file);
+    expect(yearsListed(file, 'scotland')).toEqual([2018, 2019, 2020, 2021, 2022, 2023, 2024, 2025, 2026, 2027, 2028]);
+    expect(datesSpanned(file)).toEqual({ first: '2018-01-01', last: '2028-12-26' });
+  });
+
+  it('names the path of a date that is not a date', () => {
+    const bad = copy();
+    bad['england-and-wales'].events[3].date = '2026-02-30';
+    bad.scotland.events[0].date = '30/01/2026';
+    bad['northern-ireland'].events[1].date = 20260101;
+    expect(problems(bad)).toEqual([
+      { path: 'england-and-wales.events[3].date', message: 'expected a real date written as YYYY-MM-DD, not "2026-02-30"' },
+      { path: 'scotland.events[0].date', message: 'expected a real date written as YYYY-MM-DD, not "30/01/2026"' },
+      { path: 'northern-ireland.events[1].date', message: 'expected a date written as YYYY-MM-DD' },
+    ]);
+  });
+
+  it('names a missing division and an empty list of events', () => {
+    const bad = copy();
+    delete bad['northern-ireland'];
+    bad.scotland.events = [];
+    expect(problems(bad)).toEqual([
+      { path: 'scotland.events', message: 'the list of events is empty: the file must list the bank holidays of Scotland' },
+      { path: 'northern-ireland', message: 'missing: the file must have the bank holidays of Northern Ireland as well as the other divisions' },
+    ]);
+  });
+
+  it('names missing and mistyped fields of an event, a mislabelled division, and a file that is not the format', () => {
+    const bad = copy();
+    delete bad.scotland.events[1].title;
+    bad.scotland.events[2].bunting = 'yes';
+    bad['england-and-wales'].division = 'england';
+    expect(problems(bad)).toEqual([
+      { path: 'england-and-wales.division', message: 'expected "england-and-wales"' },
+      { path: 'scotland.events[1].title', message: 'missing' },
+      { path: 'scotland.events[2].bunting', message: 'expected true or false' },
+    ]);
+    expect(problems([])).toEqual([{ path: 'the file', message: expect.stringContaining('expected the gov.uk bank holidays format') }]);
+    expect(problems('{"scotland": ')[0]).toMatchObject({ path: 'the file', message: expect.stringMatching(/^not JSON/) });
+    expect(() => parseBankHolidaysFile({})).toThrow(/^the bank holidays file is not in the gov.uk format: england-and-wales: missing: .*; scotland: missing: .*; northern-ireland: missing: /);
   });
 });

@@ -1,16 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { bundledHolidayCalendar, readBundledBankHolidays } from '../src/platform/bank-holidays/index.ts';
-import {
-  addCalendarMonths,
-  addDays,
-  addWeeks,
-  BankHolidaysFileError,
-  isIsoDate,
-  isWorkingDay,
-  loadHolidayCalendar,
-  workingDaysAfter,
-  workingDaysBetween,
-} from '../src/platform/working-days.ts';
+import { BankHolidaysFileError, loadHolidayCalendar } from '../src/platform/bank-holidays/schema.ts';
+import { addCalendarMonths, addDays, addWeeks, isIsoDate, isWorkingDay, workingDaysAfter, workingDaysBetween } from '../src/platform/working-days.ts';
 
 const england = bundledHolidayCalendar();
 const scotland = bundledHolidayCalendar('scotland');
@@ -33,6 +24,16 @@ describe('working days', () => {
     expect(isWorkingDay('2026-04-07', england)).toBe(true);
     expect(workingDaysAfter('2026-04-02', 1, england)).toBe('2026-04-07');
     expect(workingDaysBetween('2026-04-02', '2026-04-07', england)).toBe(1);
+  });
+
+  it('skip Good Friday and Easter Monday 2027, a month end between them and the next working day', () => {
+    // Easter Sunday 2027 is 28 March.
+    expect(isWorkingDay('2027-03-26', england)).toBe(false);
+    expect(isWorkingDay('2027-03-29', england)).toBe(false);
+    expect(isWorkingDay('2027-03-29', scotland)).toBe(true);
+    expect(workingDaysAfter('2027-03-25', 1, england)).toBe('2027-03-30');
+    expect(workingDaysAfter('2027-03-25', 5, england)).toBe('2027-04-05');
+    expect(workingDaysAfter('2027-03-25', 1, scotland)).toBe('2027-03-29');
   });
 
   it('skip Christmas and the substitute days of 2026 and 2027', () => {
@@ -58,6 +59,21 @@ describe('working days', () => {
     expect(workingDaysAfter('2026-11-28', 1, england)).toBe('2026-11-30');
     expect(workingDaysAfter('2026-04-03', 1, england)).toBe('2026-04-07');
     expect(workingDaysAfter('2026-04-03', 0, england)).toBe('2026-04-03');
+  });
+
+  it('run across month and year ends', () => {
+    expect(workingDaysAfter('2026-01-30', 1, england)).toBe('2026-02-02'); // Friday to Monday
+    expect(workingDaysAfter('2026-02-27', 1, england)).toBe('2026-03-02');
+    expect(workingDaysAfter('2028-02-28', 1, england)).toBe('2028-02-29'); // a leap day is a working day
+    expect(workingDaysAfter('2026-04-30', 2, england)).toBe('2026-05-05'); // past the early May bank holiday
+    expect(workingDaysAfter('2026-09-30', 1, england)).toBe('2026-10-01');
+    expect(workingDaysAfter('2026-12-31', 1, england)).toBe('2027-01-04'); // New Year's Day 2027 is a Friday
+    expect(workingDaysAfter('2026-05-29', 10, england)).toBe('2026-06-12');
+    expect(workingDaysBetween('2026-01-30', '2026-02-02', england)).toBe(1);
+    expect(workingDaysBetween('2026-12-24', '2027-01-04', england)).toBe(4);
+    // St Andrew's Day 2026 is Monday 30 November, the last day of the month, in Scotland only.
+    expect(workingDaysAfter('2026-11-27', 1, scotland)).toBe('2026-12-01');
+    expect(workingDaysAfter('2026-11-27', 1, england)).toBe('2026-11-30');
   });
 
   it('count back with a negative number', () => {
@@ -94,6 +110,12 @@ describe('working days', () => {
     expect(isWorkingDay('2026-08-31', england)).toBe(false);
     expect(workingDaysAfter('2025-12-31', 1, scotland)).toBe('2026-01-05');
     expect(workingDaysAfter('2025-12-31', 1, england)).toBe('2026-01-02');
+    // 2 January 2027 is a Saturday: the substitute is Monday 4 January.
+    expect(isWorkingDay('2027-01-04', scotland)).toBe(false);
+    expect(isWorkingDay('2027-01-04', england)).toBe(true);
+    // St Andrew's Day 2024 was a Saturday: the substitute was Monday 2 December.
+    expect(isWorkingDay('2024-12-02', scotland)).toBe(false);
+    expect(isWorkingDay('2024-11-29', scotland)).toBe(true);
   });
 
   it('in Northern Ireland include St Patrick’s Day and the Twelfth', () => {
@@ -103,6 +125,11 @@ describe('working days', () => {
     expect(isWorkingDay('2026-07-13', northernIreland)).toBe(false);
     expect(isWorkingDay('2026-07-13', england)).toBe(true);
     expect(isWorkingDay('2027-07-12', northernIreland)).toBe(false);
+    expect(isWorkingDay('2027-03-17', northernIreland)).toBe(false);
+    expect(isWorkingDay('2027-03-17', scotland)).toBe(true);
+    // 12 July 2025 was a Saturday: the substitute was Monday 14 July.
+    expect(isWorkingDay('2025-07-14', northernIreland)).toBe(false);
+    expect(workingDaysAfter('2026-07-10', 1, northernIreland)).toBe('2026-07-14');
     expect(isWorkingDay('2026-04-06', northernIreland)).toBe(false);
   });
 });

@@ -4,6 +4,7 @@ import * as outbox from './migrations/2026-11-24T1500_outbox.ts';
 import * as auditWork from './migrations/2026-11-24T1600_audit_work.ts';
 import * as toolLibrary from './migrations/2026-11-24T1700_tool_library.ts';
 import * as indexes from './migrations/2026-11-24T1750_indexes.ts';
+import * as bankHolidays from './migrations/2026-11-24T1910_bank_holidays.ts';
 
 /**
  * Migrations are listed here, in order, rather than read from a folder at run time, so the
@@ -15,6 +16,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '2026-11-24T1600_audit_work': auditWork,
   '2026-11-24T1700_tool_library': toolLibrary,
   '2026-11-24T1750_indexes': indexes,
+  '2026-11-24T1910_bank_holidays': bankHolidays,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

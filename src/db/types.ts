@@ -30,8 +30,24 @@ export interface OrganisationsTable {
   slug: string;
   name: string;
   settings: Json<Record<string, unknown>>;
+  /** Whose bank holidays are not working days: a gov.uk division. */
+  bank_holiday_division: ColumnType<BankHolidayDivision, BankHolidayDivision | undefined, BankHolidayDivision>;
   created_at: CreatedAt;
   updated_at: Timestamp;
+}
+
+export type BankHolidayDivision = 'england-and-wales' | 'scotland' | 'northern-ireland';
+
+/** A gov.uk bank-holidays.json an administrator loaded; the newest replaces the bundled one. */
+export interface BankHolidayFilesTable {
+  id: Generated<string>;
+  organisation_id: string;
+  loaded_by: string | null;
+  loaded_at: Timestamp;
+  file_name: string;
+  content: Json<unknown>;
+  first_date: DateOnly;
+  last_date: DateOnly;
 }
 
 export interface LocalitiesTable {
@@ -320,6 +336,7 @@ export interface Database {
   audit_judgements: AuditJudgementsTable;
   activity_log: ActivityLogTable;
   email_outbox: EmailOutboxTable;
+  bank_holiday_files: BankHolidayFilesTable;
 }
 
 export type Organisation = Selectable<OrganisationsTable>;

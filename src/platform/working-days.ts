@@ -1,5 +1,3 @@
-import { z } from 'zod';
-
 /**
  * Working days: every deadline in the QA framework (audit 10, moderation 10, distribution 5,
  * feedback 10) counts weekdays that are not bank holidays. Dates are ISO 'YYYY-MM-DD'
@@ -121,64 +119,4 @@ export function workingDaysBetween(a: IsoDate, b: IsoDate, calendar: HolidayCale
     if (isWorkingDay(addDays(a, offset), calendar)) count += 1;
   }
   return count;
-}
-
-/* The gov.uk bank-holidays.json format (https://www.gov.uk/bank-holidays.json). */
-
-const eventSchema = z.object({
-  title: z.string().min(1),
-  date: z.string().refine(isIsoDate, { error: 'expected a real date written as YYYY-MM-DD' }),
-  notes: z.string(),
-  bunting: z.boolean(),
-});
-
-const divisionSchema = (division: Division) =>
-  z.object({
-    division: z.literal(division, { error: `expected "${division}"` }),
-    events: z.array(eventSchema),
-  });
-
-export const bankHolidaysFileSchema = z.object({
-  'england-and-wales': divisionSchema('england-and-wales'),
-  scotland: divisionSchema('scotland'),
-  'northern-ireland': divisionSchema('northern-ireland'),
-});
-
-export type BankHolidaysFile = z.infer<typeof bankHolidaysFileSchema>;
-export type BankHolidayEvent = z.infer<typeof eventSchema>;
-
-export class BankHolidaysFileError extends Error {}
-
-/** Checks a gov.uk bank holidays file (text or parsed) and says exactly where it is wrong. */
-export function parseBankHolidaysFile(json: unknown): BankHolidaysFile {
-  let value = json;
-  if (typeof json === 'string') {
-    try {
-      value = JSON.parse(json);
-    } catch (error) {
-      throw new BankHolidaysFileError(`the bank holidays file is not JSON: ${(error as Error).message}`);
-    }
-  }
-  const parsed = bankHolidaysFileSchema.safeParse(value);
-  if (parsed.success) return parsed.data;
-  const issues = parsed.error.issues;
-  const described = issues.slice(0, 3).map((issue) => `${issuePath(issue.path)}: ${issue.message}`);
-  const more = issues.length > 3 ? ` (and ${issues.length - 3} more problems)` : '';
-  throw new BankHolidaysFileError(`the bank holidays file is not in the gov.uk format: ${described.join('; ')}${more}`);
-}
-
-function issuePath(path: PropertyKey[]): string {
-  if (path.length === 0) return 'the file';
-  return path
-    .map((part, index) => (typeof part === 'number' ? `[${part}]` : `${index === 0 ? '' : '.'}${String(part)}`))
-    .join('');
-}
-
-/** The bank holidays of one division of a gov.uk file, as a calendar for the functions above. */
-export function loadHolidayCalendar(json: unknown, division: Division = DEFAULT_DIVISION): HolidayCalendar {
-  if (!(DIVISIONS as readonly string[]).includes(division)) {
-    throw new BankHolidaysFileError(`unknown division "${division}": expected one of ${DIVISIONS.join(', ')}`);
-  }
-  const file = parseBankHolidaysFile(json);
-  return new Set(file[division].events.map((event) => event.date));
 }

@@ -6,15 +6,16 @@ import { bundledHolidayCalendar } from '../../platform/bank-holidays/index.ts';
 import { forbidden, type FieldError } from '../../platform/errors.ts';
 import { enqueueEmail } from '../../platform/outbox.ts';
 import { formatDate } from '../../platform/views.ts';
-import { isIsoDate, workingDaysAfter } from '../../platform/working-days.ts';
+import { isIsoDate, workingDaysAfter, type HolidayCalendar } from '../../platform/working-days.ts';
 import * as children from '../children/service.ts';
+import { holidayCalendarFor } from '../org/calendar.ts';
 import * as queries from './queries.ts';
 
 /**
  * Allocation: a QA coordinator gives a child's case to an auditor to audit with a tool. The
  * case-holder, team and service come from the child register as it stands today, the audit
  * pins the newest published edition of the tool, and it is due 10 working days later
- * (England and Wales bank holidays). The audit, the auditor's e-mail and the activity-log
+ * (the organisation's bank holidays). The audit, the auditor's e-mail and the activity-log
  * entry are written in one transaction: all of them or none.
  */
 
@@ -53,9 +54,9 @@ export function ukToday(now = new Date()): string {
   return new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/London', year: 'numeric', month: '2-digit', day: '2-digit' }).format(now);
 }
 
-/** The due date of an audit allocated on `allocatedOn`. */
-export function auditDueOn(allocatedOn: string): string {
-  return workingDaysAfter(allocatedOn, AUDIT_WORKING_DAYS, bundledHolidayCalendar('england-and-wales'));
+/** The due date of an audit allocated on `allocatedOn`, in the organisation's calendar (see org/calendar.ts). */
+export function auditDueOn(allocatedOn: string, calendar: HolidayCalendar = bundledHolidayCalendar('england-and-wales')): string {
+  return workingDaysAfter(allocatedOn, AUDIT_WORKING_DAYS, calendar);
 }
 
 function todayFrom(options: { today?: string }): string {
@@ -105,7 +106,7 @@ export async function allocationFormFor(db: Db, principal: Principal, childId: s
         .filter((auditor) => auditor.id !== child.allocated_worker_id)
         .map((auditor) => ({ value: auditor.id, text: `${auditor.full_name}, ${auditor.job_title}${auditor.team_name ? ` (${auditor.team_name})` : ''}` })),
       allocatedOn: today,
-      dueOn: auditDueOn(today),
+      dueOn: auditDueOn(today, await holidayCalendarFor(db, organisationId)),
     },
   };
 }
@@ -155,7 +156,7 @@ export async function allocateAudit(db: Db, actor: AllocationActor, input: unkno
   }
 
   if (errors.length || !child || !tool || !auditor) return { ok: false, errors: inFieldOrder(errors) };
-  const dueOn = auditDueOn(today);
+  const dueOn = auditDueOn(today, await holidayCalendarFor(db, organisationId));
   const values = {
     organisationId,
     childId: child.id,

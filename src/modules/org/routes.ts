@@ -22,6 +22,9 @@ import {
   type Outcome,
 } from './service.ts';
 import { importStaff, STAFF_IMPORT_COLUMNS } from './staff-import.ts';
+import { bankHolidaySettings, loadBankHolidayFile, setBankHolidayDivision } from './calendar.ts';
+import { DIVISION_NAMES } from '../../platform/bank-holidays/schema.ts';
+import { DIVISIONS, type Division } from '../../platform/working-days.ts';
 
 const STAFF_PAGE_SIZE = 50;
 
@@ -41,6 +44,8 @@ const DONE: Record<string, string> = {
   unlocked: 'Account unlocked',
   disabled: 'Account disabled: they have been signed out and cannot sign in',
   enabled: 'Account enabled',
+  'division-saved': 'Bank holidays changed: new due dates follow them',
+  'bank-holidays-loaded': 'Bank holidays file loaded: new due dates follow it',
 };
 
 // ——— Forms ———
@@ -191,6 +196,7 @@ export async function orgRoutes(app: FastifyInstance, { db }: AppDependencies) {
   structureRoutes(app, db);
   staffRoutes(app, db);
   userRoutes(app, db);
+  bankHolidayRoutes(app, db);
 }
 
 // ——— Overview, localities, services, teams ———
@@ -549,4 +555,56 @@ function userRoutes(app: FastifyInstance, db: Db) {
 
 function presentParams(values: Record<string, string | undefined>): URLSearchParams {
   return new URLSearchParams(Object.entries(values).filter((entry): entry is [string, string] => Boolean(entry[1])));
+}
+
+// ——— Bank holidays ———
+
+/** A bank-holidays.json from gov.uk is about 20 KB; anything near this is not one. */
+const BANK_HOLIDAYS_FILE_LIMIT = 1024 * 1024;
+
+const divisionForm = z.object({
+  division: z.enum(DIVISIONS, { error: 'Choose whose bank holidays are not working days' }),
+  shown: z.enum(DIVISIONS, { error: 'Open the bank holidays page again and choose again' }),
+});
+
+function bankHolidayRoutes(app: FastifyInstance, db: Db) {
+  const page = async (request: FastifyRequest, reply: FastifyReply, context: Record<string, unknown> = {}, status = 200) => {
+    const settings = await bankHolidaySettings(db, orgOf(request));
+    return reply.code(status).page('org/views/bank-holidays.njk', {
+      settings,
+      divisions: DIVISIONS.map((division) => ({ value: division, text: DIVISION_NAMES[division] })),
+      values: { division: settings.division },
+      // The dates are whole days in the UK; a few hours either side of midnight do not matter here.
+      upcoming: settings.holidays.filter((date) => date >= new Date().toISOString().slice(0, 10)).slice(0, 8),
+      flash: doneMessage(request),
+      ...context,
+    });
+  };
+
+  app.get('/organisation/bank-holidays', { config: { access: 'org.manage' } }, async (request, reply) => page(request, reply));
+
+  app.post('/organisation/bank-holidays', { config: { access: 'org.manage' } }, async (request, reply) => {
+    const body = request.body as Body;
+    const parsed = divisionForm.safeParse(body);
+    const outcome: Outcome<unknown> = parsed.success
+      ? await setBankHolidayDivision(db, actorOf(request), { division: parsed.data.division as Division, shown: parsed.data.shown as Division })
+      : { ok: false, status: 400, errors: fieldErrorsFrom(parsed.error).map((error) => ({ ...error, field: 'division' })) };
+    if (!outcome.ok) return page(request, reply, { errors: outcome.errors, ...(outcome.status === 400 ? { values: body } : {}) }, outcome.status);
+    return reply.redirect('/organisation/bank-holidays?done=division-saved', 303);
+  });
+
+  app.post('/organisation/bank-holidays/file', { config: { access: 'org.manage' } }, async (request, reply) => {
+    const refuse = (message: string, more: FieldError[] = []) => page(request, reply, { errors: [{ field: 'file', message }, ...more] }, 400);
+    const part = await request.file({ limits: { fileSize: BANK_HOLIDAYS_FILE_LIMIT, files: 1 } }).catch(() => undefined);
+    if (!part || !part.filename) {
+      part?.file.resume();
+      return refuse('Select a bank-holidays.json file');
+    }
+    const content = await part.toBuffer().catch(() => null);
+    if (!content) return refuse('The selected file must be smaller than 1 MB');
+    if (content.length === 0) return refuse('The selected file is empty');
+    const outcome = await loadBankHolidayFile(db, actorOf(request), { fileName: part.filename, content });
+    if (!outcome.ok) return refuse(`${part.filename} is not a gov.uk bank holidays file. Nothing was loaded: correct these problems and upload it again.`, outcome.errors);
+    return reply.redirect('/organisation/bank-holidays?done=bank-holidays-loaded', 303);
+  });
 }
