@@ -17,15 +17,15 @@ import { buildApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import type { Db } from '../src/db/index.ts';
 import { allocateAudit, ukToday } from '../src/modules/audits/allocation.ts';
-import { DETAILS_PAGE, findSection, pageQuestions, type RawFields } from '../src/modules/audits/form/answers.ts';
+import { DETAILS_PAGE, findSection, type RawFields } from '../src/modules/audits/form/answers.ts';
 import { formPages, openForm, saveSection, type AuditForm } from '../src/modules/audits/form/form.ts';
 import { DEMO_PASSWORD } from '../src/modules/org/demo-data.ts';
 import { loadBuiltInTools } from '../src/modules/tools/library.ts';
-import type { AuditTool } from '../src/modules/tools/schema.ts';
 import type { Principal } from '../src/platform/access.ts';
 import { findUserByEmail, loadPrincipal } from '../src/platform/auth/queries.ts';
 import { createChild } from '../test/support/audits.ts';
 import { TestClient } from '../test/support/client.ts';
+import { completePage as completeFormPage } from '../test/support/form-fields.ts';
 import type { BenchContext } from './context.ts';
 import { latencies, ratio, round, summarise } from './measure.ts';
 
@@ -185,62 +185,7 @@ async function currentVersion(db: Db, auditId: string): Promise<number> {
   return row.version;
 }
 
-function isoDate(days: number): string[] {
-  const date = new Date(`${ukToday()}T12:00:00Z`);
-  date.setUTCDate(date.getUTCDate() + days);
-  return [String(date.getUTCDate()), String(date.getUTCMonth() + 1), String(date.getUTCFullYear())];
-}
-
-/** A valid answer for every question of a page, as the form posts it: the first option, Good, a line of text. */
+/** Every question of a page answered, as the form posts it. */
 function completePage(form: AuditForm, page: string): RawFields {
-  const tool: AuditTool = form.tool;
-  const fields: Record<string, string | string[]> = {};
-  const staffId = form.staffOptions[0]!.value;
-  const simple = (spec: { kind: string; allow?: string; min?: number; options?: { value: string }[]; scale?: string }, name: string) => {
-    const options = () => spec.options ?? tool.scales.find((scale) => scale.id === spec.scale)?.options ?? [];
-    switch (spec.kind) {
-      case 'judgement':
-        fields[name] = 'good';
-        break;
-      case 'single':
-        fields[name] = options()[0]!.value;
-        break;
-      case 'multiple':
-        fields[name] = [options()[0]!.value];
-        break;
-      case 'yesno':
-        fields[name] = 'yes';
-        break;
-      case 'text':
-        fields[name] = `Notes for ${name}`;
-        break;
-      case 'number':
-        fields[name] = String(Math.max(spec.min ?? 1, 1));
-        break;
-      case 'scaling':
-        fields[name] = '7';
-        break;
-      case 'staff':
-        fields[name] = staffId;
-        break;
-      case 'date': {
-        const [day, month, year] = isoDate(spec.allow === 'future' ? 30 : spec.allow === 'past' ? -3 : 0);
-        Object.assign(fields, { [`${name}-day`]: day, [`${name}-month`]: month, [`${name}-year`]: year });
-        break;
-      }
-    }
-  };
-  for (const { spec } of pageQuestions(tool, page)) {
-    if (spec.kind === 'repeating') for (const column of spec.columns) simple(column, `${spec.key}-0-${column.key}`);
-    else simple(spec, spec.key);
-  }
-  const section = page === DETAILS_PAGE ? undefined : findSection(tool, page);
-  for (const respondent of section?.feedback?.respondents ?? []) {
-    fields[`${respondent.key}-obtained`] = respondent.type === 'parent_carer' ? 'yes' : 'no';
-    if (respondent.askResidence) fields[`${respondent.key}-resident`] = 'yes';
-    if (respondent.type === 'parent_carer') {
-      for (const question of [...section!.feedback!.questions, ...(respondent.questions ?? [])]) simple(question, `${respondent.key}-${question.key}`);
-    } else fields[`${respondent.key}-reason-other`] = 'Did not want to take part';
-  }
-  return fields;
+  return completeFormPage(form.tool, page, { staffId: form.staffOptions[0]!.value, today: ukToday() });
 }

@@ -2,31 +2,23 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Principal } from '../src/platform/access.ts';
 import { loadPrincipal } from '../src/platform/auth/queries.ts';
 import { allocateAudit, ukToday } from '../src/modules/audits/allocation.ts';
-import { DETAILS_PAGE, findSection, pageQuestions } from '../src/modules/audits/form/answers.ts';
+import { DETAILS_PAGE } from '../src/modules/audits/form/answers.ts';
 import { formPages } from '../src/modules/audits/form/form.ts';
 import { loadBuiltInTools } from '../src/modules/tools/library.ts';
 import type { AuditTool } from '../src/modules/tools/schema.ts';
 import { createTestApp, type TestApp } from './support/app.ts';
 import { createChild } from './support/audits.ts';
+import { completePage as completeFormPage, dateFields, type Fields } from './support/form-fields.ts';
+import { addDays } from '../src/platform/working-days.ts';
 import { testDrivers } from './support/database.ts';
 import { createSmallCouncil, PASSWORD, type SmallCouncil } from './support/fixtures.ts';
 import { pageText, TestClient } from './support/client.ts';
 
-type Fields = Record<string, string | string[]>;
 
 const BRISTOL = 'bristol-child-case-audit';
 const BOLTON = 'bolton-collaborative-case-audit';
 
-function addDays(iso: string, days: number): string {
-  const date = new Date(`${iso}T12:00:00Z`);
-  date.setUTCDate(date.getUTCDate() + days);
-  return date.toISOString().slice(0, 10);
-}
 
-function dateFields(name: string, iso: string): Fields {
-  const [year, month, day] = iso.split('-');
-  return { [`${name}-day`]: String(Number(day)), [`${name}-month`]: String(Number(month)), [`${name}-year`]: year! };
-}
 
 const versionOf = (html: string) => /name="_version" value="(\d+)"/.exec(html)?.[1] ?? 'missing';
 
@@ -63,61 +55,7 @@ describe.each(testDrivers())('completing an audit on %s', (driver) => {
 
   const audit = (id: string) => t.db.selectFrom('audits').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
 
-  /** A valid answer for every question of a page, as the form would post it. */
-  function completePage(tool: AuditTool, page: string): Fields {
-    const today = ukToday();
-    const fields: Fields = {};
-    const staffId = council.staff.worker1.id;
-    const simple = (spec: { kind: string; allow?: string; min?: number; maxLength?: number; options?: { value: string }[]; scale?: string }, name: string) => {
-      switch (spec.kind) {
-        case 'judgement': {
-          // Good where the scale has it, else its first grade (Telford's and Lambeth's scales are numbered).
-          const grades = tool.scales.find((scale) => scale.id === spec.scale)?.options ?? [];
-          fields[name] = grades.some((option) => option.value === 'good') ? 'good' : grades[0]!.value;
-          break;
-        }
-        case 'single': {
-          const options = spec.options ?? tool.scales.find((scale) => scale.id === spec.scale)?.options ?? [];
-          fields[name] = options[0]!.value;
-          break;
-        }
-        case 'multiple':
-          fields[name] = [(spec.options ?? tool.scales.find((scale) => scale.id === spec.scale)?.options ?? [])[0]!.value];
-          break;
-        case 'yesno':
-          fields[name] = 'yes';
-          break;
-        case 'text':
-          fields[name] = `Notes for ${name}`.slice(0, spec.maxLength);
-          break;
-        case 'number':
-          fields[name] = String(Math.max(spec.min ?? 1, 1));
-          break;
-        case 'scaling':
-          fields[name] = '7';
-          break;
-        case 'staff':
-          fields[name] = staffId;
-          break;
-        case 'date':
-          Object.assign(fields, dateFields(name, spec.allow === 'future' ? addDays(today, 30) : spec.allow === 'past' ? addDays(today, -3) : today));
-          break;
-      }
-    };
-    for (const { spec } of pageQuestions(tool, page)) {
-      if (spec.kind === 'repeating') for (const column of spec.columns) simple(column, `${spec.key}-0-${column.key}`);
-      else simple(spec, spec.key);
-    }
-    const section = page === DETAILS_PAGE ? undefined : findSection(tool, page);
-    for (const respondent of section?.feedback?.respondents ?? []) {
-      fields[`${respondent.key}-obtained`] = respondent.type === 'parent_carer' ? 'yes' : 'no';
-      if (respondent.askResidence) fields[`${respondent.key}-resident`] = 'yes';
-      if (respondent.type === 'parent_carer') {
-        for (const question of [...section!.feedback!.questions, ...(respondent.questions ?? [])]) simple(question, `${respondent.key}-${question.key}`);
-      } else fields[`${respondent.key}-reason-other`] = 'Did not want to take part';
-    }
-    return fields;
-  }
+  const completePage = (tool: AuditTool, page: string) => completeFormPage(tool, page, { staffId: council.staff.worker1.id, today: ukToday() });
 
   beforeAll(async () => {
     t = await createTestApp(driver);
