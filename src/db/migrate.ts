@@ -5,6 +5,7 @@ import * as auditWork from './migrations/2026-11-24T1600_audit_work.ts';
 import * as toolLibrary from './migrations/2026-11-24T1700_tool_library.ts';
 import * as indexes from './migrations/2026-11-24T1750_indexes.ts';
 import * as bankHolidays from './migrations/2026-11-24T1910_bank_holidays.ts';
+import * as lifecycle from './migrations/2026-11-24T1920_lifecycle.ts';
 
 /**
  * Migrations are listed here, in order, rather than read from a folder at run time, so the
@@ -17,6 +18,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '2026-11-24T1700_tool_library': toolLibrary,
   '2026-11-24T1750_indexes': indexes,
   '2026-11-24T1910_bank_holidays': bankHolidays,
+  '2026-11-24T1920_lifecycle': lifecycle,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

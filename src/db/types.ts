@@ -261,6 +261,9 @@ export interface AuditsTable {
   desktop_only: Generated<boolean>;
   re_audit_of: string | null;
   completed_sections: Json<string[]>;
+  /** When the current stage of the lifecycle started, and its deadline (none once closed). */
+  stage_started_on: ColumnType<DateOnly | null, DateOnly | null | undefined, DateOnly | null>;
+  stage_due_on: ColumnType<DateOnly | null, DateOnly | null | undefined, DateOnly | null>;
   version: Generated<number>;
   created_at: CreatedAt;
   updated_at: Timestamp;
@@ -280,6 +283,35 @@ export interface AuditJudgementsTable {
   grade: string;
   reason: string | null;
   created_at: CreatedAt;
+}
+
+/** One change of an audit's status: append-only, the database refuses updates and deletes. */
+export interface AuditTransitionsTable {
+  id: Generated<number>;
+  organisation_id: string;
+  audit_id: string;
+  /** Null for the first row, the allocation. */
+  from_status: AuditStatus | null;
+  to_status: AuditStatus;
+  transition: string;
+  actor_user_id: string | null;
+  actor_label: string;
+  reason: string | null;
+  at: Timestamp;
+}
+
+/** A council's timescales; a council without a row has Bristol's (the column defaults). */
+export interface OrganisationTimescalesTable {
+  organisation_id: string;
+  auditor_days: Generated<number>;
+  moderation_days: Generated<number>;
+  distribution_days: Generated<number>;
+  feedback_days: Generated<number>;
+  re_audit_weeks: Generated<number>;
+  case_direction_review_months: Generated<number>;
+  action_verification_months: Generated<number>;
+  version: Generated<number>;
+  updated_at: Timestamp;
 }
 
 export interface ActivityLogTable {
@@ -337,6 +369,8 @@ export interface Database {
   activity_log: ActivityLogTable;
   email_outbox: EmailOutboxTable;
   bank_holiday_files: BankHolidayFilesTable;
+  audit_transitions: AuditTransitionsTable;
+  organisation_timescales: OrganisationTimescalesTable;
 }
 
 export type Organisation = Selectable<OrganisationsTable>;

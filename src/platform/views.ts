@@ -25,6 +25,8 @@ export function createViewEnvironment(): nunjucks.Environment {
   );
   environment.addFilter('govukDate', formatDate);
   environment.addFilter('govukDateTime', formatDateTime);
+  // The MOJ timeline formats its dates with mojDate: the same GOV.UK style as the rest.
+  environment.addFilter('mojDate', (value: unknown, type?: string) => (type === 'date' ? formatDate(value) : formatDateTime(value)));
   environment.addFilter('number', (value: unknown) => (typeof value === 'number' ? value.toLocaleString('en-GB') : value));
   environment.addFilter('errorFor', (errors: FieldError[] | undefined, field: string) => {
     const found = errors?.find((error) => error.field === field);

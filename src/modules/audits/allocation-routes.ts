@@ -5,7 +5,7 @@ import { dataScope } from '../../platform/access.ts';
 import { logActivity } from '../../platform/activity.ts';
 import type { FieldError } from '../../platform/errors.ts';
 import * as children from '../children/service.ts';
-import { allocateAudit, allocationFormFor, AUDIT_WORKING_DAYS } from './allocation.ts';
+import { allocateAudit, allocationFormFor } from './allocation.ts';
 
 /** How many children a register search shows; a longer list asks for a narrower search. */
 const SEARCH_LIMIT = 25;
@@ -66,7 +66,7 @@ export async function allocationRoutes(app: FastifyInstance, { db }: AppDependen
       form: form.form,
       values: { toolId: choices.toolId || form.form.defaultToolId || '', auditorId: choices.auditorId ?? '' },
       errors,
-      workingDays: AUDIT_WORKING_DAYS,
+      workingDays: form.form.workingDays,
     });
   }
 }

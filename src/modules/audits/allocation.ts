@@ -9,17 +9,21 @@ import { formatDate } from '../../platform/views.ts';
 import { isIsoDate, workingDaysAfter, type HolidayCalendar } from '../../platform/working-days.ts';
 import * as children from '../children/service.ts';
 import { holidayCalendarFor } from '../org/calendar.ts';
+import { DEFAULT_TIMESCALES } from './lifecycle.ts';
 import * as queries from './queries.ts';
+import { recordAllocation, timescalesFor } from './transitions.ts';
 
 /**
  * Allocation: a QA coordinator gives a child's case to an auditor to audit with a tool. The
  * case-holder, team and service come from the child register as it stands today, the audit
- * pins the newest published edition of the tool, and it is due 10 working days later
- * (the organisation's bank holidays). The audit, the auditor's e-mail and the activity-log
- * entry are written in one transaction: all of them or none.
+ * pins the newest published edition of the tool, and it is due the organisation's auditor
+ * timescale later (10 working days unless it set another; its own bank holidays). The audit,
+ * the first row of its timeline, the auditor's e-mail and the activity-log entry are written
+ * in one transaction: all of them or none.
  */
 
-export const AUDIT_WORKING_DAYS = 10;
+/** The auditor's working days of a council that has not set its own (Bristol's). */
+export const AUDIT_WORKING_DAYS = DEFAULT_TIMESCALES.auditorDays;
 
 /** The fields of the allocation form and of POST /api/v1/audits, in the order errors are listed. */
 export const ALLOCATION_FIELDS = ['childId', 'toolId', 'auditorId'] as const;
@@ -54,9 +58,15 @@ export function ukToday(now = new Date()): string {
   return new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/London', year: 'numeric', month: '2-digit', day: '2-digit' }).format(now);
 }
 
-/** The due date of an audit allocated on `allocatedOn`, in the organisation's calendar (see org/calendar.ts). */
-export function auditDueOn(allocatedOn: string, calendar: HolidayCalendar = bundledHolidayCalendar('england-and-wales')): string {
-  return workingDaysAfter(allocatedOn, AUDIT_WORKING_DAYS, calendar);
+/** The due date of an audit allocated on `allocatedOn`, in the organisation's calendar (see org/calendar.ts) and timescale. */
+export function auditDueOn(allocatedOn: string, calendar: HolidayCalendar = bundledHolidayCalendar('england-and-wales'), workingDays = AUDIT_WORKING_DAYS): string {
+  return workingDaysAfter(allocatedOn, workingDays, calendar);
+}
+
+/** The due date of an audit allocated today by this organisation, and its auditor's working days. */
+async function organisationDueOn(db: Db, organisationId: string, allocatedOn: string) {
+  const { auditorDays } = await timescalesFor(db, organisationId);
+  return { dueOn: auditDueOn(allocatedOn, await holidayCalendarFor(db, organisationId), auditorDays), workingDays: auditorDays };
 }
 
 function todayFrom(options: { today?: string }): string {
@@ -92,6 +102,7 @@ export async function allocationFormFor(db: Db, principal: Principal, childId: s
   const tools = await queries.selectAllocatableTools(db, organisationId);
   const defaultTool = await defaultToolFor(db, organisationId, child, tools);
   const auditors = await queries.selectAuditorCandidates(db, organisationId, today);
+  const { dueOn, workingDays } = await organisationDueOn(db, organisationId, today);
   return {
     ok: true as const,
     form: {
@@ -106,7 +117,8 @@ export async function allocationFormFor(db: Db, principal: Principal, childId: s
         .filter((auditor) => auditor.id !== child.allocated_worker_id)
         .map((auditor) => ({ value: auditor.id, text: `${auditor.full_name}, ${auditor.job_title}${auditor.team_name ? ` (${auditor.team_name})` : ''}` })),
       allocatedOn: today,
-      dueOn: auditDueOn(today, await holidayCalendarFor(db, organisationId)),
+      dueOn,
+      workingDays,
     },
   };
 }
@@ -156,7 +168,7 @@ export async function allocateAudit(db: Db, actor: AllocationActor, input: unkno
   }
 
   if (errors.length || !child || !tool || !auditor) return { ok: false, errors: inFieldOrder(errors) };
-  const dueOn = auditDueOn(today, await holidayCalendarFor(db, organisationId));
+  const { dueOn, workingDays } = await organisationDueOn(db, organisationId, today);
   const values = {
     organisationId,
     childId: child.id,
@@ -175,9 +187,10 @@ export async function allocateAudit(db: Db, actor: AllocationActor, input: unkno
       organisationId,
       to: auditor.email,
       subject: `Case file audit allocated: ${child.initials} (${child.external_id}), due ${formatDate(dueOn)}`,
-      text: allocationEmailText({ auditId: inserted.id, auditorName: auditor.full_name, allocatorName: principal.displayName, child, tool, dueOn }),
+      text: allocationEmailText({ auditId: inserted.id, auditorName: auditor.full_name, allocatorName: principal.displayName, child, tool, dueOn, workingDays }),
       dedupeKey: `audit-allocated:${inserted.id}`,
     });
+    await recordAllocation(trx, actor, { id: inserted.id, organisationId });
     await logActivity(trx, actor, {
       action: 'create',
       recordType: 'audit',
@@ -210,6 +223,7 @@ function allocationEmailText(input: {
   child: RegisterChild;
   tool: { tool_name: string; edition: string };
   dueOn: string;
+  workingDays: number;
 }): string {
   const { child } = input;
   return [
@@ -221,7 +235,7 @@ function allocationEmailText(input: {
     `Audit tool: ${input.tool.tool_name} (edition ${input.tool.edition})`,
     `Case holder: ${child.worker_name ?? 'none recorded'}`,
     `Team: ${child.team_name ?? 'none recorded'}`,
-    `Due: ${formatDate(input.dueOn)} (${AUDIT_WORKING_DAYS} working days)`,
+    `Due: ${formatDate(input.dueOn)} (${input.workingDays} working days)`,
     '',
     `Open the audit in Assure: /audits/${input.auditId}`,
     'It is also listed under "My audits".',

@@ -1,8 +1,11 @@
 import type { Db } from '../../db/index.ts';
 import type { AuditStatus, Grade } from '../../db/types.ts';
 import { dataScope, type Principal } from '../../platform/access.ts';
+import type { IsoDate } from '../../platform/working-days.ts';
+import { isOverdue, STAGE_OF, type Stage } from './lifecycle.ts';
 import { selectAuditInScope, selectAuditsOfAuditor, selectJudgements } from './queries.ts';
 import { toTrackerAudit, type TrackerAudit } from './tracker.ts';
+import { auditTimeline, type TimelineEntry } from './transitions.ts';
 
 /**
  * One audit as its page and the API show it, and the audits a person carries out. Reach is
@@ -77,4 +80,31 @@ export async function listMyAudits(db: Db, principal: Principal): Promise<Tracke
   if (!principal.staffId) return [];
   const rows = await selectAuditsOfAuditor(db, principal.organisationId, principal.staffId);
   return rows.map(toTrackerAudit);
+}
+
+export type AuditLifecycle = {
+  stage: Stage;
+  stageStartedOn: string | null;
+  stageDueOn: string | null;
+  /** Asked of the date now, never stored. */
+  stageOverdue: boolean;
+  /** Every change of status, newest first. */
+  timeline: TimelineEntry[];
+};
+
+/** Where an audit the person can see (found with findAudit) stands in its lifecycle, and how it got there. */
+export async function auditLifecycle(db: Db, principal: Principal, audit: AuditRecord, today: IsoDate): Promise<AuditLifecycle> {
+  const row = await db
+    .selectFrom('audits')
+    .select(['stage_started_on', 'stage_due_on'])
+    .where('id', '=', audit.id)
+    .where('organisation_id', '=', principal.organisationId)
+    .executeTakeFirstOrThrow();
+  return {
+    stage: STAGE_OF[audit.status],
+    stageStartedOn: row.stage_started_on,
+    stageDueOn: row.stage_due_on,
+    stageOverdue: isOverdue(row.stage_due_on, today),
+    timeline: await auditTimeline(db, principal.organisationId, audit.id),
+  };
 }

@@ -333,6 +333,9 @@ export async function insertAllocatedAudit(
       status: 'allocated',
       allocated_on: values.allocatedOn,
       due_on: values.dueOn,
+      // The auditor's stage of the lifecycle starts at allocation (see lifecycle.ts).
+      stage_started_on: values.allocatedOn,
+      stage_due_on: values.dueOn,
       allocated_by: values.allocatedBy,
       answers: JSON.stringify({}),
       completed_sections: JSON.stringify([]),

@@ -7,7 +7,8 @@ import { logActivity } from '../../platform/activity.ts';
 import { invalid, notFound } from '../../platform/errors.ts';
 import { formatDate, paginationLinks, queryString } from '../../platform/views.ts';
 import { allocationRoutes } from './allocation-routes.ts';
-import { findAudit, listMyAudits } from './audit.ts';
+import { ukToday } from './allocation.ts';
+import { auditLifecycle, findAudit, listMyAudits } from './audit.ts';
 import { auditDocumentRoutes } from './document/routes.ts';
 import { auditFormRoutes } from './form/form-routes.ts';
 import { EDITABLE_STATUSES } from './form/form.ts';
@@ -143,6 +144,7 @@ export async function auditRoutes(app: FastifyInstance, deps: AppDependencies) {
     const submitted = (request.query as { submitted?: string }).submitted === '1' && audit.status === 'in_moderation';
     return reply.page('audits/views/audit.njk', {
       audit,
+      lifecycle: await auditLifecycle(db, principal, audit, ukToday()),
       statusLabels: AUDIT_STATUS_LABELS,
       statusTagClasses: STATUS_TAG_CLASSES,
       canComplete,

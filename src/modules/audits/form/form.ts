@@ -17,6 +17,7 @@ import { optionLabel } from '../../tools/scales.ts';
 import type { Answer, AuditTool, PrefillSource, Section } from '../../tools/schema.ts';
 import { ukToday } from '../allocation.ts';
 import { findAudit, type AuditRecord } from '../audit.ts';
+import { transitionAudit } from '../transitions.ts';
 import {
   auditorSections,
   DETAILS_PAGE,
@@ -338,28 +339,28 @@ export async function saveSection(db: Db, actor: FormActor, auditId: string, pag
   }
   const errors = [...parsed.errors, ...limitErrors(form, answers, page).map(({ field, message }) => ({ field, message }))];
   if (errors.length) return { ok: false, reason: 'invalid', errors };
-  const status: AuditStatus = form.audit.status === 'allocated' ? 'in_progress' : form.audit.status;
   return inTransaction(db, async (trx) => {
     const updated = await trx
       .updateTable('audits')
       .set({
         answers: JSON.stringify(answers),
         completed_sections: JSON.stringify(completedSections(form, answers)),
-        status,
         version: sql<number>`version + 1`,
         updated_at: sql<string>`now()`,
       })
       .where('id', '=', form.audit.id)
       .where('version', '=', expectedVersion)
-      .returning('version')
+      .returning(['version', 'status'])
       .executeTakeFirst();
     if (!updated) {
       const current = await trx.selectFrom('audits').select(['version', 'answers']).where('id', '=', form.audit.id).executeTakeFirstOrThrow();
       return { ok: false as const, reason: 'stale' as const, version: current.version, answers: current.answers };
     }
-    const started = form.audit.status === 'allocated' ? '; audit started' : '';
+    // The first save starts the audit: a transition of the lifecycle, in this same transaction.
+    const version = updated.status === 'allocated' ? (await transitionAudit(trx, actor, form.audit.id, 'in_progress', { expectedVersion: updated.version })).version : updated.version;
+    const started = updated.status === 'allocated' ? '; audit started' : '';
     await logActivity(trx, actor, { action: 'update', recordType: 'audit', recordId: form.audit.id, childId: form.audit.child.id, summary: `audit form saved: ${page}${started}` });
-    return { ok: true as const, version: updated.version };
+    return { ok: true as const, version };
   });
 }
 
@@ -391,8 +392,6 @@ export async function submitAudit(db: Db, actor: FormActor, auditId: string, exp
     const updated = await trx
       .updateTable('audits')
       .set({
-        status: 'in_moderation',
-        submitted_at: sql<string>`now()`,
         auditor_grade: grade,
         completed_sections: JSON.stringify(completedSections(form, answers)),
         version: sql<number>`version + 1`,
@@ -401,12 +400,16 @@ export async function submitAudit(db: Db, actor: FormActor, auditId: string, exp
       .where('id', '=', form.audit.id)
       .where('version', '=', expectedVersion)
       .where('status', 'in', [...EDITABLE_STATUSES])
-      .returning('version')
+      .returning(['version', 'status'])
       .executeTakeFirst();
     if (!updated) {
       const current = await trx.selectFrom('audits').select('version').where('id', '=', form.audit.id).executeTakeFirstOrThrow();
       return { ok: false as const, reason: 'stale' as const, version: current.version };
     }
+    // Submitting is the lifecycle's submit (or resubmit, once returned); an audit never saved is started first.
+    let version = updated.version;
+    if (updated.status === 'allocated') version = (await transitionAudit(trx, actor, form.audit.id, 'in_progress', { expectedVersion: version })).version;
+    await transitionAudit(trx, actor, form.audit.id, 'in_moderation', { expectedVersion: version });
     await trx.deleteFrom('audit_judgements').where('audit_id', '=', form.audit.id).where('stage', '=', 'auditor').execute();
     if (judgements.length) {
       await trx
