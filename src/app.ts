@@ -26,6 +26,7 @@ import { homeRoutes } from './modules/home/routes.ts';
 import { orgRoutes } from './modules/org/routes.ts';
 import { childrenRoutes } from './modules/children/routes.ts';
 import { auditRoutes } from './modules/audits/routes.ts';
+import { actionRoutes } from './modules/actions/routes.ts';
 import { activityRoutes } from './modules/activity/routes.ts';
 import { toolRoutes } from './modules/tools/routes.ts';
 import { apiRoutes } from './modules/api/routes.ts';
@@ -75,6 +76,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await app.register(async (scope) => orgRoutes(scope, deps));
   await app.register(async (scope) => childrenRoutes(scope, deps));
   await app.register(async (scope) => auditRoutes(scope, deps));
+  await app.register(async (scope) => actionRoutes(scope, deps));
   await app.register(async (scope) => activityRoutes(scope, deps));
   await app.register(async (scope) => toolRoutes(scope, deps));
   await app.register(async (scope) => apiRoutes(scope, deps), { prefix: '/api/v1' });

@@ -6,6 +6,8 @@ import * as toolLibrary from './migrations/2026-11-24T1700_tool_library.ts';
 import * as indexes from './migrations/2026-11-24T1750_indexes.ts';
 import * as bankHolidays from './migrations/2026-11-24T1910_bank_holidays.ts';
 import * as lifecycle from './migrations/2026-11-24T1920_lifecycle.ts';
+import * as moderation from './migrations/2026-11-24T1930_moderation.ts';
+import * as actions from './migrations/2026-11-24T1940_actions.ts';
 
 /**
  * Migrations are listed here, in order, rather than read from a folder at run time, so the
@@ -19,6 +21,8 @@ export const MIGRATIONS: Record<string, Migration> = {
   '2026-11-24T1750_indexes': indexes,
   '2026-11-24T1910_bank_holidays': bankHolidays,
   '2026-11-24T1920_lifecycle': lifecycle,
+  '2026-11-24T1930_moderation': moderation,
+  '2026-11-24T1940_actions': actions,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -256,6 +256,8 @@ export interface AuditsTable {
   closed_at: NullableTimestamp;
   auditor_grade: Grade | null;
   final_grade: Grade | null;
+  /** The moderator's development comments to the auditor. */
+  moderator_comments: ColumnType<string | null, string | null | undefined, string | null>;
   answers: Json<Record<string, unknown>>;
   allocated_by: string | null;
   desktop_only: Generated<boolean>;
@@ -347,6 +349,31 @@ export interface EmailOutboxTable {
   locked_until: NullableTimestamp;
 }
 
+export type ActionStatus = 'open' | 'done' | 'verified';
+
+/** An agreed action from an audit's action plan (overdue and verification due are queries). */
+export interface ActionsTable {
+  id: Generated<string>;
+  organisation_id: string;
+  audit_id: string;
+  child_id: string;
+  source: ColumnType<'action_plan', 'action_plan' | undefined, 'action_plan'>;
+  answer_key: string;
+  row_index: number;
+  text: string;
+  owner_id: string | null;
+  due_on: ColumnType<DateOnly | null, DateOnly | null | undefined, DateOnly | null>;
+  status: ColumnType<ActionStatus, ActionStatus | undefined, ActionStatus>;
+  done_at: NullableTimestamp;
+  evidence: string | null;
+  done_by: string | null;
+  verified_at: NullableTimestamp;
+  verified_by: string | null;
+  verification_note: string | null;
+  version: Generated<number>;
+  created_at: CreatedAt;
+}
+
 export interface Database {
   organisations: OrganisationsTable;
   localities: LocalitiesTable;
@@ -371,6 +398,7 @@ export interface Database {
   bank_holiday_files: BankHolidayFilesTable;
   audit_transitions: AuditTransitionsTable;
   organisation_timescales: OrganisationTimescalesTable;
+  actions: ActionsTable;
 }
 
 export type Organisation = Selectable<OrganisationsTable>;

@@ -88,7 +88,7 @@ export function auditsInScope(db: Db, scope: DataScope) {
  * organisation's, and for a limited scope those of its teams or services, or the person's own
  * work. Raw SQL so it fits any query that has `audits` in it, the tracker's or a subquery's.
  */
-function auditInScope(scope: DataScope): Expression<SqlBool> {
+export function auditInScope(scope: DataScope): Expression<SqlBool> {
   const inOrganisation = sql<SqlBool>`audits.organisation_id = ${scope.organisationId}`;
   if (scope.kind !== 'limited') return inOrganisation;
   const { teamIds, serviceIds, staffId } = scope;

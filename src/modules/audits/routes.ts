@@ -11,6 +11,8 @@ import { ukToday } from './allocation.ts';
 import { auditLifecycle, findAudit, listMyAudits } from './audit.ts';
 import { auditDocumentRoutes } from './document/routes.ts';
 import { auditFormRoutes } from './form/form-routes.ts';
+import { mayModerate } from './moderation/moderation.ts';
+import { moderationRoutes } from './moderation/routes.ts';
 import { EDITABLE_STATUSES } from './form/form.ts';
 import { trackerCsv, trackerXlsx, ukDay } from './export.ts';
 import type { TrackerOption } from './queries.ts';
@@ -70,6 +72,7 @@ export async function auditRoutes(app: FastifyInstance, deps: AppDependencies) {
   await allocationRoutes(app, deps);
   await auditDocumentRoutes(app, deps);
   await auditFormRoutes(app, deps);
+  await moderationRoutes(app, deps);
 
   app.get('/audits', { config: { access: 'audits.view' } }, async (request, reply) => {
     const principal = request.principal!;
@@ -141,14 +144,18 @@ export async function auditRoutes(app: FastifyInstance, deps: AppDependencies) {
     await logActivity(db, { principal, ipAddress: request.ip }, { action: 'view', recordType: 'audit', recordId: audit.id, childId: audit.child.id });
     // Only the audit's own auditor completes it, while it is with them.
     const canComplete = Boolean(principal.staffId) && audit.auditor.id === principal.staffId && EDITABLE_STATUSES.includes(audit.status);
-    const submitted = (request.query as { submitted?: string }).submitted === '1' && audit.status === 'in_moderation';
+    const query = request.query as { submitted?: string; moderated?: string; returned?: string };
+    const submitted = query.submitted === '1' && audit.status === 'in_moderation';
+    const canModerate = audit.status === 'in_moderation' && mayModerate(principal, audit);
+    const moderationFlash = query.moderated === '1' && audit.status === 'moderated' ? 'Audit moderated' : query.returned === '1' && audit.status === 'returned' ? 'Audit returned to the auditor' : undefined;
     return reply.page('audits/views/audit.njk', {
       audit,
       lifecycle: await auditLifecycle(db, principal, audit, ukToday()),
       statusLabels: AUDIT_STATUS_LABELS,
       statusTagClasses: STATUS_TAG_CLASSES,
       canComplete,
-      flash: submitted ? 'Audit submitted for moderation' : undefined,
+      canModerate,
+      flash: submitted ? 'Audit submitted for moderation' : moderationFlash,
     });
   });
 

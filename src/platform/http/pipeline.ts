@@ -78,6 +78,7 @@ export function navigationFor(principal: Principal | null, currentPath: string) 
   const items = [
     { href: '/', text: 'Home', show: true },
     { href: '/my-audits', text: 'My audits', show: Boolean(principal.staffId) },
+    { href: '/my-actions', text: 'My actions', show: Boolean(principal.staffId) },
     { href: '/audits', text: 'Audit tracker', show: can(principal, 'audits.view') },
     { href: '/children', text: 'Children', show: can(principal, 'children.view') },
     { href: '/tools', text: 'Audit tools', show: can(principal, 'tools.view') },

@@ -17,6 +17,8 @@ import { optionLabel } from '../../tools/scales.ts';
 import type { Answer, AuditTool, PrefillSource, Section } from '../../tools/schema.ts';
 import { ukToday } from '../allocation.ts';
 import { findAudit, type AuditRecord } from '../audit.ts';
+import { createActionsFromAudit } from '../../actions/service.ts';
+import { assignModerator } from '../moderation/rule.ts';
 import { transitionAudit } from '../transitions.ts';
 import {
   auditorSections,
@@ -410,6 +412,8 @@ export async function submitAudit(db: Db, actor: FormActor, auditId: string, exp
     let version = updated.version;
     if (updated.status === 'allocated') version = (await transitionAudit(trx, actor, form.audit.id, 'in_progress', { expectedVersion: version })).version;
     await transitionAudit(trx, actor, form.audit.id, 'in_moderation', { expectedVersion: version });
+    // The moderator is chosen now, by the organisation's rule, unless one is already set.
+    await assignModerator(trx, actor.principal.organisationId, form.audit.id);
     await trx.deleteFrom('audit_judgements').where('audit_id', '=', form.audit.id).where('stage', '=', 'auditor').execute();
     if (judgements.length) {
       await trx
@@ -417,6 +421,8 @@ export async function submitAudit(db: Db, actor: FormActor, auditId: string, exp
         .values(judgements.map((judgement) => ({ audit_id: form.audit.id, organisation_id: actor.principal.organisationId, stage: 'auditor' as const, ...judgement })))
         .execute();
     }
+    // The agreed actions become tracked items, once each, whatever the number of submissions.
+    await createActionsFromAudit(trx, form.audit.id);
     await logActivity(trx, actor, {
       action: 'update',
       recordType: 'audit',
