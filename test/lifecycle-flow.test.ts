@@ -211,4 +211,19 @@ describe.each(testDrivers())('the audit lifecycle on %s', (driver) => {
     await expect(sql`update audit_transitions set reason = 'changed' where audit_id = ${id}`.execute(t.db)).rejects.toThrow(/append-only/);
     await expect(sql`delete from audit_transitions where audit_id = ${id}`.execute(t.db)).rejects.toThrow(/append-only/);
   });
+  it("marks an audit overdue by the deadline of the stage it is in, on the tracker and its page", async () => {
+    const coordinator = new TestClient(t.app);
+    await coordinator.signIn(council.users.qa_coordinator.email, PASSWORD);
+    const overdueIds = async () => [...(await coordinator.get('/audits?overdue=yes')).body.matchAll(/href="\/audits\/([0-9a-f-]{36})"/g)].map((match) => match[1]);
+    // Submitted long ago: the moderator's 10 working days ran out, though the auditor's due date does not matter any more.
+    const late = await allocate();
+    await transitionAudit(t.db, as('auditor'), late, 'in_progress');
+    await transitionAudit(t.db, as('auditor'), late, 'in_moderation', { today: '2026-01-05' });
+    // Submitted today: in moderation and on time.
+    const onTime = await inModeration();
+    expect(await overdueIds()).toContain(late);
+    expect(await overdueIds()).not.toContain(onTime);
+    const page = pageText((await coordinator.get(`/audits/${late}`)).body);
+    expect(page).toContain('Current stage due 19 January 2026 Overdue');
+  });
 });

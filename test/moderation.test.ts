@@ -157,6 +157,14 @@ describe.each(testDrivers())('moderating an audit on %s', (driver) => {
     expect(rows.filter((row) => row.stage === 'moderator' && row.reason === null).length).toBeGreaterThan(0);
     const logged = await t.db.selectFrom('activity_log').select('summary').where('record_id', '=', id).where('child_id', 'is not', null).execute();
     expect(logged.some((row) => row.summary.startsWith('audit moderated'))).toBe(true);
+
+    // The read view shows both grades side by side, the reason, the final grade and the comments.
+    const read = pageText((await clients.moderator.get(`/audits/${id}/read`)).body);
+    expect(read).toContain('Moderation');
+    expect(read).toMatch(/Good Requires improvement Plans are not specific enough/);
+    expect(read).toMatch(/Overall grade Good Requires improvement The plan drags the case down/);
+    expect(read).toContain('Final grade Requires improvement');
+    expect(read).toContain('Development comments for the auditor Look closer at the plan');
   }, 60_000);
 
   it('returns the audit with what needs to change, and the auditor can resubmit it', async () => {

@@ -91,7 +91,7 @@ const trackerAudit = {
     moderatedAt: nullableTimestamp,
     auditorGrade: nullableGrade,
     finalGrade: nullableGrade,
-    overdue: { type: 'boolean', description: 'Past its due date and not yet submitted' },
+    overdue: { type: 'boolean', description: 'Past the deadline of the stage it is in (the due date while with the auditor), and not closed' },
   },
 };
 
@@ -106,7 +106,7 @@ const auditRecord = {
     id: { type: 'string', format: 'uuid' },
     reference: { type: 'integer' },
     status: { type: 'string', enum: [...AUDIT_STATUSES] },
-    overdue: { type: 'boolean', description: 'Past its due date and not yet submitted' },
+    overdue: { type: 'boolean', description: 'Past the deadline of the stage it is in (the due date while with the auditor), and not closed' },
     child: { type: 'object', properties: { id: { type: 'string', format: 'uuid' }, externalId: { type: 'string' }, initials: { type: 'string' } } },
     tool: {
       type: 'object',
@@ -357,7 +357,7 @@ const TRACKER_PARAMETERS: TrackerParameter[] = [
   { name: 'service', description: 'The service the audit belongs to', schema: uuid },
   { name: 'tool', description: 'The audit tool', schema: uuid },
   { name: 'grade', description: 'The final grade, or the auditor\'s grade until moderated', schema: { type: 'string', enum: [...GRADES] } },
-  { name: 'overdue', description: 'Only audits past their due date and not yet submitted', schema: { type: 'string', enum: ['yes', 'no'], default: 'no' } },
+  { name: 'overdue', description: 'Only audits past the deadline of the stage they are in', schema: { type: 'string', enum: ['yes', 'no'], default: 'no' } },
   { name: 'allocatedFrom', description: 'Allocated on or after this date', schema: isoDateText },
   { name: 'allocatedTo', description: 'Allocated on or before this date', schema: isoDateText },
   { name: 'sort', description: 'The column to sort by', schema: { type: 'string', enum: [...SORT_KEYS], default: 'allocated' } },

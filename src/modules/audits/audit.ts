@@ -33,6 +33,8 @@ export type AuditRecord = {
   moderatedAt: string | null;
   closedAt: string | null;
   answers: Record<string, unknown>;
+  /** The moderator's development comments to the auditor. */
+  moderatorComments: string | null;
   grades: {
     auditor: Grade | null;
     final: Grade | null;
@@ -67,6 +69,7 @@ export async function findAudit(db: Db, principal: Principal, auditId: string): 
     moderatedAt: isoTimestamp(row.moderated_at),
     closedAt: isoTimestamp(row.closed_at),
     answers: row.answers,
+    moderatorComments: row.moderator_comments,
     grades: {
       auditor: row.auditor_grade,
       final: row.final_grade,

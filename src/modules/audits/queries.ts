@@ -4,11 +4,16 @@ import type { AuditStatus, Grade } from '../../db/types.ts';
 import type { DataScope } from '../../platform/access.ts';
 
 /**
- * Overdue is asked of the data, never stored: an audit is overdue while it is still with its
- * auditor (allocated, in progress, or returned to them) and its due date has passed. The
- * later stages (moderation, feedback) get deadlines of their own in a later issue.
+ * Overdue is asked of the data, never stored: an audit is overdue when the deadline of the stage
+ * it is in has passed. With its auditor (allocated, in progress, returned) that is the stage's
+ * due date, which allocation sets to the audit's due date and a return restarts; in moderation,
+ * distribution and feedback, the deadline each stage was given when it started. Closed: never.
  */
-export const OVERDUE = sql<boolean>`(audits.due_on < current_date and audits.status in ('allocated', 'in_progress', 'returned'))`;
+export const OVERDUE = sql<boolean>`(case
+  when audits.status in ('allocated', 'in_progress', 'returned') then coalesce(audits.stage_due_on, audits.due_on) < current_date
+  when audits.status = 'closed' then false
+  else coalesce(audits.stage_due_on < current_date, false)
+end)`;
 
 /** The grade an audit stands at: the moderated (final) grade, else the auditor's. */
 const EFFECTIVE_GRADE = sql<string | null>`coalesce(audits.final_grade, audits.auditor_grade)`;
@@ -184,6 +189,7 @@ export async function selectAuditInScope(db: Db, scope: DataScope, auditId: stri
       'audits.allocated_by',
       'audits.closed_at',
       'audits.answers',
+      'audits.moderator_comments',
       'tools.key as tool_key',
       'moderators.full_name as moderator_name',
       'allocators.display_name as allocated_by_name',

@@ -153,6 +153,7 @@ export async function auditRoutes(app: FastifyInstance, deps: AppDependencies) {
       lifecycle: await auditLifecycle(db, principal, audit, ukToday()),
       statusLabels: AUDIT_STATUS_LABELS,
       statusTagClasses: STATUS_TAG_CLASSES,
+      gradeLabels: GRADE_LABELS,
       canComplete,
       canModerate,
       flash: submitted ? 'Audit submitted for moderation' : moderationFlash,

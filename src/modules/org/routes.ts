@@ -23,6 +23,7 @@ import {
 } from './service.ts';
 import { importStaff, STAFF_IMPORT_COLUMNS } from './staff-import.ts';
 import { bankHolidaySettings, loadBankHolidayFile, setBankHolidayDivision } from './calendar.ts';
+import { timescaleRoutes } from './timescales.ts';
 import { DIVISION_NAMES } from '../../platform/bank-holidays/schema.ts';
 import { DIVISIONS, type Division } from '../../platform/working-days.ts';
 
@@ -197,6 +198,7 @@ export async function orgRoutes(app: FastifyInstance, { db }: AppDependencies) {
   staffRoutes(app, db);
   userRoutes(app, db);
   bankHolidayRoutes(app, db);
+  timescaleRoutes(app, db);
 }
 
 // ——— Overview, localities, services, teams ———

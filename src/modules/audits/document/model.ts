@@ -105,6 +105,8 @@ export function buildAuditDocument(input: DocumentInput, options: DocumentOption
     sections.push({ key: section.key, title: section.title, blocks: sectionBlocks(context, section) });
   }
   const { audit } = input;
+  const moderated = moderationSection(context, audit);
+  if (moderated) sections.push(moderated);
   const typed = context.typed;
   return {
     reference: audit.reference,
@@ -136,6 +138,69 @@ function auditDetails(audit: AuditRecord, typed: (text: string) => string): Answ
     { label: 'Submitted', value: audit.submittedAt ? formatDate(audit.submittedAt) : 'Not yet' },
     { label: 'Moderated', value: audit.moderatedAt ? formatDate(audit.moderatedAt) : 'Not yet' },
   ];
+}
+
+/** The moderator's key for the overall grade (see moderation/moderation.ts). */
+const OVERALL_KEY = 'overall';
+
+/**
+ * Once moderated: each grade the moderator ruled on, the auditor's beside it (never
+ * overwritten), the reason for any change, the final grade and the development comments.
+ */
+function moderationSection(context: Context, audit: AuditRecord): DocumentSection | null {
+  const moderatorRows = audit.grades.sections.filter((row) => row.stage === 'moderator');
+  if (!moderatorRows.length) return null;
+  const auditorGrades = new Map(audit.grades.sections.filter((row) => row.stage === 'auditor').map((row) => [row.sectionKey, row.grade]));
+  const rows: TableRow[] = moderatorRows.map((row) => {
+    const { title, options } = judgedBy(context, row.sectionKey);
+    const auditorGrade = auditorGrades.get(row.sectionKey) ?? (row.sectionKey === OVERALL_KEY ? overallValue(context) : judgementValue(context, row.sectionKey));
+    const words = (value: string | null | undefined) => (value ? optionLabel(context, options, value) : 'Not graded');
+    return { cells: [title, words(auditorGrade), words(row.grade), row.reason ? context.typed(row.reason) : 'Unchanged'] };
+  });
+  const final = moderatorRows.find((row) => row.sectionKey === OVERALL_KEY);
+  return {
+    key: 'moderation-outcome',
+    title: 'Moderation',
+    blocks: [
+      { type: 'table', caption: 'The auditor’s grades and the moderator’s', head: ['Grade of', 'Auditor', 'Moderator', 'Reason for a change'], rows, empty: 'No grades moderated' },
+      {
+        type: 'answers',
+        rows: [
+          { label: 'Final grade', value: final ? optionLabel(context, judgedBy(context, OVERALL_KEY).options, final.grade) : null },
+          { label: 'Development comments for the auditor', value: audit.moderatorComments ? context.typed(audit.moderatorComments) : null },
+        ],
+      },
+    ],
+  };
+}
+
+/** The section (or the overall grade) a moderated grade belongs to, and its scale's options. */
+function judgedBy(context: Context, key: string): { title: string; options: { value: string; label: string }[] } {
+  const overallKey = context.tool.overall?.answer;
+  const judgementIn = (answers: readonly Answer[], wanted?: string) => answers.find((answer) => answer.kind === 'judgement' && (!wanted || answer.key === wanted));
+  if (key === OVERALL_KEY) {
+    const answer = overallKey ? context.tool.sections.flatMap((section) => section.answers).find((candidate) => candidate.key === overallKey) : undefined;
+    return { title: 'Overall grade', options: scaleOptions(context, answer) };
+  }
+  const section = context.tool.sections.find((candidate) => candidate.key === key);
+  const answer = section ? judgementIn(section.answers) : undefined;
+  return { title: section?.title ?? key, options: scaleOptions(context, answer) };
+}
+
+function scaleOptions(context: Context, answer: Answer | undefined): { value: string; label: string }[] {
+  return answer?.kind === 'judgement' ? (scaleOf(context.tool, answer.scale)?.options ?? []) : [];
+}
+
+function judgementValue(context: Context, sectionKey: string): string | null {
+  const answer = context.tool.sections.find((section) => section.key === sectionKey)?.answers.find((candidate) => candidate.kind === 'judgement');
+  const value = answer ? context.answers[answer.key] : undefined;
+  return typeof value === 'string' ? value : null;
+}
+
+function overallValue(context: Context): string | null {
+  const key = context.tool.overall?.answer;
+  const value = key ? context.answers[key] : undefined;
+  return typeof value === 'string' ? value : null;
 }
 
 function sectionBlocks(context: Context, section: Section): DocumentBlock[] {

@@ -79,7 +79,6 @@ export async function moderationRoutes(app: FastifyInstance, { db }: AppDependen
       overall: moderation.overall ? items[items.length - 1] : null,
       version: moderation.version,
       errors: state.errors,
-      errorList: state.errors.map((error) => ({ text: error.message, href: `#${error.field}` })),
       errorOf,
       comments: text('comments'),
       changes: state.form === 'return' && typeof state.values.changes === 'string' ? state.values.changes : '',

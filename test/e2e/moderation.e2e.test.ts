@@ -1,0 +1,208 @@
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { Db } from '../../src/db/index.ts';
+import { allocateAudit, ukToday } from '../../src/modules/audits/allocation.ts';
+import { DETAILS_PAGE, pageFields } from '../../src/modules/audits/form/answers.ts';
+import { formPages, openForm, prefilledAnswers, saveSection, submitAudit, type FormActor } from '../../src/modules/audits/form/form.ts';
+import { loadBuiltInTools } from '../../src/modules/tools/library.ts';
+import type { AuditTool } from '../../src/modules/tools/schema.ts';
+import { loadPrincipal } from '../../src/platform/auth/queries.ts';
+import { createChild } from '../support/audits.ts';
+import { createSmallCouncil, PASSWORD, type SmallCouncil } from '../support/fixtures.ts';
+import { completePage } from '../support/form-fields.ts';
+import { clickAndLoad, describeInBrowser, expectNoAxeViolations, signIn, startBrowserApp, verifyOnPage, type BrowserApp } from './support.ts';
+
+const BRISTOL = 'bristol-child-case-audit';
+
+type Seeded = { council: SmallCouncil; audits: { regrade: string; giveBack: string } };
+
+/**
+ * Two Bristol audits by Tina Manager (team manager) of children Wes Worker holds, completed
+ * and submitted through the form's own services: the rule makes Sam Service their moderator.
+ * Every section and the overall grade are Good.
+ */
+async function seed(db: Db): Promise<Seeded> {
+  const council = await createSmallCouncil(db);
+  const org = council.organisation.id;
+  await loadBuiltInTools(db, org);
+  const edition = await db
+    .selectFrom('audit_tool_editions')
+    .innerJoin('audit_tools', 'audit_tools.id', 'audit_tool_editions.tool_id')
+    .select(['audit_tools.id', 'audit_tool_editions.definition'])
+    .where('audit_tools.organisation_id', '=', org)
+    .where('audit_tools.key', '=', BRISTOL)
+    .executeTakeFirstOrThrow();
+  const tool = (typeof edition.definition === 'string' ? JSON.parse(edition.definition) : edition.definition) as AuditTool;
+  const coordinator = (await loadPrincipal(db, council.users.qa_coordinator.id))!;
+  const auditor: FormActor = { principal: (await loadPrincipal(db, council.users.auditor.id))!, ipAddress: null };
+
+  const submitted = async (externalId: string) => {
+    const child = await createChild(db, org, { externalId, initials: 'MB', teamId: council.teams.unit1.id, workerId: council.staff.worker1.id });
+    const allocated = await allocateAudit(db, { principal: coordinator, ipAddress: null }, { childId: child.id, toolId: edition.id, auditorId: council.staff.manager1.id });
+    if (!allocated.ok) throw new Error(JSON.stringify(allocated.errors));
+    const id = allocated.audit.id;
+    for (const page of formPages(tool)) {
+      const form = await openForm(db, auditor.principal, id);
+      // The details page arrives filled in from the register, as the auditor sees it.
+      const prefilled = page === DETAILS_PAGE ? pageFields(tool, page, await prefilledAnswers(db, form)) : {};
+      const fields = { ...completePage(tool, page, { staffId: council.staff.worker1.id, today: ukToday() }), ...prefilled };
+      const saved = await saveSection(db, auditor, id, page, fields, form.version);
+      if (!saved.ok) throw new Error(`${page}: ${JSON.stringify(saved)}`);
+    }
+    const done = await submitAudit(db, auditor, id, (await openForm(db, auditor.principal, id)).version);
+    if (!done.ok) throw new Error(JSON.stringify(done));
+    return id;
+  };
+  return { council, audits: { regrade: await submitted('MOD-1'), giveBack: await submitted('MOD-2') } };
+}
+
+describeInBrowser('moderating an audit in Chromium', () => {
+  let t: BrowserApp<Seeded>;
+  let moderator: Page;
+
+  beforeAll(async () => {
+    t = await startBrowserApp(seed);
+    moderator = await t.newPage();
+    await signIn(moderator, t.seeded.council.users.moderator.email, PASSWORD);
+  }, 120_000);
+  afterAll(async () => t?.close());
+
+  async function onPage(page: Page, heading: string | RegExp) {
+    await verifyOnPage(page, heading);
+    await expectNoAxeViolations(page);
+  }
+
+  /** The grade group for one section, found by its legend. */
+  const gradeGroup = (page: Page, title: string) => page.getByRole('group', { name: `Your grade for ${title}`, exact: true });
+
+  /** The error summary at the top of the page: there is exactly one. */
+  const errorSummary = (page: Page) => page.locator('.govuk-error-summary');
+
+  /** Where the keyboard focus is now: the id of the focused element. */
+  const focusedId = (page: Page) => page.evaluate(() => document.activeElement?.id ?? '');
+
+  it('regrades a section and the overall grade with reasons, refusing a change without its reason', async () => {
+    const page = moderator;
+    const id = t.seeded.audits.regrade;
+    await page.goto(`/audits/${id}`);
+    await onPage(page, 'MB (MOD-1)');
+    await clickAndLoad(page.getByRole('button', { name: 'Moderate this audit' }));
+    expect(new URL(page.url()).pathname).toBe(`/audits/${id}/moderate`);
+    await onPage(page, 'Moderate the audit');
+    expect(await page.locator('main').innerText()).toContain('Look hard at management oversight');
+
+    // The first section the moderator rules on, and the overall grade, start as the auditor's Good.
+    const firstLegend = (await page.locator('main form fieldset legend').first().innerText()).trim();
+    const section = firstLegend.replace(/^Your grade for /, '');
+    expect(section).not.toBe(firstLegend);
+    expect(await gradeGroup(page, section).getByLabel('Good', { exact: true }).isChecked()).toBe(true);
+    expect(await gradeGroup(page, 'Overall grade').getByLabel('Good', { exact: true }).isChecked()).toBe(true);
+
+    await gradeGroup(page, section).getByLabel('Requires improvement', { exact: true }).check();
+    await page.getByLabel('Development comments (optional)').fill('Evidence the plan more clearly');
+    await clickAndLoad(page.getByRole('button', { name: 'Moderate the audit' }));
+
+    await onPage(page, 'Moderate the audit');
+    expect(await page.title()).toMatch(/^Error: /);
+    const message = `Enter the reason for changing the grade for ${section}`;
+    const link = errorSummary(page).getByRole('link', { name: message });
+    const reasonId = (await link.getAttribute('href'))!.slice(1);
+    expect(reasonId).toMatch(/^reason-/);
+    expect(await page.locator(`#${reasonId}-error`).innerText()).toContain(message);
+    expect(await page.getByLabel(`Reason for the change to ${section}`).getAttribute('id')).toBe(reasonId);
+    // Nothing the moderator chose or typed is lost.
+    expect(await gradeGroup(page, section).getByLabel('Requires improvement', { exact: true }).isChecked()).toBe(true);
+    expect(await page.getByLabel('Development comments (optional)').inputValue()).toBe('Evidence the plan more clearly');
+    await link.click();
+    expect(await focusedId(page)).toBe(reasonId);
+
+    await page.getByLabel(`Reason for the change to ${section}`).fill('Plans are not specific enough');
+    await gradeGroup(page, 'Overall grade').getByLabel('Requires improvement', { exact: true }).check();
+    await page.getByLabel('Reason for the change to Overall grade').fill('The plan drags the case down');
+    await page.getByLabel('Development comments (optional)').fill('Evidence the plan more clearly & <b>name</b> who does what');
+    await clickAndLoad(page.getByRole('button', { name: 'Moderate the audit' }));
+
+    expect(new URL(page.url()).pathname).toBe(`/audits/${id}`);
+    await onPage(page, 'MB (MOD-1)');
+    expect(await page.locator('.govuk-notification-banner').innerText()).toContain('Audit moderated');
+    expect(await page.locator('.govuk-summary-list').innerText()).toMatch(/Status\s+Moderated/);
+    expect(await page.getByRole('button', { name: 'Moderate this audit' }).count()).toBe(0);
+    const history = page.locator('.moj-timeline__item').first();
+    expect(await history.locator('.moj-timeline__title').innerText()).toBe('Moderated');
+    expect(await history.locator('.moj-timeline__byline').innerText()).toContain('Sam Service');
+
+    // Nowhere on the pages yet: the moderator's grades and comments are stored as typed.
+    const stored = await t.db.selectFrom('audits').select(['final_grade', 'auditor_grade', 'moderator_comments']).where('id', '=', id).executeTakeFirstOrThrow();
+    expect(stored).toEqual({ final_grade: 'requires_improvement', auditor_grade: 'good', moderator_comments: 'Evidence the plan more clearly & <b>name</b> who does what' });
+    const regraded = await t.db.selectFrom('audit_judgements').select(['section_key', 'grade', 'reason']).where('audit_id', '=', id).where('stage', '=', 'moderator').where('reason', 'is not', null).orderBy('section_key').execute();
+    expect(regraded).toEqual([
+      { section_key: reasonId.slice('reason-'.length), grade: 'requires_improvement', reason: 'Plans are not specific enough' },
+      { section_key: 'overall', grade: 'requires_improvement', reason: 'The plan drags the case down' },
+    ]);
+
+    // Moving on from the moderated audit shows the moderation page no more.
+    await page.goto(`/audits/${id}/moderate`);
+    expect(new URL(page.url()).pathname).toBe(`/audits/${id}`);
+
+    // The final grade is the moderator's, where the audits are listed.
+    await page.goto('/audits');
+    await verifyOnPage(page, /audit/i);
+    const headers = (await page.locator('[data-testid="audits"] thead th').allInnerTexts()).map((text) => text.replace(/, sort \w+$/, '').trim());
+    const cells = page.locator('[data-testid="audits"] tbody tr').filter({ hasText: 'MOD-1' }).locator('th, td');
+    const cell = async (header: string) => (await cells.nth(headers.indexOf(header)).innerText()).trim();
+    expect(await cell('Status')).toBe('Moderated');
+    expect(await cell("Auditor's grade")).toBe('Good');
+    expect(await cell('Final grade')).toBe('Requires improvement');
+
+    // The read view says who moderated it, and when.
+    await page.goto(`/audits/${id}/read`);
+    await onPage(page, 'MB (MOD-1)');
+    const details = await page.locator('main .govuk-summary-list').first().innerText();
+    expect(details).toMatch(/Status\s+Moderated/);
+    expect(details).toMatch(/Moderator\s+Sam Service/);
+    expect(details).not.toMatch(/Moderated\s+Not yet/);
+    // Both grades side by side, the reasons and the development comments, for the auditor to read.
+    const moderation = await page.locator('main').innerText();
+    expect(moderation).toMatch(/Final grade\s+Requires improvement/);
+    expect(moderation).toContain('Development comments for the auditor');
+    await page.goto(`/audits/${id}`);
+    const summary = await page.locator('main .govuk-summary-list').first().innerText();
+    expect(summary).toMatch(/Auditor’s grade\s+Good/);
+    expect(summary).toMatch(/Final grade\s+Requires improvement/);
+  });
+
+  it('returns an audit only with what needs to change, and the auditor reads why on the timeline', async () => {
+    const page = moderator;
+    const id = t.seeded.audits.giveBack;
+    await page.goto(`/audits/${id}/moderate`);
+    await onPage(page, 'Moderate the audit');
+
+    await clickAndLoad(page.getByRole('button', { name: 'Return the audit' }));
+    await onPage(page, 'Moderate the audit');
+    expect(await page.title()).toMatch(/^Error: /);
+    const link = errorSummary(page).getByRole('link', { name: 'Enter what needs to change' });
+    expect(await link.getAttribute('href')).toBe('#changes');
+    expect(await page.locator('#changes-error').innerText()).toContain('Enter what needs to change');
+    await link.click();
+    expect(await focusedId(page)).toBe('changes');
+
+    const changes = 'Add the chronology & the <genogram> before resubmitting';
+    await page.getByLabel('What needs to change').fill(changes);
+    await clickAndLoad(page.getByRole('button', { name: 'Return the audit' }));
+    expect(new URL(page.url()).pathname).toBe(`/audits/${id}`);
+    await onPage(page, 'MB (MOD-2)');
+    expect(await page.locator('.govuk-notification-banner').innerText()).toContain('Audit returned to the auditor');
+
+    const auditor = await t.newPage();
+    await signIn(auditor, t.seeded.council.users.auditor.email, PASSWORD);
+    await auditor.goto(`/audits/${id}`);
+    await onPage(auditor, 'MB (MOD-2)');
+    const latest = auditor.locator('.moj-timeline__item').first();
+    expect(await latest.locator('.moj-timeline__title').innerText()).toBe('Returned to the auditor');
+    expect(await latest.locator('.moj-timeline__byline').innerText()).toContain('Sam Service');
+    // Typed text is shown as typed, never as markup.
+    expect(await latest.innerText()).toContain(`Why: ${changes}`);
+    expect(await auditor.getByRole('button', { name: 'Continue the audit' }).count()).toBe(1);
+    await auditor.context().close();
+  });
+});
