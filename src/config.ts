@@ -30,6 +30,24 @@ const environmentSchema = z.object({
     .optional(),
   MAIL_FROM: z.string().min(3).default('Assure <assure@localhost>'),
   OUTBOX_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(24 * 60 * 60).default(30),
+  EMAIL_TRANSPORT: z.enum(['smtp', 'notify']).default('smtp'),
+  NOTIFY_API_KEY: z
+    .string()
+    .trim()
+    .regex(/^.+-[0-9a-f-]{36}-[0-9a-f-]{36}$/i, 'must be a GOV.UK Notify API key: {key name}-{service id}-{secret key}')
+    .optional(),
+  NOTIFY_TEMPLATE_ID: z.string().trim().uuid('must be the id of a GOV.UK Notify e-mail template').optional(),
+  NOTIFY_BASE_URL: z.string().url().default('https://api.notifications.service.gov.uk'),
+  PUBLIC_URL: z
+    .string()
+    .url()
+    .refine((value) => /^https?:\/\//.test(value), 'must start http:// or https://')
+    .transform((value) => value.replace(/\/+$/, ''))
+    .optional(),
+  REMINDERS_ENABLED: z.enum(['true', 'false', '1', '0']).default('true').transform((value) => value === 'true' || value === '1'),
+  REMINDER_HOUR: z.coerce.number().int().min(0).max(23).default(7),
+  REMINDER_WINDOW_WORKING_DAYS: z.coerce.number().int().min(0).max(20).default(2),
+  REMINDER_INTERVAL_SECONDS: z.coerce.number().int().min(10).max(24 * 60 * 60).default(300),
 });
 
 export type Config = {
@@ -51,6 +69,17 @@ export type Config = {
   smtpUrl: string | undefined;
   mailFrom: string;
   outboxIntervalSeconds: number;
+  /** How the outbox delivers: SMTP (smtpUrl) or GOV.UK Notify (notify). */
+  emailTransport: 'smtp' | 'notify';
+  /** Set when emailTransport is 'notify'. */
+  notify: { apiKey: string; templateId: string; baseUrl: string } | undefined;
+  /** Where people reach Assure, e.g. https://assure.council.gov.uk: links in e-mails are made absolute with it. */
+  publicUrl: string | undefined;
+  /** The daily reminder digest: whether it runs, from which hour (UK time), and how far ahead it looks. */
+  remindersEnabled: boolean;
+  reminderHour: number;
+  reminderWindowWorkingDays: number;
+  reminderIntervalSeconds: number;
 };
 
 export class ConfigError extends Error {}
@@ -64,6 +93,9 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
   const env = parsed.data;
   if (env.NODE_ENV === 'production' && !env.SESSION_SECRET) {
     throw new ConfigError('SESSION_SECRET (32 characters or more) is required when NODE_ENV=production');
+  }
+  if (env.EMAIL_TRANSPORT === 'notify' && (!env.NOTIFY_API_KEY || !env.NOTIFY_TEMPLATE_ID)) {
+    throw new ConfigError('EMAIL_TRANSPORT=notify needs NOTIFY_API_KEY and NOTIFY_TEMPLATE_ID (a template with ((subject)) and ((body)))');
   }
   return {
     environment: env.NODE_ENV,
@@ -84,5 +116,13 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     smtpUrl: env.SMTP_URL,
     mailFrom: env.MAIL_FROM,
     outboxIntervalSeconds: env.OUTBOX_INTERVAL_SECONDS,
+    emailTransport: env.EMAIL_TRANSPORT,
+    notify:
+      env.EMAIL_TRANSPORT === 'notify' ? { apiKey: env.NOTIFY_API_KEY!, templateId: env.NOTIFY_TEMPLATE_ID!, baseUrl: env.NOTIFY_BASE_URL } : undefined,
+    publicUrl: env.PUBLIC_URL,
+    remindersEnabled: env.REMINDERS_ENABLED,
+    reminderHour: env.REMINDER_HOUR,
+    reminderWindowWorkingDays: env.REMINDER_WINDOW_WORKING_DAYS,
+    reminderIntervalSeconds: env.REMINDER_INTERVAL_SECONDS,
   };
 }

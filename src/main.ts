@@ -7,7 +7,8 @@ import { buildAssets } from './platform/assets.ts';
 import { isEmpty, seedDemoCouncil } from './modules/org/demo.ts';
 import { failInterruptedImports } from './modules/children/service.ts';
 import { startMailSink, type MailSink } from './platform/mail-sink.ts';
-import { smtpTransport, startOutboxWorker } from './platform/outbox.ts';
+import { notifyTransport, smtpTransport, startOutboxWorker, type EmailTransport } from './platform/outbox.ts';
+import { startReminderWorker } from './modules/reminders/service.ts';
 
 /**
  * Starts Assure: read settings, open and migrate the database, optionally load the demo
@@ -40,17 +41,37 @@ async function main() {
   }
   console.log(`Assure is listening on http://localhost:${config.port} (${handle.driver === 'pglite' ? `embedded database in ${config.dataDir}` : 'PostgreSQL'})`);
 
-  // E-mail: the outbox is delivered by SMTP. The demo, without SMTP_URL, runs a local
-  // catch-all SMTP server that files every message under DATA_DIR/mail as .eml files.
+  // E-mail: the outbox is delivered by SMTP or GOV.UK Notify. The demo, without either, runs
+  // a local catch-all SMTP server that files every message under DATA_DIR/mail as .eml files.
   let sink: MailSink | undefined;
-  if (!config.smtpUrl && withDemo) {
-    sink = await startMailSink({ port: 0, folder: path.resolve(config.dataDir, 'mail') });
-    console.log(`Demo e-mail is caught by a local SMTP server and filed in ${path.resolve(config.dataDir, 'mail')}`);
+  let transport: (EmailTransport & { close?(): void }) | undefined;
+  if (config.notify) {
+    transport = notifyTransport(config.notify);
+    console.log(`E-mail is sent through GOV.UK Notify (${config.notify.baseUrl})`);
+  } else {
+    if (!config.smtpUrl && withDemo) {
+      sink = await startMailSink({ port: 0, folder: path.resolve(config.dataDir, 'mail') });
+      console.log(`Demo e-mail is caught by a local SMTP server and filed in ${path.resolve(config.dataDir, 'mail')}`);
+    }
+    const smtpUrl = config.smtpUrl ?? sink?.url;
+    transport = smtpUrl ? smtpTransport({ url: smtpUrl, from: config.mailFrom }) : undefined;
+    if (!transport) console.warn('No SMTP_URL: e-mails are kept in the outbox until one is set.');
   }
-  const smtpUrl = config.smtpUrl ?? sink?.url;
-  const transport = smtpUrl ? smtpTransport({ url: smtpUrl, from: config.mailFrom }) : undefined;
   const worker = transport ? startOutboxWorker({ db: handle.db, transport, intervalMs: config.outboxIntervalSeconds * 1000, logger: app.log }) : undefined;
-  if (!transport) console.warn('No SMTP_URL: e-mails are kept in the outbox until one is set.');
+
+  // The daily reminder digests: queued in the outbox from REMINDER_HOUR, once a working day.
+  const reminders = config.remindersEnabled
+    ? startReminderWorker({
+        db: handle.db,
+        intervalMs: config.reminderIntervalSeconds * 1000,
+        hour: config.reminderHour,
+        windowWorkingDays: config.reminderWindowWorkingDays,
+        serviceName: config.serviceName,
+        publicUrl: config.publicUrl,
+        logger: app.log,
+        onQueued: () => worker?.wake(),
+      })
+    : undefined;
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -58,8 +79,9 @@ async function main() {
     stopping = true;
     console.log(`${signal}: stopping`);
     await app.close();
+    await reminders?.stop();
     await worker?.stop();
-    transport?.close();
+    transport?.close?.();
     await sink?.close();
     await handle.close();
     process.exit(0);

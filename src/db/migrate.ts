@@ -8,6 +8,9 @@ import * as bankHolidays from './migrations/2026-11-24T1910_bank_holidays.ts';
 import * as lifecycle from './migrations/2026-11-24T1920_lifecycle.ts';
 import * as moderation from './migrations/2026-11-24T1930_moderation.ts';
 import * as actions from './migrations/2026-11-24T1940_actions.ts';
+import * as distribution from './migrations/2026-11-24T1950_distribution.ts';
+import * as escalation from './migrations/2026-11-24T1960_escalation.ts';
+import * as reminders from './migrations/2026-11-24T2010_reminders.ts';
 
 /**
  * Migrations are listed here, in order, rather than read from a folder at run time, so the
@@ -23,6 +26,9 @@ export const MIGRATIONS: Record<string, Migration> = {
   '2026-11-24T1920_lifecycle': lifecycle,
   '2026-11-24T1930_moderation': moderation,
   '2026-11-24T1940_actions': actions,
+  '2026-11-24T1950_distribution': distribution,
+  '2026-11-24T1960_escalation': escalation,
+  '2026-11-24T2010_reminders': reminders,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -263,6 +263,12 @@ export interface AuditsTable {
   desktop_only: Generated<boolean>;
   re_audit_of: string | null;
   completed_sections: Json<string[]>;
+  /** The case holder's answers to the tool's practitioner feedback questions, and who gave them when. */
+  practitioner_feedback: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
+  feedback_by: ColumnType<string | null, string | null | undefined, string | null>;
+  feedback_at: NullableTimestamp;
+  /** The QA coordinator's comments on closing the audit. */
+  closing_comments: ColumnType<string | null, string | null | undefined, string | null>;
   /** When the current stage of the lifecycle started, and its deadline (none once closed). */
   stage_started_on: ColumnType<DateOnly | null, DateOnly | null | undefined, DateOnly | null>;
   stage_due_on: ColumnType<DateOnly | null, DateOnly | null | undefined, DateOnly | null>;
@@ -349,7 +355,24 @@ export interface EmailOutboxTable {
   locked_until: NullableTimestamp;
 }
 
+export type RecipientRole = 'team_manager' | 'case_holder' | 'cp_chair' | 'iro' | 'other';
+
+/** Someone a moderated audit was sent to: a member of staff, or a named person by e-mail. */
+export interface AuditRecipientsTable {
+  id: Generated<string>;
+  organisation_id: string;
+  audit_id: string;
+  staff_id: string | null;
+  email: string | null;
+  name: string;
+  role: RecipientRole;
+  sent_by: string | null;
+  sent_at: CreatedAt;
+}
+
 export type ActionStatus = 'open' | 'done' | 'verified';
+/** Where an action was agreed: an audit's action plan, or a case direction on an Inadequate audit. */
+export type ActionSource = 'action_plan' | 'case_direction';
 
 /** An agreed action from an audit's action plan (overdue and verification due are queries). */
 export interface ActionsTable {
@@ -357,7 +380,7 @@ export interface ActionsTable {
   organisation_id: string;
   audit_id: string;
   child_id: string;
-  source: ColumnType<'action_plan', 'action_plan' | undefined, 'action_plan'>;
+  source: ColumnType<ActionSource, ActionSource | undefined, ActionSource>;
   answer_key: string;
   row_index: number;
   text: string;
@@ -372,6 +395,43 @@ export interface ActionsTable {
   verification_note: string | null;
   version: Generated<number>;
   created_at: CreatedAt;
+}
+
+/** Why someone is alerted to an audit: it was submitted Inadequate, or moderated Inadequate. */
+export type AuditAlertKind = 'inadequate_submitted' | 'inadequate_moderated';
+
+/** An audit someone must act on (submitted or moderated Inadequate), until they acknowledge it. */
+export interface AuditAlertsTable {
+  id: Generated<string>;
+  organisation_id: string;
+  audit_id: string;
+  staff_id: string;
+  kind: AuditAlertKind;
+  created_at: CreatedAt;
+  acknowledged_at: NullableTimestamp;
+}
+
+/** The service manager's direction on a case whose audit was moderated Inadequate. */
+export interface CaseDirectionsTable {
+  id: Generated<string>;
+  organisation_id: string;
+  audit_id: string;
+  child_id: string;
+  direction: string;
+  directed_by: string | null;
+  directed_by_label: string;
+  directed_on: DateOnly;
+  review_due_on: DateOnly;
+  created_at: CreatedAt;
+}
+
+/** One organisation's daily reminder digests: the row is the claim, so each day runs once. */
+export interface ReminderRunsTable {
+  organisation_id: string;
+  run_date: DateOnly;
+  started_at: Timestamp;
+  finished_at: NullableTimestamp;
+  digests: number | null;
 }
 
 export interface Database {
@@ -399,6 +459,10 @@ export interface Database {
   audit_transitions: AuditTransitionsTable;
   organisation_timescales: OrganisationTimescalesTable;
   actions: ActionsTable;
+  reminder_runs: ReminderRunsTable;
+  audit_recipients: AuditRecipientsTable;
+  audit_alerts: AuditAlertsTable;
+  case_directions: CaseDirectionsTable;
 }
 
 export type Organisation = Selectable<OrganisationsTable>;

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import nodemailer from 'nodemailer';
 import { sql } from 'kysely';
 import { z } from 'zod';
@@ -6,9 +7,11 @@ import type { Db } from '../db/index.ts';
 /**
  * The e-mail outbox. Code that announces a change by e-mail enqueues the message in the same
  * transaction as the change, so a message exists only if its change committed. A worker then
- * delivers due messages by SMTP, retrying with backoff. Delivery is at least once: the only
- * window for a duplicate is a crash between the SMTP server accepting a message and the row
- * being marked sent, and the Message-ID (the row's id) lets mail systems spot that.
+ * delivers due messages by SMTP or GOV.UK Notify, retrying with backoff; a message the
+ * transport refuses for good (OutboxError with `permanent`) fails at once. Delivery is at least
+ * once: the only window for a duplicate is a crash between the server accepting a message and
+ * the row being marked sent, and the Message-ID or Notify reference (the row's id) lets mail
+ * systems and Notify's records spot that.
  */
 
 export type OutgoingEmail = { id: string; to: string; subject: string; text: string; html: string | null };
@@ -23,7 +26,19 @@ export const MAX_ATTEMPTS = RETRY_DELAYS_MINUTES.length + 1;
 const DEFAULT_LOCK_SECONDS = 5 * 60;
 const MAX_ERROR_LENGTH = 1000;
 
-export class OutboxError extends Error {}
+/**
+ * A problem with the outbox or a delivery. A transport throws it with `permanent` when
+ * trying again cannot help (the message or the address was refused), and the message then
+ * fails at once instead of after every retry.
+ */
+export class OutboxError extends Error {
+  readonly permanent: boolean;
+  constructor(message: string, options: { permanent?: boolean; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'OutboxError';
+    this.permanent = options.permanent ?? false;
+  }
+}
 
 const newEmailSchema = z.object({
   organisationId: z.uuid(),
@@ -149,14 +164,14 @@ async function markSent(db: Db, id: string, now: Date): Promise<void> {
 /** Schedules the next attempt, or gives up after the last; only while this worker still holds the row. */
 async function recordFailure(db: Db, row: ClaimedRow, error: unknown, now: Date): Promise<'retrying' | 'failed'> {
   const delayMinutes = RETRY_DELAYS_MINUTES[row.attempts - 1];
-  const giveUp = delayMinutes === undefined;
+  const giveUp = delayMinutes === undefined || (error instanceof OutboxError && error.permanent);
   await db
     .updateTable('email_outbox')
     .set({
       status: giveUp ? 'failed' : 'queued',
       locked_until: null,
       last_error: describeError(error),
-      ...(giveUp ? {} : { next_attempt_at: new Date(now.getTime() + delayMinutes * 60_000) }),
+      ...(giveUp ? {} : { next_attempt_at: new Date(now.getTime() + delayMinutes! * 60_000) }),
     })
     .where('id', '=', row.id)
     .where('status', '=', 'sending')
@@ -216,6 +231,96 @@ export function smtpTransport(settings: SmtpSettings): EmailTransport & { close(
     },
     close() {
       mailer.close();
+    },
+  };
+}
+
+/* Delivery by GOV.UK Notify. */
+
+export const NOTIFY_DEFAULT_BASE_URL = 'https://api.notifications.service.gov.uk';
+
+export type NotifySettings = {
+  /** A Notify API key: `{key name}-{service id}-{secret}`, the ids 36 characters each. */
+  apiKey: string;
+  /** An e-mail template whose subject is ((subject)) and whose message is ((body)). */
+  templateId: string;
+  /** https://api.notifications.service.gov.uk unless Notify says otherwise. */
+  baseUrl: string;
+  /** Well inside the claim lock, so a slow answer cannot make two workers send one message. */
+  timeoutMs?: number;
+};
+
+const UUID_LENGTH = 36;
+const NOTIFY_KEY = /^.+-[0-9a-f-]{36}-[0-9a-f-]{36}$/i;
+
+/** The service id and the signing secret in a Notify API key. */
+export function parseNotifyApiKey(apiKey: string): { serviceId: string; secret: string } {
+  if (!NOTIFY_KEY.test(apiKey)) throw new OutboxError('a GOV.UK Notify API key is {key name}-{service id}-{secret key}', { permanent: true });
+  return {
+    serviceId: apiKey.slice(-(2 * UUID_LENGTH + 1), -(UUID_LENGTH + 1)),
+    secret: apiKey.slice(-UUID_LENGTH),
+  };
+}
+
+const base64url = (value: string | Buffer) => Buffer.from(value).toString('base64url');
+
+/**
+ * The bearer token Notify asks for: a JSON Web Token signed with HS256 by the key's secret,
+ * issued by the service, at the current time (Notify refuses tokens more than 30 seconds old).
+ */
+export function notifyToken(apiKey: string, now = new Date()): string {
+  const { serviceId, secret } = parseNotifyApiKey(apiKey);
+  const header = base64url(JSON.stringify({ typ: 'JWT', alg: 'HS256' }));
+  const claims = base64url(JSON.stringify({ iss: serviceId, iat: Math.floor(now.getTime() / 1000) }));
+  const signature = createHmac('sha256', secret).update(`${header}.${claims}`).digest('base64url');
+  return `${header}.${claims}.${signature}`;
+}
+
+/** What Notify said was wrong, from its error body: `{ errors: [{ error, message }] }`. */
+async function notifyProblem(response: Response): Promise<string> {
+  const text = await response.text().catch(() => '');
+  try {
+    const body = JSON.parse(text) as { errors?: { error?: string; message?: string }[] };
+    const problems = (body.errors ?? []).map((problem) => [problem.error, problem.message].filter(Boolean).join(': '));
+    if (problems.length) return problems.join('; ');
+  } catch {
+    // Not JSON (a proxy's error page): the start of the text says enough.
+  }
+  return text.slice(0, 200) || response.statusText;
+}
+
+/**
+ * A transport that sends through GOV.UK Notify's API with one template for every message.
+ * Notify refusing the message (4xx) fails it for good; too many requests (429), a server
+ * error (5xx) or no answer at all is retried by the outbox like any other failure. The
+ * outbox id goes as the reference, so a message can be found in Notify.
+ */
+export function notifyTransport(settings: NotifySettings): EmailTransport {
+  parseNotifyApiKey(settings.apiKey);
+  const url = `${settings.baseUrl.replace(/\/+$/, '')}/v2/notifications/email`;
+  return {
+    async send(message) {
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${notifyToken(settings.apiKey)}`,
+          'content-type': 'application/json',
+          'user-agent': 'assure-outbox',
+        },
+        body: JSON.stringify({
+          email_address: message.to,
+          template_id: settings.templateId,
+          personalisation: { subject: message.subject, body: message.text },
+          reference: message.id,
+        }),
+        signal: AbortSignal.timeout(settings.timeoutMs ?? 30_000),
+      });
+      if (response.ok) {
+        await response.body?.cancel();
+        return;
+      }
+      const permanent = response.status >= 400 && response.status < 500 && response.status !== 429;
+      throw new OutboxError(`GOV.UK Notify answered ${response.status}: ${await notifyProblem(response)}`, { permanent });
     },
   };
 }

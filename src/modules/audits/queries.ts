@@ -73,7 +73,9 @@ export type TrackerCriteria = {
 
 /**
  * Audits within the person's reach. Organisation scope: every audit of the organisation.
- * Otherwise: their teams' and services' audits, and those they hold the case for, audit or moderate.
+ * Otherwise: their teams' and services' audits, those they hold the case for, audit or moderate,
+ * those sent to them on distribution, those they were alerted to as Inadequate, and the first
+ * audit of a re-audit they carry out.
  */
 export function auditsInScope(db: Db, scope: DataScope) {
   return db
@@ -101,6 +103,11 @@ export function auditInScope(scope: DataScope): Expression<SqlBool> {
     ...(teamIds.length ? [sql`audits.team_id in (${sql.join(teamIds)})`] : []),
     ...(serviceIds.length ? [sql`audits.service_id in (${sql.join(serviceIds)})`] : []),
     ...(staffId ? [sql`${staffId} in (audits.case_holder_id, audits.auditor_id, audits.moderator_id)`] : []),
+    // Whoever a moderated audit was sent to may read it (see distribution/).
+    ...(staffId ? [sql`exists (select 1 from audit_recipients where audit_recipients.audit_id = audits.id and audit_recipients.staff_id = ${staffId})`] : []),
+    // Whoever was alerted to an Inadequate audit, and the auditor of its re-audit, may read it (see escalation/).
+    ...(staffId ? [sql`exists (select 1 from audit_alerts where audit_alerts.audit_id = audits.id and audit_alerts.staff_id = ${staffId})`] : []),
+    ...(staffId ? [sql`exists (select 1 from audits as re_audits where re_audits.re_audit_of = audits.id and re_audits.auditor_id = ${staffId})`] : []),
     sql`false`,
   ];
   return sql<SqlBool>`(${inOrganisation} and (${sql.join(reaches, sql` or `)}))`;

@@ -13,6 +13,10 @@ import { auditDocumentRoutes } from './document/routes.ts';
 import { auditFormRoutes } from './form/form-routes.ts';
 import { mayModerate } from './moderation/moderation.ts';
 import { moderationRoutes } from './moderation/routes.ts';
+import { distributionPanel } from './distribution/panel.ts';
+import { distributionRoutes } from './distribution/routes.ts';
+import { escalationPanel } from './escalation/panel.ts';
+import { escalationRoutes } from './escalation/routes.ts';
 import { EDITABLE_STATUSES } from './form/form.ts';
 import { trackerCsv, trackerXlsx, ukDay } from './export.ts';
 import type { TrackerOption } from './queries.ts';
@@ -73,6 +77,8 @@ export async function auditRoutes(app: FastifyInstance, deps: AppDependencies) {
   await auditDocumentRoutes(app, deps);
   await auditFormRoutes(app, deps);
   await moderationRoutes(app, deps);
+  await distributionRoutes(app, deps);
+  await escalationRoutes(app, deps);
 
   app.get('/audits', { config: { access: 'audits.view' } }, async (request, reply) => {
     const principal = request.principal!;
@@ -144,10 +150,7 @@ export async function auditRoutes(app: FastifyInstance, deps: AppDependencies) {
     await logActivity(db, { principal, ipAddress: request.ip }, { action: 'view', recordType: 'audit', recordId: audit.id, childId: audit.child.id });
     // Only the audit's own auditor completes it, while it is with them.
     const canComplete = Boolean(principal.staffId) && audit.auditor.id === principal.staffId && EDITABLE_STATUSES.includes(audit.status);
-    const query = request.query as { submitted?: string; moderated?: string; returned?: string };
-    const submitted = query.submitted === '1' && audit.status === 'in_moderation';
     const canModerate = audit.status === 'in_moderation' && mayModerate(principal, audit);
-    const moderationFlash = query.moderated === '1' && audit.status === 'moderated' ? 'Audit moderated' : query.returned === '1' && audit.status === 'returned' ? 'Audit returned to the auditor' : undefined;
     return reply.page('audits/views/audit.njk', {
       audit,
       lifecycle: await auditLifecycle(db, principal, audit, ukToday()),
@@ -156,7 +159,9 @@ export async function auditRoutes(app: FastifyInstance, deps: AppDependencies) {
       gradeLabels: GRADE_LABELS,
       canComplete,
       canModerate,
-      flash: submitted ? 'Audit submitted for moderation' : moderationFlash,
+      distributionPanel: await distributionPanel(db, principal, audit),
+      escalationPanel: await escalationPanel(db, principal, audit),
+      flash: doneMessage(request.query as Record<string, unknown>, audit.status),
     });
   });
 
@@ -178,6 +183,24 @@ export async function auditRoutes(app: FastifyInstance, deps: AppDependencies) {
     await logActivity(db, { principal, ipAddress }, { action: 'export', recordType: 'audit_tracker', summary: `${format}: ${rows.length} audits; ${describeFilters(parsed.data)}` });
     return rows;
   }
+}
+
+/**
+ * The banner after a step of the audit's life, shown only while the audit is where that step
+ * left it: a fixed list, so nothing from the address is echoed, and a reloaded page cannot
+ * claim what a later step undid.
+ */
+const DONE_MESSAGES: { param: string; status: AuditStatus; text: string }[] = [
+  { param: 'submitted', status: 'in_moderation', text: 'Audit submitted for moderation' },
+  { param: 'moderated', status: 'moderated', text: 'Audit moderated' },
+  { param: 'returned', status: 'returned', text: 'Audit returned to the auditor' },
+  { param: 'distributed', status: 'awaiting_feedback', text: 'Audit sent: the case holder has been asked for their feedback' },
+  { param: 'feedback', status: 'awaiting_feedback', text: 'Your feedback has been sent' },
+  { param: 'closed', status: 'closed', text: 'Audit closed' },
+];
+
+function doneMessage(query: Record<string, unknown>, status: AuditStatus): string | undefined {
+  return DONE_MESSAGES.find((done) => query[done.param] === '1' && done.status === status)?.text;
 }
 
 function download(reply: FastifyReply, extension: string, contentType: string) {

@@ -1,18 +1,63 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppDependencies } from '../../app.ts';
-import { can } from '../../platform/access.ts';
+import { can, dataScope, roles, type Principal } from '../../platform/access.ts';
+import { logActivity } from '../../platform/activity.ts';
+import { ukToday } from '../audits/allocation.ts';
+import { AUDIT_STATUS_LABELS } from '../audits/tracker.ts';
+import { holidayCalendarFor } from '../org/calendar.ts';
+import { DUE_SOON_WORKING_DAYS, groupBySection, selectPipeline, selectWork, workDates, type PipelineRow, type WorkItem } from './my-work.ts';
 
-/** The home page: what this person can reach. "My work" grows with the audit lifecycle. */
-export async function homeRoutes(app: FastifyInstance, _deps: AppDependencies) {
+/** The home page is "My work": what waits on this person, for QA the whole pipeline, and where they can go. */
+export async function homeRoutes(app: FastifyInstance, deps: AppDependencies) {
   app.get('/', { config: { access: 'account' } }, async (request, reply) => {
     const principal = request.principal!;
-    const links = [
-      { href: '/audits', text: 'Audit tracker', description: 'Every audit you may see, with filters and exports.', show: can(principal, 'audits.view') },
-      { href: '/children', text: 'Children', description: 'The child register loaded from the case-management system.', show: can(principal, 'children.view') },
-      { href: '/children/imports/new', text: 'Import children', description: 'Load a case-management extract (CSV or XLSX).', show: can(principal, 'children.import') },
-      { href: '/organisation', text: 'Organisation', description: 'Services, localities, teams, staff and users.', show: can(principal, 'org.view') },
-      { href: '/activity', text: 'Activity log', description: 'Who viewed or changed which record, and when.', show: can(principal, 'activity.view') },
-    ].filter((link) => link.show);
-    return reply.page('home/views/home.njk', { links });
+    const dates = workDates(ukToday(), await holidayCalendarFor(deps.db, principal.organisationId));
+    const items = principal.staffId ? await selectWork(deps.db, { organisationId: principal.organisationId, staffId: principal.staffId }, dates) : [];
+    const seesPipeline = roles(principal).some((role) => role === 'qa_coordinator' || role === 'qa_lead');
+    const pipeline = seesPipeline ? (await selectPipeline(deps.db, dataScope(principal, 'audits.view'), dates)).map(pipelineLinks) : null;
+    // The page names children (initials and case numbers): looking at it is logged like the tracker.
+    await logActivity(deps.db, { principal, ipAddress: request.ip }, {
+      action: 'view',
+      recordType: 'my_work',
+      summary: `${items.length} items waiting${pipeline ? '; audit pipeline' : ''}`,
+    });
+    return reply.page('home/views/home.njk', {
+      hasStaffRecord: principal.staffId !== null,
+      sections: groupBySection(items),
+      counts: countsOf(items),
+      pipeline,
+      dueSoonBy: dates.dueSoonBy,
+      dueSoonDays: DUE_SOON_WORKING_DAYS,
+      links: linksFor(principal),
+    });
   });
+}
+
+function countsOf(items: WorkItem[]) {
+  return {
+    total: items.length,
+    overdue: items.filter((item) => item.urgency === 'overdue').length,
+    dueSoon: items.filter((item) => item.urgency === 'due_soon').length,
+  };
+}
+
+/** The tracker filtered to each status, and to its overdue audits for the red count. */
+function pipelineLinks(row: PipelineRow) {
+  const byStatus = `/audits?status=${row.status}`;
+  return { ...row, label: AUDIT_STATUS_LABELS[row.status], href: byStatus, redHref: `${byStatus}&overdue=yes` };
+}
+
+/** The places this person may go, so that someone with nothing assigned still has a way in. */
+function linksFor(principal: Principal) {
+  return [
+    { href: '/audits', text: 'Audit tracker', description: 'Every audit you may see, with filters and exports.', show: can(principal, 'audits.view') },
+    { href: '/my-audits', text: 'My audits', description: 'The audits you carry out.', show: can(principal, 'audits.view') && principal.staffId !== null },
+    { href: '/my-actions', text: 'My actions', description: 'The actions agreed for you, open ones first.', show: can(principal, 'audits.view') && principal.staffId !== null },
+    { href: '/actions', text: 'Actions', description: 'Every action in the audits you may see.', show: can(principal, 'audits.view') },
+    { href: '/audits/allocate', text: 'Allocate an audit', description: 'Choose a child, the audit tool and the auditor.', show: can(principal, 'audits.allocate') },
+    { href: '/children', text: 'Children', description: 'The child register loaded from the case-management system.', show: can(principal, 'children.view') },
+    { href: '/children/imports/new', text: 'Import children', description: 'Load a case-management extract (CSV or XLSX).', show: can(principal, 'children.import') },
+    { href: '/organisation', text: 'Organisation', description: 'Services, localities, teams, staff and users.', show: can(principal, 'org.view') },
+    { href: '/activity', text: 'Activity log', description: 'Who viewed or changed which record, and when.', show: can(principal, 'activity.view') },
+  ].filter((link) => link.show);
 }

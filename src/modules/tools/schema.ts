@@ -222,6 +222,14 @@ export const overallSchema = z.strictObject({
   from: z.array(key).min(1).optional(),
 });
 
+/** Who is alerted at once when an audit on this tool is graded Inadequate (see audits/escalation). */
+export const ALERT_RECIPIENTS = ['service_manager', 'team_manager', 'head_of_service'] as const;
+export type AlertRecipient = (typeof ALERT_RECIPIENTS)[number];
+
+export const escalationSchema = z.strictObject({
+  inadequateAlerts: z.array(z.enum(ALERT_RECIPIENTS)).min(1),
+});
+
 export const gradeGuideSchema = z.strictObject({
   scale: key,
   title: text.optional(),
@@ -242,6 +250,8 @@ export const toolFileSchema = z.strictObject({
   rules: z.array(ruleSchema).default([]),
   overall: overallSchema.optional(),
   gradeGuide: gradeGuideSchema.optional(),
+  /** Who is alerted when an audit is graded Inadequate; without it, the service manager. */
+  escalation: escalationSchema.optional(),
 });
 
 export type ToolFile = z.output<typeof toolFileSchema>;

@@ -8,6 +8,7 @@ import { fileNamePart, typedForExport } from './export-text.ts';
 import { loadAuditDocument } from './load.ts';
 import { buildAuditDocument, type AuditDocument } from './model.ts';
 import { auditPdf } from './pdf.ts';
+import { distributionDocumentSection } from '../distribution/document.ts';
 
 const DOCX_TYPE = 'application/vnd.openxmlformats-officedocument.wordprocessingml.document';
 
@@ -20,7 +21,10 @@ export async function auditDocumentRoutes(app: FastifyInstance, { db }: AppDepen
     const id = z.uuid().safeParse((request.params as { id?: string }).id);
     const input = id.success ? await loadAuditDocument(db, request.principal!, id.data) : null;
     if (!input) throw notFound('Audit');
-    const document = buildAuditDocument(input, exported ? { typed: typedForExport } : {});
+    const typed = exported ? typedForExport : (text: string) => text;
+    const document = buildAuditDocument(input, { typed });
+    const distribution = await distributionDocumentSection(db, request.principal!.organisationId, input, typed);
+    if (distribution) document.sections.push(distribution);
     return { audit: input.audit, document };
   }
 

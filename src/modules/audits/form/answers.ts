@@ -167,7 +167,7 @@ function parseDate(raw: RawFields, name: string, allow: 'any' | 'past' | 'future
 }
 
 /** One posted answer of a simple kind: undefined when left blank, else the value or the problem. */
-function parseSimple(spec: Answer | SimpleAnswer, raw: RawFields, name: string, context: FieldContext): Parsed {
+export function parseSimple(spec: Answer | SimpleAnswer, raw: RawFields, name: string, context: FieldContext): Parsed {
   switch (spec.kind) {
     case 'judgement':
     case 'single':
@@ -307,7 +307,7 @@ export function parsePage(tool: AuditTool, page: string, raw: RawFields, context
 
 // ---- answers → form fields ----------------------------------------------------------------
 
-function simpleToFields(spec: Answer | SimpleAnswer, value: unknown, name: string, fields: Record<string, string | string[]>) {
+export function simpleToFields(spec: Answer | SimpleAnswer, value: unknown, name: string, fields: Record<string, string | string[]>) {
   if (value === undefined || value === null) return;
   if (spec.kind === 'date' && typeof value === 'string' && isIsoDate(value)) {
     const [year, month, day] = value.split('-');

@@ -18,6 +18,7 @@ import {
   type FormProblem,
 } from './form.ts';
 import { pageModel, pageSummary } from './view.ts';
+import { reAuditContext } from '../escalation/panel.ts';
 
 /**
  * The audit form, page by page: a task list, one page for the audit's details and one per
@@ -71,7 +72,13 @@ export async function auditFormRoutes(app: FastifyInstance, { db }: AppDependenc
       const status = !applies ? 'Does not apply' : done ? 'Completed' : started ? 'In progress' : 'Not yet started';
       return { page, title: section ? section.title : 'Audit details', href: applies ? pageHref(form.audit.id, page) : undefined, status, done: done || !applies };
     });
-    return reply.page('audits/form/views/task-list.njk', { form, tasks, completed: tasks.filter((task) => task.done).length, checkHref: `/audits/${form.audit.id}/form/check` });
+    return reply.page('audits/form/views/task-list.njk', {
+      form,
+      tasks,
+      completed: tasks.filter((task) => task.done).length,
+      checkHref: `/audits/${form.audit.id}/form/check`,
+      reAuditContext: await reAuditContext(db, request.principal!, form.audit.id),
+    });
   });
 
   const pageRoutes = [

@@ -18,6 +18,7 @@ import type { Answer, AuditTool, PrefillSource, Section } from '../../tools/sche
 import { ukToday } from '../allocation.ts';
 import { findAudit, type AuditRecord } from '../audit.ts';
 import { createActionsFromAudit } from '../../actions/service.ts';
+import { raiseInadequateAlerts } from '../escalation/alerts.ts';
 import { assignModerator } from '../moderation/rule.ts';
 import { transitionAudit } from '../transitions.ts';
 import {
@@ -412,6 +413,8 @@ export async function submitAudit(db: Db, actor: FormActor, auditId: string, exp
     let version = updated.version;
     if (updated.status === 'allocated') version = (await transitionAudit(trx, actor, form.audit.id, 'in_progress', { expectedVersion: version })).version;
     await transitionAudit(trx, actor, form.audit.id, 'in_moderation', { expectedVersion: version });
+    // Inadequate at submission is escalated at once: alerts and e-mails, in this transaction.
+    await raiseInadequateAlerts(trx, actor, form.audit.id);
     // The moderator is chosen now, by the organisation's rule, unless one is already set.
     await assignModerator(trx, actor.principal.organisationId, form.audit.id);
     await trx.deleteFrom('audit_judgements').where('audit_id', '=', form.audit.id).where('stage', '=', 'auditor').execute();

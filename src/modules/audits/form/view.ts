@@ -45,7 +45,10 @@ function labelOf(spec: { label: string; required?: boolean }) {
   return spec.required ? spec.label : `${spec.label} (optional)`;
 }
 
-function descriptorRows(form: AuditForm, spec: Extract<Answer, { kind: 'judgement' }>, section: Section | undefined) {
+/** What a field needs of the form: its tool and the staff to choose from. */
+type FieldForm = Pick<AuditForm, 'tool' | 'staffOptions'>;
+
+function descriptorRows(form: FieldForm, spec: Extract<Answer, { kind: 'judgement' }>, section: Section | undefined) {
   const descriptors: Descriptors = spec.descriptors ?? section?.descriptors ?? {};
   const scale = scaleOf(form.tool, spec.scale);
   return (scale?.options ?? []).flatMap((option) => {
@@ -56,7 +59,7 @@ function descriptorRows(form: AuditForm, spec: Extract<Answer, { kind: 'judgemen
 }
 
 /** One field of any simple kind, or a judgement, named `name`. */
-export function fieldModel(form: AuditForm, spec: Answer | SimpleAnswer, name: string, values: Values, errors: FieldError[], extra: { section?: Section; limit?: string } = {}): FieldModel {
+export function fieldModel(form: FieldForm, spec: Answer | SimpleAnswer, name: string, values: Values, errors: FieldError[], extra: { section?: Section; limit?: string } = {}): FieldModel {
   const id = fieldId(spec, name);
   const error = errors.find((candidate) => candidate.field === id || candidate.field === name);
   const model: FieldModel = { kind: spec.kind, name, id: name, label: labelOf(spec), hint: spec.hint, error: error ? { text: error.message } : undefined };

@@ -80,6 +80,16 @@ function serviceManager(rule: ModerationRule, auditor: ModeratorCandidate, servi
   return undefined;
 }
 
+/**
+ * The service manager responsible for a case: one of its service, else the first one up the
+ * given person's line management (the case holder's). Pure, like chooseModerator.
+ */
+export function chooseServiceManager(rule: ModerationRule, serviceId: string | null, personId: string | null, staff: readonly ModeratorCandidate[]): string | null {
+  const byId = new Map(staff.map((member) => [member.id, member]));
+  const person = (personId ? byId.get(personId) : undefined) ?? { id: '', jobTitle: '', serviceId, lineManagerId: null, grants: [] };
+  return serviceManager(rule, person, serviceId, staff.filter((member) => member.id !== person.id), byId)?.id ?? null;
+}
+
 function qaServiceManager(rule: ModerationRule, others: ModeratorCandidate[]) {
   return others.find((member) => titled(member.jobTitle, rule.qaServiceManagerTitle)) ?? others.find((member) => member.grants.some((grant) => grant.role === 'qa_lead'));
 }
@@ -98,7 +108,7 @@ export function ruleFromSettings(settings: unknown): ModerationRule {
 }
 
 /** Current staff of the organisation as candidates, in a stable order (by name). */
-async function candidates(db: Db, organisationId: string): Promise<ModeratorCandidate[]> {
+export async function candidates(db: Db, organisationId: string): Promise<ModeratorCandidate[]> {
   const staff = await db
     .selectFrom('staff')
     .leftJoin('teams', 'teams.id', 'staff.team_id')

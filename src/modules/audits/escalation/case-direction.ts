@@ -1,0 +1,192 @@
+/**
+ * The case direction (PROCESS.md §4.5): when an audit's final grade is Inadequate, the service
+ * manager directs what must happen on the case, as actions with an owner and a real due date,
+ * and reviews them within a month (the council's timescale). The direction and its actions are
+ * saved together or not at all; the actions are tracked with every other action (source
+ * 'case_direction'), so they appear in "My actions" and the actions list. Written once.
+ */
+import { inTransaction, type Db } from '../../../db/index.ts';
+import { roles, type Principal } from '../../../platform/access.ts';
+import { logActivity } from '../../../platform/activity.ts';
+import { AppError, forbidden, notFound, type FieldError } from '../../../platform/errors.ts';
+import { isIsoDate } from '../../../platform/working-days.ts';
+import { ukToday } from '../allocation.ts';
+import { findAudit, type AuditRecord } from '../audit.ts';
+import { caseDirectionReviewDueOn } from '../lifecycle.ts';
+import { candidates, chooseServiceManager, ruleFromSettings } from '../moderation/rule.ts';
+import { timescalesFor } from '../transitions.ts';
+import type { EscalationActor } from './alerts.ts';
+import {
+  insertCaseDirection,
+  insertCaseDirectionActions,
+  selectCaseDirection,
+  selectCurrentStaff,
+  selectEscalationAudit,
+  selectOrganisationSettings,
+  selectStaffContacts,
+  type EscalationAudit,
+} from './queries.ts';
+
+export const DIRECTION_MAX = 20_000;
+export const ACTION_TEXT_MAX = 2_000;
+/** Rows a direction may carry; more is a different kind of plan. */
+export const MAX_ACTION_ROWS = 30;
+/** Empty rows offered on the form, so a person without JavaScript can add actions. */
+export const BLANK_ROWS = 3;
+
+/** The service manager responsible for the audit's case, by the organisation's rule. */
+export async function serviceManagerOf(db: Db, audit: EscalationAudit): Promise<{ id: string; name: string } | null> {
+  const rule = ruleFromSettings(await selectOrganisationSettings(db, audit.organisationId));
+  const staffId = chooseServiceManager(rule, audit.serviceId, audit.caseHolderId, await candidates(db, audit.organisationId));
+  if (!staffId) return null;
+  const [contact] = await selectStaffContacts(db, audit.organisationId, [staffId]);
+  return contact ? { id: contact.id, name: contact.fullName } : null;
+}
+
+/** The service manager of the case, or a QA lead (who stands in when there is none). */
+export function mayDirect(principal: Principal, serviceManagerId: string | null): boolean {
+  return Boolean(principal.staffId && principal.staffId === serviceManagerId) || roles(principal).includes('qa_lead');
+}
+
+export type CaseDirectionPage = {
+  audit: AuditRecord;
+  serviceManager: { id: string; name: string } | null;
+  staffOptions: { value: string; text: string }[];
+  today: string;
+  reviewDueOn: string;
+};
+
+/**
+ * The case direction form for an audit moderated Inadequate. Not found for someone who cannot
+ * see the audit; refused for anyone but its service manager or a QA lead; a conflict when the
+ * audit needs none (not Inadequate) or already has one.
+ */
+export async function openCaseDirection(db: Db, principal: Principal, auditId: string, options: { today?: string } = {}): Promise<CaseDirectionPage> {
+  const audit = await findAudit(db, principal, auditId);
+  if (!audit) throw notFound('Audit');
+  const facts = (await selectEscalationAudit(db, principal.organisationId, audit.id))!;
+  const serviceManager = await serviceManagerOf(db, facts);
+  if (!mayDirect(principal, serviceManager?.id ?? null)) throw forbidden();
+  if (facts.finalGrade !== 'inadequate') throw new AppError('CONFLICT', 'This audit was not moderated Inadequate: it needs no case direction');
+  if (await selectCaseDirection(db, principal.organisationId, audit.id)) throw new AppError('CONFLICT', 'A case direction has already been recorded for this audit');
+  const today = options.today ?? ukToday();
+  const staff = await selectCurrentStaff(db, principal.organisationId, today);
+  return {
+    audit,
+    serviceManager,
+    staffOptions: staff.map((member) => ({ value: member.id, text: `${member.full_name}, ${member.job_title}` })),
+    today,
+    reviewDueOn: caseDirectionReviewDueOn(today, await timescalesFor(db, principal.organisationId)),
+  };
+}
+
+/** Logs the service manager opening the case direction form (child-related). */
+export async function logCaseDirectionView(db: Db, actor: EscalationActor, page: CaseDirectionPage): Promise<void> {
+  await logActivity(db, actor, { action: 'view', recordType: 'case_direction', recordId: page.audit.id, childId: page.audit.child.id, summary: 'case direction form' });
+}
+
+/* ——— Reading the form ——— */
+
+export type ActionRowInput = { index: number; text: string; owner: string; day: string; month: string; year: string };
+export type CaseDirectionInput = { direction: string; rows: ActionRowInput[] };
+export type ParsedAction = { text: string; ownerId: string; dueOn: string };
+
+const text = (fields: Record<string, unknown>, name: string) => {
+  const value = fields[name];
+  return typeof value === 'string' ? value : Array.isArray(value) && typeof value[0] === 'string' ? value[0] : '';
+};
+
+/** The form's fields as typed: the direction and each posted action row (`action-N-text`, `-owner`, `-due-day|month|year`). */
+export function caseDirectionInput(fields: Record<string, unknown>): CaseDirectionInput {
+  const indexes = new Set<number>();
+  for (const name of Object.keys(fields)) {
+    const match = /^action-(\d{1,2})-/.exec(name);
+    if (match && Number(match[1]) < MAX_ACTION_ROWS) indexes.add(Number(match[1]));
+  }
+  const rows = [...indexes]
+    .sort((a, b) => a - b)
+    .map((index) => {
+      const field = (part: string) => text(fields, `action-${index}-${part}`);
+      return { index, text: field('text'), owner: field('owner'), day: field('due-day'), month: field('due-month'), year: field('due-year') };
+    });
+  return { direction: text(fields, 'direction'), rows };
+}
+
+const blank = (row: ActionRowInput) => [row.text, row.owner, row.day, row.month, row.year].every((part) => part.trim() === '');
+
+/** A due date typed as day, month and year: a real date, today or later. Never "ASAP" or "ongoing". */
+export function parseDueDate(row: Pick<ActionRowInput, 'day' | 'month' | 'year'>, today: string): { ok: true; value: string } | { ok: false; message: string } {
+  const [day, month, year] = [row.day, row.month, row.year].map((part) => part.trim()) as [string, string, string];
+  if (!day && !month && !year) return { ok: false, message: 'enter the date it must be done by' };
+  if (!/^\d{1,2}$/.test(day) || !/^\d{1,2}$/.test(month) || !/^\d{4}$/.test(year)) {
+    return { ok: false, message: 'enter the due date as a real date with a day, month and year, like 27 3 2027 (not "ASAP" or "ongoing")' };
+  }
+  const iso = `${year}-${month.padStart(2, '0')}-${day.padStart(2, '0')}`;
+  if (!isIsoDate(iso)) return { ok: false, message: 'enter a real due date, like 27 3 2027' };
+  if (iso < today) return { ok: false, message: 'the due date must be today or in the future' };
+  return { ok: true, value: iso };
+}
+
+/**
+ * Checks the form: a direction, and at least one action, each with what, who (a member of
+ * staff) and by when. Blank rows are no rows. Every problem is named by its field and row,
+ * numbered as the person sees the rows.
+ */
+export function parseCaseDirection(input: CaseDirectionInput, staffIds: ReadonlySet<string>, today: string): { ok: true; direction: string; actions: ParsedAction[] } | { ok: false; errors: FieldError[] } {
+  const errors: FieldError[] = [];
+  const direction = input.direction.trim();
+  if (!direction) errors.push({ field: 'direction', message: 'Enter the case direction' });
+  else if (direction.length > DIRECTION_MAX) errors.push({ field: 'direction', message: `The case direction must be ${DIRECTION_MAX.toLocaleString('en-GB')} characters or fewer` });
+  const actions: ParsedAction[] = [];
+  input.rows.forEach((row, position) => {
+    if (blank(row)) return;
+    const number = position + 1;
+    const problem = (part: string, message: string) => errors.push({ field: `action-${row.index}-${part}`, message: `Action ${number}: ${message}`, row: number });
+    const what = row.text.trim();
+    if (!what) problem('text', 'enter what must be done');
+    else if (what.length > ACTION_TEXT_MAX) problem('text', `the action must be ${ACTION_TEXT_MAX.toLocaleString('en-GB')} characters or fewer`);
+    if (!row.owner.trim()) problem('owner', 'choose who will do it');
+    else if (!staffIds.has(row.owner.trim())) problem('owner', 'choose who will do it from the list');
+    const due = parseDueDate(row, today);
+    if (!due.ok) problem('due-day', due.message);
+    if (what && staffIds.has(row.owner.trim()) && due.ok) actions.push({ text: what, ownerId: row.owner.trim(), dueOn: due.value });
+  });
+  if (!actions.length && !errors.some((error) => error.field.startsWith('action-'))) {
+    errors.push({ field: `action-${input.rows[0]?.index ?? 0}-text`, message: 'Enter at least one action: what must be done, by whom and by when' });
+  }
+  return errors.length ? { ok: false, errors } : { ok: true, direction, actions };
+}
+
+export type CaseDirectionOutcome = { ok: true } | { ok: false; errors: FieldError[] };
+
+/** Records the case direction and its actions in one transaction, or nothing with every problem named. */
+export async function recordCaseDirection(db: Db, actor: EscalationActor, auditId: string, fields: Record<string, unknown>, options: { today?: string } = {}): Promise<CaseDirectionOutcome> {
+  const { principal } = actor;
+  const page = await openCaseDirection(db, principal, auditId, options);
+  const parsed = parseCaseDirection(caseDirectionInput(fields), new Set(page.staffOptions.map((option) => option.value)), page.today);
+  if (!parsed.ok) return parsed;
+  const { audit } = page;
+  await inTransaction(db, async (trx) => {
+    const id = await insertCaseDirection(trx, {
+      organisationId: principal.organisationId,
+      auditId: audit.id,
+      childId: audit.child.id,
+      direction: parsed.direction,
+      directedBy: principal.userId,
+      directedByLabel: principal.displayName,
+      directedOn: page.today,
+      reviewDueOn: page.reviewDueOn,
+    });
+    // Someone else recorded one since the form was checked: theirs stands, nothing of this is saved.
+    if (!id) throw new AppError('CONFLICT', 'A case direction has already been recorded for this audit');
+    const count = await insertCaseDirectionActions(trx, { organisationId: principal.organisationId, auditId: audit.id, childId: audit.child.id }, parsed.actions);
+    await logActivity(trx, actor, {
+      action: 'create',
+      recordType: 'case_direction',
+      recordId: audit.id,
+      childId: audit.child.id,
+      summary: `case direction with ${count} action(s), review due ${page.reviewDueOn}`,
+    });
+  });
+  return { ok: true };
+}

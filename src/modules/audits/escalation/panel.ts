@@ -1,0 +1,89 @@
+import type { Db } from '../../../db/index.ts';
+import type { Grade } from '../../../db/types.ts';
+import { can, type Principal } from '../../../platform/access.ts';
+import { ACTION_STATUS_LABELS } from '../../actions/service.ts';
+import type { AuditRecord } from '../audit.ts';
+import { findAudit } from '../audit.ts';
+import { AUDIT_STATUS_LABELS, GRADE_LABELS } from '../tracker.ts';
+import { ALERT_KIND_LABELS } from './alerts.ts';
+import { mayDirect, serviceManagerOf } from './case-direction.ts';
+import { selectActionsOfAudit, selectAlertsOfAudit, selectCaseDirection, selectEscalationAudit, selectReAuditOf, type ActionToReview, type ReAuditRow } from './queries.ts';
+import { needsReAudit } from './re-audit.ts';
+
+const gradeLabel = (grade: Grade | null) => (grade ? GRADE_LABELS[grade] : null);
+
+const SOURCE_LABELS: Record<ActionToReview['source'], string> = { action_plan: 'Action plan', case_direction: 'Case direction' };
+
+function actionViews(actions: ActionToReview[]) {
+  return actions.map((action) => ({ ...action, sourceLabel: SOURCE_LABELS[action.source], statusLabel: ACTION_STATUS_LABELS[action.status] }));
+}
+
+/** The grade a re-audit stands at: the moderated one, else the auditor's until it is moderated. */
+function reAuditGrade(row: Pick<ReAuditRow, 'finalGrade' | 'auditorGrade'>) {
+  const grade = row.finalGrade ?? row.auditorGrade;
+  return grade ? { label: GRADE_LABELS[grade], moderated: row.finalGrade !== null } : null;
+}
+
+export type ReAuditContext = {
+  first: { id: string; reference: number; gradeLabel: string | null; visible: boolean };
+  desktopOnly: boolean;
+  actions: ReturnType<typeof actionViews>;
+};
+
+/**
+ * What a re-audit's page and form show of the audit it re-audits: which audit and its grade,
+ * that it is desktop only, and the first audit's actions (with their status) to review. Null
+ * for an audit that is not a re-audit. The first audit's actions are the re-auditor's brief,
+ * so they are shown even to a re-auditor whose own reach does not include the first audit.
+ */
+export async function reAuditContext(db: Db, principal: Principal, auditId: string): Promise<ReAuditContext | null> {
+  const audit = await selectEscalationAudit(db, principal.organisationId, auditId);
+  if (!audit?.reAuditOf) return null;
+  const first = await selectEscalationAudit(db, principal.organisationId, audit.reAuditOf);
+  if (!first) return null;
+  return {
+    first: { id: first.id, reference: first.reference, gradeLabel: gradeLabel(first.finalGrade), visible: (await findAudit(db, principal, first.id)) !== null },
+    desktopOnly: audit.desktopOnly,
+    actions: actionViews(await selectActionsOfAudit(db, principal.organisationId, first.id)),
+  };
+}
+
+/** What the audit's page shows of an Inadequate escalation, or null for nothing. */
+export async function escalationPanel(db: Db, principal: Principal, audit: AuditRecord): Promise<Record<string, unknown> | null> {
+  const organisationId = principal.organisationId;
+  const facts = await selectEscalationAudit(db, organisationId, audit.id);
+  if (!facts) return null;
+  const alerts = await selectAlertsOfAudit(db, organisationId, audit.id);
+  const reAuditOf = await reAuditContext(db, principal, audit.id);
+  const finalInadequate = facts.finalGrade === 'inadequate';
+  if (!alerts.length && !reAuditOf && !finalInadequate) return null;
+
+  const mine = principal.staffId ? alerts.filter((alert) => alert.staffId === principal.staffId) : [];
+  const reAudit = finalInadequate && !facts.reAuditOf ? await selectReAuditOf(db, organisationId, audit.id) : undefined;
+  return {
+    auditId: audit.id,
+    reference: audit.reference,
+    alerts: alerts.map((alert) => ({ ...alert, kindLabel: ALERT_KIND_LABELS[alert.kind], mine: alert.staffId === principal.staffId })),
+    canAcknowledge: mine.some((alert) => alert.acknowledgedAt === null),
+    reAuditOf,
+    // This audit is itself a re-audit: its grade against the first's.
+    ownGrade: reAuditOf ? reAuditGrade(facts) : null,
+    reAudit: reAudit ? { ...reAudit, statusLabel: AUDIT_STATUS_LABELS[reAudit.status], grade: reAuditGrade(reAudit), firstGradeLabel: gradeLabel(facts.finalGrade) } : null,
+    reAuditMissing: needsReAudit(facts) && !reAudit,
+    canAllocateReAudit: can(principal, 'audits.allocate'),
+    reAuditOfReAudit: finalInadequate && facts.reAuditOf !== null,
+    caseDirection: finalInadequate ? await caseDirectionPanel(db, principal, facts) : null,
+  };
+}
+
+async function caseDirectionPanel(db: Db, principal: Principal, facts: NonNullable<Awaited<ReturnType<typeof selectEscalationAudit>>>) {
+  const recorded = await selectCaseDirection(db, principal.organisationId, facts.id);
+  const serviceManager = await serviceManagerOf(db, facts);
+  const actions = recorded ? actionViews((await selectActionsOfAudit(db, principal.organisationId, facts.id)).filter((action) => action.source === 'case_direction')) : [];
+  return {
+    recorded: recorded ?? null,
+    actions,
+    serviceManagerName: serviceManager?.name ?? null,
+    canRecord: !recorded && mayDirect(principal, serviceManager?.id ?? null),
+  };
+}

@@ -1,0 +1,95 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { AppDependencies } from '../../../app.ts';
+import type { FieldError } from '../../../platform/errors.ts';
+import { notFound } from '../../../platform/errors.ts';
+import { acknowledgeAlert } from './alerts.ts';
+import { BLANK_ROWS, caseDirectionInput, logCaseDirectionView, openCaseDirection, recordCaseDirection, type ActionRowInput, type CaseDirectionPage } from './case-direction.ts';
+import { allocateReAudit, reAuditAllocationFor, type ReAuditAllocationForm } from './re-audit.ts';
+
+/**
+ * Inadequate escalation: acknowledging an alert, the service manager's case direction, and the
+ * QA coordinator's allocation of a re-audit the rule could not allocate. Who may do each is
+ * checked by the service on every call (an existing permission opens the route).
+ */
+
+type Body = Record<string, unknown>;
+
+const auditId = (request: FastifyRequest) => {
+  const parsed = z.uuid().safeParse((request.params as { id?: string }).id);
+  if (!parsed.success) throw notFound('Audit');
+  return parsed.data;
+};
+
+const errorState = (errors: FieldError[]) => ({
+  errorList: errors.map((error) => ({ text: error.message, href: `#${error.field}` })),
+  errorOf: Object.fromEntries(errors.map((error) => [error.field, { text: error.message }])),
+});
+
+const emptyRow = (index: number): ActionRowInput => ({ index, text: '', owner: '', day: '', month: '', year: '' });
+
+/** The rows as typed, and blank ones after them up to the form's minimum (always at least one spare). */
+function formRows(typed: ActionRowInput[]): ActionRowInput[] {
+  const rows = [...typed];
+  let next = rows.length ? Math.max(...rows.map((row) => row.index)) + 1 : 0;
+  const filled = rows.filter((row) => [row.text, row.owner, row.day, row.month, row.year].some((part) => part.trim() !== '')).length;
+  while (rows.length < Math.max(BLANK_ROWS, filled + 1)) rows.push(emptyRow(next++));
+  return rows;
+}
+
+export async function escalationRoutes(app: FastifyInstance, { db }: AppDependencies) {
+  const actorOf = (request: FastifyRequest) => ({ principal: request.principal!, ipAddress: request.ip });
+
+  app.post('/audits/:id/alerts/acknowledge', { config: { access: 'audits.view' } }, async (request, reply) => {
+    const id = auditId(request);
+    await acknowledgeAlert(db, actorOf(request), id);
+    return reply.redirect(`/audits/${id}#escalation`, 303);
+  });
+
+  app.get('/audits/:id/case-direction', { config: { access: 'audits.view' } }, async (request, reply) => {
+    const page = await openCaseDirection(db, request.principal!, auditId(request));
+    await logCaseDirectionView(db, actorOf(request), page);
+    return renderCaseDirection(reply, page, {}, []);
+  });
+
+  app.post('/audits/:id/case-direction', { config: { access: 'audits.view' } }, async (request, reply) => {
+    const body = (request.body ?? {}) as Body;
+    const id = auditId(request);
+    const outcome = await recordCaseDirection(db, actorOf(request), id, body);
+    if (outcome.ok) return reply.redirect(`/audits/${id}#escalation`, 303);
+    return renderCaseDirection(reply.code(400), await openCaseDirection(db, request.principal!, id), body, outcome.errors);
+  });
+
+  app.get('/audits/:id/re-audit', { config: { access: 'audits.allocate' } }, async (request, reply) => {
+    const id = auditId(request);
+    const form = await reAuditAllocationFor(db, request.principal!, id);
+    if (!form) return reply.redirect(`/audits/${id}`, 303);
+    return renderReAudit(reply, form, '', []);
+  });
+
+  app.post('/audits/:id/re-audit', { config: { access: 'audits.allocate' } }, async (request, reply) => {
+    const body = (request.body ?? {}) as Body;
+    const id = auditId(request);
+    const outcome = await allocateReAudit(db, actorOf(request), id, body);
+    if (outcome.ok) return reply.redirect(`/audits/${outcome.reAuditId}`, 303);
+    const form = outcome.reason === 'invalid' ? await reAuditAllocationFor(db, request.principal!, id) : null;
+    if (!form || outcome.reason !== 'invalid') return reply.redirect(`/audits/${id}`, 303);
+    return renderReAudit(reply.code(400), form, typeof body.auditorId === 'string' ? body.auditorId : '', outcome.errors);
+  });
+
+  function renderCaseDirection(reply: FastifyReply, page: CaseDirectionPage, body: Body, errors: FieldError[]) {
+    const input = caseDirectionInput(body);
+    return reply.page('audits/escalation/views/case-direction.njk', {
+      audit: page.audit,
+      reviewDueOn: page.reviewDueOn,
+      staffOptions: page.staffOptions,
+      direction: input.direction,
+      rows: formRows(input.rows),
+      ...errorState(errors),
+    });
+  }
+
+  function renderReAudit(reply: FastifyReply, form: ReAuditAllocationForm, chosen: string, errors: FieldError[]) {
+    return reply.page('audits/escalation/views/re-audit.njk', { audit: form.audit, auditors: form.auditors, dueOn: form.dueOn, auditorId: chosen, ...errorState(errors) });
+  }
+}

@@ -1,0 +1,265 @@
+import { sql, type SqlBool } from 'kysely';
+import type { Db } from '../../db/index.ts';
+import type { AuditStatus } from '../../db/types.ts';
+import type { DataScope } from '../../platform/access.ts';
+import { workingDaysAfter, type HolidayCalendar, type IsoDate } from '../../platform/working-days.ts';
+import { VERIFY_BY } from '../actions/queries.ts';
+import { auditInScope } from '../audits/queries.ts';
+import { LIFECYCLE_STATUSES, STAGE_OF } from '../audits/lifecycle.ts';
+
+/**
+ * What waits on each person: the alerts they must act on, the audits they carry out,
+ * moderate or give feedback on, the actions they own and the done actions they check. The
+ * same questions serve the home page (one person) and the daily reminder digest (everyone in
+ * an organisation at once). Due and overdue are asked of the dates, never stored.
+ */
+
+/** Something is due soon when its deadline falls within this many working days of today. */
+export const DUE_SOON_WORKING_DAYS = 2;
+
+export const SECTION_KEYS = ['alerts', 'audits', 'moderation', 'feedback', 'actions', 'verification'] as const;
+export type SectionKey = (typeof SECTION_KEYS)[number];
+
+export const SECTION_TITLES: Record<SectionKey, string> = {
+  alerts: 'Alerts',
+  audits: 'Audits to do',
+  moderation: 'To moderate',
+  feedback: 'Feedback to give',
+  actions: 'My actions',
+  verification: 'To verify',
+};
+
+export type Urgency = 'overdue' | 'due_soon' | 'on_time' | 'no_deadline';
+
+export type WorkItem = {
+  section: SectionKey;
+  /** The staff member it waits on. */
+  staffId: string;
+  /** Where the person acts on it, a path in Assure. */
+  href: string;
+  /** e.g. "Audit 12: AB (C-1001), Bristol child case audit". */
+  title: string;
+  /** What the person does, e.g. the action's text. */
+  detail: string | null;
+  /** The deadline; for an alert the day it was raised, since it needs a same-day response. */
+  dueOn: IsoDate | null;
+  urgency: Urgency;
+};
+
+/** The dates that decide urgency: today, and the last day that is still "due soon". */
+export type WorkDates = { today: IsoDate; dueSoonBy: IsoDate };
+
+export function workDates(today: IsoDate, calendar: HolidayCalendar, dueSoonWorkingDays = DUE_SOON_WORKING_DAYS): WorkDates {
+  return { today, dueSoonBy: workingDaysAfter(today, dueSoonWorkingDays, calendar) };
+}
+
+export function urgencyOf(dueOn: IsoDate | null, dates: WorkDates): Urgency {
+  if (dueOn === null) return 'no_deadline';
+  if (dueOn < dates.today) return 'overdue';
+  if (dueOn <= dates.dueSoonBy) return 'due_soon';
+  return 'on_time';
+}
+
+/**
+ * Who to ask about: one person (the home page) or everyone (the digest). With `dueBy`, only
+ * what is overdue or due by that date: what a reminder is about.
+ */
+export type WorkQuery = { organisationId: string; staffId?: string; dueBy?: IsoDate };
+
+type AuditSection = {
+  section: SectionKey;
+  party: 'auditor_id' | 'moderator_id' | 'case_holder_id';
+  statuses: AuditStatus[];
+  /** Where the person acts, after /audits/:id. */
+  path: string;
+};
+
+/** Whose turn an audit is, by status: the auditor's, the moderator's, the case holder's. */
+const AUDIT_SECTIONS: readonly AuditSection[] = [
+  { section: 'audits', party: 'auditor_id', statuses: ['allocated', 'in_progress', 'returned'], path: '' },
+  { section: 'moderation', party: 'moderator_id', statuses: ['in_moderation'], path: '/moderate' },
+  { section: 'feedback', party: 'case_holder_id', statuses: ['awaiting_feedback'], path: '' },
+];
+
+const AUDITOR_STATUSES = LIFECYCLE_STATUSES.filter((status) => STAGE_OF[status] === 'auditor');
+
+/**
+ * The deadline of the stage an audit is in. Audits from before stage deadlines have only the
+ * auditor's due date, which says nothing about the later stages (as the tracker's OVERDUE).
+ */
+const AUDIT_DUE = sql<string | null>`(case when audits.status in (${sql.join(AUDITOR_STATUSES)}) then coalesce(audits.stage_due_on, audits.due_on) else audits.stage_due_on end)`;
+
+const dayText = (value: unknown): IsoDate | null => {
+  if (value === null || value === undefined) return null;
+  if (value instanceof Date) return value.toISOString().slice(0, 10);
+  return String(value).slice(0, 10);
+};
+
+async function auditItems(db: Db, query: WorkQuery, spec: AuditSection, dates: WorkDates): Promise<WorkItem[]> {
+  const party = sql.ref(`audits.${spec.party}`);
+  let select = db
+    .selectFrom('audits')
+    .innerJoin('children', 'children.id', 'audits.child_id')
+    .innerJoin('audit_tool_editions as editions', 'editions.id', 'audits.tool_edition_id')
+    .innerJoin('audit_tools as tools', 'tools.id', 'editions.tool_id')
+    .select([
+      'audits.id',
+      'audits.reference',
+      'audits.status',
+      'children.initials',
+      'children.external_id',
+      'tools.name as tool_name',
+      sql<string>`${party}`.as('staff_id'),
+      AUDIT_DUE.as('due_on'),
+    ])
+    .where('audits.organisation_id', '=', query.organisationId)
+    .where('audits.status', 'in', spec.statuses)
+    .where(sql<SqlBool>`${party} is not null`);
+  if (query.staffId) select = select.where(sql<SqlBool>`${party} = ${query.staffId}`);
+  if (query.dueBy) select = select.where(sql<SqlBool>`${AUDIT_DUE} <= ${query.dueBy}::date`);
+  const rows = await select.orderBy(sql`${AUDIT_DUE} asc nulls last`).orderBy('audits.reference').execute();
+  return rows.map((row) => {
+    const dueOn = dayText(row.due_on);
+    return {
+      section: spec.section,
+      staffId: row.staff_id,
+      href: `/audits/${row.id}${spec.path}`,
+      title: `Audit ${row.reference}: ${row.initials} (${row.external_id}), ${row.tool_name}`,
+      detail: row.status === 'returned' ? 'Returned to you for changes' : null,
+      dueOn,
+      urgency: urgencyOf(dueOn, dates),
+    };
+  });
+}
+
+/** The UK day an alert was raised: it asks for a response that day. */
+const ALERT_DAY = sql<string>`(audit_alerts.created_at at time zone 'Europe/London')::date`;
+
+/** Audits submitted Inadequate that the person has not yet acknowledged. */
+async function alertItems(db: Db, query: WorkQuery, dates: WorkDates): Promise<WorkItem[]> {
+  let select = db
+    .selectFrom('audit_alerts')
+    .innerJoin('audits', 'audits.id', 'audit_alerts.audit_id')
+    .innerJoin('children', 'children.id', 'audits.child_id')
+    .select(['audits.id as audit_id', 'audits.reference', 'children.initials', 'children.external_id', 'audit_alerts.staff_id', ALERT_DAY.as('raised_on')])
+    .where('audit_alerts.organisation_id', '=', query.organisationId)
+    .where('audit_alerts.acknowledged_at', 'is', null);
+  if (query.staffId) select = select.where('audit_alerts.staff_id', '=', query.staffId);
+  if (query.dueBy) select = select.where(sql<SqlBool>`${ALERT_DAY} <= ${query.dueBy}::date`);
+  const rows = await select.orderBy('audit_alerts.created_at').orderBy('audits.reference').execute();
+  return rows.map((row) => {
+    const raisedOn = dayText(row.raised_on);
+    return {
+      section: 'alerts',
+      staffId: row.staff_id,
+      href: `/audits/${row.audit_id}`,
+      title: `Audit ${row.reference}: ${row.initials} (${row.external_id})`,
+      detail: 'Submitted with an Inadequate grade: act on it the same day',
+      dueOn: raisedOn,
+      urgency: urgencyOf(raisedOn, dates),
+    };
+  });
+}
+
+function actionsBase(db: Db, organisationId: string) {
+  return db
+    .selectFrom('actions')
+    .innerJoin('audits', 'audits.id', 'actions.audit_id')
+    .innerJoin('children', 'children.id', 'actions.child_id')
+    .leftJoin('organisation_timescales as timescales', 'timescales.organisation_id', 'actions.organisation_id')
+    .select(['actions.id', 'actions.text', 'audits.reference', 'children.initials', 'children.external_id'])
+    .where('actions.organisation_id', '=', organisationId);
+}
+
+/** Open actions, by their owner and due date. */
+async function ownedActionItems(db: Db, query: WorkQuery, dates: WorkDates): Promise<WorkItem[]> {
+  let select = actionsBase(db, query.organisationId)
+    .select(['actions.owner_id as staff_id', 'actions.due_on'])
+    .where('actions.status', '=', 'open')
+    .where('actions.owner_id', 'is not', null);
+  if (query.staffId) select = select.where('actions.owner_id', '=', query.staffId);
+  if (query.dueBy) select = select.where('actions.due_on', '<=', query.dueBy);
+  const rows = await select.orderBy(sql`actions.due_on asc nulls last`).orderBy('audits.reference').orderBy('actions.row_index').execute();
+  return rows.map((row) => actionItem('actions', row.staff_id!, row, dayText(row.due_on), dates));
+}
+
+/**
+ * Done actions awaiting verification, for the auditor of their audit (Telford: the auditor
+ * checks completion months after the due date) — unless the auditor owns the action or
+ * marked it done: nobody verifies their own action (see actions/service.ts mayVerify).
+ */
+async function verificationItems(db: Db, query: WorkQuery, dates: WorkDates): Promise<WorkItem[]> {
+  let select = actionsBase(db, query.organisationId)
+    .select(['audits.auditor_id as staff_id', VERIFY_BY.as('verify_by')])
+    .where('actions.status', '=', 'done')
+    .where(sql<SqlBool>`actions.owner_id is distinct from audits.auditor_id`)
+    .where(sql<SqlBool>`not exists (select 1 from users where users.id = actions.done_by and users.staff_id = audits.auditor_id)`);
+  if (query.staffId) select = select.where('audits.auditor_id', '=', query.staffId);
+  if (query.dueBy) select = select.where(sql<SqlBool>`${VERIFY_BY} <= ${query.dueBy}::date`);
+  const rows = await select.orderBy(sql`${VERIFY_BY} asc nulls last`).orderBy('audits.reference').orderBy('actions.row_index').execute();
+  return rows.map((row) => actionItem('verification', row.staff_id, row, dayText(row.verify_by), dates));
+}
+
+function actionItem(
+  section: SectionKey,
+  staffId: string,
+  row: { id: string; text: string; reference: number; initials: string; external_id: string },
+  dueOn: IsoDate | null,
+  dates: WorkDates,
+): WorkItem {
+  return {
+    section,
+    staffId,
+    href: `/actions/${row.id}`,
+    title: `Action from audit ${row.reference}: ${row.initials} (${row.external_id})`,
+    detail: row.text,
+    dueOn,
+    urgency: urgencyOf(dueOn, dates),
+  };
+}
+
+/** Every item waiting on the people asked about, in section order, earliest deadline first. */
+export async function selectWork(db: Db, query: WorkQuery, dates: WorkDates): Promise<WorkItem[]> {
+  const items: WorkItem[] = [];
+  items.push(...(await alertItems(db, query, dates)));
+  for (const spec of AUDIT_SECTIONS) items.push(...(await auditItems(db, query, spec, dates)));
+  items.push(...(await ownedActionItems(db, query, dates)));
+  items.push(...(await verificationItems(db, query, dates)));
+  return items;
+}
+
+export type WorkSection = { key: SectionKey; title: string; items: WorkItem[] };
+
+export function groupBySection(items: WorkItem[]): WorkSection[] {
+  return SECTION_KEYS.map((key) => ({ key, title: SECTION_TITLES[key], items: items.filter((item) => item.section === key) }));
+}
+
+/* The QA coordinator's view of the whole pipeline. */
+
+export type PipelineRow = { status: AuditStatus; total: number; red: number; amber: number; green: number };
+
+/**
+ * Open audits in reach per status, by the deadline of the stage they are in: red overdue,
+ * amber due soon, green on time (or without a deadline).
+ */
+export async function selectPipeline(db: Db, scope: DataScope, dates: WorkDates): Promise<PipelineRow[]> {
+  const rows = await db
+    .selectFrom('audits')
+    .select([
+      'audits.status',
+      sql<number>`count(*)::int`.as('total'),
+      sql<number>`(count(*) filter (where ${AUDIT_DUE} < ${dates.today}::date))::int`.as('red'),
+      sql<number>`(count(*) filter (where ${AUDIT_DUE} >= ${dates.today}::date and ${AUDIT_DUE} <= ${dates.dueSoonBy}::date))::int`.as('amber'),
+    ])
+    .where(auditInScope(scope))
+    .where('audits.status', '<>', 'closed')
+    .groupBy('audits.status')
+    .execute();
+  return LIFECYCLE_STATUSES.filter((status) => status !== 'closed').map((status) => {
+    const row = rows.find((candidate) => candidate.status === status);
+    const total = Number(row?.total ?? 0);
+    const red = Number(row?.red ?? 0);
+    const amber = Number(row?.amber ?? 0);
+    return { status, total, red, amber, green: total - red - amber };
+  });
+}
