@@ -1,7 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ukToday } from '../src/modules/audits/allocation.ts';
-import { DETAILS_PAGE } from '../src/modules/audits/form/answers.ts';
-import { formPages } from '../src/modules/audits/form/form.ts';
 import { createStaff, createUser } from '../src/modules/org/service.ts';
 import { loadBuiltInTools } from '../src/modules/tools/library.ts';
 import type { AuditTool } from '../src/modules/tools/schema.ts';
@@ -11,7 +9,8 @@ import { createChild } from './support/audits.ts';
 import { pageText, TestClient } from './support/client.ts';
 import { testDrivers } from './support/database.ts';
 import { createSmallCouncil, PASSWORD, type SmallCouncil } from './support/fixtures.ts';
-import { completePage, dateFields } from './support/form-fields.ts';
+import { dateFields } from './support/form-fields.ts';
+import { builtInTool, completeAndSubmit, moderateOverHttp, versionOf } from './support/audit-flow.ts';
 
 /**
  * The whole life of a Bristol audit that finds Inadequate practice, as PROCESS.md §4 tells
@@ -21,7 +20,6 @@ import { completePage, dateFields } from './support/form-fields.ts';
  * the first.
  */
 const BRISTOL = 'bristol-child-case-audit';
-const versionOf = (html: string) => /name="_version" value="(\d+)"/.exec(html)?.[1] ?? 'missing';
 
 describe.each(testDrivers())('the Bristol path with an Inadequate on %s', (driver) => {
   let t: TestApp;
@@ -34,43 +32,15 @@ describe.each(testDrivers())('the Bristol path with an Inadequate on %s', (drive
   const audit = (id: string) => t.db.selectFrom('audits').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
   const mailTo = (address: string) => t.db.selectFrom('email_outbox').select(['subject', 'text_body']).where('to_address', '=', address).execute();
 
-  async function complete(client: TestClient, id: string, overall: string) {
-    for (const page of formPages(tool)) {
-      const url = page === DETAILS_PAGE ? `/audits/${id}/form/details` : `/audits/${id}/form/sections/${page}`;
-      const opened = await client.get(url);
-      expect(opened.statusCode).toBe(200);
-      const prefilled = Object.fromEntries([...opened.body.matchAll(/name="([a-z][a-z0-9_]*)"[^>]*value="([^"]+)"/g)].map((match) => [match[1]!, match[2]!]));
-      const fields = completePage(tool, page, { staffId: council.staff.worker1.id, today });
-      if (tool.overall && tool.overall.answer in fields) fields[tool.overall.answer] = overall;
-      const saved = await client.post(url, { _version: versionOf(opened.body), ...fields, ...(page === DETAILS_PAGE ? prefilled : {}) });
-      expect(saved.statusCode, pageText(saved.body).slice(0, 400)).toBe(303);
-    }
-    const check = await client.get(`/audits/${id}/form/check`);
-    expect((await client.post(`/audits/${id}/form/submit`, { _version: versionOf(check.body) })).statusCode).toBe(303);
-  }
-
-  async function moderate(id: string, overall: string, reason?: string) {
-    const page = await clients.moderator.get(`/audits/${id}/moderate`);
-    expect(page.statusCode).toBe(200);
-    const grades = Object.fromEntries([...page.body.matchAll(/name="(grade-[a-z0-9_]+)"[^>]*value="([^"]+)"[^>]*checked/g)].map((match) => [match[1]!, match[2]!]));
-    const done = await clients.moderator.post(`/audits/${id}/moderate`, { _version: versionOf(page.body), ...grades, 'grade-overall': overall, ...(reason ? { 'reason-overall': reason } : {}) });
-    expect(done.statusCode, pageText(done.body).slice(0, 600)).toBe(303);
-  }
+  const complete = (client: TestClient, id: string, overall: string) => completeAndSubmit(client, tool, id, { staffId: council.staff.worker1.id, today, overall });
+  const moderate = (id: string, overall: string) => moderateOverHttp(clients.moderator, id, { 'grade-overall': overall });
 
   beforeAll(async () => {
     t = await createTestApp(driver);
     council = await createSmallCouncil(t.db);
     const org = council.organisation.id;
     await loadBuiltInTools(t.db, org);
-    const edition = await t.db
-      .selectFrom('audit_tool_editions')
-      .innerJoin('audit_tools', 'audit_tools.id', 'audit_tool_editions.tool_id')
-      .select(['audit_tools.id', 'audit_tool_editions.definition'])
-      .where('audit_tools.organisation_id', '=', org)
-      .where('audit_tools.key', '=', BRISTOL)
-      .executeTakeFirstOrThrow();
-    toolId = edition.id;
-    tool = (typeof edition.definition === 'string' ? JSON.parse(edition.definition) : edition.definition) as AuditTool;
+    ({ toolId, tool } = await builtInTool(t.db, org, BRISTOL));
     // A second auditor, in another team of the same service, for the re-audit.
     const rhea = await createStaff(t.db, { organisationId: org, fullName: 'Rhea Review', jobTitle: 'Team Manager', teamId: council.teams.unit2.id, staffNumber: 'S201', email: 'rhea@testshire.example' });
     await createUser(t.db, { organisationId: org, email: 'rhea.user@testshire.example', displayName: 'Rhea Review', password: PASSWORD, staffId: rhea.id, grants: [{ role: 'auditor', scope: 'team' }] });

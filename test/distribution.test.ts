@@ -2,8 +2,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Principal } from '../src/platform/access.ts';
 import { loadPrincipal } from '../src/platform/auth/queries.ts';
 import { allocateAudit, ukToday } from '../src/modules/audits/allocation.ts';
-import { DETAILS_PAGE } from '../src/modules/audits/form/answers.ts';
-import { formPages } from '../src/modules/audits/form/form.ts';
 import { feedbackQuestions } from '../src/modules/audits/distribution/feedback.ts';
 import { createUser } from '../src/modules/org/service.ts';
 import { builtInToolFiles, loadBuiltInTools, loadToolFile } from '../src/modules/tools/library.ts';
@@ -14,10 +12,10 @@ import { createChild } from './support/audits.ts';
 import { pageText, TestClient } from './support/client.ts';
 import { testDrivers } from './support/database.ts';
 import { createSmallCouncil, PASSWORD, type SmallCouncil } from './support/fixtures.ts';
-import { completePage, dateFields } from './support/form-fields.ts';
+import { dateFields } from './support/form-fields.ts';
+import { builtInTool, completeAndSubmit, moderateOverHttp, versionOf } from './support/audit-flow.ts';
 
 const BRISTOL = 'bristol-child-case-audit';
-const versionOf = (html: string) => /name="_version" value="(\d+)"/.exec(html)?.[1] ?? 'missing';
 
 describe('the practitioner feedback questions', () => {
   const builtIn = (key: string) => {
@@ -79,25 +77,8 @@ describe.each(testDrivers())('distributing an audit, practitioner feedback and c
     const outcome = await allocateAudit(t.db, { principal: coordinator, ipAddress: null }, { childId: child.id, toolId, auditorId: council.staff.manager1.id });
     if (!outcome.ok) throw new Error(JSON.stringify(outcome.errors));
     const id = outcome.audit.id;
-    for (const page of formPages(tool)) {
-      const url = page === DETAILS_PAGE ? `/audits/${id}/form/details` : `/audits/${id}/form/sections/${page}`;
-      const opened = await clients.auditor.get(url);
-      const prefilled = Object.fromEntries([...opened.body.matchAll(/name="([a-z][a-z0-9_]*)"[^>]*value="([^"]+)"/g)].map((match) => [match[1]!, match[2]!]));
-      const fields = completePage(tool, page, { staffId: council.staff.worker1.id, today: ukToday() });
-      const saved = await clients.auditor.post(url, { _version: versionOf(opened.body), ...fields, ...(page === DETAILS_PAGE ? prefilled : {}) });
-      expect(saved.statusCode, pageText(saved.body).slice(0, 400)).toBe(303);
-    }
-    const check = await clients.auditor.get(`/audits/${id}/form/check`);
-    expect((await clients.auditor.post(`/audits/${id}/form/submit`, { _version: versionOf(check.body) })).statusCode).toBe(303);
-    const page = await clients.moderator.get(`/audits/${id}/moderate`);
-    const grades = Object.fromEntries([...page.body.matchAll(/name="(grade-[a-z0-9_]+)"[^>]*value="([^"]+)"[^>]*checked/g)].map((match) => [match[1]!, match[2]!]));
-    const moderated = await clients.moderator.post(`/audits/${id}/moderate`, {
-      _version: versionOf(page.body),
-      ...grades,
-      'grade-overall': overall,
-      ...(overall === 'good' ? {} : { 'reason-overall': 'The child was left at risk' }),
-    });
-    expect(moderated.statusCode, pageText(moderated.body).slice(0, 600)).toBe(303);
+    await completeAndSubmit(clients.auditor, tool, id, { staffId: council.staff.worker1.id, today: ukToday() });
+    await moderateOverHttp(clients.moderator, id, { 'grade-overall': overall, ...(overall === 'good' ? {} : { 'reason-overall': 'The child was left at risk' }) });
     expect((await audit(id)).final_grade).toBe(overall);
     return id;
   }
@@ -111,15 +92,7 @@ describe.each(testDrivers())('distributing an audit, practitioner feedback and c
     t = await createTestApp(driver);
     council = await createSmallCouncil(t.db);
     await loadBuiltInTools(t.db, council.organisation.id);
-    const edition = await t.db
-      .selectFrom('audit_tool_editions')
-      .innerJoin('audit_tools', 'audit_tools.id', 'audit_tool_editions.tool_id')
-      .select(['audit_tools.id', 'audit_tool_editions.definition'])
-      .where('audit_tools.organisation_id', '=', council.organisation.id)
-      .where('audit_tools.key', '=', BRISTOL)
-      .executeTakeFirstOrThrow();
-    toolId = edition.id;
-    tool = (typeof edition.definition === 'string' ? JSON.parse(edition.definition) : edition.definition) as AuditTool;
+    ({ toolId, tool } = await builtInTool(t.db, council.organisation.id, BRISTOL));
     coordinator = (await loadPrincipal(t.db, council.users.qa_coordinator.id))!;
     // Cara works in another service: she cannot see these audits unless one is sent to her.
     await createUser(t.db, { organisationId: council.organisation.id, email: 'cara.user@testshire.example', displayName: 'Cara Care', password: PASSWORD, staffId: council.staff.careWorker.id, grants: [{ role: 'practitioner', scope: 'team' }] });

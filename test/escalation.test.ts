@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Principal } from '../src/platform/access.ts';
 import { loadPrincipal } from '../src/platform/auth/queries.ts';
-import { addCalendarMonths, addWeeks } from '../src/platform/working-days.ts';
+import { addCalendarMonths, addDays, addWeeks } from '../src/platform/working-days.ts';
 import { allocateAudit, ukToday } from '../src/modules/audits/allocation.ts';
 import { alertKindsOf, listOpenAlerts } from '../src/modules/audits/escalation/alerts.ts';
 import { caseDirectionInput, parseCaseDirection } from '../src/modules/audits/escalation/case-direction.ts';
@@ -406,4 +406,75 @@ describe.each(testDrivers())('Inadequate escalation on %s', (driver) => {
     // Written once.
     expect((await clients.moderator.get(url)).statusCode).toBe(409);
   }, 120_000);
+  it('takes the review of the case direction from the service manager once, with notes, and shows it on the panel', async () => {
+    const id = await moderatedInadequate();
+    await clients.moderator.get(`/audits/${id}`);
+    const recorded = await clients.moderator.post(`/audits/${id}/case-direction`, {
+      direction: 'Convene a strategy discussion',
+      'action-0-text': 'Visit the child weekly',
+      'action-0-owner': council.staff.worker1.id,
+      ...dateFields('action-0-due', addWeeks(today, 1)),
+      'action-1-text': 'Update the chronology',
+      'action-1-owner': council.staff.manager1.id,
+      ...dateFields('action-1-due', addWeeks(today, 2)),
+    });
+    expect(recorded.statusCode, pageText(recorded.body).slice(0, 600)).toBe(303);
+    const direction = () => t.db.selectFrom('case_directions').selectAll().where('audit_id', '=', id).executeTakeFirstOrThrow();
+    const reviewUrl = `/audits/${id}/case-direction/review`;
+
+    // Before the review: when it is due, and the form for the service manager only.
+    const samsPage = await clients.moderator.get(`/audits/${id}`);
+    expect(pageText(samsPage.body)).toContain(`Review due ${formatted(addCalendarMonths(today, 1))}`);
+    expect(pageText(samsPage.body)).not.toContain('Overdue');
+    expect(pageText(samsPage.body)).toContain('Review the case direction');
+    expect(samsPage.body).toContain(`action="${reviewUrl}"`);
+    expect(samsPage.body).toContain('name="reviewNotes"');
+    expect((await clients.auditor.get(`/audits/${id}`)).body).not.toContain(`action="${reviewUrl}"`);
+    await t.db.updateTable('case_directions').set({ review_due_on: addDays(today, -1) }).where('audit_id', '=', id).execute();
+    expect(pageText((await clients.moderator.get(`/audits/${id}`)).body)).toMatch(new RegExp(`Review due ${formatted(addDays(today, -1))}\\s*Overdue`));
+
+    // Neither the auditor nor the case holder reviews it.
+    for (const client of [clients.auditor, clients.practitioner]) {
+      await client.get(`/audits/${id}`);
+      expect((await client.post(reviewUrl, { reviewNotes: 'All done' })).statusCode).toBe(403);
+    }
+
+    // Without notes, or with too many, nothing is saved and what was typed comes back.
+    await t.db.updateTable('actions').set({ status: 'done', done_at: new Date(), evidence: 'Visited' }).where('audit_id', '=', id).where('source', '=', 'case_direction').where('row_index', '=', 0).execute();
+    const empty = await clients.moderator.post(reviewUrl, { reviewNotes: '   ' });
+    expect(empty.statusCode).toBe(400);
+    expect(empty.body).toContain('href="#reviewNotes"');
+    expect(pageText(empty.body)).toContain('Enter your review notes');
+    expect(pageText(empty.body)).toMatch(/Visit the child weekly.*Done, awaiting verification/);
+    expect(pageText(empty.body)).toMatch(/Update the chronology.*Open/);
+    const long = `Kept ${'x'.repeat(5_000)}`;
+    const tooLong = await clients.moderator.post(reviewUrl, { reviewNotes: long });
+    expect(tooLong.statusCode).toBe(400);
+    expect(pageText(tooLong.body)).toContain('Review notes must be 5,000 characters or fewer');
+    expect(tooLong.body).toContain(long);
+    expect((await direction()).reviewed_at).toBeNull();
+
+    const saved = await clients.moderator.post(reviewUrl, { reviewNotes: 'Visits happen <b>weekly</b>; chronology still open' });
+    expect(saved.statusCode).toBe(303);
+    expect(saved.headers.location).toBe(`/audits/${id}#escalation`);
+    const reviewed = await direction();
+    expect(reviewed).toMatchObject({ reviewed_by: council.users.moderator.id, review_notes: 'Visits happen <b>weekly</b>; chronology still open' });
+    expect(reviewed.reviewed_at).not.toBeNull();
+    const logged = await t.db.selectFrom('activity_log').select(['action', 'child_id']).where('record_type', '=', 'case_direction').where('record_id', '=', id).where('action', '=', 'update').execute();
+    expect(logged).toEqual([{ action: 'update', child_id: reviewed.child_id }]);
+
+    // Shown to everyone who sees the audit; the form is gone and a second review is refused.
+    const after = await clients.auditor.get(`/audits/${id}`);
+    expect(pageText(after.body)).toContain('Reviewed by Sam Service');
+    expect(after.body).toContain('Visits happen &lt;b&gt;weekly&lt;/b&gt;; chronology still open');
+    expect(pageText(after.body)).not.toContain('Review due');
+    expect((await clients.moderator.get(`/audits/${id}`)).body).not.toContain(`action="${reviewUrl}"`);
+    expect((await clients.moderator.post(reviewUrl, { reviewNotes: 'Again' })).statusCode).toBe(409);
+    expect((await direction()).review_notes).toBe('Visits happen <b>weekly</b>; chronology still open');
+  }, 120_000);
 });
+
+/** '2026-11-24' as a person reads it on the page: '24 November 2026'. */
+function formatted(date: string): string {
+  return new Date(`${date}T12:00:00Z`).toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'Europe/London' });
+}

@@ -2,20 +2,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Principal } from '../src/platform/access.ts';
 import { loadPrincipal } from '../src/platform/auth/queries.ts';
 import { allocateAudit, ukToday } from '../src/modules/audits/allocation.ts';
-import { DETAILS_PAGE } from '../src/modules/audits/form/answers.ts';
-import { formPages } from '../src/modules/audits/form/form.ts';
 import { chooseModerator, DEFAULT_MODERATION_RULE, ruleFromSettings, type ModeratorCandidate } from '../src/modules/audits/moderation/rule.ts';
 import { loadBuiltInTools } from '../src/modules/tools/library.ts';
 import type { AuditTool } from '../src/modules/tools/schema.ts';
 import { createTestApp, type TestApp } from './support/app.ts';
 import { createChild } from './support/audits.ts';
-import { completePage } from './support/form-fields.ts';
+import { builtInTool, completeAndSubmit, openedGrades, versionOf } from './support/audit-flow.ts';
 import { testDrivers } from './support/database.ts';
 import { createSmallCouncil, PASSWORD, type SmallCouncil } from './support/fixtures.ts';
 import { pageText, TestClient } from './support/client.ts';
 
 const BRISTOL = 'bristol-child-case-audit';
-const versionOf = (html: string) => /name="_version" value="(\d+)"/.exec(html)?.[1] ?? 'missing';
 
 describe('the moderator rule', () => {
   const person = (id: string, jobTitle: string, extra: Partial<ModeratorCandidate> = {}): ModeratorCandidate => ({ id, jobTitle, serviceId: 'area', lineManagerId: null, grants: [], ...extra });
@@ -72,41 +69,16 @@ describe.each(testDrivers())('moderating an audit on %s', (driver) => {
     return id;
   }
 
-  async function fillAndSubmit(id: string) {
-    for (const page of formPages(tool)) {
-      const url = page === DETAILS_PAGE ? `/audits/${id}/form/details` : `/audits/${id}/form/sections/${page}`;
-      const opened = await clients.auditor.get(url);
-      const prefilled = Object.fromEntries([...opened.body.matchAll(/name="([a-z][a-z0-9_]*)"[^>]*value="([^"]+)"/g)].map((match) => [match[1]!, match[2]!]));
-      const fields = completePage(tool, page, { staffId: council.staff.worker1.id, today: ukToday() });
-      const saved = await clients.auditor.post(url, { _version: versionOf(opened.body), ...fields, ...(page === DETAILS_PAGE ? prefilled : {}) });
-      expect(saved.statusCode, pageText(saved.body).slice(0, 400)).toBe(303);
-    }
-    const check = await clients.auditor.get(`/audits/${id}/form/check`);
-    const submitted = await clients.auditor.post(`/audits/${id}/form/submit`, { _version: versionOf(check.body) });
-    expect(submitted.statusCode, pageText(submitted.body).slice(0, 400)).toBe(303);
-  }
+  const fillAndSubmit = (id: string) => completeAndSubmit(clients.auditor, tool, id, { staffId: council.staff.worker1.id, today: ukToday() });
 
   const audit = (id: string) => t.db.selectFrom('audits').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
   const judgements = (id: string) => t.db.selectFrom('audit_judgements').selectAll().where('audit_id', '=', id).orderBy('stage').orderBy('section_key').execute();
-
-  /** The moderation form's fields as it opens: each radio's checked grade. */
-  function openedGrades(html: string): Record<string, string> {
-    return Object.fromEntries([...html.matchAll(/name="(grade-[a-z0-9_]+)"[^>]*value="([^"]+)"[^>]*checked/g)].map((match) => [match[1]!, match[2]!]));
-  }
 
   beforeAll(async () => {
     t = await createTestApp(driver);
     council = await createSmallCouncil(t.db);
     await loadBuiltInTools(t.db, council.organisation.id);
-    const edition = await t.db
-      .selectFrom('audit_tool_editions')
-      .innerJoin('audit_tools', 'audit_tools.id', 'audit_tool_editions.tool_id')
-      .select(['audit_tools.id', 'audit_tool_editions.definition'])
-      .where('audit_tools.organisation_id', '=', council.organisation.id)
-      .where('audit_tools.key', '=', BRISTOL)
-      .executeTakeFirstOrThrow();
-    toolId = edition.id;
-    tool = (typeof edition.definition === 'string' ? JSON.parse(edition.definition) : edition.definition) as AuditTool;
+    ({ toolId, tool } = await builtInTool(t.db, council.organisation.id, BRISTOL));
     coordinator = (await loadPrincipal(t.db, council.users.qa_coordinator.id))!;
     for (const role of ['auditor', 'practitioner', 'moderator', 'qa_lead'] as const) {
       clients[role] = new TestClient(t.app);

@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditStatus } from '../src/db/types.ts';
 import { ukToday } from '../src/modules/audits/allocation.ts';
+import { selectWork, workDates } from '../src/modules/home/my-work.ts';
+import { holidayCalendarFor } from '../src/modules/org/calendar.ts';
+import { buildDigest } from '../src/modules/reminders/digest.ts';
 import { addDays } from '../src/platform/working-days.ts';
 import { createTestApp, type TestApp } from './support/app.ts';
 import { createAudit, createAuditTool, createChild } from './support/audits.ts';
@@ -211,6 +214,45 @@ describe.each(testDrivers())('My work on %s', (driver) => {
     expect(leader).toContain('href="/audits"');
     expect(leader).not.toContain('href="/audits/allocate"');
     expect(leader).not.toContain('href="/children/imports/new"');
+  });
+
+  it('asks whoever recorded a case direction to review it, by its review date, until it is reviewed, and reminds them', async () => {
+    const { childId } = await audit('AG', 'awaiting_feedback', addDays(today, 30));
+    const dueOn = addDays(today, -3);
+    await t.db
+      .insertInto('case_directions')
+      .values({
+        organisation_id: council.organisation.id,
+        audit_id: audits.AG!.id,
+        child_id: childId,
+        direction: 'Step up',
+        directed_by: council.users.moderator.id,
+        directed_by_label: 'Sam Service',
+        directed_on: addDays(today, -33),
+        review_due_on: dueOn,
+      })
+      .execute();
+    const item = `Audit ${audits.AG!.reference}: AG (C-AG) Review the actions of your case direction ${formatted(dueOn)} Overdue`;
+    const sams = await homeOf('moderator');
+    expect(rows(section(sams, 'case_directions'))).toEqual([item]);
+    expect(section(sams, 'case_directions')).toContain(`href="/audits/${audits.AG!.id}#escalation"`);
+    expect(pageText(section(sams, 'case_directions'))).toContain('Case directions to review');
+    for (const role of ['auditor', 'practitioner', 'qa_coordinator'] as const) {
+      const other = await homeOf(role);
+      expect(pageText(section(other, 'case_directions')), role).toContain('No case directions waiting for your review.');
+    }
+
+    // The daily digest asks the same questions: the review is in Sam's reminder.
+    const dates = workDates(today, await holidayCalendarFor(t.db, council.organisation.id));
+    const reminded = await selectWork(t.db, { organisationId: council.organisation.id, dueBy: dates.dueSoonBy }, dates);
+    const digest = buildDigest({ staffId: council.staff.serviceManager.id, name: 'Sam Service', email: 'sam@example.test' }, reminded.filter((work) => work.staffId === council.staff.serviceManager.id), { dueBy: dates.dueSoonBy, serviceName: 'Assure', publicUrl: undefined });
+    expect(digest.text).toContain('Case directions to review (1)');
+    expect(digest.text).toContain(`/audits/${audits.AG!.id}#escalation`);
+
+    await t.db.updateTable('case_directions').set({ reviewed_at: new Date(), reviewed_by: council.users.moderator.id, review_notes: 'Reviewed' }).where('audit_id', '=', audits.AG!.id).execute();
+    expect(pageText(section(await homeOf('moderator'), 'case_directions'))).toContain('No case directions waiting for your review.');
+    const after = await selectWork(t.db, { organisationId: council.organisation.id, dueBy: dates.dueSoonBy }, dates);
+    expect(after.some((work) => work.section === 'case_directions')).toBe(false);
   });
 
   it('logs each look at My work', async () => {

@@ -11,6 +11,7 @@ import * as actions from './migrations/2026-11-24T1940_actions.ts';
 import * as distribution from './migrations/2026-11-24T1950_distribution.ts';
 import * as escalation from './migrations/2026-11-24T1960_escalation.ts';
 import * as reminders from './migrations/2026-11-24T2010_reminders.ts';
+import * as caseDirectionReview from './migrations/2026-11-24T2020_case_direction_review.ts';
 
 /**
  * Migrations are listed here, in order, rather than read from a folder at run time, so the
@@ -29,6 +30,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '2026-11-24T1950_distribution': distribution,
   '2026-11-24T1960_escalation': escalation,
   '2026-11-24T2010_reminders': reminders,
+  '2026-11-24T2020_case_direction_review': caseDirectionReview,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

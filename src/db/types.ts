@@ -423,6 +423,9 @@ export interface CaseDirectionsTable {
   directed_on: DateOnly;
   review_due_on: DateOnly;
   created_at: CreatedAt;
+  reviewed_at: NullableTimestamp;
+  reviewed_by: string | null;
+  review_notes: string | null;
 }
 
 /** One organisation's daily reminder digests: the row is the claim, so each day runs once. */

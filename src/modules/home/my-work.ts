@@ -9,7 +9,8 @@ import { LIFECYCLE_STATUSES, STAGE_OF } from '../audits/lifecycle.ts';
 
 /**
  * What waits on each person: the alerts they must act on, the audits they carry out,
- * moderate or give feedback on, the actions they own and the done actions they check. The
+ * moderate or give feedback on, the case directions they review, the actions they own and the
+ * done actions they check. The
  * same questions serve the home page (one person) and the daily reminder digest (everyone in
  * an organisation at once). Due and overdue are asked of the dates, never stored.
  */
@@ -17,7 +18,7 @@ import { LIFECYCLE_STATUSES, STAGE_OF } from '../audits/lifecycle.ts';
 /** Something is due soon when its deadline falls within this many working days of today. */
 export const DUE_SOON_WORKING_DAYS = 2;
 
-export const SECTION_KEYS = ['alerts', 'audits', 'moderation', 'feedback', 'actions', 'verification'] as const;
+export const SECTION_KEYS = ['alerts', 'audits', 'moderation', 'feedback', 'case_directions', 'actions', 'verification'] as const;
 export type SectionKey = (typeof SECTION_KEYS)[number];
 
 export const SECTION_TITLES: Record<SectionKey, string> = {
@@ -25,6 +26,7 @@ export const SECTION_TITLES: Record<SectionKey, string> = {
   audits: 'Audits to do',
   moderation: 'To moderate',
   feedback: 'Feedback to give',
+  case_directions: 'Case directions to review',
   actions: 'My actions',
   verification: 'To verify',
 };
@@ -161,6 +163,37 @@ async function alertItems(db: Db, query: WorkQuery, dates: WorkDates): Promise<W
   });
 }
 
+/**
+ * Case directions not yet reviewed, for the staff member whose account recorded them: they
+ * review the actions within a month (PROCESS.md §4.5).
+ */
+async function caseDirectionItems(db: Db, query: WorkQuery, dates: WorkDates): Promise<WorkItem[]> {
+  let select = db
+    .selectFrom('case_directions')
+    .innerJoin('users', 'users.id', 'case_directions.directed_by')
+    .innerJoin('audits', 'audits.id', 'case_directions.audit_id')
+    .innerJoin('children', 'children.id', 'case_directions.child_id')
+    .select(['audits.id as audit_id', 'audits.reference', 'children.initials', 'children.external_id', 'users.staff_id', 'case_directions.review_due_on'])
+    .where('case_directions.organisation_id', '=', query.organisationId)
+    .where('case_directions.reviewed_at', 'is', null)
+    .where('users.staff_id', 'is not', null);
+  if (query.staffId) select = select.where('users.staff_id', '=', query.staffId);
+  if (query.dueBy) select = select.where('case_directions.review_due_on', '<=', query.dueBy);
+  const rows = await select.orderBy('case_directions.review_due_on').orderBy('audits.reference').execute();
+  return rows.map((row) => {
+    const dueOn = dayText(row.review_due_on);
+    return {
+      section: 'case_directions',
+      staffId: row.staff_id!,
+      href: `/audits/${row.audit_id}#escalation`,
+      title: `Audit ${row.reference}: ${row.initials} (${row.external_id})`,
+      detail: 'Review the actions of your case direction',
+      dueOn,
+      urgency: urgencyOf(dueOn, dates),
+    };
+  });
+}
+
 function actionsBase(db: Db, organisationId: string) {
   return db
     .selectFrom('actions')
@@ -223,6 +256,7 @@ export async function selectWork(db: Db, query: WorkQuery, dates: WorkDates): Pr
   const items: WorkItem[] = [];
   items.push(...(await alertItems(db, query, dates)));
   for (const spec of AUDIT_SECTIONS) items.push(...(await auditItems(db, query, spec, dates)));
+  items.push(...(await caseDirectionItems(db, query, dates)));
   items.push(...(await ownedActionItems(db, query, dates)));
   items.push(...(await verificationItems(db, query, dates)));
   return items;

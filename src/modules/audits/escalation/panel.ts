@@ -5,10 +5,12 @@ import { ACTION_STATUS_LABELS } from '../../actions/service.ts';
 import type { AuditRecord } from '../audit.ts';
 import { findAudit } from '../audit.ts';
 import { AUDIT_STATUS_LABELS, GRADE_LABELS } from '../tracker.ts';
+import { ukToday } from '../allocation.ts';
 import { ALERT_KIND_LABELS } from './alerts.ts';
 import { mayDirect, serviceManagerOf } from './case-direction.ts';
 import { selectActionsOfAudit, selectAlertsOfAudit, selectCaseDirection, selectEscalationAudit, selectReAuditOf, type ActionToReview, type ReAuditRow } from './queries.ts';
 import { needsReAudit } from './re-audit.ts';
+import { REVIEW_NOTES_MAX } from './review.ts';
 
 const gradeLabel = (grade: Grade | null) => (grade ? GRADE_LABELS[grade] : null);
 
@@ -79,11 +81,16 @@ export async function escalationPanel(db: Db, principal: Principal, audit: Audit
 async function caseDirectionPanel(db: Db, principal: Principal, facts: NonNullable<Awaited<ReturnType<typeof selectEscalationAudit>>>) {
   const recorded = await selectCaseDirection(db, principal.organisationId, facts.id);
   const serviceManager = await serviceManagerOf(db, facts);
+  const mayAct = mayDirect(principal, serviceManager?.id ?? null);
   const actions = recorded ? actionViews((await selectActionsOfAudit(db, principal.organisationId, facts.id)).filter((action) => action.source === 'case_direction')) : [];
+  const toReview = recorded !== undefined && recorded.review === null;
   return {
     recorded: recorded ?? null,
     actions,
     serviceManagerName: serviceManager?.name ?? null,
-    canRecord: !recorded && mayDirect(principal, serviceManager?.id ?? null),
+    canRecord: !recorded && mayAct,
+    reviewOverdue: toReview && recorded.reviewDueOn < ukToday(),
+    // The review form, for who may direct the case, until the direction is reviewed.
+    reviewForm: toReview && mayAct ? { auditId: facts.id, notes: '', maxLength: REVIEW_NOTES_MAX } : null,
   };
 }

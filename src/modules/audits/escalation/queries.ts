@@ -266,13 +266,34 @@ export async function selectActionsOfAudit(db: Db, organisationId: string, audit
   return rows.map((row) => ({ id: row.id, source: row.source, text: row.text, ownerName: row.full_name, dueOn: dayText(row.due_on), status: row.status }));
 }
 
-export type CaseDirectionRow = { id: string; direction: string; directedBy: string; directedOn: string; reviewDueOn: string };
+export type CaseDirectionReview = { reviewedBy: string; reviewedAt: string; notes: string };
+
+export type CaseDirectionRow = {
+  id: string;
+  direction: string;
+  directedBy: string;
+  directedOn: string;
+  reviewDueOn: string;
+  /** Null until the service manager has reviewed the direction's actions. */
+  review: CaseDirectionReview | null;
+};
 
 export async function selectCaseDirection(db: Db, organisationId: string, auditId: string): Promise<CaseDirectionRow | undefined> {
   const row = await db
     .selectFrom('case_directions')
     .leftJoin('users', 'users.id', 'case_directions.directed_by')
-    .select(['case_directions.id', 'case_directions.direction', 'case_directions.directed_by_label', 'users.display_name', 'case_directions.directed_on', 'case_directions.review_due_on'])
+    .leftJoin('users as reviewers', 'reviewers.id', 'case_directions.reviewed_by')
+    .select([
+      'case_directions.id',
+      'case_directions.direction',
+      'case_directions.directed_by_label',
+      'users.display_name',
+      'case_directions.directed_on',
+      'case_directions.review_due_on',
+      'case_directions.reviewed_at',
+      'case_directions.review_notes',
+      'reviewers.display_name as reviewer_name',
+    ])
     .where('case_directions.organisation_id', '=', organisationId)
     .where('case_directions.audit_id', '=', auditId)
     .executeTakeFirst();
@@ -283,7 +304,20 @@ export async function selectCaseDirection(db: Db, organisationId: string, auditI
     directedBy: row.display_name ?? row.directed_by_label,
     directedOn: dayText(row.directed_on)!,
     reviewDueOn: dayText(row.review_due_on)!,
+    review: row.reviewed_at === null ? null : { reviewedBy: row.reviewer_name ?? 'Unknown', reviewedAt: isoTimestamp(row.reviewed_at)!, notes: row.review_notes ?? '' },
   };
+}
+
+/** Records the review of a case direction; false when it was already reviewed (it is written once). */
+export async function updateCaseDirectionReview(db: Db, directionId: string, review: { reviewedBy: string; notes: string }): Promise<boolean> {
+  const row = await db
+    .updateTable('case_directions')
+    .set({ reviewed_at: new Date(), reviewed_by: review.reviewedBy, review_notes: review.notes })
+    .where('id', '=', directionId)
+    .where('reviewed_at', 'is', null)
+    .returning('id')
+    .executeTakeFirst();
+  return row !== undefined;
 }
 
 /** Records a case direction; null when the audit already has one (it is written once). */

@@ -6,10 +6,12 @@ import { notFound } from '../../../platform/errors.ts';
 import { acknowledgeAlert } from './alerts.ts';
 import { BLANK_ROWS, caseDirectionInput, logCaseDirectionView, openCaseDirection, recordCaseDirection, type ActionRowInput, type CaseDirectionPage } from './case-direction.ts';
 import { allocateReAudit, reAuditAllocationFor, type ReAuditAllocationForm } from './re-audit.ts';
+import { ACTION_STATUS_LABELS } from '../../actions/service.ts';
+import { recordCaseDirectionReview, REVIEW_NOTES_MAX, reviewNotesInput, type CaseDirectionReviewPage } from './review.ts';
 
 /**
- * Inadequate escalation: acknowledging an alert, the service manager's case direction, and the
- * QA coordinator's allocation of a re-audit the rule could not allocate. Who may do each is
+ * Inadequate escalation: acknowledging an alert, the service manager's case direction and its
+ * review, and the QA coordinator's allocation of a re-audit the rule could not allocate. Who may do each is
  * checked by the service on every call (an existing permission opens the route).
  */
 
@@ -60,6 +62,15 @@ export async function escalationRoutes(app: FastifyInstance, { db }: AppDependen
     return renderCaseDirection(reply.code(400), await openCaseDirection(db, request.principal!, id), body, outcome.errors);
   });
 
+  // The review form is on the audit page; it comes back on a page of its own only to show what to put right.
+  app.post('/audits/:id/case-direction/review', { config: { access: 'audits.view' } }, async (request, reply) => {
+    const body = (request.body ?? {}) as Body;
+    const id = auditId(request);
+    const outcome = await recordCaseDirectionReview(db, actorOf(request), id, body);
+    if (outcome.ok) return reply.redirect(`/audits/${id}#escalation`, 303);
+    return renderReview(reply.code(400), outcome.page, reviewNotesInput(body), outcome.errors);
+  });
+
   app.get('/audits/:id/re-audit', { config: { access: 'audits.allocate' } }, async (request, reply) => {
     const id = auditId(request);
     const form = await reAuditAllocationFor(db, request.principal!, id);
@@ -86,6 +97,15 @@ export async function escalationRoutes(app: FastifyInstance, { db }: AppDependen
       direction: input.direction,
       rows: formRows(input.rows),
       ...errorState(errors),
+    });
+  }
+
+  function renderReview(reply: FastifyReply, page: CaseDirectionReviewPage, notes: string, errors: FieldError[]) {
+    return reply.page('audits/escalation/views/case-direction-review.njk', {
+      audit: page.audit,
+      direction: page.direction,
+      reviewForm: { auditId: page.audit.id, actions: page.actions.map((action) => ({ ...action, statusLabel: ACTION_STATUS_LABELS[action.status] })), notes, maxLength: REVIEW_NOTES_MAX },
+      errors,
     });
   }
 
