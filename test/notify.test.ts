@@ -200,12 +200,16 @@ describe.each(testDrivers())('delivery through GOV.UK Notify on %s', (driver) =>
     expect(notify.received).toHaveLength(1);
   });
 
-  it('is refused by a Notify that does not recognise the token', async () => {
+  it('keeps a message refused for a wrong API key, and sends it once the key is right', async () => {
     const queued = await queue('Wrong key');
     const wrongKey = notifyTransport({ apiKey: `assure_test-${SERVICE_ID}-${randomUUID()}`, templateId: TEMPLATE_ID, baseUrl: notify.baseUrl });
-    expect(await deliverDueEmails(db, wrongKey)).toMatchObject({ failed: 1 });
+    expect(await deliverDueEmails(db, wrongKey)).toMatchObject({ failed: 0, retrying: 1 });
+    expect(await row(queued!.id)).toMatchObject({ status: 'queued', attempts: 1 });
     expect((await row(queued!.id)).last_error).toContain('403: AuthError');
     expect(notify.received).toHaveLength(0);
+    // The administrator corrects the key; the retry goes through.
+    expect(await deliverDueEmails(db, transport(), { now: new Date(Date.now() + 2 * 60_000) })).toMatchObject({ sent: 1 });
+    expect(notify.received).toHaveLength(1);
   });
 });
 

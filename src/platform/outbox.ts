@@ -291,8 +291,9 @@ async function notifyProblem(response: Response): Promise<string> {
 
 /**
  * A transport that sends through GOV.UK Notify's API with one template for every message.
- * Notify refusing the message (4xx) fails it for good; too many requests (429), a server
- * error (5xx) or no answer at all is retried by the outbox like any other failure. The
+ * Notify refusing the message (4xx) fails it for good; a refused API key (401, 403), too many
+ * requests (429), a server error (5xx) or no answer at all is retried by the outbox like any
+ * other failure. The
  * outbox id goes as the reference, so a message can be found in Notify.
  */
 export function notifyTransport(settings: NotifySettings): EmailTransport {
@@ -319,7 +320,9 @@ export function notifyTransport(settings: NotifySettings): EmailTransport {
         await response.body?.cancel();
         return;
       }
-      const permanent = response.status >= 400 && response.status < 500 && response.status !== 429;
+      // A refused token (401, 403) is Assure's configuration, not the message: keep retrying it
+      // while an administrator fixes the key, rather than losing every e-mail meanwhile.
+      const permanent = response.status >= 400 && response.status < 500 && ![401, 403, 429].includes(response.status);
       throw new OutboxError(`GOV.UK Notify answered ${response.status}: ${await notifyProblem(response)}`, { permanent });
     },
   };
