@@ -1,7 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { z } from 'zod';
 import type { AppDependencies } from '../../../app.ts';
-import { notFound, type FieldError } from '../../../platform/errors.ts';
+import type { FieldError } from '../../../platform/errors.ts';
 import { fieldModel } from '../form/view.ts';
 import { GRADE_LABELS } from '../tracker.ts';
 import { closeAudit, logClosingView, openClosing, type Closing } from './closing.ts';
@@ -9,6 +8,7 @@ import { distributeAudit, logDistributionView, openDistribution, type Distributi
 import { feedbackFields, giveFeedback, logFeedbackView, openFeedback, type FeedbackForm } from './feedback.ts';
 import { MAX_ROWS, postedRowCount, postedRows, postedSend, PROFESSIONAL_ROLES, rowField } from './recipients.ts';
 import { RECIPIENT_ROLE_LABELS } from './record.ts';
+import { auditIdParam, postedVersion } from '../http.ts';
 
 /**
  * Distribution, practitioner feedback and closing: three pages, each a form that works without
@@ -18,15 +18,6 @@ import { RECIPIENT_ROLE_LABELS } from './record.ts';
 
 type Body = Record<string, unknown>;
 
-const auditId = (request: FastifyRequest) => {
-  const parsed = z.uuid().safeParse((request.params as { id?: string }).id);
-  if (!parsed.success) throw notFound('Audit');
-  return parsed.data;
-};
-const version = (body: Body) => {
-  const parsed = z.coerce.number().int().min(0).safeParse(body._version);
-  return parsed.success ? parsed.data : -1;
-};
 const text = (body: Body, name: string) => (typeof body[name] === 'string' ? (body[name] as string) : '');
 
 const STALE = 'Someone else has changed this audit since you opened it. Your answers are kept below: check the audit as it is now, then send again';
@@ -39,7 +30,7 @@ export async function distributionRoutes(app: FastifyInstance, { db }: AppDepend
   // ---- distribute ------------------------------------------------------------------------
 
   app.get('/audits/:id/distribute', { config: { access: 'audits.view' } }, async (request, reply) => {
-    const distribution = await openDistribution(db, request.principal!, auditId(request));
+    const distribution = await openDistribution(db, request.principal!, auditIdParam(request));
     if (distribution.audit.status !== 'moderated') return reply.redirect(`/audits/${distribution.audit.id}`, 303);
     await logDistributionView(db, actorOf(request), distribution.audit);
     return renderDistribution(reply, distribution, { values: { send: ['team_manager', 'case_holder'] }, errors: [] });
@@ -47,14 +38,14 @@ export async function distributionRoutes(app: FastifyInstance, { db }: AppDepend
 
   app.post('/audits/:id/distribute', { config: { access: 'audits.view' } }, async (request, reply) => {
     const body = (request.body ?? {}) as Body;
-    const id = auditId(request);
+    const id = auditIdParam(request);
     if (body._action === 'add-row') {
       // Another row for another professional: nothing is sent or saved yet.
       const distribution = await openDistribution(db, request.principal!, id);
       if (distribution.audit.status !== 'moderated') return reply.redirect(`/audits/${id}`, 303);
       return renderDistribution(reply, distribution, { values: body, errors: [], rows: postedRowCount(body) + 1 });
     }
-    const outcome = await distributeAudit(db, actorOf(request), id, body, version(body));
+    const outcome = await distributeAudit(db, actorOf(request), id, body, postedVersion(body));
     if (outcome.ok) return reply.redirect(`/audits/${id}?distributed=1#distribution`, 303);
     const distribution = await openDistribution(db, request.principal!, id);
     if (outcome.reason === 'stale') return renderDistribution(reply, distribution, { values: body, errors: [{ field: 'send-audit', message: STALE }], status: 409 });
@@ -110,7 +101,7 @@ export async function distributionRoutes(app: FastifyInstance, { db }: AppDepend
   // ---- practitioner feedback -----------------------------------------------------------------
 
   app.get('/audits/:id/feedback', { config: { access: 'audits.view' } }, async (request, reply) => {
-    const form = await openFeedback(db, request.principal!, auditId(request));
+    const form = await openFeedback(db, request.principal!, auditIdParam(request));
     if (form.audit.status !== 'awaiting_feedback') return reply.redirect(`/audits/${form.audit.id}`, 303);
     await logFeedbackView(db, actorOf(request), form.audit);
     return renderFeedback(reply, form, { values: feedbackFields(form), errors: [] });
@@ -118,8 +109,8 @@ export async function distributionRoutes(app: FastifyInstance, { db }: AppDepend
 
   app.post('/audits/:id/feedback', { config: { access: 'audits.view' } }, async (request, reply) => {
     const body = (request.body ?? {}) as Body;
-    const id = auditId(request);
-    const outcome = await giveFeedback(db, actorOf(request), id, body, version(body));
+    const id = auditIdParam(request);
+    const outcome = await giveFeedback(db, actorOf(request), id, body, postedVersion(body));
     if (outcome.ok) return reply.redirect(`/audits/${id}?feedback=1#distribution`, 303);
     const form = await openFeedback(db, request.principal!, id);
     if (outcome.reason === 'stale') return renderFeedback(reply, form, { values: body, errors: [{ field: 'send-feedback', message: STALE }], status: 409 });
@@ -145,7 +136,7 @@ export async function distributionRoutes(app: FastifyInstance, { db }: AppDepend
   // ---- closing -----------------------------------------------------------------------------
 
   app.get('/audits/:id/close', { config: { access: 'audits.view' } }, async (request, reply) => {
-    const closing = await openClosing(db, request.principal!, auditId(request));
+    const closing = await openClosing(db, request.principal!, auditIdParam(request));
     if (closing.audit.status !== 'awaiting_feedback') return reply.redirect(`/audits/${closing.audit.id}`, 303);
     await logClosingView(db, actorOf(request), closing.audit);
     return renderClosing(reply, closing, { values: {}, errors: [] });
@@ -153,8 +144,8 @@ export async function distributionRoutes(app: FastifyInstance, { db }: AppDepend
 
   app.post('/audits/:id/close', { config: { access: 'audits.view' } }, async (request, reply) => {
     const body = (request.body ?? {}) as Body;
-    const id = auditId(request);
-    const outcome = await closeAudit(db, actorOf(request), id, body, version(body));
+    const id = auditIdParam(request);
+    const outcome = await closeAudit(db, actorOf(request), id, body, postedVersion(body));
     if (outcome.ok) return reply.redirect(`/audits/${id}?closed=1#distribution`, 303);
     const closing = await openClosing(db, request.principal!, id);
     if (outcome.reason === 'stale') return renderClosing(reply, closing, { values: body, errors: [{ field: 'close-audit', message: STALE }], status: 409 });

@@ -1,13 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { z } from 'zod';
 import type { AppDependencies } from '../../../app.ts';
 import type { FieldError } from '../../../platform/errors.ts';
-import { notFound } from '../../../platform/errors.ts';
 import { acknowledgeAlert } from './alerts.ts';
 import { BLANK_ROWS, caseDirectionInput, logCaseDirectionView, openCaseDirection, recordCaseDirection, type ActionRowInput, type CaseDirectionPage } from './case-direction.ts';
 import { allocateReAudit, reAuditAllocationFor, type ReAuditAllocationForm } from './re-audit.ts';
 import { ACTION_STATUS_LABELS } from '../../actions/service.ts';
 import { recordCaseDirectionReview, REVIEW_NOTES_MAX, reviewNotesInput, type CaseDirectionReviewPage } from './review.ts';
+import { auditIdParam } from '../http.ts';
 
 /**
  * Inadequate escalation: acknowledging an alert, the service manager's case direction and its
@@ -17,11 +16,6 @@ import { recordCaseDirectionReview, REVIEW_NOTES_MAX, reviewNotesInput, type Cas
 
 type Body = Record<string, unknown>;
 
-const auditId = (request: FastifyRequest) => {
-  const parsed = z.uuid().safeParse((request.params as { id?: string }).id);
-  if (!parsed.success) throw notFound('Audit');
-  return parsed.data;
-};
 
 const errorState = (errors: FieldError[]) => ({
   errorList: errors.map((error) => ({ text: error.message, href: `#${error.field}` })),
@@ -43,20 +37,20 @@ export async function escalationRoutes(app: FastifyInstance, { db }: AppDependen
   const actorOf = (request: FastifyRequest) => ({ principal: request.principal!, ipAddress: request.ip });
 
   app.post('/audits/:id/alerts/acknowledge', { config: { access: 'audits.view' } }, async (request, reply) => {
-    const id = auditId(request);
+    const id = auditIdParam(request);
     await acknowledgeAlert(db, actorOf(request), id);
     return reply.redirect(`/audits/${id}#escalation`, 303);
   });
 
   app.get('/audits/:id/case-direction', { config: { access: 'audits.view' } }, async (request, reply) => {
-    const page = await openCaseDirection(db, request.principal!, auditId(request));
+    const page = await openCaseDirection(db, request.principal!, auditIdParam(request));
     await logCaseDirectionView(db, actorOf(request), page);
     return renderCaseDirection(reply, page, {}, []);
   });
 
   app.post('/audits/:id/case-direction', { config: { access: 'audits.view' } }, async (request, reply) => {
     const body = (request.body ?? {}) as Body;
-    const id = auditId(request);
+    const id = auditIdParam(request);
     const outcome = await recordCaseDirection(db, actorOf(request), id, body);
     if (outcome.ok) return reply.redirect(`/audits/${id}#escalation`, 303);
     return renderCaseDirection(reply.code(400), await openCaseDirection(db, request.principal!, id), body, outcome.errors);
@@ -65,14 +59,14 @@ export async function escalationRoutes(app: FastifyInstance, { db }: AppDependen
   // The review form is on the audit page; it comes back on a page of its own only to show what to put right.
   app.post('/audits/:id/case-direction/review', { config: { access: 'audits.view' } }, async (request, reply) => {
     const body = (request.body ?? {}) as Body;
-    const id = auditId(request);
+    const id = auditIdParam(request);
     const outcome = await recordCaseDirectionReview(db, actorOf(request), id, body);
     if (outcome.ok) return reply.redirect(`/audits/${id}#escalation`, 303);
     return renderReview(reply.code(400), outcome.page, reviewNotesInput(body), outcome.errors);
   });
 
   app.get('/audits/:id/re-audit', { config: { access: 'audits.allocate' } }, async (request, reply) => {
-    const id = auditId(request);
+    const id = auditIdParam(request);
     const form = await reAuditAllocationFor(db, request.principal!, id);
     if (!form) return reply.redirect(`/audits/${id}`, 303);
     return renderReAudit(reply, form, '', []);
@@ -80,7 +74,7 @@ export async function escalationRoutes(app: FastifyInstance, { db }: AppDependen
 
   app.post('/audits/:id/re-audit', { config: { access: 'audits.allocate' } }, async (request, reply) => {
     const body = (request.body ?? {}) as Body;
-    const id = auditId(request);
+    const id = auditIdParam(request);
     const outcome = await allocateReAudit(db, actorOf(request), id, body);
     if (outcome.ok) return reply.redirect(`/audits/${outcome.reAuditId}`, 303);
     const form = outcome.reason === 'invalid' ? await reAuditAllocationFor(db, request.principal!, id) : null;

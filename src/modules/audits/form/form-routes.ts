@@ -19,6 +19,7 @@ import {
 } from './form.ts';
 import { pageModel, pageSummary } from './view.ts';
 import { reAuditContext } from '../escalation/panel.ts';
+import { auditIdParam, postedVersion } from '../http.ts';
 
 /**
  * The audit form, page by page: a task list, one page for the audit's details and one per
@@ -27,15 +28,6 @@ import { reAuditContext } from '../escalation/panel.ts';
  * being the audit's auditor, which the service checks on every call.
  */
 
-const auditId = (request: FastifyRequest) => {
-  const parsed = z.uuid().safeParse((request.params as { id?: string }).id);
-  if (!parsed.success) throw notFound('Audit');
-  return parsed.data;
-};
-const version = (body: RawFields) => {
-  const parsed = z.coerce.number().int().min(0).safeParse(body._version);
-  return parsed.success ? parsed.data : -1;
-};
 
 export function pageHref(id: string, page: string): string {
   return page === DETAILS_PAGE ? `/audits/${id}/form/details` : `/audits/${id}/form/sections/${page}`;
@@ -48,7 +40,7 @@ export async function auditFormRoutes(app: FastifyInstance, { db }: AppDependenc
 
   /** The form for its auditor; once submitted it is read on the audit's own page. */
   async function editableForm(request: FastifyRequest, reply: FastifyReply): Promise<AuditForm | null> {
-    const form = await openForm(db, request.principal!, auditId(request));
+    const form = await openForm(db, request.principal!, auditIdParam(request));
     if (isEditable(form)) return form;
     await reply.redirect(`/audits/${form.audit.id}`, 303);
     return null;
@@ -97,10 +89,10 @@ export async function auditFormRoutes(app: FastifyInstance, { db }: AppDependenc
 
     app.post(url, { config: { access: 'audits.view' } }, async (request, reply) => {
       const body = (request.body ?? {}) as RawFields;
-      const id = auditId(request);
+      const id = auditIdParam(request);
       const page = pageOf(request);
       const autosave = body._autosave === '1';
-      const outcome = await saveSection(db, actorOf(request), id, page, body, version(body));
+      const outcome = await saveSection(db, actorOf(request), id, page, body, postedVersion(body));
       if (autosave) {
         if (outcome.ok) return reply.header('Cache-Control', 'no-store').send({ status: 'saved', version: outcome.version });
         if (outcome.reason === 'stale') return reply.code(409).send({ status: 'stale', version: outcome.version });
@@ -127,8 +119,8 @@ export async function auditFormRoutes(app: FastifyInstance, { db }: AppDependenc
 
   app.post('/audits/:id/form/submit', { config: { access: 'audits.view' } }, async (request, reply) => {
     const body = (request.body ?? {}) as RawFields;
-    const id = auditId(request);
-    const outcome = await submitAudit(db, actorOf(request), id, version(body));
+    const id = auditIdParam(request);
+    const outcome = await submitAudit(db, actorOf(request), id, postedVersion(body));
     if (outcome.ok) return reply.redirect(`/audits/${id}?submitted=1`, 303);
     const form = await openForm(db, request.principal!, id);
     if (outcome.reason === 'stale') {

@@ -1,9 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { z } from 'zod';
 import type { AppDependencies } from '../../../app.ts';
 import type { FieldError } from '../../../platform/errors.ts';
-import { notFound } from '../../../platform/errors.ts';
 import { logModerationView, moderateAudit, moderationItems, openModeration, returnAudit, type Moderation } from './moderation.ts';
+import { auditIdParam, postedVersion } from '../http.ts';
 
 /**
  * The moderation page: the auditor's grades and evidence beside the moderator's own, a form to
@@ -13,15 +12,6 @@ import { logModerationView, moderateAudit, moderationItems, openModeration, retu
 
 type Body = Record<string, unknown>;
 
-const auditId = (request: FastifyRequest) => {
-  const parsed = z.uuid().safeParse((request.params as { id?: string }).id);
-  if (!parsed.success) throw notFound('Audit');
-  return parsed.data;
-};
-const version = (body: Body) => {
-  const parsed = z.coerce.number().int().min(0).safeParse(body._version);
-  return parsed.success ? parsed.data : -1;
-};
 
 const STALE = 'Someone else has changed this audit since you opened it. Your text is kept below: check the audit as it is now, then send again';
 
@@ -31,7 +21,7 @@ export async function moderationRoutes(app: FastifyInstance, { db }: AppDependen
   const actorOf = (request: FastifyRequest) => ({ principal: request.principal!, ipAddress: request.ip });
 
   app.get('/audits/:id/moderate', { config: { access: 'audits.view' } }, async (request, reply) => {
-    const moderation = await openModeration(db, request.principal!, auditId(request));
+    const moderation = await openModeration(db, request.principal!, auditIdParam(request));
     if (moderation.audit.status !== 'in_moderation') return reply.redirect(`/audits/${moderation.audit.id}`, 303);
     await logModerationView(db, actorOf(request), moderation);
     return render(reply, moderation, { values: auditorGrades(moderation), errors: [] });
@@ -39,8 +29,8 @@ export async function moderationRoutes(app: FastifyInstance, { db }: AppDependen
 
   app.post('/audits/:id/moderate', { config: { access: 'audits.view' } }, async (request, reply) => {
     const body = (request.body ?? {}) as Body;
-    const id = auditId(request);
-    const outcome = await moderateAudit(db, actorOf(request), id, body, version(body));
+    const id = auditIdParam(request);
+    const outcome = await moderateAudit(db, actorOf(request), id, body, postedVersion(body));
     if (outcome.ok) return reply.redirect(`/audits/${id}?moderated=1`, 303);
     const moderation = await openModeration(db, request.principal!, id);
     if (outcome.reason === 'stale') return render(reply, moderation, { values: body, errors: [{ field: 'moderate', message: STALE }], form: 'moderate', status: 409 });
@@ -49,8 +39,8 @@ export async function moderationRoutes(app: FastifyInstance, { db }: AppDependen
 
   app.post('/audits/:id/moderate/return', { config: { access: 'audits.view' } }, async (request, reply) => {
     const body = (request.body ?? {}) as Body;
-    const id = auditId(request);
-    const outcome = await returnAudit(db, actorOf(request), id, body, version(body));
+    const id = auditIdParam(request);
+    const outcome = await returnAudit(db, actorOf(request), id, body, postedVersion(body));
     if (outcome.ok) return reply.redirect(`/audits/${id}?returned=1`, 303);
     const moderation = await openModeration(db, request.principal!, id);
     if (outcome.reason === 'stale') return render(reply, moderation, { values: body, errors: [{ field: 'return', message: STALE }], form: 'return', status: 409 });
