@@ -57,7 +57,7 @@ async function main() {
     transport = smtpUrl ? smtpTransport({ url: smtpUrl, from: config.mailFrom }) : undefined;
     if (!transport) console.warn('No SMTP_URL: e-mails are kept in the outbox until one is set.');
   }
-  const worker = transport ? startOutboxWorker({ db: handle.db, transport, intervalMs: config.outboxIntervalSeconds * 1000, logger: app.log }) : undefined;
+  const worker = transport ? startOutboxWorker({ db: handle.db, transport, intervalMs: config.outboxIntervalSeconds * 1000, logger: app.log, publicUrl: config.publicUrl }) : undefined;
 
   // The daily reminder digests: queued in the outbox from REMINDER_HOUR, once a working day.
   const reminders = config.remindersEnabled
@@ -67,7 +67,6 @@ async function main() {
         hour: config.reminderHour,
         windowWorkingDays: config.reminderWindowWorkingDays,
         serviceName: config.serviceName,
-        publicUrl: config.publicUrl,
         logger: app.log,
         onQueued: () => worker?.wake(),
       })

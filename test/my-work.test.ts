@@ -245,7 +245,7 @@ describe.each(testDrivers())('My work on %s', (driver) => {
     // The daily digest asks the same questions: the review is in Sam's reminder.
     const dates = workDates(today, await holidayCalendarFor(t.db, council.organisation.id));
     const reminded = await selectWork(t.db, { organisationId: council.organisation.id, dueBy: dates.dueSoonBy }, dates);
-    const digest = buildDigest({ staffId: council.staff.serviceManager.id, name: 'Sam Service', email: 'sam@example.test' }, reminded.filter((work) => work.staffId === council.staff.serviceManager.id), { dueBy: dates.dueSoonBy, serviceName: 'Assure', publicUrl: undefined });
+    const digest = buildDigest({ staffId: council.staff.serviceManager.id, name: 'Sam Service', email: 'sam@example.test' }, reminded.filter((work) => work.staffId === council.staff.serviceManager.id), { dueBy: dates.dueSoonBy, serviceName: 'Assure' });
     expect(digest.text).toContain('Case directions to review (1)');
     expect(digest.text).toContain(`/audits/${audits.AG!.id}#escalation`);
 

@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { Db, DatabaseHandle } from '../src/db/index.ts';
 import { startMailSink, type MailSink } from '../src/platform/mail-sink.ts';
 import {
+  appLink,
   deliverDueEmails,
   enqueueEmail,
   MAX_ATTEMPTS,
@@ -114,6 +115,14 @@ describe.each(testDrivers())('e-mail outbox on %s', (driver) => {
     expect(message!.headers['auto-submitted']).toBe('auto-generated');
     expect(await row(queued!.id)).toMatchObject({ status: 'sent', attempts: 1, locked_until: null, last_error: null });
     expect((await row(queued!.id)).sent_at).toBeInstanceOf(Date);
+  });
+
+  it('makes the links to Assure whole with the public address when it sends, and leaves paths without one', async () => {
+    await enqueueEmail(db, { ...email('Audit allocated'), text: `Open the audit in Assure: ${appLink('/audits/42')}` });
+    await deliverDueEmails(db, toSink, { publicUrl: 'https://assure.testshire.gov.uk/' });
+    await enqueueEmail(db, { ...email('Audit due'), text: `Open the audit in Assure: ${appLink('/audits/43')}` });
+    await deliverDueEmails(db, toSink);
+    expect(sink.messages().map((message) => message.text)).toEqual(['Open the audit in Assure: https://assure.testshire.gov.uk/audits/42', 'Open the audit in Assure: /audits/43']);
   });
 
   it('sends an e-mail only once however often its dedupe key is enqueued', async () => {

@@ -10,7 +10,6 @@ import { createAudit, createAuditTool, createChild } from './support/audits.ts';
 import { openTestDatabase, testDrivers } from './support/database.ts';
 import { createSmallCouncil, type SmallCouncil } from './support/fixtures.ts';
 
-const PUBLIC_URL = 'https://assure.testshire.example';
 /** A Wednesday; the window of 2 working days runs to Friday 4 December. */
 const WEDNESDAY = '2026-12-02';
 const SATURDAY = '2026-12-05';
@@ -67,7 +66,7 @@ describe.each(testDrivers())('daily reminder digests on %s', (driver) => {
       .execute();
   }
 
-  const options = (today: string, now: Date, extra: Partial<ReminderOptions> = {}): ReminderOptions => ({ today, now, publicUrl: PUBLIC_URL, ...extra });
+  const options = (today: string, now: Date, extra: Partial<ReminderOptions> = {}): ReminderOptions => ({ today, now, ...extra });
 
   const digests = (date: string) =>
     db
@@ -125,7 +124,7 @@ describe.each(testDrivers())('daily reminder digests on %s', (driver) => {
     const tina = sent.find((row) => row.to_address === 'tina@testshire.example')!;
     expect(tina.subject).toBe('Assure reminder: 2 overdue, 1 due soon');
     expect(tina.dedupe_key).toBe(`digest:${testshire.staff.manager1.id}:${WEDNESDAY}`);
-    expect(tina.text_body).toContain(`Audit ${audits.AA!.reference}: AA (C-AA), Case file audit\n  OVERDUE: due 30 November 2026\n  ${PUBLIC_URL}/audits/${audits.AA!.id}`);
+    expect(tina.text_body).toContain(`Audit ${audits.AA!.reference}: AA (C-AA), Case file audit\n  OVERDUE: due 30 November 2026\n  {assure}/audits/${audits.AA!.id}`);
     expect(tina.text_body).toContain(`Audit ${audits.AB!.reference}: AB (C-AB), Case file audit\n  Due 4 December 2026`);
     expect(tina.text_body).toContain('To verify (1)');
     expect(tina.text_body).toContain('Update the child plan');
@@ -215,7 +214,7 @@ describe.each(testDrivers())('daily reminder digests on %s', (driver) => {
   it('is started by the poller, which keeps its state in the database', async () => {
     const logged: string[] = [];
     const logger = { info: (_details: object, message: string) => logged.push(message), error: (_details: object, message: string) => logged.push(message) };
-    const worker = startReminderWorker({ db, intervalMs: 60_000, hour: 0, windowWorkingDays: 2, serviceName: 'Assure', publicUrl: undefined, logger });
+    const worker = startReminderWorker({ db, intervalMs: 60_000, hour: 0, windowWorkingDays: 2, serviceName: 'Assure', logger });
     await worker.stop();
     const today = ukToday();
     const runs = await db.selectFrom('reminder_runs').select(['organisation_id', 'finished_at']).where('run_date', '=', today).execute();

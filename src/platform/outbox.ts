@@ -81,8 +81,26 @@ export async function enqueueEmail(db: Db, email: NewEmail): Promise<{ id: strin
   return row ?? null;
 }
 
+/**
+ * Links to Assure in an e-mail are written with appLink, as a path behind a marker; delivery
+ * puts the address people reach Assure at (PUBLIC_URL) in its place, so every e-mail's links
+ * are whole without each service that writes one knowing the address.
+ */
+const APP_LINK_MARKER = '{assure}';
+
+export function appLink(path: string): string {
+  return `${APP_LINK_MARKER}${path}`;
+}
+
+/** The text as sent: each appLink made absolute with the public address (or left a path without one). */
+export function withAppLinks(text: string, publicUrl: string | undefined): string {
+  return text.replaceAll(APP_LINK_MARKER, (publicUrl ?? '').replace(/\/+$/, ''));
+}
+
 export type DeliveryOptions = {
   batchSize?: number;
+  /** Where people reach Assure, for the links in messages (see appLink). */
+  publicUrl?: string | undefined;
   /** The time of this run; tests pass a later one to let backoff pass. */
   now?: Date;
   lockSeconds?: number;
@@ -101,7 +119,13 @@ export async function deliverDueEmails(db: Db, transport: EmailTransport, option
   const claimed = await claimDue(db, now, options.batchSize ?? 20, options.lockSeconds ?? DEFAULT_LOCK_SECONDS);
   report.claimed = claimed.length;
   for (const row of claimed) {
-    const message = { id: row.id, to: row.to_address, subject: row.subject, text: row.text_body, html: row.html_body };
+    const message = {
+      id: row.id,
+      to: row.to_address,
+      subject: row.subject,
+      text: withAppLinks(row.text_body, options.publicUrl),
+      html: row.html_body === null ? null : withAppLinks(row.html_body, options.publicUrl),
+    };
     try {
       await transport.send(message);
     } catch (error) {
@@ -352,6 +376,7 @@ export function startOutboxWorker(deps: {
   intervalMs: number;
   logger: OutboxLogger;
   batchSize?: number;
+  publicUrl?: string | undefined;
 }): OutboxWorker {
   const batchSize = deps.batchSize ?? 20;
   let timer: NodeJS.Timeout | undefined;
@@ -362,7 +387,7 @@ export function startOutboxWorker(deps: {
   const deliverAll = async () => {
     try {
       for (;;) {
-        const report = await deliverDueEmails(deps.db, deps.transport, { batchSize });
+        const report = await deliverDueEmails(deps.db, deps.transport, { batchSize, publicUrl: deps.publicUrl });
         if (report.claimed > 0 || report.failed > 0) deps.logger.info({ outbox: report }, 'outbox delivery');
         // A full batch suggests more are waiting.
         if (report.claimed < batchSize || stopped) return;

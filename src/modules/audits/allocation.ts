@@ -4,7 +4,7 @@ import { can, dataScope, type Principal } from '../../platform/access.ts';
 import { logActivity } from '../../platform/activity.ts';
 import { bundledHolidayCalendar } from '../../platform/bank-holidays/index.ts';
 import { forbidden, type FieldError } from '../../platform/errors.ts';
-import { enqueueEmail } from '../../platform/outbox.ts';
+import { appLink, enqueueEmail } from '../../platform/outbox.ts';
 import { formatDate } from '../../platform/views.ts';
 import { isIsoDate, workingDaysAfter, type HolidayCalendar } from '../../platform/working-days.ts';
 import * as children from '../children/service.ts';
@@ -237,7 +237,7 @@ function allocationEmailText(input: {
     `Team: ${child.team_name ?? 'none recorded'}`,
     `Due: ${formatDate(input.dueOn)} (${input.workingDays} working days)`,
     '',
-    `Open the audit in Assure: /audits/${input.auditId}`,
+    `Open the audit in Assure: ${appLink(`/audits/${input.auditId}`)}`,
     'It is also listed under "My audits".',
   ].join('\n');
 }

@@ -1,3 +1,4 @@
+import { appLink } from '../../platform/outbox.ts';
 import type { IsoDate } from '../../platform/working-days.ts';
 import { formatDate } from '../../platform/views.ts';
 import { groupBySection, type SectionKey, type WorkItem } from '../home/my-work.ts';
@@ -14,8 +15,6 @@ export type DigestOptions = {
   /** The last day counted as due soon: the end of the reminder window. */
   dueBy: IsoDate;
   serviceName: string;
-  /** Where people reach the service; without it links are paths. */
-  publicUrl: string | undefined;
 };
 
 export type Digest = { subject: string; text: string };
@@ -24,8 +23,6 @@ export type Digest = { subject: string; text: string };
 export function digestDedupeKey(staffId: string, date: IsoDate): string {
   return `digest:${staffId}:${date}`;
 }
-
-const linkTo = (path: string, publicUrl: string | undefined) => `${publicUrl ?? ''}${path}`;
 
 function whenLine(item: WorkItem, section: SectionKey): string {
   const date = item.dueOn ? formatDate(item.dueOn) : 'no date';
@@ -49,12 +46,12 @@ export function buildDigest(recipient: DigestRecipient, items: WorkItem[], optio
     for (const item of section.items) {
       lines.push(`- ${item.title}`, `  ${whenLine(item, section.key)}`);
       if (item.detail) lines.push(`  ${oneLine(item.detail)}`);
-      lines.push(`  ${linkTo(item.href, options.publicUrl)}`);
+      lines.push(`  ${appLink(item.href)}`);
     }
   }
   lines.push(
     '',
-    `Everything waiting for you is on your My work page: ${linkTo('/', options.publicUrl)}`,
+    `Everything waiting for you is on your My work page: ${appLink('/')}`,
     '',
     `${options.serviceName} sends this reminder once each working day while something of yours is overdue or due soon.`,
   );

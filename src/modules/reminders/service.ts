@@ -28,7 +28,6 @@ export type ReminderOptions = {
   now: Date;
   windowWorkingDays?: number;
   serviceName?: string;
-  publicUrl?: string | undefined;
   staleAfterMinutes?: number;
   /** Called after each digest newly queued, e.g. to wake the outbox worker. */
   onQueued?: (staffId: string) => void;
@@ -76,7 +75,6 @@ async function runForOrganisation(db: Db, organisationId: string, options: Remin
     const digest = buildDigest(recipient, byPerson.get(recipient.staffId)!, {
       dueBy: dates.dueSoonBy,
       serviceName: options.serviceName ?? 'Assure',
-      publicUrl: options.publicUrl,
     });
     let row: { id: string } | null;
     try {
@@ -151,7 +149,6 @@ export function startReminderWorker(deps: {
   hour: number;
   windowWorkingDays: number;
   serviceName: string;
-  publicUrl: string | undefined;
   logger: ReminderLogger;
   onQueued?: (staffId: string) => void;
 }): ReminderWorker {
@@ -168,7 +165,6 @@ export function startReminderWorker(deps: {
         now,
         windowWorkingDays: deps.windowWorkingDays,
         serviceName: deps.serviceName,
-        publicUrl: deps.publicUrl,
         ...(deps.onQueued ? { onQueued: deps.onQueued } : {}),
       });
       const worked = report.runs.filter((run) => run.outcome === 'sent' || run.outcome === 'failed');

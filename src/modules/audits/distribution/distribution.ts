@@ -9,7 +9,7 @@ import type { Grade } from '../../../db/types.ts';
 import type { Principal } from '../../../platform/access.ts';
 import { logActivity } from '../../../platform/activity.ts';
 import type { FieldError } from '../../../platform/errors.ts';
-import { enqueueEmail } from '../../../platform/outbox.ts';
+import { appLink, enqueueEmail } from '../../../platform/outbox.ts';
 import { formatDate } from '../../../platform/views.ts';
 import { ukToday } from '../allocation.ts';
 import type { AuditRecord } from '../audit.ts';
@@ -109,11 +109,11 @@ function distributionEmail(input: { audit: AuditRecord; recipient: RecipientInpu
     `Auditor: ${audit.auditor.name}`,
     `Case holder: ${audit.caseHolder?.name ?? 'none recorded'}`,
     '',
-    `Read the audit in Assure: /audits/${audit.id}`,
+    `Read the audit in Assure: ${appLink(`/audits/${audit.id}`)}`,
   ];
   if (recipient.role === 'case_holder') {
     const by = input.feedbackDueOn ? ` by ${formatDate(input.feedbackDueOn)}` : '';
-    lines.push('', `Please discuss the audit in supervision and give your feedback on it${by}: /audits/${audit.id}/feedback`);
+    lines.push('', `Please discuss the audit in supervision and give your feedback on it${by}: ${appLink(`/audits/${audit.id}/feedback`)}`);
   }
   if (!recipient.staffId) lines.push('', `If you do not have an Assure account, ask ${input.sender} for a copy of the audit.`);
   return lines.join('\n');

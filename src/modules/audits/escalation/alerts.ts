@@ -12,7 +12,7 @@ import type { AuditAlertKind } from '../../../db/types.ts';
 import type { Principal } from '../../../platform/access.ts';
 import { logActivity } from '../../../platform/activity.ts';
 import { forbidden, notFound } from '../../../platform/errors.ts';
-import { enqueueEmail } from '../../../platform/outbox.ts';
+import { appLink, enqueueEmail } from '../../../platform/outbox.ts';
 import { escalationSchema, type AlertRecipient } from '../../tools/schema.ts';
 import { findAudit } from '../audit.ts';
 import { candidates, ruleFromSettings } from '../moderation/rule.ts';
@@ -89,8 +89,8 @@ function alertEmailText(audit: EscalationAudit, kind: AuditAlertKind, name: stri
       : `The case file audit of ${audit.childInitials} (${audit.childExternalId}) has been moderated with the final grade Inadequate.`;
   const next =
     kind === 'inadequate_moderated' && as === 'service_manager'
-      ? ['As the service manager, record a case direction for the case and review its actions within a month:', `/audits/${audit.id}/case-direction`]
-      : ['The child may need an urgent, same-day response. Open the audit in Assure and acknowledge the alert there:', `/audits/${audit.id}`];
+      ? ['As the service manager, record a case direction for the case and review its actions within a month:', appLink(`/audits/${audit.id}/case-direction`)]
+      : ['The child may need an urgent, same-day response. Open the audit in Assure and acknowledge the alert there:', appLink(`/audits/${audit.id}`)];
   return [`${name},`, '', what, `You are alerted as the ${ALERT_RECIPIENT_LABELS[as]} for this case.`, '', `Audit tool: ${audit.toolName}`, `Audit: ${audit.reference}`, '', ...next].join('\n');
 }
 

@@ -12,7 +12,7 @@ import type { Grade } from '../../../db/types.ts';
 import { can, type Principal } from '../../../platform/access.ts';
 import { logActivity } from '../../../platform/activity.ts';
 import { forbidden, notFound, type FieldError } from '../../../platform/errors.ts';
-import { enqueueEmail } from '../../../platform/outbox.ts';
+import { appLink, enqueueEmail } from '../../../platform/outbox.ts';
 import { formatDate } from '../../../platform/views.ts';
 import { isIsoDate } from '../../../platform/working-days.ts';
 import { ukToday } from '../allocation.ts';
@@ -119,7 +119,7 @@ function reAuditEmailText(first: EscalationAudit, reAudit: { id: string; referen
     `Audit tool: ${first.toolName}`,
     `Due: ${formatDate(dueOn)}`,
     '',
-    `Open the re-audit in Assure: /audits/${reAudit.id}`,
+    `Open the re-audit in Assure: ${appLink(`/audits/${reAudit.id}`)}`,
     'It is also listed under "My audits".',
   ].join('\n');
 }
