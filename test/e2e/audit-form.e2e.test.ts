@@ -184,6 +184,24 @@ describeInBrowser('completing an audit in Chromium', () => {
     expect(await page.getByRole('button', { name: /(Start|Continue) the audit/ }).count()).toBe(0);
   });
 
+  it('shows the limit on a Bolton grade as the auditor answers, before anything is sent with Continue', async () => {
+    await page.goto(`/audits/${t.seeded.audits.bolton}/form/sections/management_grip`);
+    await onPage('8. Management Grip');
+    const limit = page.locator('[data-limit-for="management_grip_grade"] .govuk-warning-text');
+    expect(await limit.count()).toBe(0);
+    await choose(form(), 'There is at least 1 supervision discussion recorded within the last 3 months.', 'No');
+    // Autosave runs once the choice is made; the limit then shows beside the grade it holds down.
+    await limit.filter({ hasText: 'Management Grip cannot be better than Does not yet meet good' }).waitFor();
+    await choose(form(), 'Grading', 'Good (G)');
+    await page.locator('[data-autosave-status]').filter({ hasText: /^Not saved yet: Management Grip cannot be better than/ }).waitFor();
+    expect(await limit.innerText()).toContain('Limiting judgement');
+    // Recording supervision lifts the limit.
+    await choose(form(), 'There is at least 1 supervision discussion recorded within the last 3 months.', 'Yes');
+    await page.locator('[data-autosave-status]').filter({ hasText: /^Saved at \d{2}:\d{2}$/ }).waitFor();
+    await limit.waitFor({ state: 'detached' });
+    await expectNoAxeViolations(page);
+  });
+
   it('caps Bolton Management Grip when no supervision is recorded, saying why beside the grade', async () => {
     await page.goto(`/audits/${t.seeded.audits.bolton}/form/sections/management_grip`);
     await onPage('8. Management Grip');

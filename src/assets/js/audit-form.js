@@ -4,6 +4,8 @@
 const form = document.querySelector('form[data-module="app-autosave"]');
 const status = form?.querySelector('[data-autosave-status]');
 const PAUSE_MS = 2000;
+/** A choice (a radio, a box) is saved sooner than typing, so a limit on a grade shows as it is chosen. */
+const CHOICE_PAUSE_MS = 400;
 
 if (form && status && window.fetch && window.FormData) {
   let timer;
@@ -15,6 +17,34 @@ if (form && status && window.fetch && window.FormData) {
 
   const say = (text) => {
     status.textContent = text;
+  };
+
+  /** A GOV.UK warning beside a grade, built from text (never markup) so nothing typed becomes HTML. */
+  const warning = (text) => {
+    const box = document.createElement('div');
+    box.className = 'govuk-warning-text';
+    const icon = document.createElement('span');
+    icon.className = 'govuk-warning-text__icon';
+    icon.setAttribute('aria-hidden', 'true');
+    icon.textContent = '!';
+    const words = document.createElement('strong');
+    words.className = 'govuk-warning-text__text';
+    const hidden = document.createElement('span');
+    hidden.className = 'govuk-visually-hidden';
+    hidden.textContent = 'Limiting judgement';
+    words.append(hidden, text);
+    box.append(icon, words);
+    return box;
+  };
+
+  /** Shows the limits in force on this page's grades: { gradeName: message }; a grade not named has none. */
+  const showLimits = (limits) => {
+    for (const slot of form.querySelectorAll('[data-limit-for]')) {
+      const message = limits[slot.dataset.limitFor];
+      const shown = slot.querySelector('.govuk-warning-text__text')?.lastChild?.textContent;
+      if (message === shown) continue;
+      slot.replaceChildren(...(message ? [warning(message)] : []));
+    }
   };
 
   const save = () => {
@@ -44,12 +74,21 @@ if (form && status && window.fetch && window.FormData) {
       const result = await response.json().catch(() => ({}));
       if (response.ok && result.status === 'saved') {
         form.querySelector('input[name="_version"]').value = String(result.version);
+        if (result.limits && typeof result.limits === 'object') showLimits(result.limits);
         say(`Saved at ${new Date().toLocaleTimeString('en-GB', { hour: '2-digit', minute: '2-digit' })}`);
       } else if (response.status === 409) {
         stale = true;
         say('Not saved: this audit has been changed in another tab or by someone else. Select Continue to see your answers beside the newer version.');
       } else if (response.status === 422 && Array.isArray(result.errors)) {
         say(`Not saved yet: ${result.errors.map((error) => error.message).join('. ')}`);
+        // A grade better than a limit allows is refused on that grade: say why beside it too.
+        const limits = {};
+        for (const slot of form.querySelectorAll('[data-limit-for]')) {
+          const shown = slot.querySelector('.govuk-warning-text__text')?.lastChild?.textContent;
+          const refused = result.errors.find((error) => error.field === slot.dataset.limitFor);
+          if (refused || shown) limits[slot.dataset.limitFor] = refused ? refused.message : shown;
+        }
+        showLimits(limits);
       } else {
         say('Not saved automatically. Select Continue to save.');
       }
@@ -63,13 +102,19 @@ if (form && status && window.fetch && window.FormData) {
     }
   };
 
-  const schedule = () => {
+  const schedule = (pause = PAUSE_MS) => {
     clearTimeout(timer);
-    timer = setTimeout(save, PAUSE_MS);
+    timer = setTimeout(save, pause);
   };
 
-  form.addEventListener('input', schedule);
-  form.addEventListener('change', schedule);
+  form.addEventListener('input', (event) => {
+    const choice = event.target instanceof HTMLInputElement && (event.target.type === 'radio' || event.target.type === 'checkbox');
+    schedule(choice ? CHOICE_PAUSE_MS : PAUSE_MS);
+  });
+  form.addEventListener('change', (event) => {
+    const choice = event.target instanceof HTMLInputElement && (event.target.type === 'radio' || event.target.type === 'checkbox');
+    schedule(choice ? CHOICE_PAUSE_MS : PAUSE_MS);
+  });
   form.addEventListener('submit', (event) => {
     clearTimeout(timer);
     if (!inFlight) return;

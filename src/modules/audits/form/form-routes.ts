@@ -94,7 +94,11 @@ export async function auditFormRoutes(app: FastifyInstance, { db }: AppDependenc
       const autosave = body._autosave === '1';
       const outcome = await saveSection(db, actorOf(request), id, page, body, postedVersion(body));
       if (autosave) {
-        if (outcome.ok) return reply.header('Cache-Control', 'no-store').send({ status: 'saved', version: outcome.version });
+        if (outcome.ok) {
+          // The limits the saved answers put on this page's grades, shown as the auditor answers.
+          const saved = await openForm(db, request.principal!, id);
+          return reply.header('Cache-Control', 'no-store').send({ status: 'saved', version: outcome.version, limits: limitsOnPage(saved, page, await shownAnswers(saved)) });
+        }
         if (outcome.reason === 'stale') return reply.code(409).send({ status: 'stale', version: outcome.version });
         return reply.code(422).send({ status: 'invalid', errors: outcome.errors });
       }
