@@ -171,6 +171,10 @@ describe.each(testDrivers())('actions on %s', (driver) => {
     const empty = await owner.post(`${url}/done`, { _version: versionOf(opened.body), evidence: '  ' });
     expect(empty.statusCode).toBe(400);
     expect(pageText(empty.body)).toContain('Enter the evidence that the action is done');
+    // A form without its version is refused, the problem linked to the form's field.
+    const versionless = await owner.post(`${url}/done`, { evidence: 'Plan updated' });
+    expect(versionless.statusCode).toBe(400);
+    expect(versionless.body).toMatch(/<a href="#evidence">[^<]+<\/a>/);
 
     // Someone who is not the owner may not mark it done.
     expect((await auditor.post(`${url}/done`, { _version: versionOf(opened.body), evidence: 'Not mine' })).statusCode).toBe(403);

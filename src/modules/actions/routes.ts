@@ -118,7 +118,7 @@ export async function actionRoutes(app: FastifyInstance, deps: AppDependencies) 
     const values = { evidence: typeof body.evidence === 'string' ? body.evidence : undefined };
     if (outcome.reason === 'stale') return renderAction(reply, principal, outcome.action, { status: 409, stale: true, values });
     const action = (await findAction(db, principal, (request.params as { id: string }).id))!;
-    return renderAction(reply, principal, action, { status: 400, errors: visible(outcome.errors), values });
+    return renderAction(reply, principal, action, { status: 400, errors: visible(outcome.errors, 'evidence'), values });
   });
 
   app.post('/actions/:id/verify', { config: { access: 'audits.view' } }, async (request, reply) => {
@@ -129,7 +129,7 @@ export async function actionRoutes(app: FastifyInstance, deps: AppDependencies) 
     const values = { note: typeof body.note === 'string' ? body.note : undefined };
     if (outcome.reason === 'stale') return renderAction(reply, principal, outcome.action, { status: 409, stale: true, values });
     const action = (await findAction(db, principal, (request.params as { id: string }).id))!;
-    return renderAction(reply, principal, action, { status: 400, errors: visible(outcome.errors), values });
+    return renderAction(reply, principal, action, { status: 400, errors: visible(outcome.errors, 'note'), values });
   });
 
   function renderAction(reply: FastifyReply, principal: Principal, action: ActionView, state: DetailState) {
@@ -161,8 +161,9 @@ export async function actionRoutes(app: FastifyInstance, deps: AppDependencies) 
 }
 
 /** The version field is hidden: its problem is told as a general one. */
-function visible(errors: FieldError[]): FieldError[] {
-  return errors.map((error) => (error.field === '_version' ? { field: 'form', message: error.message } : error));
+/** A problem with the hidden version is shown on the form's one field, so its summary link leads somewhere. */
+function visible(errors: FieldError[], field: 'evidence' | 'note'): FieldError[] {
+  return errors.map((error) => (error.field === '_version' ? { field, message: error.message } : error));
 }
 
 function withPage(params: URLSearchParams, page: number): URLSearchParams {
