@@ -45,7 +45,7 @@ const COMMANDS: Record<string, Command> = {
       await migrateToLatest(db);
       if (!(await isEmpty(db))) throw new UsageError('the database already holds an organisation; the demo is loaded only into an empty database');
       const loaded = await seedDemoCouncil(db);
-      console.log(`Loaded ${loaded.organisation.name}: ${loaded.staff} staff, ${loaded.users} users, ${loaded.children} children, ${loaded.tools} audit tool edition(s)`);
+      console.log(`Loaded ${loaded.organisation.name}: ${loaded.staff} staff, ${loaded.users} users, ${loaded.children} children, ${loaded.tools} audit tool edition(s), ${loaded.audits} audits`);
     },
   },
   'create-organisation': {

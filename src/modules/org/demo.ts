@@ -2,7 +2,7 @@ import type { Db } from '../../db/index.ts';
 import { hashPassword } from '../../platform/auth/passwords.ts';
 import { ukToday } from '../audits/allocation.ts';
 import { loadBuiltInTools } from '../tools/library.ts';
-import { allocateDemoAudits, setDemoServiceTools } from './demo-audits.ts';
+import { seedDemoAudits, setDemoServiceTools } from './demo-audits.ts';
 import { generateDemoCouncil, type DemoCouncil } from './demo-data.ts';
 import * as queries from './queries.ts';
 
@@ -26,7 +26,7 @@ export async function seedDemoCouncil(db: Db, options: { today?: string; childre
     const loaded = await insertCouncil(trx, council, passwordHashes);
     const tools = await loadBuiltInTools(trx, loaded.organisation.id);
     await setDemoServiceTools(trx, loaded.organisation.id);
-    const audits = await allocateDemoAudits(trx, loaded.organisation.id, options.today ?? ukToday());
+    const audits = await seedDemoAudits(trx, loaded.organisation.id, options.today ?? ukToday());
     return { ...loaded, tools: tools.length, audits };
   });
 }
