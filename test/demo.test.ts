@@ -173,12 +173,15 @@ describe.each(testDrivers())('demo council on %s', (driver) => {
     const auditor = homes.get('auditor@avonford.example')!;
     const audits = workRows(auditor, 'audits');
     expect(audits.some((row) => row.includes('Returned to you for changes'))).toBe(true);
+    expect(audits.filter((row) => row.includes('Re-audit after an Inadequate grade'))).toHaveLength(1);
     for (const urgency of ['overdue', 'due_soon', 'on_time']) expect(audits.some((row) => row.startsWith(`${urgency}:`)), urgency).toBe(true);
     expect(workRows(auditor, 'verification')).toHaveLength(1);
 
     const moderator = homes.get('moderator@avonford.example')!;
     expect(workRows(moderator, 'moderation').length).toBeGreaterThanOrEqual(2);
-    expect(workRows(moderator, 'alerts').length).toBeGreaterThan(0);
+    const alerts = workRows(moderator, 'alerts');
+    expect(alerts.filter((row) => row.includes('Submitted with an Inadequate grade'))).toHaveLength(1);
+    expect(alerts.filter((row) => row.includes('Moderated Inadequate'))).toHaveLength(1);
     expect(workRows(moderator, 'case_directions')).toHaveLength(1);
 
     const practitioner = homes.get('practitioner@avonford.example')!;

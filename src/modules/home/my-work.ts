@@ -1,6 +1,6 @@
 import { sql, type SqlBool } from 'kysely';
 import type { Db } from '../../db/index.ts';
-import type { AuditStatus } from '../../db/types.ts';
+import type { AuditAlertKind, AuditStatus } from '../../db/types.ts';
 import type { DataScope } from '../../platform/access.ts';
 import { workingDaysAfter, type HolidayCalendar, type IsoDate } from '../../platform/working-days.ts';
 import { VERIFY_BY } from '../actions/queries.ts';
@@ -111,6 +111,7 @@ async function auditItems(db: Db, query: WorkQuery, spec: AuditSection, dates: W
       'children.initials',
       'children.external_id',
       'tools.name as tool_name',
+      sql<boolean>`audits.re_audit_of is not null`.as('is_re_audit'),
       sql<string>`${party}`.as('staff_id'),
       AUDIT_DUE.as('due_on'),
     ])
@@ -127,23 +128,35 @@ async function auditItems(db: Db, query: WorkQuery, spec: AuditSection, dates: W
       staffId: row.staff_id,
       href: `/audits/${row.id}${spec.path}`,
       title: `Audit ${row.reference}: ${row.initials} (${row.external_id}), ${row.tool_name}`,
-      detail: row.status === 'returned' ? 'Returned to you for changes' : null,
+      detail: auditDetail(row),
       dueOn,
       urgency: urgencyOf(dueOn, dates),
     };
   });
 }
 
+/** What the person should know before opening it: returned to them, or a re-audit (desktop only). */
+function auditDetail(row: { status: AuditStatus; is_re_audit: boolean }): string | null {
+  if (row.status === 'returned') return 'Returned to you for changes';
+  if (row.is_re_audit && row.status !== 'awaiting_feedback') return 'Re-audit after an Inadequate grade: a desktop review, not with the worker';
+  return null;
+}
+
 /** The UK day an alert was raised: it asks for a response that day. */
 const ALERT_DAY = sql<string>`(audit_alerts.created_at at time zone 'Europe/London')::date`;
 
 /** Audits submitted Inadequate that the person has not yet acknowledged. */
+const ALERT_DETAILS: Record<AuditAlertKind, string> = {
+  inadequate_submitted: 'Submitted with an Inadequate grade: act on it the same day',
+  inadequate_moderated: 'Moderated Inadequate: a case direction and a re-audit follow',
+};
+
 async function alertItems(db: Db, query: WorkQuery, dates: WorkDates): Promise<WorkItem[]> {
   let select = db
     .selectFrom('audit_alerts')
     .innerJoin('audits', 'audits.id', 'audit_alerts.audit_id')
     .innerJoin('children', 'children.id', 'audits.child_id')
-    .select(['audits.id as audit_id', 'audits.reference', 'children.initials', 'children.external_id', 'audit_alerts.staff_id', ALERT_DAY.as('raised_on')])
+    .select(['audits.id as audit_id', 'audits.reference', 'children.initials', 'children.external_id', 'audit_alerts.staff_id', 'audit_alerts.kind', ALERT_DAY.as('raised_on')])
     .where('audit_alerts.organisation_id', '=', query.organisationId)
     .where('audit_alerts.acknowledged_at', 'is', null);
   if (query.staffId) select = select.where('audit_alerts.staff_id', '=', query.staffId);
@@ -156,7 +169,7 @@ async function alertItems(db: Db, query: WorkQuery, dates: WorkDates): Promise<W
       staffId: row.staff_id,
       href: `/audits/${row.audit_id}`,
       title: `Audit ${row.reference}: ${row.initials} (${row.external_id})`,
-      detail: 'Submitted with an Inadequate grade: act on it the same day',
+      detail: ALERT_DETAILS[row.kind],
       dueOn: raisedOn,
       urgency: urgencyOf(raisedOn, dates),
     };
