@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import { sql } from 'kysely';
 import type { Db } from '../src/db/index.ts';
 import { mulberry32 } from '../src/modules/org/demo-data.ts';
+import type { BenchContext } from './context.ts';
 
 function pick<T>(random: () => number, items: readonly T[]): T {
   return items[Math.floor(random() * items.length)]!;
@@ -111,7 +112,38 @@ export async function loadCaseHolders(db: Db, organisationId: string): Promise<C
 }
 
 // ---------------------------------------------------------------------------------------------
-// Set-based seeding for the tracker: PostgreSQL generates the rows, seeded with setseed().
+// Set-based seeding for the tracker and My work: PostgreSQL generates the rows, seeded with setseed().
+
+/** The key of the audit tool the generated audits use: its presence says the register is there. */
+const GENERATED_TOOL_KEY = 'case-file';
+
+/**
+ * The large register the tracker and My work benchmarks read: children and audits generated
+ * in the database itself (set-based), then analysed. Generated once per run: when the
+ * organisation already has it, it is left as it is. Returns what the organisation holds.
+ */
+export async function ensureRegister(ctx: BenchContext): Promise<{ audits: number; children: number }> {
+  const sizes = ctx.small ? { children: 5_000, audits: 20_000 } : { children: 50_000, audits: 200_000 };
+  const generated = await sql<{ present: boolean }>`
+    select exists (select 1 from audit_tools where organisation_id = ${ctx.organisationId} and key = ${GENERATED_TOOL_KEY}) as present
+  `.execute(ctx.db);
+  if (!generated.rows[0]!.present) {
+    const started = performance.now();
+    const today = await sql<{ today: string }>`select current_date::text as today`.execute(ctx.db);
+    await ctx.db.transaction().execute(async (trx) => {
+      await seedChildrenSql(trx, ctx.organisationId, sizes.children);
+      // Relative to the real date: overdue and due soon are asked of today.
+      await seedAuditsSql(trx, ctx.organisationId, sizes.audits, today.rows[0]!.today);
+    });
+    await sql`analyze`.execute(ctx.db);
+    ctx.log(`register: generated ${sizes.children.toLocaleString('en-GB')} children and ${sizes.audits.toLocaleString('en-GB')} audits in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  }
+  const counted = await sql<{ audits: number; children: number }>`
+    select (select count(*)::int from audits where organisation_id = ${ctx.organisationId}) as audits,
+           (select count(*)::int from children where organisation_id = ${ctx.organisationId}) as children
+  `.execute(ctx.db);
+  return counted.rows[0]!;
+}
 
 /** Inserts `count` open children allocated across the organisation's case holders. */
 export async function seedChildrenSql(trx: Db, organisationId: string, count: number): Promise<void> {
@@ -144,12 +176,20 @@ export async function seedChildrenSql(trx: Db, organisationId: string, count: nu
 /**
  * Inserts one audit tool with one edition and `count` audits over the last three years:
  * recent audits spread over the open statuses, older ones mostly closed, with grades once
- * an audit has been submitted and due_on = allocated_on + 14 days.
+ * an audit has been submitted and due_on = allocated_on + 14 days. The moderator is another
+ * auditor than the audit's own.
+ *
+ * Each audit has the start and deadline of the stage it is in (lifecycle.ts), with calendar
+ * days for working days (10 working days as 14, 5 as 7): the auditor's stage (allocated, in
+ * progress, returned) has the allocation's, as allocation sets them, so its deadline is due_on
+ * (a return here does not restart the clock); moderation starts on submission (10 working
+ * days), distribution (moderated, distributed) on moderation (5), feedback a week after that
+ * (10), none of them after today; a closed audit has no deadline.
  */
 export async function seedAuditsSql(trx: Db, organisationId: string, count: number, today = '2026-11-24'): Promise<void> {
   await sql`select setseed(0.11242026)`.execute(trx);
   const tool = await sql<{ id: string }>`
-    insert into audit_tools (organisation_id, key, name) values (${organisationId}, 'case-file', 'Case file audit') returning id
+    insert into audit_tools (organisation_id, key, name) values (${organisationId}, ${GENERATED_TOOL_KEY}, 'Case file audit') returning id
   `.execute(trx);
   const edition = await sql<{ id: string }>`
     insert into audit_tool_editions (organisation_id, tool_id, edition, definition, source)
@@ -188,11 +228,25 @@ export async function seedAuditsSql(trx: Db, organisationId: string, count: numb
              when d.r_grade < 0.88 then 'requires_improvement' else 'inadequate' end as grade,
         case when d.r_final < 0.8 then null when d.r_final < 0.9 then 'up' else 'down' end as moderation_change
       from draws d
+    ), staged as (
+      select s.*,
+        case
+          when s.status in ('allocated', 'in_progress', 'returned') then s.allocated_on
+          when s.status = 'in_moderation' then least(s.allocated_on + 10, ${today}::date)
+          when s.status in ('moderated', 'distributed') then least(s.allocated_on + 18, ${today}::date)
+          when s.status = 'awaiting_feedback' then least(s.allocated_on + 25, ${today}::date)
+          else s.allocated_on + 40
+        end as stage_started_on,
+        case
+          when s.status in ('allocated', 'in_progress', 'returned', 'in_moderation', 'awaiting_feedback') then 14
+          when s.status in ('moderated', 'distributed') then 7
+        end as stage_days
+      from shaped s
     )
     insert into audits (organisation_id, child_id, tool_edition_id, auditor_id, case_holder_id, moderator_id, team_id, service_id,
-      status, allocated_on, due_on, submitted_at, moderated_at, closed_at, auditor_grade, final_grade, updated_at)
+      status, allocated_on, due_on, submitted_at, moderated_at, closed_at, auditor_grade, final_grade, stage_started_on, stage_due_on, updated_at)
     select ${organisationId}, k.id, ${edition.rows[0]!.id}, a.id, k.allocated_worker_id,
-      case when s.status in ('allocated', 'in_progress') then null else a.id end,
+      case when s.status in ('allocated', 'in_progress') then null else m.id end,
       k.allocated_team_id, k.service_id,
       s.status, s.allocated_on, s.allocated_on + 14,
       case when s.status in ('allocated', 'in_progress') then null else (s.allocated_on + 10)::timestamptz end,
@@ -203,12 +257,14 @@ export async function seedAuditsSql(trx: Db, organisationId: string, count: numb
            when s.moderation_change = 'up' and s.grade = 'good' then 'outstanding'
            when s.moderation_change = 'down' and s.grade = 'good' then 'requires_improvement'
            else s.grade end,
+      s.stage_started_on, s.stage_started_on + s.stage_days,
       s.allocated_on::timestamptz
-    from shaped s
+    from staged s
     cross join kid_count kc
     cross join auditor_count ac
     join kids k on k.n = 1 + floor(s.r_kid * kc.total)::bigint
     join auditors a on a.n = 1 + floor(s.r_auditor * ac.total)::bigint
+    join auditors m on m.n = 1 + a.n % ac.total
     order by s.allocated_on, s.g
   `.execute(trx);
 }

@@ -20,7 +20,7 @@ import { dataScope, type Principal } from '../src/platform/access.ts';
 import { findUserByEmail, loadPrincipal } from '../src/platform/auth/queries.ts';
 import { TestClient } from '../test/support/client.ts';
 import type { BenchContext } from './context.ts';
-import { seedAuditsSql, seedChildrenSql } from './generate.ts';
+import { ensureRegister } from './generate.ts';
 import { latencies, ratio, round, summarise } from './measure.ts';
 
 type Summary = ReturnType<typeof summarise>;
@@ -52,16 +52,10 @@ const SERVICE_NAME = 'Area Social Work North';
 const FILTER_CHOICES = 'filter choices (listTrackerFilterOptions)';
 
 export async function runTrackerBench(ctx: BenchContext): Promise<TrackerBenchResult> {
-  const sizes = ctx.small ? { children: 5_000, audits: 20_000 } : { children: 50_000, audits: 200_000 };
   const warmups = 5;
   const iterations = ctx.small ? 30 : 50;
 
-  await generateRegister(ctx, sizes);
-  const counted = await sql<{ audits: number; children: number }>`
-    select (select count(*)::int from audits where organisation_id = ${ctx.organisationId}) as audits,
-           (select count(*)::int from children where organisation_id = ${ctx.organisationId}) as children
-  `.execute(ctx.db);
-  const { audits, children } = counted.rows[0]!;
+  const { audits, children } = await ensureRegister(ctx);
 
   const principal = await signInPrincipal(ctx.db);
   const service = await sql<{ id: string }>`select id from services where organisation_id = ${ctx.organisationId} and name = ${SERVICE_NAME}`.execute(ctx.db);
@@ -146,19 +140,6 @@ export async function runTrackerBench(ctx: BenchContext): Promise<TrackerBenchRe
     await floor.close();
     await app.close();
   }
-}
-
-/** Children and audits generated in the database itself (set-based), then analysed. */
-async function generateRegister(ctx: BenchContext, sizes: { children: number; audits: number }) {
-  const started = performance.now();
-  const today = await sql<{ today: string }>`select current_date::text as today`.execute(ctx.db);
-  await ctx.db.transaction().execute(async (trx) => {
-    await seedChildrenSql(trx, ctx.organisationId, sizes.children);
-    // Relative to the real date: overdue is asked of current_date.
-    await seedAuditsSql(trx, ctx.organisationId, sizes.audits, today.rows[0]!.today);
-  });
-  await sql`analyze`.execute(ctx.db);
-  ctx.log(`tracker: generated ${sizes.children.toLocaleString('en-GB')} children and ${sizes.audits.toLocaleString('en-GB')} audits in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }
 
 async function signInPrincipal(db: Db): Promise<Principal> {

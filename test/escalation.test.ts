@@ -403,8 +403,11 @@ describe.each(testDrivers())('Inadequate escalation on %s', (driver) => {
     expect(panel.body).not.toContain('Record the case direction');
     const myActions = await clients.practitioner.get('/my-actions');
     expect(pageText(myActions.body)).toContain('Visit the child weekly');
-    // Written once.
-    expect((await clients.moderator.get(url)).statusCode).toBe(409);
+    // Written once: the form's address (the alert e-mail's link) now leads to the audit page, and a second post is refused.
+    const again = await clients.moderator.get(url);
+    expect(again.statusCode).toBe(303);
+    expect(again.headers.location).toBe(`/audits/${id}#escalation`);
+    expect((await clients.moderator.post(url, { direction: 'Again' })).statusCode).toBe(409);
   }, 120_000);
   it('takes the review of the case direction from the service manager once, with notes, and shows it on the panel', async () => {
     const id = await moderatedInadequate();

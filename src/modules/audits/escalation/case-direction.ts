@@ -56,6 +56,12 @@ export type CaseDirectionPage = {
   reviewDueOn: string;
 };
 
+/** Whether an audit the person can see already has its case direction. */
+export async function caseDirectionRecorded(db: Db, principal: Principal, auditId: string): Promise<boolean> {
+  const audit = await findAudit(db, principal, auditId);
+  return audit !== null && (await selectCaseDirection(db, principal.organisationId, audit.id)) !== undefined;
+}
+
 /**
  * The case direction form for an audit moderated Inadequate. Not found for someone who cannot
  * see the audit; refused for anyone but its service manager or a QA lead; a conflict when the

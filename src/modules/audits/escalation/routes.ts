@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppDependencies } from '../../../app.ts';
 import type { FieldError } from '../../../platform/errors.ts';
 import { acknowledgeAlert } from './alerts.ts';
-import { BLANK_ROWS, caseDirectionInput, logCaseDirectionView, openCaseDirection, recordCaseDirection, type ActionRowInput, type CaseDirectionPage } from './case-direction.ts';
+import { BLANK_ROWS, caseDirectionInput, caseDirectionRecorded, logCaseDirectionView, openCaseDirection, recordCaseDirection, type ActionRowInput, type CaseDirectionPage } from './case-direction.ts';
 import { allocateReAudit, reAuditAllocationFor, type ReAuditAllocationForm } from './re-audit.ts';
 import { ACTION_STATUS_LABELS } from '../../actions/service.ts';
 import { recordCaseDirectionReview, REVIEW_NOTES_MAX, reviewNotesInput, type CaseDirectionReviewPage } from './review.ts';
@@ -43,7 +43,10 @@ export async function escalationRoutes(app: FastifyInstance, { db }: AppDependen
   });
 
   app.get('/audits/:id/case-direction', { config: { access: 'audits.view' } }, async (request, reply) => {
-    const page = await openCaseDirection(db, request.principal!, auditIdParam(request));
+    const id = auditIdParam(request);
+    // Once recorded, the direction is on the audit page: the alert e-mail's link leads there.
+    if (await caseDirectionRecorded(db, request.principal!, id)) return reply.redirect(`/audits/${id}#escalation`, 303);
+    const page = await openCaseDirection(db, request.principal!, id);
     await logCaseDirectionView(db, actorOf(request), page);
     return renderCaseDirection(reply, page, {}, []);
   });
