@@ -208,6 +208,14 @@ describe.each(testDrivers())('actions on %s', (driver) => {
     expect(after.verified_by).toBe(council.users.auditor.id);
     expect(pageText((await auditor.get(url)).body)).toContain('Checked the plan with the team manager');
 
+    // The audit's page lists its agreed actions and how far each has got.
+    const auditPage = await auditor.get(`/audits/${bristol.id}`);
+    const listed = /<table[^>]*data-testid="audit-actions"[\s\S]*?<\/table>/.exec(auditPage.body)?.[0] ?? '';
+    expect(pageText(listed)).toContain('=1+2 update the child plan Wes Worker');
+    expect(pageText(listed)).toContain('Verified');
+    expect(pageText(listed)).toContain('Hold a core group meeting');
+    expect(listed).toContain(`href="/actions/${action!.id}"`);
+
     const logged = await t.db.selectFrom('activity_log').select(['action', 'child_id', 'summary']).where('record_type', '=', 'action').where('record_id', '=', action!.id).execute();
     expect(logged.every((entry) => entry.child_id === bristol.childId)).toBe(true);
     expect(logged.map((entry) => entry.summary)).toEqual(expect.arrayContaining(['action marked done with evidence', 'action verified']));

@@ -506,6 +506,12 @@ describeInBrowser('the later stages in Chromium: my work, escalation, actions an
     expect(await page.getByTestId('verification-note').innerText()).toBe(VERIFICATION);
     expect(await page.locator('main').innerText()).toMatch(/Verified\s+.+ by Tina Manager/);
     expect(await page.getByRole('button', { name: 'Verify action' }).count()).toBe(0);
+
+    // The audit's page shows it verified among its agreed actions.
+    await page.goto(`/audits/${t.seeded.audits.alerted.id}`);
+    await onPage(page, /ESC-1/);
+    const agreed = page.getByTestId('audit-actions').locator('tbody tr').filter({ hasText: 'Verified' });
+    expect(await agreed.count()).toBe(1);
   });
 
   it("the administrator saves the council's timescales, after a try with a word and a blank is refused", async () => {

@@ -150,6 +150,17 @@ export async function selectActionInScope(db: Db, scope: DataScope, actionId: st
   return selectActionColumns(actionsWithDetails(db), today).where(actionInScope(scope)).where('actions.id', '=', actionId).executeTakeFirst();
 }
 
+/** The actions agreed in one audit's action plan, in the plan's order (the case direction's are on its own panel). */
+export async function selectPlanActionsOfAudit(db: Db, scope: DataScope, auditId: string, today: string) {
+  return selectActionColumns(actionsWithDetails(db), today)
+    .where(actionInScope(scope))
+    .where('actions.audit_id', '=', auditId)
+    .where('actions.source', '=', 'action_plan')
+    .orderBy('actions.row_index')
+    .orderBy('actions.id')
+    .execute();
+}
+
 export type FilterOption = { value: string; text: string };
 
 /** The teams and owners of the actions in reach: the filter's choices. */

@@ -1,7 +1,6 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import type { AppDependencies } from '../../app.ts';
-import type { ActionStatus } from '../../db/types.ts';
 import type { Principal } from '../../platform/access.ts';
 import { logActivity } from '../../platform/activity.ts';
 import { invalid, notFound, type FieldError } from '../../platform/errors.ts';
@@ -12,6 +11,7 @@ import { actionsCsv, actionsXlsx } from './export.ts';
 import { ACTION_FILTER_STATUSES } from './queries.ts';
 import {
   ACTION_STATUS_LABELS,
+  ACTION_STATUS_TAG_CLASSES,
   ACTIONS_PAGE_SIZE,
   actionFilterSchema,
   actionSearchParams,
@@ -33,8 +33,6 @@ import {
 
 const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
 
-/** A tag colour per status; the tag's text always says the status too. */
-const STATUS_TAG_CLASSES: Record<ActionStatus, string> = { open: 'govuk-tag--blue', done: 'govuk-tag--yellow', verified: 'govuk-tag--green' };
 
 const pageNumber = z.coerce.number().int().min(1).max(1_000_000).catch(1);
 
@@ -53,7 +51,7 @@ export async function actionRoutes(app: FastifyInstance, deps: AppDependencies) 
       openCount: rows.filter((row) => row.status === 'open').length,
       overdueCount: rows.filter((row) => row.overdue).length,
       statusLabels: ACTION_STATUS_LABELS,
-      statusTagClasses: STATUS_TAG_CLASSES,
+      statusTagClasses: ACTION_STATUS_TAG_CLASSES,
     });
   });
 
@@ -83,7 +81,7 @@ export async function actionRoutes(app: FastifyInstance, deps: AppDependencies) 
       options,
       statusOptions: ACTION_FILTER_STATUSES.map((status) => ({ value: status, text: FILTER_STATUS_LABELS[status] })),
       statusLabels: ACTION_STATUS_LABELS,
-      statusTagClasses: STATUS_TAG_CLASSES,
+      statusTagClasses: ACTION_STATUS_TAG_CLASSES,
       exportQuery: queryString(actionSearchParams(filters)),
       clearHref: hasFilters(filters) ? '/actions' : undefined,
       pagination: paginationLinks('/actions', actionSearchParams(filters), page, pages),
@@ -139,7 +137,7 @@ export async function actionRoutes(app: FastifyInstance, deps: AppDependencies) 
       canVerify: mayVerify(principal, action),
       isOwner: Boolean(principal.staffId) && principal.staffId === action.ownerId,
       statusLabels: ACTION_STATUS_LABELS,
-      statusTagClasses: STATUS_TAG_CLASSES,
+      statusTagClasses: ACTION_STATUS_TAG_CLASSES,
       errors: state.errors ?? [],
       values: state.values ?? {},
       staleMessage: state.stale ? STALE_ACTION_MESSAGE : undefined,

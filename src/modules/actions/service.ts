@@ -21,6 +21,7 @@ import {
   selectActionInScope,
   selectActions,
   selectOwnedActions,
+  selectPlanActionsOfAudit,
   type ActionCriteria,
   type ActionFilterStatus,
   type ActionRow,
@@ -29,6 +30,9 @@ import {
 export type ActionActor = { principal: Principal; ipAddress: string | null };
 
 export const ACTION_STATUS_LABELS: Record<ActionStatus, string> = { open: 'Open', done: 'Done, awaiting verification', verified: 'Verified' };
+
+/** A tag colour per status; the tag's text always says the status too. */
+export const ACTION_STATUS_TAG_CLASSES: Record<ActionStatus, string> = { open: 'govuk-tag--blue', done: 'govuk-tag--yellow', verified: 'govuk-tag--green' };
 
 export const FILTER_STATUS_LABELS: Record<ActionFilterStatus, string> = {
   open: 'Open',
@@ -278,6 +282,11 @@ export async function listActionFilterOptions(db: Db, principal: Principal) {
 export async function listMyActions(db: Db, principal: Principal, today = ukToday()): Promise<ActionView[]> {
   if (!principal.staffId) return [];
   return (await selectOwnedActions(db, principal.organisationId, principal.staffId, today)).map(toActionView);
+}
+
+/** The tracked actions of an audit's action plan, as the audit page lists them. */
+export async function listAuditActions(db: Db, principal: Principal, auditId: string, today = ukToday()): Promise<ActionView[]> {
+  return (await selectPlanActionsOfAudit(db, dataScope(principal, 'audits.view'), auditId, today)).map(toActionView);
 }
 
 export async function findAction(db: Db, principal: Principal, actionId: string, today = ukToday()): Promise<ActionView | null> {

@@ -6,6 +6,7 @@ import { can, type Principal } from '../../platform/access.ts';
 import { logActivity } from '../../platform/activity.ts';
 import { invalid, notFound } from '../../platform/errors.ts';
 import { formatDate, paginationLinks, queryString } from '../../platform/views.ts';
+import { ACTION_STATUS_LABELS, ACTION_STATUS_TAG_CLASSES, listAuditActions } from '../actions/service.ts';
 import { allocationRoutes } from './allocation-routes.ts';
 import { ukToday } from './allocation.ts';
 import { auditLifecycle, findAudit, listMyAudits } from './audit.ts';
@@ -161,6 +162,9 @@ export async function auditRoutes(app: FastifyInstance, deps: AppDependencies) {
       canModerate,
       distributionPanel: await distributionPanel(db, principal, audit),
       escalationPanel: await escalationPanel(db, principal, audit),
+      actions: await listAuditActions(db, principal, audit.id),
+      actionStatusLabels: ACTION_STATUS_LABELS,
+      actionStatusTagClasses: ACTION_STATUS_TAG_CLASSES,
       flash: doneMessage(request.query as Record<string, unknown>, audit.status),
     });
   });
