@@ -31,10 +31,21 @@ describe('the practitioner feedback questions', () => {
     const good = feedbackQuestions(bristol, 'good');
     expect(good.fromTool).toBe(true);
     expect(good.title).toBe('Post moderation staff and supervisor feedback about this audit');
-    expect(good.questions.map((question) => question.key)).toEqual(['discussed_in_supervision', 'date_discussed_in_supervision', 'learning_points', 'changes_to_practice', 'recommended_actions_completed']);
+    expect(good.questions.map((question) => question.key)).toEqual([
+      'discussed_in_supervision',
+      'date_discussed_in_supervision',
+      'learning_points',
+      'changes_to_practice',
+      'recommended_actions_completed',
+      'service_user_feedback_considerations',
+    ]);
     const inadequate = feedbackQuestions(bristol, 'inadequate');
     expect(inadequate.planKey).toBe('improvement_plan');
-    expect(inadequate.questions.at(-1)).toMatchObject({ key: 'improvement_plan', required: true });
+    // In the form's order: the plan, then the thoughts on the family's feedback.
+    expect(inadequate.questions.slice(-2)).toMatchObject([
+      { key: 'improvement_plan', required: true },
+      { key: 'service_user_feedback_considerations', required: false },
+    ]);
     // Lambeth's reason for no feedback is the auditor's to give, not the practitioner's.
     expect(feedbackQuestions(builtIn('lambeth-service-based-case-audit'), 'good').questions.map((question) => question.key)).not.toContain('reflection_not_provided');
   });

@@ -65,6 +65,7 @@ const IMPROVEMENTS: Record<DemoGrading, readonly string[]> = {
 };
 
 const TEXTS: readonly (readonly [RegExp, Texts])[] = [
+  [/considerations/i, ["The family asked for more notice of meetings: I now agree the next date with them at the end of each visit."]],
   [/strength|going.*well|went well/i, STRENGTHS],
   [/improvement|would it take/i, IMPROVEMENTS],
   [/done better/i, ['More notice of meetings, so that we can arrange time off work.', 'To have the same social worker for longer.']],
