@@ -119,7 +119,8 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     emailTransport: env.EMAIL_TRANSPORT,
     notify:
       env.EMAIL_TRANSPORT === 'notify' ? { apiKey: env.NOTIFY_API_KEY!, templateId: env.NOTIFY_TEMPLATE_ID!, baseUrl: env.NOTIFY_BASE_URL } : undefined,
-    publicUrl: env.PUBLIC_URL,
+    // Outside production the links in e-mails lead to this machine, so the demo's e-mails work.
+    publicUrl: env.PUBLIC_URL ?? (env.NODE_ENV === 'production' ? undefined : `http://localhost:${env.PORT}`),
     remindersEnabled: env.REMINDERS_ENABLED,
     reminderHour: env.REMINDER_HOUR,
     reminderWindowWorkingDays: env.REMINDER_WINDOW_WORKING_DAYS,

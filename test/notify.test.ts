@@ -99,6 +99,13 @@ describe('the Notify settings', () => {
     });
   });
 
+  it("make e-mail links absolute: PUBLIC_URL, else this machine's address outside production", () => {
+    expect(loadConfig({ NODE_ENV: 'test', PUBLIC_URL: 'https://assure.testshire.gov.uk/' }).publicUrl).toBe('https://assure.testshire.gov.uk');
+    expect(loadConfig({ NODE_ENV: 'development', PORT: '3125' }).publicUrl).toBe('http://localhost:3125');
+    expect(loadConfig({ NODE_ENV: 'production', SESSION_SECRET: 'x'.repeat(32) }).publicUrl).toBeUndefined();
+    expect(() => loadConfig({ NODE_ENV: 'test', PUBLIC_URL: 'assure.testshire.gov.uk' })).toThrow(/PUBLIC_URL/);
+  });
+
   it('stop Assure from starting, with one line saying what is missing', async () => {
     const root = path.resolve(import.meta.dirname, '..');
     const failed = await promisify(execFile)(process.execPath, [path.join(root, 'src/main.ts')], {
