@@ -388,5 +388,8 @@ describe.each(testDrivers())('distributing an audit, practitioner feedback and c
     expect(read).toMatch(/Wes Worker Case holder/);
     expect(read).toContain('Weekly visits <with the child>');
     expect(read).toContain('Feedback given');
+    // Once: the tool's own feedback questions are not repeated, unanswered, among the auditor's sections.
+    expect(read.match(/What are your learning points from that audit\?/g)).toHaveLength(1);
+    expect(read).not.toMatch(/Moderators' Findings/);
   });
 });

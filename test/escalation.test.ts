@@ -401,6 +401,16 @@ describe.each(testDrivers())('Inadequate escalation on %s', (driver) => {
     expect(panel.body).toContain('Step up to a strategy discussion &lt;b&gt;today&lt;/b&gt;');
     expect(pageText(panel.body)).toContain('Review the plan in supervision');
     expect(panel.body).not.toContain('Record the case direction');
+    // The audit as a document (read view, DOCX, PDF) carries the re-audit and the direction with its actions.
+    const read = pageText((await clients.auditor.get(`/audits/${id}/read`)).body);
+    expect(read).toContain('Inadequate: re-audit and case direction');
+    expect(read).toMatch(/Re-audit Audit \d+, desktop only/);
+    expect(read).toContain('Step up to a strategy discussion <b>today</b>');
+    expect(read).toMatch(/Review the plan in supervision Tina Manager \d+ \w+ \d{4} Open/);
+    expect(read).toContain('Not reviewed yet');
+    const reAudit = await t.db.selectFrom('audits').select('id').where('re_audit_of', '=', id).executeTakeFirstOrThrow();
+    const reAuditRead = await clients.coordinator.get(`/audits/${reAudit.id}/read`);
+    expect(pageText(reAuditRead.body)).toMatch(/Re-audit of Audit \d+, graded Inadequate How Desktop review, not completed with the worker/);
     const myActions = await clients.practitioner.get('/my-actions');
     expect(pageText(myActions.body)).toContain('Visit the child weekly');
     // Written once: the form's address (the alert e-mail's link) now leads to the audit page, and a second post is refused.

@@ -21,6 +21,7 @@ import {
 } from '../../tools/judgements.ts';
 import { isBetterThan, type Scale, type ScaleOption } from '../../tools/scales.ts';
 import type { Answer, AuditTool, Descriptors, Respondent, Section, SimpleAnswer } from '../../tools/schema.ts';
+import { auditorCompletes } from '../form/answers.ts';
 import type { AuditRecord } from '../audit.ts';
 import { AUDIT_STATUS_LABELS } from '../tracker.ts';
 
@@ -100,8 +101,9 @@ export function buildAuditDocument(input: DocumentInput, options: DocumentOption
   const sections: DocumentSection[] = [];
   const header = tool.header.filter((answer) => answerApplies(tool, answer.key, answers, input.child));
   if (header.length) sections.push({ key: 'details', title: 'Case details', blocks: answerBlocks(context, header) });
-  for (const section of tool.sections) {
-    if (!sectionApplies(tool, section.key, answers, input.child)) continue;
+  for (const whole of tool.sections) {
+    const section = auditorsPart(whole);
+    if (!section || !sectionApplies(tool, section.key, answers, input.child)) continue;
     sections.push({ key: section.key, title: section.title, blocks: sectionBlocks(context, section) });
   }
   const { audit } = input;
@@ -119,6 +121,18 @@ export function buildAuditDocument(input: DocumentInput, options: DocumentOption
     outcome: outcomeOf(context),
     sections,
   };
+}
+
+/**
+ * The part of a section the auditor fills in on the form (as the form asks it), or null when
+ * there is none. The moderator's, the practitioner's and the re-auditor's parts are recorded at
+ * their own stage (moderation, practitioner feedback, the re-audit) and appear in the document
+ * from there, not as unanswered questions of the form.
+ */
+function auditorsPart(section: Section): Section | null {
+  if (!auditorCompletes(section)) return null;
+  const answers = section.answers.filter((answer) => (answer.completedBy ?? 'auditor') === 'auditor');
+  return answers.length === section.answers.length ? section : { ...section, answers };
 }
 
 function auditDetails(audit: AuditRecord, typed: (text: string) => string): AnswerRow[] {

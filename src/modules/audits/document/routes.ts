@@ -9,6 +9,7 @@ import { loadAuditDocument } from './load.ts';
 import { buildAuditDocument, type AuditDocument } from './model.ts';
 import { auditPdf } from './pdf.ts';
 import { distributionDocumentSection } from '../distribution/document.ts';
+import { escalationDocumentSection } from '../escalation/document.ts';
 
 const DOCX_TYPE = 'application/vnd.openxmlformats-officedocument.wordprocessingml.document';
 
@@ -23,7 +24,10 @@ export async function auditDocumentRoutes(app: FastifyInstance, { db }: AppDepen
     if (!input) throw notFound('Audit');
     const typed = exported ? typedForExport : (text: string) => text;
     const document = buildAuditDocument(input, { typed });
-    const distribution = await distributionDocumentSection(db, request.principal!.organisationId, input, typed);
+    const organisationId = request.principal!.organisationId;
+    const escalation = await escalationDocumentSection(db, organisationId, input, typed);
+    if (escalation) document.sections.push(escalation);
+    const distribution = await distributionDocumentSection(db, organisationId, input, typed);
     if (distribution) document.sections.push(distribution);
     return { audit: input.audit, document };
   }
