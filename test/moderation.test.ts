@@ -137,6 +137,11 @@ describe.each(testDrivers())('moderating an audit on %s', (driver) => {
     expect(read).toMatch(/Overall grade Good Requires improvement The plan drags the case down/);
     expect(read).toContain('Final grade Requires improvement');
     expect(read).toContain('Development comments for the auditor Look closer at the plan');
+    // In the form's order, the overall grade last.
+    const table = /The auditor’s grades and the moderator’s([\s\S]*?)Final grade/.exec(read)![1]!;
+    expect(table.indexOf('File recording')).toBeLessThan(table.indexOf('Risk management'));
+    expect(table.indexOf('Risk management')).toBeLessThan(table.indexOf('Impact'));
+    expect(table.trimEnd()).toMatch(/Overall grade Good Requires improvement The plan drags the case down$/);
   }, 60_000);
 
   it('returns the audit with what needs to change, and the auditor can resubmit it', async () => {

@@ -162,7 +162,9 @@ const OVERALL_KEY = 'overall';
  * overwritten), the reason for any change, the final grade and the development comments.
  */
 function moderationSection(context: Context, audit: AuditRecord): DocumentSection | null {
-  const moderatorRows = audit.grades.sections.filter((row) => row.stage === 'moderator');
+  // In the form's order, the overall grade last, as the moderation page shows them.
+  const formOrder = (key: string) => (key === OVERALL_KEY ? Infinity : context.tool.sections.findIndex((section) => section.key === key));
+  const moderatorRows = audit.grades.sections.filter((row) => row.stage === 'moderator').sort((a, b) => formOrder(a.sectionKey) - formOrder(b.sectionKey));
   if (!moderatorRows.length) return null;
   const auditorGrades = new Map(audit.grades.sections.filter((row) => row.stage === 'auditor').map((row) => [row.sectionKey, row.grade]));
   const rows: TableRow[] = moderatorRows.map((row) => {
