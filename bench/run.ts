@@ -5,7 +5,7 @@
  *   BENCH_DATABASE_URL   PostgreSQL server to create the scratch database on
  *                        (default postgres://postgres@127.0.0.1:5432/test)
  *   --pglite             run on the embedded driver instead, with smaller sizes
- *   --only=import|tracker|form  run one benchmark (results go to latest-only-<name>.*)
+ *   --only=import|tracker|mywork|form  run one benchmark (results go to latest-only-<name>.*)
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -16,6 +16,7 @@ import { openScratchDatabase, seedOrganisation, type BenchContext } from './cont
 import type { FormBenchResult } from './audit-form.bench.ts';
 import { runImportBench, type ImportBenchResult } from './import.bench.ts';
 import { round } from './measure.ts';
+import type { MyWorkBenchResult } from './my-work.bench.ts';
 import type { TrackerBenchResult } from './tracker.bench.ts';
 
 const RESULTS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
@@ -29,6 +30,7 @@ type Results = {
   durationSeconds: number;
   import?: ImportBenchResult;
   tracker?: TrackerBenchResult;
+  mywork?: MyWorkBenchResult;
   form?: FormBenchResult;
 };
 
@@ -36,7 +38,9 @@ async function main() {
   const args = process.argv.slice(2);
   const driver = args.includes('--pglite') ? 'pglite' : 'postgres';
   const only = args.find((arg) => arg.startsWith('--only='))?.slice('--only='.length);
-  if (only && only !== 'import' && only !== 'tracker' && only !== 'form') throw new Error(`unknown benchmark "${only}": use --only=import, --only=tracker or --only=form`);
+  if (only && only !== 'import' && only !== 'tracker' && only !== 'mywork' && only !== 'form') {
+    throw new Error(`unknown benchmark "${only}": use --only=import, --only=tracker, --only=mywork or --only=form`);
+  }
   const serverUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
   const started = performance.now();
   const log = (line: string) => process.stdout.write(`${line}\n`);
@@ -53,6 +57,11 @@ async function main() {
       // Loaded only when run, so the import benchmark works on its own.
       const { runTrackerBench } = await import('./tracker.bench.ts');
       results.tracker = await runTrackerBench(ctx);
+    }
+    if (!only || only === 'mywork') {
+      // The same generated register as the tracker's: made here only when the tracker did not run.
+      const { runMyWorkBench } = await import('./my-work.bench.ts');
+      results.mywork = await runMyWorkBench(ctx);
     }
     if (!only || only === 'form') {
       const { runFormBench } = await import('./audit-form.bench.ts');
@@ -111,6 +120,7 @@ function renderMarkdown(results: Results): string {
   ];
   if (results.import) parts.push('', renderImport(results.import));
   if (results.tracker) parts.push('', renderTracker(results.tracker));
+  if (results.mywork) parts.push('', renderMyWork(results.mywork));
   if (results.form) parts.push('', renderForm(results.form));
   return `${parts.join('\n')}\n`;
 }
@@ -163,6 +173,43 @@ function renderTracker(result: TrackerBenchResult): string {
   ].join('\n');
 }
 
+function renderMyWork(result: MyWorkBenchResult): string {
+  const rows = [
+    ['HTTP page as the QA coordinator (GET /, signed in)', ms(result.http.medianMs), ms(result.http.p95Ms)],
+    ['service call (selectPipeline)', ms(result.service.medianMs), ms(result.service.p95Ms)],
+    ['baseline: bare SQL (one aggregate)', ms(result.bareSql.medianMs), ms(result.bareSql.p95Ms)],
+    ['HTTP page as the auditor (GET /, no pipeline)', ms(result.auditorPage.medianMs), ms(result.auditorPage.p95Ms)],
+    ['floor: bare Fastify route', ms(result.bareRoute.medianMs), ms(result.bareRoute.p95Ms)],
+  ];
+  const ratios = [
+    ['HTTP page / bare SQL', x(result.ratios.httpToBareSql)],
+    ['service / bare SQL', x(result.ratios.serviceToBareSql)],
+    ['HTTP page / bare route', x(result.ratios.httpToBareRoute)],
+    ['auditor page / bare route', x(result.ratios.auditorPageToBareRoute)],
+  ];
+  const pipeline = result.pipeline.map((row) => [row.status, n(row.red), n(row.amber), n(row.green), n(row.total)]);
+  return [
+    '## My work: the home page with the audit pipeline',
+    '',
+    `${n(result.audits)} audits (${n(result.open)} open), ${n(result.children)} children. Request: \`GET /\` as the QA coordinator (${n(result.items.coordinator)} items of their own and the pipeline) ` +
+      `and as the auditor (${n(result.items.auditor)} items of their own). ${result.iterations} timed runs of each after ${result.warmups} warm-ups.`,
+    '',
+    table(['what', 'median', 'p95'], rows),
+    '',
+    table(['ratio', 'value'], ratios),
+    '',
+    'The pipeline counted (service and bare SQL agree):',
+    '',
+    table(['status', 'overdue (red)', 'due soon (amber)', 'on time (green)', 'total'], pipeline),
+    '',
+    'Plan of the bare aggregate (EXPLAIN ANALYZE):',
+    '',
+    '```',
+    ...result.plan,
+    '```',
+    ...(result.notes.length ? ['', ...result.notes.map((note) => `- ${note}`)] : []),
+  ].join('\n');
+}
 
 function renderForm(result: FormBenchResult): string {
   const rows = [

@@ -12,6 +12,7 @@ import * as distribution from './migrations/2026-11-24T1950_distribution.ts';
 import * as escalation from './migrations/2026-11-24T1960_escalation.ts';
 import * as reminders from './migrations/2026-11-24T2010_reminders.ts';
 import * as caseDirectionReview from './migrations/2026-11-24T2020_case_direction_review.ts';
+import * as openAuditsIndex from './migrations/2026-11-24T2030_open_audits_index.ts';
 
 /**
  * Migrations are listed here, in order, rather than read from a folder at run time, so the
@@ -31,6 +32,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '2026-11-24T1960_escalation': escalation,
   '2026-11-24T2010_reminders': reminders,
   '2026-11-24T2020_case_direction_review': caseDirectionReview,
+  '2026-11-24T2030_open_audits_index': openAuditsIndex,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
