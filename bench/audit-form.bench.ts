@@ -11,10 +11,6 @@
  *                  at the version the previous autosave answered.
  *   bare route     a Fastify route returning a tiny string: the floor of any request.
  */
-import { randomBytes } from 'node:crypto';
-import Fastify from 'fastify';
-import { buildApp } from '../src/app.ts';
-import { loadConfig } from '../src/config.ts';
 import type { Db } from '../src/db/index.ts';
 import { allocateAudit, ukToday } from '../src/modules/audits/allocation.ts';
 import { DETAILS_PAGE, findSection, type RawFields } from '../src/modules/audits/form/answers.ts';
@@ -26,7 +22,7 @@ import { findUserByEmail, loadPrincipal } from '../src/platform/auth/queries.ts'
 import { createChild } from '../test/support/audits.ts';
 import { TestClient } from '../test/support/client.ts';
 import { completePage as completeFormPage } from '../test/support/form-fields.ts';
-import type { BenchContext } from './context.ts';
+import { startBenchApps, type BenchContext } from './context.ts';
 import { latencies, ratio, round, summarise } from './measure.ts';
 
 type Summary = ReturnType<typeof summarise>;
@@ -62,11 +58,7 @@ export async function runFormBench(ctx: BenchContext): Promise<FormBenchResult> 
   const url = `/audits/${auditId}/form/sections/${PAGE}`;
   const pageFields = completePage(form, PAGE);
 
-  const app = await buildApp({ db: ctx.db, config: loadConfig({ NODE_ENV: 'production', LOG_LEVEL: 'silent', SESSION_SECRET: randomBytes(32).toString('hex'), DATA_DIR: ctx.tmpDir }) });
-  await app.ready();
-  const floor = Fastify({ logger: false });
-  floor.get('/ping', async () => 'ok');
-  await floor.ready();
+  const { app, floor, close } = await startBenchApps(ctx);
   try {
     const client = new TestClient(app);
     await client.signIn(AUDITOR, DEMO_PASSWORD);
@@ -136,8 +128,7 @@ export async function runFormBench(ctx: BenchContext): Promise<FormBenchResult> 
       ],
     };
   } finally {
-    await floor.close();
-    await app.close();
+    await close();
   }
 }
 

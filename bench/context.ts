@@ -1,6 +1,9 @@
 /** The scratch database a bench run works in: created, migrated and seeded, then dropped. */
 import { randomBytes } from 'node:crypto';
+import Fastify, { type FastifyInstance } from 'fastify';
 import pg from 'pg';
+import { buildApp } from '../src/app.ts';
+import { loadConfig } from '../src/config.ts';
 import { openPglite, openPostgres, type Db } from '../src/db/index.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
 import { seedDemoCouncil } from '../src/modules/org/demo.ts';
@@ -62,4 +65,26 @@ export async function adminQuery(serverUrl: string, text: string): Promise<pg.Qu
   } finally {
     await client.end();
   }
+}
+
+export type BenchApps = { app: FastifyInstance; floor: FastifyInstance; close: () => Promise<void> };
+
+/**
+ * The real app as production builds it, on the scratch database, and a bare Fastify route
+ * answering GET /ping: the floor of any request, measured beside the pages.
+ */
+export async function startBenchApps(ctx: BenchContext): Promise<BenchApps> {
+  const app = await buildApp({ db: ctx.db, config: loadConfig({ NODE_ENV: 'production', LOG_LEVEL: 'silent', SESSION_SECRET: randomBytes(32).toString('hex'), DATA_DIR: ctx.tmpDir }) });
+  await app.ready();
+  const floor = Fastify({ logger: false });
+  floor.get('/ping', async () => 'ok');
+  await floor.ready();
+  return {
+    app,
+    floor,
+    close: async () => {
+      await floor.close();
+      await app.close();
+    },
+  };
 }

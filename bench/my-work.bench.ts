@@ -12,11 +12,7 @@
  *   auditor page   GET / as the demo auditor: the work waiting on them, no pipeline.
  *   bare route     a Fastify route returning a tiny string: the floor of any request.
  */
-import { randomBytes } from 'node:crypto';
-import Fastify from 'fastify';
 import { sql } from 'kysely';
-import { buildApp } from '../src/app.ts';
-import { loadConfig } from '../src/config.ts';
 import type { Db } from '../src/db/index.ts';
 import { ukToday } from '../src/modules/audits/allocation.ts';
 import { selectPipeline, selectWork, workDates, type PipelineRow, type WorkDates } from '../src/modules/home/my-work.ts';
@@ -25,7 +21,7 @@ import { DEMO_PASSWORD } from '../src/modules/org/demo-data.ts';
 import { dataScope, type Principal } from '../src/platform/access.ts';
 import { findUserByEmail, loadPrincipal } from '../src/platform/auth/queries.ts';
 import { TestClient } from '../test/support/client.ts';
-import type { BenchContext } from './context.ts';
+import { startBenchApps, type BenchContext } from './context.ts';
 import { ensureRegister } from './generate.ts';
 import { latencies, ratio, round, summarise } from './measure.ts';
 
@@ -98,11 +94,7 @@ export async function runMyWorkBench(ctx: BenchContext): Promise<MyWorkBenchResu
   const auditorAudits = auditorItems.filter((item) => item.section === 'audits').length;
   if (auditorAudits === 0) throw new Error(`${AUDITOR} has no audits to do in the generated register`);
 
-  const app = await buildApp({ db: ctx.db, config: loadConfig({ NODE_ENV: 'production', LOG_LEVEL: 'silent', SESSION_SECRET: randomBytes(32).toString('hex'), DATA_DIR: ctx.tmpDir }) });
-  await app.ready();
-  const floor = Fastify({ logger: false });
-  floor.get('/ping', async () => 'ok');
-  await floor.ready();
+  const { app, floor, close } = await startBenchApps(ctx);
   try {
     const asCoordinator = new TestClient(app);
     await asCoordinator.signIn(COORDINATOR, DEMO_PASSWORD);
@@ -165,8 +157,7 @@ export async function runMyWorkBench(ctx: BenchContext): Promise<MyWorkBenchResu
       notes: notes(parts, { http, service, auditorPage }, items),
     };
   } finally {
-    await floor.close();
-    await app.close();
+    await close();
   }
 }
 

@@ -8,18 +8,14 @@
  *   bare SQL    the same page and count written by hand: the baseline.
  *   bare route  a Fastify route returning a tiny string: the floor of any request.
  */
-import { randomBytes } from 'node:crypto';
-import Fastify from 'fastify';
 import { sql } from 'kysely';
-import { buildApp } from '../src/app.ts';
-import { loadConfig } from '../src/config.ts';
 import type { Db } from '../src/db/index.ts';
 import { listTrackerAudits, listTrackerFilterOptions, trackerFilterSchema, TRACKER_PAGE_SIZE, type TrackerFilters } from '../src/modules/audits/tracker.ts';
 import { DEMO_PASSWORD } from '../src/modules/org/demo-data.ts';
 import { dataScope, type Principal } from '../src/platform/access.ts';
 import { findUserByEmail, loadPrincipal } from '../src/platform/auth/queries.ts';
 import { TestClient } from '../test/support/client.ts';
-import type { BenchContext } from './context.ts';
+import { startBenchApps, type BenchContext } from './context.ts';
 import { ensureRegister } from './generate.ts';
 import { latencies, ratio, round, summarise } from './measure.ts';
 
@@ -79,11 +75,7 @@ export async function runTrackerBench(ctx: BenchContext): Promise<TrackerBenchRe
   }
   if (viaService.rows.length !== TRACKER_PAGE_SIZE) throw new Error(`the filter matches too few audits (${viaService.total}) for a full first page`);
 
-  const app = await buildApp({ db: ctx.db, config: loadConfig({ NODE_ENV: 'production', LOG_LEVEL: 'silent', SESSION_SECRET: randomBytes(32).toString('hex'), DATA_DIR: ctx.tmpDir }) });
-  await app.ready();
-  const floor = Fastify({ logger: false });
-  floor.get('/ping', async () => 'ok');
-  await floor.ready();
+  const { app, floor, close } = await startBenchApps(ctx);
   try {
     const client = new TestClient(app);
     await client.signIn(SIGN_IN, DEMO_PASSWORD);
@@ -137,8 +129,7 @@ export async function runTrackerBench(ctx: BenchContext): Promise<TrackerBenchRe
       notes: notes(parts, http),
     };
   } finally {
-    await floor.close();
-    await app.close();
+    await close();
   }
 }
 
