@@ -145,12 +145,12 @@ function auditDetail(row: { status: AuditStatus; is_re_audit: boolean }): string
 /** The UK day an alert was raised: it asks for a response that day. */
 const ALERT_DAY = sql<string>`(audit_alerts.created_at at time zone 'Europe/London')::date`;
 
-/** Audits submitted Inadequate that the person has not yet acknowledged. */
 const ALERT_DETAILS: Record<AuditAlertKind, string> = {
   inadequate_submitted: 'Submitted with an Inadequate grade: act on it the same day',
   inadequate_moderated: 'Moderated Inadequate: a case direction and a re-audit follow',
 };
 
+/** Audits graded Inadequate (on submission or by moderation) that the person has not yet acknowledged. */
 async function alertItems(db: Db, query: WorkQuery, dates: WorkDates): Promise<WorkItem[]> {
   let select = db
     .selectFrom('audit_alerts')
