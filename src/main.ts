@@ -30,7 +30,7 @@ async function main() {
     await migrateToLatest(handle.db);
     if (withDemo && (await isEmpty(handle.db))) {
       const loaded = await seedDemoCouncil(handle.db);
-      console.log(`Loaded the demo council ${loaded.organisation.name}: ${loaded.staff} staff, ${loaded.users} users, ${loaded.children} children, ${loaded.tools} audit tools, ${loaded.audits} audits allocated.`);
+      console.log(`Loaded the demo council ${loaded.organisation.name}: ${loaded.staff} staff, ${loaded.users} users, ${loaded.children} children, ${loaded.tools} audit tools, ${loaded.audits} audits at every stage of their life.`);
     }
     await failInterruptedImports(handle.db);
     app = await buildApp({ db: handle.db, config });
