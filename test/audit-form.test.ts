@@ -274,6 +274,25 @@ describe.each(testDrivers())('completing an audit on %s', (driver) => {
     expect((await audit(id)).answers).toEqual({});
   }, 60_000);
 
+  it('asks only the questions that apply: one turned on by an answer on its page is shown or hidden as it changes; one for a child in care is left off', async () => {
+    const { id } = await allocate(BRISTOL);
+    const details = await clients.auditor.get(pageUrl(id, DETAILS_PAGE));
+    // Without JavaScript it stays in view; audit-form.js hides it while the re-referral is not "Yes".
+    expect(details.body).toMatch(/<div data-asked-for="re_referral_issue" data-asked="no">[\s\S]*?If yes, was the child re-referred/);
+    const saved = await clients.auditor.post(pageUrl(id, DETAILS_PAGE), { _version: versionOf(details.body), _autosave: '1', re_referral_within_12_months: 'yes' });
+    expect(JSON.parse(saved.body)).toMatchObject({ status: 'saved', asked: { re_referral_issue: true } });
+    expect((await clients.auditor.get(pageUrl(id, DETAILS_PAGE))).body).toContain('data-asked-for="re_referral_issue" data-asked="yes"');
+    const changed = await clients.auditor.post(pageUrl(id, DETAILS_PAGE), { _version: String(JSON.parse(saved.body).version), _autosave: '1', re_referral_within_12_months: 'no' });
+    expect(JSON.parse(changed.body).asked).toEqual({ other_referral_factors: false, re_referral_issue: false });
+
+    // Lambeth asks about the foster carers' views only for a child in care: this child is not.
+    const lambeth = await allocate('lambeth-service-based-case-audit');
+    const planning = await clients.auditor.get(pageUrl(lambeth.id, 'planning_intervention'));
+    expect(planning.statusCode).toBe(200);
+    expect(planning.body).not.toContain('name="foster_carers_views_visible"');
+    expect(planning.body).toContain('name="plan_clear_partnership"');
+  });
+
   it('lets only the audit\'s auditor complete it', async () => {
     const { id } = await allocate(BRISTOL);
     const version = String((await audit(id)).version);

@@ -121,6 +121,16 @@ describeInBrowser('completing an audit in Chromium', () => {
     await fillDate(page, 'Date referral received by First Response (optional)', shiftDays(ukToday(), -200));
     await choose(page, 'Was the decision by First Response timely (made in 24 hours)? (optional)', 'Yes');
     await page.getByLabel('Number of allocated social workers since referral (optional)').fill('2');
+    // A question asked only for some answers comes into view as they are given, and goes again.
+    const reReferralIssue = page.getByRole('group', { name: /^If yes, was the child re-referred/ });
+    expect(await reReferralIssue.isVisible()).toBe(false);
+    expect(await page.getByLabel(/^Other \(FGM/).isVisible()).toBe(false);
+    await choose(page, 'Is it a re-referral within 12 months? (optional)', 'Yes');
+    await reReferralIssue.waitFor({ state: 'visible' });
+    await onPage('Audit details');
+    await reReferralIssue.getByLabel('Similar issue', { exact: true }).check();
+    await choose(page, 'Is it a re-referral within 12 months? (optional)', 'No');
+    await reReferralIssue.waitFor({ state: 'hidden' });
     await continueTo();
 
     await onPage('File recording – to be reviewed alongside the Qlik Child Case Audit App');

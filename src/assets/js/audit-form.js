@@ -47,6 +47,19 @@ if (form && status && window.fetch && window.FormData) {
     }
   };
 
+  /**
+   * Shows the questions this page's answers ask and hides the others: { name: asked }. Without
+   * JavaScript they all stay in view, and the answers decide which count.
+   */
+  const showAsked = (asked) => {
+    for (const question of form.querySelectorAll('[data-asked-for]')) {
+      const now = asked[question.dataset.askedFor];
+      if (typeof now === 'boolean') question.dataset.asked = now ? 'yes' : 'no';
+      question.hidden = question.dataset.asked === 'no';
+    }
+  };
+  showAsked({});
+
   const save = () => {
     if (saving) {
       again = true;
@@ -75,6 +88,7 @@ if (form && status && window.fetch && window.FormData) {
       if (response.ok && result.status === 'saved') {
         form.querySelector('input[name="_version"]').value = String(result.version);
         if (result.limits && typeof result.limits === 'object') showLimits(result.limits);
+        if (result.asked && typeof result.asked === 'object') showAsked(result.asked);
         say(`Saved at ${new Date().toLocaleTimeString('en-GB', { hour: '2-digit', minute: '2-digit' })}`);
       } else if (response.status === 409) {
         stale = true;

@@ -6,7 +6,7 @@
  * Pure functions of (tool, answers, child): the audit pages and reports call them; nothing here
  * reads the database.
  */
-import { evaluate, parseExpression, type ChildFacts, type EvaluationContext, type Expr, type ToolContext } from './expression.ts';
+import { evaluate, parseExpression, pathsIn, type ChildFacts, type EvaluationContext, type Expr, type ToolContext } from './expression.ts';
 import { capGrade, isBetterThan, ranksOf, worstOf, type Scale } from './scales.ts';
 import type { AuditTool, Rule } from './schema.ts';
 import { toolContext } from './tool-file.ts';
@@ -83,6 +83,12 @@ export function sectionApplies(tool: AuditTool, sectionKey: string, answers: Ans
   const section = tool.sections.find((s) => s.key === sectionKey);
   if (!section) throw new Error(`the tool ${tool.key} has no section "${sectionKey}"`);
   return !section.appliesWhen || holds(tool, section.appliesWhen, answers, child);
+}
+
+/** The answers an answer's conditions read (its section's appliesWhen and its own): what asking it turns on. */
+export function answersItTurnsOn(tool: AuditTool, answerKey: string): string[] {
+  const conditions = placementsOf(tool).get(answerKey)?.conditions ?? [];
+  return conditions.flatMap((condition) => pathsIn(compiled(condition))).flatMap((path) => (path.segments[0] === 'answers' && path.segments[1] ? [path.segments[1]] : []));
 }
 
 /** Whether an answer applies: its section applies and its own appliesWhen holds. */

@@ -8,6 +8,8 @@ import {
   formPages,
   isEditable,
   limitsOnPage,
+  liveQuestionsOnPage,
+  questionsAsked,
   logFormView,
   missingOnPage,
   openForm,
@@ -95,9 +97,13 @@ export async function auditFormRoutes(app: FastifyInstance, { db }: AppDependenc
       const outcome = await saveSection(db, actorOf(request), id, page, body, postedVersion(body));
       if (autosave) {
         if (outcome.ok) {
-          // The limits the saved answers put on this page's grades, shown as the auditor answers.
+          // The limits the saved answers put on this page's grades, and which of its questions they
+          // ask, shown as the auditor answers.
           const saved = await openForm(db, request.principal!, id);
-          return reply.header('Cache-Control', 'no-store').send({ status: 'saved', version: outcome.version, limits: limitsOnPage(saved, page, await shownAnswers(saved)) });
+          const answers = await shownAnswers(saved);
+          return reply
+            .header('Cache-Control', 'no-store')
+            .send({ status: 'saved', version: outcome.version, limits: limitsOnPage(saved, page, answers), asked: liveQuestionsOnPage(saved, page, answers) });
         }
         if (outcome.reason === 'stale') return reply.code(409).send({ status: 'stale', version: outcome.version });
         return reply.code(422).send({ status: 'invalid', errors: outcome.errors });
@@ -148,7 +154,7 @@ export async function auditFormRoutes(app: FastifyInstance, { db }: AppDependenc
   async function renderPage(reply: FastifyReply, form: AuditForm, page: string, state: PageState) {
     knownPage(form, page);
     const saved = await shownAnswers(form);
-    const model = pageModel(form, page, state.values, state.errors, { saved, limits: limitsOnPage(form, page, saved), addRows: state.addRows ?? 0 });
+    const model = pageModel(form, page, state.values, state.errors, { saved, limits: limitsOnPage(form, page, saved), asked: questionsAsked(form, page, saved), addRows: state.addRows ?? 0 });
     return reply.code(state.status ?? 200).page('audits/form/views/page.njk', {
       form,
       page: model,

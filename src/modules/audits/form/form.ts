@@ -12,7 +12,7 @@ import type { Principal } from '../../../platform/access.ts';
 import { logActivity } from '../../../platform/activity.ts';
 import { conflict, forbidden, notFound, type FieldError } from '../../../platform/errors.ts';
 import type { ChildFacts } from '../../tools/expression.ts';
-import { answerApplies, breachedLimits, limitingJudgement, overallGrade, scaleOf, sectionApplies, type Limit } from '../../tools/judgements.ts';
+import { answerApplies, answersItTurnsOn, breachedLimits, limitingJudgement, overallGrade, scaleOf, sectionApplies, type Limit } from '../../tools/judgements.ts';
 import { optionLabel } from '../../tools/scales.ts';
 import type { Answer, AuditTool, PrefillSource, Section } from '../../tools/schema.ts';
 import { ukToday } from '../allocation.ts';
@@ -228,6 +228,31 @@ export function limitsOnPage(form: AuditForm, page: string, answers: Record<stri
     if (limit) limits[spec.key] = limitMessage(form.tool, limit);
   }
   return limits;
+}
+
+/**
+ * Which of a page's questions are asked for these answers. A question whose condition does not
+ * hold is `asked: false`; `live` when that condition reads an answer on the same page, so it
+ * changes as the auditor answers: such a question stays on the page (shown without JavaScript,
+ * shown or hidden by autosave with it), while any other question not asked is left off.
+ */
+export function questionsAsked(form: AuditForm, page: string, answers: Record<string, unknown>): Map<string, { asked: boolean; live: boolean }> {
+  const asked = new Map<string, { asked: boolean; live: boolean }>();
+  const questions = pageQuestions(form.tool, page);
+  // A page whose section does not apply is not in the task list; opened anyway, it shows all.
+  if (page !== DETAILS_PAGE && !sectionApplies(form.tool, page, answers, form.child)) return asked;
+  const onPage = new Set(questions.map((question) => question.spec.key));
+  for (const { spec } of questions) {
+    const applies = answerApplies(form.tool, spec.key, answers, form.child);
+    const live = answersItTurnsOn(form.tool, spec.key).some((key) => onPage.has(key));
+    if (!applies || live) asked.set(spec.key, { asked: applies, live });
+  }
+  return asked;
+}
+
+/** The live questions of a page and whether each is asked now: what autosave tells the page. */
+export function liveQuestionsOnPage(form: AuditForm, page: string, answers: Record<string, unknown>): Record<string, boolean> {
+  return Object.fromEntries([...questionsAsked(form, page, answers)].filter(([, state]) => state.live).map(([key, state]) => [key, state.asked]));
 }
 
 /** Limits the answers break, as errors on the judgements of the given page (or all pages). */

@@ -30,6 +30,8 @@ export type FieldModel = {
   limit?: string | undefined;
   staffItems?: { value: string; text: string; selected: boolean }[];
   table?: { itemName: string; rows: { number: number; cells: FieldModel[] }[] };
+  /** A question whose condition reads an answer on its own page, and whether it is asked now. */
+  live?: { asked: boolean };
 };
 
 const text = (values: Values, name: string) => {
@@ -171,11 +173,29 @@ function feedbackModels(form: AuditForm, section: Section, values: Values, error
 }
 
 /** The models of a page's fields, in order, with evidence boxes after their judgement. */
-export function pageModel(form: AuditForm, page: string, values: Values, errors: FieldError[], options: { saved: Record<string, unknown>; limits: Record<string, string>; addRows: number }) {
+export function pageModel(
+  form: AuditForm,
+  page: string,
+  values: Values,
+  errors: FieldError[],
+  options: { saved: Record<string, unknown>; limits: Record<string, string>; asked: ReadonlyMap<string, { asked: boolean; live: boolean }>; addRows: number },
+) {
   const section = page === DETAILS_PAGE ? undefined : findSection(form.tool, page);
-  const fields = pageQuestions(form.tool, page).map(({ spec }: Question) =>
-    spec.kind === 'repeating' ? repeatingModel(form, spec, values, errors, options.addRows) : fieldModel(form, spec, spec.key, values, errors, { ...(section ? { section } : {}), ...(options.limits[spec.key] ? { limit: options.limits[spec.key]! } : {}) }),
-  );
+  // A question not asked for these answers is left off, unless an answer on this page can still bring it in.
+  const shown = pageQuestions(form.tool, page).filter(({ spec }) => {
+    const state = options.asked.get(spec.key);
+    return !state || state.asked || state.live;
+  });
+  const fields = shown.map(({ spec }: Question) => {
+    const model =
+      spec.kind === 'repeating'
+        ? repeatingModel(form, spec, values, errors, options.addRows)
+        : fieldModel(form, spec, spec.key, values, errors, { ...(section ? { section } : {}), ...(options.limits[spec.key] ? { limit: options.limits[spec.key]! } : {}) });
+    const state = options.asked.get(spec.key);
+    // A question with a problem to put right stays in view.
+    if (state?.live) model.live = { asked: state.asked || model.error !== undefined };
+    return model;
+  });
   return {
     section,
     title: section ? section.title : 'Audit details',
