@@ -134,6 +134,8 @@ describe.each(testDrivers())('actions on %s', (driver) => {
     expect(actions[0]!.owner_id).toBe(council.staff.worker1.id);
     expect(String(actions[0]!.due_on).slice(0, 10)).toBe(addDays(ukToday(), 30));
     telfordAction = actions[0]!.id;
+    // The line manager's columns are not the audit's: the action's own record takes their place.
+    expect(pageText((await auditor.get(`/audits/${telford.id}/read`)).body)).not.toContain('to be completed by Line Manager only');
 
     // The audit comes back with the action reworded: the open action follows, still one.
     const audit = await t.db.selectFrom('audits').select('answers').where('id', '=', telford.id).executeTakeFirstOrThrow();

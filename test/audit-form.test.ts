@@ -274,7 +274,7 @@ describe.each(testDrivers())('completing an audit on %s', (driver) => {
     expect((await audit(id)).answers).toEqual({});
   }, 60_000);
 
-  it('asks only the questions that apply: one turned on by an answer on its page is shown or hidden as it changes; one for a child in care is left off', async () => {
+  it('asks only the questions that apply: one turned on by an answer on its page is shown or hidden as it changes; one for a child in care, or for the line manager, is left off', async () => {
     const { id } = await allocate(BRISTOL);
     const details = await clients.auditor.get(pageUrl(id, DETAILS_PAGE));
     // Without JavaScript it stays in view; audit-form.js hides it while the re-referral is not "Yes".
@@ -291,6 +291,13 @@ describe.each(testDrivers())('completing an audit on %s', (driver) => {
     expect(planning.statusCode).toBe(200);
     expect(planning.body).not.toContain('name="foster_carers_views_visible"');
     expect(planning.body).toContain('name="plan_clear_partnership"');
+
+    // Telford's line manager says later how each remedial action was addressed: not the auditor's columns.
+    const telford = await allocate('telford-strengthening-families-case-audit');
+    const remedial = await clients.auditor.get(pageUrl(telford.id, 'remedial_actions'));
+    expect(remedial.body).toContain('name="remedial_actions-0-action"');
+    expect(remedial.body).not.toContain('remedial_actions-0-how_addressed');
+    expect(pageText(remedial.body)).not.toContain('Initials of Line Manager');
   });
 
   it('lets only the audit\'s auditor complete it', async () => {

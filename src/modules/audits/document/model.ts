@@ -21,7 +21,7 @@ import {
 } from '../../tools/judgements.ts';
 import { isBetterThan, type Scale, type ScaleOption } from '../../tools/scales.ts';
 import type { Answer, AuditTool, Descriptors, Respondent, Section, SimpleAnswer } from '../../tools/schema.ts';
-import { auditorCompletes } from '../form/answers.ts';
+import { auditorColumns, auditorCompletes } from '../form/answers.ts';
 import type { AuditRecord } from '../audit.ts';
 import { AUDIT_STATUS_LABELS } from '../tracker.ts';
 
@@ -330,8 +330,8 @@ function repeatingTable(context: Context, answer: Extract<Answer, { kind: 'repea
   return {
     type: 'table',
     caption: answer.label,
-    head: answer.columns.map((column) => column.label),
-    rows: rows.map((row) => ({ cells: answer.columns.map((column) => inWords(context, column, row[column.key]) ?? '') })),
+    head: auditorColumns(answer).map((column) => column.label),
+    rows: rows.map((row) => ({ cells: auditorColumns(answer).map((column) => inWords(context, column, row[column.key]) ?? '') })),
     empty: `No ${answer.itemName ? `${answer.itemName}s` : 'rows'} recorded`,
   };
 }

@@ -219,12 +219,21 @@ function postedRows(raw: RawFields, key: string): number[] {
   return [...rows].sort((a, b) => a - b);
 }
 
+/**
+ * The columns of a repeating answer the auditor fills in. Others are someone else's to complete
+ * later (Telford's line manager says how each remedial action was addressed): in Assure that is
+ * the action's own record, marked done with evidence and verified.
+ */
+export function auditorColumns(spec: Extract<Answer, { kind: 'repeating' }>): Extract<Answer, { kind: 'repeating' }>['columns'] {
+  return spec.columns.filter((column) => (column.completedBy ?? 'auditor') === 'auditor');
+}
+
 function parseRepeating(spec: Extract<Answer, { kind: 'repeating' }>, raw: RawFields, context: FieldContext, errors: FieldError[]): unknown {
   const rows: Record<string, unknown>[] = [];
   const item = spec.itemName ?? 'row';
   postedRows(raw, spec.key).forEach((posted, index) => {
     const row: Record<string, unknown> = {};
-    for (const column of spec.columns) {
+    for (const column of auditorColumns(spec)) {
       const name = `${spec.key}-${posted}-${column.key}`;
       const parsed = parseSimple(column, raw, name, context);
       if (!parsed.ok) errors.push({ field: fieldId(column, name), message: `${column.label} (${item} ${index + 1}): ${parsed.message}` });
@@ -328,7 +337,7 @@ export function pageFields(tool: AuditTool, page: string, answers: Readonly<Reco
     const value = answers[spec.key];
     if (spec.kind === 'repeating') {
       (Array.isArray(value) ? value : []).forEach((row: Record<string, unknown>, index) => {
-        for (const column of spec.columns) simpleToFields(column, row?.[column.key], `${spec.key}-${index}-${column.key}`, fields);
+        for (const column of auditorColumns(spec)) simpleToFields(column, row?.[column.key], `${spec.key}-${index}-${column.key}`, fields);
       });
     } else simpleToFields(spec, value, spec.key, fields);
   }
@@ -380,7 +389,7 @@ export function answerText(spec: Answer | SimpleAnswer, value: unknown, context:
     case 'repeating': {
       const rows = Array.isArray(value) ? (value as Record<string, unknown>[]) : [];
       return rows
-        .map((row, index) => `${index + 1}. ${spec.columns.map((column) => `${column.label}: ${answerText(column, row[column.key], context) || 'not given'}`).join('; ')}`)
+        .map((row, index) => `${index + 1}. ${auditorColumns(spec).map((column) => `${column.label}: ${answerText(column, row[column.key], context) || 'not given'}`).join('; ')}`)
         .join('\n');
     }
     default:

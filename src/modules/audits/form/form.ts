@@ -23,6 +23,7 @@ import { assignModerator } from '../moderation/rule.ts';
 import { transitionAudit } from '../transitions.ts';
 import {
   auditorSections,
+  auditorColumns,
   DETAILS_PAGE,
   feedbackOf,
   fieldId,
@@ -291,7 +292,7 @@ export function missingOnPage(form: AuditForm, page: string, answers: Record<str
       const rows = Array.isArray(value) ? (value as Record<string, unknown>[]) : [];
       if ((spec.minRows ?? (spec.required ? 1 : 0)) > rows.length) missing(`${spec.key}-0-${spec.columns[0]!.key}`, `${spec.label}: at least ${Math.max(spec.minRows ?? 1, 1)} ${spec.itemName ?? 'row'}`);
       rows.forEach((row, index) => {
-        for (const column of spec.columns) {
+        for (const column of auditorColumns(spec)) {
           if (column.required && !isAnswered(row[column.key])) missing(fieldId(column, `${spec.key}-${index}-${column.key}`), `${column.label} (${spec.itemName ?? 'row'} ${index + 1})`);
         }
       });

@@ -6,7 +6,7 @@
 import type { FieldError } from '../../../platform/errors.ts';
 import { scaleOf } from '../../tools/judgements.ts';
 import type { Answer, Descriptors, Section, SimpleAnswer } from '../../tools/schema.ts';
-import { answerText, DETAILS_PAGE, feedbackOf, fieldId, findSection, optionsOf, pageQuestions, respondentQuestions, rowCount, type Question } from './answers.ts';
+import { answerText, auditorColumns, DETAILS_PAGE, feedbackOf, fieldId, findSection, optionsOf, pageQuestions, respondentQuestions, rowCount, type Question } from './answers.ts';
 import { judgementName, respondentAsked, type AuditForm } from './form.ts';
 
 type Values = Record<string, unknown>;
@@ -123,7 +123,7 @@ function repeatingModel(form: AuditForm, spec: Extract<Answer, { kind: 'repeatin
   const count = rowCount(spec, values, addRows);
   const rows = Array.from({ length: count }, (_, index) => ({
     number: index + 1,
-    cells: spec.columns.map((column) => fieldModel(form, column, `${spec.key}-${index}-${column.key}`, values, errors)),
+    cells: auditorColumns(spec).map((column) => fieldModel(form, column, `${spec.key}-${index}-${column.key}`, values, errors)),
   }));
   const first = errors.find((error) => error.field.startsWith(`${spec.key}-`));
   return { kind: 'repeating', name: spec.key, id: spec.key, label: labelOf(spec), hint: spec.hint, error: first ? { text: first.message } : undefined, table: { itemName: spec.itemName ?? 'row', rows } };
