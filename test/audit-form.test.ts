@@ -291,6 +291,12 @@ describe.each(testDrivers())('completing an audit on %s', (driver) => {
     expect(planning.statusCode).toBe(200);
     expect(planning.body).not.toContain('name="foster_carers_views_visible"');
     expect(planning.body).toContain('name="plan_clear_partnership"');
+    // An answer given when it applied is kept by a save of the page that leaves it off.
+    await t.db.updateTable('audits').set({ answers: JSON.stringify({ foster_carers_views_visible_evidence: 'Kept from before' }) }).where('id', '=', lambeth.id).execute();
+    const before = await clients.auditor.get(pageUrl(lambeth.id, 'planning_intervention'));
+    const posted = await clients.auditor.post(pageUrl(lambeth.id, 'planning_intervention'), { _version: versionOf(before.body), _action: 'later', plan_clear_partnership_evidence: 'Seen in the plan' });
+    expect(posted.statusCode, pageText(posted.body).slice(0, 400)).toBe(303);
+    expect((await audit(lambeth.id)).answers).toMatchObject({ foster_carers_views_visible_evidence: 'Kept from before', plan_clear_partnership_evidence: 'Seen in the plan' });
 
     // Telford's line manager says later how each remedial action was addressed: not the auditor's columns.
     const telford = await allocate('telford-strengthening-families-case-audit');

@@ -362,7 +362,10 @@ export async function saveSection(db: Db, actor: FormActor, auditId: string, pag
   if (form.version !== expectedVersion) return { ok: false, reason: 'stale', version: form.version, answers: form.audit.answers };
   const parsed = parsePage(form.tool, page, fields, form.context);
   const answers: Record<string, unknown> = { ...(form.audit.status === 'allocated' ? await prefilledAnswers(db, form) : {}), ...form.audit.answers };
+  // A question the page left off (it does not apply) keeps what it had: it was not there to change.
+  const leftOff = new Set([...questionsAsked(form, page, answers)].flatMap(([key, state]) => (state.asked || state.live ? [] : [key])));
   for (const [key, value] of Object.entries(parsed.answers)) {
+    if (leftOff.has(key)) continue;
     if (value === undefined) delete answers[key];
     else answers[key] = value;
   }
