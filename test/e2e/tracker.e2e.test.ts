@@ -76,6 +76,12 @@ describeInBrowser('the audit tracker in Chromium', () => {
     const first = await shownIds();
     expect(first).toHaveLength(25);
     await expectNoAxeViolations(page);
+    // On a narrow laptop window the table scrolls inside its own region; the page itself does not.
+    await page.setViewportSize({ width: 1024, height: 768 });
+    const widths = await page.evaluate(() => ({ page: document.documentElement.scrollWidth, window: document.documentElement.clientWidth, table: document.querySelector('[data-testid="audits"]')!.scrollWidth }));
+    expect(widths.table).toBeGreaterThan(widths.window / 2);
+    expect(widths.page).toBe(widths.window);
+    await page.setViewportSize({ width: 1280, height: 800 });
 
     await clickAndLoad(page.getByRole('navigation', { name: 'Pagination' }).getByRole('link', { name: /Next/ }));
     expect(query().get('page')).toBe('2');
