@@ -51,6 +51,8 @@ describe.each(testDrivers())("a council's timescales on %s", (driver) => {
     const page = await admin.get('/organisation/timescales');
     expect(page.statusCode).toBe(200);
     expect(pageText(page.body)).toContain('These are Bristol’s timescales');
+    expect(pageText(page.body)).toContain('Default 10 working days.');
+    expect(pageText(page.body)).toContain('Default 1 month.');
     expect(page.body).toMatch(/id="auditorDays" name="auditorDays" type="text" spellcheck="false" value="10"/);
     expect(page.body).toMatch(/id="distributionDays" name="distributionDays" type="text" spellcheck="false" value="5"/);
     expect(await timescalesFor(t.db, org())).toEqual(DEFAULT_TIMESCALES);
