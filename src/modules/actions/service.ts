@@ -26,6 +26,7 @@ import {
   type ActionFilterStatus,
   type ActionRow,
 } from './queries.ts';
+import { isoDay, isoTimestamp } from '../../db/values.ts';
 
 export type ActionActor = { principal: Principal; ipAddress: string | null };
 
@@ -177,8 +178,6 @@ export type ActionView = {
   version: number;
 };
 
-const isoTimestamp = (value: Date | string | null) => (value === null ? null : new Date(value).toISOString());
-const isoDay = (value: unknown) => (value === null || value === undefined ? null : String(value).slice(0, 10));
 
 export function toActionView(row: ActionRow): ActionView {
   return {

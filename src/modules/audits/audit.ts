@@ -6,6 +6,7 @@ import { isOverdue, STAGE_OF, type Stage } from './lifecycle.ts';
 import { selectAuditInScope, selectAuditsOfAuditor, selectJudgements } from './queries.ts';
 import { toTrackerAudit, type TrackerAudit } from './tracker.ts';
 import { auditTimeline, type TimelineEntry } from './transitions.ts';
+import { isoTimestamp } from '../../db/values.ts';
 
 /**
  * One audit as its page and the API show it, and the audits a person carries out. Reach is
@@ -43,7 +44,6 @@ export type AuditRecord = {
 };
 
 const named = (id: string | null, name: string | null): Named | null => (id && name !== null ? { id, name } : null);
-const isoTimestamp = (value: Date | string | null) => (value === null ? null : new Date(value).toISOString());
 
 /** The audit if the person may see it, else null (so the caller answers "not found"). */
 export async function findAudit(db: Db, principal: Principal, auditId: string): Promise<AuditRecord | null> {

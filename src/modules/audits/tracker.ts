@@ -4,6 +4,7 @@ import type { AuditStatus, Grade } from '../../db/types.ts';
 import { dataScope, type Principal } from '../../platform/access.ts';
 import type { FieldError } from '../../platform/errors.ts';
 import { countTrackerAudits, selectTrackerAudits, SORT_KEYS, trackerFilterOptions, type AuditRow, type SortKey, type TrackerCriteria } from './queries.ts';
+import { isoTimestamp } from '../../db/values.ts';
 
 /**
  * The audit tracker: every audit a person may see, filtered and sorted. The page, its
@@ -197,7 +198,6 @@ export type TrackerAudit = {
   overdue: boolean;
 };
 
-const isoTimestamp = (value: Date | string | null) => (value === null ? null : new Date(value).toISOString());
 
 /** An audit row from the database as plain JSON. */
 export function toTrackerAudit(row: AuditRow): TrackerAudit {

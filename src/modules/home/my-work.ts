@@ -6,6 +6,7 @@ import { workingDaysAfter, type HolidayCalendar, type IsoDate } from '../../plat
 import { VERIFY_BY } from '../actions/queries.ts';
 import { auditInScope } from '../audits/queries.ts';
 import { LIFECYCLE_STATUSES, STAGE_OF } from '../audits/lifecycle.ts';
+import { isoDay } from '../../db/values.ts';
 
 /**
  * What waits on each person: the alerts they must act on, the audits they carry out,
@@ -91,12 +92,6 @@ const AUDITOR_STATUSES = LIFECYCLE_STATUSES.filter((status) => STAGE_OF[status] 
  */
 const AUDIT_DUE = sql<string | null>`(case when audits.status in (${sql.join(AUDITOR_STATUSES)}) then coalesce(audits.stage_due_on, audits.due_on) else audits.stage_due_on end)`;
 
-const dayText = (value: unknown): IsoDate | null => {
-  if (value === null || value === undefined) return null;
-  if (value instanceof Date) return value.toISOString().slice(0, 10);
-  return String(value).slice(0, 10);
-};
-
 async function auditItems(db: Db, query: WorkQuery, spec: AuditSection, dates: WorkDates): Promise<WorkItem[]> {
   const party = sql.ref(`audits.${spec.party}`);
   let select = db
@@ -122,7 +117,7 @@ async function auditItems(db: Db, query: WorkQuery, spec: AuditSection, dates: W
   if (query.dueBy) select = select.where(sql<SqlBool>`${AUDIT_DUE} <= ${query.dueBy}::date`);
   const rows = await select.orderBy(sql`${AUDIT_DUE} asc nulls last`).orderBy('audits.reference').execute();
   return rows.map((row) => {
-    const dueOn = dayText(row.due_on);
+    const dueOn = isoDay(row.due_on);
     return {
       section: spec.section,
       staffId: row.staff_id,
@@ -163,7 +158,7 @@ async function alertItems(db: Db, query: WorkQuery, dates: WorkDates): Promise<W
   if (query.dueBy) select = select.where(sql<SqlBool>`${ALERT_DAY} <= ${query.dueBy}::date`);
   const rows = await select.orderBy('audit_alerts.created_at').orderBy('audits.reference').execute();
   return rows.map((row) => {
-    const raisedOn = dayText(row.raised_on);
+    const raisedOn = isoDay(row.raised_on);
     return {
       section: 'alerts',
       staffId: row.staff_id,
@@ -194,7 +189,7 @@ async function caseDirectionItems(db: Db, query: WorkQuery, dates: WorkDates): P
   if (query.dueBy) select = select.where('case_directions.review_due_on', '<=', query.dueBy);
   const rows = await select.orderBy('case_directions.review_due_on').orderBy('audits.reference').execute();
   return rows.map((row) => {
-    const dueOn = dayText(row.review_due_on);
+    const dueOn = isoDay(row.review_due_on);
     return {
       section: 'case_directions',
       staffId: row.staff_id!,
@@ -226,7 +221,7 @@ async function ownedActionItems(db: Db, query: WorkQuery, dates: WorkDates): Pro
   if (query.staffId) select = select.where('actions.owner_id', '=', query.staffId);
   if (query.dueBy) select = select.where('actions.due_on', '<=', query.dueBy);
   const rows = await select.orderBy(sql`actions.due_on asc nulls last`).orderBy('audits.reference').orderBy('actions.row_index').execute();
-  return rows.map((row) => actionItem('actions', row.staff_id!, row, dayText(row.due_on), dates));
+  return rows.map((row) => actionItem('actions', row.staff_id!, row, isoDay(row.due_on), dates));
 }
 
 /**
@@ -243,7 +238,7 @@ async function verificationItems(db: Db, query: WorkQuery, dates: WorkDates): Pr
   if (query.staffId) select = select.where('audits.auditor_id', '=', query.staffId);
   if (query.dueBy) select = select.where(sql<SqlBool>`${VERIFY_BY} <= ${query.dueBy}::date`);
   const rows = await select.orderBy(sql`${VERIFY_BY} asc nulls last`).orderBy('audits.reference').orderBy('actions.row_index').execute();
-  return rows.map((row) => actionItem('verification', row.staff_id, row, dayText(row.verify_by), dates));
+  return rows.map((row) => actionItem('verification', row.staff_id, row, isoDay(row.verify_by), dates));
 }
 
 function actionItem(

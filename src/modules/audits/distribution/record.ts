@@ -11,6 +11,7 @@ import { forbidden, notFound } from '../../../platform/errors.ts';
 import { loadAuditDocument } from '../document/load.ts';
 import type { DocumentInput } from '../document/model.ts';
 import { mayMake, transitionFor } from '../lifecycle.ts';
+import { isoTimestamp } from '../../../db/values.ts';
 
 export const RECIPIENT_ROLE_LABELS: Record<RecipientRole, string> = {
   team_manager: 'Team manager',
@@ -30,7 +31,6 @@ export type DistributionState = {
   closingComments: string | null;
 };
 
-const isoTimestamp = (value: Date | string | null) => (value === null ? null : new Date(value).toISOString());
 const isoDate = (value: Date | string | null) => (value === null ? null : typeof value === 'string' ? value.slice(0, 10) : value.toISOString().slice(0, 10));
 
 export async function distributionState(db: Db, organisationId: string, auditId: string): Promise<DistributionState> {

@@ -5,9 +5,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../../../db/index.ts';
 import type { ActionStatus, AuditAlertKind, AuditStatus, Grade } from '../../../db/types.ts';
-
-const dayText = (value: unknown): string | null => (value === null || value === undefined ? null : value instanceof Date ? value.toISOString().slice(0, 10) : String(value).slice(0, 10));
-const isoTimestamp = (value: Date | string | null) => (value === null ? null : new Date(value).toISOString());
+import { isoDay, isoTimestamp } from '../../../db/values.ts';
 
 export type EscalationAudit = {
   id: string;
@@ -92,7 +90,7 @@ export async function selectEscalationAudit(db: Db, organisationId: string, audi
     finalGrade: row.final_grade,
     reAuditOf: row.re_audit_of,
     desktopOnly: Boolean(row.desktop_only),
-    dueOn: dayText(row.due_on)!,
+    dueOn: isoDay(row.due_on)!,
   };
 }
 
@@ -237,8 +235,8 @@ export async function selectReAuditOf(db: Db, organisationId: string, firstAudit
     reference: row.reference,
     status: row.status,
     auditorName: row.full_name,
-    allocatedOn: dayText(row.allocated_on)!,
-    dueOn: dayText(row.due_on)!,
+    allocatedOn: isoDay(row.allocated_on)!,
+    dueOn: isoDay(row.due_on)!,
     auditorGrade: row.auditor_grade,
     finalGrade: row.final_grade,
   };
@@ -263,7 +261,7 @@ export async function selectActionsOfAudit(db: Db, organisationId: string, audit
     .orderBy('actions.answer_key')
     .orderBy('actions.row_index')
     .execute();
-  return rows.map((row) => ({ id: row.id, source: row.source, text: row.text, ownerName: row.full_name, dueOn: dayText(row.due_on), status: row.status }));
+  return rows.map((row) => ({ id: row.id, source: row.source, text: row.text, ownerName: row.full_name, dueOn: isoDay(row.due_on), status: row.status }));
 }
 
 export type CaseDirectionReview = { reviewedBy: string; reviewedAt: string; notes: string };
@@ -302,8 +300,8 @@ export async function selectCaseDirection(db: Db, organisationId: string, auditI
     id: row.id,
     direction: row.direction,
     directedBy: row.display_name ?? row.directed_by_label,
-    directedOn: dayText(row.directed_on)!,
-    reviewDueOn: dayText(row.review_due_on)!,
+    directedOn: isoDay(row.directed_on)!,
+    reviewDueOn: isoDay(row.review_due_on)!,
     review: row.reviewed_at === null ? null : { reviewedBy: row.reviewer_name ?? 'Unknown', reviewedAt: isoTimestamp(row.reviewed_at)!, notes: row.review_notes ?? '' },
   };
 }

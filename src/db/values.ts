@@ -1,0 +1,14 @@
+/**
+ * Dates and timestamps as the app speaks them (ISO text), whichever driver read them: a column
+ * can come back as a Date or as text, depending on the driver and the column's type.
+ */
+
+/** A timestamp as ISO 8601 text, or null. */
+export const isoTimestamp = (value: Date | string | null): string | null => (value === null ? null : new Date(value).toISOString());
+
+/** A date as 'YYYY-MM-DD', or null. */
+export function isoDay(value: unknown): string | null {
+  if (value === null || value === undefined) return null;
+  if (value instanceof Date) return value.toISOString().slice(0, 10);
+  return String(value).slice(0, 10);
+}
