@@ -5,8 +5,8 @@ import { allocateAudit, ukToday } from '../../src/modules/audits/allocation.ts';
 import { DETAILS_PAGE, pageFields } from '../../src/modules/audits/form/answers.ts';
 import { formPages, openForm, prefilledAnswers, saveSection, submitAudit, type FormActor } from '../../src/modules/audits/form/form.ts';
 import { loadBuiltInTools } from '../../src/modules/tools/library.ts';
-import type { AuditTool } from '../../src/modules/tools/schema.ts';
 import { loadPrincipal } from '../../src/platform/auth/queries.ts';
+import { builtInTool } from '../support/audit-flow.ts';
 import { createChild } from '../support/audits.ts';
 import { createSmallCouncil, PASSWORD, type SmallCouncil } from '../support/fixtures.ts';
 import { completePage } from '../support/form-fields.ts';
@@ -25,20 +25,13 @@ async function seed(db: Db): Promise<Seeded> {
   const council = await createSmallCouncil(db);
   const org = council.organisation.id;
   await loadBuiltInTools(db, org);
-  const edition = await db
-    .selectFrom('audit_tool_editions')
-    .innerJoin('audit_tools', 'audit_tools.id', 'audit_tool_editions.tool_id')
-    .select(['audit_tools.id', 'audit_tool_editions.definition'])
-    .where('audit_tools.organisation_id', '=', org)
-    .where('audit_tools.key', '=', BRISTOL)
-    .executeTakeFirstOrThrow();
-  const tool = (typeof edition.definition === 'string' ? JSON.parse(edition.definition) : edition.definition) as AuditTool;
+  const { toolId, tool } = await builtInTool(db, org, BRISTOL);
   const coordinator = (await loadPrincipal(db, council.users.qa_coordinator.id))!;
   const auditor: FormActor = { principal: (await loadPrincipal(db, council.users.auditor.id))!, ipAddress: null };
 
   const submitted = async (externalId: string) => {
     const child = await createChild(db, org, { externalId, initials: 'MB', teamId: council.teams.unit1.id, workerId: council.staff.worker1.id });
-    const allocated = await allocateAudit(db, { principal: coordinator, ipAddress: null }, { childId: child.id, toolId: edition.id, auditorId: council.staff.manager1.id });
+    const allocated = await allocateAudit(db, { principal: coordinator, ipAddress: null }, { childId: child.id, toolId, auditorId: council.staff.manager1.id });
     if (!allocated.ok) throw new Error(JSON.stringify(allocated.errors));
     const id = allocated.audit.id;
     for (const page of formPages(tool)) {

@@ -31,13 +31,7 @@ export async function claimRun(db: Db, organisationId: string, runDate: IsoDate,
     .returning('run_date')
     .executeTakeFirst();
   if (takenOver) return 'claimed';
-  const row = await db
-    .selectFrom('reminder_runs')
-    .select('finished_at')
-    .where('organisation_id', '=', organisationId)
-    .where('run_date', '=', runDate)
-    .executeTakeFirst();
-  return row?.finished_at ? 'finished' : 'running';
+  return (await runFinished(db, organisationId, runDate)) ? 'finished' : 'running';
 }
 
 export async function finishRun(db: Db, organisationId: string, runDate: IsoDate, now: Date, digests: number): Promise<void> {
