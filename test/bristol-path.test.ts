@@ -6,7 +6,7 @@ import type { AuditTool } from '../src/modules/tools/schema.ts';
 import { addCalendarMonths, addWeeks } from '../src/platform/working-days.ts';
 import { createTestApp, type TestApp } from './support/app.ts';
 import { createChild } from './support/audits.ts';
-import { pageText, TestClient } from './support/client.ts';
+import { pageText, signedInClients, TestClient } from './support/client.ts';
 import { testDrivers } from './support/database.ts';
 import { createSmallCouncil, PASSWORD, type SmallCouncil } from './support/fixtures.ts';
 import { dateFields } from './support/form-fields.ts';
@@ -51,11 +51,7 @@ describe.each(testDrivers())('the Bristol path with an Inadequate on %s', (drive
       practitioner: council.users.practitioner.email,
       reAuditor: 'rhea.user@testshire.example',
     };
-    for (const [who, email] of Object.entries(emails)) {
-      const client = new TestClient(t.app);
-      await client.signIn(email, PASSWORD);
-      clients[who as keyof typeof clients] = client;
-    }
+    Object.assign(clients, await signedInClients(t.app, emails, PASSWORD));
   }, 120_000);
   afterAll(async () => t?.close());
 

@@ -14,7 +14,7 @@ import { builtInToolFiles, loadBuiltInTools, loadToolFile } from '../src/modules
 import type { AuditTool } from '../src/modules/tools/schema.ts';
 import { createTestApp, type TestApp } from './support/app.ts';
 import { createChild } from './support/audits.ts';
-import { pageText, TestClient } from './support/client.ts';
+import { pageText, signedInClients, TestClient } from './support/client.ts';
 import { testDrivers } from './support/database.ts';
 import { createSmallCouncil, PASSWORD, type SmallCouncil } from './support/fixtures.ts';
 import { completePage, dateFields } from './support/form-fields.ts';
@@ -209,11 +209,7 @@ describe.each(testDrivers())('Inadequate escalation on %s', (driver) => {
     await createUser(t.db, { organisationId: org, email: 'rhea.user@testshire.example', displayName: 'Rhea Review', password: PASSWORD, staffId: staff.rhea.id, grants: [{ role: 'auditor', scope: 'team' }] });
     coordinator = (await loadPrincipal(t.db, council.users.qa_coordinator.id))!;
     const emails = { auditor: council.users.auditor.email, moderator: council.users.moderator.email, practitioner: council.users.practitioner.email, coordinator: council.users.qa_coordinator.email, rhea: 'rhea.user@testshire.example' };
-    for (const [who, email] of Object.entries(emails)) {
-      const client = new TestClient(t.app);
-      await client.signIn(email, PASSWORD);
-      clients[who as keyof typeof clients] = client;
-    }
+    Object.assign(clients, await signedInClients(t.app, emails, PASSWORD));
   }, 120_000);
   afterAll(async () => t?.close());
 

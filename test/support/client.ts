@@ -85,6 +85,17 @@ export class TestClient {
   }
 }
 
+/** One client per person, each signed in with its e-mail address. */
+export async function signedInClients<Who extends string>(app: FastifyInstance, emails: Record<Who, string>, password: string): Promise<Record<Who, TestClient>> {
+  const clients = {} as Record<Who, TestClient>;
+  for (const [who, email] of Object.entries(emails) as [Who, string][]) {
+    const client = new TestClient(app);
+    await client.signIn(email, password);
+    clients[who] = client;
+  }
+  return clients;
+}
+
 /** The text of a page without tags, for asserting what a user reads. */
 export function pageText(html: string): string {
   return html
