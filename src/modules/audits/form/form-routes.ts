@@ -99,11 +99,10 @@ export async function auditFormRoutes(app: FastifyInstance, { db }: AppDependenc
         if (outcome.ok) {
           // The limits the saved answers put on this page's grades, and which of its questions they
           // ask, shown as the auditor answers.
-          const saved = await openForm(db, request.principal!, id);
-          const answers = await shownAnswers(saved);
+          const { form, answers } = outcome;
           return reply
             .header('Cache-Control', 'no-store')
-            .send({ status: 'saved', version: outcome.version, limits: limitsOnPage(saved, page, answers), asked: liveQuestionsOnPage(saved, page, answers) });
+            .send({ status: 'saved', version: outcome.version, limits: limitsOnPage(form, page, answers), asked: liveQuestionsOnPage(form, page, answers) });
         }
         if (outcome.reason === 'stale') return reply.code(409).send({ status: 'stale', version: outcome.version });
         return reply.code(422).send({ status: 'invalid', errors: outcome.errors });

@@ -57,7 +57,8 @@ export type AuditForm = {
 export type FormProblem = FieldError & { page: string };
 
 export type SaveOutcome =
-  | { ok: true; version: number }
+  /** Saved: the new version, and the form with the answers as saved (what the page shows next). */
+  | { ok: true; version: number; form: AuditForm; answers: Record<string, unknown> }
   | { ok: false; reason: 'invalid'; errors: FieldError[] }
   /** The page was loaded at an older version: the newer answers, for the person to compare. */
   | { ok: false; reason: 'stale'; version: number; answers: Record<string, unknown> };
@@ -392,7 +393,7 @@ export async function saveSection(db: Db, actor: FormActor, auditId: string, pag
     const version = updated.status === 'allocated' ? (await transitionAudit(trx, actor, form.audit.id, 'in_progress', { expectedVersion: updated.version })).version : updated.version;
     const started = updated.status === 'allocated' ? '; audit started' : '';
     await logActivity(trx, actor, { action: 'update', recordType: 'audit', recordId: form.audit.id, childId: form.audit.child.id, summary: `audit form saved: ${page}${started}` });
-    return { ok: true as const, version };
+    return { ok: true as const, version, form, answers };
   });
 }
 
