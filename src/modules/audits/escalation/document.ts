@@ -4,16 +4,14 @@
  * review. For a re-audit: the audit it re-audits and that audit's grade. Null for any other audit.
  */
 import type { Db } from '../../../db/index.ts';
-import type { Grade } from '../../../db/types.ts';
 import { formatDate } from '../../../platform/views.ts';
 import { ACTION_STATUS_LABELS } from '../../actions/service.ts';
 import type { AnswerRow, DocumentBlock, DocumentInput, DocumentSection } from '../document/model.ts';
-import { AUDIT_STATUS_LABELS, GRADE_LABELS } from '../tracker.ts';
+import { AUDIT_STATUS_LABELS } from '../tracker.ts';
+import { gradeLabel, reAuditGrade } from './panel.ts';
 import { selectActionsOfAudit, selectCaseDirection, selectEscalationAudit, selectReAuditOf, type CaseDirectionRow, type ReAuditRow } from './queries.ts';
 
 type Typed = (text: string) => string;
-
-const gradeWords = (grade: Grade | null, none: string) => (grade ? GRADE_LABELS[grade] : none);
 
 export async function escalationDocumentSection(db: Db, organisationId: string, input: DocumentInput, typed: Typed): Promise<DocumentSection | null> {
   const audit = await selectEscalationAudit(db, organisationId, input.audit.id);
@@ -28,9 +26,9 @@ export async function escalationDocumentSection(db: Db, organisationId: string, 
         {
           type: 'answers',
           rows: [
-            { label: 'Re-audit of', value: `Audit ${first.reference}, graded ${gradeWords(first.finalGrade, 'not moderated')}` },
+            { label: 'Re-audit of', value: `Audit ${first.reference}, graded ${gradeLabel(first.finalGrade) ?? 'not moderated'}` },
             { label: 'How', value: audit.desktopOnly ? 'Desktop review, not completed with the worker' : 'With the worker' },
-            { label: 'Grade of this re-audit', value: gradeWords(audit.finalGrade ?? audit.auditorGrade, 'Not graded yet') },
+            { label: 'Grade of this re-audit', value: reAuditGrade(audit)?.label ?? 'Not graded yet' },
           ],
         },
       ],
@@ -63,7 +61,7 @@ function reAuditRows(reAudit: ReAuditRow | undefined, typed: Typed): AnswerRow[]
     { label: 'Second auditor', value: typed(reAudit.auditorName) },
     { label: 'Due', value: formatDate(reAudit.dueOn) },
     { label: 'Status', value: AUDIT_STATUS_LABELS[reAudit.status] },
-    { label: 'Re-audit grade', value: gradeWords(reAudit.finalGrade ?? reAudit.auditorGrade, 'Not graded yet') },
+    { label: 'Re-audit grade', value: reAuditGrade(reAudit)?.label ?? 'Not graded yet' },
   ];
 }
 

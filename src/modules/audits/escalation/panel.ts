@@ -12,7 +12,7 @@ import { selectActionsOfAudit, selectAlertsOfAudit, selectCaseDirection, selectE
 import { needsReAudit } from './re-audit.ts';
 import { REVIEW_NOTES_MAX } from './review.ts';
 
-const gradeLabel = (grade: Grade | null) => (grade ? GRADE_LABELS[grade] : null);
+export const gradeLabel = (grade: Grade | null) => (grade ? GRADE_LABELS[grade] : null);
 
 const SOURCE_LABELS: Record<ActionToReview['source'], string> = { action_plan: 'Action plan', case_direction: 'Case direction' };
 
@@ -21,7 +21,7 @@ function actionViews(actions: ActionToReview[]) {
 }
 
 /** The grade a re-audit stands at: the moderated one, else the auditor's until it is moderated. */
-function reAuditGrade(row: Pick<ReAuditRow, 'finalGrade' | 'auditorGrade'>) {
+export function reAuditGrade(row: Pick<ReAuditRow, 'finalGrade' | 'auditorGrade'>) {
   const grade = row.finalGrade ?? row.auditorGrade;
   return grade ? { label: GRADE_LABELS[grade], moderated: row.finalGrade !== null } : null;
 }
