@@ -6,6 +6,7 @@ import { sql } from 'kysely';
 import type { Db } from '../../../db/index.ts';
 import type { ActionStatus, AuditAlertKind, AuditStatus, Grade } from '../../../db/types.ts';
 import { isoDay, isoTimestamp } from '../../../db/values.ts';
+import { auditsInScope } from '../queries.ts';
 
 export type EscalationAudit = {
   id: string;
@@ -34,12 +35,8 @@ export type EscalationAudit = {
 
 /** One audit with what escalation needs of it, or undefined. Not a check of who may see it. */
 export async function selectEscalationAudit(db: Db, organisationId: string, auditId: string): Promise<EscalationAudit | undefined> {
-  const row = await db
-    .selectFrom('audits')
-    .innerJoin('children', 'children.id', 'audits.child_id')
-    .innerJoin('audit_tool_editions as editions', 'editions.id', 'audits.tool_edition_id')
-    .innerJoin('audit_tools as tools', 'tools.id', 'editions.tool_id')
-    .innerJoin('staff as auditors', 'auditors.id', 'audits.auditor_id')
+  // The tracker's joins (child, tool, auditor) over the whole organisation: who may see it is the caller's question.
+  const row = await auditsInScope(db, { kind: 'organisation', organisationId })
     .select([
       'audits.id',
       'audits.reference',
@@ -64,7 +61,6 @@ export async function selectEscalationAudit(db: Db, organisationId: string, audi
       'audits.desktop_only',
       'audits.due_on',
     ])
-    .where('audits.organisation_id', '=', organisationId)
     .where('audits.id', '=', auditId)
     .executeTakeFirst();
   if (!row) return undefined;
