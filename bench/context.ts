@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import pg from 'pg';
 import { buildApp } from '../src/app.ts';
+import { systemClock } from '../src/platform/clock.ts';
 import { loadConfig } from '../src/config.ts';
 import { openPglite, openPostgres, type Db } from '../src/db/index.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
@@ -74,7 +75,7 @@ export type BenchApps = { app: FastifyInstance; floor: FastifyInstance; close: (
  * answering GET /ping: the floor of any request, measured beside the pages.
  */
 export async function startBenchApps(ctx: BenchContext): Promise<BenchApps> {
-  const app = await buildApp({ db: ctx.db, config: loadConfig({ NODE_ENV: 'production', LOG_LEVEL: 'silent', SESSION_SECRET: randomBytes(32).toString('hex'), DATA_DIR: ctx.tmpDir }) });
+  const app = await buildApp({ db: ctx.db, config: loadConfig({ NODE_ENV: 'production', LOG_LEVEL: 'silent', SESSION_SECRET: randomBytes(32).toString('hex'), DATA_DIR: ctx.tmpDir }), clock: systemClock });
   await app.ready();
   const floor = Fastify({ logger: false });
   floor.get('/ping', async () => 'ok');

@@ -9,6 +9,7 @@ import fastifyStatic from '@fastify/static';
 import qs from 'node:querystring';
 import type { Config } from './config.ts';
 import type { Db } from './db/index.ts';
+import type { Clock } from './platform/clock.ts';
 import { PUBLIC_DIR } from './platform/assets.ts';
 import {
   setUpAuthentication,
@@ -31,7 +32,8 @@ import { activityRoutes } from './modules/activity/routes.ts';
 import { toolRoutes } from './modules/tools/routes.ts';
 import { apiRoutes } from './modules/api/routes.ts';
 
-export type AppDependencies = { db: Db; config: Config };
+/** What the app is built from: the database, the configuration and the one clock of business time. */
+export type AppDependencies = { db: Db; config: Config; clock: Clock };
 
 /**
  * The request pipeline, in order: health → security headers → cookies and parsing → static

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { loadConfig, ConfigError } from './config.ts';
 import { buildApp } from './app.ts';
+import { systemClock } from './platform/clock.ts';
 import { openDatabase, DatabaseUnavailableError } from './db/index.ts';
 import { migrateToLatest, SchemaNewerThanCodeError } from './db/migrate.ts';
 import { buildAssets } from './platform/assets.ts';
@@ -33,7 +34,7 @@ async function main() {
       console.log(`Loaded the demo council ${loaded.organisation.name}: ${loaded.staff} staff, ${loaded.users} users, ${loaded.children} children, ${loaded.tools} audit tools, ${loaded.audits} audits at every stage of their life.`);
     }
     await failInterruptedImports(handle.db);
-    app = await buildApp({ db: handle.db, config });
+    app = await buildApp({ db: handle.db, config, clock: systemClock });
     await app.listen({ port: config.port, host: config.host });
   } catch (error) {
     await handle.close();

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.ts';
+import { systemClock } from '../../src/platform/clock.ts';
 import type { Db } from '../../src/db/index.ts';
 import { buildAssets } from '../../src/platform/assets.ts';
 import { testConfig } from '../support/app.ts';
@@ -63,7 +64,7 @@ export async function startBrowserApp<T>(seed: (db: Db) => Promise<T>): Promise<
   await buildAssets();
   const handle = await openTestDatabase('pglite');
   let browser: Browser | undefined;
-  const app = await buildApp({ db: handle.db, config: testConfig() });
+  const app = await buildApp({ db: handle.db, config: testConfig(), clock: systemClock });
   try {
     const seeded = await seed(handle.db);
     await app.listen({ port: 0, host: '127.0.0.1' });
