@@ -12,7 +12,7 @@
  *   bare route     a Fastify route returning a tiny string: the floor of any request.
  */
 import type { Db } from '../src/db/index.ts';
-import { allocateAudit, ukToday } from '../src/modules/audits/allocation.ts';
+import { allocateAudit } from '../src/modules/audits/allocation.ts';
 import { DETAILS_PAGE, findSection, type RawFields } from '../src/modules/audits/form/answers.ts';
 import { formPages, openForm, saveSection, type AuditForm } from '../src/modules/audits/form/form.ts';
 import { DEMO_PASSWORD } from '../src/modules/org/demo-data.ts';
@@ -24,6 +24,7 @@ import { TestClient } from '../test/support/client.ts';
 import { completePage as completeFormPage } from '../test/support/form-fields.ts';
 import { startBenchApps, type BenchContext } from './context.ts';
 import { latencies, ratio, round, summarise } from './measure.ts';
+import { ukDateAt } from '../src/platform/clock.ts';
 
 type Summary = ReturnType<typeof summarise>;
 
@@ -103,7 +104,7 @@ export async function runFormBench(ctx: BenchContext): Promise<FormBenchResult> 
     const after = await currentVersion(ctx.db, auditId);
     const saves = 2 * (warmups + iterations);
     if (after !== before + saves) throw new Error(`expected ${saves} accepted saves: the version went from ${before} to ${after}`);
-    const answers = Object.keys((await openForm(ctx.db, auditor, auditId)).audit.answers).length;
+    const answers = Object.keys((await openForm(ctx.db, auditor, auditId, ukDateAt(new Date()))).audit.answers).length;
 
     return {
       tool: `${form.tool.name} (edition ${form.tool.edition})`,
@@ -148,15 +149,15 @@ async function filledAudit(ctx: BenchContext): Promise<{ auditId: string; audito
     .executeTakeFirstOrThrow();
   const child = await createChild(ctx.db, ctx.organisationId, { externalId: 'BENCH-FORM-1', initials: 'BF', teamId: team.id, workerId: worker.id });
   const tool = await ctx.db.selectFrom('audit_tools').select('id').where('organisation_id', '=', ctx.organisationId).where('key', '=', TOOL_KEY).executeTakeFirstOrThrow();
-  const allocated = await allocateAudit(ctx.db, { principal: allocator, ipAddress: null }, { childId: child.id, toolId: tool.id, auditorId: auditor.staffId });
+  const allocated = await allocateAudit(ctx.db, { principal: allocator, ipAddress: null, at: new Date() }, { childId: child.id, toolId: tool.id, auditorId: auditor.staffId });
   if (!allocated.ok) throw new Error(`allocation refused: ${JSON.stringify(allocated.errors)}`);
   const auditId = allocated.audit.id;
 
-  let form = await openForm(ctx.db, auditor, auditId);
+  let form = await openForm(ctx.db, auditor, auditId, ukDateAt(new Date()));
   for (const page of formPages(form.tool)) {
-    const saved = await saveSection(ctx.db, { principal: auditor, ipAddress: null }, auditId, page, completePage(form, page), form.version);
+    const saved = await saveSection(ctx.db, { principal: auditor, ipAddress: null, at: new Date() }, auditId, page, completePage(form, page), form.version);
     if (!saved.ok) throw new Error(`saving ${page} refused: ${JSON.stringify(saved.reason === 'invalid' ? saved.errors : saved.reason)}`);
-    form = await openForm(ctx.db, auditor, auditId);
+    form = await openForm(ctx.db, auditor, auditId, ukDateAt(new Date()));
   }
   const missing = formPages(form.tool).filter((page) => page !== DETAILS_PAGE && !form.completedSections.includes(page) && findSection(form.tool, page)?.answers.some((answer) => answer.required));
   if (missing.length) throw new Error(`sections left incomplete: ${missing.join(', ')}`);
@@ -178,5 +179,5 @@ async function currentVersion(db: Db, auditId: string): Promise<number> {
 
 /** Every question of a page answered, as the form posts it. */
 function completePage(form: AuditForm, page: string): RawFields {
-  return completeFormPage(form.tool, page, { staffId: form.staffOptions[0]!.value, today: ukToday() });
+  return completeFormPage(form.tool, page, { staffId: form.staffOptions[0]!.value, today: ukDateAt(new Date()) });
 }

@@ -54,7 +54,7 @@ export async function openScratchDatabase(options: { driver: 'postgres' | 'pglit
 
 /** Seeds the demo council's structure and people (no children); returns its organisation id. */
 export async function seedOrganisation(db: Db): Promise<string> {
-  const seeded = await seedDemoCouncil(db, { children: 0, today: '2026-11-24' });
+  const seeded = await seedDemoCouncil(db, { children: 0, now: new Date('2026-11-24T12:00:00Z') });
   return seeded.organisation.id;
 }
 

@@ -133,7 +133,7 @@ function importOnce(ctx: BenchContext, file: string): Promise<ImportResult> {
     path: file,
     source: 'command',
     fullExtract: true,
-    actor: { principal: null, ipAddress: null, label: 'bench' },
+    actor: { principal: null, ipAddress: null, at: new Date(), label: 'bench' },
   });
 }
 

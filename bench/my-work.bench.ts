@@ -14,7 +14,7 @@
  */
 import { sql } from 'kysely';
 import type { Db } from '../src/db/index.ts';
-import { ukToday } from '../src/modules/audits/allocation.ts';
+import { ukDateAt } from '../src/platform/clock.ts';
 import { selectPipeline, selectWork, workDates, type PipelineRow, type WorkDates } from '../src/modules/home/my-work.ts';
 import { holidayCalendarFor } from '../src/modules/org/calendar.ts';
 import { DEMO_PASSWORD } from '../src/modules/org/demo-data.ts';
@@ -67,7 +67,7 @@ export async function runMyWorkBench(ctx: BenchContext): Promise<MyWorkBenchResu
   const scope = dataScope(coordinator, 'audits.view');
   if (scope.kind !== 'organisation') throw new Error(`${COORDINATOR} should see the whole organisation's audits`);
   // As the route asks them: today in the UK and the organisation's working days.
-  const dates = workDates(ukToday(), await holidayCalendarFor(ctx.db, ctx.organisationId));
+  const dates = workDates(ukDateAt(new Date()), await holidayCalendarFor(ctx.db, ctx.organisationId));
   const bare = bareAggregate(ctx.organisationId, dates);
 
   // The answers must agree before their timings are compared.

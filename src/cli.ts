@@ -12,6 +12,7 @@ import { isEmpty, seedDemoCouncil } from './modules/org/demo.ts';
 import { createOrganisation, createUser, findOrganisationBySlug, listOrganisations } from './modules/org/service.ts';
 import { createApiToken } from './modules/account/service.ts';
 import { findUserByEmail } from './platform/auth/queries.ts';
+import { systemClock } from './platform/clock.ts';
 import { checkToolFile, importToolEdition, loadBuiltInTools, toolErrorLine } from './modules/tools/library.ts';
 import type { ToolFileError } from './modules/tools/tool-file.ts';
 
@@ -44,7 +45,7 @@ const COMMANDS: Record<string, Command> = {
     run: async (db) => {
       await migrateToLatest(db);
       if (!(await isEmpty(db))) throw new UsageError('the database already holds an organisation; the demo is loaded only into an empty database');
-      const loaded = await seedDemoCouncil(db);
+      const loaded = await seedDemoCouncil(db, { now: systemClock.now() });
       console.log(`Loaded ${loaded.organisation.name}: ${loaded.staff} staff, ${loaded.users} users, ${loaded.children} children, ${loaded.tools} audit tool edition(s), ${loaded.audits} audits`);
     },
   },
@@ -191,8 +192,9 @@ const COMMANDS: Record<string, Command> = {
   },
 };
 
+/** The command line acts as itself, at the system clock's time (a command has no other clock). */
 function commandActor(organisationId: string) {
-  return { principal: null, ipAddress: null, label: 'command line', organisationId };
+  return { principal: null, ipAddress: null, at: systemClock.now(), label: 'command line', organisationId };
 }
 
 function requireFile(file: string | undefined): string {

@@ -17,6 +17,8 @@ import { startReminderWorker } from './modules/reminders/service.ts';
  */
 async function main() {
   const config = loadConfig();
+  // The one clock of business time for the server, its workers and its SQL.
+  const clock = systemClock;
   const withDemo = process.argv.includes('--demo');
   if (!config.databaseUrl && config.environment === 'production' && !config.allowEmbeddedDatabase) {
     throw new ConfigError('refusing to run on the embedded database with NODE_ENV=production; set DATABASE_URL, or ALLOW_EMBEDDED_DB=true for a trial');
@@ -30,11 +32,11 @@ async function main() {
   try {
     await migrateToLatest(handle.db);
     if (withDemo && (await isEmpty(handle.db))) {
-      const loaded = await seedDemoCouncil(handle.db);
+      const loaded = await seedDemoCouncil(handle.db, { now: clock.now() });
       console.log(`Loaded the demo council ${loaded.organisation.name}: ${loaded.staff} staff, ${loaded.users} users, ${loaded.children} children, ${loaded.tools} audit tools, ${loaded.audits} audits at every stage of their life.`);
     }
     await failInterruptedImports(handle.db);
-    app = await buildApp({ db: handle.db, config, clock: systemClock });
+    app = await buildApp({ db: handle.db, config, clock });
     await app.listen({ port: config.port, host: config.host });
   } catch (error) {
     await handle.close();
@@ -59,12 +61,13 @@ async function main() {
     if (!transport) console.warn('No SMTP_URL: e-mails are kept in the outbox until one is set.');
   }
   if (transport && !config.publicUrl) console.warn('No PUBLIC_URL: links in e-mails are relative until it is set.');
-  const worker = transport ? startOutboxWorker({ db: handle.db, transport, intervalMs: config.outboxIntervalSeconds * 1000, logger: app.log, publicUrl: config.publicUrl }) : undefined;
+  const worker = transport ? startOutboxWorker({ db: handle.db, clock, transport, intervalMs: config.outboxIntervalSeconds * 1000, logger: app.log, publicUrl: config.publicUrl }) : undefined;
 
   // The daily reminder digests: queued in the outbox from REMINDER_HOUR, once a working day.
   const reminders = config.remindersEnabled
     ? startReminderWorker({
         db: handle.db,
+        clock,
         intervalMs: config.reminderIntervalSeconds * 1000,
         hour: config.reminderHour,
         windowWorkingDays: config.reminderWindowWorkingDays,

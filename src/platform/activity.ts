@@ -16,8 +16,12 @@ export type ActivityEntry = {
   summary?: string;
 };
 
-/** Who acted: a signed-in person, or (command line, jobs) a label and the organisation acted on. */
-export type Actor = { principal: Principal | null; ipAddress: string | null; label?: string; organisationId?: string };
+/**
+ * Who acted, from where and when: a signed-in person, or (command line, jobs) a label and the
+ * organisation acted on. `at` is the moment by the app's one clock; the change and its log
+ * entry carry it, so that a test or a replay that sets the time sets it everywhere.
+ */
+export type Actor = { principal: Principal | null; ipAddress: string | null; at: Date; label?: string; organisationId?: string };
 
 export async function logActivity(db: Db, actor: Actor, entry: ActivityEntry): Promise<void> {
   await logActivities(db, actor, [entry]);
@@ -38,6 +42,7 @@ export async function logActivities(db: Db, actor: Actor, entries: ActivityEntry
         child_id: entry.childId ?? null,
         summary: entry.summary ?? '',
         ip_address: actor.ipAddress,
+        at: actor.at,
       })),
     )
     .execute();

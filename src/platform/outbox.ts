@@ -3,6 +3,7 @@ import nodemailer from 'nodemailer';
 import { sql } from 'kysely';
 import { z } from 'zod';
 import type { Db } from '../db/index.ts';
+import type { Clock } from './clock.ts';
 
 /**
  * The e-mail outbox. Code that announces a change by e-mail enqueues the message in the same
@@ -47,6 +48,8 @@ const newEmailSchema = z.object({
   text: z.string().min(1),
   html: z.string().min(1).optional(),
   dedupeKey: z.string().min(1).max(500).optional(),
+  /** When the message is queued, by the app's clock: it is due for delivery from then. */
+  now: z.date(),
 });
 
 export type NewEmail = z.input<typeof newEmailSchema>;
@@ -71,9 +74,7 @@ export async function enqueueEmail(db: Db, email: NewEmail): Promise<{ id: strin
       text_body: value.text,
       html_body: value.html ?? null,
       dedupe_key: value.dedupeKey ?? null,
-      // The database keeps microseconds but a JavaScript Date only milliseconds: truncated, a
-      // message queued in the same millisecond as a delivery run is already due in that run.
-      next_attempt_at: sql<Date>`date_trunc('milliseconds', now())`,
+      next_attempt_at: value.now,
     })
     .onConflict((conflict) => conflict.column('dedupe_key').doNothing())
     .returning('id')
@@ -101,8 +102,8 @@ export type DeliveryOptions = {
   batchSize?: number;
   /** Where people reach Assure, for the links in messages (see appLink). */
   publicUrl?: string | undefined;
-  /** The time of this run; tests pass a later one to let backoff pass. */
-  now?: Date;
+  /** The time of this run, by the app's clock; tests pass a later one to let backoff pass. */
+  now: Date;
   lockSeconds?: number;
 };
 
@@ -112,8 +113,8 @@ export type DeliveryReport = { claimed: number; sent: number; retrying: number; 
  * Delivers the messages that are due, one batch: claims them, sends each, and records the
  * outcome. Several workers (app servers) may run this at once: each claims different rows.
  */
-export async function deliverDueEmails(db: Db, transport: EmailTransport, options: DeliveryOptions = {}): Promise<DeliveryReport> {
-  const now = options.now ?? new Date();
+export async function deliverDueEmails(db: Db, transport: EmailTransport, options: DeliveryOptions): Promise<DeliveryReport> {
+  const { now } = options;
   const report: DeliveryReport = { claimed: 0, sent: 0, retrying: 0, failed: 0 };
   report.failed += await failInterrupted(db, now);
   const claimed = await claimDue(db, now, options.batchSize ?? 20, options.lockSeconds ?? DEFAULT_LOCK_SECONDS);
@@ -372,6 +373,7 @@ export type OutboxWorker = {
  */
 export function startOutboxWorker(deps: {
   db: Db;
+  clock: Clock;
   transport: EmailTransport;
   intervalMs: number;
   logger: OutboxLogger;
@@ -387,7 +389,7 @@ export function startOutboxWorker(deps: {
   const deliverAll = async () => {
     try {
       for (;;) {
-        const report = await deliverDueEmails(deps.db, deps.transport, { batchSize, publicUrl: deps.publicUrl });
+        const report = await deliverDueEmails(deps.db, deps.transport, { batchSize, publicUrl: deps.publicUrl, now: deps.clock.now() });
         if (report.claimed > 0 || report.failed > 0) deps.logger.info({ outbox: report }, 'outbox delivery');
         // A full batch suggests more are waiting.
         if (report.claimed < batchSize || stopped) return;

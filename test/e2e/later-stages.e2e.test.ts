@@ -15,6 +15,7 @@ import { createAudit, createChild } from '../support/audits.ts';
 import { createSmallCouncil, PASSWORD, type SmallCouncil } from '../support/fixtures.ts';
 import { completePage } from '../support/form-fields.ts';
 import { clickAndLoad, describeInBrowser, expectNoAxeViolations, signIn, startBrowserApp, verifyOnPage, type BrowserApp } from './support.ts';
+import { ukDateAt } from '../../src/platform/clock.ts';
 
 /**
  * The later stages in Chromium: "My work", Inadequate escalation (alert, case direction and its
@@ -89,14 +90,14 @@ async function seed(db: Db): Promise<Seeded> {
     const id = allocated.audit.id;
     const actor = actors[auditorId]!;
     for (const page of formPages(tool)) {
-      const form = await openForm(db, actor.principal, id);
+      const form = await openForm(db, actor.principal, id, ukDateAt(actor.at));
       const prefilled = page === DETAILS_PAGE ? pageFields(tool, page, await prefilledAnswers(db, form)) : {};
       const fields = { ...completePage(tool, page, { staffId: worker1.id, today }), ...prefilled };
       if (tool.overall && tool.overall.answer in fields) fields[tool.overall.answer] = overall;
       const saved = await saveSection(db, actor, id, page, fields, form.version);
       if (!saved.ok) throw new Error(`${page}: ${JSON.stringify(saved)}`);
     }
-    const done = await submitAudit(db, actor, id, (await openForm(db, actor.principal, id)).version);
+    const done = await submitAudit(db, actor, id, (await openForm(db, actor.principal, id, ukDateAt(actor.at))).version);
     if (!done.ok) throw new Error(JSON.stringify(done));
     return id;
   };

@@ -11,6 +11,7 @@ import { createChild } from '../support/audits.ts';
 import { createSmallCouncil, PASSWORD, type SmallCouncil } from '../support/fixtures.ts';
 import { completePage } from '../support/form-fields.ts';
 import { clickAndLoad, describeInBrowser, expectNoAxeViolations, signIn, startBrowserApp, verifyOnPage, type BrowserApp } from './support.ts';
+import { ukDateAt } from '../../src/platform/clock.ts';
 
 const BRISTOL = 'bristol-child-case-audit';
 
@@ -35,14 +36,14 @@ async function seed(db: Db): Promise<Seeded> {
     if (!allocated.ok) throw new Error(JSON.stringify(allocated.errors));
     const id = allocated.audit.id;
     for (const page of formPages(tool)) {
-      const form = await openForm(db, auditor.principal, id);
+      const form = await openForm(db, auditor.principal, id, ukDateAt(auditor.at));
       // The details page arrives filled in from the register, as the auditor sees it.
       const prefilled = page === DETAILS_PAGE ? pageFields(tool, page, await prefilledAnswers(db, form)) : {};
       const fields = { ...completePage(tool, page, { staffId: council.staff.worker1.id, today: ukToday() }), ...prefilled };
       const saved = await saveSection(db, auditor, id, page, fields, form.version);
       if (!saved.ok) throw new Error(`${page}: ${JSON.stringify(saved)}`);
     }
-    const done = await submitAudit(db, auditor, id, (await openForm(db, auditor.principal, id)).version);
+    const done = await submitAudit(db, auditor, id, (await openForm(db, auditor.principal, id, ukDateAt(auditor.at))).version);
     if (!done.ok) throw new Error(JSON.stringify(done));
     return id;
   };

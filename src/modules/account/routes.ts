@@ -41,6 +41,7 @@ export async function accountRoutes(app: FastifyInstance, { db, config }: AppDep
         ...parsed.data,
         ipAddress: request.ip,
         userAgent: request.headers['user-agent'] ?? null,
+        at: request.at,
       });
       if (!result.ok) {
         return reply.code(result.locked ? 423 : 401).page('account/views/sign-in.njk', {
@@ -57,7 +58,7 @@ export async function accountRoutes(app: FastifyInstance, { db, config }: AppDep
   app.post('/sign-out', { config: { access: 'public' } }, async (request, reply) => {
     if (request.sessionToken) {
       await deleteSession(db, request.sessionToken);
-      await logActivity(db, { principal: request.principal, ipAddress: request.ip }, { action: 'sign-out', recordType: 'user', recordId: request.principal?.userId ?? null });
+      await logActivity(db, { principal: request.principal, ipAddress: request.ip, at: request.at }, { action: 'sign-out', recordType: 'user', recordId: request.principal?.userId ?? null });
     }
     reply.clearCookie(SESSION_COOKIE, { path: '/' });
     return reply.redirect('/sign-in?signedOut=1', 303);

@@ -28,17 +28,17 @@ const WRONG = 'Enter a correct e-mail address and password';
 export async function signIn(
   db: Db,
   config: Config,
-  input: { email: string; password: string; ipAddress: string | null; userAgent: string | null },
+  input: { email: string; password: string; ipAddress: string | null; userAgent: string | null; at: Date },
 ): Promise<SignInResult> {
   const user = await findUserByEmail(db, input.email);
-  const actor: Actor = { principal: null, ipAddress: input.ipAddress, label: input.email.slice(0, 200) };
+  const actor: Actor = { principal: null, ipAddress: input.ipAddress, at: input.at, label: input.email.slice(0, 200) };
   if (!user || user.disabled_at) {
     // Spend the same time as a real check, so timing does not reveal which e-mails exist.
     await verifyPassword(input.password, DUMMY_HASH);
     await logActivity(db, actor, { action: 'sign-in-failed', recordType: 'user', summary: 'unknown or disabled account' });
     return { ok: false, locked: false, message: WRONG };
   }
-  if (user.locked_until && new Date(user.locked_until) > new Date()) {
+  if (user.locked_until && new Date(user.locked_until) > input.at) {
     return { ok: false, locked: true, message: lockedMessage(config) };
   }
   if (!(await verifyPassword(input.password, user.password_hash))) {
@@ -55,7 +55,7 @@ export async function signIn(
     userAgent: input.userAgent,
   });
   const principal = await loadPrincipal(db, user.id);
-  await logActivity(db, { principal, ipAddress: input.ipAddress }, { action: 'sign-in', recordType: 'user', recordId: user.id });
+  await logActivity(db, { principal, ipAddress: input.ipAddress, at: input.at }, { action: 'sign-in', recordType: 'user', recordId: user.id });
   return { ok: true, sessionToken };
 }
 

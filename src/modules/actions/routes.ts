@@ -30,6 +30,7 @@ import {
   type ActionFilters,
   type ActionView,
 } from './service.ts';
+import { ukDateAt } from '../../platform/clock.ts';
 
 const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
 
@@ -43,8 +44,8 @@ export async function actionRoutes(app: FastifyInstance, deps: AppDependencies) 
 
   app.get('/my-actions', { config: { access: 'audits.view' } }, async (request, reply) => {
     const principal = request.principal!;
-    const rows = await listMyActions(db, principal);
-    await logActivity(db, { principal, ipAddress: request.ip }, { action: 'view', recordType: 'my_actions', summary: `${rows.length} actions as owner` });
+    const rows = await listMyActions(db, principal, ukDateAt(request.at));
+    await logActivity(db, { principal, ipAddress: request.ip, at: request.at }, { action: 'view', recordType: 'my_actions', summary: `${rows.length} actions as owner` });
     return reply.page('actions/views/my-actions.njk', {
       hasStaffRecord: Boolean(principal.staffId),
       rows,
@@ -60,10 +61,10 @@ export async function actionRoutes(app: FastifyInstance, deps: AppDependencies) 
     const query = request.query as Record<string, unknown>;
     const { filters, errors } = parseActionFilters(query);
     const page = pageNumber.parse(query.page);
-    const { rows, total } = await listActions(db, principal, filters, { page, pageSize: ACTIONS_PAGE_SIZE });
+    const { rows, total } = await listActions(db, principal, filters, { page, pageSize: ACTIONS_PAGE_SIZE }, ukDateAt(request.at));
     const pages = Math.max(1, Math.ceil(total / ACTIONS_PAGE_SIZE));
     if (page > pages) return reply.redirect(`/actions${queryString(withPage(actionSearchParams(filters), pages))}`, 303);
-    await logActivity(db, { principal, ipAddress: request.ip }, {
+    await logActivity(db, { principal, ipAddress: request.ip, at: request.at }, {
       action: 'view',
       recordType: 'actions',
       summary: `page ${page}: ${rows.length} of ${total} actions; ${describeActionFilters(filters)}`,
@@ -89,20 +90,20 @@ export async function actionRoutes(app: FastifyInstance, deps: AppDependencies) 
   });
 
   app.get('/actions/export.csv', { config: { access: 'audits.view' } }, async (request, reply) => {
-    const rows = await exportRows(request.principal!, request.ip, request.query, 'CSV');
+    const rows = await exportRows(request.principal!, request.ip, request.at, request.query, 'CSV');
     return download(reply, 'csv', 'text/csv; charset=utf-8').send(actionsCsv(rows));
   });
 
   app.get('/actions/export.xlsx', { config: { access: 'audits.view' } }, async (request, reply) => {
-    const rows = await exportRows(request.principal!, request.ip, request.query, 'XLSX');
+    const rows = await exportRows(request.principal!, request.ip, request.at, request.query, 'XLSX');
     return download(reply, 'xlsx', XLSX_TYPE).send(actionsXlsx(rows));
   });
 
   app.get('/actions/:id', { config: { access: 'audits.view' } }, async (request, reply) => {
     const principal = request.principal!;
-    const action = await findAction(db, principal, (request.params as { id: string }).id);
+    const action = await findAction(db, principal, (request.params as { id: string }).id, ukDateAt(request.at));
     if (!action) throw notFound('Action');
-    await logActivity(db, { principal, ipAddress: request.ip }, { action: 'view', recordType: 'action', recordId: action.id, childId: action.childId });
+    await logActivity(db, { principal, ipAddress: request.ip, at: request.at }, { action: 'view', recordType: 'action', recordId: action.id, childId: action.childId });
     const changed = (request.query as { changed?: string }).changed;
     const flash = changed === 'done' ? 'Action marked as done' : changed === 'verified' ? 'Action verified' : undefined;
     return renderAction(reply, principal, action, { flash });
@@ -111,22 +112,22 @@ export async function actionRoutes(app: FastifyInstance, deps: AppDependencies) 
   app.post('/actions/:id/done', { config: { access: 'audits.view' } }, async (request, reply) => {
     const principal = request.principal!;
     const body = (request.body ?? {}) as Record<string, unknown>;
-    const outcome = await markActionDone(db, { principal, ipAddress: request.ip }, (request.params as { id: string }).id, body);
+    const outcome = await markActionDone(db, { principal, ipAddress: request.ip, at: request.at }, (request.params as { id: string }).id, body);
     if (outcome.ok) return reply.redirect(`/actions/${outcome.action.id}?changed=done`, 303);
     const values = { evidence: typeof body.evidence === 'string' ? body.evidence : undefined };
     if (outcome.reason === 'stale') return renderAction(reply, principal, outcome.action, { status: 409, stale: true, values });
-    const action = (await findAction(db, principal, (request.params as { id: string }).id))!;
+    const action = (await findAction(db, principal, (request.params as { id: string }).id, ukDateAt(request.at)))!;
     return renderAction(reply, principal, action, { status: 400, errors: visible(outcome.errors, 'evidence'), values });
   });
 
   app.post('/actions/:id/verify', { config: { access: 'audits.view' } }, async (request, reply) => {
     const principal = request.principal!;
     const body = (request.body ?? {}) as Record<string, unknown>;
-    const outcome = await verifyAction(db, { principal, ipAddress: request.ip }, (request.params as { id: string }).id, body);
+    const outcome = await verifyAction(db, { principal, ipAddress: request.ip, at: request.at }, (request.params as { id: string }).id, body);
     if (outcome.ok) return reply.redirect(`/actions/${outcome.action.id}?changed=verified`, 303);
     const values = { note: typeof body.note === 'string' ? body.note : undefined };
     if (outcome.reason === 'stale') return renderAction(reply, principal, outcome.action, { status: 409, stale: true, values });
-    const action = (await findAction(db, principal, (request.params as { id: string }).id))!;
+    const action = (await findAction(db, principal, (request.params as { id: string }).id, ukDateAt(request.at)))!;
     return renderAction(reply, principal, action, { status: 400, errors: visible(outcome.errors, 'note'), values });
   });
 
@@ -146,14 +147,14 @@ export async function actionRoutes(app: FastifyInstance, deps: AppDependencies) 
   }
 
   /** Exports read exactly what the list would, without paging, and each one is logged. */
-  async function exportRows(principal: Principal, ipAddress: string, query: unknown, format: string) {
+  async function exportRows(principal: Principal, ipAddress: string, at: Date, query: unknown, format: string) {
     const parsed = actionFilterSchema.safeParse(query);
     if (!parsed.success) {
       const problems = topLevelErrors(parsed.error);
       throw invalid(`Check the filters on the list of actions and try again. ${problems.map((problem) => problem.message).join('. ')}.`, problems);
     }
-    const { rows } = await listActions(db, principal, parsed.data, null);
-    await logActivity(db, { principal, ipAddress }, { action: 'export', recordType: 'actions', summary: `${format}: ${rows.length} actions; ${describeActionFilters(parsed.data)}` });
+    const { rows } = await listActions(db, principal, parsed.data, null, ukDateAt(at));
+    await logActivity(db, { principal, ipAddress, at }, { action: 'export', recordType: 'actions', summary: `${format}: ${rows.length} actions; ${describeActionFilters(parsed.data)}` });
     return rows;
   }
 }

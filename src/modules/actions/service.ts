@@ -11,7 +11,6 @@ import type { ActionStatus } from '../../db/types.ts';
 import { dataScope, type Principal } from '../../platform/access.ts';
 import { logActivity } from '../../platform/activity.ts';
 import { forbidden, notFound, type FieldError } from '../../platform/errors.ts';
-import { ukToday } from '../audits/allocation.ts';
 import { optionalDateField, topLevelErrors } from '../audits/tracker.ts';
 import type { Answer, AuditTool } from '../tools/schema.ts';
 import {
@@ -27,8 +26,10 @@ import {
   type ActionRow,
 } from './queries.ts';
 import { isoDay, isoTimestamp } from '../../db/values.ts';
+import { ukDateAt } from '../../platform/clock.ts';
+import { type IsoDate } from '../../platform/working-days.ts';
 
-export type ActionActor = { principal: Principal; ipAddress: string | null };
+export type ActionActor = { principal: Principal; ipAddress: string | null; at: Date };
 
 export const ACTION_STATUS_LABELS: Record<ActionStatus, string> = { open: 'Open', done: 'Done, awaiting verification', verified: 'Verified' };
 
@@ -265,7 +266,7 @@ export async function listActions(
   principal: Principal,
   filters: ActionFilters,
   paging: { page: number; pageSize: number } | null,
-  today = ukToday(),
+  today: IsoDate,
 ): Promise<{ rows: ActionView[]; total: number }> {
   const scope = dataScope(principal, 'audits.view');
   const page = paging ? { offset: (paging.page - 1) * paging.pageSize, limit: paging.pageSize } : null;
@@ -278,17 +279,17 @@ export async function listActionFilterOptions(db: Db, principal: Principal) {
   return actionFilterOptions(db, dataScope(principal, 'audits.view'));
 }
 
-export async function listMyActions(db: Db, principal: Principal, today = ukToday()): Promise<ActionView[]> {
+export async function listMyActions(db: Db, principal: Principal, today: IsoDate): Promise<ActionView[]> {
   if (!principal.staffId) return [];
   return (await selectOwnedActions(db, principal.organisationId, principal.staffId, today)).map(toActionView);
 }
 
 /** The tracked actions of an audit's action plan, as the audit page lists them. */
-export async function listAuditActions(db: Db, principal: Principal, auditId: string, today = ukToday()): Promise<ActionView[]> {
+export async function listAuditActions(db: Db, principal: Principal, auditId: string, today: IsoDate): Promise<ActionView[]> {
   return (await selectPlanActionsOfAudit(db, dataScope(principal, 'audits.view'), auditId, today)).map(toActionView);
 }
 
-export async function findAction(db: Db, principal: Principal, actionId: string, today = ukToday()): Promise<ActionView | null> {
+export async function findAction(db: Db, principal: Principal, actionId: string, today: IsoDate): Promise<ActionView | null> {
   if (!UUID.test(actionId)) return null;
   const row = await selectActionInScope(db, dataScope(principal, 'audits.view'), actionId, today);
   return row ? toActionView(row) : null;
@@ -337,15 +338,15 @@ const verifySchema = z.object({
     .max(5000, 'Verification note must be 5,000 characters or fewer'),
 });
 
-async function reload(db: Db, principal: Principal, actionId: string): Promise<ActionView> {
-  const action = await findAction(db, principal, actionId);
+async function reload(db: Db, actor: ActionActor, actionId: string): Promise<ActionView> {
+  const action = await findAction(db, actor.principal, actionId, ukDateAt(actor.at));
   if (!action) throw notFound('Action');
   return action;
 }
 
 /** The owner records that the action is done, with their evidence. */
 export async function markActionDone(db: Db, actor: ActionActor, actionId: string, body: unknown): Promise<ChangeOutcome> {
-  const action = await reload(db, actor.principal, actionId);
+  const action = await reload(db, actor, actionId);
   // Only the owner says their action is done.
   if (!actor.principal.staffId || actor.principal.staffId !== action.ownerId) throw forbidden();
   const parsed = doneSchema.safeParse(body);
@@ -366,13 +367,13 @@ export async function markActionDone(db: Db, actor: ActionActor, actionId: strin
     await logActivity(trx, actor, { action: 'update', recordType: 'action', recordId: action.id, childId: action.childId, summary: 'action marked done with evidence' });
     return true;
   });
-  const current = await reload(db, actor.principal, actionId);
+  const current = await reload(db, actor, actionId);
   return changed ? { ok: true, action: current } : { ok: false, reason: 'stale', action: current };
 }
 
 /** Someone other than the owner, and other than whoever marked it done, verifies the action. */
 export async function verifyAction(db: Db, actor: ActionActor, actionId: string, body: unknown): Promise<ChangeOutcome> {
-  const action = await reload(db, actor.principal, actionId);
+  const action = await reload(db, actor, actionId);
   const isOwner = Boolean(actor.principal.staffId) && actor.principal.staffId === action.ownerId;
   if (isOwner || actor.principal.userId === action.doneById) throw forbidden();
   const parsed = verifySchema.safeParse(body);
@@ -393,6 +394,6 @@ export async function verifyAction(db: Db, actor: ActionActor, actionId: string,
     await logActivity(trx, actor, { action: 'update', recordType: 'action', recordId: action.id, childId: action.childId, summary: 'action verified' });
     return true;
   });
-  const current = await reload(db, actor.principal, actionId);
+  const current = await reload(db, actor, actionId);
   return changed ? { ok: true, action: current } : { ok: false, reason: 'stale', action: current };
 }

@@ -86,7 +86,7 @@ export async function activityRoutes(app: FastifyInstance, { db }: AppDependenci
     const filters = parsed.data;
     const upToId = await latestActivityId(db, principal.organisationId);
     const total = await countActivity(db, principal.organisationId, filters, upToId);
-    await logActivity(db, { principal, ipAddress: request.ip }, { action: 'export', recordType: 'activity_log', summary: `CSV: ${total} entries; ${describe(filters)}` });
+    await logActivity(db, { principal, ipAddress: request.ip, at: request.at }, { action: 'export', recordType: 'activity_log', summary: `CSV: ${total} entries; ${describe(filters)}` });
     return reply
       .header('Content-Type', 'text/csv; charset=utf-8')
       .header('Content-Disposition', `attachment; filename="activity-log-${ukDay(new Date().toISOString())}.csv"`)

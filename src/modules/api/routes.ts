@@ -56,7 +56,7 @@ export async function apiRoutes(app: FastifyInstance, { db, config }: AppDepende
       { search: query.search, teamId: query.team, legalStatus: query.legalStatus, status: query.status },
       { offset: (query.page - 1) * query.pageSize, limit: query.pageSize },
     );
-    await logActivity(db, { principal, ipAddress: request.ip }, { action: 'view', recordType: 'child_register', summary: `API: ${rows.length} of ${total} children` });
+    await logActivity(db, { principal, ipAddress: request.ip, at: request.at }, { action: 'view', recordType: 'child_register', summary: `API: ${rows.length} of ${total} children` });
     return {
       total,
       page: query.page,
@@ -96,7 +96,7 @@ export async function apiRoutes(app: FastifyInstance, { db, config }: AppDepende
       await pipeline(request.body as Readable, fs.createWriteStream(file));
       const result = await children.importChildren(db, {
         organisationId: principal.organisationId,
-        actor: { principal, ipAddress: request.ip },
+        actor: { principal, ipAddress: request.ip, at: request.at },
         fullExtract: query.fullExtract === 'true',
         source: 'api',
         filename,
@@ -143,13 +143,13 @@ export async function apiRoutes(app: FastifyInstance, { db, config }: AppDepende
     const filters = trackerFilterSchema.parse(raw);
     const principal = request.principal!;
     const { rows, total } = await listTrackerAudits(db, principal, filters, paging);
-    await logActivity(db, { principal, ipAddress: request.ip }, { action: 'view', recordType: 'audit_tracker', summary: `API: ${rows.length} of ${total} audits` });
+    await logActivity(db, { principal, ipAddress: request.ip, at: request.at }, { action: 'view', recordType: 'audit_tracker', summary: `API: ${rows.length} of ${total} audits` });
     return { total, page: paging.page, pageSize: paging.pageSize, audits: rows };
   });
 
   app.post('/audits', { config: { access: 'audits.allocate' } }, async (request, reply) => {
     const principal = request.principal!;
-    const outcome = await allocateAudit(db, { principal, ipAddress: request.ip }, request.body ?? {});
+    const outcome = await allocateAudit(db, { principal, ipAddress: request.ip, at: request.at }, request.body ?? {});
     if (!outcome.ok) throw invalid('The audit was not allocated. Correct the fields named and try again.', outcome.errors);
     const audit = await findAudit(db, principal, outcome.audit.id);
     return reply.code(201).header('Location', `/api/v1/audits/${outcome.audit.id}`).send(audit ?? outcome.audit);
@@ -160,7 +160,7 @@ export async function apiRoutes(app: FastifyInstance, { db, config }: AppDepende
     const principal = request.principal!;
     const audit = id.success ? await findAudit(db, principal, id.data) : null;
     if (!audit) throw notFound('Audit');
-    await logActivity(db, { principal, ipAddress: request.ip }, { action: 'view', recordType: 'audit', recordId: audit.id, childId: audit.child.id, summary: 'API' });
+    await logActivity(db, { principal, ipAddress: request.ip, at: request.at }, { action: 'view', recordType: 'audit', recordId: audit.id, childId: audit.child.id, summary: 'API' });
     return audit;
   });
 

@@ -6,6 +6,7 @@ import { logActivity } from '../../platform/activity.ts';
 import type { FieldError } from '../../platform/errors.ts';
 import * as children from '../children/service.ts';
 import { allocateAudit, allocationFormFor } from './allocation.ts';
+import { ukDateAt } from '../../platform/clock.ts';
 
 /** How many children a register search shows; a longer list asks for a narrower search. */
 const SEARCH_LIMIT = 25;
@@ -30,7 +31,7 @@ export async function allocationRoutes(app: FastifyInstance, { db }: AppDependen
   app.post('/audits/allocate', { config: { access: 'audits.allocate' } }, async (request, reply) => {
     const body = (request.body ?? {}) as Record<string, unknown>;
     const choices: Choices = { childId: text(body.childId), toolId: text(body.toolId), auditorId: text(body.auditorId) };
-    const outcome = await allocateAudit(db, { principal: request.principal!, ipAddress: request.ip }, choices);
+    const outcome = await allocateAudit(db, { principal: request.principal!, ipAddress: request.ip, at: request.at }, choices);
     if (outcome.ok) return reply.redirect(`/audits?allocated=${outcome.audit.id}`, 303);
     return formPage(request, reply, choices, outcome.errors, 400);
   });
@@ -43,7 +44,7 @@ export async function allocationRoutes(app: FastifyInstance, { db }: AppDependen
     let results: { rows: Awaited<ReturnType<typeof children.listChildren>>['rows']; total: number } | null = null;
     if (term) {
       results = await children.listChildren(db, dataScope(principal, 'audits.allocate'), { search: term, status: 'open' }, { offset: 0, limit: SEARCH_LIMIT });
-      await logActivity(db, { principal, ipAddress: request.ip }, { action: 'view', recordType: 'child_register', summary: `allocation search: ${results.rows.length} of ${results.total} open children` });
+      await logActivity(db, { principal, ipAddress: request.ip, at: request.at }, { action: 'view', recordType: 'child_register', summary: `allocation search: ${results.rows.length} of ${results.total} open children` });
     }
     return reply.code(allErrors.length ? Math.max(status, 400) : status).page('audits/views/allocate-search.njk', {
       search,
@@ -56,12 +57,12 @@ export async function allocationRoutes(app: FastifyInstance, { db }: AppDependen
   /** The form for one child; a child who cannot be allocated sends the person back to the search, told why. */
   async function formPage(request: FastifyRequest, reply: FastifyReply, choices: Choices, errors: FieldError[], status = 200) {
     const principal = request.principal!;
-    const form = choices.childId && z.uuid().safeParse(choices.childId).success ? await allocationFormFor(db, principal, choices.childId) : null;
+    const form = choices.childId && z.uuid().safeParse(choices.childId).success ? await allocationFormFor(db, principal, choices.childId, { today: ukDateAt(request.at) }) : null;
     if (!form || !form.ok) {
       const childError = form?.errors[0] ?? errors.find((error) => error.field === 'childId') ?? { field: 'childId', message: 'Choose a child from the register' };
       return searchPage(request, reply, '', [{ field: 'search', message: childError.message }], 400);
     }
-    await logActivity(db, { principal, ipAddress: request.ip }, { action: 'view', recordType: 'child', recordId: form.form.child.id, childId: form.form.child.id, summary: 'allocation form' });
+    await logActivity(db, { principal, ipAddress: request.ip, at: request.at }, { action: 'view', recordType: 'child', recordId: form.form.child.id, childId: form.form.child.id, summary: 'allocation form' });
     return reply.code(status).page('audits/views/allocate-form.njk', {
       form: form.form,
       values: { toolId: choices.toolId || form.form.defaultToolId || '', auditorId: choices.auditorId ?? '' },

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { inTransaction, type Db } from '../../db/index.ts';
 import { can, dataScope, type Principal } from '../../platform/access.ts';
 import { logActivity } from '../../platform/activity.ts';
+import { ukDateAt } from '../../platform/clock.ts';
 import { bundledHolidayCalendar } from '../../platform/bank-holidays/index.ts';
 import { forbidden, type FieldError } from '../../platform/errors.ts';
 import { appLink, enqueueEmail } from '../../platform/outbox.ts';
@@ -39,7 +40,7 @@ export const allocationInputSchema = z.object({
 
 export type AllocationInput = z.input<typeof allocationInputSchema>;
 
-export type AllocationActor = { principal: Principal; ipAddress: string | null };
+export type AllocationActor = { principal: Principal; ipAddress: string | null; at: Date };
 
 export type AllocatedAudit = {
   id: string;
@@ -53,11 +54,6 @@ export type AllocatedAudit = {
 
 export type AllocationOutcome = { ok: true; audit: AllocatedAudit } | { ok: false; errors: FieldError[] };
 
-/** Today's date in the UK, whatever the server's timezone. */
-export function ukToday(now = new Date()): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/London', year: 'numeric', month: '2-digit', day: '2-digit' }).format(now);
-}
-
 /** The due date of an audit allocated on `allocatedOn`, in the organisation's calendar (see org/calendar.ts) and timescale. */
 export function auditDueOn(allocatedOn: string, calendar: HolidayCalendar = bundledHolidayCalendar('england-and-wales'), workingDays = AUDIT_WORKING_DAYS): string {
   return workingDaysAfter(allocatedOn, workingDays, calendar);
@@ -69,8 +65,7 @@ async function organisationDueOn(db: Db, organisationId: string, allocatedOn: st
   return { dueOn: auditDueOn(allocatedOn, await holidayCalendarFor(db, organisationId), auditorDays), workingDays: auditorDays };
 }
 
-function todayFrom(options: { today?: string }): string {
-  const today = options.today ?? ukToday();
+function checkedToday(today: string): string {
   if (!isIsoDate(today)) throw new RangeError(`today must be a date in the form YYYY-MM-DD, not ${JSON.stringify(today)}`);
   return today;
 }
@@ -93,8 +88,8 @@ async function defaultToolFor(db: Db, organisationId: string, child: RegisterChi
 }
 
 /** Everything the allocation form shows for one child: where the case sits, the choices, the due date. */
-export async function allocationFormFor(db: Db, principal: Principal, childId: string, options: { today?: string } = {}) {
-  const today = todayFrom(options);
+export async function allocationFormFor(db: Db, principal: Principal, childId: string, options: { today: string }) {
+  const today = checkedToday(options.today);
   const found = await allocatableChild(db, principal, childId);
   if ('error' in found) return { ok: false as const, errors: [found.error] };
   const { child } = found;
@@ -139,12 +134,12 @@ function parseFields(input: unknown) {
 /**
  * Allocates an audit. Input: `{ childId, toolId?, auditorId }` (toolId defaults to the
  * service's default tool). Invalid input is refused with every problem named by field and
- * nothing written. `today` is a seam for tests: the UK date the audit is allocated on.
+ * nothing written. The audit is allocated on the actor's UK today, or on `today` (the demo's past).
  */
 export async function allocateAudit(db: Db, actor: AllocationActor, input: unknown, options: { today?: string } = {}): Promise<AllocationOutcome> {
   const { principal } = actor;
   if (!can(principal, 'audits.allocate')) throw forbidden();
-  const today = todayFrom(options);
+  const today = checkedToday(options.today ?? ukDateAt(actor.at));
   const organisationId = principal.organisationId;
   const fields = parseFields(input);
   const errors = [...fields.errors];
@@ -189,6 +184,7 @@ export async function allocateAudit(db: Db, actor: AllocationActor, input: unkno
       subject: `Case file audit allocated: ${child.initials} (${child.external_id}), due ${formatDate(dueOn)}`,
       text: allocationEmailText({ auditId: inserted.id, auditorName: auditor.full_name, allocatorName: principal.displayName, child, tool, dueOn, workingDays }),
       dedupeKey: `audit-allocated:${inserted.id}`,
+      now: actor.at,
     });
     await recordAllocation(trx, actor, { id: inserted.id, organisationId });
     await logActivity(trx, actor, {

@@ -8,7 +8,6 @@ import { invalid, notFound } from '../../platform/errors.ts';
 import { formatDate, paginationLinks, queryString } from '../../platform/views.ts';
 import { ACTION_STATUS_LABELS, ACTION_STATUS_TAG_CLASSES, listAuditActions } from '../actions/service.ts';
 import { allocationRoutes } from './allocation-routes.ts';
-import { ukToday } from './allocation.ts';
 import { auditLifecycle, findAudit, listMyAudits } from './audit.ts';
 import { auditDocumentRoutes } from './document/routes.ts';
 import { auditFormRoutes } from './form/form-routes.ts';
@@ -39,6 +38,7 @@ import {
   type SortKey,
   type TrackerFilters,
 } from './tracker.ts';
+import { ukDateAt } from '../../platform/clock.ts';
 
 const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
 
@@ -90,7 +90,7 @@ export async function auditRoutes(app: FastifyInstance, deps: AppDependencies) {
     const pages = Math.max(1, Math.ceil(total / TRACKER_PAGE_SIZE));
     if (page > pages) return reply.redirect(hrefWith(filters, { page: pages }), 303);
     const visible = total > 0 || !hasFilters(filters) ? total : await countVisibleAudits(db, principal);
-    await logActivity(db, { principal, ipAddress: request.ip }, {
+    await logActivity(db, { principal, ipAddress: request.ip, at: request.at }, {
       action: 'view',
       recordType: 'audit_tracker',
       summary: `page ${page}: ${rows.length} of ${total} audits; ${describeFilters(filters)}`,
@@ -121,19 +121,19 @@ export async function auditRoutes(app: FastifyInstance, deps: AppDependencies) {
   });
 
   app.get('/audits/export.csv', { config: { access: 'audits.view' } }, async (request, reply) => {
-    const rows = await exportRows(request.principal!, request.ip, request.query, 'CSV');
+    const rows = await exportRows(request.principal!, request.ip, request.at, request.query, 'CSV');
     return download(reply, 'csv', 'text/csv; charset=utf-8').send(trackerCsv(rows));
   });
 
   app.get('/audits/export.xlsx', { config: { access: 'audits.view' } }, async (request, reply) => {
-    const rows = await exportRows(request.principal!, request.ip, request.query, 'XLSX');
+    const rows = await exportRows(request.principal!, request.ip, request.at, request.query, 'XLSX');
     return download(reply, 'xlsx', XLSX_TYPE).send(trackerXlsx(rows));
   });
 
   app.get('/my-audits', { config: { access: 'audits.view' } }, async (request, reply) => {
     const principal = request.principal!;
     const rows = await listMyAudits(db, principal);
-    await logActivity(db, { principal, ipAddress: request.ip }, { action: 'view', recordType: 'my_audits', summary: `${rows.length} audits as auditor` });
+    await logActivity(db, { principal, ipAddress: request.ip, at: request.at }, { action: 'view', recordType: 'my_audits', summary: `${rows.length} audits as auditor` });
     return reply.page('audits/views/my-audits.njk', {
       hasStaffRecord: Boolean(principal.staffId),
       rows,
@@ -148,21 +148,21 @@ export async function auditRoutes(app: FastifyInstance, deps: AppDependencies) {
     const principal = request.principal!;
     const audit = id.success ? await findAudit(db, principal, id.data) : null;
     if (!audit) throw notFound('Audit');
-    await logActivity(db, { principal, ipAddress: request.ip }, { action: 'view', recordType: 'audit', recordId: audit.id, childId: audit.child.id });
+    await logActivity(db, { principal, ipAddress: request.ip, at: request.at }, { action: 'view', recordType: 'audit', recordId: audit.id, childId: audit.child.id });
     // Only the audit's own auditor completes it, while it is with them.
     const canComplete = Boolean(principal.staffId) && audit.auditor.id === principal.staffId && EDITABLE_STATUSES.includes(audit.status);
     const canModerate = audit.status === 'in_moderation' && mayModerate(principal, audit);
     return reply.page('audits/views/audit.njk', {
       audit,
-      lifecycle: await auditLifecycle(db, principal, audit, ukToday()),
+      lifecycle: await auditLifecycle(db, principal, audit, ukDateAt(request.at)),
       statusLabels: AUDIT_STATUS_LABELS,
       statusTagClasses: STATUS_TAG_CLASSES,
       gradeLabels: GRADE_LABELS,
       canComplete,
       canModerate,
       distributionPanel: await distributionPanel(db, principal, audit),
-      escalationPanel: await escalationPanel(db, principal, audit),
-      actions: await listAuditActions(db, principal, audit.id),
+      escalationPanel: await escalationPanel(db, principal, audit, ukDateAt(request.at)),
+      actions: await listAuditActions(db, principal, audit.id, ukDateAt(request.at)),
       actionStatusLabels: ACTION_STATUS_LABELS,
       actionStatusTagClasses: ACTION_STATUS_TAG_CLASSES,
       flash: doneMessage(request.query as Record<string, unknown>, audit.status),
@@ -177,14 +177,14 @@ export async function auditRoutes(app: FastifyInstance, deps: AppDependencies) {
   }
 
   /** Exports read exactly what the page would, without paging, and each one is logged. */
-  async function exportRows(principal: Principal, ipAddress: string, query: unknown, format: string) {
+  async function exportRows(principal: Principal, ipAddress: string, at: Date, query: unknown, format: string) {
     const parsed = trackerFilterSchema.safeParse(query);
     if (!parsed.success) {
       const problems = topLevelErrors(parsed.error);
       throw invalid(`Check the filters on the audit tracker and try again. ${problems.map((problem) => problem.message).join('. ')}.`, problems);
     }
     const { rows } = await listTrackerAudits(db, principal, parsed.data, null);
-    await logActivity(db, { principal, ipAddress }, { action: 'export', recordType: 'audit_tracker', summary: `${format}: ${rows.length} audits; ${describeFilters(parsed.data)}` });
+    await logActivity(db, { principal, ipAddress, at }, { action: 'export', recordType: 'audit_tracker', summary: `${format}: ${rows.length} audits; ${describeFilters(parsed.data)}` });
     return rows;
   }
 }

@@ -4,6 +4,7 @@ import type { AuditStatus } from '../../db/types.ts';
 import { dataScope, roles, type Principal } from '../../platform/access.ts';
 import { logActivity } from '../../platform/activity.ts';
 import { AppError, notFound } from '../../platform/errors.ts';
+import { ukDateAt } from '../../platform/clock.ts';
 import { isIsoDate, type IsoDate } from '../../platform/working-days.ts';
 import { holidayCalendarFor } from '../org/calendar.ts';
 import { ALLOCATION, DEFAULT_TIMESCALES, TRANSITIONS, mayMake, reasonProblem, stageDatesAfter, transitionFor, type AuditParty, type Timescales, type Transition, type TransitionName } from './lifecycle.ts';
@@ -16,7 +17,7 @@ import { selectAuditInScope } from './queries.ts';
  * anything fails or the process dies, none of it.
  */
 
-export type TransitionActor = { principal: Principal; ipAddress: string | null };
+export type TransitionActor = { principal: Principal; ipAddress: string | null; at: Date };
 
 export type TransitionRefusal = 'illegal' | 'stale' | 'not-allowed' | 'reason-required';
 
@@ -44,7 +45,7 @@ export type TransitionOptions = {
   reason?: string | undefined;
   /** The version the person's page was loaded at: a newer audit refuses the move as stale. */
   expectedVersion?: number | undefined;
-  /** The UK date the stage starts on; today unless a test says otherwise. */
+  /** The UK date the stage starts on; the actor's today unless said otherwise (the demo's past). */
   today?: IsoDate | undefined;
 };
 
@@ -63,10 +64,6 @@ export async function timescalesFor(db: Db, organisationId: string): Promise<Tim
   };
 }
 
-/** Today's date in the UK, whatever the server's timezone. */
-function ukToday(now = new Date()): IsoDate {
-  return new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/London', year: 'numeric', month: '2-digit', day: '2-digit' }).format(now);
-}
 
 const STATUS_WORDS: Record<AuditStatus, string> = {
   allocated: 'allocated',
@@ -117,7 +114,7 @@ async function checkActor(db: Db, principal: Principal, audit: LockedAudit, move
  */
 export async function transitionAudit(db: Db, actor: TransitionActor, auditId: string, to: AuditStatus, options: TransitionOptions = {}): Promise<TransitionOutcome> {
   const { principal } = actor;
-  const today = options.today ?? ukToday();
+  const today = options.today ?? ukDateAt(actor.at);
   if (!isIsoDate(today)) throw new RangeError(`today must be a date in the form YYYY-MM-DD, not ${JSON.stringify(today)}`);
   return inTransaction(db, async (trx) => {
     // The lock makes concurrent moves of one audit queue: the second sees the first's result.
@@ -146,7 +143,7 @@ export async function transitionAudit(db: Db, actor: TransitionActor, auditId: s
         version: sql<number>`version + 1`,
         updated_at: sql<string>`now()`,
         ...(dates ? { stage_started_on: dates.stageStartedOn, stage_due_on: dates.stageDueOn } : {}),
-        ...timestampsOf(move),
+        ...timestampsOf(move, actor.at),
       })
       .where('id', '=', audit.id)
       .where('version', '=', audit.version)
@@ -166,8 +163,7 @@ export async function transitionAudit(db: Db, actor: TransitionActor, auditId: s
 }
 
 /** The audit's own dates that say when it reached a status. */
-function timestampsOf(move: Transition) {
-  const now = sql<string>`now()`;
+function timestampsOf(move: Transition, now: Date) {
   switch (move.name) {
     case 'submit':
     case 'resubmit':
@@ -197,6 +193,7 @@ async function recordTransition(
       actor_user_id: actor.principal.userId,
       actor_label: actor.principal.displayName,
       reason: row.reason,
+      at: actor.at,
     })
     .execute();
 }

@@ -38,7 +38,7 @@ export async function childrenRoutes(app: FastifyInstance, { db, config }: AppDe
       offset: (filters.page - 1) * PAGE_SIZE,
       limit: PAGE_SIZE,
     });
-    await logActivity(db, { principal, ipAddress: request.ip }, { action: 'view', recordType: 'child_register', summary: `${rows.length} of ${total} children listed` });
+    await logActivity(db, { principal, ipAddress: request.ip, at: request.at }, { action: 'view', recordType: 'child_register', summary: `${rows.length} of ${total} children listed` });
     const teams = await db.selectFrom('teams').select(['id as value', 'name as text']).where('organisation_id', '=', principal.organisationId).orderBy('name').execute();
     return reply.page('children/views/list.njk', {
       rows,
@@ -66,7 +66,7 @@ export async function childrenRoutes(app: FastifyInstance, { db, config }: AppDe
     if ('errors' in upload) {
       return reply.code(400).page('children/views/import-new.njk', { errors: upload.errors, values: { fullExtract: upload.fullExtract } });
     }
-    const actor = { principal, ipAddress: request.ip };
+    const actor = { principal, ipAddress: request.ip, at: request.at };
     await service.createQueuedImport(db, { importId: upload.importId, organisationId: principal.organisationId, userId: principal.userId, filename: upload.filename, fullExtract: upload.fullExtract === 'yes', source: 'page' });
     const run = service
       .importChildrenFromFile(db, {
@@ -98,7 +98,7 @@ export async function childrenRoutes(app: FastifyInstance, { db, config }: AppDe
     const found = await service.findImport(db, principal.organisationId, id);
     if (!found) throw notFound('Import');
     const errors = await service.listImportErrors(db, id);
-    await logActivity(db, { principal, ipAddress: request.ip }, { action: 'export', recordType: 'child_import', recordId: id, summary: `error report, ${errors.length} rows` });
+    await logActivity(db, { principal, ipAddress: request.ip, at: request.at }, { action: 'export', recordType: 'child_import', recordId: id, summary: `error report, ${errors.length} rows` });
     return reply
       .header('Content-Type', 'text/csv; charset=utf-8')
       .header('Content-Disposition', `attachment; filename="import-errors-${id.slice(0, 8)}.csv"`)
@@ -111,7 +111,7 @@ export async function childrenRoutes(app: FastifyInstance, { db, config }: AppDe
     const principal = request.principal!;
     const child = await service.findChildInScope(db, dataScope(principal, 'children.view'), id);
     if (!child) throw notFound('Child');
-    await logActivity(db, { principal, ipAddress: request.ip }, { action: 'view', recordType: 'child', recordId: child.id, childId: child.id });
+    await logActivity(db, { principal, ipAddress: request.ip, at: request.at }, { action: 'view', recordType: 'child', recordId: child.id, childId: child.id });
     return reply.page('children/views/child.njk', { child, legalStatusLabels: LEGAL_STATUS_LABELS });
   });
 }

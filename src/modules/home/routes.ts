@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AppDependencies } from '../../app.ts';
 import { can, dataScope, roles, type Principal } from '../../platform/access.ts';
 import { logActivity } from '../../platform/activity.ts';
-import { ukToday } from '../audits/allocation.ts';
+import { ukDateAt } from '../../platform/clock.ts';
 import { AUDIT_STATUS_LABELS } from '../audits/tracker.ts';
 import { holidayCalendarFor } from '../org/calendar.ts';
 import { DUE_SOON_WORKING_DAYS, groupBySection, selectPipeline, selectWork, workDates, type PipelineRow, type WorkItem } from './my-work.ts';
@@ -11,12 +11,12 @@ import { DUE_SOON_WORKING_DAYS, groupBySection, selectPipeline, selectWork, work
 export async function homeRoutes(app: FastifyInstance, deps: AppDependencies) {
   app.get('/', { config: { access: 'account' } }, async (request, reply) => {
     const principal = request.principal!;
-    const dates = workDates(ukToday(), await holidayCalendarFor(deps.db, principal.organisationId));
+    const dates = workDates(ukDateAt(request.at), await holidayCalendarFor(deps.db, principal.organisationId));
     const items = principal.staffId ? await selectWork(deps.db, { organisationId: principal.organisationId, staffId: principal.staffId }, dates) : [];
     const seesPipeline = roles(principal).some((role) => role === 'qa_coordinator' || role === 'qa_lead');
     const pipeline = seesPipeline ? (await selectPipeline(deps.db, dataScope(principal, 'audits.view'), dates)).map(pipelineLinks) : null;
     // The page names children (initials and case numbers): looking at it is logged like the tracker.
-    await logActivity(deps.db, { principal, ipAddress: request.ip }, {
+    await logActivity(deps.db, { principal, ipAddress: request.ip, at: request.at }, {
       action: 'view',
       recordType: 'my_work',
       summary: `${items.length} items waiting${pipeline ? '; audit pipeline' : ''}`,

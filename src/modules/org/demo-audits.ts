@@ -106,8 +106,8 @@ type DemoPeople = Record<Person, DemoActor & { staffId: string }>;
  * Allocates the demo's audits and takes them through their lives. Returns how many audits
  * there are. Without the demo's people (a council with none of them) nothing is allocated.
  */
-export async function seedDemoAudits(trx: Db, organisationId: string, today: IsoDate): Promise<number> {
-  const people = await demoPeople(trx, organisationId);
+export async function seedDemoAudits(trx: Db, organisationId: string, today: IsoDate, at: Date): Promise<number> {
+  const people = await demoPeople(trx, organisationId, at);
   if (!people) return 0;
   const calendar = await holidayCalendarFor(trx, organisationId);
   const allocate = allocator(trx, people.coordinator, today, calendar);
@@ -223,13 +223,13 @@ async function inadequate(trx: Db, people: DemoPeople, auditId: string, today: I
 }
 
 /** The demo's people as they sign in, or null when any of them is missing. */
-async function demoPeople(trx: Db, organisationId: string): Promise<DemoPeople | null> {
+async function demoPeople(trx: Db, organisationId: string, at: Date): Promise<DemoPeople | null> {
   const people: Partial<DemoPeople> = {};
   for (const [person, email] of Object.entries(EMAIL) as [Person, string][]) {
     const user = await trx.selectFrom('users').select('id').where('organisation_id', '=', organisationId).where('email', '=', email).executeTakeFirst();
     const principal = user ? await loadPrincipal(trx, user.id) : null;
     if (!principal?.staffId) return null;
-    people[person] = { principal, ipAddress: null, staffId: principal.staffId };
+    people[person] = { principal, ipAddress: null, at, staffId: principal.staffId };
   }
   return people as DemoPeople;
 }

@@ -248,7 +248,7 @@ describe('generateDemoCouncil', () => {
   it('rejects bad options', () => {
     expect(() => generateDemoCouncil({ today: '2026-02-30' })).toThrow(RangeError);
     expect(() => generateDemoCouncil({ today: '24/11/2026' })).toThrow(RangeError);
-    expect(() => generateDemoCouncil({ children: -1 })).toThrow(RangeError);
-    expect(() => generateDemoCouncil({ children: 1.5 })).toThrow(RangeError);
+    expect(() => generateDemoCouncil({ today: TODAY, children: -1 })).toThrow(RangeError);
+    expect(() => generateDemoCouncil({ today: TODAY, children: 1.5 })).toThrow(RangeError);
   });
 });

@@ -72,8 +72,8 @@ export type DemoCouncil = {
 };
 
 export type DemoCouncilOptions = {
-  /** ISO date 'YYYY-MM-DD' that ages and dates are relative to. Default: the real today (UTC). */
-  today?: string;
+  /** ISO date 'YYYY-MM-DD' that ages and dates are relative to: the UK today by the app's clock. */
+  today: string;
   /** How many children to generate. Default 500. */
   children?: number;
   /** PRNG seed. Default DEFAULT_DEMO_SEED. */
@@ -425,8 +425,8 @@ export function ageOn(dateOfBirth: string, today: string): number {
  * Generates the demo council. Pure and deterministic for given options. Staff and children
  * use separate PRNG streams, so changing the number of children does not change the staff.
  */
-export function generateDemoCouncil(options: DemoCouncilOptions = {}): DemoCouncil {
-  const today = options.today ?? new Date().toISOString().slice(0, 10);
+export function generateDemoCouncil(options: DemoCouncilOptions): DemoCouncil {
+  const { today } = options;
   const todayDays = toDays(today);
   if (todayDays < toDays('2013-01-01')) throw new RangeError(`today must be 2013-01-01 or later: ${today}`);
   const childCount = options.children ?? DEFAULT_DEMO_CHILDREN;

@@ -12,6 +12,7 @@ import { moderateAudit, moderationItems, openModeration, OVERALL_KEY, returnAudi
 import { sectionApplies } from '../tools/judgements.ts';
 import { addDays, type IsoDate } from '../../platform/working-days.ts';
 import { demoAnswerWriter, demoFeedbackFields, pageAnswers, type DemoAnswerPlan, type Fields } from './demo-answers.ts';
+import { ukDateAt } from '../../platform/clock.ts';
 
 /**
  * The demo's people doing their part of an audit's life through the product's own services,
@@ -21,7 +22,7 @@ import { demoAnswerWriter, demoFeedbackFields, pageAnswers, type DemoAnswerPlan,
  * Each step is checked and recorded as the page's would be; a refusal stops the demo load.
  */
 
-export type DemoActor = { principal: Principal; ipAddress: string | null };
+export type DemoActor = { principal: Principal; ipAddress: string | null; at: Date };
 
 /** A service's refusal is a fault in the demo's data: stop, naming the step and why. */
 function check<T extends { ok: boolean }>(outcome: T, step: string): void {
@@ -33,7 +34,7 @@ function check<T extends { ok: boolean }>(outcome: T, step: string): void {
  * in progress), each saved as the page saves it. Pages whose section does not apply are skipped.
  */
 export async function fillInForm(db: Db, auditor: DemoActor, auditId: string, plan: DemoAnswerPlan, options: { pages?: number } = {}): Promise<void> {
-  const form = await openForm(db, auditor.principal, auditId);
+  const form = await openForm(db, auditor.principal, auditId, ukDateAt(auditor.at));
   const prefilled = await prefilledAnswers(db, form);
   const writer = demoAnswerWriter(form, plan);
   let answers: Record<string, unknown> = { ...prefilled, ...form.audit.answers };
@@ -54,7 +55,7 @@ export async function fillInForm(db: Db, auditor: DemoActor, auditId: string, pl
 
 /** The auditor submits the audit (or resubmits it) from the check-your-answers page. */
 export async function submit(db: Db, auditor: DemoActor, auditId: string): Promise<void> {
-  const form = await openForm(db, auditor.principal, auditId);
+  const form = await openForm(db, auditor.principal, auditId, ukDateAt(auditor.at));
   check(await submitAudit(db, auditor, auditId, form.version), `submit audit ${form.audit.reference}`);
 }
 
@@ -86,7 +87,7 @@ export async function returnToAuditor(db: Db, moderator: DemoActor, auditId: str
 
 /** The QA coordinator sends the moderated audit to the team manager, the case holder and, when named, an IRO or CP chair. */
 export async function distribute(db: Db, coordinator: DemoActor, auditId: string, options: { professional?: { role: 'cp_chair' | 'iro'; jobTitle: string } } = {}): Promise<void> {
-  const distribution = await openDistribution(db, coordinator.principal, auditId);
+  const distribution = await openDistribution(db, coordinator.principal, auditId, ukDateAt(coordinator.at));
   const fields: Fields = { send: ['team_manager', 'case_holder'] };
   const professional = options.professional && distribution.staffList.find((member) => member.jobTitle === options.professional!.jobTitle);
   if (professional) Object.assign(fields, { 'other-0-role': options.professional!.role, 'other-0-staff': professional.id });
@@ -95,7 +96,7 @@ export async function distribute(db: Db, coordinator: DemoActor, auditId: string
 
 /** The case holder answers the practitioner feedback questions. */
 export async function giveDemoFeedback(db: Db, caseHolder: DemoActor, auditId: string): Promise<void> {
-  const form = await openFeedback(db, caseHolder.principal, auditId);
+  const form = await openFeedback(db, caseHolder.principal, auditId, ukDateAt(caseHolder.at));
   const fields = demoFeedbackFields(form.tool, form.asked.questions, form.context.today);
   check(await giveFeedback(db, caseHolder, auditId, fields, form.state.version), `give feedback on audit ${form.audit.reference}`);
 }
@@ -126,7 +127,7 @@ export async function directCase(db: Db, serviceManager: DemoActor, auditId: str
 
 /** The owner's actions from one audit, in the order the audit lists them. */
 export async function actionsOf(db: Db, owner: DemoActor, auditId: string): Promise<ActionView[]> {
-  return (await listMyActions(db, owner.principal)).filter((action) => action.auditId === auditId);
+  return (await listMyActions(db, owner.principal, ukDateAt(owner.at))).filter((action) => action.auditId === auditId);
 }
 
 /** The owner marks their action done, with their evidence. */
@@ -136,7 +137,7 @@ export async function markDone(db: Db, owner: DemoActor, action: ActionView, evi
 
 /** Someone other than the owner checks the done action and verifies it. */
 export async function verify(db: Db, verifier: DemoActor, actionId: string, note: string): Promise<void> {
-  const action = await findAction(db, verifier.principal, actionId);
+  const action = await findAction(db, verifier.principal, actionId, ukDateAt(verifier.at));
   if (!action) throw new Error('The demo council could not verify an action: the verifier cannot see it');
   check(await verifyAction(db, verifier, action.id, { _version: action.version, note }), 'verify an action');
 }

@@ -1,6 +1,6 @@
 import type { Db } from '../../db/index.ts';
 import { hashPassword } from '../../platform/auth/passwords.ts';
-import { ukToday } from '../audits/allocation.ts';
+import { ukDateAt } from '../../platform/clock.ts';
 import { loadBuiltInTools } from '../tools/library.ts';
 import { seedDemoAudits, setDemoServiceTools } from './demo-audits.ts';
 import { generateDemoCouncil, type DemoCouncil } from './demo-data.ts';
@@ -16,8 +16,9 @@ export async function isEmpty(db: Db): Promise<boolean> {
  * Loads the synthetic demo council (organisation, structure, staff, a user per role, about
  * 500 children and the built-in audit tools) in one transaction: all of it or none of it.
  */
-export async function seedDemoCouncil(db: Db, options: { today?: string; children?: number } = {}) {
-  const council = generateDemoCouncil(options);
+export async function seedDemoCouncil(db: Db, options: { now: Date; today?: string; children?: number }) {
+  const today = options.today ?? ukDateAt(options.now);
+  const council = generateDemoCouncil({ today, ...(options.children === undefined ? {} : { children: options.children }) });
   const passwordHashes = new Map<string, string>();
   for (const user of council.users) {
     if (!passwordHashes.has(user.password)) passwordHashes.set(user.password, await hashPassword(user.password));
@@ -26,7 +27,7 @@ export async function seedDemoCouncil(db: Db, options: { today?: string; childre
     const loaded = await insertCouncil(trx, council, passwordHashes);
     const tools = await loadBuiltInTools(trx, loaded.organisation.id);
     await setDemoServiceTools(trx, loaded.organisation.id);
-    const audits = await seedDemoAudits(trx, loaded.organisation.id, options.today ?? ukToday());
+    const audits = await seedDemoAudits(trx, loaded.organisation.id, today, options.now);
     return { ...loaded, tools: tools.length, audits };
   });
 }

@@ -162,7 +162,7 @@ function inFormOrder(errors: FieldError[], order: string[]): FieldError[] {
 
 // ——— Small helpers ———
 
-const actorOf = (request: FastifyRequest): Actor => ({ principal: request.principal, ipAddress: request.ip });
+const actorOf = (request: FastifyRequest): Actor => ({ principal: request.principal, ipAddress: request.ip, at: request.at });
 const orgOf = (request: FastifyRequest) => request.principal!.organisationId;
 
 function idParam(request: FastifyRequest, name = 'id'): string {

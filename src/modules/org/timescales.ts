@@ -103,7 +103,7 @@ export function timescaleRoutes(app: FastifyInstance, db: Db) {
 
   app.post('/organisation/timescales', { config: { access: 'org.manage' } }, async (request, reply) => {
     const body = (request.body ?? {}) as Body;
-    const outcome = await saveTimescales(db, { principal: request.principal, ipAddress: request.ip }, body);
+    const outcome = await saveTimescales(db, { principal: request.principal, ipAddress: request.ip, at: request.at }, body);
     if (!outcome.ok) return page(request, reply, { values: body, errors: outcome.errors, status: outcome.status });
     return reply.redirect('/organisation/timescales?done=saved', 303);
   });

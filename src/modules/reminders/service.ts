@@ -10,7 +10,7 @@ import type { Db } from '../../db/index.ts';
 import { logActivity } from '../../platform/activity.ts';
 import { enqueueEmail, OutboxError } from '../../platform/outbox.ts';
 import { isWorkingDay, type IsoDate } from '../../platform/working-days.ts';
-import { ukToday } from '../audits/allocation.ts';
+import { ukDateAt, type Clock } from '../../platform/clock.ts';
 import { selectWork, workDates, type WorkItem } from '../home/my-work.ts';
 import { holidayCalendarFor } from '../org/calendar.ts';
 import { buildDigest, digestDedupeKey } from './digest.ts';
@@ -86,6 +86,7 @@ async function runForOrganisation(db: Db, organisationId: string, options: Remin
         subject: digest.subject,
         text: digest.text,
         dedupeKey: digestDedupeKey(recipient.staffId, options.today),
+        now: options.now,
       });
     } catch (error) {
       // An address the outbox refuses (a mistyped staff e-mail) must not hold up everyone else's.
@@ -103,7 +104,7 @@ async function runForOrganisation(db: Db, organisationId: string, options: Remin
   const unsent = skipped.length ? `; none for staff ${skipped.join(', ')}, whose e-mail address is not valid` : '';
   await logActivity(
     db,
-    { principal: null, ipAddress: null, label: 'daily reminders', organisationId },
+    { principal: null, ipAddress: null, at: options.now, label: 'daily reminders', organisationId },
     { action: 'create', recordType: 'reminder_digests', summary: `${digests} reminder digests for ${options.today} (${queued} queued by this run)${unsent}` },
   );
   return { organisationId, outcome: 'sent', digests, queued, skipped };
@@ -145,6 +146,7 @@ export type ReminderWorker = { stop(): Promise<void> };
  */
 export function startReminderWorker(deps: {
   db: Db;
+  clock: Clock;
   intervalMs: number;
   hour: number;
   windowWorkingDays: number;
@@ -157,11 +159,11 @@ export function startReminderWorker(deps: {
   let stopped = false;
 
   const tick = async () => {
-    const now = new Date();
+    const now = deps.clock.now();
     if (!remindersDue(now, deps.hour)) return;
     try {
       const report = await runDailyReminders(deps.db, {
-        today: ukToday(now),
+        today: ukDateAt(now),
         now,
         windowWorkingDays: deps.windowWorkingDays,
         serviceName: deps.serviceName,

@@ -151,7 +151,7 @@ export async function loadBuiltInTools(db: Db, organisationId: string, actor?: A
     }
     return result;
   });
-  const by: Actor = actor ?? { principal: null, ipAddress: null, label: 'built-in tools', organisationId };
+  const by: Actor = actor ?? { principal: null, ipAddress: null, at: new Date(), label: 'built-in tools', organisationId };
   return inTransaction(db, async (trx) => {
     const results: ImportResult[] = [];
     for (const file of loaded) {

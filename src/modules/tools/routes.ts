@@ -26,7 +26,7 @@ export async function toolRoutes(app: FastifyInstance, { db }: AppDependencies) 
     const principal = request.principal!;
     const upload = await receiveToolFile(request);
     if ('errors' in upload) return reply.code(400).page('tools/views/upload.njk', upload);
-    const result = await importToolEdition(db, principal.organisationId, upload.bytes, upload.fileName, { principal, ipAddress: request.ip });
+    const result = await importToolEdition(db, principal.organisationId, upload.bytes, upload.fileName, { principal, ipAddress: request.ip, at: request.at });
     if (result.status === 'invalid') return reply.code(400).page('tools/views/upload.njk', problemsIn(upload.fileName, result.errors));
     if (result.status === 'conflict') {
       return reply.code(409).page('tools/views/upload.njk', {

@@ -3,6 +3,7 @@ import type nunjucks from 'nunjucks';
 import { ZodError } from 'zod';
 import type { Config } from '../../config.ts';
 import type { Db } from '../../db/index.ts';
+import type { Clock } from '../clock.ts';
 import { can, ROLE_LABELS, roles, type Principal } from '../access.ts';
 import { findApiTokenUser, findLiveSession, loadPrincipal } from '../auth/queries.ts';
 import { AppError, STATUS_OF } from '../errors.ts';
@@ -17,11 +18,13 @@ export function sessionCookieOptions(request: FastifyRequest) {
 }
 
 /** Who is asking: a session cookie for pages, a bearer token for the API — never both. */
-export function setUpAuthentication(app: FastifyInstance, deps: { db: Db; config: Config }) {
+export function setUpAuthentication(app: FastifyInstance, deps: { db: Db; config: Config; clock: Clock }) {
   app.decorateRequest('principal', null);
+  app.decorateRequest('at', null as unknown as Date);
   app.decorateRequest('sessionToken', null);
   app.decorateRequest('isApi', false);
   app.addHook('onRequest', async (request, reply) => {
+    request.at = deps.clock.now();
     request.isApi = request.url.startsWith('/api/');
     if (request.url === '/health' || request.url.startsWith('/assets/')) return;
     if (request.isApi) {

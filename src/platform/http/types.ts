@@ -17,6 +17,8 @@ declare module 'fastify' {
     sessionToken: string | null;
     /** True for /api/v1 requests: they answer JSON and authenticate with a bearer token. */
     isApi: boolean;
+    /** The moment of this request by the app's one clock: the business time of all it does. */
+    at: Date;
   }
   interface FastifyReply {
     /** Renders a page with the layout's context (user, CSRF token, CSP nonce); never cached. */

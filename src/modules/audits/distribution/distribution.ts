@@ -11,13 +11,14 @@ import { logActivity } from '../../../platform/activity.ts';
 import type { FieldError } from '../../../platform/errors.ts';
 import { appLink, enqueueEmail } from '../../../platform/outbox.ts';
 import { formatDate } from '../../../platform/views.ts';
-import { ukToday } from '../allocation.ts';
+import { ukDateAt } from '../../../platform/clock.ts';
 import type { AuditRecord } from '../audit.ts';
 import type { DocumentInput } from '../document/model.ts';
 import { GRADE_LABELS } from '../tracker.ts';
 import { TransitionRefused, transitionAudit, type TransitionActor } from '../transitions.ts';
 import { parseRecipients, type RecipientChoices, type RecipientInput } from './recipients.ts';
 import { auditForQa, currentStaff, distributionState, lineManagerOf, RECIPIENT_ROLE_LABELS, staffMember, type DistributionState, type StaffMember } from './record.ts';
+import { type IsoDate } from '../../../platform/working-days.ts';
 
 export type Distribution = DocumentInput & { state: DistributionState; choices: RecipientChoices; staffList: StaffMember[] };
 
@@ -27,11 +28,11 @@ export type DistributionOutcome = { ok: true; recipients: number } | { ok: false
  * The audit as the QA coordinator distributes it, with the people to choose from. Someone who
  * cannot see the audit gets "not found"; someone who can but has no QA role is refused.
  */
-export async function openDistribution(db: Db, principal: Principal, auditId: string): Promise<Distribution> {
+export async function openDistribution(db: Db, principal: Principal, auditId: string, today: IsoDate): Promise<Distribution> {
   const input = await auditForQa(db, principal, auditId, 'moderated', 'distributed');
   const organisationId = principal.organisationId;
   const caseHolderId = input.audit.caseHolder?.id ?? null;
-  const staffList = await currentStaff(db, organisationId, ukToday());
+  const staffList = await currentStaff(db, organisationId, today);
   return {
     ...input,
     state: await distributionState(db, organisationId, input.audit.id),
@@ -60,7 +61,7 @@ export async function logDistributionView(db: Db, actor: TransitionActor, audit:
  * feedback, rather than a separate "request feedback" step that would have nobody to ask.
  */
 export async function distributeAudit(db: Db, actor: TransitionActor, auditId: string, fields: Record<string, unknown>, expectedVersion: number): Promise<DistributionOutcome> {
-  const distribution = await openDistribution(db, actor.principal, auditId);
+  const distribution = await openDistribution(db, actor.principal, auditId, ukDateAt(actor.at));
   const { recipients, errors } = parseRecipients(fields, distribution.choices);
   if (errors.length) return { ok: false, reason: 'invalid', errors };
   const { audit } = distribution;
@@ -81,6 +82,7 @@ export async function distributeAudit(db: Db, actor: TransitionActor, auditId: s
           text: distributionEmail({ audit, recipient, sender: actor.principal.displayName, finalGrade: distribution.state.finalGrade, feedbackDueOn: feedbackStage.stageDueOn }),
           // One message per person per audit, however often the send is retried.
           dedupeKey: `audit-distributed:${audit.id}:${recipient.staffId ?? recipient.email.toLowerCase()}`,
+          now: actor.at,
         });
       }
       await logActivity(trx, actor, {

@@ -13,13 +13,14 @@ import { logActivity } from '../../../platform/activity.ts';
 import { conflict, forbidden, type FieldError } from '../../../platform/errors.ts';
 import { answerApplies } from '../../tools/judgements.ts';
 import { defaultCompletedBy, type Answer, type AuditTool, type Section } from '../../tools/schema.ts';
-import { ukToday } from '../allocation.ts';
+import { ukDateAt } from '../../../platform/clock.ts';
 import type { AuditRecord } from '../audit.ts';
 import type { DocumentInput } from '../document/model.ts';
 import { answerText, fieldId, isAnswered, parseSimple, simpleToFields, type FieldContext, type RawFields } from '../form/answers.ts';
 import { GRADE_LABELS } from '../tracker.ts';
 import type { TransitionActor } from '../transitions.ts';
 import { auditFor, currentStaff, distributionState, type DistributionState } from './record.ts';
+import { type IsoDate } from '../../../platform/working-days.ts';
 
 /** The final grades that call for the practitioner's improvement plan. */
 export const IMPROVEMENT_PLAN_GRADES: readonly Grade[] = ['requires_improvement', 'inadequate'];
@@ -123,12 +124,11 @@ export type FeedbackOutcome = { ok: true; changed: boolean } | { ok: false; reas
  * The feedback form for the audit's case holder. Someone who cannot see the audit gets "not
  * found"; someone who can but does not hold the case is refused.
  */
-export async function openFeedback(db: Db, principal: Principal, auditId: string): Promise<FeedbackForm> {
+export async function openFeedback(db: Db, principal: Principal, auditId: string, today: IsoDate): Promise<FeedbackForm> {
   const input = await auditFor(db, principal, auditId);
   if (!principal.staffId || input.audit.caseHolder?.id !== principal.staffId) throw forbidden();
   const state = await distributionState(db, principal.organisationId, input.audit.id);
   const asked = feedbackQuestions(input.tool, state.finalGrade);
-  const today = ukToday();
   const staff = asked.questions.some((question) => question.kind === 'staff') ? await currentStaff(db, principal.organisationId, today) : [];
   return {
     ...input,
@@ -182,7 +182,7 @@ export async function logFeedbackView(db: Db, actor: TransitionActor, audit: Aud
  * when the audit changed since `expectedVersion` (closed, or feedback sent from another tab).
  */
 export async function giveFeedback(db: Db, actor: TransitionActor, auditId: string, fields: RawFields, expectedVersion: number): Promise<FeedbackOutcome> {
-  const form = await openFeedback(db, actor.principal, auditId);
+  const form = await openFeedback(db, actor.principal, auditId, ukDateAt(actor.at));
   const { answers, errors } = parseFeedback(form, fields);
   if (errors.length) return { ok: false, reason: 'invalid', errors };
   const { audit } = form;

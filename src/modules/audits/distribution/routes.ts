@@ -9,6 +9,7 @@ import { feedbackFields, giveFeedback, logFeedbackView, openFeedback, type Feedb
 import { MAX_ROWS, postedRowCount, postedRows, postedSend, PROFESSIONAL_ROLES, rowField } from './recipients.ts';
 import { RECIPIENT_ROLE_LABELS } from './record.ts';
 import { auditIdParam, postedVersion } from '../http.ts';
+import { ukDateAt } from '../../../platform/clock.ts';
 
 /**
  * Distribution, practitioner feedback and closing: three pages, each a form that works without
@@ -25,12 +26,12 @@ const STALE = 'Someone else has changed this audit since you opened it. Your ans
 type PageState = { values: Body; errors: FieldError[]; status?: number; rows?: number };
 
 export async function distributionRoutes(app: FastifyInstance, { db }: AppDependencies) {
-  const actorOf = (request: FastifyRequest) => ({ principal: request.principal!, ipAddress: request.ip });
+  const actorOf = (request: FastifyRequest) => ({ principal: request.principal!, ipAddress: request.ip, at: request.at });
 
   // ---- distribute ------------------------------------------------------------------------
 
   app.get('/audits/:id/distribute', { config: { access: 'audits.view' } }, async (request, reply) => {
-    const distribution = await openDistribution(db, request.principal!, auditIdParam(request));
+    const distribution = await openDistribution(db, request.principal!, auditIdParam(request), ukDateAt(request.at));
     if (distribution.audit.status !== 'moderated') return reply.redirect(`/audits/${distribution.audit.id}`, 303);
     await logDistributionView(db, actorOf(request), distribution.audit);
     return renderDistribution(reply, distribution, { values: { send: ['team_manager', 'case_holder'] }, errors: [] });
@@ -41,13 +42,13 @@ export async function distributionRoutes(app: FastifyInstance, { db }: AppDepend
     const id = auditIdParam(request);
     if (body._action === 'add-row') {
       // Another row for another professional: nothing is sent or saved yet.
-      const distribution = await openDistribution(db, request.principal!, id);
+      const distribution = await openDistribution(db, request.principal!, id, ukDateAt(request.at));
       if (distribution.audit.status !== 'moderated') return reply.redirect(`/audits/${id}`, 303);
       return renderDistribution(reply, distribution, { values: body, errors: [], rows: postedRowCount(body) + 1 });
     }
     const outcome = await distributeAudit(db, actorOf(request), id, body, postedVersion(body));
     if (outcome.ok) return reply.redirect(`/audits/${id}?distributed=1#distribution`, 303);
-    const distribution = await openDistribution(db, request.principal!, id);
+    const distribution = await openDistribution(db, request.principal!, id, ukDateAt(request.at));
     if (outcome.reason === 'stale') return renderDistribution(reply, distribution, { values: body, errors: [{ field: 'send-audit', message: STALE }], status: 409 });
     return renderDistribution(reply, distribution, { values: body, errors: outcome.errors, status: 400 });
   });
@@ -101,7 +102,7 @@ export async function distributionRoutes(app: FastifyInstance, { db }: AppDepend
   // ---- practitioner feedback -----------------------------------------------------------------
 
   app.get('/audits/:id/feedback', { config: { access: 'audits.view' } }, async (request, reply) => {
-    const form = await openFeedback(db, request.principal!, auditIdParam(request));
+    const form = await openFeedback(db, request.principal!, auditIdParam(request), ukDateAt(request.at));
     if (form.audit.status !== 'awaiting_feedback') return reply.redirect(`/audits/${form.audit.id}`, 303);
     await logFeedbackView(db, actorOf(request), form.audit);
     return renderFeedback(reply, form, { values: feedbackFields(form), errors: [] });
@@ -112,7 +113,7 @@ export async function distributionRoutes(app: FastifyInstance, { db }: AppDepend
     const id = auditIdParam(request);
     const outcome = await giveFeedback(db, actorOf(request), id, body, postedVersion(body));
     if (outcome.ok) return reply.redirect(`/audits/${id}?feedback=1#distribution`, 303);
-    const form = await openFeedback(db, request.principal!, id);
+    const form = await openFeedback(db, request.principal!, id, ukDateAt(request.at));
     if (outcome.reason === 'stale') return renderFeedback(reply, form, { values: body, errors: [{ field: 'send-feedback', message: STALE }], status: 409 });
     return renderFeedback(reply, form, { values: body, errors: outcome.errors, status: 400 });
   });

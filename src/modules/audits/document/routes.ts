@@ -33,7 +33,7 @@ export async function auditDocumentRoutes(app: FastifyInstance, { db }: AppDepen
   }
 
   async function logged(request: FastifyRequest, audit: { id: string; child: { id: string } }, action: 'view' | 'export', summary: string) {
-    await logActivity(db, { principal: request.principal!, ipAddress: request.ip }, { action, recordType: 'audit', recordId: audit.id, childId: audit.child.id, summary });
+    await logActivity(db, { principal: request.principal!, ipAddress: request.ip, at: request.at }, { action, recordType: 'audit', recordId: audit.id, childId: audit.child.id, summary });
   }
 
   app.get('/audits/:id/read', { config: { access: 'audits.view' } }, async (request, reply) => {

@@ -19,7 +19,7 @@ import { candidates, ruleFromSettings } from '../moderation/rule.ts';
 import { insertAlerts, acknowledgeAlerts, selectAlertsOfAudit, selectEscalationAudit, selectOpenAlertsOf, selectOrganisationSettings, selectStaffContacts, type EscalationAudit } from './queries.ts';
 import { ALERT_RECIPIENT_LABELS, alertRecipients, DEFAULT_ALERT_RECIPIENTS, type AlertedPerson } from './rule.ts';
 
-export type EscalationActor = { principal: Principal; ipAddress: string | null };
+export type EscalationActor = { principal: Principal; ipAddress: string | null; at: Date };
 
 export const ALERT_KIND_LABELS: Record<AuditAlertKind, string> = {
   inadequate_submitted: 'Submitted Inadequate',
@@ -70,6 +70,7 @@ export async function alertInadequate(db: Db, actor: EscalationActor, audit: Esc
       subject: `Inadequate: case file audit ${audit.reference} of ${audit.childInitials} (${audit.childExternalId}) needs your action today`,
       text: alertEmailText(audit, kind, contact.fullName, person.as),
       dedupeKey: `audit-alert:${kind}:${audit.id}:${person.staffId}`,
+      now: actor.at,
     });
   }
   await logActivity(db, actor, {

@@ -10,7 +10,7 @@ import { roles, type Principal } from '../../../platform/access.ts';
 import { logActivity } from '../../../platform/activity.ts';
 import { AppError, forbidden, notFound, type FieldError } from '../../../platform/errors.ts';
 import { isIsoDate } from '../../../platform/working-days.ts';
-import { ukToday } from '../allocation.ts';
+import { ukDateAt } from '../../../platform/clock.ts';
 import { findAudit, type AuditRecord } from '../audit.ts';
 import { caseDirectionReviewDueOn } from '../lifecycle.ts';
 import { candidates, chooseServiceManager, ruleFromSettings } from '../moderation/rule.ts';
@@ -67,7 +67,7 @@ export async function caseDirectionRecorded(db: Db, principal: Principal, auditI
  * see the audit; refused for anyone but its service manager or a QA lead; a conflict when the
  * audit needs none (not Inadequate) or already has one.
  */
-export async function openCaseDirection(db: Db, principal: Principal, auditId: string, options: { today?: string } = {}): Promise<CaseDirectionPage> {
+export async function openCaseDirection(db: Db, principal: Principal, auditId: string, today: string): Promise<CaseDirectionPage> {
   const audit = await findAudit(db, principal, auditId);
   if (!audit) throw notFound('Audit');
   const facts = (await selectEscalationAudit(db, principal.organisationId, audit.id))!;
@@ -75,7 +75,6 @@ export async function openCaseDirection(db: Db, principal: Principal, auditId: s
   if (!mayDirect(principal, serviceManager?.id ?? null)) throw forbidden();
   if (facts.finalGrade !== 'inadequate') throw new AppError('CONFLICT', 'This audit was not moderated Inadequate: it needs no case direction');
   if (await selectCaseDirection(db, principal.organisationId, audit.id)) throw new AppError('CONFLICT', 'A case direction has already been recorded for this audit');
-  const today = options.today ?? ukToday();
   const staff = await selectCurrentStaff(db, principal.organisationId, today);
   return {
     audit,
@@ -168,7 +167,7 @@ export type CaseDirectionOutcome = { ok: true } | { ok: false; errors: FieldErro
 /** Records the case direction and its actions in one transaction, or nothing with every problem named. */
 export async function recordCaseDirection(db: Db, actor: EscalationActor, auditId: string, fields: Record<string, unknown>, options: { today?: string } = {}): Promise<CaseDirectionOutcome> {
   const { principal } = actor;
-  const page = await openCaseDirection(db, principal, auditId, options);
+  const page = await openCaseDirection(db, principal, auditId, options.today ?? ukDateAt(actor.at));
   const parsed = parseCaseDirection(caseDirectionInput(fields), new Set(page.staffOptions.map((option) => option.value)), page.today);
   if (!parsed.ok) return parsed;
   const { audit } = page;

@@ -5,12 +5,12 @@ import { ACTION_STATUS_LABELS } from '../../actions/service.ts';
 import type { AuditRecord } from '../audit.ts';
 import { findAudit } from '../audit.ts';
 import { AUDIT_STATUS_LABELS, GRADE_LABELS } from '../tracker.ts';
-import { ukToday } from '../allocation.ts';
 import { ALERT_KIND_LABELS } from './alerts.ts';
 import { mayDirect, serviceManagerOf } from './case-direction.ts';
 import { selectActionsOfAudit, selectAlertsOfAudit, selectCaseDirection, selectEscalationAudit, selectReAuditOf, type ActionToReview, type ReAuditRow } from './queries.ts';
 import { needsReAudit } from './re-audit.ts';
 import { REVIEW_NOTES_MAX } from './review.ts';
+import { type IsoDate } from '../../../platform/working-days.ts';
 
 export const gradeLabel = (grade: Grade | null) => (grade ? GRADE_LABELS[grade] : null);
 
@@ -51,7 +51,7 @@ export async function reAuditContext(db: Db, principal: Principal, auditId: stri
 }
 
 /** What the audit's page shows of an Inadequate escalation, or null for nothing. */
-export async function escalationPanel(db: Db, principal: Principal, audit: AuditRecord): Promise<Record<string, unknown> | null> {
+export async function escalationPanel(db: Db, principal: Principal, audit: AuditRecord, today: IsoDate): Promise<Record<string, unknown> | null> {
   const organisationId = principal.organisationId;
   const facts = await selectEscalationAudit(db, organisationId, audit.id);
   if (!facts) return null;
@@ -74,11 +74,11 @@ export async function escalationPanel(db: Db, principal: Principal, audit: Audit
     reAuditMissing: needsReAudit(facts) && !reAudit,
     canAllocateReAudit: can(principal, 'audits.allocate'),
     reAuditOfReAudit: finalInadequate && facts.reAuditOf !== null,
-    caseDirection: finalInadequate ? await caseDirectionPanel(db, principal, facts) : null,
+    caseDirection: finalInadequate ? await caseDirectionPanel(db, principal, facts, today) : null,
   };
 }
 
-async function caseDirectionPanel(db: Db, principal: Principal, facts: NonNullable<Awaited<ReturnType<typeof selectEscalationAudit>>>) {
+async function caseDirectionPanel(db: Db, principal: Principal, facts: NonNullable<Awaited<ReturnType<typeof selectEscalationAudit>>>, today: IsoDate) {
   const recorded = await selectCaseDirection(db, principal.organisationId, facts.id);
   const serviceManager = await serviceManagerOf(db, facts);
   const mayAct = mayDirect(principal, serviceManager?.id ?? null);
@@ -89,7 +89,7 @@ async function caseDirectionPanel(db: Db, principal: Principal, facts: NonNullab
     actions,
     serviceManagerName: serviceManager?.name ?? null,
     canRecord: !recorded && mayAct,
-    reviewOverdue: toReview && recorded.reviewDueOn < ukToday(),
+    reviewOverdue: toReview && recorded.reviewDueOn < today,
     // The review form, for who may direct the case, until the direction is reviewed.
     reviewForm: toReview && mayAct ? { auditId: facts.id, notes: '', maxLength: REVIEW_NOTES_MAX } : null,
   };

@@ -15,7 +15,7 @@ import { forbidden, notFound, type FieldError } from '../../../platform/errors.t
 import { appLink, enqueueEmail } from '../../../platform/outbox.ts';
 import { formatDate } from '../../../platform/views.ts';
 import { isIsoDate } from '../../../platform/working-days.ts';
-import { ukToday } from '../allocation.ts';
+import { ukDateAt } from '../../../platform/clock.ts';
 import { findAudit, type AuditRecord } from '../audit.ts';
 import { reAuditDueOn } from '../lifecycle.ts';
 import { candidates } from '../moderation/rule.ts';
@@ -30,8 +30,9 @@ export function needsReAudit(audit: Pick<EscalationAudit, 'finalGrade' | 'reAudi
   return audit.finalGrade === 'inadequate' && audit.reAuditOf === null;
 }
 
-function todayFrom(today: string | undefined): string {
-  const day = today ?? ukToday();
+/** The UK date a re-audit is allocated on: the one given (the demo's past), else the actor's today. */
+function todayFrom(today: string | undefined, at: Date): string {
+  const day = today ?? ukDateAt(at);
   if (!isIsoDate(day)) throw new RangeError(`today must be a date in the form YYYY-MM-DD, not ${JSON.stringify(day)}`);
   return day;
 }
@@ -51,7 +52,7 @@ export async function escalateModeratedInadequate(db: Db, actor: EscalationActor
   if (audit.reAuditOf) return { reAuditId: null };
   const existing = await selectReAuditOf(db, organisationId, audit.id);
   if (existing) return { reAuditId: existing.id };
-  const today = todayFrom(options.today);
+  const today = todayFrom(options.today, actor.at);
   const auditorId = chooseReAuditor(
     { serviceId: audit.serviceId, auditorId: audit.auditorId, caseHolderId: audit.caseHolderId, moderatorIds: [audit.moderatorId, actor.principal.staffId] },
     await candidates(db, organisationId),
@@ -95,6 +96,7 @@ async function createReAudit(db: Db, actor: EscalationActor, first: EscalationAu
         subject: `Re-audit allocated: ${first.childInitials} (${first.childExternalId}), due ${formatDate(dueOn)}`,
         text: reAuditEmailText(first, { id: inserted.id, reference: inserted.reference }, auditor.full_name, dueOn),
         dedupeKey: `audit-allocated:${inserted.id}`,
+        now: actor.at,
       });
     }
     await logActivity(trx, actor, {
@@ -146,8 +148,8 @@ async function reAuditChoices(db: Db, principal: Principal, auditId: string, tod
 }
 
 /** The re-audit allocation page, or null when the audit needs no re-audit. */
-export async function reAuditAllocationFor(db: Db, principal: Principal, auditId: string, options: { today?: string } = {}): Promise<ReAuditAllocationForm | null> {
-  const choices = await reAuditChoices(db, principal, auditId, todayFrom(options.today));
+export async function reAuditAllocationFor(db: Db, principal: Principal, auditId: string, today: string): Promise<ReAuditAllocationForm | null> {
+  const choices = await reAuditChoices(db, principal, auditId, today);
   if (!choices) return null;
   return {
     audit: choices.audit,
@@ -160,7 +162,7 @@ export type ReAuditAllocationOutcome = { ok: true; reAuditId: string } | { ok: f
 
 /** Allocates the re-audit to the auditor the QA coordinator chose from the list. */
 export async function allocateReAudit(db: Db, actor: EscalationActor, auditId: string, fields: Record<string, unknown>, options: { today?: string } = {}): Promise<ReAuditAllocationOutcome> {
-  const today = todayFrom(options.today);
+  const today = todayFrom(options.today, actor.at);
   const choices = await reAuditChoices(db, actor.principal, auditId, today);
   if (!choices) return { ok: false, reason: 'not-needed' };
   const auditor = choices.auditors.find((candidate) => candidate.id === fields.auditorId);

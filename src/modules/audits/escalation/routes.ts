@@ -7,6 +7,7 @@ import { allocateReAudit, reAuditAllocationFor, type ReAuditAllocationForm } fro
 import { ACTION_STATUS_LABELS } from '../../actions/service.ts';
 import { recordCaseDirectionReview, REVIEW_NOTES_MAX, reviewNotesInput, type CaseDirectionReviewPage } from './review.ts';
 import { auditIdParam } from '../http.ts';
+import { ukDateAt } from '../../../platform/clock.ts';
 
 /**
  * Inadequate escalation: acknowledging an alert, the service manager's case direction and its
@@ -34,7 +35,7 @@ function formRows(typed: ActionRowInput[]): ActionRowInput[] {
 }
 
 export async function escalationRoutes(app: FastifyInstance, { db }: AppDependencies) {
-  const actorOf = (request: FastifyRequest) => ({ principal: request.principal!, ipAddress: request.ip });
+  const actorOf = (request: FastifyRequest) => ({ principal: request.principal!, ipAddress: request.ip, at: request.at });
 
   app.post('/audits/:id/alerts/acknowledge', { config: { access: 'audits.view' } }, async (request, reply) => {
     const id = auditIdParam(request);
@@ -46,7 +47,7 @@ export async function escalationRoutes(app: FastifyInstance, { db }: AppDependen
     const id = auditIdParam(request);
     // Once recorded, the direction is on the audit page: the alert e-mail's link leads there.
     if (await caseDirectionRecorded(db, request.principal!, id)) return reply.redirect(`/audits/${id}#escalation`, 303);
-    const page = await openCaseDirection(db, request.principal!, id);
+    const page = await openCaseDirection(db, request.principal!, id, ukDateAt(request.at));
     await logCaseDirectionView(db, actorOf(request), page);
     return renderCaseDirection(reply, page, {}, []);
   });
@@ -56,7 +57,7 @@ export async function escalationRoutes(app: FastifyInstance, { db }: AppDependen
     const id = auditIdParam(request);
     const outcome = await recordCaseDirection(db, actorOf(request), id, body);
     if (outcome.ok) return reply.redirect(`/audits/${id}#escalation`, 303);
-    return renderCaseDirection(reply.code(400), await openCaseDirection(db, request.principal!, id), body, outcome.errors);
+    return renderCaseDirection(reply.code(400), await openCaseDirection(db, request.principal!, id, ukDateAt(request.at)), body, outcome.errors);
   });
 
   // The review form is on the audit page; it comes back on a page of its own only to show what to put right.
@@ -70,7 +71,7 @@ export async function escalationRoutes(app: FastifyInstance, { db }: AppDependen
 
   app.get('/audits/:id/re-audit', { config: { access: 'audits.allocate' } }, async (request, reply) => {
     const id = auditIdParam(request);
-    const form = await reAuditAllocationFor(db, request.principal!, id);
+    const form = await reAuditAllocationFor(db, request.principal!, id, ukDateAt(request.at));
     if (!form) return reply.redirect(`/audits/${id}`, 303);
     return renderReAudit(reply, form, '', []);
   });
@@ -80,7 +81,7 @@ export async function escalationRoutes(app: FastifyInstance, { db }: AppDependen
     const id = auditIdParam(request);
     const outcome = await allocateReAudit(db, actorOf(request), id, body);
     if (outcome.ok) return reply.redirect(`/audits/${outcome.reAuditId}`, 303);
-    const form = outcome.reason === 'invalid' ? await reAuditAllocationFor(db, request.principal!, id) : null;
+    const form = outcome.reason === 'invalid' ? await reAuditAllocationFor(db, request.principal!, id, ukDateAt(request.at)) : null;
     if (!form || outcome.reason !== 'invalid') return reply.redirect(`/audits/${id}`, 303);
     return renderReAudit(reply.code(400), form, typeof body.auditorId === 'string' ? body.auditorId : '', outcome.errors);
   });

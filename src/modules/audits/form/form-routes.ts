@@ -22,6 +22,7 @@ import {
 import { pageModel, pageSummary } from './view.ts';
 import { reAuditContext } from '../escalation/panel.ts';
 import { auditIdParam, postedVersion } from '../http.ts';
+import { ukDateAt } from '../../../platform/clock.ts';
 
 /**
  * The audit form, page by page: a task list, one page for the audit's details and one per
@@ -38,11 +39,11 @@ export function pageHref(id: string, page: string): string {
 type PageState = { values: Record<string, unknown>; errors: FieldError[]; status?: number; stale?: Record<string, unknown>; version?: number; addRows?: number };
 
 export async function auditFormRoutes(app: FastifyInstance, { db }: AppDependencies) {
-  const actorOf = (request: FastifyRequest) => ({ principal: request.principal!, ipAddress: request.ip });
+  const actorOf = (request: FastifyRequest) => ({ principal: request.principal!, ipAddress: request.ip, at: request.at });
 
   /** The form for its auditor; once submitted it is read on the audit's own page. */
   async function editableForm(request: FastifyRequest, reply: FastifyReply): Promise<AuditForm | null> {
-    const form = await openForm(db, request.principal!, auditIdParam(request));
+    const form = await openForm(db, request.principal!, auditIdParam(request), ukDateAt(request.at));
     if (isEditable(form)) return form;
     await reply.redirect(`/audits/${form.audit.id}`, 303);
     return null;
@@ -107,7 +108,7 @@ export async function auditFormRoutes(app: FastifyInstance, { db }: AppDependenc
         if (outcome.reason === 'stale') return reply.code(409).send({ status: 'stale', version: outcome.version });
         return reply.code(422).send({ status: 'invalid', errors: outcome.errors });
       }
-      const form = await openForm(db, request.principal!, id);
+      const form = await openForm(db, request.principal!, id, ukDateAt(request.at));
       if (!outcome.ok && outcome.reason === 'invalid') return renderPage(reply, form, page, { values: body, errors: outcome.errors, status: 400 });
       if (!outcome.ok) {
         // Nothing is overwritten: the person's own text stays in the fields, the newer version beside it.
@@ -131,7 +132,7 @@ export async function auditFormRoutes(app: FastifyInstance, { db }: AppDependenc
     const id = auditIdParam(request);
     const outcome = await submitAudit(db, actorOf(request), id, postedVersion(body));
     if (outcome.ok) return reply.redirect(`/audits/${id}?submitted=1`, 303);
-    const form = await openForm(db, request.principal!, id);
+    const form = await openForm(db, request.principal!, id, ukDateAt(request.at));
     if (outcome.reason === 'stale') {
       return renderCheck(reply, form, [{ page: '', field: 'submit', message: 'This audit has been changed since you opened this page: check the answers below, then submit again' }], 409);
     }

@@ -15,7 +15,6 @@ import type { ChildFacts } from '../../tools/expression.ts';
 import { answerApplies, answersItTurnsOn, breachedLimits, limitingJudgement, overallGrade, scaleOf, sectionApplies, type Limit } from '../../tools/judgements.ts';
 import { optionLabel } from '../../tools/scales.ts';
 import type { Answer, AuditTool, PrefillSource, Section } from '../../tools/schema.ts';
-import { ukToday } from '../allocation.ts';
 import { findAudit, type AuditRecord } from '../audit.ts';
 import { createActionsFromAudit } from '../../actions/service.ts';
 import { raiseInadequateAlerts } from '../escalation/alerts.ts';
@@ -35,10 +34,12 @@ import {
   type FieldContext,
   type RawFields,
 } from './answers.ts';
+import { ukDateAt } from '../../../platform/clock.ts';
+import { type IsoDate } from '../../../platform/working-days.ts';
 
 export const EDITABLE_STATUSES: readonly AuditStatus[] = ['allocated', 'in_progress', 'returned'];
 
-export type FormActor = { principal: Principal; ipAddress: string | null };
+export type FormActor = { principal: Principal; ipAddress: string | null; at: Date };
 
 export type FormChild = ChildFacts & { dateOfBirth: string | null; openDate: string | null; allocatedWorkerId: string | null; teamName: string | null };
 
@@ -69,7 +70,7 @@ export type SubmitOutcome = { ok: true; grade: Grade | null } | { ok: false; rea
  * The audit's form for its auditor. Someone who cannot see the audit gets "not found"; someone
  * who can but is not its auditor is refused.
  */
-export async function openForm(db: Db, principal: Principal, auditId: string): Promise<AuditForm> {
+export async function openForm(db: Db, principal: Principal, auditId: string, today: IsoDate): Promise<AuditForm> {
   const audit = await findAudit(db, principal, auditId);
   if (!audit) throw notFound('Audit');
   if (!principal.staffId || audit.auditor.id !== principal.staffId) throw forbidden();
@@ -94,7 +95,6 @@ export async function openForm(db: Db, principal: Principal, auditId: string): P
     .where('audits.organisation_id', '=', principal.organisationId)
     .executeTakeFirstOrThrow();
   const tool = (typeof row.definition === 'string' ? JSON.parse(row.definition) : row.definition) as AuditTool;
-  const today = ukToday();
   const dateOfBirth = row.date_of_birth ? String(row.date_of_birth).slice(0, 10) : null;
   const child: FormChild = {
     legalStatus: row.legal_status,
@@ -357,7 +357,7 @@ function requireEditable(form: AuditForm) {
  * the register.
  */
 export async function saveSection(db: Db, actor: FormActor, auditId: string, page: string, fields: RawFields, expectedVersion: number): Promise<SaveOutcome> {
-  const form = await openForm(db, actor.principal, auditId);
+  const form = await openForm(db, actor.principal, auditId, ukDateAt(actor.at));
   requireEditable(form);
   if (page !== DETAILS_PAGE && !findSection(form.tool, page)) throw notFound('Section');
   if (form.version !== expectedVersion) return { ok: false, reason: 'stale', version: form.version, answers: form.audit.answers };
@@ -413,7 +413,7 @@ export function auditorGrade(form: AuditForm, answers: Record<string, unknown>):
  * grade and each section's judgement.
  */
 export async function submitAudit(db: Db, actor: FormActor, auditId: string, expectedVersion: number): Promise<SubmitOutcome> {
-  const form = await openForm(db, actor.principal, auditId);
+  const form = await openForm(db, actor.principal, auditId, ukDateAt(actor.at));
   requireEditable(form);
   if (form.version !== expectedVersion) return { ok: false, reason: 'stale', version: form.version };
   const answers = form.audit.answers;

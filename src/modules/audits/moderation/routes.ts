@@ -18,7 +18,7 @@ const STALE = 'Someone else has changed this audit since you opened it. Your tex
 type PageState = { values: Body; errors: FieldError[]; form?: 'moderate' | 'return'; status?: number };
 
 export async function moderationRoutes(app: FastifyInstance, { db }: AppDependencies) {
-  const actorOf = (request: FastifyRequest) => ({ principal: request.principal!, ipAddress: request.ip });
+  const actorOf = (request: FastifyRequest) => ({ principal: request.principal!, ipAddress: request.ip, at: request.at });
 
   app.get('/audits/:id/moderate', { config: { access: 'audits.view' } }, async (request, reply) => {
     const moderation = await openModeration(db, request.principal!, auditIdParam(request));
