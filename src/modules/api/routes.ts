@@ -13,9 +13,10 @@ import { LEGAL_STATUSES } from '../children/extract.ts';
 import * as children from '../children/service.ts';
 import { listTrackerAudits, trackerFilterSchema } from '../audits/tracker.ts';
 import { allocateAudit } from '../audits/allocation.ts';
-import { findAudit } from '../audits/audit.ts';
+import { auditOverdue, findAudit } from '../audits/audit.ts';
 import { findEdition, listTools } from '../tools/library.ts';
 import { openApiDocument } from './openapi.ts';
+import { ukDateAt } from '../../platform/clock.ts';
 
 const CSV = 'text/csv';
 const XLSX = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
@@ -142,7 +143,7 @@ export async function apiRoutes(app: FastifyInstance, { db, config }: AppDepende
       .parse({ page: raw.page, pageSize: raw.pageSize });
     const filters = trackerFilterSchema.parse(raw);
     const principal = request.principal!;
-    const { rows, total } = await listTrackerAudits(db, principal, filters, paging);
+    const { rows, total } = await listTrackerAudits(db, principal, filters, paging, ukDateAt(request.at));
     await logActivity(db, { principal, ipAddress: request.ip, at: request.at }, { action: 'view', recordType: 'audit_tracker', summary: `API: ${rows.length} of ${total} audits` });
     return { total, page: paging.page, pageSize: paging.pageSize, audits: rows };
   });
@@ -152,7 +153,7 @@ export async function apiRoutes(app: FastifyInstance, { db, config }: AppDepende
     const outcome = await allocateAudit(db, { principal, ipAddress: request.ip, at: request.at }, request.body ?? {});
     if (!outcome.ok) throw invalid('The audit was not allocated. Correct the fields named and try again.', outcome.errors);
     const audit = await findAudit(db, principal, outcome.audit.id);
-    return reply.code(201).header('Location', `/api/v1/audits/${outcome.audit.id}`).send(audit ?? outcome.audit);
+    return reply.code(201).header('Location', `/api/v1/audits/${outcome.audit.id}`).send(audit ? { ...audit, overdue: await auditOverdue(db, audit, ukDateAt(request.at)) } : outcome.audit);
   });
 
   app.get('/audits/:id', { config: { access: 'audits.view' } }, async (request) => {
@@ -161,7 +162,7 @@ export async function apiRoutes(app: FastifyInstance, { db, config }: AppDepende
     const audit = id.success ? await findAudit(db, principal, id.data) : null;
     if (!audit) throw notFound('Audit');
     await logActivity(db, { principal, ipAddress: request.ip, at: request.at }, { action: 'view', recordType: 'audit', recordId: audit.id, childId: audit.child.id, summary: 'API' });
-    return audit;
+    return { ...audit, overdue: await auditOverdue(db, audit, ukDateAt(request.at)) };
   });
 
   app.get('/tools', { config: { access: 'tools.view' } }, async (request) => {

@@ -3,7 +3,7 @@ import type { AuditStatus, Grade } from '../../db/types.ts';
 import { dataScope, type Principal } from '../../platform/access.ts';
 import type { IsoDate } from '../../platform/working-days.ts';
 import { isOverdue, STAGE_OF, type Stage } from './lifecycle.ts';
-import { selectAuditInScope, selectAuditsOfAuditor, selectJudgements } from './queries.ts';
+import { selectAuditInScope, selectAuditOverdue, selectAuditsOfAuditor, selectJudgements } from './queries.ts';
 import { toTrackerAudit, type TrackerAudit } from './tracker.ts';
 import { auditTimeline, type TimelineEntry } from './transitions.ts';
 import { isoTimestamp } from '../../db/values.ts';
@@ -19,7 +19,8 @@ export type AuditRecord = {
   id: string;
   reference: number;
   status: AuditStatus;
-  overdue: boolean;
+  /** The deadline of the stage it is in; whether that has passed is asked with auditOverdue. */
+  stageDueOn: string | null;
   child: { id: string; externalId: string; initials: string };
   tool: { id: string; key: string; name: string; editionId: string; edition: string };
   auditor: Named;
@@ -46,6 +47,11 @@ export type AuditRecord = {
 const named = (id: string | null, name: string | null): Named | null => (id && name !== null ? { id, name } : null);
 
 /** The audit if the person may see it, else null (so the caller answers "not found"). */
+/** Whether an audit found with findAudit is overdue on `today` (the UK date by the app's clock). */
+export function auditOverdue(db: Db, audit: AuditRecord, today: IsoDate): Promise<boolean> {
+  return selectAuditOverdue(db, audit.id, today);
+}
+
 export async function findAudit(db: Db, principal: Principal, auditId: string): Promise<AuditRecord | null> {
   const row = await selectAuditInScope(db, dataScope(principal, 'audits.view'), auditId);
   if (!row) return null;
@@ -54,7 +60,7 @@ export async function findAudit(db: Db, principal: Principal, auditId: string): 
     id: row.id,
     reference: row.reference,
     status: row.status,
-    overdue: Boolean(row.overdue),
+    stageDueOn: row.stage_due_on,
     child: { id: row.child_id, externalId: row.child_external_id, initials: row.child_initials },
     tool: { id: row.tool_id, key: row.tool_key, name: row.tool_name, editionId: row.tool_edition_id, edition: row.tool_edition },
     auditor: { id: row.auditor_id, name: row.auditor_name },
@@ -79,9 +85,9 @@ export async function findAudit(db: Db, principal: Principal, auditId: string): 
 }
 
 /** "My audits": the audits the signed-in person carries out as auditor, latest due date first. */
-export async function listMyAudits(db: Db, principal: Principal): Promise<TrackerAudit[]> {
+export async function listMyAudits(db: Db, principal: Principal, today: IsoDate): Promise<TrackerAudit[]> {
   if (!principal.staffId) return [];
-  const rows = await selectAuditsOfAuditor(db, principal.organisationId, principal.staffId);
+  const rows = await selectAuditsOfAuditor(db, principal.organisationId, principal.staffId, today);
   return rows.map(toTrackerAudit);
 }
 

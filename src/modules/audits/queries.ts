@@ -2,18 +2,22 @@ import { sql, type Expression, type SqlBool } from 'kysely';
 import type { Db } from '../../db/index.ts';
 import type { AuditStatus, Grade } from '../../db/types.ts';
 import type { DataScope } from '../../platform/access.ts';
+import { type IsoDate } from '../../platform/working-days.ts';
 
 /**
  * Overdue is asked of the data, never stored: an audit is overdue when the deadline of the stage
  * it is in has passed. With its auditor (allocated, in progress, returned) that is the stage's
  * due date, which allocation sets to the audit's due date and a return restarts; in moderation,
  * distribution and feedback, the deadline each stage was given when it started. Closed: never.
+ * `today` is the UK date by the app's clock, passed in: SQL's current_date is never asked.
  */
-export const OVERDUE = sql<boolean>`(case
-  when audits.status in ('allocated', 'in_progress', 'returned') then coalesce(audits.stage_due_on, audits.due_on) < current_date
+export function overdueOn(today: IsoDate) {
+  return sql<boolean>`(case
+  when audits.status in ('allocated', 'in_progress', 'returned') then coalesce(audits.stage_due_on, audits.due_on) < ${today}::date
   when audits.status = 'closed' then false
-  else coalesce(audits.stage_due_on < current_date, false)
+  else coalesce(audits.stage_due_on < ${today}::date, false)
 end)`;
+}
 
 /** The grade an audit stands at: the moderated (final) grade, else the auditor's. */
 const EFFECTIVE_GRADE = sql<string | null>`coalesce(audits.final_grade, audits.auditor_grade)`;
@@ -113,21 +117,21 @@ export function auditInScope(scope: DataScope): Expression<SqlBool> {
   return sql<SqlBool>`(${inOrganisation} and (${sql.join(reaches, sql` or `)}))`;
 }
 
-function filteredAudits(db: Db, scope: DataScope, criteria: TrackerCriteria) {
+function filteredAudits(db: Db, scope: DataScope, criteria: TrackerCriteria, today: IsoDate) {
   let query = auditsInScope(db, scope);
   if (criteria.status.length) query = query.where('audits.status', 'in', criteria.status);
   if (criteria.team) query = query.where('audits.team_id', '=', criteria.team);
   if (criteria.service) query = query.where('audits.service_id', '=', criteria.service);
   if (criteria.tool) query = query.where('editions.tool_id', '=', criteria.tool);
   if (criteria.grade) query = query.where(sql<SqlBool>`${EFFECTIVE_GRADE} = ${criteria.grade}`);
-  if (criteria.overdue) query = query.where(sql<SqlBool>`${OVERDUE}`);
+  if (criteria.overdue) query = query.where(sql<SqlBool>`${overdueOn(today)}`);
   if (criteria.allocatedFrom) query = query.where('audits.allocated_on', '>=', criteria.allocatedFrom);
   if (criteria.allocatedTo) query = query.where('audits.allocated_on', '<=', criteria.allocatedTo);
   return query;
 }
 
-export async function countTrackerAudits(db: Db, scope: DataScope, criteria: TrackerCriteria): Promise<number> {
-  const row = await filteredAudits(db, scope, criteria).select(sql<number>`count(*)::int`.as('n')).executeTakeFirstOrThrow();
+export async function countTrackerAudits(db: Db, scope: DataScope, criteria: TrackerCriteria, today: IsoDate): Promise<number> {
+  const row = await filteredAudits(db, scope, criteria, today).select(sql<number>`count(*)::int`.as('n')).executeTakeFirstOrThrow();
   return row.n;
 }
 
@@ -159,16 +163,23 @@ function selectAuditColumns(query: ScopedAudits) {
     'case_holders.full_name as case_holder_name',
     'teams.name as team_name',
     'services.name as service_name',
-    OVERDUE.as('overdue'),
+    'audits.stage_due_on',
   ]);
 }
 
-export type AuditRow = Awaited<ReturnType<ReturnType<typeof selectAuditColumns>['execute']>>[number];
+export type AuditRow = Awaited<ReturnType<ReturnType<typeof selectAuditColumns>['execute']>>[number] & { overdue: boolean };
+
+/** Whether one audit is overdue on `today`, by the one definition above. */
+export async function selectAuditOverdue(db: Db, auditId: string, today: IsoDate): Promise<boolean> {
+  const row = await db.selectFrom('audits').select(overdueOn(today).as('overdue')).where('audits.id', '=', auditId).executeTakeFirst();
+  return Boolean(row?.overdue);
+}
 
 /** One page of the tracker (or, with no page, every matching audit, for an export). */
-export async function selectTrackerAudits(db: Db, scope: DataScope, criteria: TrackerCriteria, page: { offset: number; limit: number } | null) {
+export async function selectTrackerAudits(db: Db, scope: DataScope, criteria: TrackerCriteria, page: { offset: number; limit: number } | null, today: IsoDate) {
   const direction = criteria.order === 'asc' ? sql`asc` : sql`desc`;
-  let query = selectAuditColumns(filteredAudits(db, scope, criteria))
+  let query = selectAuditColumns(filteredAudits(db, scope, criteria, today))
+    .select(overdueOn(today).as('overdue'))
     // Empty values sort last either way; the reference breaks ties so pages never overlap.
     .orderBy(sql`${SORT_EXPRESSIONS[criteria.sort]} ${direction} nulls last`)
     .orderBy(sql`audits.reference ${direction}`);
@@ -177,8 +188,9 @@ export async function selectTrackerAudits(db: Db, scope: DataScope, criteria: Tr
 }
 
 /** The audits a staff member carries out as auditor, latest due date first. */
-export async function selectAuditsOfAuditor(db: Db, organisationId: string, staffId: string) {
+export async function selectAuditsOfAuditor(db: Db, organisationId: string, staffId: string, today: IsoDate) {
   return selectAuditColumns(auditsInScope(db, { kind: 'organisation', organisationId }))
+    .select(overdueOn(today).as('overdue'))
     .where('audits.auditor_id', '=', staffId)
     .orderBy('audits.due_on', 'desc')
     .orderBy('audits.reference', 'desc')

@@ -8,7 +8,7 @@ import { invalid, notFound } from '../../platform/errors.ts';
 import { formatDate, paginationLinks, queryString } from '../../platform/views.ts';
 import { ACTION_STATUS_LABELS, ACTION_STATUS_TAG_CLASSES, listAuditActions } from '../actions/service.ts';
 import { allocationRoutes } from './allocation-routes.ts';
-import { auditLifecycle, findAudit, listMyAudits } from './audit.ts';
+import { auditLifecycle, auditOverdue, findAudit, listMyAudits } from './audit.ts';
 import { auditDocumentRoutes } from './document/routes.ts';
 import { auditFormRoutes } from './form/form-routes.ts';
 import { mayModerate } from './moderation/moderation.ts';
@@ -86,10 +86,10 @@ export async function auditRoutes(app: FastifyInstance, deps: AppDependencies) {
     const query = request.query as Record<string, unknown>;
     const { filters, errors } = parseTrackerFilters(query);
     const page = pageNumber.parse(query.page);
-    const { rows, total } = await listTrackerAudits(db, principal, filters, { page, pageSize: TRACKER_PAGE_SIZE });
+    const { rows, total } = await listTrackerAudits(db, principal, filters, { page, pageSize: TRACKER_PAGE_SIZE }, ukDateAt(request.at));
     const pages = Math.max(1, Math.ceil(total / TRACKER_PAGE_SIZE));
     if (page > pages) return reply.redirect(hrefWith(filters, { page: pages }), 303);
-    const visible = total > 0 || !hasFilters(filters) ? total : await countVisibleAudits(db, principal);
+    const visible = total > 0 || !hasFilters(filters) ? total : await countVisibleAudits(db, principal, ukDateAt(request.at));
     await logActivity(db, { principal, ipAddress: request.ip, at: request.at }, {
       action: 'view',
       recordType: 'audit_tracker',
@@ -132,7 +132,7 @@ export async function auditRoutes(app: FastifyInstance, deps: AppDependencies) {
 
   app.get('/my-audits', { config: { access: 'audits.view' } }, async (request, reply) => {
     const principal = request.principal!;
-    const rows = await listMyAudits(db, principal);
+    const rows = await listMyAudits(db, principal, ukDateAt(request.at));
     await logActivity(db, { principal, ipAddress: request.ip, at: request.at }, { action: 'view', recordType: 'my_audits', summary: `${rows.length} audits as auditor` });
     return reply.page('audits/views/my-audits.njk', {
       hasStaffRecord: Boolean(principal.staffId),
@@ -152,8 +152,10 @@ export async function auditRoutes(app: FastifyInstance, deps: AppDependencies) {
     // Only the audit's own auditor completes it, while it is with them.
     const canComplete = Boolean(principal.staffId) && audit.auditor.id === principal.staffId && EDITABLE_STATUSES.includes(audit.status);
     const canModerate = audit.status === 'in_moderation' && mayModerate(principal, audit);
+    const today = ukDateAt(request.at);
     return reply.page('audits/views/audit.njk', {
       audit,
+      overdue: await auditOverdue(db, audit, today),
       lifecycle: await auditLifecycle(db, principal, audit, ukDateAt(request.at)),
       statusLabels: AUDIT_STATUS_LABELS,
       statusTagClasses: STATUS_TAG_CLASSES,
@@ -183,7 +185,7 @@ export async function auditRoutes(app: FastifyInstance, deps: AppDependencies) {
       const problems = topLevelErrors(parsed.error);
       throw invalid(`Check the filters on the audit tracker and try again. ${problems.map((problem) => problem.message).join('. ')}.`, problems);
     }
-    const { rows } = await listTrackerAudits(db, principal, parsed.data, null);
+    const { rows } = await listTrackerAudits(db, principal, parsed.data, null, ukDateAt(at));
     await logActivity(db, { principal, ipAddress, at }, { action: 'export', recordType: 'audit_tracker', summary: `${format}: ${rows.length} audits; ${describeFilters(parsed.data)}` });
     return rows;
   }

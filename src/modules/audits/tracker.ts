@@ -5,6 +5,7 @@ import { dataScope, type Principal } from '../../platform/access.ts';
 import type { FieldError } from '../../platform/errors.ts';
 import { countTrackerAudits, selectTrackerAudits, SORT_KEYS, trackerFilterOptions, type AuditRow, type SortKey, type TrackerCriteria } from './queries.ts';
 import { isoTimestamp } from '../../db/values.ts';
+import { type IsoDate } from '../../platform/working-days.ts';
 
 /**
  * The audit tracker: every audit a person may see, filtered and sorted. The page, its
@@ -238,18 +239,19 @@ export async function listTrackerAudits(
   principal: Principal,
   filters: TrackerFilters,
   paging: { page: number; pageSize: number } | null,
+  today: IsoDate,
 ): Promise<{ rows: TrackerAudit[]; total: number }> {
   const scope = dataScope(principal, 'audits.view');
   const page = paging ? { offset: (paging.page - 1) * paging.pageSize, limit: paging.pageSize } : null;
-  const found = await selectTrackerAudits(db, scope, filters, page);
+  const found = await selectTrackerAudits(db, scope, filters, page, today);
   // A short first page is the whole answer; only count separately when there may be more.
-  const total = page && (found.length === page.limit || page.offset > 0) ? await countTrackerAudits(db, scope, filters) : found.length + (page?.offset ?? 0);
+  const total = page && (found.length === page.limit || page.offset > 0) ? await countTrackerAudits(db, scope, filters, today) : found.length + (page?.offset ?? 0);
   return { rows: found.map(toTrackerAudit), total };
 }
 
 /** How many audits the person can see at all: tells "none yet" from "none match". */
-export async function countVisibleAudits(db: Db, principal: Principal): Promise<number> {
-  return countTrackerAudits(db, dataScope(principal, 'audits.view'), DEFAULT_FILTERS);
+export async function countVisibleAudits(db: Db, principal: Principal, today: IsoDate): Promise<number> {
+  return countTrackerAudits(db, dataScope(principal, 'audits.view'), DEFAULT_FILTERS, today);
 }
 
 export async function listTrackerFilterOptions(db: Db, principal: Principal) {
