@@ -1,6 +1,5 @@
 import { createHmac } from 'node:crypto';
 import nodemailer from 'nodemailer';
-import { sql } from 'kysely';
 import { z } from 'zod';
 import type { Db } from '../db/index.ts';
 import type { Clock } from './clock.ts';

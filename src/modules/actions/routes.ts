@@ -5,7 +5,6 @@ import type { Principal } from '../../platform/access.ts';
 import { logActivity } from '../../platform/activity.ts';
 import { invalid, notFound, type FieldError } from '../../platform/errors.ts';
 import { paginationLinks, queryString } from '../../platform/views.ts';
-import { ukDay } from '../audits/export.ts';
 import { topLevelErrors } from '../audits/tracker.ts';
 import { actionsCsv, actionsXlsx } from './export.ts';
 import { ACTION_FILTER_STATUSES } from './queries.ts';
@@ -91,12 +90,12 @@ export async function actionRoutes(app: FastifyInstance, deps: AppDependencies) 
 
   app.get('/actions/export.csv', { config: { access: 'audits.view' } }, async (request, reply) => {
     const rows = await exportRows(request.principal!, request.ip, request.at, request.query, 'CSV');
-    return download(reply, 'csv', 'text/csv; charset=utf-8').send(actionsCsv(rows));
+    return download(reply, ukDateAt(request.at), 'csv', 'text/csv; charset=utf-8').send(actionsCsv(rows));
   });
 
   app.get('/actions/export.xlsx', { config: { access: 'audits.view' } }, async (request, reply) => {
     const rows = await exportRows(request.principal!, request.ip, request.at, request.query, 'XLSX');
-    return download(reply, 'xlsx', XLSX_TYPE).send(actionsXlsx(rows));
+    return download(reply, ukDateAt(request.at), 'xlsx', XLSX_TYPE).send(actionsXlsx(rows));
   });
 
   app.get('/actions/:id', { config: { access: 'audits.view' } }, async (request, reply) => {
@@ -174,8 +173,8 @@ function hasFilters(filters: ActionFilters): boolean {
   return actionSearchParams(filters).size > 0;
 }
 
-function download(reply: FastifyReply, extension: string, contentType: string) {
-  const today = ukDay(new Date().toISOString());
+/** A file named with the UK date it was made on. */
+function download(reply: FastifyReply, today: string, extension: string, contentType: string) {
   return reply
     .header('Content-Type', contentType)
     .header('Content-Disposition', `attachment; filename="actions-${today}.${extension}"`)

@@ -355,7 +355,7 @@ export async function markActionDone(db: Db, actor: ActionActor, actionId: strin
   const changed = await inTransaction(db, async (trx) => {
     const updated = await trx
       .updateTable('actions')
-      .set({ status: 'done', evidence: parsed.data.evidence, done_at: sql<string>`now()`, done_by: actor.principal.userId, version: sql<number>`version + 1` })
+      .set({ status: 'done', evidence: parsed.data.evidence, done_at: actor.at, done_by: actor.principal.userId, version: sql<number>`version + 1` })
       .where('id', '=', action.id)
       .where('organisation_id', '=', actor.principal.organisationId)
       .where('version', '=', parsed.data._version)
@@ -382,7 +382,7 @@ export async function verifyAction(db: Db, actor: ActionActor, actionId: string,
   const changed = await inTransaction(db, async (trx) => {
     let query = trx
       .updateTable('actions')
-      .set({ status: 'verified', verification_note: parsed.data.note, verified_at: sql<string>`now()`, verified_by: actor.principal.userId, version: sql<number>`version + 1` })
+      .set({ status: 'verified', verification_note: parsed.data.note, verified_at: actor.at, verified_by: actor.principal.userId, version: sql<number>`version + 1` })
       .where('id', '=', action.id)
       .where('organisation_id', '=', actor.principal.organisationId)
       .where('version', '=', parsed.data._version)

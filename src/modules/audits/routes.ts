@@ -18,7 +18,7 @@ import { distributionRoutes } from './distribution/routes.ts';
 import { escalationPanel } from './escalation/panel.ts';
 import { escalationRoutes } from './escalation/routes.ts';
 import { EDITABLE_STATUSES } from './form/form.ts';
-import { trackerCsv, trackerXlsx, ukDay } from './export.ts';
+import { trackerCsv, trackerXlsx } from './export.ts';
 import type { TrackerOption } from './queries.ts';
 import {
   AUDIT_STATUS_LABELS,
@@ -122,12 +122,12 @@ export async function auditRoutes(app: FastifyInstance, deps: AppDependencies) {
 
   app.get('/audits/export.csv', { config: { access: 'audits.view' } }, async (request, reply) => {
     const rows = await exportRows(request.principal!, request.ip, request.at, request.query, 'CSV');
-    return download(reply, 'csv', 'text/csv; charset=utf-8').send(trackerCsv(rows));
+    return download(reply, ukDateAt(request.at), 'csv', 'text/csv; charset=utf-8').send(trackerCsv(rows));
   });
 
   app.get('/audits/export.xlsx', { config: { access: 'audits.view' } }, async (request, reply) => {
     const rows = await exportRows(request.principal!, request.ip, request.at, request.query, 'XLSX');
-    return download(reply, 'xlsx', XLSX_TYPE).send(trackerXlsx(rows));
+    return download(reply, ukDateAt(request.at), 'xlsx', XLSX_TYPE).send(trackerXlsx(rows));
   });
 
   app.get('/my-audits', { config: { access: 'audits.view' } }, async (request, reply) => {
@@ -209,8 +209,8 @@ function doneMessage(query: Record<string, unknown>, status: AuditStatus): strin
   return DONE_MESSAGES.find((done) => query[done.param] === '1' && done.status === status)?.text;
 }
 
-function download(reply: FastifyReply, extension: string, contentType: string) {
-  const today = ukDay(new Date().toISOString());
+/** A file named with the UK date it was made on. */
+function download(reply: FastifyReply, today: string, extension: string, contentType: string) {
   return reply
     .header('Content-Type', contentType)
     .header('Content-Disposition', `attachment; filename="audit-tracker-${today}.${extension}"`)

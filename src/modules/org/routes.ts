@@ -26,6 +26,7 @@ import { bankHolidaySettings, loadBankHolidayFile, setBankHolidayDivision } from
 import { timescaleRoutes } from './timescales.ts';
 import { DIVISION_NAMES } from '../../platform/bank-holidays/schema.ts';
 import { DIVISIONS, type Division } from '../../platform/working-days.ts';
+import { ukDateAt } from '../../platform/clock.ts';
 
 const STAFF_PAGE_SIZE = 50;
 
@@ -576,8 +577,7 @@ function bankHolidayRoutes(app: FastifyInstance, db: Db) {
       settings,
       divisions: DIVISIONS.map((division) => ({ value: division, text: DIVISION_NAMES[division] })),
       values: { division: settings.division },
-      // The dates are whole days in the UK; a few hours either side of midnight do not matter here.
-      upcoming: settings.holidays.filter((date) => date >= new Date().toISOString().slice(0, 10)).slice(0, 8),
+      upcoming: settings.holidays.filter((date) => date >= ukDateAt(request.at)).slice(0, 8),
       flash: doneMessage(request),
       ...context,
     });

@@ -195,7 +195,7 @@ export async function giveFeedback(db: Db, actor: TransitionActor, auditId: stri
       .set({
         practitioner_feedback: JSON.stringify(answers),
         feedback_by: actor.principal.userId,
-        feedback_at: sql<string>`now()`,
+        feedback_at: actor.at,
         version: sql<number>`version + 1`,
         updated_at: sql<string>`now()`,
       })

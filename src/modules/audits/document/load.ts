@@ -8,7 +8,6 @@ import type { Principal } from '../../../platform/access.ts';
 import type { ChildFacts } from '../../tools/expression.ts';
 import type { AuditTool } from '../../tools/schema.ts';
 import { findAudit } from '../audit.ts';
-import { ukDay } from '../export.ts';
 import type { DocumentInput } from './model.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -32,15 +31,16 @@ export async function loadAuditDocument(db: Db, principal: Principal, auditId: s
   return {
     audit,
     tool: edition.definition as AuditTool,
-    child: child ? childFacts(child) : null,
+    child: child ? childFacts(child, audit.allocatedOn) : null,
     staff: await staffNames(db, principal.organisationId, audit.answers),
   };
 }
 
-function childFacts(row: { legal_status: string; date_of_birth: string | Date | null; referral_factors: unknown }): ChildFacts {
+/** The child as the audit found them: their age on the day it was allocated, so the record reads the same whenever it is opened. */
+function childFacts(row: { legal_status: string; date_of_birth: string | Date | null; referral_factors: unknown }, asOf: string): ChildFacts {
   return {
     legalStatus: row.legal_status,
-    ageInYears: row.date_of_birth ? ageInYears(row.date_of_birth, ukDay(new Date().toISOString())!) : null,
+    ageInYears: row.date_of_birth ? ageInYears(row.date_of_birth, asOf) : null,
     referralFactors: Array.isArray(row.referral_factors) ? (row.referral_factors as string[]) : [],
   };
 }

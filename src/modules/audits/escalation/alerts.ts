@@ -18,6 +18,8 @@ import { findAudit } from '../audit.ts';
 import { candidates, ruleFromSettings } from '../moderation/rule.ts';
 import { insertAlerts, acknowledgeAlerts, selectAlertsOfAudit, selectEscalationAudit, selectOpenAlertsOf, selectOrganisationSettings, selectStaffContacts, type EscalationAudit } from './queries.ts';
 import { ALERT_RECIPIENT_LABELS, alertRecipients, DEFAULT_ALERT_RECIPIENTS, type AlertedPerson } from './rule.ts';
+import { type IsoDate } from '../../../platform/working-days.ts';
+import { ukDateAt } from '../../../platform/clock.ts';
 
 export type EscalationActor = { principal: Principal; ipAddress: string | null; at: Date };
 
@@ -34,9 +36,9 @@ export function alertKindsOf(definition: unknown): readonly AlertRecipient[] {
 }
 
 /** The people an Inadequate grade on this audit alerts, by its tool and the organisation's staff today. */
-export async function peopleToAlert(db: Db, audit: EscalationAudit): Promise<AlertedPerson[]> {
+export async function peopleToAlert(db: Db, audit: EscalationAudit, today: IsoDate): Promise<AlertedPerson[]> {
   const rule = ruleFromSettings(await selectOrganisationSettings(db, audit.organisationId));
-  const staff = await candidates(db, audit.organisationId);
+  const staff = await candidates(db, audit.organisationId, today);
   return alertRecipients(rule, alertKindsOf(audit.definition), { serviceId: audit.serviceId, caseHolderId: audit.caseHolderId, auditorId: audit.auditorId }, staff);
 }
 
@@ -55,7 +57,7 @@ const validAddress = z.email();
 
 /** Writes the alerts of one kind, e-mails each person newly alerted, and logs it. */
 export async function alertInadequate(db: Db, actor: EscalationActor, audit: EscalationAudit, kind: AuditAlertKind): Promise<number> {
-  const people = await peopleToAlert(db, audit);
+  const people = await peopleToAlert(db, audit, ukDateAt(actor.at));
   const fresh = new Set(await insertAlerts(db, audit.organisationId, audit.id, kind, people.map((person) => person.staffId)));
   if (!fresh.size) return 0;
   const alerted = people.filter((person) => fresh.has(person.staffId));
@@ -123,7 +125,7 @@ export async function acknowledgeAlert(db: Db, actor: EscalationActor, auditId: 
   const mine = staffId ? (await selectAlertsOfAudit(db, principal.organisationId, audit.id)).filter((alert) => alert.staffId === staffId) : [];
   if (!staffId || !mine.length) throw forbidden();
   await inTransaction(db, async (trx) => {
-    const acknowledged = await acknowledgeAlerts(trx, principal.organisationId, audit.id, staffId);
+    const acknowledged = await acknowledgeAlerts(trx, principal.organisationId, audit.id, staffId, actor.at);
     if (!acknowledged) return;
     await logActivity(trx, actor, { action: 'update', recordType: 'audit_alert', recordId: audit.id, childId: audit.child.id, summary: `acknowledged ${acknowledged} alert(s)` });
   });

@@ -35,9 +35,9 @@ export const MAX_ACTION_ROWS = 30;
 export const BLANK_ROWS = 3;
 
 /** The service manager responsible for the audit's case, by the organisation's rule. */
-export async function serviceManagerOf(db: Db, audit: EscalationAudit): Promise<{ id: string; name: string } | null> {
+export async function serviceManagerOf(db: Db, audit: EscalationAudit, today: string): Promise<{ id: string; name: string } | null> {
   const rule = ruleFromSettings(await selectOrganisationSettings(db, audit.organisationId));
-  const staffId = chooseServiceManager(rule, audit.serviceId, audit.caseHolderId, await candidates(db, audit.organisationId));
+  const staffId = chooseServiceManager(rule, audit.serviceId, audit.caseHolderId, await candidates(db, audit.organisationId, today));
   if (!staffId) return null;
   const [contact] = await selectStaffContacts(db, audit.organisationId, [staffId]);
   return contact ? { id: contact.id, name: contact.fullName } : null;
@@ -71,7 +71,7 @@ export async function openCaseDirection(db: Db, principal: Principal, auditId: s
   const audit = await findAudit(db, principal, auditId);
   if (!audit) throw notFound('Audit');
   const facts = (await selectEscalationAudit(db, principal.organisationId, audit.id))!;
-  const serviceManager = await serviceManagerOf(db, facts);
+  const serviceManager = await serviceManagerOf(db, facts, today);
   if (!mayDirect(principal, serviceManager?.id ?? null)) throw forbidden();
   if (facts.finalGrade !== 'inadequate') throw new AppError('CONFLICT', 'This audit was not moderated Inadequate: it needs no case direction');
   if (await selectCaseDirection(db, principal.organisationId, audit.id)) throw new AppError('CONFLICT', 'A case direction has already been recorded for this audit');

@@ -80,7 +80,7 @@ export async function escalationPanel(db: Db, principal: Principal, audit: Audit
 
 async function caseDirectionPanel(db: Db, principal: Principal, facts: NonNullable<Awaited<ReturnType<typeof selectEscalationAudit>>>, today: IsoDate) {
   const recorded = await selectCaseDirection(db, principal.organisationId, facts.id);
-  const serviceManager = await serviceManagerOf(db, facts);
+  const serviceManager = await serviceManagerOf(db, facts, today);
   const mayAct = mayDirect(principal, serviceManager?.id ?? null);
   const actions = recorded ? actionViews((await selectActionsOfAudit(db, principal.organisationId, facts.id)).filter((action) => action.source === 'case_direction')) : [];
   const toReview = recorded !== undefined && recorded.review === null;

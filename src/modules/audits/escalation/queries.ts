@@ -180,10 +180,10 @@ export async function selectOpenAlertsOf(db: Db, organisationId: string, staffId
 }
 
 /** Marks a person's open alerts about an audit acknowledged; returns how many were open. */
-export async function acknowledgeAlerts(db: Db, organisationId: string, auditId: string, staffId: string): Promise<number> {
+export async function acknowledgeAlerts(db: Db, organisationId: string, auditId: string, staffId: string, at: Date): Promise<number> {
   const rows = await db
     .updateTable('audit_alerts')
-    .set({ acknowledged_at: sql<string>`now()` })
+    .set({ acknowledged_at: at })
     .where('organisation_id', '=', organisationId)
     .where('audit_id', '=', auditId)
     .where('staff_id', '=', staffId)
@@ -303,10 +303,10 @@ export async function selectCaseDirection(db: Db, organisationId: string, auditI
 }
 
 /** Records the review of a case direction; false when it was already reviewed (it is written once). */
-export async function updateCaseDirectionReview(db: Db, directionId: string, review: { reviewedBy: string; notes: string }): Promise<boolean> {
+export async function updateCaseDirectionReview(db: Db, directionId: string, review: { reviewedBy: string; notes: string; at: Date }): Promise<boolean> {
   const row = await db
     .updateTable('case_directions')
-    .set({ reviewed_at: new Date(), reviewed_by: review.reviewedBy, review_notes: review.notes })
+    .set({ reviewed_at: review.at, reviewed_by: review.reviewedBy, review_notes: review.notes })
     .where('id', '=', directionId)
     .where('reviewed_at', 'is', null)
     .returning('id')

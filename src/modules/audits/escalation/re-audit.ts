@@ -55,7 +55,7 @@ export async function escalateModeratedInadequate(db: Db, actor: EscalationActor
   const today = todayFrom(options.today, actor.at);
   const auditorId = chooseReAuditor(
     { serviceId: audit.serviceId, auditorId: audit.auditorId, caseHolderId: audit.caseHolderId, moderatorIds: [audit.moderatorId, actor.principal.staffId] },
-    await candidates(db, organisationId),
+    await candidates(db, organisationId, today),
     await selectAuditsInHand(db, organisationId),
   );
   const auditor = auditorId ? (await selectAuditorCandidates(db, organisationId, today, auditorId))[0] : undefined;

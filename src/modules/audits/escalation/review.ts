@@ -13,6 +13,7 @@ import { findAudit, type AuditRecord } from '../audit.ts';
 import type { EscalationActor } from './alerts.ts';
 import { mayDirect, serviceManagerOf } from './case-direction.ts';
 import { selectActionsOfAudit, selectCaseDirection, selectEscalationAudit, updateCaseDirectionReview, type ActionToReview, type CaseDirectionRow } from './queries.ts';
+import { ukDateAt } from '../../../platform/clock.ts';
 
 export const REVIEW_NOTES_MAX = 5_000;
 
@@ -36,11 +37,11 @@ export type CaseDirectionReviewPage = { audit: AuditRecord; direction: CaseDirec
  * the audit; refused for anyone but who may direct the case; a conflict when there is no
  * direction yet or it was already reviewed.
  */
-export async function openCaseDirectionReview(db: Db, principal: Principal, auditId: string): Promise<CaseDirectionReviewPage> {
+export async function openCaseDirectionReview(db: Db, principal: Principal, auditId: string, today: string): Promise<CaseDirectionReviewPage> {
   const audit = await findAudit(db, principal, auditId);
   if (!audit) throw notFound('Audit');
   const facts = (await selectEscalationAudit(db, principal.organisationId, audit.id))!;
-  const serviceManager = await serviceManagerOf(db, facts);
+  const serviceManager = await serviceManagerOf(db, facts, today);
   if (!mayDirect(principal, serviceManager?.id ?? null)) throw forbidden();
   const direction = await selectCaseDirection(db, principal.organisationId, audit.id);
   if (!direction) throw new AppError('CONFLICT', 'No case direction has been recorded for this audit yet');
@@ -62,12 +63,12 @@ export type CaseDirectionReviewOutcome = { ok: true } | { ok: false; errors: Fie
 
 /** Records the review and logs it in one transaction; a second review is refused, whoever wins the race. */
 export async function recordCaseDirectionReview(db: Db, actor: EscalationActor, auditId: string, fields: Record<string, unknown>): Promise<CaseDirectionReviewOutcome> {
-  const page = await openCaseDirectionReview(db, actor.principal, auditId);
+  const page = await openCaseDirectionReview(db, actor.principal, auditId, ukDateAt(actor.at));
   const parsed = reviewSchema.safeParse(fields);
   if (!parsed.success) return { ok: false, errors: fieldErrorsFrom(parsed.error), page };
   const { audit, direction, actions } = page;
   await inTransaction(db, async (trx) => {
-    if (!(await updateCaseDirectionReview(trx, direction.id, { reviewedBy: actor.principal.userId, notes: parsed.data.reviewNotes }))) {
+    if (!(await updateCaseDirectionReview(trx, direction.id, { reviewedBy: actor.principal.userId, notes: parsed.data.reviewNotes, at: actor.at }))) {
       throw new AppError('CONFLICT', ALREADY_REVIEWED);
     }
     const open = actions.filter((action) => action.status === 'open').length;

@@ -446,7 +446,7 @@ export async function submitAudit(db: Db, actor: FormActor, auditId: string, exp
     // Inadequate at submission is escalated at once: alerts and e-mails, in this transaction.
     await raiseInadequateAlerts(trx, actor, form.audit.id);
     // The moderator is chosen now, by the organisation's rule, unless one is already set.
-    await assignModerator(trx, actor.principal.organisationId, form.audit.id);
+    await assignModerator(trx, actor.principal.organisationId, form.audit.id, ukDateAt(actor.at));
     await trx.deleteFrom('audit_judgements').where('audit_id', '=', form.audit.id).where('stage', '=', 'auditor').execute();
     if (judgements.length) {
       await trx

@@ -5,10 +5,10 @@
  * rule finds nobody, a moderator of that service moderates, else a QA lead. Nobody moderates
  * their own audit. An organisation's own rule is its `settings.moderationRule`.
  */
-import { sql } from 'kysely';
 import { z } from 'zod';
 import type { Db } from '../../../db/index.ts';
 import type { Role } from '../../../db/types.ts';
+import { type IsoDate } from '../../../platform/working-days.ts';
 
 export const MODERATOR_KINDS = ['service_manager', 'qa_service_manager'] as const;
 export type ModeratorKind = (typeof MODERATOR_KINDS)[number];
@@ -107,14 +107,14 @@ export function ruleFromSettings(settings: unknown): ModerationRule {
   return parsed.success ? parsed.data : DEFAULT_MODERATION_RULE;
 }
 
-/** Current staff of the organisation as candidates, in a stable order (by name). */
-export async function candidates(db: Db, organisationId: string): Promise<ModeratorCandidate[]> {
+/** Staff of the organisation on `today` (not yet left) as candidates, in a stable order (by name). */
+export async function candidates(db: Db, organisationId: string, today: IsoDate): Promise<ModeratorCandidate[]> {
   const staff = await db
     .selectFrom('staff')
     .leftJoin('teams', 'teams.id', 'staff.team_id')
     .select(['staff.id', 'staff.job_title', 'staff.line_manager_id', 'teams.service_id'])
     .where('staff.organisation_id', '=', organisationId)
-    .where((eb) => eb.or([eb('staff.leaving_date', 'is', null), eb('staff.leaving_date', '>=', sql<string>`current_date`)]))
+    .where((eb) => eb.or([eb('staff.leaving_date', 'is', null), eb('staff.leaving_date', '>=', today)]))
     .orderBy('staff.full_name')
     .orderBy('staff.id')
     .execute();
@@ -141,7 +141,7 @@ export async function candidates(db: Db, organisationId: string): Promise<Modera
  * Sets the audit's moderator by the organisation's rule, unless it has one already (a
  * returned audit goes back to the moderator who returned it). Called in submission's transaction.
  */
-export async function assignModerator(db: Db, organisationId: string, auditId: string): Promise<string | null> {
+export async function assignModerator(db: Db, organisationId: string, auditId: string, today: IsoDate): Promise<string | null> {
   const audit = await db
     .selectFrom('audits')
     .select(['auditor_id', 'service_id', 'moderator_id'])
@@ -150,7 +150,7 @@ export async function assignModerator(db: Db, organisationId: string, auditId: s
     .executeTakeFirstOrThrow();
   if (audit.moderator_id) return audit.moderator_id;
   const organisation = await db.selectFrom('organisations').select('settings').where('id', '=', organisationId).executeTakeFirstOrThrow();
-  const moderatorId = chooseModerator(ruleFromSettings(organisation.settings), audit.auditor_id, audit.service_id, await candidates(db, organisationId));
+  const moderatorId = chooseModerator(ruleFromSettings(organisation.settings), audit.auditor_id, audit.service_id, await candidates(db, organisationId, today));
   if (moderatorId) await db.updateTable('audits').set({ moderator_id: moderatorId }).where('id', '=', auditId).execute();
   return moderatorId;
 }
