@@ -59,7 +59,7 @@ async function main() {
     if (!transport) console.warn('No SMTP_URL: e-mails are kept in the outbox until one is set.');
   }
   if (transport && !config.publicUrl) console.warn('No PUBLIC_URL: links in e-mails are relative until it is set.');
-  const worker = transport ? startOutboxWorker({ db: handle.db, transport, intervalMs: config.outboxIntervalSeconds * 1000, logger: app.log, publicUrl: config.publicUrl }) : undefined;
+  const worker = transport ? startOutboxWorker({ db: handle.db, transport, intervalMs: config.outboxIntervalSeconds * 1000, logger: app.log, publicUrl: config.publicUrl, clock: systemClock }) : undefined;
 
   // The daily reminder digests: queued in the outbox from REMINDER_HOUR, once a working day.
   const reminders = config.remindersEnabled
