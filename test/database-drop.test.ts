@@ -59,7 +59,7 @@ async function startServer(databaseUrl: string): Promise<Server> {
   child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the server did not start: ${output}`)), 60_000);
+    const timer = setTimeout(() => reject(new Error(`the server did not start: ${output}`)), 150_000);
     const look = () => {
       const port = /listening on http:\/\/localhost:(\d+)/.exec(output)?.[1];
       if (port) {
@@ -118,7 +118,7 @@ describe.skipIf(!onPostgres)('the server when PostgreSQL drops its connections',
     viaRelay.pathname = `/${databaseName}`;
     server = await startServer(viaRelay.toString());
     cookie = await signIn(server.url, council.users.qa_coordinator.email);
-  }, 90_000);
+  }, 240_000);
 
   afterAll(async () => {
     server?.process.kill('SIGTERM');
@@ -164,7 +164,7 @@ describe.skipIf(!onPostgres)('the server when PostgreSQL drops its connections',
 
     await waitFor('the pages answer again', async () => (await page('/audits')) === 200 && (await health()) === 200);
     expect(alive()).toBe(true);
-  });
+  }, 120_000);
 
   it('says 503 on /health and on pages while the database cannot be reached, and 200 again after, without a restart', async () => {
     await relay.cut();
@@ -180,5 +180,5 @@ describe.skipIf(!onPostgres)('the server when PostgreSQL drops its connections',
     await waitFor('/health reports the database up', async () => (await health()) === 200);
     expect(await page('/audits')).toBe(200);
     expect(alive(), server.output()).toBe(true);
-  });
+  }, 120_000);
 });
