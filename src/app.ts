@@ -19,6 +19,7 @@ import {
   setUpPageRendering,
 } from './platform/http/pipeline.ts';
 import { setUpSecurityHeaders } from './platform/http/security.ts';
+import { serverTimeouts, setUpTextChecks, setUpUploadCap } from './platform/http/limits.ts';
 import './platform/http/types.ts';
 import { createViewEnvironment, ROOT_DIR, SRC_DIR } from './platform/views.ts';
 import { healthRoutes } from './modules/health/routes.ts';
@@ -37,13 +38,16 @@ export type AppDependencies = { db: Db; config: Config; clock: Clock };
 
 /**
  * The request pipeline, in order: health → security headers → cookies and parsing → static
- * assets → page rendering → authentication → authorisation → CSRF → routes → 404 → errors.
+ * assets → page rendering → authentication → the cap on uploads from people not signed in →
+ * text checks (no NUL bytes) → authorisation → CSRF → routes → 404 → errors. Timeouts on every
+ * connection come from the configuration (serverTimeouts).
  */
 export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
   const app = Fastify({
     logger: deps.config.logLevel === 'silent' ? false : { level: deps.config.logLevel },
     trustProxy: deps.config.trustProxy,
     bodyLimit: 1024 * 1024,
+    ...serverTimeouts(deps.config),
     // Repeated form fields (checkboxes) arrive as arrays; nothing else needs more.
     routerOptions: { ignoreTrailingSlash: true },
   });
@@ -68,6 +72,8 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
 
   setUpPageRendering(app, { views: createViewEnvironment(), config: deps.config });
   setUpAuthentication(app, deps);
+  setUpUploadCap(app, deps.config);
+  setUpTextChecks(app);
   setUpCsrfCheck(app);
   // Before the routes, so that every encapsulated route scope inherits them.
   setUpErrorHandling(app);

@@ -21,6 +21,10 @@ const environmentSchema = z.object({
   LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).max(100).default(5),
   LOGIN_LOCK_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(15),
   TRUST_PROXY: booleanFlag,
+  REQUEST_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(60 * 60).default(300),
+  IDLE_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(60 * 60).default(60),
+  KEEP_ALIVE_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(60 * 60).default(72),
+  UNAUTHENTICATED_UPLOADS_MAX: z.coerce.number().int().min(0).max(10_000).default(10),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SERVICE_NAME: z.string().default('Assure'),
   SMTP_URL: z
@@ -63,6 +67,17 @@ export type Config = {
   loginMaxFailures: number;
   loginLockMinutes: number;
   trustProxy: boolean;
+  /**
+   * How long a client may take: to send a whole request, headers and body (requestTimeoutSeconds);
+   * to send or receive nothing at all on a connection (idleTimeoutSeconds); to send its next
+   * request on a kept-alive connection (keepAliveTimeoutSeconds). Then the connection is closed,
+   * so slow or stalled clients cannot hold the server's connections for ever.
+   */
+  requestTimeoutSeconds: number;
+  idleTimeoutSeconds: number;
+  keepAliveTimeoutSeconds: number;
+  /** How many uploads (multipart) from people not signed in may be open at once; more are refused. */
+  unauthenticatedUploadsMax: number;
   logLevel: string;
   serviceName: string;
   /** Where the outbox delivers e-mail, e.g. smtp://127.0.0.1:1025; undefined: not configured. */
@@ -111,6 +126,10 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     loginMaxFailures: env.LOGIN_MAX_FAILURES,
     loginLockMinutes: env.LOGIN_LOCK_MINUTES,
     trustProxy: env.TRUST_PROXY,
+    requestTimeoutSeconds: env.REQUEST_TIMEOUT_SECONDS,
+    idleTimeoutSeconds: env.IDLE_TIMEOUT_SECONDS,
+    keepAliveTimeoutSeconds: env.KEEP_ALIVE_TIMEOUT_SECONDS,
+    unauthenticatedUploadsMax: env.UNAUTHENTICATED_UPLOADS_MAX,
     logLevel: env.LOG_LEVEL,
     serviceName: env.SERVICE_NAME,
     smtpUrl: env.SMTP_URL,

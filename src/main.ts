@@ -1,3 +1,4 @@
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { loadConfig, ConfigError } from './config.ts';
 import { buildApp } from './app.ts';
@@ -42,7 +43,9 @@ async function main() {
     await handle.close();
     throw error;
   }
-  console.log(`Assure is listening on http://localhost:${config.port} (${handle.driver === 'pglite' ? `embedded database in ${config.dataDir}` : 'PostgreSQL'})`);
+  // The port actually bound: PORT=0 asks the system for a free one.
+  const port = (app.server.address() as AddressInfo | null)?.port ?? config.port;
+  console.log(`Assure is listening on http://localhost:${port} (${handle.driver === 'pglite' ? `embedded database in ${config.dataDir}` : 'PostgreSQL'})`);
 
   // E-mail: the outbox is delivered by SMTP or GOV.UK Notify. The demo, without either, runs
   // a local catch-all SMTP server that files every message under DATA_DIR/mail as .eml files.

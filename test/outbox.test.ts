@@ -100,7 +100,7 @@ describe.each(testDrivers())('e-mail outbox on %s', (driver) => {
 
     const report = await deliverDueEmails(db, toSink);
 
-    expect(report).toEqual({ claimed: 1, sent: 1, retrying: 0, failed: 0 });
+    expect(report).toEqual({ claimed: 1, sent: 1, retrying: 0, failed: 0, leaseLost: 0 });
     const [message] = sink.messages();
     expect(sink.messages()).toHaveLength(1);
     expect(message).toMatchObject({
@@ -157,7 +157,7 @@ describe.each(testDrivers())('e-mail outbox on %s', (driver) => {
 
     const failed = await deliverDueEmails(db, toNowhere, { now });
 
-    expect(failed).toEqual({ claimed: 1, sent: 0, retrying: 1, failed: 0 });
+    expect(failed).toEqual({ claimed: 1, sent: 0, retrying: 1, failed: 0, leaseLost: 0 });
     const waiting = await row(queued!.id);
     expect(waiting).toMatchObject({ status: 'queued', attempts: 1, locked_until: null, sent_at: null });
     expect(waiting.next_attempt_at.getTime()).toBe(minutesAfter(now, 1).getTime());
@@ -225,6 +225,39 @@ describe.each(testDrivers())('e-mail outbox on %s', (driver) => {
     expect(await deliverDueEmails(db, toSink, { now })).toMatchObject({ claimed: 0, failed: 1 });
     expect(await row(queued!.id)).toMatchObject({ status: 'failed', locked_until: null, last_error: 'delivery was interrupted on the last attempt' });
     expect(sink.messages()).toEqual([]);
+  });
+
+  it('queues an e-mail at the business time it is given, due from then', async () => {
+    const tomorrow = new Date(Date.now() + 24 * 60 * 60_000);
+    const queued = await enqueueEmail(db, { ...email('Queued by tomorrow\'s clock'), now: tomorrow });
+    expect((await row(queued!.id)).next_attempt_at.getTime()).toBe(tomorrow.getTime());
+
+    expect(await deliverDueEmails(db, toSink)).toMatchObject({ claimed: 0 });
+    expect(await deliverDueEmails(db, toSink, { now: tomorrow })).toMatchObject({ claimed: 1, sent: 1 });
+    expect(subjectsReceived()).toEqual(["Queued by tomorrow's clock"]);
+  });
+
+  it('refuses to deliver with a lease no longer than the transport may take to send', async () => {
+    await enqueueEmail(db, email('Not sent with a short lease'));
+    const slow: EmailTransport = { timeoutMs: 10_000, send: (message) => toSink.send(message) };
+    await expect(deliverDueEmails(db, slow, { lockSeconds: 10 })).rejects.toThrow(/lease .* must be longer than the transport's timeout/);
+    expect(subjectsReceived()).toEqual([]);
+  });
+
+  it("gives up a send that outlasts the transport's timeout and queues it for a retry", async () => {
+    const slowSink = await startMailSink({ answerDelayMs: 1_500 });
+    const slow = smtpTransport({ url: slowSink.url, from: FROM, timeoutMs: 300 });
+    try {
+      const queued = await enqueueEmail(db, email('Slower than the timeout'));
+      const started = Date.now();
+      const report = await deliverDueEmails(db, slow, { lockSeconds: 600 });
+      expect(Date.now() - started).toBeLessThan(1_400);
+      expect(report).toMatchObject({ claimed: 1, sent: 0, retrying: 1 });
+      expect(await row(queued!.id)).toMatchObject({ status: 'queued', attempts: 1 });
+    } finally {
+      slow.close();
+      await slowSink.close();
+    }
   });
 
   it('never sends one e-mail twice when several deliveries run at once', async () => {

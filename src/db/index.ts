@@ -47,6 +47,13 @@ export async function openPostgres(connectionString: string, options: { max?: nu
   pool.on('error', () => {
     // An idle client lost its server; the pool replaces it. Queries report their own errors.
   });
+  // The pool listens for errors only on idle clients. A client in use whose server goes away
+  // (a restart, a failover, pg_terminate_backend, idle_session_timeout) emits 'error' too, and
+  // with no listener that kills the process. The query in flight fails on its own and the
+  // pool drops the broken client when it is released, so the event needs no further handling.
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+  });
   try {
     const client = await pool.connect();
     client.release();
@@ -135,6 +142,32 @@ function isRunning(pid: number): boolean {
  */
 export function inTransaction<T>(db: Db, work: (trx: Trx) => Promise<T>): Promise<T> {
   return db.isTransaction ? work(db as Trx) : db.transaction().execute(work);
+}
+
+/**
+ * SQLSTATE classes and codes, and the drivers' own errors, that mean the connection to the
+ * database failed rather than the statement: the request can only be answered "try again later".
+ * 08: connection exception; 57P01–57P03: the server shut down or is starting; 53300: too many
+ * connections.
+ */
+const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300']);
+const UNAVAILABLE_SYSTEM_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+const UNAVAILABLE_MESSAGES = [
+  /connection terminated/i,
+  /timeout exceeded when trying to connect/i,
+  /not queryable/i,
+  /cannot use a pool after calling end/i,
+  /connection (?:was )?(?:closed|ended)/i,
+];
+
+export function isDatabaseUnavailable(error: unknown, depth = 0): boolean {
+  if (!error || typeof error !== 'object' || depth > 3) return false;
+  if (error instanceof DatabaseUnavailableError) return true;
+  const { code, message, cause } = error as { code?: unknown; message?: unknown; cause?: unknown };
+  if (typeof code === 'string' && (/^08[0-9A-Z]{3}$/.test(code) || UNAVAILABLE_SQLSTATES.has(code) || UNAVAILABLE_SYSTEM_CODES.has(code))) return true;
+  if (typeof message === 'string' && UNAVAILABLE_MESSAGES.some((pattern) => pattern.test(message))) return true;
+  if (error instanceof AggregateError && error.errors.some((inner) => isDatabaseUnavailable(inner, depth + 1))) return true;
+  return isDatabaseUnavailable(cause, depth + 1);
 }
 
 export async function databaseIsReachable(db: Db): Promise<boolean> {

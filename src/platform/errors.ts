@@ -2,7 +2,7 @@
  * One error type for the whole product. Routes never build HTTP errors by hand: they throw
  * an AppError and the error handler maps its code to a status and a GOV.UK error page.
  */
-export type ErrorCode = 'BAD_REQUEST' | 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'CONFLICT' | 'INVALID' | 'TOO_MANY';
+export type ErrorCode = 'BAD_REQUEST' | 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'CONFLICT' | 'INVALID' | 'TOO_MANY' | 'UNAVAILABLE';
 
 export const STATUS_OF: Record<ErrorCode, number> = {
   BAD_REQUEST: 400,
@@ -12,6 +12,7 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   CONFLICT: 409,
   INVALID: 422,
   TOO_MANY: 429,
+  UNAVAILABLE: 503,
 };
 
 export type FieldError = { field: string; message: string; row?: number };

@@ -33,7 +33,15 @@ export type MailSink = {
 
 const MAX_MESSAGE_BYTES = 10 * 1024 * 1024;
 
-export async function startMailSink(options: { port?: number; host?: string; folder?: string } = {}): Promise<MailSink> {
+export type MailSinkOptions = {
+  port?: number;
+  host?: string;
+  folder?: string;
+  /** Answers each message this much later, as a slow mail server does (for tests of the outbox). */
+  answerDelayMs?: number;
+};
+
+export async function startMailSink(options: MailSinkOptions = {}): Promise<MailSink> {
   const host = options.host ?? '127.0.0.1';
   const received: ReceivedEmail[] = [];
   if (options.folder) await mkdir(options.folder, { recursive: true });
@@ -48,7 +56,8 @@ export async function startMailSink(options: { port?: number; host?: string; fol
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
       stream.on('error', callback);
-      stream.on('end', () => {
+      stream.on('end', () => setTimeout(finish, options.answerDelayMs ?? 0));
+      const finish = () => {
         if (stream.sizeExceeded) return callback(Object.assign(new Error('Message too big for the mail sink'), { responseCode: 552 }));
         const bytes = Buffer.concat(chunks);
         const message = {
@@ -61,7 +70,7 @@ export async function startMailSink(options: { port?: number; host?: string; fol
         received.push(message);
         if (!options.folder) return callback();
         writeFile(path.join(options.folder, emlName(message.receivedAt, received.length)), bytes).then(() => callback(), callback);
-      });
+      };
     },
   });
 

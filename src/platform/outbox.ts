@@ -2,28 +2,39 @@ import { createHmac } from 'node:crypto';
 import nodemailer from 'nodemailer';
 import { z } from 'zod';
 import type { Db } from '../db/index.ts';
-import type { Clock } from './clock.ts';
+import { fixedClock, type Clock } from './clock.ts';
 
 /**
  * The e-mail outbox. Code that announces a change by e-mail enqueues the message in the same
  * transaction as the change, so a message exists only if its change committed. A worker then
  * delivers due messages by SMTP or GOV.UK Notify, retrying with backoff; a message the
- * transport refuses for good (OutboxError with `permanent`) fails at once. Delivery is at least
- * once: the only window for a duplicate is a crash between the server accepting a message and
- * the row being marked sent, and the Message-ID or Notify reference (the row's id) lets mail
- * systems and Notify's records spot that.
+ * transport refuses for good (OutboxError with `permanent`) fails at once.
+ *
+ * Never twice, with any number of app servers and however slow the mail server: each message is
+ * claimed on its own, just before its send, with a lease (locked_until) longer than the longest
+ * a send may take, because the transport gives up (and closes its connection) well inside the
+ * lease. So nobody takes a message over while its send can still be going on. Sent is recorded
+ * only by the claim that holds the lease, and a message recorded sent is never claimed again.
+ * The one window left is a crash between the mail server accepting a message and the row being
+ * marked sent; the Message-ID or Notify reference (the row's id) lets mail systems spot that.
  */
 
 export type OutgoingEmail = { id: string; to: string; subject: string; text: string; html: string | null };
 
-/** Anything that can send one message; it throws when the message was not accepted. */
-export type EmailTransport = { send(message: OutgoingEmail): Promise<void> };
+/**
+ * Anything that can send one message; it throws when the message was not accepted. `timeoutMs`
+ * is the longest one send may take before the transport abandons it (the outbox's lease must be
+ * longer); a transport that does not say is held to DEFAULT_SEND_TIMEOUT_MS by the outbox.
+ */
+export type EmailTransport = { send(message: OutgoingEmail): Promise<void>; readonly timeoutMs?: number };
 
 /** After attempt n fails the next is RETRY_DELAYS_MINUTES[n - 1] minutes later; after the last, the message has failed. */
 export const RETRY_DELAYS_MINUTES = [1, 5, 30, 120, 720] as const;
 export const MAX_ATTEMPTS = RETRY_DELAYS_MINUTES.length + 1;
 /** How long a claimed message is left to its worker before another may take it over. */
 const DEFAULT_LOCK_SECONDS = 5 * 60;
+/** The longest a send may take, unless the transport says otherwise: well inside the lease. */
+export const DEFAULT_SEND_TIMEOUT_MS = 60_000;
 const MAX_ERROR_LENGTH = 1000;
 
 /**
@@ -101,24 +112,36 @@ export type DeliveryOptions = {
   batchSize?: number;
   /** Where people reach Assure, for the links in messages (see appLink). */
   publicUrl?: string | undefined;
-  /** The time of this run, by the app's clock; tests pass a later one to let backoff pass. */
-  now: Date;
+  /** The claim's lease: it must be longer than the transport's timeout. */
   lockSeconds?: number;
-};
+} & (
+  | { /** Business time, the app's clock: each claim and each outcome reads it. */ clock: Clock }
+  | { /** One time for the whole run; tests pass a later one to let backoff pass. */ now: Date }
+);
 
-export type DeliveryReport = { claimed: number; sent: number; retrying: number; failed: number };
+/** `leaseLost`: sent, but the lease had passed meanwhile (recorded sent all the same). */
+export type DeliveryReport = { claimed: number; sent: number; retrying: number; failed: number; leaseLost: number };
 
 /**
- * Delivers the messages that are due, one batch: claims them, sends each, and records the
- * outcome. Several workers (app servers) may run this at once: each claims different rows.
+ * Delivers the messages that are due, up to a batch: claims one, sends it, records the outcome,
+ * and so on. Several workers (app servers) may run this at once: each claims different rows.
+ * A claim covers one send only, so a slow mail server cannot let a claim run out while the
+ * message waits behind others of its batch.
  */
 export async function deliverDueEmails(db: Db, transport: EmailTransport, options: DeliveryOptions): Promise<DeliveryReport> {
-  const { now } = options;
-  const report: DeliveryReport = { claimed: 0, sent: 0, retrying: 0, failed: 0 };
-  report.failed += await failInterrupted(db, now);
-  const claimed = await claimDue(db, now, options.batchSize ?? 20, options.lockSeconds ?? DEFAULT_LOCK_SECONDS);
-  report.claimed = claimed.length;
-  for (const row of claimed) {
+  const clock = 'now' in options ? fixedClock(options.now) : options.clock;
+  const leaseMs = (options.lockSeconds ?? DEFAULT_LOCK_SECONDS) * 1000;
+  const timeoutMs = transport.timeoutMs ?? DEFAULT_SEND_TIMEOUT_MS;
+  if (timeoutMs >= leaseMs) {
+    throw new OutboxError(`the claim's lease (${leaseMs} ms) must be longer than the transport's timeout (${timeoutMs} ms), or a slow send could be taken over and sent twice`);
+  }
+  const report: DeliveryReport = { claimed: 0, sent: 0, retrying: 0, failed: 0, leaseLost: 0 };
+  report.failed += await failInterrupted(db, clock.now());
+  const batchSize = options.batchSize ?? 20;
+  while (report.claimed < batchSize) {
+    const row = await claimNext(db, clock.now(), leaseMs);
+    if (!row) break;
+    report.claimed += 1;
     const message = {
       id: row.id,
       to: row.to_address,
@@ -127,27 +150,48 @@ export async function deliverDueEmails(db: Db, transport: EmailTransport, option
       html: row.html_body === null ? null : withAppLinks(row.html_body, options.publicUrl),
     };
     try {
-      await transport.send(message);
+      await sendWithin(transport, message, timeoutMs);
     } catch (error) {
-      const outcome = await recordFailure(db, row, error, now);
+      const outcome = await recordFailure(db, row, error, clock.now());
       report[outcome] += 1;
       continue;
     }
-    await markSent(db, row.id, now);
+    const held = await markSent(db, row, clock.now());
     report.sent += 1;
+    if (!held) report.leaseLost += 1;
   }
   return report;
 }
 
-type ClaimedRow = Awaited<ReturnType<typeof claimDue>>[number];
+/**
+ * The transport's own timeout ends a send (closing its connection); this deadline is the
+ * backstop for a transport that does not keep to it. A send abandoned here may still be under
+ * way, so its retry waits until its lease has passed (see recordFailure).
+ */
+async function sendWithin(transport: EmailTransport, message: OutgoingEmail, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new SendAbandoned(`the send took longer than ${timeoutMs} ms`)), timeoutMs + 1_000);
+  });
+  try {
+    await Promise.race([transport.send(message), deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A send the outbox stopped waiting for: it may still be going on. */
+class SendAbandoned extends OutboxError {}
+
+type ClaimedRow = NonNullable<Awaited<ReturnType<typeof claimNext>>>;
 
 /**
- * Marks the due rows 'sending' in one statement. `for update skip locked` makes concurrent
- * workers pass over rows another is claiming, and a row whose worker died while sending
- * (locked_until passed) is due again. The attempt is counted here, so a message that kills
- * its worker every time still runs out of attempts.
+ * Marks the next due row 'sending' in one statement, with a lease from now. `for update skip
+ * locked` makes concurrent workers pass over a row another is claiming, and a row whose worker
+ * died while sending (its lease passed) is due again. The attempt is counted here, so a message
+ * that kills its worker every time still runs out of attempts.
  */
-function claimDue(db: Db, now: Date, batchSize: number, lockSeconds: number) {
+function claimNext(db: Db, now: Date, leaseMs: number) {
   const due = db
     .selectFrom('email_outbox')
     .select('id')
@@ -160,29 +204,40 @@ function claimDue(db: Db, now: Date, batchSize: number, lockSeconds: number) {
     .where('attempts', '<', MAX_ATTEMPTS)
     .orderBy('next_attempt_at')
     .orderBy('created_at')
-    .limit(batchSize)
+    .limit(1)
     .forUpdate()
     .skipLocked();
   return db
     .updateTable('email_outbox')
     .set((eb) => ({
       status: 'sending',
-      locked_until: new Date(now.getTime() + lockSeconds * 1000),
+      locked_until: new Date(now.getTime() + leaseMs),
       attempts: eb('attempts', '+', 1),
     }))
     .where('id', 'in', due)
     .returning(['id', 'to_address', 'subject', 'text_body', 'html_body', 'attempts', 'locked_until'])
-    .execute();
+    .executeTakeFirst();
 }
 
-/** Sent is final: recorded whatever else happened to the row meanwhile, so it is never sent again. */
-async function markSent(db: Db, id: string, now: Date): Promise<void> {
-  await db
+/**
+ * Records the delivery, checking the lease: answers whether this claim still held the row.
+ * Sent is final and recorded once: a row already sent is left as it is; a row whose lease
+ * passed (a worker stalled beyond its timeout) is still recorded sent, since it was, so that
+ * nobody sends it again.
+ */
+async function markSent(db: Db, row: ClaimedRow, now: Date): Promise<boolean> {
+  const sent = { status: 'sent' as const, sent_at: now, locked_until: null, last_error: null };
+  const held = await db
     .updateTable('email_outbox')
-    .set({ status: 'sent', sent_at: now, locked_until: null, last_error: null })
-    .where('id', '=', id)
-    .where('status', '<>', 'sent')
-    .execute();
+    .set(sent)
+    .where('id', '=', row.id)
+    .where('status', '=', 'sending')
+    .where('locked_until', '=', row.locked_until!)
+    .where('locked_until', '>', now)
+    .executeTakeFirst();
+  if (Number(held.numUpdatedRows) === 1) return true;
+  await db.updateTable('email_outbox').set(sent).where('id', '=', row.id).where('status', '<>', 'sent').execute();
+  return false;
 }
 
 /** Schedules the next attempt, or gives up after the last; only while this worker still holds the row. */
@@ -195,13 +250,19 @@ async function recordFailure(db: Db, row: ClaimedRow, error: unknown, now: Date)
       status: giveUp ? 'failed' : 'queued',
       locked_until: null,
       last_error: describeError(error),
-      ...(giveUp ? {} : { next_attempt_at: new Date(now.getTime() + delayMinutes! * 60_000) }),
+      ...(giveUp ? {} : { next_attempt_at: nextAttemptAt(row, error, now, delayMinutes!) }),
     })
     .where('id', '=', row.id)
     .where('status', '=', 'sending')
     .where('locked_until', '=', row.locked_until!)
     .execute();
   return giveUp ? 'failed' : 'retrying';
+}
+
+/** After the retry delay; but a send abandoned on its deadline may still be going on, so never before its lease ends. */
+function nextAttemptAt(row: ClaimedRow, error: unknown, now: Date, delayMinutes: number): Date {
+  const afterDelay = now.getTime() + delayMinutes * 60_000;
+  return new Date(error instanceof SendAbandoned ? Math.max(afterDelay, row.locked_until!.getTime()) : afterDelay);
 }
 
 /** A row whose worker died on its last attempt would otherwise stay 'sending' for ever. */
@@ -228,21 +289,27 @@ export type SmtpSettings = {
   url: string;
   /** The From header, e.g. 'Assure <assure@council.gov.uk>'. */
   from: string;
+  /** The longest one send may take, connecting included; then its connection is closed. */
+  timeoutMs?: number;
 };
 
 /** A transport that sends through an SMTP server with nodemailer. close() ends its connections. */
 export function smtpTransport(settings: SmtpSettings): EmailTransport & { close(): void } {
+  const timeoutMs = settings.timeoutMs ?? DEFAULT_SEND_TIMEOUT_MS;
   const mailer = nodemailer.createTransport({
     url: settings.url,
-    // Well inside the claim lock, so a slow server cannot make two workers send one message.
-    connectionTimeout: 15_000,
-    greetingTimeout: 15_000,
-    socketTimeout: 60_000,
+    connectionTimeout: Math.min(15_000, timeoutMs),
+    greetingTimeout: Math.min(15_000, timeoutMs),
+    socketTimeout: timeoutMs,
   });
   const domain = /@([^>\s]+)>?\s*$/.exec(settings.from)?.[1] ?? 'assure.invalid';
   return {
+    timeoutMs,
     async send(message) {
       await mailer.sendMail({
+        // The whole send, however slow the server: aborting closes the connection, so a send
+        // given up here cannot complete later, after the claim's lease has passed.
+        signal: AbortSignal.timeout(timeoutMs),
         from: settings.from,
         to: message.to,
         subject: message.subject,
@@ -323,7 +390,9 @@ async function notifyProblem(response: Response): Promise<string> {
 export function notifyTransport(settings: NotifySettings): EmailTransport {
   parseNotifyApiKey(settings.apiKey);
   const url = `${settings.baseUrl.replace(/\/+$/, '')}/v2/notifications/email`;
+  const timeoutMs = settings.timeoutMs ?? 30_000;
   return {
+    timeoutMs,
     async send(message) {
       const response = await fetch(url, {
         method: 'POST',
@@ -338,7 +407,7 @@ export function notifyTransport(settings: NotifySettings): EmailTransport {
           personalisation: { subject: message.subject, body: message.text },
           reference: message.id,
         }),
-        signal: AbortSignal.timeout(settings.timeoutMs ?? 30_000),
+        signal: AbortSignal.timeout(timeoutMs),
       });
       if (response.ok) {
         await response.body?.cancel();
@@ -388,8 +457,9 @@ export function startOutboxWorker(deps: {
   const deliverAll = async () => {
     try {
       for (;;) {
-        const report = await deliverDueEmails(deps.db, deps.transport, { batchSize, publicUrl: deps.publicUrl, now: deps.clock.now() });
+        const report = await deliverDueEmails(deps.db, deps.transport, { batchSize, publicUrl: deps.publicUrl, clock: deps.clock });
         if (report.claimed > 0 || report.failed > 0) deps.logger.info({ outbox: report }, 'outbox delivery');
+        if (report.leaseLost > 0) deps.logger.error({ outbox: report }, 'outbox: a send outlasted its lease; raise the lease or lower the transport timeout');
         // A full batch suggests more are waiting.
         if (report.claimed < batchSize || stopped) return;
       }

@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
 import { parse, CsvError } from 'csv-parse';
 import { sql } from 'kysely';
 import { z } from 'zod';
@@ -33,6 +33,12 @@ const HEADERS: Record<Field, { label: string; names: string[] }> = {
 export const STAFF_IMPORT_COLUMNS = Object.values(HEADERS).map((header) => header.label);
 
 const MAX_ROWS = 50_000;
+/**
+ * Bounds memory whatever the file: a staff record is a few hundred characters, so a longer row
+ * (a 150 MB cell, an unclosed quote swallowing the rest of the file) is refused as soon as it
+ * passes this, never held whole. The same bound as the child register's import.
+ */
+export const MAX_ROW_CHARS = 1_000_000;
 const MAX_ERRORS = 5_000;
 
 export function normaliseHeader(text: string): string {
@@ -81,8 +87,13 @@ class Refused extends Error {
 type ParsedFile = { ok: true; headers: Partial<Record<Field, string>>; rows: FileRow[] };
 
 async function readFile(input: Readable): Promise<ParsedFile | { ok: false; errors: StaffImportError[] }> {
-  const parser = input.pipe(parse({ bom: true, skip_empty_lines: true, relax_column_count: true, trim: true, info: true }));
-  input.on('error', (error) => parser.destroy(error));
+  const parser = parse({ bom: true, skip_empty_lines: true, relax_column_count: true, trim: true, info: true, max_record_size: MAX_ROW_CHARS });
+  // pipeline, not pipe: an upload that failed before we got here (cut off, its stream already
+  // destroyed with the error) reaches the parser as that error instead of leaving it waiting.
+  let uploadFailed = false;
+  pipeline(input, parser, (error) => {
+    if (error && !(error instanceof CsvError)) uploadFailed = true;
+  });
   let columns: (Field | null)[] | null = null;
   const headers: Partial<Record<Field, string>> = {};
   const rows: FileRow[] = [];
@@ -115,15 +126,14 @@ async function readFile(input: Readable): Promise<ParsedFile | { ok: false; erro
       rows.push({ row: info.lines, cells });
     }
   } catch (error) {
-    if (error instanceof CsvError) {
-      const line = (error as CsvError & { lines?: number }).lines ?? 0;
-      return { ok: false, errors: [{ row: line, column: '', value: '', reason: `The file is not a readable CSV file (${error.message})` }] };
+    if (error instanceof CsvError) return { ok: false, errors: [csvProblem(error)] };
+    if (uploadFailed || input.destroyed) {
+      return { ok: false, errors: [{ row: 0, column: '', value: '', reason: 'The upload was cut off before the end of the file: nothing was imported. Upload the file again.' }] };
     }
     throw error;
   } finally {
     // Whatever is left of an upload is read and dropped, so the request can finish.
-    input.unpipe(parser);
-    input.resume();
+    if (!input.destroyed) input.resume();
   }
   // An upload cut off at the size limit ends quietly: half a file must not be imported.
   if ((input as Readable & { truncated?: boolean }).truncated) {
@@ -138,6 +148,14 @@ async function readFile(input: Readable): Promise<ParsedFile | { ok: false; erro
   }
   if (errors.length) return { ok: false, errors };
   return { ok: true, headers, rows };
+}
+
+function csvProblem(error: CsvError): StaffImportError {
+  const line = (error as CsvError & { lines?: number }).lines ?? 0;
+  if (error.code === 'CSV_MAX_RECORD_SIZE') {
+    return { row: line, column: '', value: '', reason: `Row ${line} is longer than ${MAX_ROW_CHARS.toLocaleString('en-GB')} characters: no staff record is this long (is a quote left open?)` };
+  }
+  return { row: line, column: '', value: '', reason: `The file is not a readable CSV file (${error.message})` };
 }
 
 function fieldNamed(text: string): Field | null {

@@ -86,6 +86,7 @@ async function runForOrganisation(db: Db, organisationId: string, options: Remin
         subject: digest.subject,
         text: digest.text,
         dedupeKey: digestDedupeKey(recipient.staffId, options.today),
+        // Due from the run's own business time, not the machine's.
         now: options.now,
       });
     } catch (error) {

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type nunjucks from 'nunjucks';
 import { ZodError } from 'zod';
 import type { Config } from '../../config.ts';
-import type { Db } from '../../db/index.ts';
+import { isDatabaseUnavailable, type Db } from '../../db/index.ts';
 import type { Clock } from '../clock.ts';
 import { can, ROLE_LABELS, roles, type Principal } from '../access.ts';
 import { findApiTokenUser, findLiveSession, loadPrincipal } from '../auth/queries.ts';
@@ -131,6 +131,7 @@ export function setUpErrorHandling(app: FastifyInstance) {
   app.setErrorHandler((error, request, reply) => {
     const known = toAppError(error);
     if (!known) request.log.error({ err: error }, 'unexpected error');
+    else if (known.code === 'UNAVAILABLE') request.log.warn({ err: error }, 'database unavailable');
     const appError = known ?? new AppError('BAD_REQUEST', 'Something went wrong');
     const status = known ? STATUS_OF[appError.code] : 500;
     if (request.isApi) {
@@ -141,17 +142,23 @@ export function setUpErrorHandling(app: FastifyInstance) {
         ...(appError.fieldErrors.length ? { errors: appError.fieldErrors } : {}),
       });
     }
+    if (status === 503) reply.header('Retry-After', '30');
     if (status === 401) {
       const next = encodeURIComponent(request.url);
       return reply.redirect(`/sign-in?next=${next}`, 303);
     }
-    const template = status === 403 ? 'errors/403.njk' : status === 404 ? 'errors/404.njk' : status === 500 ? 'errors/500.njk' : 'errors/400.njk';
+    const template = ERROR_PAGES[status] ?? 'errors/400.njk';
     return reply.code(status).page(template, { message: appError.message });
   });
 }
 
+const ERROR_PAGES: Record<number, string> = { 403: 'errors/403.njk', 404: 'errors/404.njk', 500: 'errors/500.njk', 503: 'errors/503.njk' };
+
 function toAppError(error: unknown): AppError | null {
   if (error instanceof AppError) return error;
+  // The database went away under this request (restart, failover, dropped connection): its
+  // transaction was rolled back, so nothing of it is stored, and a later try will work.
+  if (isDatabaseUnavailable(error)) return new AppError('UNAVAILABLE', 'The service is unavailable for a moment: the database could not be reached. Try again in a minute.');
   if (error instanceof ZodError) return new AppError('INVALID', 'The request is not valid', fieldErrorsFrom(error));
   const candidate = error as { statusCode?: number; code?: string; message?: string };
   if (candidate.code === 'FST_CSRF_INVALID_TOKEN' || candidate.code === 'FST_CSRF_MISSING_SECRET') {
