@@ -4,7 +4,7 @@ import { inTransaction } from '../src/db/index.ts';
 import type { Principal } from '../src/platform/access.ts';
 import { loadPrincipal } from '../src/platform/auth/queries.ts';
 import { createActionsFromAudit } from '../src/modules/actions/service.ts';
-import { allocateAudit, ukToday } from '../src/modules/audits/allocation.ts';
+import { allocateAudit } from '../src/modules/audits/allocation.ts';
 import { DETAILS_PAGE } from '../src/modules/audits/form/answers.ts';
 import { formPages } from '../src/modules/audits/form/form.ts';
 import { createUser } from '../src/modules/org/service.ts';
@@ -17,6 +17,7 @@ import { completePage as completeFormPage, dateFields, type Fields } from './sup
 import { testDrivers } from './support/database.ts';
 import { createSmallCouncil, PASSWORD, type SmallCouncil } from './support/fixtures.ts';
 import { pageText, TestClient } from './support/client.ts';
+import { ukDateAt } from '../src/platform/clock.ts';
 
 const BRISTOL = 'bristol-child-case-audit';
 const TELFORD = 'telford-strengthening-families-case-audit';
@@ -40,14 +41,14 @@ describe.each(testDrivers())('actions on %s', (driver) => {
   async function submittedAudit(toolKey: string, extra: (page: string) => Fields = () => ({})) {
     childNumber += 1;
     const child = await createChild(t.db, council.organisation.id, { externalId: `AC-${childNumber}`, initials: 'XY', teamId: council.teams.unit1.id, workerId: council.staff.worker1.id });
-    const outcome = await allocateAudit(t.db, { principal: coordinator, ipAddress: null }, { childId: child.id, toolId: tools[toolKey]!.toolId, auditorId: council.staff.manager1.id });
+    const outcome = await allocateAudit(t.db, { principal: coordinator, ipAddress: null, at: new Date() }, { childId: child.id, toolId: tools[toolKey]!.toolId, auditorId: council.staff.manager1.id });
     if (!outcome.ok) throw new Error(JSON.stringify(outcome.errors));
     const id = outcome.audit.id;
     const tool = tools[toolKey]!.tool;
     for (const page of formPages(tool)) {
       const opened = await auditor.get(pageUrl(id, page));
       const prefilled = Object.fromEntries([...opened.body.matchAll(/name="([a-z][a-z0-9_]*)"[^>]*value="([^"]+)"/g)].map((match) => [match[1]!, match[2]!]));
-      const fields = { ...completeFormPage(tool, page, { staffId: council.staff.worker1.id, today: ukToday() }), ...(page === DETAILS_PAGE ? prefilled : {}), ...extra(page) };
+      const fields = { ...completeFormPage(tool, page, { staffId: council.staff.worker1.id, today: ukDateAt(new Date()) }), ...(page === DETAILS_PAGE ? prefilled : {}), ...extra(page) };
       const response = await auditor.post(pageUrl(id, page), { _version: versionOf(opened.body), ...fields });
       expect(response.statusCode, `${toolKey} ${page}: ${pageText(response.body).slice(0, 600)}`).toBe(303);
     }
@@ -103,7 +104,7 @@ describe.each(testDrivers())('actions on %s', (driver) => {
             'actions-0-action_required': '=1+2 update the child plan',
             'actions-1-action_required': 'Hold a core group meeting',
             'actions-1-to_be_completed_by': council.staff.worker1.id,
-            ...dateFields('actions-1-by_when', addDays(ukToday(), 14)),
+            ...dateFields('actions-1-by_when', addDays(ukDateAt(new Date()), 14)),
           }
         : {},
     );
@@ -120,7 +121,7 @@ describe.each(testDrivers())('actions on %s', (driver) => {
       [0, '=1+2 update the child plan', council.staff.worker1.id, 'open', bristol.childId],
       [1, 'Hold a core group meeting', council.staff.worker1.id, 'open', bristol.childId],
     ]);
-    expect(String(actions[1]!.due_on).slice(0, 10)).toBe(addDays(ukToday(), 14));
+    expect(String(actions[1]!.due_on).slice(0, 10)).toBe(addDays(ukDateAt(new Date()), 14));
     // A second call (a resubmission) makes none.
     const made = await inTransaction(t.db, (trx) => createActionsFromAudit(trx, bristol.id));
     expect(made).toBe(0);
@@ -132,7 +133,7 @@ describe.each(testDrivers())('actions on %s', (driver) => {
     const actions = await actionsOf(telford.id);
     expect(actions).toHaveLength(1);
     expect(actions[0]!.owner_id).toBe(council.staff.worker1.id);
-    expect(String(actions[0]!.due_on).slice(0, 10)).toBe(addDays(ukToday(), 30));
+    expect(String(actions[0]!.due_on).slice(0, 10)).toBe(addDays(ukDateAt(new Date()), 30));
     telfordAction = actions[0]!.id;
     // The line manager's columns are not the audit's: the action's own record takes their place.
     expect(pageText((await auditor.get(`/audits/${telford.id}/read`)).body)).not.toContain('to be completed by Line Manager only');
@@ -226,7 +227,7 @@ describe.each(testDrivers())('actions on %s', (driver) => {
   it('finds overdue actions by their due date, asked of the data', async () => {
     const [, second] = await actionsOf(bristol.id);
     expect((await auditor.get('/actions?status=overdue')).body).not.toContain(`/actions/${second!.id}"`);
-    await t.db.updateTable('actions').set({ due_on: addDays(ukToday(), -10) }).where('id', '=', second!.id).execute();
+    await t.db.updateTable('actions').set({ due_on: addDays(ukDateAt(new Date()), -10) }).where('id', '=', second!.id).execute();
     const overdue = await auditor.get('/actions?status=overdue');
     expect(overdue.statusCode).toBe(200);
     expect(overdue.body).toContain(`href="/actions/${second!.id}"`);
@@ -262,7 +263,7 @@ describe.each(testDrivers())('actions on %s', (driver) => {
     expect((await owner.post(`${url}/done`, { _version: versionOf(opened.body), evidence: 'Done' })).statusCode).toBe(303);
     const dueVerification = async () => (await auditor.get('/actions?status=verification_due')).body.includes(`href="${url}"`);
     expect(await dueVerification()).toBe(false);
-    const due = addDays(ukToday(), -100);
+    const due = addDays(ukDateAt(new Date()), -100);
     await t.db.updateTable('actions').set({ due_on: due }).where('id', '=', telfordAction).execute();
     expect(await dueVerification()).toBe(true);
     // A council that verifies after 6 months: not yet.

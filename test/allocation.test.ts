@@ -3,12 +3,13 @@ import type { Principal } from '../src/platform/access.ts';
 import { loadPrincipal } from '../src/platform/auth/queries.ts';
 import { formatDate } from '../src/platform/views.ts';
 import { createApiToken } from '../src/modules/account/service.ts';
-import { allocateAudit, auditDueOn, ukToday } from '../src/modules/audits/allocation.ts';
+import { allocateAudit, auditDueOn } from '../src/modules/audits/allocation.ts';
 import { createTestApp, type TestApp } from './support/app.ts';
 import { createAuditTool, createChild, createToolEdition, setServiceDefaultTool } from './support/audits.ts';
 import { testDrivers } from './support/database.ts';
 import { createSmallCouncil, PASSWORD, type SmallCouncil } from './support/fixtures.ts';
 import { pageText, TestClient } from './support/client.ts';
+import { ukDateAt } from '../src/platform/clock.ts';
 
 type Children = Record<'unit1' | 'care' | 'closed' | 'managersCase' | 'christmas' | 'late' | 'api' | 'apiCare', { id: string }>;
 
@@ -95,7 +96,7 @@ describe.each(testDrivers())('allocating audits on %s', (driver) => {
     expect(formText).toContain('Case holder Wes Worker');
     expect(formText).toContain('Team North Unit 1');
     expect(formText).toContain('Service Area Social Work');
-    expect(formText).toContain(`The audit will be due on ${formatDate(auditDueOn(ukToday()))}`);
+    expect(formText).toContain(`The audit will be due on ${formatDate(auditDueOn(ukDateAt(new Date())))}`);
     // The service's default tool is chosen, at its newest published edition; the case holder is not offered as auditor.
     expect(form.body).toMatch(new RegExp(`<option value="${caseFile.toolId}" selected>Case file audit \\(edition 2026\\.2\\)</option>`));
     expect(form.body).toContain(`<option value="${council.staff.manager1.id}">Tina Manager`);
@@ -111,7 +112,7 @@ describe.each(testDrivers())('allocating audits on %s', (driver) => {
 
     const confirmed = await clients.coordinator.get(location);
     expect(confirmed.body).toContain('govuk-notification-banner--success');
-    expect(pageText(confirmed.body)).toContain(`Audit allocated to Tina Manager, due ${formatDate(auditDueOn(ukToday()))}`);
+    expect(pageText(confirmed.body)).toContain(`Audit allocated to Tina Manager, due ${formatDate(auditDueOn(ukDateAt(new Date())))}`);
 
     const audit = await t.db.selectFrom('audits').selectAll().where('id', '=', auditId).executeTakeFirstOrThrow();
     expect(audit).toMatchObject({
@@ -122,8 +123,8 @@ describe.each(testDrivers())('allocating audits on %s', (driver) => {
       team_id: council.teams.unit1.id,
       service_id: council.services.area.id,
       status: 'allocated',
-      allocated_on: ukToday(),
-      due_on: auditDueOn(ukToday()),
+      allocated_on: ukDateAt(new Date()),
+      due_on: auditDueOn(ukDateAt(new Date())),
       allocated_by: council.users.qa_coordinator.id,
     });
     const entry = await t.db.selectFrom('activity_log').selectAll().where('record_id', '=', auditId).where('action', '=', 'create').executeTakeFirstOrThrow();
@@ -131,7 +132,7 @@ describe.each(testDrivers())('allocating audits on %s', (driver) => {
   });
 
   it('e-mails the auditor once, through the outbox, with a link to the audit', async () => {
-    const outcome = await allocateAudit(t.db, { principal: coordinator, ipAddress: null }, { childId: child.christmas.id, toolId: earlyHelp.toolId, auditorId: council.staff.qaOfficer.id }, { today: '2026-12-21' });
+    const outcome = await allocateAudit(t.db, { principal: coordinator, ipAddress: null, at: new Date() }, { childId: child.christmas.id, toolId: earlyHelp.toolId, auditorId: council.staff.qaOfficer.id }, { today: '2026-12-21' });
     expect(outcome.ok).toBe(true);
     const id = outcome.ok ? outcome.audit.id : '';
     const emails = await t.db.selectFrom('email_outbox').selectAll().where('dedupe_key', '=', `audit-allocated:${id}`).execute();
@@ -159,7 +160,7 @@ describe.each(testDrivers())('allocating audits on %s', (driver) => {
   });
 
   it('shows the auditor their audits under "My audits", latest due date first, with the overdue marked', async () => {
-    const late = await allocateAudit(t.db, { principal: coordinator, ipAddress: null }, { childId: child.late.id, auditorId: council.staff.manager1.id }, { today: '2025-01-06' });
+    const late = await allocateAudit(t.db, { principal: coordinator, ipAddress: null, at: new Date() }, { childId: child.late.id, auditorId: council.staff.manager1.id }, { today: '2025-01-06' });
     expect(late.ok && late.audit.dueOn).toBe('2025-01-20');
 
     const page = await clients.auditor.get('/my-audits');
@@ -198,7 +199,7 @@ describe.each(testDrivers())('allocating audits on %s', (driver) => {
       expect(api.statusCode).toBe(403);
     }
     const auditor = (await loadPrincipal(t.db, council.users.auditor.id))!;
-    await expect(allocateAudit(t.db, { principal: auditor, ipAddress: null }, { childId: child.unit1.id, auditorId: council.staff.qaOfficer.id })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await expect(allocateAudit(t.db, { principal: auditor, ipAddress: null, at: new Date() }, { childId: child.unit1.id, auditorId: council.staff.qaOfficer.id })).rejects.toMatchObject({ code: 'FORBIDDEN' });
     expect(await written()).toEqual(before);
   });
 
@@ -229,7 +230,7 @@ describe.each(testDrivers())('allocating audits on %s', (driver) => {
 
   it('names every field in error when allocating directly, and writes nothing', async () => {
     const before = await written();
-    const allocate = (input: unknown) => allocateAudit(t.db, { principal: coordinator, ipAddress: null }, input, { today: '2026-03-02' });
+    const allocate = (input: unknown) => allocateAudit(t.db, { principal: coordinator, ipAddress: null, at: new Date() }, input, { today: '2026-03-02' });
     expect(await allocate({})).toEqual({
       ok: false,
       errors: [
@@ -273,8 +274,8 @@ describe.each(testDrivers())('allocating audits on %s', (driver) => {
       team: { id: council.teams.unit1.id, name: 'North Unit 1' },
       service: { id: council.services.area.id, name: 'Area Social Work' },
       allocatedBy: { id: council.users.qa_coordinator.id, name: 'Quinn QA' },
-      allocatedOn: ukToday(),
-      dueOn: auditDueOn(ukToday()),
+      allocatedOn: ukDateAt(new Date()),
+      dueOn: auditDueOn(ukDateAt(new Date())),
       answers: {},
       grades: { auditor: null, final: null, sections: [] },
     });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Principal } from '../src/platform/access.ts';
 import { loadPrincipal } from '../src/platform/auth/queries.ts';
-import { allocateAudit, ukToday } from '../src/modules/audits/allocation.ts';
+import { allocateAudit } from '../src/modules/audits/allocation.ts';
 import { DETAILS_PAGE } from '../src/modules/audits/form/answers.ts';
 import { formPages } from '../src/modules/audits/form/form.ts';
 import { loadBuiltInTools } from '../src/modules/tools/library.ts';
@@ -13,6 +13,7 @@ import { addDays } from '../src/platform/working-days.ts';
 import { testDrivers } from './support/database.ts';
 import { createSmallCouncil, PASSWORD, type SmallCouncil } from './support/fixtures.ts';
 import { pageText, TestClient } from './support/client.ts';
+import { ukDateAt } from '../src/platform/clock.ts';
 
 
 const BRISTOL = 'bristol-child-case-audit';
@@ -39,7 +40,7 @@ describe.each(testDrivers())('completing an audit on %s', (driver) => {
       teamId: council.teams.unit1.id,
       workerId: council.staff.worker1.id,
     });
-    const outcome = await allocateAudit(t.db, { principal: coordinator, ipAddress: null }, { childId: child.id, toolId: tools[toolKey]!.toolId, auditorId: council.staff.manager1.id });
+    const outcome = await allocateAudit(t.db, { principal: coordinator, ipAddress: null, at: new Date() }, { childId: child.id, toolId: tools[toolKey]!.toolId, auditorId: council.staff.manager1.id });
     if (!outcome.ok) throw new Error(JSON.stringify(outcome.errors));
     return { id: outcome.audit.id, childId: child.id };
   }
@@ -55,7 +56,7 @@ describe.each(testDrivers())('completing an audit on %s', (driver) => {
 
   const audit = (id: string) => t.db.selectFrom('audits').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
 
-  const completePage = (tool: AuditTool, page: string) => completeFormPage(tool, page, { staffId: council.staff.worker1.id, today: ukToday() });
+  const completePage = (tool: AuditTool, page: string) => completeFormPage(tool, page, { staffId: council.staff.worker1.id, today: ukDateAt(new Date()) });
 
   beforeAll(async () => {
     t = await createTestApp(driver);
@@ -146,7 +147,7 @@ describe.each(testDrivers())('completing an audit on %s', (driver) => {
     expect(started.status).toBe('in_progress');
     expect(started.answers.assessment_judgement).toBe('good');
     expect(started.answers.child_id).toBe(`AF-${childNumber}`);
-    expect(started.answers.actions).toEqual([{ action_required: 'Notes for actions-0-action_required', to_be_completed_by: council.staff.worker1.id, by_when: addDays(ukToday(), 30) }]);
+    expect(started.answers.actions).toEqual([{ action_required: 'Notes for actions-0-action_required', to_be_completed_by: council.staff.worker1.id, by_when: addDays(ukDateAt(new Date()), 30) }]);
     const feedback = started.answers.service_user_feedback as { respondents: Record<string, { obtained: string; answers: Record<string, unknown>; notObtainedOther?: string }> };
     expect(feedback.respondents.parent_carer_1!.obtained).toBe('yes');
     expect(feedback.respondents.parent_carer_1!.answers.scaling).toBe(7);
@@ -260,7 +261,7 @@ describe.each(testDrivers())('completing an audit on %s', (driver) => {
     const owner = await savePage(id, 'action_plan', {
       'actions-0-action_required': 'Update the chronology',
       'actions-0-to_be_completed_by': '00000000-0000-4000-8000-000000000000',
-      ...dateFields('actions-0-by_when', addDays(ukToday(), 10)),
+      ...dateFields('actions-0-by_when', addDays(ukDateAt(new Date()), 10)),
     });
     expect(owner.statusCode).toBe(400);
     expect(pageText(owner.body)).toContain('To be completed by (action 1): choose a member of staff from the list');

@@ -36,7 +36,7 @@ describe.each(testDrivers())('bank holidays of an organisation on %s', (driver) 
   const clients: Record<'admin' | 'lead', TestClient> = {} as never;
 
   const dueOn = async (today: string) => {
-    const outcome = await allocateAudit(t.db, { principal: coordinator, ipAddress: null }, { childId, toolId, auditorId: council.staff.manager1.id }, { today });
+    const outcome = await allocateAudit(t.db, { principal: coordinator, ipAddress: null, at: new Date() }, { childId, toolId, auditorId: council.staff.manager1.id }, { today });
     if (!outcome.ok) throw new Error(JSON.stringify(outcome.errors));
     return outcome.audit.dueOn;
   };

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ukToday } from '../src/modules/audits/allocation.ts';
+
 import { createStaff, createUser } from '../src/modules/org/service.ts';
 import { loadBuiltInTools } from '../src/modules/tools/library.ts';
 import type { AuditTool } from '../src/modules/tools/schema.ts';
@@ -11,6 +11,7 @@ import { testDrivers } from './support/database.ts';
 import { createSmallCouncil, PASSWORD, type SmallCouncil } from './support/fixtures.ts';
 import { dateFields } from './support/form-fields.ts';
 import { builtInTool, completeAndSubmit, moderateOverHttp, versionOf } from './support/audit-flow.ts';
+import { ukDateAt } from '../src/platform/clock.ts';
 
 /**
  * The whole life of a Bristol audit that finds Inadequate practice, as PROCESS.md §4 tells
@@ -27,7 +28,7 @@ describe.each(testDrivers())('the Bristol path with an Inadequate on %s', (drive
   let tool: AuditTool;
   let toolId: string;
   const clients = {} as Record<'coordinator' | 'auditor' | 'moderator' | 'practitioner' | 'reAuditor', TestClient>;
-  const today = ukToday();
+  const today = ukDateAt(new Date());
 
   const audit = (id: string) => t.db.selectFrom('audits').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
   const mailTo = (address: string) => t.db.selectFrom('email_outbox').select(['subject', 'text_body']).where('to_address', '=', address).execute();

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import type { AuditStatus } from '../src/db/types.ts';
-import { allocateAudit, ukToday } from '../src/modules/audits/allocation.ts';
+import { allocateAudit } from '../src/modules/audits/allocation.ts';
 import { LIFECYCLE_STATUSES } from '../src/modules/audits/lifecycle.ts';
 import { holidayCalendarFor } from '../src/modules/org/calendar.ts';
 import { seedDemoCouncil } from '../src/modules/org/demo.ts';
@@ -12,10 +12,11 @@ import { workingDaysAfter } from '../src/platform/working-days.ts';
 import { createTestApp, type TestApp } from './support/app.ts';
 import { testDrivers } from './support/database.ts';
 import { pageText, TestClient } from './support/client.ts';
+import { ukDateAt } from '../src/platform/clock.ts';
 
 const DEMO_PASSWORD = 'Assure-demo-2026!';
 // The demo is loaded as of today, as `npm run demo` loads it: the pages judge what is due by today.
-const TODAY = ukToday();
+const TODAY = ukDateAt(new Date());
 
 /** The rows of one section of My work, as the text a person reads. */
 function workRows(html: string, section: string): string[] {
@@ -49,7 +50,7 @@ describe.each(testDrivers())('demo council on %s', (driver) => {
 
   beforeAll(async () => {
     t = await createTestApp(driver);
-    loaded = await seedDemoCouncil(t.db, { today: TODAY });
+    loaded = await seedDemoCouncil(t.db, { now: new Date(), today: TODAY });
     for (const signIn of DEMO_SIGN_INS) {
       const client = new TestClient(t.app);
       await client.signIn(signIn.email, DEMO_PASSWORD);
@@ -233,8 +234,8 @@ describe.each(testDrivers())('demo council on %s', (driver) => {
 
   // Last: it adds audits to the demo council.
   it("writes answers the form accepts for every built-in tool, graded Good and graded Inadequate", async () => {
-    const coordinator = { principal: (await loadPrincipal(t.db, await userId('qa.coordinator@avonford.example')))!, ipAddress: null };
-    const lead = { principal: (await loadPrincipal(t.db, await userId('qa.lead@avonford.example')))!, ipAddress: null };
+    const coordinator = { principal: (await loadPrincipal(t.db, await userId('qa.coordinator@avonford.example')))!, ipAddress: null, at: new Date() };
+    const lead = { principal: (await loadPrincipal(t.db, await userId('qa.lead@avonford.example')))!, ipAddress: null, at: new Date() };
     const audited = (await t.db.selectFrom('audits').select('child_id').execute()).map((row) => row.child_id);
     const child = await t.db
       .selectFrom('children')

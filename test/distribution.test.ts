@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Principal } from '../src/platform/access.ts';
 import { loadPrincipal } from '../src/platform/auth/queries.ts';
-import { allocateAudit, ukToday } from '../src/modules/audits/allocation.ts';
+import { allocateAudit } from '../src/modules/audits/allocation.ts';
 import { feedbackQuestions } from '../src/modules/audits/distribution/feedback.ts';
 import { createUser } from '../src/modules/org/service.ts';
 import { builtInToolFiles, loadBuiltInTools, loadToolFile } from '../src/modules/tools/library.ts';
@@ -14,6 +14,7 @@ import { testDrivers } from './support/database.ts';
 import { createSmallCouncil, PASSWORD, type SmallCouncil } from './support/fixtures.ts';
 import { dateFields } from './support/form-fields.ts';
 import { builtInTool, completeAndSubmit, moderateOverHttp, versionOf } from './support/audit-flow.ts';
+import { ukDateAt } from '../src/platform/clock.ts';
 
 const BRISTOL = 'bristol-child-case-audit';
 
@@ -85,10 +86,10 @@ describe.each(testDrivers())('distributing an audit, practitioner feedback and c
   async function moderatedAudit(overall: 'good' | 'inadequate') {
     childNumber += 1;
     const child = await createChild(t.db, council.organisation.id, { externalId: `DIST-${childNumber}`, initials: 'DB', teamId: council.teams.unit1.id, workerId: council.staff.worker1.id });
-    const outcome = await allocateAudit(t.db, { principal: coordinator, ipAddress: null }, { childId: child.id, toolId, auditorId: council.staff.manager1.id });
+    const outcome = await allocateAudit(t.db, { principal: coordinator, ipAddress: null, at: new Date() }, { childId: child.id, toolId, auditorId: council.staff.manager1.id });
     if (!outcome.ok) throw new Error(JSON.stringify(outcome.errors));
     const id = outcome.audit.id;
-    await completeAndSubmit(clients.auditor, tool, id, { staffId: council.staff.worker1.id, today: ukToday() });
+    await completeAndSubmit(clients.auditor, tool, id, { staffId: council.staff.worker1.id, today: ukDateAt(new Date()) });
     await moderateOverHttp(clients.moderator, id, { 'grade-overall': overall, ...(overall === 'good' ? {} : { 'reason-overall': 'The child was left at risk' }) });
     expect((await audit(id)).final_grade).toBe(overall);
     return id;
@@ -211,7 +212,7 @@ describe.each(testDrivers())('distributing an audit, practitioner feedback and c
     const after = await audit(good);
     expect(after.status).toBe('awaiting_feedback');
     expect(after.stage_due_on).not.toBeNull();
-    expect(String(after.stage_due_on).slice(0, 10) > ukToday()).toBe(true);
+    expect(String(after.stage_due_on).slice(0, 10) > ukDateAt(new Date())).toBe(true);
     expect((await transitions(good)).slice(-2)).toEqual([
       { transition: 'distribute', to_status: 'distributed' },
       { transition: 'requestFeedback', to_status: 'awaiting_feedback' },
@@ -342,7 +343,7 @@ describe.each(testDrivers())('distributing an audit, practitioner feedback and c
       _version: versionOf(page.body),
       discussed_in_supervision: 'no',
       // Not asked once "no" is chosen: not kept.
-      ...dateFields('date_discussed_in_supervision', ukToday()),
+      ...dateFields('date_discussed_in_supervision', ukDateAt(new Date())),
       learning_points: 'Visit more often\nand see the child alone',
       recommended_actions_completed: 'yes',
       improvement_plan: 'Weekly visits <with the child>',

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Principal } from '../src/platform/access.ts';
 import { loadPrincipal } from '../src/platform/auth/queries.ts';
 import { addCalendarMonths, addDays, addWeeks } from '../src/platform/working-days.ts';
-import { allocateAudit, ukToday } from '../src/modules/audits/allocation.ts';
+import { allocateAudit } from '../src/modules/audits/allocation.ts';
 import { alertKindsOf, listOpenAlerts } from '../src/modules/audits/escalation/alerts.ts';
 import { caseDirectionInput, parseCaseDirection } from '../src/modules/audits/escalation/case-direction.ts';
 import { alertRecipients, chooseHeadOfService, chooseReAuditor } from '../src/modules/audits/escalation/rule.ts';
@@ -18,6 +18,7 @@ import { pageText, signedInClients, TestClient } from './support/client.ts';
 import { testDrivers } from './support/database.ts';
 import { createSmallCouncil, PASSWORD, type SmallCouncil } from './support/fixtures.ts';
 import { completePage, dateFields } from './support/form-fields.ts';
+import { ukDateAt } from '../src/platform/clock.ts';
 
 const BRISTOL = 'bristol-child-case-audit';
 const BOLTON = 'bolton-collaborative-case-audit';
@@ -139,7 +140,7 @@ describe.each(testDrivers())('Inadequate escalation on %s', (driver) => {
   const staff = {} as Record<'head' | 'rhea', { id: string }>;
   const clients = {} as Record<'auditor' | 'moderator' | 'practitioner' | 'coordinator' | 'rhea', TestClient>;
   let childNumber = 0;
-  const today = ukToday();
+  const today = ukDateAt(new Date());
 
   const audit = (id: string) => t.db.selectFrom('audits').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
   const alerts = (id: string) => t.db.selectFrom('audit_alerts').selectAll().where('audit_id', '=', id).orderBy('kind').orderBy('staff_id').execute();
@@ -150,7 +151,7 @@ describe.each(testDrivers())('Inadequate escalation on %s', (driver) => {
   async function allocated(key: string, auditorId: string, workerId: string = council.staff.worker1.id) {
     childNumber += 1;
     const child = await createChild(t.db, council.organisation.id, { externalId: `ESC-${childNumber}`, initials: 'EI', teamId: council.teams.unit1.id, workerId });
-    const outcome = await allocateAudit(t.db, { principal: coordinator, ipAddress: null }, { childId: child.id, toolId: tools[key]!.toolId, auditorId });
+    const outcome = await allocateAudit(t.db, { principal: coordinator, ipAddress: null, at: new Date() }, { childId: child.id, toolId: tools[key]!.toolId, auditorId });
     if (!outcome.ok) throw new Error(JSON.stringify(outcome.errors));
     return outcome.audit.id;
   }

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Principal } from '../src/platform/access.ts';
 import { loadPrincipal } from '../src/platform/auth/queries.ts';
-import { allocateAudit, ukToday } from '../src/modules/audits/allocation.ts';
+import { allocateAudit } from '../src/modules/audits/allocation.ts';
 import { transitionAudit, TransitionRefused, type TransitionRefusal } from '../src/modules/audits/transitions.ts';
 import { loadBuiltInTools } from '../src/modules/tools/library.ts';
 import type { AuditTool } from '../src/modules/tools/schema.ts';
@@ -12,6 +12,7 @@ import { completeAndSubmit } from './support/audit-flow.ts';
 import { testDrivers } from './support/database.ts';
 import { createSmallCouncil, PASSWORD, type SmallCouncil } from './support/fixtures.ts';
 import { pageText, TestClient } from './support/client.ts';
+import { ukDateAt } from '../src/platform/clock.ts';
 
 const BRISTOL = 'bristol-child-case-audit';
 
@@ -23,7 +24,7 @@ describe.each(testDrivers())('the audit lifecycle on %s', (driver) => {
   let auditorClient: TestClient;
   let childNumber = 0;
 
-  const as = (who: keyof typeof people) => ({ principal: people[who], ipAddress: null });
+  const as = (who: keyof typeof people) => ({ principal: people[who], ipAddress: null, at: new Date() });
   const audit = (id: string) => t.db.selectFrom('audits').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
   const transitions = (id: string) => t.db.selectFrom('audit_transitions').selectAll().where('audit_id', '=', id).orderBy('id').execute();
 
@@ -77,8 +78,8 @@ describe.each(testDrivers())('the audit lifecycle on %s', (driver) => {
 
   it('records allocation, the first save and the submission as three transitions, shown on the audit as its history', async () => {
     const id = await allocate();
-    expect(await audit(id)).toMatchObject({ status: 'allocated', stage_started_on: ukToday() });
-    await completeAndSubmit(auditorClient, tool.definition, id, { staffId: council.staff.worker1.id, today: ukToday() });
+    expect(await audit(id)).toMatchObject({ status: 'allocated', stage_started_on: ukDateAt(new Date()) });
+    await completeAndSubmit(auditorClient, tool.definition, id, { staffId: council.staff.worker1.id, today: ukDateAt(new Date()) });
 
     const rows = await transitions(id);
     expect(rows.map((row) => [row.from_status, row.to_status, row.transition])).toEqual([
@@ -92,7 +93,7 @@ describe.each(testDrivers())('the audit lifecycle on %s', (driver) => {
     const submittedAudit = await audit(id);
     expect(submittedAudit.status).toBe('in_moderation');
     expect(submittedAudit.submitted_at).not.toBeNull();
-    expect(submittedAudit.stage_started_on).toBe(ukToday());
+    expect(submittedAudit.stage_started_on).toBe(ukDateAt(new Date()));
 
     const page = await auditorClient.get(`/audits/${id}`);
     expect(page.statusCode).toBe(200);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Principal } from '../src/platform/access.ts';
 import { loadPrincipal } from '../src/platform/auth/queries.ts';
-import { allocateAudit, ukToday } from '../src/modules/audits/allocation.ts';
+import { allocateAudit } from '../src/modules/audits/allocation.ts';
 import { chooseModerator, DEFAULT_MODERATION_RULE, ruleFromSettings, type ModeratorCandidate } from '../src/modules/audits/moderation/rule.ts';
 import { loadBuiltInTools } from '../src/modules/tools/library.ts';
 import type { AuditTool } from '../src/modules/tools/schema.ts';
@@ -11,6 +11,7 @@ import { builtInTool, completeAndSubmit, openedGrades, versionOf } from './suppo
 import { testDrivers } from './support/database.ts';
 import { createSmallCouncil, PASSWORD, type SmallCouncil } from './support/fixtures.ts';
 import { pageText, TestClient } from './support/client.ts';
+import { ukDateAt } from '../src/platform/clock.ts';
 
 const BRISTOL = 'bristol-child-case-audit';
 
@@ -62,14 +63,14 @@ describe.each(testDrivers())('moderating an audit on %s', (driver) => {
   async function submittedAudit(workerId = council.staff.worker1.id) {
     childNumber += 1;
     const child = await createChild(t.db, council.organisation.id, { externalId: `MOD-${childNumber}`, initials: 'MD', teamId: council.teams.unit1.id, workerId });
-    const outcome = await allocateAudit(t.db, { principal: coordinator, ipAddress: null }, { childId: child.id, toolId, auditorId: council.staff.manager1.id });
+    const outcome = await allocateAudit(t.db, { principal: coordinator, ipAddress: null, at: new Date() }, { childId: child.id, toolId, auditorId: council.staff.manager1.id });
     if (!outcome.ok) throw new Error(JSON.stringify(outcome.errors));
     const id = outcome.audit.id;
     await fillAndSubmit(id);
     return id;
   }
 
-  const fillAndSubmit = (id: string) => completeAndSubmit(clients.auditor, tool, id, { staffId: council.staff.worker1.id, today: ukToday() });
+  const fillAndSubmit = (id: string) => completeAndSubmit(clients.auditor, tool, id, { staffId: council.staff.worker1.id, today: ukDateAt(new Date()) });
 
   const audit = (id: string) => t.db.selectFrom('audits').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
   const judgements = (id: string) => t.db.selectFrom('audit_judgements').selectAll().where('audit_id', '=', id).orderBy('stage').orderBy('section_key').execute();

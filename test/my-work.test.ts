@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditStatus } from '../src/db/types.ts';
-import { ukToday } from '../src/modules/audits/allocation.ts';
+
 import { selectWork, workDates } from '../src/modules/home/my-work.ts';
 import { holidayCalendarFor } from '../src/modules/org/calendar.ts';
 import { buildDigest } from '../src/modules/reminders/digest.ts';
@@ -10,6 +10,7 @@ import { createAudit, createAuditTool, createChild } from './support/audits.ts';
 import { testDrivers } from './support/database.ts';
 import { createSmallCouncil, PASSWORD, type SmallCouncil } from './support/fixtures.ts';
 import { pageText, TestClient } from './support/client.ts';
+import { ukDateAt } from '../src/platform/clock.ts';
 
 /** The HTML of one section of My work, by its key ('' when the page has no such section). */
 function section(html: string, key: string): string {
@@ -31,7 +32,7 @@ function pipelineRow(html: string, status: string) {
 describe.each(testDrivers())('My work on %s', (driver) => {
   let t: TestApp;
   let council: SmallCouncil;
-  const today = ukToday();
+  const today = ukDateAt(new Date());
   const audits: Record<string, { id: string; reference: number }> = {};
   const actions: Record<string, string> = {};
   const pages: Record<string, string> = {};

@@ -9,6 +9,7 @@ import { ConfigError, loadConfig } from '../src/config.ts';
 import type { Db, DatabaseHandle } from '../src/db/index.ts';
 import { deliverDueEmails, enqueueEmail, notifyToken, notifyTransport } from '../src/platform/outbox.ts';
 import { openTestDatabase, testDrivers } from './support/database.ts';
+import { systemClock } from '../src/platform/clock.ts';
 
 const SERVICE_ID = randomUUID();
 const SECRET = randomUUID();
@@ -150,12 +151,12 @@ describe.each(testDrivers())('delivery through GOV.UK Notify on %s', (driver) =>
   });
 
   const transport = () => notifyTransport({ apiKey: API_KEY, templateId: TEMPLATE_ID, baseUrl: `${notify.baseUrl}/` });
-  const queue = (subject: string) => enqueueEmail(db, { organisationId, to: 'tina@testshire.example', subject, text: `Body of ${subject}\nsecond line` });
+  const queue = (subject: string) => enqueueEmail(db, { organisationId, to: 'tina@testshire.example', subject, text: `Body of ${subject}\nsecond line`, now: new Date() });
   const row = (id: string) => db.selectFrom('email_outbox').select(['status', 'attempts', 'last_error']).where('id', '=', id).executeTakeFirstOrThrow();
 
   it('sends the message with the template, its subject and body, and the outbox id as the reference', async () => {
     const queued = await queue('Assure reminder: 1 overdue');
-    const report = await deliverDueEmails(db, transport());
+    const report = await deliverDueEmails(db, transport(), { clock: systemClock });
     expect(report).toMatchObject({ claimed: 1, sent: 1, retrying: 0, failed: 0 });
     expect(notify.received).toHaveLength(1);
     expect(notify.received[0]!.path).toBe('/v2/notifications/email');
@@ -186,7 +187,7 @@ describe.each(testDrivers())('delivery through GOV.UK Notify on %s', (driver) =>
   it('retries when Notify asks it to slow down, or cannot be reached', async () => {
     const queued = await queue('Slow down');
     notify.answers.push(429);
-    expect(await deliverDueEmails(db, transport())).toMatchObject({ retrying: 1 });
+    expect(await deliverDueEmails(db, transport(), { clock: systemClock })).toMatchObject({ retrying: 1 });
     expect((await row(queued!.id)).last_error).toContain('429: RateLimitError');
 
     const unreachable = notifyTransport({ apiKey: API_KEY, templateId: TEMPLATE_ID, baseUrl: `http://127.0.0.1:${await closedPort()}` });
@@ -197,7 +198,7 @@ describe.each(testDrivers())('delivery through GOV.UK Notify on %s', (driver) =>
   it('fails a message Notify refuses at once, without retrying it', async () => {
     const queued = await queue('Refused');
     notify.answers.push(400);
-    expect(await deliverDueEmails(db, transport())).toMatchObject({ failed: 1, retrying: 0 });
+    expect(await deliverDueEmails(db, transport(), { clock: systemClock })).toMatchObject({ failed: 1, retrying: 0 });
     expect(await row(queued!.id)).toMatchObject({
       status: 'failed',
       attempts: 1,
@@ -210,7 +211,7 @@ describe.each(testDrivers())('delivery through GOV.UK Notify on %s', (driver) =>
   it('keeps a message refused for a wrong API key, and sends it once the key is right', async () => {
     const queued = await queue('Wrong key');
     const wrongKey = notifyTransport({ apiKey: `assure_test-${SERVICE_ID}-${randomUUID()}`, templateId: TEMPLATE_ID, baseUrl: notify.baseUrl });
-    expect(await deliverDueEmails(db, wrongKey)).toMatchObject({ failed: 0, retrying: 1 });
+    expect(await deliverDueEmails(db, wrongKey, { clock: systemClock })).toMatchObject({ failed: 0, retrying: 1 });
     expect(await row(queued!.id)).toMatchObject({ status: 'queued', attempts: 1 });
     expect((await row(queued!.id)).last_error).toContain('403: AuthError');
     expect(notify.received).toHaveLength(0);

@@ -375,7 +375,7 @@ describe.each(testDrivers())('organisation admin on %s', (driver) => {
     ].join('\r\n');
     const result = await importStaff(t.db, {
       organisationId: council.organisation.id,
-      actor: { principal: null, ipAddress: null, label: 'command line' },
+      actor: { principal: null, ipAddress: null, at: new Date(), label: 'command line' },
       input: Readable.from([csv]),
     });
     expect(result.ok).toBe(false);
@@ -409,7 +409,7 @@ describe.each(testDrivers())('organisation admin on %s', (driver) => {
   it('imports nothing from an upload cut off at the size limit', async () => {
     const input = Readable.from(['Staff number,Full name,Job title\nT001,Cut Off,Social Worker\n']);
     Object.assign(input, { truncated: true });
-    const result = await importStaff(t.db, { organisationId: council.organisation.id, actor: { principal: null, ipAddress: null }, input });
+    const result = await importStaff(t.db, { organisationId: council.organisation.id, actor: { principal: null, ipAddress: null, at: new Date() }, input });
     expect(result).toEqual({ ok: false, errors: [expect.objectContaining({ reason: 'The file is too large' })] });
     expect(await staffNamed('Cut Off')).toEqual([]);
   });

@@ -68,7 +68,7 @@ describe.skipIf(!onPostgres)('the outbox delivered by two app servers through a 
       .executeTakeFirstOrThrow();
     const subjects = Array.from({ length: MESSAGES }, (_, index) => `Audit ${index + 1} allocated`);
     for (const subject of subjects) {
-      await enqueueEmail(handle.db, { organisationId: organisation.id, to: 'auditor@testshire.example', subject, text: `Body of ${subject}` });
+      await enqueueEmail(handle.db, { organisationId: organisation.id, to: 'auditor@testshire.example', subject, text: `Body of ${subject}`, now: new Date() });
     }
 
     const job = { postgresUrl: databaseUrl, smtpUrl: sink.url, lockSeconds: LEASE_SECONDS, timeoutMs: SEND_TIMEOUT_MS };

@@ -18,6 +18,7 @@ import {
   type EmailTransport,
 } from '../src/platform/outbox.ts';
 import { openTestDatabase, testDrivers } from './support/database.ts';
+import { systemClock } from '../src/platform/clock.ts';
 
 const FROM = 'Assure <assure@testshire.example>';
 
@@ -73,6 +74,7 @@ describe.each(testDrivers())('e-mail outbox on %s', (driver) => {
     to: extra.to ?? 'auditor@testshire.example',
     subject,
     text: `Body of ${subject}`,
+    now: new Date(),
     ...extra,
   });
 
@@ -87,7 +89,7 @@ describe.each(testDrivers())('e-mail outbox on %s', (driver) => {
       }),
     ).rejects.toThrow('the allocation failed');
 
-    const report = await deliverDueEmails(db, toSink);
+    const report = await deliverDueEmails(db, toSink, { clock: systemClock });
     expect(report.claimed).toBe(0);
     expect(await db.selectFrom('email_outbox').selectAll().execute()).toEqual([]);
     expect(sink.messages()).toEqual([]);
@@ -98,7 +100,7 @@ describe.each(testDrivers())('e-mail outbox on %s', (driver) => {
       enqueueEmail(trx, email('Audit 1042 allocated to you', { html: '<p>Audit <strong>1042</strong> is yours — due 8 June</p>' })),
     );
 
-    const report = await deliverDueEmails(db, toSink);
+    const report = await deliverDueEmails(db, toSink, { clock: systemClock });
 
     expect(report).toEqual({ claimed: 1, sent: 1, retrying: 0, failed: 0, leaseLost: 0 });
     const [message] = sink.messages();
@@ -119,18 +121,18 @@ describe.each(testDrivers())('e-mail outbox on %s', (driver) => {
 
   it('makes the links to Assure whole with the public address when it sends, and leaves paths without one', async () => {
     await enqueueEmail(db, { ...email('Audit allocated'), text: `Open the audit in Assure: ${appLink('/audits/42')}` });
-    await deliverDueEmails(db, toSink, { publicUrl: 'https://assure.testshire.gov.uk/' });
+    await deliverDueEmails(db, toSink, { clock: systemClock, publicUrl: 'https://assure.testshire.gov.uk/' });
     await enqueueEmail(db, { ...email('Audit due'), text: `Open the audit in Assure: ${appLink('/audits/43')}` });
-    await deliverDueEmails(db, toSink);
+    await deliverDueEmails(db, toSink, { clock: systemClock });
     expect(sink.messages().map((message) => message.text)).toEqual(['Open the audit in Assure: https://assure.testshire.gov.uk/audits/42', 'Open the audit in Assure: /audits/43']);
   });
 
   it('sends an e-mail only once however often its dedupe key is enqueued', async () => {
     const first = await enqueueEmail(db, email('Audit 7 allocated', { dedupeKey: 'audit-allocated:7' }));
     const second = await enqueueEmail(db, email('Audit 7 allocated again', { dedupeKey: 'audit-allocated:7' }));
-    await deliverDueEmails(db, toSink);
+    await deliverDueEmails(db, toSink, { clock: systemClock });
     const third = await enqueueEmail(db, email('Audit 7 allocated once more', { dedupeKey: 'audit-allocated:7' }));
-    await deliverDueEmails(db, toSink);
+    await deliverDueEmails(db, toSink, { clock: systemClock });
 
     expect(first).not.toBeNull();
     expect(second).toBeNull();
@@ -142,7 +144,7 @@ describe.each(testDrivers())('e-mail outbox on %s', (driver) => {
   it('keeps e-mails without a dedupe key apart', async () => {
     await enqueueEmail(db, email('Reminder'));
     await enqueueEmail(db, email('Reminder'));
-    await deliverDueEmails(db, toSink);
+    await deliverDueEmails(db, toSink, { clock: systemClock });
     expect(subjectsReceived()).toEqual(['Reminder', 'Reminder']);
   });
 
@@ -232,7 +234,7 @@ describe.each(testDrivers())('e-mail outbox on %s', (driver) => {
     const queued = await enqueueEmail(db, { ...email('Queued by tomorrow\'s clock'), now: tomorrow });
     expect((await row(queued!.id)).next_attempt_at.getTime()).toBe(tomorrow.getTime());
 
-    expect(await deliverDueEmails(db, toSink)).toMatchObject({ claimed: 0 });
+    expect(await deliverDueEmails(db, toSink, { clock: systemClock })).toMatchObject({ claimed: 0 });
     expect(await deliverDueEmails(db, toSink, { now: tomorrow })).toMatchObject({ claimed: 1, sent: 1 });
     expect(subjectsReceived()).toEqual(["Queued by tomorrow's clock"]);
   });
@@ -240,7 +242,7 @@ describe.each(testDrivers())('e-mail outbox on %s', (driver) => {
   it('refuses to deliver with a lease no longer than the transport may take to send', async () => {
     await enqueueEmail(db, email('Not sent with a short lease'));
     const slow: EmailTransport = { timeoutMs: 10_000, send: (message) => toSink.send(message) };
-    await expect(deliverDueEmails(db, slow, { lockSeconds: 10 })).rejects.toThrow(/lease .* must be longer than the transport's timeout/);
+    await expect(deliverDueEmails(db, slow, { clock: systemClock, lockSeconds: 10 })).rejects.toThrow(/lease .* must be longer than the transport's timeout/);
     expect(subjectsReceived()).toEqual([]);
   });
 
@@ -250,7 +252,7 @@ describe.each(testDrivers())('e-mail outbox on %s', (driver) => {
     try {
       const queued = await enqueueEmail(db, email('Slower than the timeout'));
       const started = Date.now();
-      const report = await deliverDueEmails(db, slow, { lockSeconds: 600 });
+      const report = await deliverDueEmails(db, slow, { clock: systemClock, lockSeconds: 600 });
       expect(Date.now() - started).toBeLessThan(1_400);
       expect(report).toMatchObject({ claimed: 1, sent: 0, retrying: 1 });
       expect(await row(queued!.id)).toMatchObject({ status: 'queued', attempts: 1 });
@@ -272,7 +274,7 @@ describe.each(testDrivers())('e-mail outbox on %s', (driver) => {
     };
     const worker = async () => {
       let sent = 0;
-      for (let report = await deliverDueEmails(db, slowed, { batchSize: 3 }); report.claimed > 0; report = await deliverDueEmails(db, slowed, { batchSize: 3 })) {
+      for (let report = await deliverDueEmails(db, slowed, { clock: systemClock, batchSize: 3 }); report.claimed > 0; report = await deliverDueEmails(db, slowed, { clock: systemClock, batchSize: 3 })) {
         sent += report.sent;
       }
       return sent;
@@ -300,13 +302,13 @@ describe.each(testDrivers())('e-mail outbox on %s', (driver) => {
     });
     await taken;
 
-    const report = await deliverDueEmails(db, toSink);
+    const report = await deliverDueEmails(db, toSink, { clock: systemClock });
     release();
     await other;
 
     expect(report).toMatchObject({ claimed: 1, sent: 1 });
     expect(subjectsReceived()).toEqual(['Free to send']);
-    expect(await deliverDueEmails(db, toSink)).toMatchObject({ claimed: 1, sent: 1 });
+    expect(await deliverDueEmails(db, toSink, { clock: systemClock })).toMatchObject({ claimed: 1, sent: 1 });
     expect(subjectsReceived()).toEqual(['Free to send', 'Held by another server']);
   });
 
@@ -330,7 +332,7 @@ describe.each(testDrivers())('e-mail outbox on %s', (driver) => {
 
     it('delivers what is waiting when it starts and what is queued later, and stops', async () => {
       await enqueueEmail(db, email('Waiting at start'));
-      const worker = startOutboxWorker({ db, transport: toSink, intervalMs: 50, logger });
+      const worker = startOutboxWorker({ db, clock: systemClock, transport: toSink, intervalMs: 50, logger });
       await eventually(() => sink.messages().length === 1, 'the waiting e-mail arrives');
 
       await enqueueEmail(db, email('Queued later'));
@@ -344,7 +346,7 @@ describe.each(testDrivers())('e-mail outbox on %s', (driver) => {
     });
 
     it('delivers at once when woken, rather than at the next interval', async () => {
-      const worker = startOutboxWorker({ db, transport: toSink, intervalMs: 60_000, logger });
+      const worker = startOutboxWorker({ db, clock: systemClock, transport: toSink, intervalMs: 60_000, logger });
       await new Promise((resolve) => setTimeout(resolve, 50));
       await enqueueEmail(db, email('Wake up'));
       worker.wake();
@@ -361,7 +363,7 @@ describe.each(testDrivers())('e-mail outbox on %s', (driver) => {
         },
       };
       const queued = await enqueueEmail(db, email('Eventually delivered'));
-      const worker = startOutboxWorker({ db, transport, intervalMs: 20, logger });
+      const worker = startOutboxWorker({ db, clock: systemClock, transport, intervalMs: 20, logger });
       await eventually(() => logged.length > 0, 'the failure is logged');
       expect(await row(queued!.id)).toMatchObject({ status: 'queued', attempts: 1, last_error: 'SMTP server said no' });
       broken = false;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db, DatabaseHandle } from '../src/db/index.ts';
 import type { AuditStatus } from '../src/db/types.ts';
-import { ukToday } from '../src/modules/audits/allocation.ts';
+
 import { holidayCalendarFor } from '../src/modules/org/calendar.ts';
 import { remindersDue, runDailyReminders, startReminderWorker, type ReminderOptions } from '../src/modules/reminders/service.ts';
 import { isWorkingDay } from '../src/platform/working-days.ts';
@@ -9,6 +9,7 @@ import { deliverDueEmails, type EmailTransport, type OutgoingEmail } from '../sr
 import { createAudit, createAuditTool, createChild } from './support/audits.ts';
 import { openTestDatabase, testDrivers } from './support/database.ts';
 import { createSmallCouncil, type SmallCouncil } from './support/fixtures.ts';
+import { ukDateAt, systemClock } from '../src/platform/clock.ts';
 
 /** A Wednesday; the window of 2 working days runs to Friday 4 December. */
 const WEDNESDAY = '2026-12-02';
@@ -214,9 +215,9 @@ describe.each(testDrivers())('daily reminder digests on %s', (driver) => {
   it('is started by the poller, which keeps its state in the database', async () => {
     const logged: string[] = [];
     const logger = { info: (_details: object, message: string) => logged.push(message), error: (_details: object, message: string) => logged.push(message) };
-    const worker = startReminderWorker({ db, intervalMs: 60_000, hour: 0, windowWorkingDays: 2, serviceName: 'Assure', logger });
+    const worker = startReminderWorker({ db, clock: systemClock, intervalMs: 60_000, hour: 0, windowWorkingDays: 2, serviceName: 'Assure', logger });
     await worker.stop();
-    const today = ukToday();
+    const today = ukDateAt(new Date());
     const runs = await db.selectFrom('reminder_runs').select(['organisation_id', 'finished_at']).where('run_date', '=', today).execute();
     // On a working day both organisations' runs are recorded as finished; on other days, none is.
     const workingDay = isWorkingDay(today, await holidayCalendarFor(db, testshire.organisation.id));

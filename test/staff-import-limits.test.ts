@@ -63,7 +63,7 @@ describe.each(testDrivers())('staff import limits on %s', (driver) => {
     const before = process.memoryUsage().rss;
     let peak = before;
     const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
-    const result = await importStaff(t.db, { organisationId: council.organisation.id, actor: { principal: null, ipAddress: null } as never, input });
+    const result = await importStaff(t.db, { organisationId: council.organisation.id, actor: { principal: null, ipAddress: null, at: new Date() } as never, input });
     clearInterval(sampler);
     expect(result).toMatchObject({ ok: false, errors: [{ row: 2, reason: expect.stringMatching(/longer than 1,000,000 characters/) }] });
     // Reading stopped at the limit: the rest of the file was never asked for.

@@ -30,7 +30,7 @@ describe.each(testDrivers())("a council's timescales on %s", (driver) => {
   const org = () => council.organisation.id;
 
   const dueOn = async (today: string) => {
-    const outcome = await allocateAudit(t.db, { principal: coordinator, ipAddress: null }, { childId, toolId, auditorId: council.staff.manager1.id }, { today });
+    const outcome = await allocateAudit(t.db, { principal: coordinator, ipAddress: null, at: new Date() }, { childId, toolId, auditorId: council.staff.manager1.id }, { today });
     if (!outcome.ok) throw new Error(JSON.stringify(outcome.errors));
     return outcome.audit.dueOn;
   };

@@ -278,7 +278,7 @@ describe.each(testDrivers())('the demo council on %s', (driver) => {
   it('is given every built-in tool, each downloadable as its file', async () => {
     const handle = await openTestDatabase(driver);
     try {
-      const loaded = await seedDemoCouncil(handle.db, { children: 5 });
+      const loaded = await seedDemoCouncil(handle.db, { now: new Date(), children: 5 });
       const files = builtInToolFiles();
       expect(loaded.tools).toBe(files.length);
       const tools = await listTools(handle.db, loaded.organisation.id);

@@ -1,12 +1,13 @@
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Db } from '../../src/db/index.ts';
-import { allocateAudit, ukToday } from '../../src/modules/audits/allocation.ts';
+import { allocateAudit } from '../../src/modules/audits/allocation.ts';
 import { loadBuiltInTools } from '../../src/modules/tools/library.ts';
 import { loadPrincipal } from '../../src/platform/auth/queries.ts';
 import { createChild } from '../support/audits.ts';
 import { createSmallCouncil, PASSWORD, type SmallCouncil } from '../support/fixtures.ts';
 import { clickAndLoad, describeInBrowser, expectNoAxeViolations, signIn, startBrowserApp, verifyOnPage, type BrowserApp } from './support.ts';
+import { ukDateAt } from '../../src/platform/clock.ts';
 
 const BRISTOL = 'bristol-child-case-audit';
 const BOLTON = 'bolton-collaborative-case-audit';
@@ -37,7 +38,7 @@ async function seed(db: Db): Promise<Seeded> {
   const allocate = async (toolKey: string, externalId: string) => {
     const child = await createChild(db, org, { externalId, initials: 'JB', teamId: council.teams.unit1.id, workerId: council.staff.worker1.id });
     const toolId = tools.find((tool) => tool.key === toolKey)!.id;
-    const outcome = await allocateAudit(db, { principal: coordinator, ipAddress: null }, { childId: child.id, toolId, auditorId: council.staff.manager1.id });
+    const outcome = await allocateAudit(db, { principal: coordinator, ipAddress: null, at: new Date() }, { childId: child.id, toolId, auditorId: council.staff.manager1.id });
     if (!outcome.ok) throw new Error(JSON.stringify(outcome.errors));
     return outcome.audit.id;
   };
@@ -115,10 +116,10 @@ describeInBrowser('completing an audit in Chromium', () => {
     expect(await page.getByLabel("Child's ID").inputValue()).toBe('FORM-1');
     expect(await choseRadio('Status')).toBe('CIN');
     expect(await page.getByLabel('Currently allocated caseholder').locator('option:checked').innerText()).toBe('Wes Worker, Social Worker');
-    expect(await page.getByRole('group', { name: 'Date of audit' }).getByLabel('Year').inputValue()).toBe(ukToday().slice(0, 4));
+    expect(await page.getByRole('group', { name: 'Date of audit' }).getByLabel('Year').inputValue()).toBe(ukDateAt(new Date()).slice(0, 4));
     await choose(page, 'Type of audit', 'Manager/senior');
     await choose(page, 'Main referral factors (tick) (optional)', 'Neglect');
-    await fillDate(page, 'Date referral received by First Response (optional)', shiftDays(ukToday(), -200));
+    await fillDate(page, 'Date referral received by First Response (optional)', shiftDays(ukDateAt(new Date()), -200));
     await choose(page, 'Was the decision by First Response timely (made in 24 hours)? (optional)', 'Yes');
     await page.getByLabel('Number of allocated social workers since referral (optional)').fill('2');
     // A question asked only for some answers comes into view as they are given, and goes again.
@@ -173,7 +174,7 @@ describeInBrowser('completing an audit in Chromium', () => {
     const action = page.getByRole('group', { name: 'Action 1' });
     await action.getByLabel('Action Required').fill('Update the chronology');
     await action.getByLabel('To be completed by').selectOption({ label: 'Wes Worker, Social Worker' });
-    await fillDate(action, 'By when', shiftDays(ukToday(), 30));
+    await fillDate(action, 'By when', shiftDays(ukDateAt(new Date()), 30));
     await continueTo();
 
     await onPage('Check your answers before submitting the audit');

@@ -2,7 +2,7 @@ import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Db } from '../../src/db/index.ts';
 import type { AuditStatus } from '../../src/db/types.ts';
-import { allocateAudit, ukToday } from '../../src/modules/audits/allocation.ts';
+import { allocateAudit } from '../../src/modules/audits/allocation.ts';
 import { DETAILS_PAGE, pageFields } from '../../src/modules/audits/form/answers.ts';
 import { formPages, openForm, prefilledAnswers, saveSection, submitAudit, type FormActor } from '../../src/modules/audits/form/form.ts';
 import { moderateAudit, moderationItems, openModeration } from '../../src/modules/audits/moderation/moderation.ts';
@@ -58,7 +58,7 @@ type Seeded = {
   actions: { own: string; toVerify: string };
 };
 
-const today = ukToday();
+const today = ukDateAt(new Date());
 
 async function seed(db: Db): Promise<Seeded> {
   const council = await createSmallCouncil(db);
@@ -71,7 +71,7 @@ async function seed(db: Db): Promise<Seeded> {
   // A second team manager who audits: the re-auditor the rule chooses.
   const rhea = await createStaff(db, { organisationId: org, fullName: 'Rhea Review', jobTitle: 'Team Manager', teamId: council.teams.unit2.id, staffNumber: 'S102', email: 'rhea@testshire.example' });
   const rheaUser = await createUser(db, { organisationId: org, email: RHEA_EMAIL, displayName: 'Rhea Review', password: PASSWORD, staffId: rhea.id, grants: [{ role: 'auditor', scope: 'team' }] });
-  const actorOf = async (userId: string): Promise<FormActor> => ({ principal: (await loadPrincipal(db, userId))!, ipAddress: null });
+  const actorOf = async (userId: string): Promise<FormActor> => ({ principal: (await loadPrincipal(db, userId))!, ipAddress: null, at: new Date() });
   const coordinator = await actorOf(council.users.qa_coordinator.id);
   const sam = await actorOf(council.users.moderator.id);
   const actors = { [manager1.id]: await actorOf(council.users.auditor.id), [rhea.id]: await actorOf(rheaUser.id) };

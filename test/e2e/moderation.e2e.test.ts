@@ -1,7 +1,7 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Db } from '../../src/db/index.ts';
-import { allocateAudit, ukToday } from '../../src/modules/audits/allocation.ts';
+import { allocateAudit } from '../../src/modules/audits/allocation.ts';
 import { DETAILS_PAGE, pageFields } from '../../src/modules/audits/form/answers.ts';
 import { formPages, openForm, prefilledAnswers, saveSection, submitAudit, type FormActor } from '../../src/modules/audits/form/form.ts';
 import { loadBuiltInTools } from '../../src/modules/tools/library.ts';
@@ -28,18 +28,18 @@ async function seed(db: Db): Promise<Seeded> {
   await loadBuiltInTools(db, org);
   const { toolId, tool } = await builtInTool(db, org, BRISTOL);
   const coordinator = (await loadPrincipal(db, council.users.qa_coordinator.id))!;
-  const auditor: FormActor = { principal: (await loadPrincipal(db, council.users.auditor.id))!, ipAddress: null };
+  const auditor: FormActor = { principal: (await loadPrincipal(db, council.users.auditor.id))!, ipAddress: null, at: new Date() };
 
   const submitted = async (externalId: string) => {
     const child = await createChild(db, org, { externalId, initials: 'MB', teamId: council.teams.unit1.id, workerId: council.staff.worker1.id });
-    const allocated = await allocateAudit(db, { principal: coordinator, ipAddress: null }, { childId: child.id, toolId, auditorId: council.staff.manager1.id });
+    const allocated = await allocateAudit(db, { principal: coordinator, ipAddress: null, at: new Date() }, { childId: child.id, toolId, auditorId: council.staff.manager1.id });
     if (!allocated.ok) throw new Error(JSON.stringify(allocated.errors));
     const id = allocated.audit.id;
     for (const page of formPages(tool)) {
       const form = await openForm(db, auditor.principal, id, ukDateAt(auditor.at));
       // The details page arrives filled in from the register, as the auditor sees it.
       const prefilled = page === DETAILS_PAGE ? pageFields(tool, page, await prefilledAnswers(db, form)) : {};
-      const fields = { ...completePage(tool, page, { staffId: council.staff.worker1.id, today: ukToday() }), ...prefilled };
+      const fields = { ...completePage(tool, page, { staffId: council.staff.worker1.id, today: ukDateAt(new Date()) }), ...prefilled };
       const saved = await saveSection(db, auditor, id, page, fields, form.version);
       if (!saved.ok) throw new Error(`${page}: ${JSON.stringify(saved)}`);
     }

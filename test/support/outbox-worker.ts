@@ -10,6 +10,7 @@
  */
 import { openPostgres } from '../../src/db/index.ts';
 import { deliverDueEmails, smtpTransport } from '../../src/platform/outbox.ts';
+import { systemClock } from '../../src/platform/clock.ts';
 
 type Job = { postgresUrl: string; smtpUrl: string; lockSeconds: number; timeoutMs: number; batchSize?: number };
 
@@ -19,7 +20,7 @@ const transport = smtpTransport({ url: job.smtpUrl, from: 'Assure <assure@testsh
 const totals = { claimed: 0, sent: 0, retrying: 0, failed: 0, leaseLost: 0 };
 try {
   for (;;) {
-    const report = await deliverDueEmails(handle.db, transport, { lockSeconds: job.lockSeconds, batchSize: job.batchSize ?? 20 });
+    const report = await deliverDueEmails(handle.db, transport, { clock: systemClock, lockSeconds: job.lockSeconds, batchSize: job.batchSize ?? 20 });
     for (const key of Object.keys(totals) as (keyof typeof totals)[]) totals[key] += report[key];
     const open = await handle.db.selectFrom('email_outbox').select('id').where('status', 'in', ['queued', 'sending']).executeTakeFirst();
     if (!open) break;

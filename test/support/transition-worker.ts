@@ -28,7 +28,7 @@ async function open(job: Job): Promise<DatabaseHandle> {
 async function actorFor(db: Db, userId: string): Promise<TransitionActor> {
   const principal = await loadPrincipal(db, userId);
   if (!principal) throw new Error(`no user ${userId}`);
-  return { principal, ipAddress: null };
+  return { principal, ipAddress: null, at: new Date() };
 }
 
 async function once(db: Db, job: OnceJob) {
