@@ -4,7 +4,7 @@ import { can, dataScope, roles, type Principal } from '../../platform/access.ts'
 import { logActivity } from '../../platform/activity.ts';
 import { ukDateAt } from '../../platform/clock.ts';
 import { AUDIT_STATUS_LABELS } from '../audits/tracker.ts';
-import { holidayCalendarFor } from '../org/calendar.ts';
+import { bankHolidayCoverageFor, holidayCalendarFor } from '../org/calendar.ts';
 import { DUE_SOON_WORKING_DAYS, groupBySection, selectPipeline, selectWork, workDates, type PipelineRow, type WorkItem } from './my-work.ts';
 
 /** The home page is "My work": what waits on this person, for QA the whole pipeline, and where they can go. */
@@ -29,6 +29,7 @@ export async function homeRoutes(app: FastifyInstance, deps: AppDependencies) {
       dueSoonBy: dates.dueSoonBy,
       dueSoonDays: DUE_SOON_WORKING_DAYS,
       links: linksFor(principal),
+      bankHolidays: can(principal, 'org.manage') ? await bankHolidayCoverageFor(deps.db, principal.organisationId, ukDateAt(request.at)) : null,
     });
   });
 }

@@ -11,7 +11,7 @@ import {
   type BankHolidaysFile,
 } from '../../platform/bank-holidays/schema.ts';
 import type { FieldError } from '../../platform/errors.ts';
-import type { Division, HolidayCalendar } from '../../platform/working-days.ts';
+import type { Division, HolidayCalendar, IsoDate } from '../../platform/working-days.ts';
 import type { Outcome } from './service.ts';
 
 /**
@@ -97,6 +97,26 @@ export async function bankHolidaySettings(db: Db, organisationId: string) {
     bundledYears,
     holidays: [...calendar].sort(),
   };
+}
+
+/**
+ * Whether the bank holidays reach far enough. Past the last year any file lists, deadlines
+ * count weekends only: work is never blocked, but a bank holiday there counts as a working
+ * day. So the administrator is warned from six months before the end (`ending`) and after it
+ * (`ended`), and asked to load the newer gov.uk file.
+ */
+export type BankHolidayCoverage = { lastYear: number | null; state: 'covered' | 'ending' | 'ended' };
+
+export function bankHolidayCoverage(lastYear: number | null, today: IsoDate): BankHolidayCoverage {
+  if (lastYear === null) return { lastYear, state: 'ended' };
+  if (today > `${lastYear}-12-31`) return { lastYear, state: 'ended' };
+  if (today >= `${lastYear}-07-01`) return { lastYear, state: 'ending' };
+  return { lastYear, state: 'covered' };
+}
+
+/** The organisation's coverage on `today`, for its administrators' pages. */
+export async function bankHolidayCoverageFor(db: Db, organisationId: string, today: IsoDate): Promise<BankHolidayCoverage> {
+  return bankHolidayCoverage((await bankHolidaySettings(db, organisationId)).lastYear, today);
 }
 
 export const DIVISION_CHANGED_MESSAGE = 'Someone else changed the bank holidays used since you opened this page. Check the division now in use, then choose again.';

@@ -22,7 +22,7 @@ import {
   type Outcome,
 } from './service.ts';
 import { importStaff, STAFF_IMPORT_COLUMNS } from './staff-import.ts';
-import { bankHolidaySettings, loadBankHolidayFile, setBankHolidayDivision } from './calendar.ts';
+import { bankHolidayCoverage, bankHolidaySettings, loadBankHolidayFile, setBankHolidayDivision } from './calendar.ts';
 import { timescaleRoutes } from './timescales.ts';
 import { DIVISION_NAMES } from '../../platform/bank-holidays/schema.ts';
 import { DIVISIONS, type Division } from '../../platform/working-days.ts';
@@ -578,6 +578,7 @@ function bankHolidayRoutes(app: FastifyInstance, db: Db) {
       divisions: DIVISIONS.map((division) => ({ value: division, text: DIVISION_NAMES[division] })),
       values: { division: settings.division },
       upcoming: settings.holidays.filter((date) => date >= ukDateAt(request.at)).slice(0, 8),
+      coverage: bankHolidayCoverage(settings.lastYear, ukDateAt(request.at)),
       flash: doneMessage(request),
       ...context,
     });
