@@ -1,0 +1,54 @@
+/**
+ * The date-sensitive tests once more, with the whole system's clock moved ahead: a suite that
+ * passes today and fails next month is a defect. Debian's `faketime` moves the clock of the
+ * test process and of everything it starts; PGlite runs inside that process, so its SQL clock
+ * moves too (a PostgreSQL server would keep the real time, so these run on PGlite only). The
+ * shift (800 days by default, `TEST_CLOCK_AHEAD_DAYS`) takes the suite past the last year of the
+ * bank holidays shipped with Assure.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+
+const FAKETIME = '/usr/bin/faketime';
+const DAYS = Number(process.env.TEST_CLOCK_AHEAD_DAYS ?? 800);
+
+/** Tests whose rules read the time: deadlines, overdue, reminders, e-mail retries, sessions, the demo's dates. */
+const DATE_SENSITIVE = [
+  'src/modules/org/demo-data.test.ts',
+  'test/working-days.test.ts',
+  'test/bank-holidays.test.ts',
+  'test/bank-holiday-coverage.test.ts',
+  'test/bank-holiday-admin.test.ts',
+  'test/timescales.test.ts',
+  'test/lifecycle.test.ts',
+  'test/lifecycle-flow.test.ts',
+  'test/allocation.test.ts',
+  'test/actions.test.ts',
+  'test/escalation.test.ts',
+  'test/distribution.test.ts',
+  'test/my-work.test.ts',
+  'test/reminders.test.ts',
+  'test/outbox.test.ts',
+  'test/notify.test.ts',
+  'test/tracker.test.ts',
+  'test/demo.test.ts',
+  'test/platform.test.ts',
+  'test/bristol-path.test.ts',
+];
+
+if (!fs.existsSync(FAKETIME)) {
+  if (process.env.CI === 'true') {
+    console.error('CI=true but faketime is not installed (apt-get install faketime): the tests with the clock moved ahead cannot be skipped on CI');
+    process.exit(1);
+  }
+  console.log('Skipping the tests with the clock moved ahead: faketime is not installed (apt-get install faketime).');
+  process.exit(0);
+}
+
+console.log(`The date-sensitive tests with the clock moved ${DAYS} days ahead (PGlite):`);
+const result = spawnSync(FAKETIME, ['-f', `+${DAYS}d`, process.execPath, 'node_modules/vitest/vitest.mjs', 'run', ...DATE_SENSITIVE], {
+  stdio: 'inherit',
+  // Timers run on the real monotonic clock; only the wall clock moves.
+  env: { ...process.env, FAKETIME_DONT_FAKE_MONOTONIC: '1', TEST_DRIVERS: 'pglite' },
+});
+process.exit(result.status ?? 1);
