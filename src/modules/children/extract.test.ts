@@ -27,7 +27,7 @@ async function collect(input: Readable, options: Partial<ExtractOptions> = {}): 
     if (event.kind === 'row') result.rows.push(event.row);
     else if (event.kind === 'error') result.errors.push(event.error);
     else if (event.kind === 'progress') result.progress.push(event.rowsRead);
-    else result.columns = event.columns;
+    else if (event.kind === 'columns') result.columns = event.columns;
   }
   return result;
 }

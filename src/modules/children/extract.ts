@@ -29,10 +29,24 @@ export const LEGAL_STATUS_LABELS: Readonly<Record<LegalStatus, string>> = {
 
 export type ExtractFormat = 'csv' | 'xlsx';
 
+/** Ofsted's Annex A lists a row came from; null for a case-system extract that is no list. */
+export type SourceList = 'list6' | 'list7' | 'list8' | 'list9';
+
+export const SOURCE_LIST_LABELS: Readonly<Record<SourceList, string>> = {
+  list6: 'List 6 (children in need)',
+  list7: 'List 7 (child protection)',
+  list8: 'List 8 (children in care)',
+  list9: 'List 9 (care leavers)',
+};
+
 export type ExtractRow = {
   rowNumber: number;
+  /** The sheet the row is on (a CSV is one sheet, named by `ExtractOptions.name`). */
+  sheet: string;
+  sourceList: SourceList | null;
   externalId: string;
-  initials: string;
+  /** Annex A carries no initials: a child without them is shown by case ID. */
+  initials: string | null;
   dateOfBirth: string | null;
   gender: Gender | null;
   ethnicity: string | null;
@@ -45,14 +59,21 @@ export type ExtractRow = {
 };
 
 /** `column` is the header as written in the file, or the field's label when the column is missing. */
-export type RowError = { rowNumber: number; column: string; value: string; reason: string };
+export type RowError = { sheet: string | null; rowNumber: number; column: string; value: string; reason: string };
+
+export type SheetPlan = {
+  read: { name: string; list: ExtractRow['sourceList'] }[];
+  skipped: { name: string; reason: string }[];
+};
 
 export type ExtractEvent =
   | { kind: 'row'; row: ExtractRow }
   | { kind: 'error'; error: RowError }
   | { kind: 'progress'; rowsRead: number }
   /** Once, after the header row, so the caller can say which columns it used and ignored. */
-  | { kind: 'columns'; columns: HeaderMatch };
+  | { kind: 'columns'; sheet: string; columns: HeaderMatch }
+  /** Once, before any row: every sheet of the file, read (with its list) or skipped (and why). */
+  | ({ kind: 'sheets' } & SheetPlan);
 
 export type ExtractOptions = {
   format: ExtractFormat;
@@ -127,7 +148,7 @@ export type HeaderMatch = {
   errors: RowError[];
 };
 
-export function matchHeaders(headers: readonly string[], headerRowNumber = 1): HeaderMatch {
+export function matchHeaders(headers: readonly string[], headerRowNumber = 1, sheet: string | null = null): HeaderMatch {
   const match: HeaderMatch = { mapping: {}, ignoredColumns: [], errors: [] };
   headers.forEach((raw, index) => {
     const header = raw.trim();
@@ -140,17 +161,19 @@ export function matchHeaders(headers: readonly string[], headerRowNumber = 1): H
   for (const field of REQUIRED_FIELDS) {
     if (!match.mapping[field]) match.errors.push(missingColumnError(field, headerRowNumber));
   }
+  match.errors = match.errors.map((error) => ({ ...error, sheet }));
   return match;
 }
 
 function missingColumnError(field: ExtractField, rowNumber: number): RowError {
   const [label, ...others] = HEADER_ALIASES[field];
   const alternatives = others.length > 0 ? ` (also accepted: ${others.join(', ')})` : '';
-  return { rowNumber, column: label!, value: '', reason: `missing column "${label}"${alternatives}` };
+  return { sheet: null, rowNumber, column: label!, value: '', reason: `missing column "${label}"${alternatives}` };
 }
 
 function duplicateColumnError(field: ExtractField, first: ColumnRef, header: string, rowNumber: number): RowError {
   return {
+    sheet: null,
     rowNumber,
     column: fieldLabel(field),
     value: header,
@@ -172,7 +195,7 @@ export function detectFormat(filename: string, firstBytes?: Uint8Array): Extract
 
 /** A cell as the normaliser sees it: CSV gives strings, XLSX also numbers and dates. */
 type Cell = string | number | Date | null;
-type SourceRow = { rowNumber: number; cells: Cell[] };
+type SourceRow = { sheet: string; rowNumber: number; cells: Cell[] };
 /** Facts about the file that change how cells read; filled in by the source as it learns them. */
 type SourceFacts = { date1904: boolean };
 
@@ -187,7 +210,7 @@ async function* csvRows(input: Readable): AsyncGenerator<SourceRow> {
   let rowNumber = 0;
   for await (const record of parser as AsyncIterable<string[]>) {
     rowNumber += 1;
-    yield { rowNumber, cells: record };
+    yield { sheet: 'CSV', rowNumber, cells: record };
   }
 }
 
@@ -211,7 +234,7 @@ async function* firstSheetRows(workbook: WorkbookReader, facts: SourceFacts): As
     if (sheetsSeen === 1) facts.date1904 = usesDate1904(workbook);
     for await (const row of worksheet) {
       // Later sheets are read through unused so the archive is drained and its temp files freed.
-      if (sheetsSeen === 1) yield { rowNumber: row.number, cells: excelRowCells(row.values) };
+      if (sheetsSeen === 1) yield { sheet: sheetName(worksheet), rowNumber: row.number, cells: excelRowCells(row.values) };
     }
   }
 }
@@ -234,6 +257,11 @@ async function* raceAgainst<T>(source: AsyncGenerator<T>, failure: Promise<never
     // A source stuck mid-step cannot be closed (return() would wait for the step); leave it.
     if (!stepping) await source.return(undefined);
   }
+}
+
+/** exceljs's streaming reader names each sheet as workbook.xml does, but its types omit the name. */
+function sheetName(worksheet: object): string {
+  return (worksheet as { name?: string }).name ?? 'Sheet';
 }
 
 /** exceljs keeps the workbook's date system on an undocumented property of the stream reader. */
@@ -336,16 +364,17 @@ async function* readRows(
     progress.lastRowNumber = source.rowNumber;
     if (isBlankRow(source.cells)) continue;
     if (!columns) {
-      columns = matchHeaders(source.cells.map(cellText), source.rowNumber);
-      yield { kind: 'columns', columns };
+      columns = matchHeaders(source.cells.map(cellText), source.rowNumber, source.sheet);
+      yield { kind: 'columns', sheet: source.sheet, columns };
       if (columns.errors.length > 0) return yield* errorEvents(columns.errors);
+      yield { kind: 'sheets', read: [{ name: source.sheet, list: null }], skipped: [] };
       continue;
     }
     rowsRead += 1;
     yield* errorEvents(yield* rowEvents(source, columns.mapping, context, firstRowById));
     if (rowsRead % PROGRESS_EVERY === 0) yield { kind: 'progress', rowsRead };
   }
-  if (!columns) return yield* errorEvents([{ rowNumber: 1, column: '', value: '', reason: 'the file is empty: no header row found' }]);
+  if (!columns) return yield* errorEvents([{ sheet: null, rowNumber: 1, column: '', value: '', reason: 'the file is empty: no header row found' }]);
   if (rowsRead % PROGRESS_EVERY !== 0) yield { kind: 'progress', rowsRead };
 }
 
@@ -390,7 +419,7 @@ function unreadableFileError(format: ExtractFormat, rowNumber: number, error: un
     format === 'csv'
       ? `the file could not be read as CSV: ${detail}`
       : `the file could not be read as an Excel workbook (.xlsx); it may be damaged, password-protected or in another format: ${detail}`;
-  return { rowNumber, column: '', value: '', reason };
+  return { sheet: null, rowNumber, column: '', value: '', reason };
 }
 
 function todayInLondon(): string {
@@ -420,6 +449,8 @@ function normaliseRow(source: SourceRow, mapping: HeaderMatch['mapping'], contex
   const { today, facts } = context;
   const row: ExtractRow = {
     rowNumber: source.rowNumber,
+    sheet: source.sheet,
+    sourceList: null,
     externalId: read('externalId', (cell) => parseExternalId(cellText(cell)), ''),
     initials: read('initials', (cell) => parseInitials(cellText(cell)), ''),
     dateOfBirth: read('dateOfBirth', (cell) => parseDateOfBirth(cell, facts, today), null),
@@ -444,7 +475,7 @@ const MAX_ERROR_VALUE_CHARS = 200;
 function cellError(source: SourceRow, column: ColumnRef, reason: string): RowError {
   const value = cellText(source.cells[column.index] ?? null);
   const shown = value.length > MAX_ERROR_VALUE_CHARS ? `${value.slice(0, MAX_ERROR_VALUE_CHARS)}…` : value;
-  return { rowNumber: source.rowNumber, column: column.header, value: shown, reason };
+  return { sheet: source.sheet, rowNumber: source.rowNumber, column: column.header, value: shown, reason };
 }
 
 function cellText(cell: Cell): string {
@@ -639,12 +670,19 @@ function formatUkDate(iso: string): string {
 // ---------------------------------------------------------------------------------------------
 // Error report
 
+/** An error as stored and shown; errors recorded before sheets were named carry none. */
+export type ReportedError = Omit<RowError, 'sheet'> & { sheet?: string | null };
+
 /**
  * The errors as a CSV for download (UTF-8 with a BOM so Excel reads accents right). A cell that
  * starts like a formula gets a leading quote so the spreadsheet shows it instead of running it.
  */
-export function rowErrorsToCsv(errors: readonly RowError[]): string {
-  const lines = [['Row', 'Column', 'Value', 'Reason'], ...errors.map((e) => [String(e.rowNumber), e.column, e.value, e.reason])];
+export function rowErrorsToCsv(errors: readonly ReportedError[]): string {
+  // A workbook's errors name their sheet; a CSV's report keeps the four columns it always had.
+  const bySheet = errors.some((e) => e.sheet);
+  const header = bySheet ? ['Sheet', 'Row', 'Column', 'Value', 'Reason'] : ['Row', 'Column', 'Value', 'Reason'];
+  const line = (e: ReportedError) => [...(bySheet ? [e.sheet ?? ''] : []), String(e.rowNumber), e.column, e.value, e.reason];
+  const lines = [header, ...errors.map(line)];
   return `\uFEFF${lines.map((fields) => fields.map(csvField).join(',')).join('\r\n')}\r\n`;
 }
 
