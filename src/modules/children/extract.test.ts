@@ -86,10 +86,11 @@ describe('matchHeaders', () => {
     const match = matchHeaders(['Child ID', 'Initials', 'Worker']);
     expect(match.errors).toEqual([
       {
+        sheet: null,
         rowNumber: 1,
         column: 'Legal status',
         value: '',
-        reason: `missing column "Legal status" (also accepted: Category, Case Status, Child's Legal Status, Legal status / category)`,
+        reason: `missing column "Legal status" (also accepted: Category, Case Status, Child's Legal Status, Legal status / category, Eligibility category)`,
       },
     ]);
   });
@@ -118,6 +119,8 @@ describe('readExtract: CSV', () => {
     expect(rows).toEqual([
       {
         rowNumber: 2,
+        sheet: 'CSV',
+        sourceList: 'list6',
         externalId: 'CIN-001',
         initials: 'AB',
         dateOfBirth: '2015-03-14',
@@ -132,6 +135,8 @@ describe('readExtract: CSV', () => {
       },
       {
         rowNumber: 3,
+        sheet: 'CSV',
+        sourceList: 'list6',
         externalId: 'CIN-002',
         initials: 'CD',
         dateOfBirth: '2012-11-30',
@@ -177,9 +182,9 @@ describe('readExtract: CSV', () => {
   });
 
   it('reports a missing required column once and reads no rows', async () => {
-    const { rows, errors } = await collect(csv('Child ID,Legal status\r\nA1,CIN\r\nA2,CP\r\n'));
+    const { rows, errors } = await collect(csv('Child ID,Initials\r\nA1,AB\r\nA2,CD\r\n'));
     expect(rows).toEqual([]);
-    expect(errors).toEqual([expect.objectContaining({ rowNumber: 1, column: 'Initials', reason: expect.stringContaining('missing column "Initials"') })]);
+    expect(errors).toEqual([expect.objectContaining({ rowNumber: 1, column: 'Legal status', reason: expect.stringContaining('missing column "Legal status"') })]);
   });
 
   it('reports an empty file', async () => {
@@ -287,7 +292,7 @@ describe('readExtract: values', () => {
     async (typed) => {
       const { rows, errors } = await collect(csv(`${HEADER},Date of referral\r\nA1,JS,CIN,01/01/2020\r\nA2,JS,CIN,${typed}\r\n`));
       expect(rows).toHaveLength(1);
-      expect(errors).toEqual([{ rowNumber: 3, column: 'Date of referral', value: typed, reason: expect.stringMatching(/date/) }]);
+      expect(errors).toEqual([{ sheet: null, rowNumber: 3, column: 'Date of referral', value: typed, reason: expect.stringMatching(/date/) }]);
     },
   );
 
@@ -308,7 +313,7 @@ describe('readExtract: values', () => {
   it.each(['John Smith', 'Amy', 'JOHN SMITH', 'Jo Smith'])('refuses the full name %j as initials', async (typed) => {
     const { rows, errors } = await oneRow(HEADER, `A1,${typed},CIN`);
     expect(rows).toEqual([]);
-    expect(errors).toEqual([{ rowNumber: 2, column: 'Initials', value: typed, reason: 'initials only, not a full name' }]);
+    expect(errors).toEqual([{ sheet: null, rowNumber: 2, column: 'Initials', value: typed, reason: 'initials only, not a full name' }]);
   });
 
   it.each([
@@ -330,7 +335,7 @@ describe('readExtract: values', () => {
   it('reports a duplicate case ID on the later row, naming the first', async () => {
     const { rows, errors } = await collect(csv(`${HEADER}\r\nA1,JS,CIN\r\nA2,JS,CIN\r\n A1 ,KL,CP\r\n`));
     expect(rows.map((r) => r.rowNumber)).toEqual([2, 3]);
-    expect(errors).toEqual([{ rowNumber: 4, column: 'Child ID', value: 'A1', reason: 'duplicate of row 2' }]);
+    expect(errors).toEqual([{ sheet: null, rowNumber: 4, column: 'Child ID', value: 'A1', reason: 'duplicate of row 2' }]);
   });
 
   it('refuses an over-long case ID', async () => {
@@ -359,7 +364,7 @@ describe('readExtract: XLSX', () => {
     return Readable.from(chunks);
   }
 
-  it('reads the first sheet: Date cells, serial numbers, rich text and numbers', async () => {
+  it('reads a sheet: Date cells, serial numbers, rich text and numbers', async () => {
     const input = await workbookStream((workbook) => {
       const sheet = workbook.addWorksheet('Extract');
       sheet.addRow(['Person ID', 'Child initials', 'Category', 'Date of birth', 'Referral date', 'Gender', 'Notes']);
@@ -367,7 +372,7 @@ describe('readExtract: XLSX', () => {
       sheet.addRow([]);
       sheet.addRow(['1002', 'KL', 'Looked after', '31/12/2019', new Date(Date.UTC(2024, 0, 5, 15, 30)), 'F', null]);
       sheet.addRow(['1003', 'MN', 'CIN', 'tomorrow', null, null, null]);
-      workbook.addWorksheet('Lookups').addRow(['Case ID', 'Initials', 'Legal status']);
+      workbook.addWorksheet('Lookups').addRow(['Code', 'Description']);
     });
     const { rows, errors, columns } = await collect(input, { format: 'xlsx' });
     expect(columns?.ignoredColumns).toEqual(['Notes']);
@@ -375,7 +380,7 @@ describe('readExtract: XLSX', () => {
       expect.objectContaining({ rowNumber: 2, externalId: '1001', initials: 'JS', legalStatus: 'cp', dateOfBirth: '2015-03-14', openDate: '2020-01-03', gender: 'male' }),
       expect.objectContaining({ rowNumber: 4, externalId: '1002', initials: 'KL', legalStatus: 'child_in_care', dateOfBirth: '2019-12-31', openDate: '2024-01-05', gender: 'female' }),
     ]);
-    expect(errors).toEqual([{ rowNumber: 5, column: 'Date of birth', value: 'tomorrow', reason: expect.stringContaining('not a date') }]);
+    expect(errors).toEqual([{ sheet: 'Extract', rowNumber: 5, column: 'Date of birth', value: 'tomorrow', reason: expect.stringContaining('not a date') }]);
   });
 
   it('throws, rather than waiting for ever, when the input fails part-way through a workbook', async () => {
@@ -393,7 +398,7 @@ describe('readExtract: XLSX', () => {
   }, 5_000);
 
   it('reports a damaged workbook as an error event', async () => {
-    const { rows, errors } = await collect(csv('this is not a zip file at all'), { format: 'xlsx' });
+    const { rows, errors } = await collect(Readable.from([Buffer.from([0x01, 0x02, 0x00, 0xff, 0x10, 0x00, 0x7f, 0x80])]), { format: 'xlsx' });
     expect(rows).toEqual([]);
     expect(errors).toEqual([expect.objectContaining({ reason: expect.stringContaining('could not be read as an Excel workbook') })]);
   });
