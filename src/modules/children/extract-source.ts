@@ -12,6 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import { parse as parseCsv } from 'csv-parse';
 import ExcelJS from 'exceljs';
 import type { CellValue } from 'exceljs';
+import { Open as openZip } from 'unzipper';
 
 /** A cell as the normaliser sees it: CSV gives strings, XLSX also numbers and dates. */
 export type Cell = string | number | Date | null;
@@ -142,33 +143,48 @@ export async function hasZipDirectory(file: string): Promise<boolean> {
   }
 }
 
-export type WorksheetStream = { name: string; rows: AsyncGenerator<SourceRow> };
-/** What the workbook says of itself once read through: every sheet's name, and its date system. */
-export type WorkbookFacts = { sheetNames: string[]; date1904: boolean };
+/** `file` is the sheet's part number in the archive (`xl/worksheets/sheet3.xml` is 3). */
+export type WorksheetStream = { file: number; rows: AsyncGenerator<SourceRow> };
+/**
+ * What the workbook says of itself once read through: every sheet's name in the workbook's
+ * order, the name of each worksheet part, and its date system.
+ */
+export type WorkbookFacts = { sheetNames: string[]; nameByFile: Map<number, string>; date1904: boolean };
+
+export function newWorkbookFacts(): WorkbookFacts {
+  return { sheetNames: [], nameByFile: new Map(), date1904: false };
+}
 
 /**
  * The workbook's worksheets in file order, each to be read through (or left: the next sheet
  * drains it) before the next. Chart sheets are not worksheets and do not come out; `facts`
  * names every sheet, so the caller can account for them.
  */
-export async function* worksheets(file: string, facts: WorkbookFacts): AsyncGenerator<WorksheetStream> {
-  const input = fs.createReadStream(file);
+export async function* worksheets(workbookPath: string, facts: WorkbookFacts): AsyncGenerator<WorksheetStream> {
+  const input = fs.createReadStream(workbookPath);
   const workbook = new ExcelJS.stream.xlsx.WorkbookReader(input, {
     worksheets: 'emit',
     sharedStrings: 'cache',
     styles: 'cache', // needed to recognise date-formatted cells
     hyperlinks: 'ignore',
-    entries: 'ignore',
+    entries: 'emit',
+  });
+  // exceljs names a worksheet from workbook.xml, and fails when that part comes after the
+  // worksheet in the archive; names are matched to parts here, once the workbook is read.
+  (workbook as { model?: unknown }).model = { sheets: [] };
+  let file = 0;
+  (workbook as unknown as NodeJS.EventEmitter).on('entry', (entry: { type?: string; id?: string }) => {
+    if (entry.type === 'worksheet') file = Number(entry.id);
   });
   try {
     for await (const worksheet of workbook) {
       facts.date1904 = usesDate1904(workbook);
       const rows = worksheetRows(worksheet);
-      yield { name: sheetName(worksheet), rows };
+      yield { file, rows };
       // exceljs parses the next sheet only when this one has been read to its end.
       for await (const row of rows) void row;
     }
-    facts.sheetNames = sheetNames(workbook);
+    Object.assign(facts, await sheetsOf(workbookPath));
   } finally {
     input.destroy(); // a read stopped early would otherwise hold the file open
   }
@@ -178,14 +194,40 @@ async function* worksheetRows(worksheet: AsyncIterable<ExcelJS.Row>): AsyncGener
   for await (const row of worksheet) yield { rowNumber: row.number, cells: excelRowCells(row.values) };
 }
 
-/** exceljs's streaming reader names each sheet as workbook.xml does, but its types omit the name. */
-function sheetName(worksheet: object): string {
-  return (worksheet as { name?: string }).name ?? 'Sheet';
+/**
+ * The sheets workbook.xml lists, in order, and which worksheet part each is. Read from the
+ * archive's directory rather than from exceljs, whose streaming reader stops at the last
+ * worksheet and so never sees a workbook.xml stored after it.
+ */
+async function sheetsOf(workbookPath: string): Promise<Pick<WorkbookFacts, 'sheetNames' | 'nameByFile'>> {
+  const { files } = await openZip.file(workbookPath);
+  const text = async (name: string) => (await files.find((f) => f.path === name)?.buffer())?.toString('utf8') ?? '';
+  const targets = new Map(xmlElements(await text('xl/_rels/workbook.xml.rels'), 'Relationship').map((rel) => [rel.Id, rel.Target ?? ''] as const));
+  const sheets = xmlElements(await text('xl/workbook.xml'), 'sheet').filter((sheet) => sheet.name);
+  const nameByFile = new Map<number, string>();
+  for (const sheet of sheets) {
+    const part = /worksheets\/sheet(\d+)\.xml$/.exec(targets.get(sheet['r:id']) ?? '');
+    if (part) nameByFile.set(Number(part[1]), sheet.name!);
+  }
+  return { sheetNames: sheets.map((sheet) => sheet.name!), nameByFile };
 }
 
-function sheetNames(workbook: object): string[] {
-  const model = (workbook as { model?: { sheets?: { name?: string }[] } }).model;
-  return (model?.sheets ?? []).map((sheet) => sheet.name ?? '').filter((name) => name !== '');
+/** The attributes of each `<tag …/>` in a small XML part (workbook.xml and its relationships). */
+function xmlElements(xml: string, tag: string): Record<string, string | undefined>[] {
+  const elements = xml.matchAll(new RegExp(`<(?:\\w+:)?${tag}\\s([^>]*?)/?>`, 'g'));
+  return [...elements].map((element) =>
+    Object.fromEntries([...element[1]!.matchAll(/([\w:]+)\s*=\s*"([^"]*)"/g)].map((a) => [a[1]!, xmlText(a[2]!)])),
+  );
+}
+
+const XML_ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+
+function xmlText(text: string): string {
+  return text.replace(/&(#x[0-9a-f]+|#\d+|\w+);/gi, (whole, name: string) => {
+    if (name.startsWith('#x') || name.startsWith('#X')) return String.fromCodePoint(parseInt(name.slice(2), 16));
+    if (name.startsWith('#')) return String.fromCodePoint(Number(name.slice(1)));
+    return XML_ENTITIES[name] ?? whole;
+  });
 }
 
 /** exceljs keeps the workbook's date system on an undocumented property of the stream reader. */

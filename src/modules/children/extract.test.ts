@@ -10,6 +10,7 @@ import {
   normaliseHeader,
   readExtract,
   rowErrorsToCsv,
+  type ExtractEvent,
   type ExtractOptions,
   type ExtractRow,
   type HeaderMatch,
@@ -401,6 +402,178 @@ describe('readExtract: XLSX', () => {
     const { rows, errors } = await collect(Readable.from([Buffer.from([0x01, 0x02, 0x00, 0xff, 0x10, 0x00, 0x7f, 0x80])]), { format: 'xlsx' });
     expect(rows).toEqual([]);
     expect(errors).toEqual([expect.objectContaining({ reason: expect.stringContaining('could not be read as an Excel workbook') })]);
+  });
+});
+
+describe('readExtract: Annex A workbooks', () => {
+  type Sheet = { name: string; rows: unknown[][] };
+
+  async function workbookBytes(sheets: Sheet[]): Promise<Buffer> {
+    const workbook = new ExcelJS.Workbook();
+    for (const sheet of sheets) {
+      const worksheet = workbook.addWorksheet(sheet.name);
+      for (const row of sheet.rows) worksheet.addRow(row);
+    }
+    return Buffer.from(await workbook.xlsx.writeBuffer());
+  }
+
+  function chunked(bytes: Buffer): Readable {
+    return Readable.from(Array.from({ length: Math.ceil(bytes.length / 4096) }, (_, i) => bytes.subarray(i * 4096, i * 4096 + 4096)));
+  }
+
+  /** Every event in order, so tests can see that the sheets come before any row. */
+  async function events(input: Readable, options: Partial<ExtractOptions> = {}) {
+    const all: ExtractEvent[] = [];
+    for await (const event of readExtract(input, { format: 'xlsx', today: TODAY, ...options })) all.push(event);
+    const rows = all.flatMap((e) => (e.kind === 'row' ? [e.row] : []));
+    const errors = all.flatMap((e) => (e.kind === 'error' ? [e.error] : []));
+    const sheets = all.filter((e) => e.kind === 'sheets');
+    return { all, rows, errors, sheets };
+  }
+
+  const LIST_6 = ['Child Unique ID', 'Gender', 'Date of Birth', 'Case Status', 'Allocated Team', 'Allocated Worker', 'Date of referral'];
+  const LIST_7 = ['Child Unique ID', 'Gender', 'Date of Birth', 'Category of abuse', 'Child protection plan start date', 'Allocated Worker'];
+  const LIST_8 = ['Child Unique ID', 'Gender', 'Date of Birth', 'Date started to be looked after', "Child's Legal Status", 'Allocated Worker'];
+  const LIST_9 = ['Child Unique ID', 'Gender', 'Date of Birth', 'Eligibility Category', 'Allocated Worker'];
+
+  const councilWorkbook = (): Sheet[] => [
+    { name: 'Children in care (List 8)', rows: [LIST_8, ['C-8', 'b) Female', '03/01/2010', '01/06/2022', 'a) Interim care orders', 'Alex Brown'], ['C-9', 'a) Male', '04/02/2011', '01/07/2023', 'C1', null]] },
+    { name: 'Lookups', rows: [['Code', 'Description'], ['a)', 'Male']] },
+    // Annex A's own template carries a title above the header.
+    { name: 'L7 CP', rows: [['List 7: Child protection'], [], LIST_7, ['C-7', 'a) Male', '05/05/2016', 'Neglect', '01/09/2025', 'Sam Patel']] },
+    { name: 'List 6 - Children in need', rows: [LIST_6, ['C-6', 'a) Male', '14/03/2015', 'c) Child in need plan', 'North CIN', 'Sam Patel', '02/09/2025'], ['C-8', 'b) Female', '03/01/2010', 'd) Open assessment', 'North CIN', null, '10/10/2025']] },
+    { name: 'List 9', rows: [LIST_9, ['L-1', 'a) Male', '01/02/2005', 'Relevant', 'Chris Green'], ['L-2', 'b) Female', '09/05/2006', 'Former relevant', null], ['L-3', 'a) Male', '10/10/2004', 'Qualifying', null]] },
+  ];
+
+  it('reads every list of a council workbook, in any order, saying first which sheets it reads and skips', async () => {
+    const { all, rows, errors, sheets } = await events(chunked(await workbookBytes(councilWorkbook())));
+    expect(errors).toEqual([]);
+    expect(sheets).toEqual([
+      {
+        kind: 'sheets',
+        read: [
+          { name: 'Children in care (List 8)', list: 'list8' },
+          { name: 'L7 CP', list: 'list7' },
+          { name: 'List 6 - Children in need', list: 'list6' },
+          { name: 'List 9', list: 'list9' },
+        ],
+        skipped: [{ name: 'Lookups', reason: 'no case ID column' }],
+      },
+    ]);
+    expect(all[0]!.kind).toBe('sheets');
+    expect(rows.map((r) => [r.sheet, r.rowNumber, r.externalId, r.sourceList, r.legalStatus, r.initials])).toEqual([
+      ['Children in care (List 8)', 2, 'C-8', 'list8', 'child_in_care', null],
+      ['Children in care (List 8)', 3, 'C-9', 'list8', 'child_in_care', null],
+      ['L7 CP', 4, 'C-7', 'list7', 'cp', null],
+      ['List 6 - Children in need', 2, 'C-6', 'list6', 'cin', null],
+      // The same child on two lists is two rows, each tagged with its list, for the caller to merge.
+      ['List 6 - Children in need', 3, 'C-8', 'list6', 'cin', null],
+      ['List 9', 2, 'L-1', 'list9', 'care_leaver', null],
+      ['List 9', 3, 'L-2', 'list9', 'care_leaver', null],
+      ['List 9', 4, 'L-3', 'list9', 'care_leaver', null],
+    ]);
+    expect(rows[0]).toMatchObject({ gender: 'female', dateOfBirth: '2010-01-03', allocatedWorker: 'Alex Brown' });
+    expect(all.at(-1)).toEqual({ kind: 'progress', rowsRead: 8 });
+  });
+
+  it('reads a workbook whose file name says .csv as a workbook', async () => {
+    const { rows, errors } = await events(chunked(await workbookBytes(councilWorkbook())), { format: 'csv', name: 'annex-a.csv' });
+    expect(errors).toEqual([]);
+    expect(rows).toHaveLength(8);
+  });
+
+  it('reports every problem of every row of every sheet in one pass', async () => {
+    const { rows, errors } = await events(
+      chunked(
+        await workbookBytes([
+          { name: 'List 8', rows: [[...LIST_8, 'Initials'], ['C-1', 'Boy?', '31/02/2010', '01/06/2022', 'CP', null, 'John Smith'], ['C-1', 'a) Male', '01/01/2010', null, 'C2', null, null]] },
+          { name: 'List 9', rows: [LIST_9, ['L-1', 'a) Male', '01/02/2005', 'Adopted', null]] },
+        ]),
+      ),
+    );
+    expect(rows).toEqual([]);
+    expect(errors.map((e) => [e.sheet, e.rowNumber, e.column, e.reason.slice(0, 30)])).toEqual([
+      ['List 8', 2, 'Gender', 'not a recognised gender: use M'],
+      ['List 8', 2, 'Date of Birth', 'not a real date'],
+      ['List 8', 2, "Child's Legal Status", 'not a List 8 legal status: use'],
+      ['List 8', 2, 'Initials', 'initials only, not a full name'],
+      ['List 8', 3, 'Child Unique ID', 'duplicate of row 2'],
+      ['List 9', 2, 'Eligibility Category', 'not an eligibility category: u'],
+    ]);
+  });
+
+  async function refused(input: Readable, options: Partial<ExtractOptions> = {}) {
+    const { rows, errors, sheets } = await events(input, options);
+    expect(rows).toEqual([]);
+    expect(sheets).toHaveLength(1);
+    expect(errors).toHaveLength(1);
+    return { reason: errors[0]!.reason, error: errors[0]!, sheets: sheets[0]! };
+  }
+
+  it('refuses a workbook with no recognisable list, naming the sheets it skipped', async () => {
+    const { reason, sheets } = await refused(chunked(await workbookBytes([{ name: 'Notes', rows: [['Written by', 'QA team']] }, { name: 'Lookups', rows: [['Code']] }])));
+    expect(reason).toBe(
+      'No sheet of the workbook is a list of children: a list needs a case ID column (External case ID, Case ID, Child ID, Child Unique ID…). ' +
+        'Sheets skipped: "Notes" (no case ID column), "Lookups" (no case ID column).',
+    );
+    expect(sheets).toMatchObject({ read: [] });
+  });
+
+  it('refuses a list sheet with a header but no rows, reading none of the others', async () => {
+    const sheets = councilWorkbook();
+    sheets.push({ name: 'List 7 (2)', rows: [LIST_7, []] });
+    const { error } = await refused(chunked(await workbookBytes(sheets)));
+    expect(error).toEqual({ sheet: 'List 7 (2)', rowNumber: 1, column: '', value: '', reason: 'The sheet "List 7 (2)" has a header row but no children below it: export it again with its rows, or delete the sheet.' });
+  });
+
+  it('refuses a sheet named as a list that has no case ID column, rather than skipping its children', async () => {
+    const { error } = await refused(chunked(await workbookBytes([{ name: 'List 8', rows: [['Reference', 'Legal status'], ['X1', 'C2']] }])));
+    expect(error.sheet).toBe('List 8');
+    expect(error.reason).toContain('looks like List 8 (children in care) but has no case ID column');
+  });
+
+  it('refuses an empty file in one sentence', async () => {
+    const { reason } = await refused(Readable.from([]));
+    expect(reason).toBe('The file is empty: export the extract again, with its header row and its children.');
+  });
+
+  it('refuses a password-protected workbook (an OLE compound file) in plain words', async () => {
+    const ole = Buffer.concat([Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1]), Buffer.alloc(2048, 0)]);
+    const { reason } = await refused(Readable.from([ole]));
+    expect(reason).toMatch(/^The file is a password-protected workbook or an old Excel 97-2003 \(\.xls\) file/);
+  });
+
+  it('refuses a workbook cut short, without waiting for ever', async () => {
+    const whole = await workbookBytes(councilWorkbook());
+    const { reason } = await refused(chunked(whole.subarray(0, Math.floor(whole.length / 2))));
+    expect(reason).toContain('could not be read as an Excel workbook (.xlsx)');
+  }, 10_000);
+
+  it('reads a CSV whose file name says .xlsx as CSV', async () => {
+    const { rows, errors } = await events(csv('Child Unique ID,Legal status\r\nA1,CIN\r\n'), { format: 'xlsx', name: 'register.xlsx' });
+    expect(errors).toEqual([]);
+    expect(rows).toEqual([expect.objectContaining({ sheet: 'register', externalId: 'A1', legalStatus: 'cin', initials: null })]);
+  });
+
+  it('takes a CSV list from its file name: List 7 needs no status column', async () => {
+    const { rows, errors, sheets } = await events(csv('Child Unique ID,Category of abuse\r\nP1,Neglect\r\n'), { format: 'csv', name: 'List 7 - CP.csv' });
+    expect(errors).toEqual([]);
+    expect(sheets).toEqual([{ kind: 'sheets', read: [{ name: 'List 7 - CP', list: 'list7' }], skipped: [] }]);
+    expect(rows).toEqual([expect.objectContaining({ sheet: 'List 7 - CP', sourceList: 'list7', legalStatus: 'cp' })]);
+  });
+
+  it('refuses a CSV with a header but no rows', async () => {
+    const { error } = await refused(csv('Child ID,Legal status\r\n\r\n'), { format: 'csv' });
+    expect(error).toEqual({ sheet: null, rowNumber: 1, column: '', value: '', reason: 'The file has a header row but no children below it: export it again with its rows.' });
+  });
+
+  it.each([
+    ['a web page saved as .xlsx', '<html><body><table><tr><td>Child ID</td></tr></table></body></html>', 'web page or XML document'],
+    ['a UTF-16 "Unicode text" export', '\uFEFFChild ID\tLegal status', 'Unicode text'],
+  ])('refuses %s in plain words', async (_, text, words) => {
+    const bytes = words === 'Unicode text' ? Buffer.from(text, 'utf16le') : Buffer.from(text);
+    const { reason } = await refused(Readable.from([bytes]), { format: 'xlsx' });
+    expect(reason).toContain(words);
   });
 });
 

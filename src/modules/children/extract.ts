@@ -25,7 +25,7 @@ import {
   normaliseHeader,
   type SourceList,
 } from './annex-a.ts';
-import { csvRows, hasZipDirectory, sniffInput, spoolWorkbook, worksheets, type Cell, type FileKind, type SourceRow, type WorkbookFacts } from './extract-source.ts';
+import { csvRows, hasZipDirectory, newWorkbookFacts, sniffInput, spoolWorkbook, worksheets, type Cell, type FileKind, type SourceRow, type WorkbookFacts } from './extract-source.ts';
 
 export type { Gender, LegalStatus, SourceList };
 export { LEGAL_STATUSES, LEGAL_STATUS_LABELS, SOURCE_LIST_LABELS, identifyList, normaliseHeader };
@@ -339,8 +339,8 @@ function noRowsReason(what: string): string {
 // ---------------------------------------------------------------------------------------------
 // A workbook: surveyed, then read sheet by sheet
 
-type SheetSurvey = { name: string; firstRow: SourceRow | null; header: SourceRow | null; dataRows: number };
-type PlannedSheet = { name: string; list: SourceList | null; headerRowNumber: number; columns: HeaderMatch };
+type SheetSurvey = { file: number; name: string; firstRow: SourceRow | null; header: SourceRow | null; dataRows: number };
+type PlannedSheet = { file: number; name: string; list: SourceList | null; headerRowNumber: number; columns: HeaderMatch };
 
 async function* readWorkbook(body: Readable, context: ReadContext, progress: Progress): AsyncGenerator<ExtractEvent> {
   const spooled = await spoolWorkbook(body);
@@ -376,10 +376,10 @@ function unreadableWorkbookError(error: unknown, rowNumber = 1): RowError {
 
 /** Reads every sheet through once, noting where its header is and whether rows follow it. */
 async function surveyWorkbook(file: string): Promise<{ sheets: SheetSurvey[]; facts: WorkbookFacts }> {
-  const facts: WorkbookFacts = { sheetNames: [], date1904: false };
+  const facts = newWorkbookFacts();
   const sheets: SheetSurvey[] = [];
   for await (const worksheet of worksheets(file, facts)) {
-    const survey: SheetSurvey = { name: worksheet.name, firstRow: null, header: null, dataRows: 0 };
+    const survey: SheetSurvey = { file: worksheet.file, name: '', firstRow: null, header: null, dataRows: 0 };
     let rowsBeforeHeader = 0;
     for await (const row of worksheet.rows) {
       if (isBlankRow(row.cells)) continue;
@@ -392,6 +392,7 @@ async function surveyWorkbook(file: string): Promise<{ sheets: SheetSurvey[]; fa
     }
     sheets.push(survey);
   }
+  for (const sheet of sheets) sheet.name = facts.nameByFile.get(sheet.file) ?? `Sheet${sheet.file}`;
   return { sheets, facts };
 }
 
@@ -424,7 +425,7 @@ function planSheets(surveys: readonly SheetSurvey[], sheetNames: readonly string
       entries.push({ name: survey.name, skip: `not an Annex A list, and ${columns.errors.map((e) => e.reason).join('; ')}` });
       continue;
     }
-    entries.push({ name: survey.name, read: { name: survey.name, list, headerRowNumber: survey.header.rowNumber, columns } });
+    entries.push({ name: survey.name, read: { file: survey.file, name: survey.name, list, headerRowNumber: survey.header.rowNumber, columns } });
     errors.push(...columns.errors);
     if (survey.dataRows === 0) errors.push(sheetError(survey.name, survey.header.rowNumber, noRowsReason(`The sheet "${survey.name}"`)));
   }
@@ -458,9 +459,9 @@ function noListReason(skipped: SheetPlan['skipped']): string {
 }
 
 async function* readPlannedSheets(file: string, sheets: readonly PlannedSheet[], context: ReadContext, progress: Progress): AsyncGenerator<ExtractEvent> {
-  const facts: WorkbookFacts = { sheetNames: [], date1904: false };
+  const facts = newWorkbookFacts();
   for await (const worksheet of worksheets(file, facts)) {
-    const planned = sheets.find((s) => s.name === worksheet.name);
+    const planned = sheets.find((s) => s.file === worksheet.file);
     if (!planned) continue; // the reader drains it
     yield { kind: 'columns', sheet: planned.name, columns: planned.columns };
     const sheet: SheetContext = { name: planned.name, errorSheet: planned.name, list: planned.list, mapping: planned.columns.mapping, today: context.today, facts };
