@@ -156,7 +156,7 @@ async function stageExtract(db: Db, input: ImportInput & { stream: Readable; for
     errors = [];
   };
   for await (const event of readExtract(input.stream, { format: input.format })) {
-    if (event.kind === 'progress' || event.kind === 'columns') continue;
+    if (event.kind === 'progress' || event.kind === 'columns' || event.kind === 'sheets') continue;
     if (event.kind === 'error') {
       errors.push(event.error);
       errorCount++;
@@ -176,9 +176,9 @@ async function stageExtract(db: Db, input: ImportInput & { stream: Readable; for
 function resolutionErrors(row: ExtractRow, resolve: ReturnType<typeof buildResolvers>): RowError[] {
   const errors: RowError[] = [];
   const team = resolve.team(row.allocatedTeam);
-  if (team && 'error' in team) errors.push({ rowNumber: row.rowNumber, column: 'Allocated team', value: row.allocatedTeam ?? '', reason: team.error });
+  if (team && 'error' in team) errors.push({ sheet: row.sheet, rowNumber: row.rowNumber, column: 'Allocated team', value: row.allocatedTeam ?? '', reason: team.error });
   const worker = resolve.worker(row.allocatedWorker);
-  if (worker && 'error' in worker) errors.push({ rowNumber: row.rowNumber, column: 'Allocated worker', value: row.allocatedWorker ?? '', reason: worker.error });
+  if (worker && 'error' in worker) errors.push({ sheet: row.sheet, rowNumber: row.rowNumber, column: 'Allocated worker', value: row.allocatedWorker ?? '', reason: worker.error });
   return errors;
 }
 
@@ -189,7 +189,8 @@ function stagingRow(importId: string, row: ExtractRow, resolve: ReturnType<typeo
     import_id: importId,
     row_number: row.rowNumber,
     external_id: row.externalId,
-    initials: row.initials,
+    // The register keeps initials NOT NULL for now: a child without them is stored with none.
+    initials: row.initials ?? '',
     date_of_birth: row.dateOfBirth,
     gender: row.gender,
     ethnicity: row.ethnicity,
@@ -211,7 +212,7 @@ async function failImport(db: Db, importId: string, staged: { rowsRead: number; 
     message: `${staged.errorCount} problem(s) found. Nothing was imported.`,
     finished_at: new Date(),
   });
-  const errors = (await queries.listImportErrors(db, importId, 1_000)).map((row) => ({ rowNumber: row.row_number, column: row.column_name, value: row.value, reason: row.reason }));
+  const errors = (await queries.listImportErrors(db, importId, 1_000)).map((row) => ({ sheet: null, rowNumber: row.row_number, column: row.column_name, value: row.value, reason: row.reason }));
   return { importId, status: 'failed', rowsRead: staged.rowsRead, errorCount: staged.errorCount, errors, createdCount: 0, updatedCount: 0, closedCount: 0 };
 }
 
