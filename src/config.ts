@@ -93,6 +93,16 @@ export type Config = {
 
 export class ConfigError extends Error {}
 
+/**
+ * Where to listen. The demo, whose passwords are published, keeps to this machine unless HOST
+ * says otherwise; Assure itself listens on every interface (behind its load balancer) by default.
+ */
+export function listenAddress(config: Config, options: { demo: boolean }): { host: string; note: string } {
+  if (config.host) return { host: config.host, note: `listening on ${config.host} (HOST)` };
+  if (options.demo) return { host: '127.0.0.1', note: "only this machine can reach it, as the demo's passwords are published (set HOST=0.0.0.0 to open it to the network)" };
+  return { host: '0.0.0.0', note: 'listening on every interface (set HOST to choose one)' };
+}
+
 export type TrustProxy = false | number | string[];
 
 /**
