@@ -10,6 +10,7 @@ import {
   loadPrincipal,
   newToken,
   claimSignInAttempt,
+  clearSignInRateLimit,
   purgeExpiredSignInState,
   recordSuccessfulSignIn,
   revokeApiTokensOf,
@@ -85,6 +86,7 @@ export async function signIn(
     return refused;
   }
   await recordSuccessfulSignIn(db, user.id);
+  await clearSignInRateLimit(db, { email: input.email, ipAddress: input.ipAddress });
   await purgeExpiredSignInState(db, { now, idleMinutes: config.sessionIdleMinutes, throttleWindowSeconds: config.signInRateWindowMinutes * 60 });
   const sessionToken = await createSession(db, {
     userId: user.id,

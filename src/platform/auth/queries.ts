@@ -94,6 +94,11 @@ export async function withinSignInRateLimit(db: Db, key: { email: string; ipAddr
   return Number(row.attempts) <= options.max;
 }
 
+/** A successful sign-in clears its pair's count: only attempts since the last success are limited. */
+export async function clearSignInRateLimit(db: Db, key: { email: string; ipAddress: string }) {
+  await db.deleteFrom('sign_in_throttle').where('email_key', '=', key.email.trim().toLowerCase()).where('ip_address', '=', key.ipAddress).execute();
+}
+
 /**
  * Sessions past their absolute lifetime or idle too long, and rate-limit windows that have
  * closed, are deleted: nothing that can no longer be used is kept. Run at every sign-in.
