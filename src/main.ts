@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { loadConfig, ConfigError } from './config.ts';
+import { listenAddress, loadConfig, ConfigError } from './config.ts';
 import { buildApp } from './app.ts';
 import { systemClock } from './platform/clock.ts';
 import { openDatabase, DatabaseUnavailableError } from './db/index.ts';
@@ -29,6 +29,7 @@ async function main() {
   if (!config.databaseUrl && config.environment === 'production') {
     console.warn('WARNING: running production on the embedded database. Use PostgreSQL (DATABASE_URL) for real use.');
   }
+  const listening = listenAddress(config, { demo: withDemo });
   let app;
   try {
     await migrateToLatest(handle.db);
@@ -38,14 +39,15 @@ async function main() {
     }
     await failInterruptedImports(handle.db);
     app = await buildApp({ db: handle.db, config, clock });
-    await app.listen({ port: config.port, host: config.host });
+    await app.listen({ port: config.port, host: listening.host });
   } catch (error) {
     await handle.close();
     throw error;
   }
   // The port actually bound: PORT=0 asks the system for a free one.
   const port = (app.server.address() as AddressInfo | null)?.port ?? config.port;
-  console.log(`Assure is listening on http://localhost:${port} (${handle.driver === 'pglite' ? `embedded database in ${config.dataDir}` : 'PostgreSQL'})`);
+  const shownHost = listening.host === '0.0.0.0' ? 'localhost' : listening.host;
+  console.log(`Assure is listening on http://${shownHost}:${port} (${handle.driver === 'pglite' ? `embedded database in ${config.dataDir}` : 'PostgreSQL'}); ${listening.note}`);
 
   // E-mail: the outbox is delivered by SMTP or GOV.UK Notify. The demo, without either, runs
   // a local catch-all SMTP server that files every message under DATA_DIR/mail as .eml files.

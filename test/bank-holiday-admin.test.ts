@@ -30,12 +30,15 @@ describe.each(testDrivers())('bank holidays of an organisation on %s', (driver) 
   let council: SmallCouncil;
   let org: string;
   let toolId: string;
-  let childId: string;
   let coordinator: Principal;
   const admin = () => clients.admin;
   const clients: Record<'admin' | 'lead', TestClient> = {} as never;
 
+  let children = 0;
+  /** The due date of an audit allocated on `today`: each of a new child, as a child has one open audit with a tool at a time. */
   const dueOn = async (today: string) => {
+    children += 1;
+    const childId = (await createChild(t.db, org, { externalId: `BH-${children}`, initials: 'BH', teamId: council.teams.unit1.id, workerId: council.staff.worker1.id })).id;
     const outcome = await allocateAudit(t.db, { principal: coordinator, ipAddress: null, at: new Date() }, { childId, toolId, auditorId: council.staff.manager1.id }, { today });
     if (!outcome.ok) throw new Error(JSON.stringify(outcome.errors));
     return outcome.audit.dueOn;
@@ -49,7 +52,6 @@ describe.each(testDrivers())('bank holidays of an organisation on %s', (driver) 
     council = await createSmallCouncil(t.db);
     org = council.organisation.id;
     toolId = (await createAuditTool(t.db, org, { key: 'case-file', name: 'Case file audit', edition: '1' })).toolId;
-    childId = (await createChild(t.db, org, { externalId: 'BH-01', initials: 'BH', teamId: council.teams.unit1.id, workerId: council.staff.worker1.id })).id;
     coordinator = (await loadPrincipal(t.db, council.users.qa_coordinator.id))!;
     clients.admin = new TestClient(t.app);
     await clients.admin.signIn(council.users.administrator.email, PASSWORD);

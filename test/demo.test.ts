@@ -237,7 +237,8 @@ describe.each(testDrivers())('demo council on %s', (driver) => {
     const coordinator = { principal: (await loadPrincipal(t.db, await userId('qa.coordinator@avonford.example')))!, ipAddress: null, at: new Date() };
     const lead = { principal: (await loadPrincipal(t.db, await userId('qa.lead@avonford.example')))!, ipAddress: null, at: new Date() };
     const audited = (await t.db.selectFrom('audits').select('child_id').execute()).map((row) => row.child_id);
-    const child = await t.db
+    // Two children: a child has one open audit with a tool at a time.
+    const children = await t.db
       .selectFrom('children')
       .select(['id', 'allocated_worker_id'])
       .where('organisation_id', '=', org())
@@ -245,11 +246,14 @@ describe.each(testDrivers())('demo council on %s', (driver) => {
       .where('legal_status', '=', 'child_in_care')
       .where('id', 'not in', audited)
       .orderBy('external_id')
-      .executeTakeFirstOrThrow();
+      .limit(2)
+      .execute();
+    expect(children).toHaveLength(2);
     const tools = await t.db.selectFrom('audit_tools').select(['id', 'key']).where('organisation_id', '=', org()).orderBy('key').execute();
     const grades: Record<string, string | null> = {};
     for (const tool of tools) {
-      for (const grading of ['good', 'inadequate'] as const) {
+      for (const [index, grading] of (['good', 'inadequate'] as const).entries()) {
+        const child = children[index]!;
         const allocated = await allocateAudit(t.db, coordinator, { childId: child.id, toolId: tool.id, auditorId: lead.principal.staffId });
         if (!allocated.ok) throw new Error(JSON.stringify(allocated.errors));
         await fillInForm(t.db, lead, allocated.audit.id, { grading, ownerId: child.allocated_worker_id!, actionsDueInDays: [7, 14] });

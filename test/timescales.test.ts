@@ -26,10 +26,13 @@ describe.each(testDrivers())("a council's timescales on %s", (driver) => {
   let admin: TestClient;
   let coordinator: Principal;
   let toolId: string;
-  let childId: string;
   const org = () => council.organisation.id;
 
+  let children = 0;
+  /** The due date of an audit allocated on `today`: each of a new child, as a child has one open audit with a tool at a time. */
   const dueOn = async (today: string) => {
+    children += 1;
+    const childId = (await createChild(t.db, org(), { externalId: `TS-${children}`, initials: 'TS', teamId: council.teams.unit1.id, workerId: council.staff.worker1.id })).id;
     const outcome = await allocateAudit(t.db, { principal: coordinator, ipAddress: null, at: new Date() }, { childId, toolId, auditorId: council.staff.manager1.id }, { today });
     if (!outcome.ok) throw new Error(JSON.stringify(outcome.errors));
     return outcome.audit.dueOn;
@@ -39,7 +42,6 @@ describe.each(testDrivers())("a council's timescales on %s", (driver) => {
     t = await createTestApp(driver);
     council = await createSmallCouncil(t.db);
     toolId = (await createAuditTool(t.db, org(), { key: 'case-file', name: 'Case file audit', edition: '1' })).toolId;
-    childId = (await createChild(t.db, org(), { externalId: 'TS-01', initials: 'TS', teamId: council.teams.unit1.id, workerId: council.staff.worker1.id })).id;
     coordinator = (await loadPrincipal(t.db, council.users.qa_coordinator.id))!;
     admin = new TestClient(t.app);
     await admin.signIn(council.users.administrator.email, PASSWORD);

@@ -144,6 +144,15 @@ export interface ApiTokensTable {
   created_at: CreatedAt;
   last_used_at: NullableTimestamp;
   revoked_at: NullableTimestamp;
+  expires_at: ColumnType<Date, Date | string, Date | string>;
+}
+
+/** Sign-in attempts per e-mail and address in the current window: the rate limit, shared by every app server. */
+export interface SignInThrottleTable {
+  email_key: string;
+  ip_address: string;
+  window_started_at: ColumnType<Date, Date | string, Date | string>;
+  attempts: number;
 }
 
 export interface ChildrenTable {
@@ -447,6 +456,7 @@ export interface Database {
   role_grants: RoleGrantsTable;
   sessions: SessionsTable;
   api_tokens: ApiTokensTable;
+  sign_in_throttle: SignInThrottleTable;
   children: ChildrenTable;
   child_imports: ChildImportsTable;
   child_import_errors: ChildImportErrorsTable;
