@@ -25,7 +25,7 @@ export async function seedDemoCouncil(db: Db, options: { now: Date; today?: stri
   }
   return db.transaction().execute(async (trx) => {
     const loaded = await insertCouncil(trx, council, passwordHashes);
-    const tools = await loadBuiltInTools(trx, loaded.organisation.id);
+    const tools = await loadBuiltInTools(trx, loaded.organisation.id, { principal: null, ipAddress: null, at: options.now, label: 'built-in tools', organisationId: loaded.organisation.id });
     await setDemoServiceTools(trx, loaded.organisation.id);
     const audits = await seedDemoAudits(trx, loaded.organisation.id, today, options.now);
     return { ...loaded, tools: tools.length, audits };

@@ -151,6 +151,7 @@ export async function loadBuiltInTools(db: Db, organisationId: string, actor?: A
     }
     return result;
   });
+  // Without an actor (tests and scripts) the load is logged at the system clock's time: no rule reads it.
   const by: Actor = actor ?? { principal: null, ipAddress: null, at: new Date(), label: 'built-in tools', organisationId };
   return inTransaction(db, async (trx) => {
     const results: ImportResult[] = [];
