@@ -119,18 +119,21 @@ export async function apiRoutes(app: FastifyInstance, { db, config, clock }: App
     const spooled = await spoolUpload(request.body as Readable, path.resolve(config.dataDir, 'uploads'), importId, `.${format}`);
     if ('error' in spooled) throw new AppError('BAD_REQUEST', spooled.error, [{ field: 'body', message: spooled.error }]);
     try {
-      const outcome = await children.importChildrenNow(db, {
+      const options = {
         organisationId: principal.organisationId,
         actor: { principal, ipAddress: request.ip },
         closeMissing: query.closeMissing === 'true' || query.fullExtract === 'true',
-        dryRun: query.dryRun === 'true',
-        confirmManyClosures: query.confirmManyClosures === 'true',
-        source: 'api',
+        source: 'api' as const,
         filename: filename.toLowerCase().endsWith(`.${format}`) ? filename : `${filename}.${format}`,
         path: spooled.path,
         importId,
         clock,
-      });
+      };
+      // A dry run leaves the import staged: POST …/{id}/confirm applies exactly that preview.
+      const outcome =
+        query.dryRun === 'true'
+          ? await children.stageChildrenImport(db, options)
+          : await children.importChildrenNow(db, { ...options, dryRun: false, confirmManyClosures: query.confirmManyClosures === 'true' });
       const status = outcome.status === 'succeeded' ? 201 : outcome.status === 'failed' ? 422 : 200;
       return reply.code(status).send(importJson(outcome));
     } catch (error) {

@@ -119,7 +119,7 @@ export function buildResolvers(lookups: Awaited<ReturnType<typeof queries.loadRe
  * Any problem in any row means 'failed', with every problem listed.
  */
 export async function stageChildrenImport(db: Db, input: ImportOptions & ImportFile & { importId?: string }): Promise<ImportOutcome> {
-  return withImportLock(db, input.organisationId, () => stageHoldingLock(db, input));
+  return withImportLock(db, input.organisationId, () => stageHoldingLock(db, { ...input, awaitConfirmation: true }));
 }
 
 /**
@@ -132,13 +132,14 @@ export async function importChildrenNow(
   input: ImportOptions & ImportFile & { dryRun: boolean; confirmManyClosures: boolean; importId?: string },
 ): Promise<ImportOutcome> {
   return withImportLock(db, input.organisationId, async () => {
-    const staged = await stageHoldingLock(db, input);
-    if (staged.status !== 'staged') return staged;
+    // The import stays 'running' throughout: if this process dies, start-up knows it is an orphan.
+    const staged = await stageHoldingLock(db, { ...input, awaitConfirmation: false });
+    if (staged.status !== 'running') return staged;
     if (input.dryRun) return discardHoldingLock(db, staged, input.clock, 'A dry run: nothing was imported.');
     if (staged.preview!.closesMany && !input.confirmManyClosures) {
       return discardHoldingLock(db, staged, input.clock, manyClosuresRefusal(staged.preview!));
     }
-    return applyHoldingLock(db, { ...input, importId: staged.importId, confirmManyClosures: input.confirmManyClosures });
+    return applyHoldingLock(db, { ...input, importId: staged.importId, confirmManyClosures: input.confirmManyClosures }, 'running');
   });
 }
 
@@ -150,7 +151,7 @@ export type ConfirmInput = { importId: string; organisationId: string; actor: Ac
 
 /** Applies a staged import exactly as previewed, or refuses (register changed, not confirmed twice). */
 export async function confirmChildrenImport(db: Db, input: ConfirmInput): Promise<ImportOutcome> {
-  return withImportLock(db, input.organisationId, () => applyHoldingLock(db, input));
+  return withImportLock(db, input.organisationId, () => applyHoldingLock(db, input, 'staged'));
 }
 
 /** Drops a staged import that the user chose not to apply. */
@@ -160,7 +161,7 @@ export async function discardChildrenImport(db: Db, input: { importId: string; o
   await withImportLock(db, input.organisationId, () => discardHoldingLock(db, outcomeOf(found), input.clock, 'Cancelled before anything was imported.'));
 }
 
-async function stageHoldingLock(db: Db, input: ImportOptions & ImportFile & { importId?: string }): Promise<ImportOutcome> {
+async function stageHoldingLock(db: Db, input: ImportOptions & ImportFile & { importId?: string; awaitConfirmation: boolean }): Promise<ImportOutcome> {
   const startedAt = input.clock.now();
   // Inserted only once the lock is held: a 'running' import always has a live process behind it.
   const importRun = await queries.insertImport(db, {
@@ -180,7 +181,7 @@ async function stageHoldingLock(db: Db, input: ImportOptions & ImportFile & { im
     if (staged.errorCount > 0) return await failImport(db, importId, staged, input.clock);
     const preview = await queries.previewStagedImport(db, { importId, organisationId: input.organisationId, closeMissing: input.closeMissing, listed: CLOSURES_LISTED });
     await queries.updateImport(db, importId, {
-      status: 'staged',
+      status: input.awaitConfirmation ? 'staged' : 'running',
       rows_read: staged.rowsRead,
       created_count: preview.adds,
       updated_count: preview.updates,
@@ -312,7 +313,7 @@ function outcomeOf(found: Found): ImportOutcome {
     errorCount: found.error_count,
     errors: [],
     preview:
-      found.status === 'staged' || found.status === 'succeeded' || found.status === 'discarded'
+      found.status !== 'failed' && found.status !== 'queued'
         ? {
             adds: found.created_count,
             updates: found.updated_count,
@@ -349,10 +350,10 @@ export class ImportNotAppliedError extends Error {
  * row is locked first and must still be 'staged' against the same register it was previewed
  * against, so a confirmation applies exactly what was shown.
  */
-async function applyHoldingLock(db: Db, input: ConfirmInput): Promise<ImportOutcome> {
+async function applyHoldingLock(db: Db, input: ConfirmInput, expected: 'staged' | 'running'): Promise<ImportOutcome> {
   const applied = await db.transaction().execute(async (trx) => {
     const found = await queries.lockImport(trx, input.organisationId, input.importId);
-    if (!found || found.status !== 'staged') throw new ImportNotAppliedError('not-staged', 'This import is no longer waiting to be confirmed.');
+    if (!found || found.status !== expected) throw new ImportNotAppliedError('not-staged', 'This import is no longer waiting to be confirmed.');
     if ((await queries.registerFingerprint(trx, input.organisationId)) !== found.register_fingerprint) {
       throw new ImportNotAppliedError('register-changed', 'The register has changed since this preview, so nothing was imported. Upload the file again to see what it would do now.');
     }
