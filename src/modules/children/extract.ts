@@ -1,38 +1,46 @@
 /**
- * Reading a council's case-management extract (the child register) from CSV or XLSX.
+ * Reading a council's case-management extract (the child register) from CSV or XLSX: a
+ * case system's export, or an Ofsted Annex A workbook with Lists 6–9 on their own sheets.
  *
- * Pure and database-free: it streams the file, matches the headers loosely, normalises each
- * row and yields either a valid row or one error per bad cell. The caller stores the rows and
- * resolves workers and teams. Memory stays flat: rows are never collected, only a map of case
- * IDs already seen (to report duplicates).
+ * Pure and database-free: it streams the file, says which sheets it reads and which it skips
+ * (and why) before any row, matches each sheet's headers loosely, normalises each row and
+ * yields either a valid row or every error of the row. The caller stores the rows and resolves
+ * workers and teams. Memory stays flat: rows are never collected, only a map of the case IDs
+ * already seen in a sheet (to report duplicates).
  */
-import { pipeline } from 'node:stream';
 import type { Readable } from 'node:stream';
-import { CsvError, parse as parseCsv } from 'csv-parse';
-import ExcelJS from 'exceljs';
-import type { CellValue } from 'exceljs';
+import { CsvError } from 'csv-parse';
 import { z } from 'zod';
 import type { Gender, LegalStatus } from '../../db/types.ts';
+import {
+  LEGAL_STATUSES,
+  LEGAL_STATUS_LABELS,
+  LIST_LEGAL_STATUS,
+  SOURCE_LIST_LABELS,
+  codeKey,
+  codes,
+  identifyList,
+  legalStatusOnList,
+  listByName,
+  normaliseHeader,
+  type SourceList,
+} from './annex-a.ts';
+import { csvRows, hasZipDirectory, newWorkbookFacts, sniffInput, spoolWorkbook, worksheets, type Cell, type FileKind, type SourceRow, type WorkbookFacts } from './extract-source.ts';
 
-export type { Gender, LegalStatus };
-
-export const LEGAL_STATUSES: readonly LegalStatus[] = ['early_help', 'cin', 'cp', 'plo', 'child_in_care', 'care_leaver'];
-
-export const LEGAL_STATUS_LABELS: Readonly<Record<LegalStatus, string>> = {
-  early_help: 'Early Help',
-  cin: 'Child in Need',
-  cp: 'Child Protection',
-  plo: 'PLO',
-  child_in_care: 'Child in Care',
-  care_leaver: 'Care Leaver',
-};
+export type { Gender, LegalStatus, SourceList };
+export { LEGAL_STATUSES, LEGAL_STATUS_LABELS, SOURCE_LIST_LABELS, identifyList, normaliseHeader };
 
 export type ExtractFormat = 'csv' | 'xlsx';
 
 export type ExtractRow = {
   rowNumber: number;
+  /** The sheet the row is on; a CSV is one sheet, named by `ExtractOptions.name`. */
+  sheet: string;
+  /** The Annex A list the sheet is; null for a case system's own extract. */
+  sourceList: SourceList | null;
   externalId: string;
-  initials: string;
+  /** Annex A carries no initials: a child without them is shown by case ID. */
+  initials: string | null;
   dateOfBirth: string | null;
   gender: Gender | null;
   ethnicity: string | null;
@@ -44,20 +52,34 @@ export type ExtractRow = {
   referralFactors: string[];
 };
 
-/** `column` is the header as written in the file, or the field's label when the column is missing. */
-export type RowError = { rowNumber: number; column: string; value: string; reason: string };
+/**
+ * `column` is the header as written in the file, or the field's label when the column is
+ * missing. `sheet` names the workbook sheet; it is null for a CSV (one sheet) and for faults of
+ * the whole file.
+ */
+export type RowError = { sheet: string | null; rowNumber: number; column: string; value: string; reason: string };
+
+export type SheetPlan = {
+  read: { name: string; list: ExtractRow['sourceList'] }[];
+  skipped: { name: string; reason: string }[];
+};
 
 export type ExtractEvent =
+  /** Once, first: every sheet of the file, read (with its list) or skipped (and why). */
+  | ({ kind: 'sheets' } & SheetPlan)
+  /** Once per sheet read, after its header row: the columns used and ignored. */
+  | { kind: 'columns'; sheet: string; columns: HeaderMatch }
   | { kind: 'row'; row: ExtractRow }
   | { kind: 'error'; error: RowError }
-  | { kind: 'progress'; rowsRead: number }
-  /** Once, after the header row, so the caller can say which columns it used and ignored. */
-  | { kind: 'columns'; columns: HeaderMatch };
+  | { kind: 'progress'; rowsRead: number };
 
 export type ExtractOptions = {
+  /** The format the file's name claims; what its bytes are decides how it is read. */
   format: ExtractFormat;
   /** ISO date that dates of birth may not be after; defaults to today in the UK. */
   today?: string;
+  /** The file's name (`List 8 - children in care.csv`): names a CSV's sheet and may say its list. */
+  name?: string;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -85,12 +107,12 @@ export type ExtractField = (typeof EXTRACT_FIELDS)[number];
  * and 9 (care leavers) and in the common case-management systems' exports.
  */
 export const HEADER_ALIASES: Readonly<Record<ExtractField, readonly string[]>> = {
-  externalId: ['External case ID', 'Case ID', 'Child ID', 'Child Unique ID', 'ID', 'Person ID', 'LCS ID', 'Mosaic ID'],
+  externalId: ['External case ID', 'Case ID', 'Child ID', 'Child Unique ID', 'Unique child ID', 'ID', 'Person ID', 'LCS ID', 'Mosaic ID'],
   initials: ['Initials', 'Child initials'],
   dateOfBirth: ['Date of birth', 'DOB'],
   gender: ['Gender', 'Sex'],
   ethnicity: ['Ethnicity'],
-  legalStatus: ['Legal status', 'Category', 'Case Status', "Child's Legal Status", 'Legal status / category'],
+  legalStatus: ['Legal status', 'Category', 'Case Status', "Child's Legal Status", 'Legal status / category', 'Eligibility category'],
   allocatedWorker: ['Allocated worker', 'Worker', 'Case holder', 'Caseholder'],
   allocatedTeam: ['Allocated team', 'Team'],
   openDate: ['Open date', 'Referral date', 'Date of referral', 'Start date', 'Case open date', 'Date case opened'],
@@ -98,19 +120,16 @@ export const HEADER_ALIASES: Readonly<Record<ExtractField, readonly string[]>> =
   referralFactors: ['Main referral factors', 'Referral factors', 'Factors identified at the end of assessment', 'Assessment factors'],
 };
 
-export const REQUIRED_FIELDS: readonly ExtractField[] = ['externalId', 'initials', 'legalStatus'];
+/** A case ID always; a legal status unless the sheet is an Annex A list, which implies it. */
+export function requiredFields(list: SourceList | null = null): readonly ExtractField[] {
+  return list ? ['externalId'] : ['externalId', 'legalStatus'];
+}
+
+/** The fields a case system's extract must have; an Annex A list needs only its case IDs. */
+export const REQUIRED_FIELDS: readonly ExtractField[] = requiredFields(null);
 
 export function fieldLabel(field: ExtractField): string {
   return HEADER_ALIASES[field][0]!;
-}
-
-/**
- * Loose header key: `Child's Legal Status`, `childs legal status` and `CHILD’S_LEGAL-STATUS`
- * all become `childslegalstatus`. Removing every non-letter, non-digit also removes curly and
- * straight quotes alike.
- */
-export function normaliseHeader(text: string): string {
-  return text.normalize('NFKC').toLowerCase().replace(/[^\p{L}\p{N}]/gu, '');
 }
 
 const FIELD_BY_HEADER: ReadonlyMap<string, ExtractField> = new Map(
@@ -127,30 +146,36 @@ export type HeaderMatch = {
   errors: RowError[];
 };
 
-export function matchHeaders(headers: readonly string[], headerRowNumber = 1): HeaderMatch {
+export type HeaderContext = { sheet?: string | null; list?: SourceList | null };
+
+export function matchHeaders(headers: readonly string[], headerRowNumber = 1, context: HeaderContext = {}): HeaderMatch {
+  const sheet = context.sheet ?? null;
   const match: HeaderMatch = { mapping: {}, ignoredColumns: [], errors: [] };
   headers.forEach((raw, index) => {
     const header = raw.trim();
     if (header === '') return; // spreadsheets often carry empty trailing columns
     const field = FIELD_BY_HEADER.get(normaliseHeader(header));
     if (!field) match.ignoredColumns.push(header);
-    else if (match.mapping[field]) match.errors.push(duplicateColumnError(field, match.mapping[field], header, headerRowNumber));
+    else if (match.mapping[field]) match.errors.push(duplicateColumnError(field, match.mapping[field], header, headerRowNumber, sheet));
     else match.mapping[field] = { index, header };
   });
-  for (const field of REQUIRED_FIELDS) {
-    if (!match.mapping[field]) match.errors.push(missingColumnError(field, headerRowNumber));
+  for (const field of requiredFields(context.list ?? null)) {
+    if (!match.mapping[field]) match.errors.push(missingColumnError(field, headerRowNumber, sheet));
   }
   return match;
 }
 
-function missingColumnError(field: ExtractField, rowNumber: number): RowError {
+function missingColumnError(field: ExtractField, rowNumber: number, sheet: string | null): RowError {
   const [label, ...others] = HEADER_ALIASES[field];
   const alternatives = others.length > 0 ? ` (also accepted: ${others.join(', ')})` : '';
-  return { rowNumber, column: label!, value: '', reason: `missing column "${label}"${alternatives}` };
+  // A workbook's sheet can instead say which Annex A list it is, which implies the status.
+  const byList = field === 'legalStatus' && sheet !== null ? `, or name the sheet after its Annex A list (e.g. "List 6")` : '';
+  return { sheet, rowNumber, column: label!, value: '', reason: `missing column "${label}"${alternatives}${byList}` };
 }
 
-function duplicateColumnError(field: ExtractField, first: ColumnRef, header: string, rowNumber: number): RowError {
+function duplicateColumnError(field: ExtractField, first: ColumnRef, header: string, rowNumber: number, sheet: string | null): RowError {
   return {
+    sheet,
     rowNumber,
     column: fieldLabel(field),
     value: header,
@@ -158,109 +183,28 @@ function duplicateColumnError(field: ExtractField, first: ColumnRef, header: str
   };
 }
 
-// ---------------------------------------------------------------------------------------------
-// Format detection and sources
+/** Title and note rows may sit above an Annex A list's header: it is looked for this far down. */
+const HEADER_SEARCH_ROWS = 10;
 
-const ZIP_MAGIC = [0x50, 0x4b, 0x03, 0x04];
-
-/** XLSX files are ZIP archives, so the magic bytes catch a workbook saved with the wrong name. */
-export function detectFormat(filename: string, firstBytes?: Uint8Array): ExtractFormat {
-  if (/\.xlsx$/i.test(filename.trim())) return 'xlsx';
-  if (firstBytes && ZIP_MAGIC.every((byte, i) => firstBytes[i] === byte)) return 'xlsx';
-  return 'csv';
-}
-
-/** A cell as the normaliser sees it: CSV gives strings, XLSX also numbers and dates. */
-type Cell = string | number | Date | null;
-type SourceRow = { rowNumber: number; cells: Cell[] };
-/** Facts about the file that change how cells read; filled in by the source as it learns them. */
-type SourceFacts = { date1904: boolean };
-
-/** Bounds memory on a malformed file, e.g. an unclosed quote swallowing the rest of it. */
-const MAX_CSV_RECORD_CHARS = 1_000_000;
-
-async function* csvRows(input: Readable): AsyncGenerator<SourceRow> {
-  const parser = parseCsv({ bom: true, delimiter: ',', relax_column_count: true, max_record_size: MAX_CSV_RECORD_CHARS });
-  // Errors reach us through the parser's iterator: pipeline destroys it with the input's error.
-  pipeline(input, parser, () => {});
-  // Counting every record, blank ones included, keeps row numbers as a spreadsheet shows them.
-  let rowNumber = 0;
-  for await (const record of parser as AsyncIterable<string[]>) {
-    rowNumber += 1;
-    yield { rowNumber, cells: record };
-  }
-}
-
-async function* xlsxRows(input: Readable, facts: SourceFacts, inputFailure: Promise<never>): AsyncGenerator<SourceRow> {
-  const workbook = new ExcelJS.stream.xlsx.WorkbookReader(input, {
-    worksheets: 'emit',
-    sharedStrings: 'cache',
-    styles: 'cache', // needed to recognise date-formatted cells
-    hyperlinks: 'ignore',
-    entries: 'ignore',
-  });
-  yield* raceAgainst(firstSheetRows(workbook, facts), inputFailure);
-}
-
-type WorkbookReader = InstanceType<typeof ExcelJS.stream.xlsx.WorkbookReader>;
-
-async function* firstSheetRows(workbook: WorkbookReader, facts: SourceFacts): AsyncGenerator<SourceRow> {
-  let sheetsSeen = 0;
-  for await (const worksheet of workbook) {
-    sheetsSeen += 1;
-    if (sheetsSeen === 1) facts.date1904 = usesDate1904(workbook);
-    for await (const row of worksheet) {
-      // Later sheets are read through unused so the archive is drained and its temp files freed.
-      if (sheetsSeen === 1) yield { rowNumber: row.number, cells: excelRowCells(row.values) };
-    }
-  }
-}
-
-/**
- * exceljs pipes its input without listening for errors, so a broken upload would leave it
- * waiting for ever: each step races against the input failing.
- */
-async function* raceAgainst<T>(source: AsyncGenerator<T>, failure: Promise<never>): AsyncGenerator<T> {
-  let stepping = false;
-  try {
-    for (;;) {
-      stepping = true;
-      const next = await Promise.race([source.next(), failure]);
-      stepping = false;
-      if (next.done) return;
-      yield next.value;
-    }
-  } finally {
-    // A source stuck mid-step cannot be closed (return() would wait for the step); leave it.
-    if (!stepping) await source.return(undefined);
-  }
-}
-
-/** exceljs keeps the workbook's date system on an undocumented property of the stream reader. */
-function usesDate1904(workbook: object): boolean {
-  const properties = (workbook as { properties?: { model?: { date1904?: boolean } } }).properties;
-  return properties?.model?.date1904 === true;
-}
-
-function excelRowCells(values: CellValue[] | Record<string, CellValue>): Cell[] {
-  if (!Array.isArray(values)) return [];
-  // exceljs row values are 1-based and sparse.
-  return Array.from({ length: Math.max(values.length - 1, 0) }, (_, i) => excelCell(values[i + 1]));
-}
-
-function excelCell(value: CellValue): Cell {
-  if (value === null || value === undefined) return null;
-  if (typeof value === 'string' || typeof value === 'number' || value instanceof Date) return value;
-  if (typeof value === 'boolean') return value ? 'TRUE' : 'FALSE';
-  if ('richText' in value) return value.richText.map((run) => run.text ?? '').join('');
-  if ('hyperlink' in value) return excelCell(value.text as CellValue);
-  if ('error' in value) return value.error;
-  if ('result' in value) return excelCell(value.result ?? null); // a formula: use its cached result
-  return null;
+function isHeaderRow(cells: readonly Cell[]): boolean {
+  return cells.some((cell) => FIELD_BY_HEADER.get(normaliseHeader(cellText(cell))) === 'externalId');
 }
 
 function isBlankRow(cells: readonly Cell[]): boolean {
   return cells.every((cell) => cellText(cell) === '');
+}
+
+function headerTexts(row: SourceRow): string[] {
+  return row.cells.map(cellText);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Format detection
+
+/** XLSX files are ZIP archives, so the magic bytes catch a workbook saved with the wrong name. */
+export function detectFormat(filename: string, firstBytes?: Uint8Array): ExtractFormat {
+  if (firstBytes && firstBytes.length >= 4) return [0x50, 0x4b, 0x03, 0x04].every((byte, i) => firstBytes[i] === byte) ? 'xlsx' : 'csv';
+  return /\.xlsx$/i.test(filename.trim()) ? 'xlsx' : 'csv';
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -269,98 +213,305 @@ function isBlankRow(cells: readonly Cell[]): boolean {
 const optionsSchema = z.object({
   format: z.enum(['csv', 'xlsx']),
   today: z.iso.date().optional(),
+  name: z.string().trim().min(1).max(255).optional(),
 });
 
 const PROGRESS_EVERY = 1_000;
 
+type ReadContext = { format: ExtractFormat; today: string; name: string };
+type Progress = { rowsRead: number; lastRowNumber: number };
+
 /**
- * Streams the extract. Yields a `columns` event after the header row, then for each data row
- * either a `row` or its errors, a `progress` every 1,000 data rows and a last `progress` with
- * the total. Header problems stop the read. A file that cannot be parsed gives one error event;
- * a failure of the input stream itself is thrown.
+ * Streams the extract. Yields first a `sheets` event (what will be read, what is skipped and
+ * why); then for each sheet read a `columns` event and for each data row either a `row` or all
+ * its errors; a `progress` every 1,000 data rows and a last `progress` with the total. What
+ * the file is comes from its bytes: a workbook named .csv is read as a workbook, a CSV named
+ * .xlsx as CSV. Faults of the file's shape (no list, a header without rows, a missing column,
+ * a damaged or password-protected workbook) are error events and no row follows them; a
+ * failure of the input stream itself (an aborted upload) is thrown.
  */
 export async function* readExtract(input: Readable, options: ExtractOptions): AsyncGenerator<ExtractEvent> {
-  const { format, today = todayInLondon() } = optionsSchema.parse({ format: options.format, today: options.today });
-  const watch = watchInput(input);
-  const facts: SourceFacts = { date1904: false };
-  const rows = format === 'csv' ? csvRows(input) : xlsxRows(input, facts, watch.failure);
-  const progress = { lastRowNumber: 0 };
+  const parsed = optionsSchema.parse({ format: options.format, today: options.today, name: options.name });
+  const context: ReadContext = { format: parsed.format, today: parsed.today ?? todayInLondon(), name: sheetNameOfFile(parsed.name) };
+  const { kind, body } = await sniffInput(input);
+  const progress: Progress = { rowsRead: 0, lastRowNumber: 0 };
   try {
-    yield* readRows(rows, { today, facts }, progress);
-  } catch (error) {
-    if (!isUnreadableFile(error, format, watch)) throw error;
-    yield { kind: 'error', error: unreadableFileError(format, failedRowNumber(error, progress.lastRowNumber), error) };
+    if (kind === 'zip') yield* readWorkbook(body, context, progress);
+    else if (kind === 'text') yield* readCsv(body, context, progress);
+    else yield* refuseFile(kind, context);
   } finally {
-    watch.stop();
-    // An XLSX read stopped early (the caller broke off) leaves the upload paused: release it.
-    if (format === 'xlsx' && !input.readableEnded) input.destroy();
+    // A read stopped early (the caller broke off) leaves the upload paused: release it.
+    body.destroy();
+  }
+  if (progress.rowsRead % PROGRESS_EVERY !== 0) yield { kind: 'progress', rowsRead: progress.rowsRead };
+}
+
+/** `List 8 - CLA.csv` is the sheet `List 8 - CLA`; a CSV with no name given is `CSV`. */
+function sheetNameOfFile(name: string | undefined): string {
+  return name?.replace(/\.(csv|xlsx|txt)$/i, '').trim() || 'CSV';
+}
+
+/** One clear sentence for a file that is no extract at all; the sheets event says it too. */
+async function* refuseFile(kind: FileKind, context: ReadContext): AsyncGenerator<ExtractEvent> {
+  const reasons: Record<Exclude<FileKind, 'zip' | 'text'>, string> = {
+    empty: 'The file is empty: export the extract again, with its header row and its children.',
+    ole:
+      'The file is a password-protected workbook or an old Excel 97-2003 (.xls) file, which Assure cannot open: ' +
+      'remove the password (File > Info > Protect Workbook) or save it as an Excel Workbook (.xlsx), then upload it again.',
+    utf16: 'The file is saved as "Unicode text" (UTF-16): save it as "CSV UTF-8 (Comma delimited)" or as an Excel Workbook (.xlsx), then upload it again.',
+    markup:
+      'The file is a web page or XML document, not a CSV file or an Excel workbook, although its name may say so: ' +
+      'open it in Excel and save it as an Excel Workbook (.xlsx).',
+    binary:
+      context.format === 'xlsx'
+        ? 'The file could not be read as an Excel workbook (.xlsx): it is damaged or in another format. Open it in Excel and save it as an Excel Workbook (.xlsx).'
+        : 'The file is neither a CSV text file nor an Excel workbook (.xlsx): it is damaged or in another format. Save it from its program as CSV or as an Excel Workbook (.xlsx).',
+  };
+  const reason = reasons[kind as keyof typeof reasons];
+  yield { kind: 'sheets', read: [], skipped: [{ name: context.name, reason: kind === 'empty' ? 'the file is empty' : 'the file could not be read' }] };
+  yield { kind: 'error', error: fileError(reason) };
+}
+
+function fileError(reason: string, rowNumber = 1): RowError {
+  return { sheet: null, rowNumber, column: '', value: '', reason };
+}
+
+// ---------------------------------------------------------------------------------------------
+// A CSV: one sheet, read in one pass
+
+async function* readCsv(body: Readable, context: ReadContext, progress: Progress): AsyncGenerator<ExtractEvent> {
+  const rows = csvRows(body);
+  let planned = false;
+  try {
+    const start = await findCsvHeader(rows, progress);
+    const first = start.header ?? start.before[0];
+    if (!first) {
+      planned = true;
+      yield { kind: 'sheets', read: [], skipped: [{ name: context.name, reason: 'the file is empty' }] };
+      return yield* errorEvents([fileError('The file is empty: no header row found. Export the extract again, with its header row and its children.')]);
+    }
+    const list = identifyList(context.name, headerTexts(first));
+    const columns = matchHeaders(headerTexts(first), first.rowNumber, { list });
+    planned = true;
+    if (!start.header) {
+      yield { kind: 'sheets', read: [], skipped: [{ name: context.name, reason: 'no case ID column' }] };
+      return yield* errorEvents(columns.errors);
+    }
+    yield { kind: 'sheets', read: [{ name: context.name, list }], skipped: [] };
+    yield { kind: 'columns', sheet: context.name, columns };
+    if (columns.errors.length > 0) return yield* errorEvents(columns.errors);
+    const sheet: SheetContext = { name: context.name, errorSheet: null, list, mapping: columns.mapping, today: context.today, facts: { date1904: false } };
+    const count = yield* sheetRowEvents(iterable(rows), sheet, progress);
+    if (count === 0) yield* errorEvents([fileError(noRowsReason('The file'), first.rowNumber)]);
+  } catch (error) {
+    if (!(error instanceof CsvError)) throw error;
+    if (!planned) yield { kind: 'sheets', read: [], skipped: [{ name: context.name, reason: 'the file could not be read' }] };
+    const rowNumber = (typeof error.records === 'number' ? error.records : progress.lastRowNumber) + 1;
+    yield { kind: 'error', error: fileError(`the file could not be read as CSV: ${error.message}`, rowNumber) };
+  } finally {
+    await rows.return(undefined);
   }
 }
 
-/** Rejects with the input's own failure (aborted upload, disk error), not the file's faults. */
-type InputWatch = { failure: Promise<never>; isFailure: (error: unknown) => boolean; stop: () => void };
-
-function watchInput(input: Readable): InputWatch {
-  let reason: unknown;
-  let reject: (reason: unknown) => void = () => {};
-  const failure = new Promise<never>((_, rejectFailure) => {
-    reject = rejectFailure;
-  });
-  failure.catch(() => {}); // only the XLSX reader awaits it
-  const onError = (error: unknown) => {
-    reason ??= error;
-    reject(error);
-  };
-  const onClose = () => {
-    if (!input.readableEnded) onError(new Error('the file stream closed before its end'));
-  };
-  input.on('error', onError).on('close', onClose);
-  return {
-    failure,
-    isFailure: (error) => reason !== undefined && error === reason,
-    stop: () => input.off('error', onError).off('close', onClose),
-  };
+/** The header is the first row with a case ID column among the first few non-blank rows. */
+async function findCsvHeader(rows: AsyncGenerator<SourceRow>, progress: Progress): Promise<{ header: SourceRow | null; before: SourceRow[] }> {
+  const before: SourceRow[] = [];
+  while (before.length < HEADER_SEARCH_ROWS) {
+    const next = await rows.next();
+    if (next.done) break;
+    progress.lastRowNumber = next.value.rowNumber;
+    if (isBlankRow(next.value.cells)) continue;
+    if (isHeaderRow(next.value.cells)) return { header: next.value, before };
+    before.push(next.value);
+  }
+  return { header: null, before };
 }
 
-type ReadContext = { today: string; facts: SourceFacts };
+/** Lets a generator part-read by hand be read on with for-await, without closing it. */
+function iterable<T>(generator: AsyncGenerator<T>): AsyncIterable<T> {
+  return { [Symbol.asyncIterator]: () => ({ next: () => generator.next() }) };
+}
 
-async function* readRows(
-  rows: AsyncIterable<SourceRow>,
-  context: ReadContext,
-  progress: { lastRowNumber: number },
-): AsyncGenerator<ExtractEvent> {
-  let columns: HeaderMatch | null = null;
+function noRowsReason(what: string): string {
+  return `${what} has a header row but no children below it: export it again with its rows${what === 'The file' ? '' : ', or delete the sheet'}.`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// A workbook: surveyed, then read sheet by sheet
+
+type SheetSurvey = { file: number; name: string; firstRow: SourceRow | null; header: SourceRow | null; dataRows: number };
+type PlannedSheet = { file: number; name: string; list: SourceList | null; headerRowNumber: number; columns: HeaderMatch };
+
+async function* readWorkbook(body: Readable, context: ReadContext, progress: Progress): AsyncGenerator<ExtractEvent> {
+  const spooled = await spoolWorkbook(body);
+  try {
+    let surveyed: { sheets: SheetSurvey[]; facts: WorkbookFacts };
+    try {
+      if (!(await hasZipDirectory(spooled.path))) throw new Error('the file ends before the workbook does (it was cut short)');
+      surveyed = await surveyWorkbook(spooled.path);
+    } catch (error) {
+      yield { kind: 'sheets', read: [], skipped: [{ name: context.name, reason: 'the file could not be read' }] };
+      return yield* errorEvents([unreadableWorkbookError(error)]);
+    }
+    const { plan, sheets, errors } = planSheets(surveyed.sheets, surveyed.facts.sheetNames);
+    yield { kind: 'sheets', ...plan };
+    if (errors.length > 0) return yield* errorEvents(errors);
+    try {
+      yield* readPlannedSheets(spooled.path, sheets, context, progress);
+    } catch (error) {
+      yield* errorEvents([unreadableWorkbookError(error, progress.lastRowNumber + 1)]);
+    }
+  } finally {
+    await spooled.remove();
+  }
+}
+
+function unreadableWorkbookError(error: unknown, rowNumber = 1): RowError {
+  const detail = error instanceof Error ? error.message : String(error);
+  return fileError(
+    `the file could not be read as an Excel workbook (.xlsx); it may be damaged, password-protected or in another format: ${detail}`,
+    rowNumber,
+  );
+}
+
+/** Reads every sheet through once, noting where its header is and whether rows follow it. */
+async function surveyWorkbook(file: string): Promise<{ sheets: SheetSurvey[]; facts: WorkbookFacts }> {
+  const facts = newWorkbookFacts();
+  const sheets: SheetSurvey[] = [];
+  for await (const worksheet of worksheets(file, facts)) {
+    const survey: SheetSurvey = { file: worksheet.file, name: '', firstRow: null, header: null, dataRows: 0 };
+    let rowsBeforeHeader = 0;
+    for await (const row of worksheet.rows) {
+      if (isBlankRow(row.cells)) continue;
+      if (survey.header) survey.dataRows += 1;
+      else if (rowsBeforeHeader < HEADER_SEARCH_ROWS) {
+        survey.firstRow ??= row;
+        rowsBeforeHeader += 1;
+        if (isHeaderRow(row.cells)) survey.header = row;
+      }
+    }
+    sheets.push(survey);
+  }
+  for (const sheet of sheets) sheet.name = facts.nameByFile.get(sheet.file) ?? `Sheet${sheet.file}`;
+  return { sheets, facts };
+}
+
+/**
+ * Decides, before any row, which sheets are read and which skipped, in the workbook's order.
+ * A sheet named as a list that cannot be read is an error, never a quiet skip: skipping it
+ * would make a full extract close the children on it.
+ */
+function planSheets(surveys: readonly SheetSurvey[], sheetNames: readonly string[]): { plan: SheetPlan; sheets: PlannedSheet[]; errors: RowError[] } {
+  const order = (name: string) => (sheetNames.includes(name) ? sheetNames.indexOf(name) : sheetNames.length);
+  const entries: { name: string; read?: PlannedSheet; skip?: string }[] = [];
+  const errors: RowError[] = [];
+  const lists = new Map(surveys.map((s) => [s.name, s.header ? identifyList(s.name, headerTexts(s.header)) : listByName(s.name)]));
+  const workbookHasLists = [...lists.values()].some((list) => list !== null);
+  for (const survey of surveys) {
+    const list = lists.get(survey.name) ?? null;
+    if (!survey.firstRow) {
+      entries.push({ name: survey.name, skip: 'the sheet is empty' });
+      if (list) errors.push(sheetError(survey.name, 1, `the sheet "${survey.name}" looks like ${SOURCE_LIST_LABELS[list]} but is empty: add its children, or delete the sheet`));
+      continue;
+    }
+    if (!survey.header) {
+      entries.push({ name: survey.name, skip: 'no case ID column' });
+      if (list) errors.push(sheetError(survey.name, survey.firstRow.rowNumber, noCaseIdReason(survey.name, list)));
+      continue;
+    }
+    const columns = matchHeaders(headerTexts(survey.header), survey.header.rowNumber, { sheet: survey.name, list });
+    // Beside Annex A lists, a sheet that is no list and lacks a column is a council's own note.
+    if (columns.errors.length > 0 && !list && workbookHasLists) {
+      entries.push({ name: survey.name, skip: `not an Annex A list, and ${columns.errors.map((e) => e.reason).join('; ')}` });
+      continue;
+    }
+    entries.push({ name: survey.name, read: { file: survey.file, name: survey.name, list, headerRowNumber: survey.header.rowNumber, columns } });
+    errors.push(...columns.errors);
+    if (survey.dataRows === 0) errors.push(sheetError(survey.name, survey.header.rowNumber, noRowsReason(`The sheet "${survey.name}"`)));
+  }
+  // Chart and macro sheets are in the workbook but hold no rows.
+  for (const name of sheetNames) if (!surveys.some((s) => s.name === name)) entries.push({ name, skip: 'not a worksheet (a chart or macro sheet)' });
+  entries.sort((a, b) => order(a.name) - order(b.name));
+  const sheets = entries.flatMap((e) => (e.read ? [e.read] : []));
+  const plan: SheetPlan = {
+    read: sheets.map((s) => ({ name: s.name, list: s.list })),
+    skipped: entries.flatMap((e) => (e.skip ? [{ name: e.name, reason: e.skip }] : [])),
+  };
+  if (sheets.length === 0 && errors.length === 0) errors.push(fileError(noListReason(plan.skipped)));
+  return { plan, sheets, errors };
+}
+
+function sheetError(sheet: string, rowNumber: number, reason: string): RowError {
+  return { sheet, rowNumber, column: '', value: '', reason };
+}
+
+function noCaseIdReason(sheet: string, list: SourceList): string {
+  const aliases = HEADER_ALIASES.externalId.join(', ');
+  return `the sheet "${sheet}" looks like ${SOURCE_LIST_LABELS[list]} but has no case ID column (${aliases}) in its first ${HEADER_SEARCH_ROWS} rows`;
+}
+
+function noListReason(skipped: SheetPlan['skipped']): string {
+  const sheets = skipped.map((s) => `"${s.name}" (${s.reason})`).join(', ');
+  return (
+    `No sheet of the workbook is a list of children: a list needs a case ID column (${HEADER_ALIASES.externalId.slice(0, 4).join(', ')}…). ` +
+    `Sheets skipped: ${sheets}.`
+  );
+}
+
+async function* readPlannedSheets(file: string, sheets: readonly PlannedSheet[], context: ReadContext, progress: Progress): AsyncGenerator<ExtractEvent> {
+  const facts = newWorkbookFacts();
+  for await (const worksheet of worksheets(file, facts)) {
+    const planned = sheets.find((s) => s.file === worksheet.file);
+    if (!planned) continue; // the reader drains it
+    yield { kind: 'columns', sheet: planned.name, columns: planned.columns };
+    const sheet: SheetContext = { name: planned.name, errorSheet: planned.name, list: planned.list, mapping: planned.columns.mapping, today: context.today, facts };
+    yield* sheetRowEvents(rowsAfter(worksheet.rows, planned.headerRowNumber, progress), sheet, progress);
+  }
+}
+
+async function* rowsAfter(rows: AsyncIterable<SourceRow>, headerRowNumber: number, progress: Progress): AsyncGenerator<SourceRow> {
+  for await (const row of rows) {
+    progress.lastRowNumber = row.rowNumber;
+    if (row.rowNumber > headerRowNumber) yield row;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A sheet's rows
+
+type SheetContext = {
+  name: string;
+  /** The sheet named in errors: null for a CSV, whose report has always had no sheet column. */
+  errorSheet: string | null;
+  list: SourceList | null;
+  mapping: HeaderMatch['mapping'];
+  today: string;
+  facts: { date1904: boolean };
+};
+
+/** Yields the sheet's rows and errors; returns how many data rows it had. */
+async function* sheetRowEvents(rows: AsyncIterable<SourceRow>, sheet: SheetContext, progress: Progress): AsyncGenerator<ExtractEvent, number> {
+  // Case IDs are unique within a sheet; one child on several lists is for the caller to merge.
   const firstRowById = new Map<string, number>();
-  let rowsRead = 0;
+  let count = 0;
   for await (const source of rows) {
     progress.lastRowNumber = source.rowNumber;
     if (isBlankRow(source.cells)) continue;
-    if (!columns) {
-      columns = matchHeaders(source.cells.map(cellText), source.rowNumber);
-      yield { kind: 'columns', columns };
-      if (columns.errors.length > 0) return yield* errorEvents(columns.errors);
-      continue;
-    }
-    rowsRead += 1;
-    yield* errorEvents(yield* rowEvents(source, columns.mapping, context, firstRowById));
-    if (rowsRead % PROGRESS_EVERY === 0) yield { kind: 'progress', rowsRead };
+    count += 1;
+    progress.rowsRead += 1;
+    yield* errorEvents(yield* rowEvents(source, sheet, firstRowById));
+    if (progress.rowsRead % PROGRESS_EVERY === 0) yield { kind: 'progress', rowsRead: progress.rowsRead };
   }
-  if (!columns) return yield* errorEvents([{ rowNumber: 1, column: '', value: '', reason: 'the file is empty: no header row found' }]);
-  if (rowsRead % PROGRESS_EVERY !== 0) yield { kind: 'progress', rowsRead };
+  return count;
 }
 
 /** Yields the row when it is valid; returns its errors otherwise. */
-async function* rowEvents(
-  source: SourceRow,
-  mapping: HeaderMatch['mapping'],
-  context: ReadContext,
-  firstRowById: Map<string, number>,
-): AsyncGenerator<ExtractEvent, RowError[]> {
-  const { row, errors } = normaliseRow(source, mapping, context);
+async function* rowEvents(source: SourceRow, sheet: SheetContext, firstRowById: Map<string, number>): AsyncGenerator<ExtractEvent, RowError[]> {
+  const { row, errors } = normaliseRow(source, sheet);
   if (row.externalId !== '') {
     const firstRow = firstRowById.get(row.externalId);
     if (firstRow === undefined) firstRowById.set(row.externalId, row.rowNumber);
-    else errors.unshift(cellError(source, mapping.externalId!, `duplicate of row ${firstRow}`));
+    else errors.unshift(cellError(source, sheet, sheet.mapping.externalId!, `duplicate of row ${firstRow}`));
   }
   if (errors.length === 0) yield { kind: 'row', row };
   return errors;
@@ -368,29 +519,6 @@ async function* rowEvents(
 
 async function* errorEvents(errors: readonly RowError[]): AsyncGenerator<ExtractEvent> {
   for (const error of errors) yield { kind: 'error', error };
-}
-
-function isUnreadableFile(error: unknown, format: ExtractFormat, watch: InputWatch): boolean {
-  // exceljs and its unzipper throw plain Errors for damaged or non-XLSX files.
-  return format === 'xlsx' ? error instanceof Error && !watch.isFailure(error) : error instanceof CsvError;
-}
-
-/**
- * A stream that fails drops the records it had buffered, so the last row we saw may be well
- * before the fault; csv-parse counts the records it parsed (blank ones included, as we do).
- */
-function failedRowNumber(error: unknown, lastRowNumber: number): number {
-  const parsed = error instanceof CsvError && typeof error.records === 'number' ? error.records : lastRowNumber;
-  return parsed + 1;
-}
-
-function unreadableFileError(format: ExtractFormat, rowNumber: number, error: unknown): RowError {
-  const detail = error instanceof Error ? error.message : String(error);
-  const reason =
-    format === 'csv'
-      ? `the file could not be read as CSV: ${detail}`
-      : `the file could not be read as an Excel workbook (.xlsx); it may be damaged, password-protected or in another format: ${detail}`;
-  return { rowNumber, column: '', value: '', reason };
 }
 
 function todayInLondon(): string {
@@ -406,9 +534,10 @@ const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
 const fail = (reason: string): Parsed<never> => ({ ok: false, reason });
 
 /** Returns the row with fallbacks in failed fields; it is valid only when `errors` is empty. */
-function normaliseRow(source: SourceRow, mapping: HeaderMatch['mapping'], context: ReadContext): { row: ExtractRow; errors: RowError[] } {
+function normaliseRow(source: SourceRow, sheet: SheetContext): { row: ExtractRow; errors: RowError[] } {
+  const { mapping, list, today, facts } = sheet;
   const errors: { index: number; error: RowError }[] = [];
-  const report = (column: ColumnRef, reason: string) => errors.push({ index: column.index, error: cellError(source, column, reason) });
+  const report = (column: ColumnRef, reason: string) => errors.push({ index: column.index, error: cellError(source, sheet, column, reason) });
   const read = <T>(field: ExtractField, parse: (cell: Cell) => Parsed<T>, fallback: T): T => {
     const column = mapping[field];
     if (!column) return fallback;
@@ -417,15 +546,16 @@ function normaliseRow(source: SourceRow, mapping: HeaderMatch['mapping'], contex
     report(column, result.reason);
     return fallback;
   };
-  const { today, facts } = context;
   const row: ExtractRow = {
     rowNumber: source.rowNumber,
+    sheet: sheet.name,
+    sourceList: list,
     externalId: read('externalId', (cell) => parseExternalId(cellText(cell)), ''),
-    initials: read('initials', (cell) => parseInitials(cellText(cell)), ''),
+    initials: read('initials', (cell) => parseInitials(cellText(cell)), null),
     dateOfBirth: read('dateOfBirth', (cell) => parseDateOfBirth(cell, facts, today), null),
     gender: read('gender', (cell) => parseGender(cellText(cell)), null),
     ethnicity: read('ethnicity', (cell) => optionalText(cellText(cell), 100), null),
-    legalStatus: read('legalStatus', (cell) => parseLegalStatus(cellText(cell)), 'cin'),
+    legalStatus: read('legalStatus', (cell) => legalStatusOnList(cellText(cell), list), (list && LIST_LEGAL_STATUS[list]) ?? 'cin'),
     allocatedWorker: read('allocatedWorker', (cell) => optionalText(cellText(cell), 120), null),
     allocatedTeam: read('allocatedTeam', (cell) => optionalText(cellText(cell), 120), null),
     openDate: read('openDate', (cell) => parseOptionalDate(cell, facts), null),
@@ -441,10 +571,10 @@ function normaliseRow(source: SourceRow, mapping: HeaderMatch['mapping'], contex
 
 const MAX_ERROR_VALUE_CHARS = 200;
 
-function cellError(source: SourceRow, column: ColumnRef, reason: string): RowError {
+function cellError(source: SourceRow, sheet: SheetContext, column: ColumnRef, reason: string): RowError {
   const value = cellText(source.cells[column.index] ?? null);
   const shown = value.length > MAX_ERROR_VALUE_CHARS ? `${value.slice(0, MAX_ERROR_VALUE_CHARS)}…` : value;
-  return { rowNumber: source.rowNumber, column: column.header, value: shown, reason };
+  return { sheet: sheet.errorSheet, rowNumber: source.rowNumber, column: column.header, value: shown, reason };
 }
 
 function cellText(cell: Cell): string {
@@ -474,8 +604,8 @@ function optionalText(text: string, max: number): Parsed<string | null> {
  * Initials are all the register holds about a child's name, so a full name is refused. A word
  * of 3+ letters with lower case (`John`, `Amy`) reads as a name; `JPS` reads as initials.
  */
-function parseInitials(text: string): Parsed<string> {
-  if (text === '') return fail(BLANK_REQUIRED);
+function parseInitials(text: string): Parsed<string | null> {
+  if (text === '') return ok(null); // Annex A has none; the child is shown by case ID
   const words = text.normalize('NFC').split(/[\s.'’-]+/).filter((word) => word !== '');
   if (words.some((word) => /[^\p{L}]/u.test(word))) return fail('letters only, e.g. "JS"');
   const letters = words.join('');
@@ -488,17 +618,6 @@ function parseInitials(text: string): Parsed<string> {
   return ok(letters.toUpperCase());
 }
 
-/** Annex A templates prefix coded values with a list letter, as in `a) Male`. */
-function withoutCodePrefix(text: string): string {
-  const stripped = text.replace(/^[a-z0-9]\)\s*/i, '');
-  return stripped === '' ? text : stripped;
-}
-
-/** Coded values compare like headers: case, spaces and punctuation do not matter. */
-function codeKey(text: string): string {
-  return normaliseHeader(withoutCodePrefix(text));
-}
-
 const GENDER_BY_CODE: ReadonlyMap<string, Gender> = new Map([
   ...codes<Gender>('male', ['Male', 'M', '1']),
   ...codes<Gender>('female', ['Female', 'F', '2']),
@@ -507,49 +626,10 @@ const GENDER_BY_CODE: ReadonlyMap<string, Gender> = new Map([
   ...codes<Gender>('other', ['Neither', 'Indeterminate', 'Other', 'Non-binary']),
 ]);
 
-function codes<T>(value: T, texts: readonly string[]): [string, T][] {
-  return texts.map((text) => [normaliseHeader(text), value]);
-}
-
 function parseGender(text: string): Parsed<Gender | null> {
   if (text === '') return ok(null);
   const gender = GENDER_BY_CODE.get(codeKey(text));
   return gender ? ok(gender) : fail('not a recognised gender: use Male, Female, Other or Unknown (or M, F, "a) Male", "b) Female")');
-}
-
-/** Annex A list 8 legal status codes: all mean the child is in care. */
-const CARE_LEGAL_STATUS_CODES = ['C1', 'C2', 'D1', 'E1', 'J1', 'J2', 'J3', 'L1', 'L2', 'L3', 'V2', 'V3', 'V4'];
-
-const LEGAL_STATUS_BY_CODE: ReadonlyMap<string, LegalStatus> = new Map([
-  ...codes<LegalStatus>('early_help', ['Early Help', 'EH']),
-  ...codes<LegalStatus>('cin', ['Child in Need', 'CIN', 'Children in Need']),
-  ...codes<LegalStatus>('cp', ['Child Protection', 'CP', 'CPP', 'Child protection plan']),
-  ...codes<LegalStatus>('plo', ['PLO', 'Pre-proceedings', 'Public Law Outline']),
-  ...codes<LegalStatus>('child_in_care', [
-    'Child in Care',
-    'Children in Care',
-    'CIC',
-    'CLA',
-    'LAC',
-    'Looked after',
-    'Looked after child',
-    'Looked after children',
-    ...CARE_LEGAL_STATUS_CODES,
-  ]),
-  // Annex A list 9 gives a care leaver's status as relevant, former relevant or qualifying.
-  ...codes<LegalStatus>('care_leaver', ['Care Leaver', 'Care Leavers', 'CL', 'Leaving care', 'Relevant', 'Former relevant', 'Qualifying']),
-]);
-
-/** `C2 - Full care order`: a list 8 code followed by its description. */
-const CARE_CODE_WITH_DESCRIPTION = new RegExp(`^(${CARE_LEGAL_STATUS_CODES.join('|')})(?![\\p{L}\\p{N}])`, 'iu');
-
-function parseLegalStatus(text: string): Parsed<LegalStatus> {
-  if (text === '') return fail(BLANK_REQUIRED);
-  const status = LEGAL_STATUS_BY_CODE.get(codeKey(text));
-  if (status) return ok(status);
-  if (CARE_CODE_WITH_DESCRIPTION.test(withoutCodePrefix(text))) return ok('child_in_care');
-  const labels = LEGAL_STATUSES.map((s) => LEGAL_STATUS_LABELS[s]).join(', ');
-  return fail(`not a recognised legal status: use ${labels} (or CIN, CP, CLA, LAC, C2, Relevant…)`);
 }
 
 function parseReferralFactors(text: string): Parsed<string[]> {
@@ -566,13 +646,13 @@ function parseReferralFactors(text: string): Parsed<string[]> {
 
 const DATE_FORMATS_HINT = 'use DD/MM/YYYY or YYYY-MM-DD';
 
-function parseDateOfBirth(cell: Cell, facts: SourceFacts, today: string): Parsed<string | null> {
+function parseDateOfBirth(cell: Cell, facts: SheetContext['facts'], today: string): Parsed<string | null> {
   const result = parseOptionalDate(cell, facts);
   if (result.ok && result.value !== null && result.value > today) return fail('date of birth is in the future');
   return result;
 }
 
-function parseOptionalDate(cell: Cell, facts: SourceFacts): Parsed<string | null> {
+function parseOptionalDate(cell: Cell, facts: SheetContext['facts']): Parsed<string | null> {
   if (cell instanceof Date) return dateFromJsDate(cell);
   if (typeof cell === 'number') return dateFromExcelSerial(cell, facts.date1904);
   const text = cellText(cell);
@@ -639,12 +719,19 @@ function formatUkDate(iso: string): string {
 // ---------------------------------------------------------------------------------------------
 // Error report
 
+/** An error as stored and shown; errors recorded before sheets were named carry none. */
+export type ReportedError = Omit<RowError, 'sheet'> & { sheet?: string | null };
+
 /**
  * The errors as a CSV for download (UTF-8 with a BOM so Excel reads accents right). A cell that
  * starts like a formula gets a leading quote so the spreadsheet shows it instead of running it.
  */
-export function rowErrorsToCsv(errors: readonly RowError[]): string {
-  const lines = [['Row', 'Column', 'Value', 'Reason'], ...errors.map((e) => [String(e.rowNumber), e.column, e.value, e.reason])];
+export function rowErrorsToCsv(errors: readonly ReportedError[]): string {
+  // A workbook's errors name their sheet; a CSV's report keeps the four columns it always had.
+  const bySheet = errors.some((e) => e.sheet);
+  const header = bySheet ? ['Sheet', 'Row', 'Column', 'Value', 'Reason'] : ['Row', 'Column', 'Value', 'Reason'];
+  const line = (e: ReportedError) => [...(bySheet ? [e.sheet ?? ''] : []), String(e.rowNumber), e.column, e.value, e.reason];
+  const lines = [header, ...errors.map(line)];
   return `\uFEFF${lines.map((fields) => fields.map(csvField).join(',')).join('\r\n')}\r\n`;
 }
 

@@ -4,7 +4,7 @@ import type { Db } from '../../db/index.ts';
 import type { ChildImportStatus } from '../../db/types.ts';
 import { logActivity, type Actor } from '../../platform/activity.ts';
 import { ukDateAt, type Clock } from '../../platform/clock.ts';
-import { readExtract, type ExtractRow, type RowError } from './extract.ts';
+import { readExtract, type ExtractRow, type RowError, type SheetPlan } from './extract.ts';
 import { ifNoLiveImport, withImportLock } from './import-lock.ts';
 import * as queries from './queries.ts';
 
@@ -220,18 +220,17 @@ async function stageExtract(db: Db, input: ImportOptions & ImportFile & { import
     if (++batches === 1) await input.pause?.('reading');
   };
   const stream = fs.createReadStream(input.path);
-  for await (const event of readExtract(stream, { format: detectFormatFromName(input.filename), today: ukDateAt(input.clock.now()) })) {
+  const options = { format: detectFormatFromName(input.filename), today: ukDateAt(input.clock.now()), name: input.filename };
+  for await (const event of readExtract(stream, options)) {
     if (event.kind === 'error') {
       errors.push(event.error);
       errorCount++;
       continue;
     }
-    if (event.kind !== 'row') {
-      if ((event.kind as string) === 'sheets') await recordSheets(db, input.importId, event);
-      continue;
-    }
+    if (event.kind === 'sheets') await recordSheets(db, input.importId, event);
+    if (event.kind !== 'row') continue;
     rowsRead++;
-    const rowErrors = resolutionErrors(event.row, resolve);
+    const rowErrors = resolutionErrors(event.row, resolve, options.format === 'xlsx');
     errors.push(...rowErrors);
     errorCount += rowErrors.length;
     rows.push(event.row);
@@ -242,21 +241,20 @@ async function stageExtract(db: Db, input: ImportOptions & ImportFile & { import
 }
 
 /** The workbook's sheets: those read and those skipped with why, kept for the report. */
-async function recordSheets(db: Db, importId: string, event: unknown) {
-  const { read, skipped } = event as { read?: unknown; skipped?: unknown };
-  await queries.updateImport(db, importId, { sheets: JSON.stringify({ read: read ?? [], skipped: skipped ?? [] }) });
+async function recordSheets(db: Db, importId: string, plan: SheetPlan) {
+  await queries.updateImport(db, importId, { sheets: JSON.stringify({ read: plan.read, skipped: plan.skipped }) });
 }
 
-/** Row fields the register reads that a multi-list extract adds (its sheet and Annex A list). */
-type SourcedRow = ExtractRow & { sheet?: string | null; sourceList?: string | null };
+type SourcedRow = ExtractRow;
 
-function resolutionErrors(row: SourcedRow, resolve: ReturnType<typeof buildResolvers>): RowError[] {
+function resolutionErrors(row: SourcedRow, resolve: ReturnType<typeof buildResolvers>, sheetNamed: boolean): RowError[] {
   const errors: RowError[] = [];
-  const sheet = row.sheet ? { sheet: row.sheet } : {};
+  // Errors name the sheet only in a workbook (a CSV is one sheet), as the reader's own do.
+  const sheet = sheetNamed ? row.sheet : null;
   const team = resolve.team(row.allocatedTeam);
-  if (team && 'error' in team) errors.push({ ...sheet, rowNumber: row.rowNumber, column: 'Allocated team', value: row.allocatedTeam ?? '', reason: team.error });
+  if (team && 'error' in team) errors.push({ sheet, rowNumber: row.rowNumber, column: 'Allocated team', value: row.allocatedTeam ?? '', reason: team.error });
   const worker = resolve.worker(row.allocatedWorker);
-  if (worker && 'error' in worker) errors.push({ ...sheet, rowNumber: row.rowNumber, column: 'Allocated worker', value: row.allocatedWorker ?? '', reason: worker.error });
+  if (worker && 'error' in worker) errors.push({ sheet, rowNumber: row.rowNumber, column: 'Allocated worker', value: row.allocatedWorker ?? '', reason: worker.error });
   return errors;
 }
 
@@ -292,7 +290,7 @@ async function failImport(db: Db, importId: string, staged: { rowsRead: number; 
     finished_at: clock.now(),
   });
   const found = (await db.selectFrom('child_imports').selectAll().where('id', '=', importId).executeTakeFirstOrThrow());
-  const errors = (await queries.listImportErrors(db, importId, 1_000)).map((row) => ({ ...(row.sheet ? { sheet: row.sheet } : {}), rowNumber: row.row_number, column: row.column_name, value: row.value, reason: row.reason }));
+  const errors = (await queries.listImportErrors(db, importId, 1_000)).map((row) => ({ sheet: row.sheet, rowNumber: row.row_number, column: row.column_name, value: row.value, reason: row.reason }));
   return { ...outcomeOf(found), errors };
 }
 
