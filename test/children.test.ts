@@ -191,6 +191,40 @@ describe.each(testDrivers())('child register on %s', (driver) => {
     expect([child.legal_status, child.date_of_birth]).toEqual(['child_in_care', '2012-07-15']);
   });
 
+  it('makes one record of a child on several Annex A lists, with the status that governs, and counts the lists', async () => {
+    const workbook = new ExcelJS.Workbook();
+    const list6 = workbook.addWorksheet('List 6 - Children in need');
+    list6.addRow(['Child Unique ID', 'Gender', 'Date of Birth', 'Case Status', 'Allocated Team']);
+    list6.addRow(['AX-1', 'a) Male', new Date(Date.UTC(2015, 1, 1)), 'c) Child in need plan', 'North Unit 1']);
+    list6.addRow(['AX-2', 'b) Female', new Date(Date.UTC(2016, 1, 1)), 'd) Open assessment', 'North Unit 1']);
+    list6.addRow(['AX-3', 'b) Female', new Date(Date.UTC(2012, 1, 1)), 'c) Child in need plan', 'North Unit 1']);
+    const list7 = workbook.addWorksheet('List 7 - Child protection');
+    list7.addRow(['Child Unique ID', 'Gender', 'Date of Birth', 'Allocated Team']);
+    list7.addRow(['AX-2', 'b) Female', new Date(Date.UTC(2016, 1, 1)), 'North Unit 2']);
+    list7.addRow(['AX-3', 'b) Female', new Date(Date.UTC(2012, 1, 1)), 'North Unit 2']);
+    const list8 = workbook.addWorksheet('List 8 - Children in care');
+    list8.addRow(['Child Unique ID', 'Gender', 'Date of Birth', 'Legal Status', 'Allocated Team']);
+    list8.addRow(['AX-3', 'b) Female', new Date(Date.UTC(2012, 1, 1)), 'C2', 'Through Care Team']);
+    workbook.addWorksheet('Lookups').addRow(['Code', 'Description']);
+    const buffer = Buffer.from(await workbook.xlsx.writeBuffer());
+    await coordinator.get('/children/imports/new');
+    const response = await coordinator.upload('/children/imports', { field: 'file', filename: 'annex-a.xlsx', content: buffer });
+    const preview = await coordinator.get(response.headers.location as string);
+    const text = pageText(preview.body);
+    expect(text).toContain('This import adds 3, updates 0.');
+    expect(text).toMatch(/List 6 - Children in need Read as List 6 .*List 7 - Child protection Read as List 7 .*Lookups Skipped: /);
+    expect(text).toMatch(/Children by list List Children List 6: children in need 3 List 7: child protection 2 List 8: children in care 1 On more than one list 2/);
+    await confirm(preview);
+    const rows = await t.db.selectFrom('children').select(['external_id', 'legal_status']).where('external_id', 'like', 'AX-%').orderBy('external_id').execute();
+    expect(rows).toEqual([
+      { external_id: 'AX-1', legal_status: 'cin' },
+      { external_id: 'AX-2', legal_status: 'cp' },
+      { external_id: 'AX-3', legal_status: 'child_in_care' },
+    ]);
+    const team = await t.db.selectFrom('children').select('allocated_team_id').where('external_id', '=', 'AX-3').executeTakeFirstOrThrow();
+    expect(team.allocated_team_id).toBe(council.teams.careTeam.id);
+  });
+
   it('refuses an upload that is not a CSV or XLSX file, naming the field', async () => {
     await coordinator.get('/children/imports/new');
     const response = await coordinator.upload('/children/imports', { field: 'file', filename: 'notes.txt', content: 'hello' }, { closeMissing: 'yes' });
