@@ -22,7 +22,7 @@ import { createSmallCouncil, type SmallCouncil } from './support/fixtures.ts';
  */
 
 const CLI = path.join(import.meta.dirname, '..', 'src', 'cli.ts');
-const ROWS = 2_500;
+const ROWS = 6_000;
 const APP_NAME = 'assure-import-under-test';
 
 type Run = { stderr: () => string; stdout: () => string; waitFor: (text: string) => Promise<void>; exited: Promise<number | null>; kill: () => void };

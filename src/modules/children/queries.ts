@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../../db/index.ts';
-import type { ChildImportRowsTable, ChildImportsTable } from '../../db/types.ts';
+import type { ChildImportsTable } from '../../db/types.ts';
 import type { Insertable, Updateable } from 'kysely';
 import type { DataScope } from '../../platform/access.ts';
 import type { RowError } from './extract.ts';
@@ -76,9 +76,42 @@ export async function discardOtherStagedImports(trx: Db, organisationId: string,
   if (stale.length) await trx.deleteFrom('child_import_rows').where('import_id', 'in', stale.map((row) => row.id)).execute();
 }
 
-export async function insertStagingRows(db: Db, rows: Insertable<ChildImportRowsTable>[]) {
-  if (rows.length) await db.insertInto('child_import_rows').values(rows).execute();
+/**
+ * Stages a batch in one statement with one parameter per column (arrays unnested on the
+ * server) rather than one per cell: a 5,000-row batch is 15 parameters, not 75,000, which is
+ * what made staging row-by-row slow. Works the same on PostgreSQL and PGlite.
+ */
+export async function insertStagingRows(db: Db, rows: StagingRow[]) {
+  if (!rows.length) return;
+  const column = <K extends keyof StagingRow>(key: K) => rows.map((row) => row[key]);
+  await sql`
+    insert into child_import_rows (import_id, sheet, source_list, row_number, external_id, initials, date_of_birth, gender, ethnicity,
+      legal_status, allocated_worker_id, allocated_team_id, open_date, close_date, referral_factors)
+    select ${rows[0]!.import_id}::uuid, * from unnest(
+      ${column('sheet')}::text[], ${column('source_list')}::text[], ${column('row_number')}::int[], ${column('external_id')}::text[],
+      ${column('initials')}::text[], ${column('date_of_birth')}::date[], ${column('gender')}::text[], ${column('ethnicity')}::text[],
+      ${column('legal_status')}::text[], ${column('allocated_worker_id')}::uuid[], ${column('allocated_team_id')}::uuid[],
+      ${column('open_date')}::date[], ${column('close_date')}::date[], ${column('referral_factors')}::jsonb[])
+  `.execute(db);
 }
+
+export type StagingRow = {
+  import_id: string;
+  sheet: string;
+  source_list: string | null;
+  row_number: number;
+  external_id: string;
+  initials: string | null;
+  date_of_birth: string | null;
+  gender: string | null;
+  ethnicity: string | null;
+  legal_status: string;
+  allocated_worker_id: string | null;
+  allocated_team_id: string | null;
+  open_date: string | null;
+  close_date: string | null;
+  referral_factors: string;
+};
 
 export async function insertImportErrors(db: Db, importId: string, organisationId: string, errors: (RowError & { sheet?: string | null })[]) {
   if (!errors.length) return;

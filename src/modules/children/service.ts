@@ -12,7 +12,7 @@ export { listImports, findImport, listImportErrors, listChildren, findChildInSco
 export { ImportBusyError } from './import-lock.ts';
 
 /** Rows staged per batch: big enough for throughput, small enough to keep memory flat. */
-const BATCH_SIZE = 1_000;
+const BATCH_SIZE = 5_000;
 /** Errors kept for the report. Every error is counted; past this many the list says so. */
 const MAX_STORED_ERRORS = 10_000;
 /** Children the preview names among those an import would close. */
