@@ -257,7 +257,9 @@ describe.each(testDrivers())('child register on %s', (driver) => {
     const lcs2 = await t.db.selectFrom('children').select('id').where('external_id', '=', 'LCS-2').executeTakeFirstOrThrow();
     expect((await auditor.get(`/children/${lcs2.id}`)).statusCode).toBe(404);
     const lcs1 = await t.db.selectFrom('children').select('id').where('external_id', '=', 'LCS-1').executeTakeFirstOrThrow();
-    expect((await auditor.get(`/children/${lcs1.id}`)).statusCode).toBe(200);
+    const childPage = await auditor.get(`/children/${lcs1.id}`);
+    expect(childPage.statusCode).toBe(200);
+    expect(pageText(childPage.body)).toMatch(/Last changed By the import of [\w.-]+\.csv \(Quinn QA\) on /);
     const views = await t.db.selectFrom('activity_log').selectAll().where('child_id', '=', lcs1.id).where('action', '=', 'view').execute();
     expect(views).toHaveLength(1);
     expect(views[0]!.user_id).toBe(council.users.auditor.id);

@@ -360,9 +360,20 @@ export async function listChildren(db: Db, scope: DataScope, filters: ChildFilte
   return { rows, total: total.n };
 }
 
+/** A child's record, with the import that last changed it: "who changed this child and when". */
 export async function findChildInScope(db: Db, scope: DataScope, childId: string) {
   return childrenInScope(db, scope)
-    .select([...CHILD_COLUMNS, 'children.updated_at', 'teams.service_id'])
+    .leftJoin('child_imports as last_import', 'last_import.id', 'children.last_import_id')
+    .leftJoin('users as importer', 'importer.id', 'last_import.uploaded_by')
+    .select([
+      ...CHILD_COLUMNS,
+      'children.updated_at',
+      'teams.service_id',
+      'last_import.filename as last_import_filename',
+      'last_import.finished_at as last_import_finished_at',
+      'last_import.source as last_import_source',
+      'importer.display_name as last_import_by',
+    ])
     .where('children.id', '=', childId)
     .executeTakeFirst();
 }
