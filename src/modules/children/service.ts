@@ -208,16 +208,29 @@ async function stageExtract(db: Db, input: ImportOptions & ImportFile & { import
   let storedErrors = 0;
   let rowsRead = 0;
   let batches = 0;
+  // A batch is written while the next one is read: the file's parsing (in this process) and
+  // the database's work overlap. At most one write is in flight, so memory stays at two batches.
+  let writing: Promise<void> = Promise.resolve();
   const flush = async () => {
-    if (errorCount === 0) await queries.insertStagingRows(db, rows.map((row) => stagingRow(input.importId, row, resolve)));
+    await writing;
+    const batch = errorCount === 0 ? rows.map((row) => stagingRow(input.importId, row, resolve)) : [];
     const keep = errors.slice(0, Math.max(0, MAX_STORED_ERRORS - storedErrors));
-    await queries.insertImportErrors(db, input.importId, input.organisationId, keep);
     storedErrors += keep.length;
-    await queries.updateImport(db, input.importId, { rows_read: rowsRead, error_count: errorCount });
-    input.onProgress?.(rowsRead);
+    const progress = { rows_read: rowsRead, error_count: errorCount };
     rows = [];
     errors = [];
-    if (++batches === 1) await input.pause?.('reading');
+    writing = (async () => {
+      await queries.insertStagingRows(db, batch);
+      await queries.insertImportErrors(db, input.importId, input.organisationId, keep);
+      await queries.updateImport(db, input.importId, progress);
+      input.onProgress?.(progress.rows_read);
+    })();
+    // Never left unobserved: a failed write is rethrown by the next flush or the last await.
+    writing.catch(() => {});
+    if (++batches === 1) {
+      await writing;
+      await input.pause?.('reading');
+    }
   };
   const stream = fs.createReadStream(input.path);
   const options = { format: detectFormatFromName(input.filename), today: ukDateAt(input.clock.now()), name: input.filename };
@@ -237,6 +250,7 @@ async function stageExtract(db: Db, input: ImportOptions & ImportFile & { import
     if (rows.length >= BATCH_SIZE || errors.length >= BATCH_SIZE) await flush();
   }
   await flush();
+  await writing;
   return { rowsRead, errorCount };
 }
 
