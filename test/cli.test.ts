@@ -101,7 +101,7 @@ describe('the assure command line', () => {
     const missing = await assure('import-children', path.join(dataDir, 'nope.csv'));
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('no such file');
-  });
+  }, 240_000);
 
   it('checks a tool file without opening the database, and loads it with the same messages', async () => {
     const example = path.join(root, 'audit-tools/examples/minimal.yaml');
