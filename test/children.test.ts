@@ -175,6 +175,9 @@ describe.each(testDrivers())('child register on %s', (driver) => {
     const after = await coordinator.post(discard);
     expect(pageText((await coordinator.get(after.headers.location as string)).body)).toContain('Cancelled before anything was imported');
     expect(await openIds()).toEqual(['LCS-1', 'LCS-2', 'LCS-3', 'LCS-4']);
+    const list = pageText((await coordinator.get('/children/imports')).body);
+    expect(list).toMatch(/cancel\.csv .* Nothing imported/);
+    expect(list).toMatch(/other\.csv .* Imported/);
   });
 
   it('reads an XLSX extract with real dates', async () => {
