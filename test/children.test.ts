@@ -170,6 +170,14 @@ describe.each(testDrivers())('child register on %s', (driver) => {
     expect(pageText(refused.body)).toMatch(/Nothing was imported .*Another import changed the register/);
     expect(await openIds()).toEqual(['LCS-1', 'LCS-2', 'LCS-3', 'LCS-4']);
 
+    // A change made another way (not an import) between the preview and the confirmation.
+    const changedUnder = await upload('changed.csv', [HEADER, 'LCS-1,AB,01/02/2015,M,WBRI,CP,Wes Worker,North Unit 1,2024-01-10'].join('\n'));
+    await t.db.updateTable('children').set({ ethnicity: 'WIRI', version: sql`version + 1` }).where('external_id', '=', 'LCS-2').execute();
+    const refusedAgain = await confirm(changedUnder);
+    expect(refusedAgain.statusCode).toBe(409);
+    expect(pageText(refusedAgain.body)).toContain('The register has changed since this preview, so nothing was imported');
+    expect((await t.db.selectFrom('children').select('legal_status').where('external_id', '=', 'LCS-1').executeTakeFirstOrThrow()).legal_status).toBe('cin');
+
     const cancelled = await upload('cancel.csv', GOOD, 'yes');
     const discard = /action="(\/children\/imports\/[0-9a-f-]{36}\/discard)"/.exec(cancelled.body)![1]!;
     const after = await coordinator.post(discard);

@@ -151,7 +151,18 @@ export type ConfirmInput = { importId: string; organisationId: string; actor: Ac
 
 /** Applies a staged import exactly as previewed, or refuses (register changed, not confirmed twice). */
 export async function confirmChildrenImport(db: Db, input: ConfirmInput): Promise<ImportOutcome> {
-  return withImportLock(db, input.organisationId, () => applyHoldingLock(db, input, 'staged'));
+  return withImportLock(db, input.organisationId, async () => {
+    try {
+      return await applyHoldingLock(db, input, 'staged');
+    } catch (error) {
+      // A preview of another register can never be applied: say so on the import itself.
+      if (error instanceof ImportNotAppliedError && error.reason === 'register-changed') {
+        const found = await queries.findImport(db, input.organisationId, input.importId);
+        if (found) await discardHoldingLock(db, outcomeOf(found), input.clock, error.message);
+      }
+      throw error;
+    }
+  });
 }
 
 /** Drops a staged import that the user chose not to apply. */

@@ -43,8 +43,10 @@ export async function spoolUpload(input: Readable & { truncated?: boolean }, upl
   let written: 'written' | 'too-large';
   try {
     written = await writeLimited(input, target, MAX_EXTRACT_BYTES);
-  } catch {
+  } catch (error) {
     await removeSpool(target);
+    // The multipart reader fails the file stream itself once the file passes its limit.
+    if ((error as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE' || input.truncated) return { error: TOO_LARGE, tooLarge: true };
     return { error: CUT_OFF };
   }
   if (written === 'too-large' || input.truncated) {
