@@ -1,5 +1,5 @@
 /**
- * Child import: `importChildrenFromFile` against a bare COPY of the same CSV file into a
+ * Child import: `importChildrenNow` (stage, preview, apply) against a bare COPY of the same CSV file into a
  * scratch table of the same columns, with wall time and peak memory for two file sizes (the
  * import streams the file, so its peak memory should not grow with the file).
  */
@@ -10,7 +10,8 @@ import { sql } from 'kysely';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { PGlite } from '@electric-sql/pglite';
-import { importChildrenFromFile, type ImportResult } from '../src/modules/children/service.ts';
+import { importChildrenNow, type ImportOutcome } from '../src/modules/children/service.ts';
+import { systemClock } from '../src/platform/clock.ts';
 import type { BenchContext } from './context.ts';
 import { loadCaseHolders, writeChildExtract } from './generate.ts';
 import { measure, median, ratio, round, type MemoryPeak } from './measure.ts';
@@ -127,18 +128,22 @@ async function benchSize(ctx: BenchContext, copier: Copier, file: string, rows: 
   };
 }
 
-function importOnce(ctx: BenchContext, file: string): Promise<ImportResult> {
-  return importChildrenFromFile(ctx.db, {
+function importOnce(ctx: BenchContext, file: string): Promise<ImportOutcome> {
+  return importChildrenNow(ctx.db, {
     organisationId: ctx.organisationId,
     path: file,
+    filename: path.basename(file),
     source: 'command',
-    fullExtract: true,
+    closeMissing: true,
+    dryRun: false,
+    confirmManyClosures: true,
+    clock: systemClock,
     actor: { principal: null, ipAddress: null, at: new Date(), label: 'bench' },
   });
 }
 
 /** A benchmark of a failed import would measure the wrong thing: stop instead. */
-function checkImport(result: ImportResult, expectedCreated: number, what: 'created') {
+function checkImport(result: ImportOutcome, expectedCreated: number, what: 'created') {
   if (result.status !== 'succeeded') {
     const first = result.errors[0];
     throw new Error(`import failed with ${result.errorCount} error(s); first: row ${first?.rowNumber} ${first?.column}: ${first?.reason}`);

@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { loadConfig, ConfigError } from './config.ts';
+import { loadConfig, ConfigError, type Config } from './config.ts';
+import { systemClock } from './platform/clock.ts';
 import { openDatabase, DatabaseUnavailableError, type Db } from './db/index.ts';
 import { migrateToLatest, SchemaNewerThanCodeError } from './db/migrate.ts';
 import type { Role, Scope } from './db/types.ts';
@@ -11,7 +12,6 @@ import { AppError } from './platform/errors.ts';
 import { isEmpty, seedDemoCouncil } from './modules/org/demo.ts';
 import { createOrganisation, createUser, findOrganisationBySlug, listOrganisations } from './modules/org/service.ts';
 import { createApiToken, TOKEN_LIFETIMES_DAYS } from './modules/account/service.ts';
-import { systemClock } from './platform/clock.ts';
 import { findUserByEmail } from './platform/auth/queries.ts';
 import { checkToolFile, importToolEdition, loadBuiltInTools, toolErrorLine } from './modules/tools/library.ts';
 import type { ToolFileError } from './modules/tools/tool-file.ts';
@@ -177,30 +177,58 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   'import-children': {
-    summary: 'import a case-management extract (CSV or XLSX; all rows or none)',
-    usage: 'import-children FILE [--partial] [--org SLUG]',
+    summary: 'import a case-management extract (CSV or XLSX; all rows or none; closes nobody unless --close-missing)',
+    usage: 'import-children FILE [--dry-run] [--close-missing [--close-many]] [--org SLUG]',
     run: async (db, args) => {
-      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { org: { type: 'string' }, partial: { type: 'boolean' } } });
+      const { values, positionals } = parseArgs({
+        args,
+        allowPositionals: true,
+        options: { org: { type: 'string' }, 'dry-run': { type: 'boolean' }, 'close-missing': { type: 'boolean' }, 'close-many': { type: 'boolean' }, partial: { type: 'boolean' } },
+      });
       const file = requireFile(positionals[0]);
+      if (!/\.(csv|xlsx)$/i.test(file)) throw new UsageError(`${file} must be a CSV or XLSX file (.csv or .xlsx)`);
       const organisationId = await resolveOrganisation(db, values.org);
-      const { importChildrenFromFile } = await import('./modules/children/service.ts');
-      const result = await importChildrenFromFile(db, {
+      const { importChildrenNow } = await import('./modules/children/service.ts');
+      const pauseAt = config.importPauseAt;
+      const outcome = await importChildrenNow(db, {
         organisationId,
         actor: commandActor(organisationId),
         path: file,
-        fullExtract: !values.partial,
+        filename: path.basename(file),
+        closeMissing: values['close-missing'] === true,
+        dryRun: values['dry-run'] === true,
+        confirmManyClosures: values['close-many'] === true,
         source: 'command',
+        clock: systemClock,
         onProgress: (rows: number) => process.stderr.write(`\r${rows.toLocaleString('en-GB')} rows read`),
+        pause: pauseAt ? (point) => pauseForTest(point, pauseAt) : undefined,
       });
       process.stderr.write('\n');
-      if (result.status !== 'succeeded') {
-        for (const error of result.errors) console.error(`row ${error.rowNumber}, ${error.column}: ${error.reason}`);
-        throw new UsageError(`${result.errorCount} error(s); nothing was imported`);
+      if (outcome.status === 'failed') {
+        for (const error of outcome.errors) console.error(`${(error as { sheet?: string }).sheet ? `sheet ${(error as { sheet?: string }).sheet}, ` : ''}row ${error.rowNumber}, ${error.column}: ${error.reason}`);
+        throw new UsageError(`${outcome.errorCount} problem(s); nothing was imported`);
       }
-      console.log(`Imported children: ${result.createdCount} created, ${result.updatedCount} updated, ${result.closedCount} closed`);
+      const preview = outcome.preview!;
+      const closing = values['close-missing'] ? `, closes ${preview.closes} of ${preview.openCount} open children` : ' (closes nobody: add --close-missing to close the open children missing from a full extract)';
+      console.log(`${values['dry-run'] ? 'Would import' : 'Import'}: adds ${preview.adds}, updates ${preview.updates}${closing}; ${preview.unchanged} unchanged`);
+      if (preview.closes > 0) {
+        console.log(`${values['dry-run'] ? 'It would close' : 'Closing'}, first: ${preview.firstClosures.map((child) => child.externalId).join(', ')}${preview.closes > preview.firstClosures.length ? ', …' : ''}`);
+      }
+      if (outcome.status === 'discarded') {
+        if (values['dry-run']) return console.log('Dry run: nothing was changed.');
+        throw new InvalidFileError(`${outcome.message ?? 'nothing was imported'} (add --close-many)`);
+      }
+      console.log(`Imported children: ${outcome.createdCount} created, ${outcome.updatedCount} updated, ${outcome.closedCount} closed`);
     },
   },
 };
+
+/** Tests only (never in production): say where the import stopped, then wait to be killed. */
+async function pauseForTest(point: string, pauseAt: string) {
+  if (point !== pauseAt) return;
+  process.stderr.write(`\npaused at ${point}\n`);
+  await new Promise(() => setInterval(() => {}, 60_000));
+}
 
 /** The command line acts as itself, at the system clock's time (a command has no other clock). */
 function commandActor(organisationId: string) {
@@ -235,6 +263,8 @@ function usage(): string {
   return `Usage: assure <command>\n\nCommands:\n${lines.join('\n')}\n`;
 }
 
+let config: Config;
+
 async function main(argv: string[]) {
   const [name, ...args] = argv;
   if (!name || name === 'help' || name === '--help') {
@@ -244,7 +274,7 @@ async function main(argv: string[]) {
   const command = COMMANDS[name];
   if (!command) throw new UsageError(`unknown command "${name}". Run "assure help" for the list`);
   if ('offline' in command) return command.offline(args);
-  const config = loadConfig();
+  config = loadConfig();
   const handle = await openDatabase(config);
   try {
     if (name !== 'migrate') await migrateToLatest(handle.db);

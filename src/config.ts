@@ -54,6 +54,7 @@ const environmentSchema = z.object({
   REMINDER_HOUR: z.coerce.number().int().min(0).max(23).default(7),
   REMINDER_WINDOW_WORKING_DAYS: z.coerce.number().int().min(0).max(20).default(2),
   REMINDER_INTERVAL_SECONDS: z.coerce.number().int().min(10).max(24 * 60 * 60).default(300),
+  ASSURE_TEST_IMPORT_PAUSE_AT: z.enum(['reading', 'final-write', 'commit']).optional(),
 });
 
 export type Config = {
@@ -104,6 +105,8 @@ export type Config = {
   reminderHour: number;
   reminderWindowWorkingDays: number;
   reminderIntervalSeconds: number;
+  /** Tests only: the command-line import stops at this named point until killed (restart and crash tests). */
+  importPauseAt: 'reading' | 'final-write' | 'commit' | undefined;
 };
 
 export class ConfigError extends Error {}
@@ -187,5 +190,6 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     reminderHour: env.REMINDER_HOUR,
     reminderWindowWorkingDays: env.REMINDER_WINDOW_WORKING_DAYS,
     reminderIntervalSeconds: env.REMINDER_INTERVAL_SECONDS,
+    importPauseAt: env.NODE_ENV === 'production' ? undefined : env.ASSURE_TEST_IMPORT_PAUSE_AT,
   };
 }

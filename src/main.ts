@@ -7,7 +7,8 @@ import { openDatabase, DatabaseUnavailableError } from './db/index.ts';
 import { migrateToLatest, SchemaNewerThanCodeError } from './db/migrate.ts';
 import { buildAssets } from './platform/assets.ts';
 import { isEmpty, seedDemoCouncil } from './modules/org/demo.ts';
-import { failInterruptedImports } from './modules/children/service.ts';
+import { failInterruptedImports, runningImportIds } from './modules/children/service.ts';
+import { sweepUploadSpool } from './modules/children/upload-spool.ts';
 import { startMailSink, type MailSink } from './platform/mail-sink.ts';
 import { notifyTransport, smtpTransport, startOutboxWorker, type EmailTransport } from './platform/outbox.ts';
 import { startReminderWorker } from './modules/reminders/service.ts';
@@ -37,7 +38,10 @@ async function main() {
       const loaded = await seedDemoCouncil(handle.db, { now: clock.now() });
       console.log(`Loaded the demo council ${loaded.organisation.name}: ${loaded.staff} staff, ${loaded.users} users, ${loaded.children} children, ${loaded.tools} audit tools, ${loaded.audits} audits at every stage of their life.`);
     }
-    await failInterruptedImports(handle.db);
+    // Imports whose process has gone are failed and their spooled uploads deleted; imports a
+    // live process is running (another server, the command line) are left alone.
+    await failInterruptedImports(handle.db, clock);
+    await sweepUploadSpool(path.resolve(config.dataDir, 'uploads'), await runningImportIds(handle.db));
     app = await buildApp({ db: handle.db, config, clock });
     await app.listen({ port: config.port, host: listening.host });
   } catch (error) {

@@ -1,14 +1,19 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import ExcelJS from 'exceljs';
 import { sql } from 'kysely';
 import { createApiToken } from '../src/modules/account/service.ts';
+import { fixedClock, ukDateAt } from '../src/platform/clock.ts';
 import { createTestApp, type TestApp } from './support/app.ts';
 import { testDrivers } from './support/database.ts';
 import { createSmallCouncil, PASSWORD, type SmallCouncil } from './support/fixtures.ts';
 import { pageText, TestClient } from './support/client.ts';
 
+const HEADER = 'Child Unique ID,Initials,Date of birth,Gender,Ethnicity,Child\u2019s Legal Status,Allocated Worker,Allocated Team,Case open date';
 const GOOD = [
-  'Child Unique ID,Initials,Date of birth,Gender,Ethnicity,Child\u2019s Legal Status,Allocated Worker,Allocated Team,Case open date',
+  HEADER,
   'LCS-1,AB,01/02/2015,a) Male,WBRI,CIN,Wes Worker,North Unit 1,2024-01-10',
   'LCS-2,CD,2016-03-04,F,BAFR,CP,S004,North Unit 2,2024-02-11',
   'LCS-3,EF,2010-05-06,b) Female,MWBC,Child in Care,cara@testshire.example,Through Care Team,2023-09-01',
@@ -22,13 +27,17 @@ const BAD = [
   'LCS-11,IJ,2015-01-01,M,CP,Nowhere Team',
 ].join('\n');
 
+/** A Wednesday morning, UK time: the close date and the reopen window are read from it. */
+const NOW = '2026-03-04T10:00:00Z';
+
 describe.each(testDrivers())('child register on %s', (driver) => {
   let t: TestApp;
   let council: SmallCouncil;
   let coordinator: TestClient;
+  const clock = fixedClock(NOW);
 
   beforeAll(async () => {
-    t = await createTestApp(driver);
+    t = await createTestApp(driver, {}, clock);
     council = await createSmallCouncil(t.db);
     coordinator = new TestClient(t.app);
     await coordinator.signIn(council.users.qa_coordinator.email, PASSWORD);
@@ -36,16 +45,27 @@ describe.each(testDrivers())('child register on %s', (driver) => {
   afterAll(async () => t?.close());
 
   const countChildren = async () => (await t.db.selectFrom('children').select(sql<number>`count(*)::int`.as('n')).executeTakeFirstOrThrow()).n;
+  const openIds = async () => (await t.db.selectFrom('children').select('external_id').where('close_date', 'is', null).orderBy('external_id').execute()).map((row) => row.external_id);
+  const uploadsLeft = () => fs.readdirSync(path.resolve(t.config.dataDir, 'uploads')).filter((name) => /\.(csv|xlsx)$/.test(name));
 
-  async function upload(client: TestClient, filename: string, content: string | Buffer, fullExtract = 'yes') {
-    await client.get('/children/imports/new');
-    const response = await client.upload('/children/imports', { field: 'file', filename, content, contentType: 'text/csv' }, { fullExtract });
-    expect(response.statusCode).toBe(303);
-    return client.get(response.headers.location as string);
+  /** Uploads a file and returns the page the upload leads to (the preview, or the problems). */
+  async function upload(filename: string, content: string | Buffer, closeMissing?: 'yes' | 'no') {
+    const form = await coordinator.get('/children/imports/new');
+    expect(form.body).toMatch(/value="no" checked/); // "update only" is the default
+    const response = await coordinator.upload('/children/imports', { field: 'file', filename, content, contentType: 'text/csv' }, closeMissing ? { closeMissing } : {});
+    expect(response.statusCode, response.body).toBe(303);
+    return coordinator.get(response.headers.location as string);
+  }
+
+  async function confirm(preview: { body: string }, form: Record<string, string> = {}) {
+    const action = /action="(\/children\/imports\/[0-9a-f-]{36}\/confirm)"/.exec(preview.body)![1]!;
+    const response = await coordinator.post(action, form);
+    if (response.statusCode !== 303) return response;
+    return coordinator.get(response.headers.location as string);
   }
 
   it('imports nothing from a file with bad rows, and reports every bad row', async () => {
-    const page = await upload(coordinator, 'bad.csv', BAD);
+    const page = await upload('bad.csv', BAD);
     const text = pageText(page.body);
     expect(text).toContain('Nothing was imported');
     expect(text).toMatch(/3 Initials John Smith .*full name/);
@@ -58,10 +78,15 @@ describe.each(testDrivers())('child register on %s', (driver) => {
     expect(csv.headers['content-type']).toContain('text/csv');
     expect(csv.body.split('\n')[0]).toMatch(/^\ufeff?Row,Column,Value,Reason/);
     expect(csv.body).toContain('Nowhere Team');
+    expect(uploadsLeft()).toEqual([]);
   });
 
-  it('imports a good Annex A extract, resolving workers by name, staff number and e-mail', async () => {
-    const page = await upload(coordinator, 'annex-a.csv', GOOD);
+  it('shows what a good extract will do and changes nothing until it is confirmed', async () => {
+    const preview = await upload('annex-a.csv', GOOD);
+    expect(pageText(preview.body)).toContain('This import adds 3, updates 0.');
+    expect(pageText(preview.body)).toContain('No child is closed');
+    expect(await countChildren()).toBe(0);
+    const page = await confirm(preview);
     expect(pageText(page.body)).toMatch(/Import complete .*Rows read 3 Children added 3/);
     const rows = await t.db.selectFrom('children').selectAll().orderBy('external_id').execute();
     expect(rows.map((row) => [row.external_id, row.initials, row.gender, row.legal_status, row.allocated_worker_id, row.date_of_birth])).toEqual([
@@ -71,15 +96,96 @@ describe.each(testDrivers())('child register on %s', (driver) => {
     ]);
     const logged = await t.db.selectFrom('activity_log').select('child_id').where('action', '=', 'import').where('record_type', '=', 'child').execute();
     expect(logged).toHaveLength(3);
+    expect(uploadsLeft()).toEqual([]);
   });
 
-  it('updates by case ID on re-import, never duplicates, and closes children missing from a full extract', async () => {
-    const next = [GOOD.split('\r\n')[0], 'LCS-1,AB,01/02/2015,M,WBRI,CP,Wes Worker,North Unit 1,2024-01-10', 'LCS-2,CD,2016-03-04,F,BAFR,CP,S004,North Unit 2,2024-02-11'].join('\n');
-    const page = await upload(coordinator, 'next.csv', next);
-    expect(pageText(page.body)).toMatch(/Children added 0 Children updated 1 Children marked closed 1 Unchanged 1/);
-    expect(await countChildren()).toBe(3);
+  it('never closes a child on an "update only" import, whatever is missing from the file', async () => {
+    const preview = await upload('one.csv', [HEADER, 'LCS-1,AB,01/02/2015,M,WBRI,CIN,Wes Worker,North Unit 1,2024-01-10'].join('\n'));
+    expect(pageText(preview.body)).toContain('This import adds 0, updates 0.');
+    await confirm(preview);
+    expect(await openIds()).toEqual(['LCS-1', 'LCS-2', 'LCS-3']);
+  });
+
+  it('previews the closures of a full extract, closes on the clock’s date, and reopens them for a day', async () => {
+    const next = [HEADER, 'LCS-1,AB,01/02/2015,M,WBRI,CP,Wes Worker,North Unit 1,2024-01-10', 'LCS-2,CD,2016-03-04,F,BAFR,CP,S004,North Unit 2,2024-02-11'].join('\n');
+    const preview = await upload('next.csv', next, 'yes');
+    const text = pageText(preview.body);
+    expect(text).toMatch(/This import adds 0, updates 1 and closes 1 of 3 open children ?\./);
+    expect(text).toMatch(/The children it closes Case ID Initials LCS-3 EF/);
+    expect(await openIds()).toEqual(['LCS-1', 'LCS-2', 'LCS-3']);
+
+    const done = await confirm(preview, { closeMany: 'yes' });
+    expect(pageText(done.body)).toMatch(/Children added 0 Children updated 1 Children marked closed 1 Unchanged 1/);
     const lcs3 = await t.db.selectFrom('children').select(['close_date']).where('external_id', '=', 'LCS-3').executeTakeFirstOrThrow();
-    expect(lcs3.close_date).not.toBeNull();
+    expect(lcs3.close_date).toBe(ukDateAt(clock.now()));
+    expect(pageText(done.body)).toContain('Reopen the children this import closed (1)');
+
+    const reopen = /action="(\/children\/imports\/[0-9a-f-]{36}\/reopen)"/.exec(done.body)![1]!;
+    const after = await coordinator.post(reopen);
+    expect(after.statusCode).toBe(303);
+    expect(await openIds()).toEqual(['LCS-1', 'LCS-2', 'LCS-3']);
+    const page = pageText((await coordinator.get(after.headers.location as string)).body);
+    expect(page).toContain('Children reopened 1');
+    expect(page).not.toContain('Reopen the');
+  });
+
+  it('offers the reopening for a day only, by the clock', async () => {
+    const preview = await upload('two.csv', [HEADER, 'LCS-1,AB,01/02/2015,M,WBRI,CP,Wes Worker,North Unit 1,2024-01-10', 'LCS-2,CD,2016-03-04,F,BAFR,CP,S004,North Unit 2,2024-02-11'].join('\n'), 'yes');
+    const done = await confirm(preview, { closeMany: 'yes' });
+    const reopen = /action="(\/children\/imports\/[0-9a-f-]{36}\/reopen)"/.exec(done.body)![1]!;
+    clock.advance(25 * 60 * 60 * 1000);
+    await coordinator.signIn(council.users.qa_coordinator.email, PASSWORD);
+    const page = await coordinator.get(reopen.replace(/\/reopen$/, ''));
+    expect(pageText(page.body)).not.toContain('Reopen the');
+    const refused = await coordinator.post(reopen);
+    expect(refused.statusCode).toBe(409);
+    expect(pageText(refused.body)).toContain('can no longer be reopened');
+    expect(await openIds()).toEqual(['LCS-1', 'LCS-2']);
+    // Back to three open children for the tests that follow.
+    await confirm(await upload('all.csv', GOOD));
+    expect(await openIds()).toEqual(['LCS-1', 'LCS-2', 'LCS-3']);
+  });
+
+  it('asks a second, plain question before closing more than a quarter of the open children', async () => {
+    const preview = await upload('tiny.csv', [HEADER, 'LCS-1,AB,01/02/2015,a) Male,WBRI,CIN,Wes Worker,North Unit 1,2024-01-10'].join('\n'), 'yes');
+    expect(pageText(preview.body)).toContain('closes 2 of 3 open children');
+    expect(pageText(preview.body)).toContain('more than a quarter');
+    const question = await confirm(preview);
+    expect(question.statusCode).toBe(200);
+    expect(pageText(question.body)).toContain('Are you sure you want to close 2 of the 3 open children?');
+    expect(await openIds()).toEqual(['LCS-1', 'LCS-2', 'LCS-3']);
+    const action = /action="(\/children\/imports\/[0-9a-f-]{36}\/confirm)"/.exec(question.body)![1]!;
+    const done = await coordinator.post(action, { closeMany: 'yes' });
+    expect(done.statusCode).toBe(303);
+    expect(await openIds()).toEqual(['LCS-1']);
+    await confirm(await upload('all.csv', GOOD));
+  });
+
+  it('refuses a confirmation when the register changed after the preview, and cancels on request', async () => {
+    const stale = await upload('stale.csv', [HEADER, 'LCS-1,AB,01/02/2015,M,WBRI,CIN,Wes Worker,North Unit 1,2024-01-10'].join('\n'), 'yes');
+    const other = await upload('other.csv', [HEADER, 'LCS-4,GH,2015-01-01,M,WBRI,CIN,Wes Worker,North Unit 1,2024-01-10'].join('\n'));
+    await confirm(other);
+    const refused = await confirm(stale, { closeMany: 'yes' });
+    expect(refused.statusCode).toBe(409);
+    expect(pageText(refused.body)).toMatch(/Nothing was imported .*Another import changed the register/);
+    expect(await openIds()).toEqual(['LCS-1', 'LCS-2', 'LCS-3', 'LCS-4']);
+
+    // A change made another way (not an import) between the preview and the confirmation.
+    const changedUnder = await upload('changed.csv', [HEADER, 'LCS-1,AB,01/02/2015,M,WBRI,CP,Wes Worker,North Unit 1,2024-01-10'].join('\n'));
+    await t.db.updateTable('children').set({ ethnicity: 'WIRI', version: sql`version + 1` }).where('external_id', '=', 'LCS-2').execute();
+    const refusedAgain = await confirm(changedUnder);
+    expect(refusedAgain.statusCode).toBe(409);
+    expect(pageText(refusedAgain.body)).toContain('The register has changed since this preview, so nothing was imported');
+    expect((await t.db.selectFrom('children').select('legal_status').where('external_id', '=', 'LCS-1').executeTakeFirstOrThrow()).legal_status).toBe('cin');
+
+    const cancelled = await upload('cancel.csv', GOOD, 'yes');
+    const discard = /action="(\/children\/imports\/[0-9a-f-]{36}\/discard)"/.exec(cancelled.body)![1]!;
+    const after = await coordinator.post(discard);
+    expect(pageText((await coordinator.get(after.headers.location as string)).body)).toContain('Cancelled before anything was imported');
+    expect(await openIds()).toEqual(['LCS-1', 'LCS-2', 'LCS-3', 'LCS-4']);
+    const list = pageText((await coordinator.get('/children/imports')).body);
+    expect(list).toMatch(/cancel\.csv .* Nothing imported/);
+    expect(list).toMatch(/other\.csv .* Imported/);
   });
 
   it('reads an XLSX extract with real dates', async () => {
@@ -89,19 +195,68 @@ describe.each(testDrivers())('child register on %s', (driver) => {
     sheet.addRow(['LCS-20', 'XY', new Date(Date.UTC(2012, 6, 15)), 'C2', 'Through Care Team']);
     const buffer = Buffer.from(await workbook.xlsx.writeBuffer());
     await coordinator.get('/children/imports/new');
-    const response = await coordinator.upload('/children/imports', { field: 'file', filename: 'list8.xlsx', content: buffer }, { fullExtract: 'no' });
-    const page = await coordinator.get(response.headers.location as string);
+    const response = await coordinator.upload('/children/imports', { field: 'file', filename: 'list8.xlsx', content: buffer }, { closeMissing: 'no' });
+    const page = await confirm(await coordinator.get(response.headers.location as string));
     expect(pageText(page.body)).toContain('Import complete');
     const child = await t.db.selectFrom('children').selectAll().where('external_id', '=', 'LCS-20').executeTakeFirstOrThrow();
     expect([child.legal_status, child.date_of_birth]).toEqual(['child_in_care', '2012-07-15']);
   });
 
+  it('makes one record of a child on several Annex A lists, with the status that governs, and counts the lists', async () => {
+    const workbook = new ExcelJS.Workbook();
+    const list6 = workbook.addWorksheet('List 6 - Children in need');
+    list6.addRow(['Child Unique ID', 'Gender', 'Date of Birth', 'Case Status', 'Allocated Team']);
+    list6.addRow(['AX-1', 'a) Male', new Date(Date.UTC(2015, 1, 1)), 'c) Child in need plan', 'North Unit 1']);
+    list6.addRow(['AX-2', 'b) Female', new Date(Date.UTC(2016, 1, 1)), 'd) Open assessment', 'North Unit 1']);
+    list6.addRow(['AX-3', 'b) Female', new Date(Date.UTC(2012, 1, 1)), 'c) Child in need plan', 'North Unit 1']);
+    const list7 = workbook.addWorksheet('List 7 - Child protection');
+    list7.addRow(['Child Unique ID', 'Gender', 'Date of Birth', 'Allocated Team']);
+    list7.addRow(['AX-2', 'b) Female', new Date(Date.UTC(2016, 1, 1)), 'North Unit 2']);
+    list7.addRow(['AX-3', 'b) Female', new Date(Date.UTC(2012, 1, 1)), 'North Unit 2']);
+    const list8 = workbook.addWorksheet('List 8 - Children in care');
+    list8.addRow(['Child Unique ID', 'Gender', 'Date of Birth', 'Legal Status', 'Allocated Team']);
+    list8.addRow(['AX-3', 'b) Female', new Date(Date.UTC(2012, 1, 1)), 'C2', 'Through Care Team']);
+    workbook.addWorksheet('Lookups').addRow(['Code', 'Description']);
+    const buffer = Buffer.from(await workbook.xlsx.writeBuffer());
+    await coordinator.get('/children/imports/new');
+    const response = await coordinator.upload('/children/imports', { field: 'file', filename: 'annex-a.xlsx', content: buffer });
+    const preview = await coordinator.get(response.headers.location as string);
+    const text = pageText(preview.body);
+    expect(text).toContain('This import adds 3, updates 0.');
+    expect(text).toMatch(/List 6 - Children in need Read as List 6 .*List 7 - Child protection Read as List 7 .*Lookups Skipped: /);
+    expect(text).toMatch(/Children by list List Children List 6: children in need 3 List 7: child protection 2 List 8: children in care 1 On more than one list 2/);
+    await confirm(preview);
+    const rows = await t.db.selectFrom('children').select(['external_id', 'legal_status']).where('external_id', 'like', 'AX-%').orderBy('external_id').execute();
+    expect(rows).toEqual([
+      { external_id: 'AX-1', legal_status: 'cin' },
+      { external_id: 'AX-2', legal_status: 'cp' },
+      { external_id: 'AX-3', legal_status: 'child_in_care' },
+    ]);
+    const team = await t.db.selectFrom('children').select('allocated_team_id').where('external_id', '=', 'AX-3').executeTakeFirstOrThrow();
+    expect(team.allocated_team_id).toBe(council.teams.careTeam.id);
+  });
+
   it('refuses an upload that is not a CSV or XLSX file, naming the field', async () => {
     await coordinator.get('/children/imports/new');
-    const response = await coordinator.upload('/children/imports', { field: 'file', filename: 'notes.txt', content: 'hello' }, { fullExtract: 'yes' });
+    const response = await coordinator.upload('/children/imports', { field: 'file', filename: 'notes.txt', content: 'hello' }, { closeMissing: 'yes' });
     expect(response.statusCode).toBe(400);
     expect(response.body).toContain('href="#file"');
     expect(pageText(response.body)).toContain('The selected file must be a CSV or XLSX file');
+  });
+
+  it('answers a cut-off upload with a clear 400 and keeps no part of it', async () => {
+    await coordinator.get('/children/imports/new');
+    const boundary = '----assurecut';
+    const head = `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="cut.csv"\r\nContent-Type: text/csv\r\n\r\n${GOOD}\r\nLCS-5,ZZ,`;
+    const response = await t.app.inject({
+      method: 'POST',
+      url: `/children/imports?_csrf=${encodeURIComponent(coordinator.csrfToken)}`,
+      payload: head,
+      headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, cookie: [...coordinator.cookies].map(([k, v]) => `${k}=${v}`).join('; ') },
+    });
+    expect(response.statusCode).toBe(400);
+    expect(pageText(response.body)).toContain('The upload stopped before the whole file arrived');
+    expect(uploadsLeft()).toEqual([]);
   });
 
   it('shows each person only the children in their reach, and logs every view of a child', async () => {
@@ -113,33 +268,79 @@ describe.each(testDrivers())('child register on %s', (driver) => {
     const lcs2 = await t.db.selectFrom('children').select('id').where('external_id', '=', 'LCS-2').executeTakeFirstOrThrow();
     expect((await auditor.get(`/children/${lcs2.id}`)).statusCode).toBe(404);
     const lcs1 = await t.db.selectFrom('children').select('id').where('external_id', '=', 'LCS-1').executeTakeFirstOrThrow();
-    expect((await auditor.get(`/children/${lcs1.id}`)).statusCode).toBe(200);
+    const childPage = await auditor.get(`/children/${lcs1.id}`);
+    expect(childPage.statusCode).toBe(200);
+    expect(pageText(childPage.body)).toMatch(/Last changed By the import of [\w.-]+\.csv \(Quinn QA\) on /);
     const views = await t.db.selectFrom('activity_log').selectAll().where('child_id', '=', lcs1.id).where('action', '=', 'view').execute();
     expect(views).toHaveLength(1);
     expect(views[0]!.user_id).toBe(council.users.auditor.id);
   });
 
-  it('imports and lists through the API with the same rules', async () => {
+  it('imports through the API with the same rules: a dry run, an explicit flag to close, a confirmation', async () => {
     const token = await createApiToken(t.db, { userId: council.users.qa_coordinator.id, organisationId: council.organisation.id, name: 'test' });
     const auth = { authorization: `Bearer ${token}` };
-    const bad = await t.app.inject({ method: 'POST', url: '/api/v1/children/imports?fullExtract=false', headers: { ...auth, 'content-type': 'text/csv' }, payload: BAD });
-    expect(bad.statusCode).toBe(422);
+    const before = await countChildren();
+    const bad = await t.app.inject({ method: 'POST', url: '/api/v1/children/imports', headers: { ...auth, 'content-type': 'text/csv' }, payload: BAD });
+    expect(bad.statusCode, bad.body).toBe(422);
     expect(bad.json().errors).toContainEqual(expect.objectContaining({ row: 3, column: 'Initials', value: 'John Smith' }));
-    expect(await countChildren()).toBe(4);
-    const good = await t.app.inject({
-      method: 'POST',
-      url: '/api/v1/children/imports?fullExtract=false',
-      headers: { ...auth, 'content-type': 'text/csv' },
-      payload: 'Case ID,Initials,Legal status\nAPI-1,QQ,Early Help\n',
-    });
-    expect(good.statusCode).toBe(201);
-    expect(good.json()).toMatchObject({ status: 'succeeded', created: 1 });
+    expect(await countChildren()).toBe(before);
+
+    const file = 'Case ID,Initials,Legal status\nAPI-1,QQ,Early Help\n';
+    const dryRun = await t.app.inject({ method: 'POST', url: '/api/v1/children/imports?dryRun=true&closeMissing=true', headers: { ...auth, 'content-type': 'text/csv' }, payload: file });
+    expect(dryRun.statusCode, dryRun.body).toBe(200);
+    expect(dryRun.json()).toMatchObject({ status: 'staged', preview: { adds: 1, closes: before, closesMany: true } });
+    expect(await countChildren()).toBe(before);
+
+    const updateOnly = await t.app.inject({ method: 'POST', url: '/api/v1/children/imports', headers: { ...auth, 'content-type': 'text/csv' }, payload: file });
+    expect(updateOnly.statusCode, updateOnly.body).toBe(201);
+    expect(updateOnly.json()).toMatchObject({ status: 'succeeded', created: 1, closed: 0 });
     const list = await t.app.inject({ url: '/api/v1/children?search=API-', headers: auth });
     expect(list.json()).toMatchObject({ total: 1, children: [{ externalId: 'API-1', legalStatus: 'early_help' }] });
+    const openBefore = (await openIds()).length;
+
+    const refused = await t.app.inject({ method: 'POST', url: '/api/v1/children/imports?closeMissing=true', headers: { ...auth, 'content-type': 'text/csv' }, payload: file });
+    expect(refused.json()).toMatchObject({ status: 'discarded', closed: 0 });
+    expect(refused.json().message).toContain(`would close ${openBefore - 1} of the ${openBefore} open children`);
+    expect((await openIds()).length).toBe(openBefore);
+
     const practitionerToken = await createApiToken(t.db, { userId: council.users.practitioner.id, organisationId: council.organisation.id, name: 'test' });
-    const refused = await t.app.inject({ url: '/api/v1/children', headers: { authorization: `Bearer ${practitionerToken}` } });
-    expect(refused.statusCode).toBe(403);
-    const anonymous = await t.app.inject({ url: '/api/v1/children' });
-    expect(anonymous.statusCode).toBe(401);
+    expect((await t.app.inject({ url: '/api/v1/children', headers: { authorization: `Bearer ${practitionerToken}` } })).statusCode).toBe(403);
+    expect((await t.app.inject({ url: '/api/v1/children' })).statusCode).toBe(401);
   });
+
+  it('applies an API dry run exactly as previewed when it is confirmed', async () => {
+    const token = await createApiToken(t.db, { userId: council.users.qa_coordinator.id, organisationId: council.organisation.id, name: 'test' });
+    const auth = { authorization: `Bearer ${token}` };
+    const staged = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/children/imports?dryRun=true',
+      headers: { ...auth, 'content-type': 'text/csv' },
+      payload: 'Case ID,Initials,Legal status\nAPI-2,RR,CIN\n',
+    });
+    const { importId } = staged.json();
+    expect(staged.json()).toMatchObject({ status: 'staged', preview: { adds: 1, updates: 0, closes: 0 } });
+    expect(await t.db.selectFrom('children').select('id').where('external_id', '=', 'API-2').executeTakeFirst()).toBeUndefined();
+    const confirmed = await t.app.inject({ method: 'POST', url: `/api/v1/children/imports/${importId}/confirm`, headers: auth });
+    expect(confirmed.statusCode, confirmed.body).toBe(201);
+    expect(confirmed.json()).toMatchObject({ status: 'succeeded', created: 1, closed: 0 });
+    expect(await t.db.selectFrom('children').select('id').where('external_id', '=', 'API-2').executeTakeFirst()).toBeDefined();
+    const twice = await t.app.inject({ method: 'POST', url: `/api/v1/children/imports/${importId}/confirm`, headers: auth });
+    expect(twice.statusCode).toBe(409);
+  });
+
+  it.runIf(driver === 'pglite')('refuses an API file over 200 MB in one sentence, keeping none of it', async () => {
+    const token = await createApiToken(t.db, { userId: council.users.qa_coordinator.id, organisationId: council.organisation.id, name: 'test' });
+    const chunk = Buffer.alloc(1024 * 1024, 'a');
+    let sent = 0;
+    const body = new Readable({
+      read() {
+        sent += 1;
+        this.push(sent <= 201 ? chunk : null);
+      },
+    });
+    const response = await t.app.inject({ method: 'POST', url: '/api/v1/children/imports', headers: { authorization: `Bearer ${token}`, 'content-type': 'text/csv' }, payload: body });
+    expect(response.statusCode).toBe(400);
+    expect(response.json().message).toMatch(/^The selected file is larger than 200 MB, the most Assure accepts/);
+    expect(uploadsLeft()).toEqual([]);
+  }, 60_000);
 });

@@ -84,10 +84,24 @@ describe('the assure command line', () => {
     expect(imported.stdout).toContain('Imported children: 2 created, 0 updated, 0 closed');
     const again = await assure('import-children', good);
     expect(again.stdout).toContain('Imported children: 0 created, 0 updated, 0 closed');
+    // Closing needs --close-missing; a dry run shows it and changes nothing; past a quarter, --close-many too.
+    const part = file('part.csv', 'Case ID,Initials,Legal status\nC-1,AB,CIN\n');
+    const updateOnly = await assure('import-children', part);
+    expect(updateOnly.stdout).toContain('closes nobody: add --close-missing');
+    expect(updateOnly.stdout).toContain('0 closed');
+    const dryRun = await assure('import-children', part, '--close-missing', '--dry-run');
+    expect(dryRun.stdout).toContain('Would import: adds 0, updates 0, closes 1 of 2 open children; 1 unchanged');
+    expect(dryRun.stdout).toContain('It would close, first: C-2');
+    expect(dryRun.stdout).toContain('Dry run: nothing was changed.');
+    const refusedMany = await assure('import-children', part, '--close-missing');
+    expect(refusedMany.code).toBe(1);
+    expect(refusedMany.stderr).toContain('would close 1 of the 2 open children, more than a quarter. Nothing was imported');
+    const closed = await assure('import-children', part, '--close-missing', '--close-many');
+    expect(closed.stdout).toContain('Imported children: 0 created, 0 updated, 1 closed');
     const missing = await assure('import-children', path.join(dataDir, 'nope.csv'));
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('no such file');
-  });
+  }, 240_000);
 
   it('checks a tool file without opening the database, and loads it with the same messages', async () => {
     const example = path.join(root, 'audit-tools/examples/minimal.yaml');

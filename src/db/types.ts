@@ -183,16 +183,39 @@ export interface ChildImportsTable {
   filename: string;
   format: 'csv' | 'xlsx';
   full_extract: Generated<boolean>;
-  status: 'queued' | 'running' | 'succeeded' | 'failed';
+  status: ChildImportStatus;
   rows_read: Generated<number>;
   error_count: Generated<number>;
   created_count: Generated<number>;
   updated_count: Generated<number>;
   closed_count: Generated<number>;
+  /** Open children in the register when the preview was made. */
+  open_count: Generated<number>;
+  unchanged_count: Generated<number>;
+  /** The first children the import closes, as the preview listed them. */
+  first_closures: Json<{ externalId: string; initials: string | null }[]>;
+  /** The register the preview was computed against; a confirmation against another is refused. */
+  register_fingerprint: string | null;
+  close_date: DateOnly | null;
+  sheets: Json<{ read: { name: string; list: string | null; rows: number }[]; skipped: { name: string; reason: string }[] }>;
+  /** Children by Annex A list, and how many were on more than one. */
+  list_counts: Json<Record<string, number>>;
   message: string | null;
   created_at: CreatedAt;
   started_at: NullableTimestamp;
   finished_at: NullableTimestamp;
+  confirmed_by: string | null;
+  reopened_at: NullableTimestamp;
+  reopened_by: string | null;
+  reopened_count: Generated<number>;
+}
+
+export type ChildImportStatus = 'queued' | 'running' | 'staged' | 'succeeded' | 'failed' | 'discarded';
+
+export interface ChildImportClosuresTable {
+  import_id: string;
+  child_id: string;
+  organisation_id: string;
 }
 
 export interface ChildImportErrorsTable {
@@ -202,13 +225,16 @@ export interface ChildImportErrorsTable {
   column_name: string;
   value: Generated<string>;
   reason: string;
+  sheet: string | null;
 }
 
 export interface ChildImportRowsTable {
   import_id: string;
+  sheet: Generated<string>;
+  source_list: string | null;
   row_number: number;
   external_id: string;
-  initials: string;
+  initials: string | null;
   date_of_birth: DateOnly | null;
   gender: Gender | null;
   ethnicity: string | null;
@@ -461,6 +487,7 @@ export interface Database {
   child_imports: ChildImportsTable;
   child_import_errors: ChildImportErrorsTable;
   child_import_rows: ChildImportRowsTable;
+  child_import_closures: ChildImportClosuresTable;
   audit_tools: AuditToolsTable;
   service_default_tools: ServiceDefaultToolsTable;
   audit_tool_editions: AuditToolEditionsTable;

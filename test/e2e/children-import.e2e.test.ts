@@ -40,9 +40,9 @@ describeInBrowser('importing a case-management extract in Chromium', () => {
     await page.goto('/children/imports/new');
     await verifyOnPage(page, 'Import a case-management extract');
     await page.getByLabel('Upload a file').setInputFiles({ name: filename, mimeType: 'text/csv', buffer: Buffer.from(content) });
-    await clickAndLoad(page.getByRole('button', { name: 'Import' }));
+    await clickAndLoad(page.getByRole('button', { name: 'Check the file' }));
     await page.waitForURL(/\/children\/imports\/[0-9a-f-]{36}$/);
-    for (let reloads = 0; reloads < 10 && (await page.getByTestId('import-status').innerText()) === 'Importing'; reloads++) {
+    for (let reloads = 0; reloads < 10 && (await page.getByTestId('import-status').innerText()) === 'Checking the file'; reloads++) {
       await page.waitForEvent('load', { timeout: 5_000 });
     }
   }
@@ -58,7 +58,7 @@ describeInBrowser('importing a case-management extract in Chromium', () => {
   });
 
   it('asks for a file when none is chosen', async () => {
-    await clickAndLoad(page.getByRole('button', { name: 'Import' }));
+    await clickAndLoad(page.getByRole('button', { name: 'Check the file' }));
     await verifyOnPage(page, 'Import a case-management extract');
     expect(await page.locator('.govuk-error-summary').getByRole('link', { name: 'Select a CSV or XLSX file' }).getAttribute('href')).toBe('#file');
     await expectNoAxeViolations(page);
@@ -98,8 +98,13 @@ describeInBrowser('importing a case-management extract in Chromium', () => {
     expect(records).toHaveLength(4);
   });
 
-  it('imports a good Annex A extract and shows the counts', async () => {
+  it('imports a good Annex A extract after showing what it will do, and shows the counts', async () => {
     await upload('annex-a.csv', GOOD);
+    await verifyOnPage(page, 'Check what this import will do');
+    expect(await page.getByTestId('import-preview').innerText()).toBe('This import adds 3, updates 0.');
+    expect(await countChildren()).toBe(0);
+    await expectNoAxeViolations(page);
+    await clickAndLoad(page.getByRole('button', { name: 'Import', exact: true }));
     await verifyOnPage(page, 'Import complete');
     const counts = await page.locator('.govuk-summary-list').innerText();
     expect(counts).toMatch(/Rows read\s+3/);

@@ -19,7 +19,27 @@ const problem = {
 const rowError = {
   type: 'object',
   required: ['row', 'column', 'reason'],
-  properties: { row: { type: 'integer', description: 'Spreadsheet row number (the header is row 1)' }, column: { type: 'string' }, value: { type: 'string' }, reason: { type: 'string' } },
+  properties: {
+    sheet: { type: ['string', 'null'], description: 'The workbook sheet; null for a CSV' },
+    row: { type: 'integer', description: 'Spreadsheet row number (the header is row 1)' },
+    column: { type: 'string' },
+    value: { type: 'string' },
+    reason: { type: 'string' },
+  },
+};
+
+const importPreview = {
+  type: 'object',
+  description: 'What applying the import does (or did): computed before anything is written',
+  properties: {
+    adds: { type: 'integer' },
+    updates: { type: 'integer' },
+    unchanged: { type: 'integer' },
+    closes: { type: 'integer', description: 'Open children missing from the file that it closes (only with closeMissing=true)' },
+    openCount: { type: 'integer', description: 'Open children in the register when the preview was made' },
+    firstClosures: { type: 'array', items: { type: 'object', properties: { externalId: { type: 'string' }, initials: { type: ['string', 'null'] } } } },
+    closesMany: { type: 'boolean', description: 'More than a quarter of the open children would close: confirmManyClosures=true is needed' },
+  },
 };
 
 const importResult = {
@@ -27,8 +47,14 @@ const importResult = {
   required: ['importId', 'status', 'rowsRead', 'errorCount', 'errors'],
   properties: {
     importId: { type: 'string', format: 'uuid' },
-    status: { type: 'string', enum: ['queued', 'running', 'succeeded', 'failed'] },
+    status: {
+      type: 'string',
+      enum: ['queued', 'running', 'staged', 'succeeded', 'failed', 'discarded'],
+      description: 'staged: a dry run, waiting to be confirmed; discarded: nothing was imported (see message)',
+    },
+    message: { type: ['string', 'null'] },
     rowsRead: { type: 'integer' },
+    preview: importPreview,
     created: { type: 'integer' },
     updated: { type: 'integer' },
     closed: { type: 'integer', description: 'Open children missing from a full extract, now marked closed' },
@@ -247,9 +273,13 @@ export function openApiDocument(trackerParameters: TrackerParameter[] = TRACKER_
         post: {
           operationId: 'importChildren',
           summary: 'Import a case-management extract (CSV or XLSX) into the child register',
-          description: 'The request body is the file itself. If any row is invalid nothing is imported and every bad row is listed. A re-import updates children by their case ID and never duplicates them; with fullExtract=true, open children missing from the file are marked closed.',
+          description:
+            'The request body is the file itself (at most 200 MB). If any row is invalid nothing is imported and every problem of every row is listed. A re-import updates children by their case ID and never duplicates them. Nobody is closed unless closeMissing=true; then open children missing from the file are marked closed, and past a quarter of the open children confirmManyClosures=true is needed too (otherwise nothing is imported and the answer says why). With dryRun=true nothing changes: the answer is the preview, and POST /children/imports/{id}/confirm applies exactly that preview. One import per organisation runs at a time (409 otherwise).',
           parameters: [
-            { name: 'fullExtract', in: 'query', schema: { type: 'string', enum: ['true', 'false'], default: 'true' } },
+            { name: 'closeMissing', in: 'query', schema: { type: 'string', enum: ['true', 'false'], default: 'false' }, description: 'Close the open children missing from the file (a full extract)' },
+            { name: 'fullExtract', in: 'query', schema: { type: 'string', enum: ['true', 'false'], default: 'false' }, description: 'The earlier name of closeMissing' },
+            { name: 'dryRun', in: 'query', schema: { type: 'string', enum: ['true', 'false'], default: 'false' } },
+            { name: 'confirmManyClosures', in: 'query', schema: { type: 'string', enum: ['true', 'false'], default: 'false' } },
             { name: 'filename', in: 'query', schema: { type: 'string' }, description: 'Recorded with the import' },
           ],
           requestBody: {
@@ -261,11 +291,25 @@ export function openApiDocument(trackerParameters: TrackerParameter[] = TRACKER_
           },
           responses: {
             '201': { description: 'Imported', content: { 'application/json': { schema: importResult } } },
+            '200': { description: 'Nothing imported: a dry run (status staged) or closures not confirmed (status discarded)', content: { 'application/json': { schema: importResult } } },
             '422': { description: 'Nothing imported: the rows with problems', content: { 'application/json': { schema: importResult } } },
+            '409': { description: 'Another import of the organisation is running' },
             '400': errors['400'],
             '401': errors['401'],
             '403': errors['403'],
           },
+        },
+      },
+      '/children/imports/{id}/confirm': {
+        post: {
+          operationId: 'confirmChildImport',
+          summary: 'Apply a dry run exactly as it was previewed',
+          description: 'Refused (409) when the register changed since the preview, when the import is not waiting to be confirmed, or when it closes more than a quarter of the open children without confirmManyClosures=true.',
+          parameters: [
+            { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } },
+            { name: 'confirmManyClosures', in: 'query', schema: { type: 'string', enum: ['true', 'false'], default: 'false' } },
+          ],
+          responses: { '201': { description: 'Imported', content: { 'application/json': { schema: importResult } } }, '409': { description: 'Not applied; the message says why' }, ...errors },
         },
       },
       '/children/imports/{id}': {

@@ -1,14 +1,13 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { AppDependencies } from '../../app.ts';
 import { dataScope } from '../../platform/access.ts';
 import { logActivity } from '../../platform/activity.ts';
-import { invalid, notFound } from '../../platform/errors.ts';
+import { AppError, conflict, invalid, notFound } from '../../platform/errors.ts';
+import { MAX_EXTRACT_BYTES, removeSpool, spoolUpload, TOO_LARGE } from '../children/upload-spool.ts';
 import { LEGAL_STATUSES } from '../children/extract.ts';
 import * as children from '../children/service.ts';
 import { listTrackerAudits, trackerFilterSchema } from '../audits/tracker.ts';
@@ -30,8 +29,13 @@ const childrenQuery = z.object({
   pageSize: z.coerce.number().int().min(1).max(500).default(100),
 });
 
+const flag = z.enum(['true', 'false']).default('false');
 const importQuery = z.object({
-  fullExtract: z.enum(['true', 'false']).default('true'),
+  closeMissing: flag,
+  /** The earlier name of closeMissing; it no longer defaults to true. */
+  fullExtract: flag,
+  dryRun: flag,
+  confirmManyClosures: flag,
   filename: z.string().trim().min(1).max(200).optional(),
 });
 
@@ -39,12 +43,27 @@ const importQuery = z.object({
  * The JSON API: the same services and the same access rules as the pages, authenticated by
  * a personal API token (`Authorization: Bearer …`). Answers are never cached.
  */
-export async function apiRoutes(app: FastifyInstance, { db, config }: AppDependencies) {
+export async function apiRoutes(app: FastifyInstance, { db, config, clock }: AppDependencies) {
   // Extracts arrive as the raw request body and are streamed to disk, never buffered.
   app.addContentTypeParser([CSV, XLSX], (_request, payload, done) => done(null, payload));
   app.addHook('onSend', async (_request, reply) => {
     reply.header('Cache-Control', 'no-store');
   });
+
+  function importJson(outcome: children.ImportOutcome) {
+    return {
+      importId: outcome.importId,
+      status: outcome.status,
+      message: outcome.message,
+      rowsRead: outcome.rowsRead,
+      preview: outcome.preview,
+      created: outcome.createdCount,
+      updated: outcome.updatedCount,
+      closed: outcome.closedCount,
+      errorCount: outcome.errorCount,
+      errors: outcome.errors.map((error) => ({ sheet: (error as { sheet?: string }).sheet ?? null, row: error.rowNumber, column: error.column, value: error.value, reason: error.reason })),
+    };
+  }
 
   app.get('/openapi.json', { config: { access: 'public' } }, async () => openApiDocument());
 
@@ -81,41 +100,68 @@ export async function apiRoutes(app: FastifyInstance, { db, config }: AppDepende
     };
   });
 
+  /**
+   * The file is the body. Nothing is closed unless `closeMissing=true`; `dryRun=true` answers
+   * with the preview and changes nothing (the import can then be applied as previewed with
+   * POST …/imports/{id}/confirm); past a quarter of the open children `confirmManyClosures=true`
+   * is needed as well.
+   */
   app.post('/children/imports', { config: { access: 'children.import' } }, async (request, reply) => {
     const query = importQuery.parse(request.query);
     const contentType = String(request.headers['content-type'] ?? '').split(';')[0]!.trim();
     if (contentType !== CSV && contentType !== XLSX) {
       throw invalid(`Send the extract as the request body with Content-Type ${CSV} or ${XLSX}`, [{ field: 'Content-Type', message: `must be ${CSV} or ${XLSX}` }]);
     }
+    if (Number(request.headers['content-length'] ?? 0) > MAX_EXTRACT_BYTES) throw new AppError('BAD_REQUEST', TOO_LARGE);
     const format = contentType === XLSX ? 'xlsx' : 'csv';
     const filename = query.filename ?? `api-extract.${format}`;
     const principal = request.principal!;
-    const uploadDir = path.resolve(config.dataDir, 'uploads');
-    await fs.promises.mkdir(uploadDir, { recursive: true });
-    const file = path.join(uploadDir, `${randomUUID()}.${format}`);
+    const importId = randomUUID();
+    const spooled = await spoolUpload(request.body as Readable, path.resolve(config.dataDir, 'uploads'), importId, `.${format}`);
+    if ('error' in spooled) throw new AppError('BAD_REQUEST', spooled.error, [{ field: 'body', message: spooled.error }]);
     try {
-      await pipeline(request.body as Readable, fs.createWriteStream(file));
-      const result = await children.importChildren(db, {
+      const options = {
         organisationId: principal.organisationId,
         actor: { principal, ipAddress: request.ip, at: request.at },
-        fullExtract: query.fullExtract === 'true',
-        source: 'api',
-        filename,
-        format,
-        stream: fs.createReadStream(file),
-      });
-      return reply.code(result.status === 'succeeded' ? 201 : 422).send({
-        importId: result.importId,
-        status: result.status,
-        rowsRead: result.rowsRead,
-        created: result.createdCount,
-        updated: result.updatedCount,
-        closed: result.closedCount,
-        errorCount: result.errorCount,
-        errors: result.errors.map((error) => ({ row: error.rowNumber, column: error.column, value: error.value, reason: error.reason })),
-      });
+        closeMissing: query.closeMissing === 'true' || query.fullExtract === 'true',
+        source: 'api' as const,
+        filename: filename.toLowerCase().endsWith(`.${format}`) ? filename : `${filename}.${format}`,
+        path: spooled.path,
+        importId,
+        clock,
+      };
+      // A dry run leaves the import staged: POST …/{id}/confirm applies exactly that preview.
+      const outcome =
+        query.dryRun === 'true'
+          ? await children.stageChildrenImport(db, options)
+          : await children.importChildrenNow(db, { ...options, dryRun: false, confirmManyClosures: query.confirmManyClosures === 'true' });
+      const status = outcome.status === 'succeeded' ? 201 : outcome.status === 'failed' ? 422 : 200;
+      return reply.code(status).send(importJson(outcome));
+    } catch (error) {
+      if (error instanceof children.ImportBusyError) throw conflict(error.message);
+      throw error;
     } finally {
-      await fs.promises.rm(file, { force: true });
+      await removeSpool(spooled.path);
+    }
+  });
+
+  /** Applies an import staged by a dry run, exactly as previewed. */
+  app.post('/children/imports/:id/confirm', { config: { access: 'children.import' } }, async (request, reply) => {
+    const { id } = z.object({ id: z.string().uuid() }).parse(request.params);
+    const query = z.object({ confirmManyClosures: flag }).parse(request.query);
+    const principal = request.principal!;
+    try {
+      const outcome = await children.confirmChildrenImport(db, {
+        importId: id,
+        organisationId: principal.organisationId,
+        actor: { principal, ipAddress: request.ip, at: request.at },
+        clock,
+        confirmManyClosures: query.confirmManyClosures === 'true',
+      });
+      return reply.code(201).send(importJson(outcome));
+    } catch (error) {
+      if (error instanceof children.ImportNotAppliedError || error instanceof children.ImportBusyError) throw conflict(error.message);
+      throw error;
     }
   });
 
@@ -127,12 +173,18 @@ export async function apiRoutes(app: FastifyInstance, { db, config }: AppDepende
     return {
       importId: found.id,
       status: found.status,
+      closeMissing: found.full_extract,
+      message: found.message,
       rowsRead: found.rows_read,
       created: found.created_count,
       updated: found.updated_count,
       closed: found.closed_count,
+      openChildren: found.open_count,
+      firstClosures: found.first_closures,
+      sheets: found.sheets,
+      lists: found.list_counts,
       errorCount: found.error_count,
-      errors: errors.map((error) => ({ row: error.row_number, column: error.column_name, value: error.value, reason: error.reason })),
+      errors: errors.map((error) => ({ sheet: error.sheet, row: error.row_number, column: error.column_name, value: error.value, reason: error.reason })),
     };
   });
 

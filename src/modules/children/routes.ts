@@ -1,16 +1,15 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { pipeline } from 'node:stream/promises';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { AppDependencies } from '../../app.ts';
 import { dataScope } from '../../platform/access.ts';
 import { logActivity } from '../../platform/activity.ts';
-import { invalid, notFound } from '../../platform/errors.ts';
+import { notFound } from '../../platform/errors.ts';
 import { fieldErrorsFrom, paginationLinks } from '../../platform/views.ts';
 import { LEGAL_STATUSES, LEGAL_STATUS_LABELS, rowErrorsToCsv } from './extract.ts';
 import * as service from './service.ts';
+import { removeSpool, spoolUpload } from './upload-spool.ts';
 
 const PAGE_SIZE = 50;
 /** How long an upload waits for its import before showing the progress page instead. */
@@ -25,8 +24,9 @@ const listQuery = z.object({
 });
 
 const idParams = z.object({ id: z.string().uuid() });
+const confirmForm = z.object({ closeMany: z.enum(['yes', 'no']).optional() }).passthrough();
 
-export async function childrenRoutes(app: FastifyInstance, { db, config }: AppDependencies) {
+export async function childrenRoutes(app: FastifyInstance, { db, config, clock }: AppDependencies) {
   const uploadDir = path.resolve(config.dataDir, 'uploads');
 
   app.get('/children', { config: { access: 'children.view' } }, async (request, reply) => {
@@ -57,40 +57,107 @@ export async function childrenRoutes(app: FastifyInstance, { db, config }: AppDe
   });
 
   app.get('/children/imports/new', { config: { access: 'children.import' } }, async (_request, reply) => {
-    return reply.page('children/views/import-new.njk', { values: { fullExtract: 'yes' } });
+    return reply.page('children/views/import-new.njk', { values: { closeMissing: 'no' } });
   });
 
   app.post('/children/imports', { config: { access: 'children.import' } }, async (request, reply) => {
     const principal = request.principal!;
-    const upload = await receiveUpload(request, uploadDir);
+    const upload = await receiveExtractUpload(request, uploadDir);
     if ('errors' in upload) {
-      return reply.code(400).page('children/views/import-new.njk', { errors: upload.errors, values: { fullExtract: upload.fullExtract } });
+      return reply.code(400).page('children/views/import-new.njk', { errors: upload.errors, values: { closeMissing: upload.closeMissing } });
     }
-    const actor = { principal, ipAddress: request.ip, at: request.at };
-    await service.createQueuedImport(db, { importId: upload.importId, organisationId: principal.organisationId, userId: principal.userId, filename: upload.filename, fullExtract: upload.fullExtract === 'yes', source: 'page' });
+    // Staging runs on after the response when the file is big; the spool goes however it ends.
     const run = service
-      .importChildrenFromFile(db, {
+      .stageChildrenImport(db, {
         organisationId: principal.organisationId,
-        actor,
+        actor: { principal, ipAddress: request.ip, at: request.at },
         path: upload.path,
         filename: upload.filename,
-        fullExtract: upload.fullExtract === 'yes',
+        closeMissing: upload.closeMissing === 'yes',
         source: 'page',
         importId: upload.importId,
+        clock,
       })
-      .catch((error: unknown) => request.log.error({ err: error, importId: upload.importId }, 'child import failed'))
-      .finally(() => fs.promises.rm(upload.path, { force: true }));
-    await Promise.race([run, new Promise((resolve) => setTimeout(resolve, WAIT_FOR_RESULT_MS))]);
+      .then(() => 'done' as const)
+      .catch((error: unknown) => {
+        if (error instanceof service.ImportBusyError) return error;
+        request.log.error({ err: error, importId: upload.importId }, 'child import failed');
+        return 'done' as const;
+      })
+      .finally(() => removeSpool(upload.path));
+    const outcome = await Promise.race([run, new Promise((resolve) => setTimeout(resolve, WAIT_FOR_RESULT_MS))]);
+    if (outcome instanceof service.ImportBusyError) {
+      return reply.code(409).page('children/views/import-new.njk', { errors: [{ field: 'file', message: outcome.message }], values: { closeMissing: upload.closeMissing } });
+    }
     return reply.redirect(`/children/imports/${upload.importId}`, 303);
   });
 
   app.get('/children/imports/:id', { config: { access: 'children.import' } }, async (request, reply) => {
     const { id } = idParams.parse(request.params);
+    return showImport(request, reply, id);
+  });
+
+  /** The preview's "Import": applies what was shown, after a second, plain question past a quarter. */
+  app.post('/children/imports/:id/confirm', { config: { access: 'children.import' } }, async (request, reply) => {
+    const { id } = idParams.parse(request.params);
+    const principal = request.principal!;
+    const form = confirmForm.parse(request.body ?? {});
+    const found = await service.findImport(db, principal.organisationId, id);
+    if (!found) throw notFound('Import');
+    if (found.status === 'staged' && service.closesMany(found.closed_count, found.open_count) && form.closeMany !== 'yes') {
+      return reply.page('children/views/import-confirm-many.njk', { importRun: found });
+    }
+    try {
+      await service.confirmChildrenImport(db, { importId: id, organisationId: principal.organisationId, actor: { principal, ipAddress: request.ip, at: request.at }, clock, confirmManyClosures: form.closeMany === 'yes' });
+    } catch (error) {
+      if (error instanceof service.ImportNotAppliedError || error instanceof service.ImportBusyError) {
+        return showImport(request, reply, id, [{ field: 'confirm', message: error.message }], 409);
+      }
+      throw error;
+    }
+    return reply.redirect(`/children/imports/${id}`, 303);
+  });
+
+  app.post('/children/imports/:id/discard', { config: { access: 'children.import' } }, async (request, reply) => {
+    const { id } = idParams.parse(request.params);
+    try {
+      await service.discardChildrenImport(db, { importId: id, organisationId: request.principal!.organisationId, clock });
+    } catch (error) {
+      if (error instanceof service.ImportBusyError) return showImport(request, reply, id, [{ field: 'confirm', message: error.message }], 409);
+      throw error;
+    }
+    return reply.redirect(`/children/imports/${id}`, 303);
+  });
+
+  app.post('/children/imports/:id/reopen', { config: { access: 'children.import' } }, async (request, reply) => {
+    const { id } = idParams.parse(request.params);
+    const principal = request.principal!;
+    try {
+      await service.reopenChildrenClosedByImport(db, { importId: id, organisationId: principal.organisationId, actor: { principal, ipAddress: request.ip, at: request.at }, clock });
+    } catch (error) {
+      if (error instanceof service.ImportNotAppliedError || error instanceof service.ImportBusyError) {
+        return showImport(request, reply, id, [{ field: 'reopen', message: error.message }], 409);
+      }
+      throw error;
+    }
+    return reply.redirect(`/children/imports/${id}`, 303);
+  });
+
+  async function showImport(request: FastifyRequest, reply: FastifyReply, id: string, errors: { field: string; message: string }[] = [], status = 200) {
     const found = await service.findImport(db, request.principal!.organisationId, id);
     if (!found) throw notFound('Import');
-    const errors = found.status === 'failed' ? await service.listImportErrors(db, id, 500) : [];
-    return reply.page('children/views/import-result.njk', { importRun: found, rowErrors: errors });
-  });
+    const rowErrors = found.status === 'failed' ? await service.listImportErrors(db, id, 500) : [];
+    const reopenUntil = found.finished_at ? new Date(new Date(found.finished_at).getTime() + service.REOPEN_WINDOW_MS) : null;
+    return reply.code(status).page('children/views/import-result.njk', {
+      importRun: found,
+      rowErrors,
+      errors,
+      closesMany: service.closesMany(found.closed_count, found.open_count),
+      canReopen: service.canReopen(found, clock),
+      reopenUntil,
+      listRows: listCountRows(found.list_counts),
+    });
+  }
 
   app.get('/children/imports/:id/errors.csv', { config: { access: 'children.import' } }, async (request, reply) => {
     const { id } = idParams.parse(request.params);
@@ -116,31 +183,39 @@ export async function childrenRoutes(app: FastifyInstance, { db, config }: AppDe
   });
 }
 
-type Upload = { importId: string; path: string; filename: string; fullExtract: string } | { errors: { field: string; message: string }[]; fullExtract: string };
+type Upload = { importId: string; path: string; filename: string; closeMissing: string } | { errors: { field: string; message: string }[]; closeMissing: string };
+
+const LIST_NAMES: Record<string, string> = {
+  list6: 'List 6: children in need',
+  list7: 'List 7: child protection',
+  list8: 'List 8: children in care',
+  list9: 'List 9: care leavers',
+  none: 'Not from an Annex A list',
+  several: 'On more than one list',
+};
+
+function listCountRows(counts: Record<string, number>) {
+  // A file with no Annex A list (a case-system CSV) has nothing to break down.
+  if (!Object.keys(counts).some((key) => key.startsWith('list'))) return [];
+  return Object.keys(LIST_NAMES)
+    .filter((key) => counts[key] !== undefined && !(key === 'several' && !counts.several))
+    .map((key) => ({ name: LIST_NAMES[key]!, children: counts[key]! }));
+}
 
 /** Streams the uploaded file to disk (never into memory) and reads the form's choices. */
-async function receiveUpload(request: FastifyRequest, uploadDir: string): Promise<Upload> {
+async function receiveExtractUpload(request: FastifyRequest, uploadDir: string): Promise<Upload> {
   const file = await request.file().catch(() => undefined);
-  const fullExtractField = file?.fields.fullExtract as { value?: string } | undefined;
-  const fullExtract = fullExtractField?.value === 'no' ? 'no' : 'yes';
-  if (!file || !file.filename) return { errors: [{ field: 'file', message: 'Select a CSV or XLSX file' }], fullExtract };
+  const closeMissingField = file?.fields.closeMissing as { value?: string } | undefined;
+  const closeMissing = closeMissingField?.value === 'yes' ? 'yes' : 'no';
+  if (!file || !file.filename) return { errors: [{ field: 'file', message: 'Select a CSV or XLSX file' }], closeMissing };
   if (!/\.(csv|xlsx)$/i.test(file.filename)) {
     file.file.resume();
-    return { errors: [{ field: 'file', message: 'The selected file must be a CSV or XLSX file' }], fullExtract };
+    return { errors: [{ field: 'file', message: 'The selected file must be a CSV or XLSX file' }], closeMissing };
   }
   const importId = randomUUID();
-  await fs.promises.mkdir(uploadDir, { recursive: true });
-  const target = path.join(uploadDir, `${importId}${path.extname(file.filename).toLowerCase()}`);
-  await pipeline(file.file, fs.createWriteStream(target));
-  if (file.file.truncated) {
-    await fs.promises.rm(target, { force: true });
-    throw invalid('The selected file is too large', [{ field: 'file', message: 'The selected file must be smaller than 200 MB' }]);
-  }
-  if ((await fs.promises.stat(target)).size === 0) {
-    await fs.promises.rm(target, { force: true });
-    return { errors: [{ field: 'file', message: 'The selected file is empty' }], fullExtract };
-  }
-  return { importId, path: target, filename: file.filename, fullExtract };
+  const target = await spoolUpload(file.file, uploadDir, importId, path.extname(file.filename));
+  if ('error' in target) return { errors: [{ field: 'file', message: target.error }], closeMissing };
+  return { importId, path: target.path, filename: file.filename, closeMissing };
 }
 
 function paginationFor(request: FastifyRequest, page: number, total: number) {

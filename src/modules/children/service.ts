@@ -1,52 +1,72 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
 import type { Db } from '../../db/index.ts';
+import type { ChildImportStatus } from '../../db/types.ts';
 import { logActivity, type Actor } from '../../platform/activity.ts';
-import { readExtract, type ExtractRow, type RowError } from './extract.ts';
+import { ukDateAt, type Clock } from '../../platform/clock.ts';
+import { readExtract, type ExtractRow, type RowError, type SheetPlan } from './extract.ts';
+import { ifNoLiveImport, withImportLock } from './import-lock.ts';
 import * as queries from './queries.ts';
 
-export { listImports, findImport, listImportErrors, listChildren, findChildInScope, failInterruptedImports } from './queries.ts';
+export { listImports, findImport, listImportErrors, listChildren, findChildInScope } from './queries.ts';
+export { ImportBusyError } from './import-lock.ts';
 
 /** Rows staged per batch: big enough for throughput, small enough to keep memory flat. */
-const BATCH_SIZE = 1_000;
+const BATCH_SIZE = 5_000;
 /** Errors kept for the report. Every error is counted; past this many the list says so. */
 const MAX_STORED_ERRORS = 10_000;
+/** Children the preview names among those an import would close. */
+const CLOSURES_LISTED = 20;
+/** A full extract closing more than this share of the open children asks to be confirmed twice. */
+const MANY_CLOSURES_SHARE = 0.25;
+/** How long the children an import closed can be reopened from its page. */
+export const REOPEN_WINDOW_MS = 24 * 60 * 60 * 1000;
 
-export type ImportResult = {
+/**
+ * Named moments of an import, where a test can stop the process (see `pause`): reading the
+ * file, the final write (the register changed, inside the transaction) and just before commit.
+ */
+export type PausePoint = 'reading' | 'final-write' | 'commit';
+
+export type ImportOptions = {
+  organisationId: string;
+  actor: Actor;
+  /** Close the open children missing from the file (a full extract). Never the default. */
+  closeMissing: boolean;
+  source: 'page' | 'api' | 'command';
+  clock: Clock;
+  onProgress?: (rowsRead: number) => void;
+  pause?: (point: PausePoint) => Promise<void>;
+};
+
+export type ImportFile = { path: string; filename: string };
+
+export type ImportPreview = {
+  adds: number;
+  updates: number;
+  unchanged: number;
+  closes: number;
+  openCount: number;
+  firstClosures: { externalId: string; initials: string | null }[];
+  /** More than a quarter of the open children would close: a second confirmation is needed. */
+  closesMany: boolean;
+};
+
+export type ImportOutcome = {
   importId: string;
-  status: 'succeeded' | 'failed';
+  status: ChildImportStatus;
   rowsRead: number;
   errorCount: number;
   errors: RowError[];
+  preview: ImportPreview | null;
   createdCount: number;
   updatedCount: number;
   closedCount: number;
+  message: string | null;
 };
 
-export type ImportInput = {
-  organisationId: string;
-  actor: Actor;
-  fullExtract: boolean;
-  source: 'page' | 'api' | 'command';
-  onProgress?: (rowsRead: number) => void;
-};
-
-/** Records an upload before its import starts, so its progress page exists at once. */
-export async function createQueuedImport(
-  db: Db,
-  input: { importId: string; organisationId: string; userId: string | null; filename: string; fullExtract: boolean; source: 'page' | 'api' | 'command' },
-) {
-  await queries.insertImport(db, {
-    id: input.importId,
-    organisation_id: input.organisationId,
-    uploaded_by: input.userId,
-    source: input.source,
-    filename: input.filename.slice(0, 255),
-    format: detectFormatFromName(input.filename),
-    full_extract: input.fullExtract,
-    status: 'queued',
-  });
+export function detectFormatFromName(filename: string): 'csv' | 'xlsx' {
+  return path.extname(filename).toLowerCase() === '.xlsx' ? 'xlsx' : 'csv';
 }
 
 /** Normalises a name for matching: case, spacing and punctuation do not matter. */
@@ -93,104 +113,186 @@ export function buildResolvers(lookups: Awaited<ReturnType<typeof queries.loadRe
   };
 }
 
-export function detectFormatFromName(filename: string): 'csv' | 'xlsx' {
-  return path.extname(filename).toLowerCase() === '.xlsx' ? 'xlsx' : 'csv';
+/**
+ * Reads, checks and stages a file, then previews what applying it would do. Nothing in the
+ * register changes: the import waits, 'staged', for someone to confirm exactly that preview.
+ * Any problem in any row means 'failed', with every problem listed.
+ */
+export async function stageChildrenImport(db: Db, input: ImportOptions & ImportFile & { importId?: string }): Promise<ImportOutcome> {
+  return withImportLock(db, input.organisationId, () => stageHoldingLock(db, { ...input, awaitConfirmation: true }));
 }
 
 /**
- * Imports a case-management extract. The file is streamed, validated row by row and staged;
- * only if every row is valid does the register change, in one short transaction. Otherwise
- * nothing is imported and every bad row is reported (row, column, reason).
+ * The command line and the API without a dry run: stage, preview and — when the caller asked
+ * for exactly this (`closeMissing`, and `confirmManyClosures` past a quarter) — apply, all
+ * while holding the organisation's import lock, so nothing can change the register between.
  */
-export async function importChildren(db: Db, input: ImportInput & { stream: Readable; filename: string; format: 'csv' | 'xlsx'; importId?: string }): Promise<ImportResult> {
-  const importId =
-    input.importId ??
-    (
-      await queries.insertImport(db, {
+export async function importChildrenNow(
+  db: Db,
+  input: ImportOptions & ImportFile & { dryRun: boolean; confirmManyClosures: boolean; importId?: string },
+): Promise<ImportOutcome> {
+  return withImportLock(db, input.organisationId, async () => {
+    // The import stays 'running' throughout: if this process dies, start-up knows it is an orphan.
+    const staged = await stageHoldingLock(db, { ...input, awaitConfirmation: false });
+    if (staged.status !== 'running') return staged;
+    if (input.dryRun) return discardHoldingLock(db, staged, input.clock, 'A dry run: nothing was imported.');
+    if (staged.preview!.closesMany && !input.confirmManyClosures) {
+      return discardHoldingLock(db, staged, input.clock, manyClosuresRefusal(staged.preview!));
+    }
+    return applyHoldingLock(db, { ...input, importId: staged.importId, confirmManyClosures: input.confirmManyClosures }, 'running');
+  });
+}
+
+export function manyClosuresRefusal(preview: ImportPreview): string {
+  return `This file would close ${preview.closes} of the ${preview.openCount} open children, more than a quarter. Nothing was imported. If that is really what you mean, confirm that you want to close that many children.`;
+}
+
+export type ConfirmInput = { importId: string; organisationId: string; actor: Actor; clock: Clock; confirmManyClosures: boolean; pause?: (point: PausePoint) => Promise<void> };
+
+/** Applies a staged import exactly as previewed, or refuses (register changed, not confirmed twice). */
+export async function confirmChildrenImport(db: Db, input: ConfirmInput): Promise<ImportOutcome> {
+  return withImportLock(db, input.organisationId, async () => {
+    try {
+      return await applyHoldingLock(db, input, 'staged');
+    } catch (error) {
+      // A preview of another register can never be applied: say so on the import itself.
+      if (error instanceof ImportNotAppliedError && error.reason === 'register-changed') {
+        const found = await queries.findImport(db, input.organisationId, input.importId);
+        if (found) await discardHoldingLock(db, outcomeOf(found), input.clock, error.message);
+      }
+      throw error;
+    }
+  });
+}
+
+/** Drops a staged import that the user chose not to apply. */
+export async function discardChildrenImport(db: Db, input: { importId: string; organisationId: string; clock: Clock }) {
+  const found = await queries.findImport(db, input.organisationId, input.importId);
+  if (!found || found.status !== 'staged') return;
+  await withImportLock(db, input.organisationId, () => discardHoldingLock(db, outcomeOf(found), input.clock, 'Cancelled before anything was imported.'));
+}
+
+async function stageHoldingLock(db: Db, input: ImportOptions & ImportFile & { importId?: string; awaitConfirmation: boolean }): Promise<ImportOutcome> {
+  const startedAt = input.clock.now();
+  // Inserted only once the lock is held: a 'running' import always has a live process behind it.
+  const importRun = await queries.insertImport(db, {
+        ...(input.importId ? { id: input.importId } : {}),
         organisation_id: input.organisationId,
         uploaded_by: input.actor.principal?.userId ?? null,
         source: input.source,
         filename: input.filename.slice(0, 255),
-        format: input.format,
-        full_extract: input.fullExtract,
+        format: detectFormatFromName(input.filename),
+        full_extract: input.closeMissing,
         status: 'running',
-        started_at: new Date(),
-      })
-    ).id;
-  await queries.updateImport(db, importId, { status: 'running', started_at: new Date() });
+        started_at: startedAt,
+      });
+  const importId = importRun.id;
   try {
     const staged = await stageExtract(db, { ...input, importId });
-    if (staged.errorCount > 0) return await failImport(db, importId, staged);
-    return await applyImport(db, { ...input, importId, rowsRead: staged.rowsRead });
+    if (staged.errorCount > 0) return await failImport(db, importId, staged, input.clock);
+    const preview = await queries.previewStagedImport(db, { importId, organisationId: input.organisationId, closeMissing: input.closeMissing, listed: CLOSURES_LISTED });
+    await queries.updateImport(db, importId, {
+      status: input.awaitConfirmation ? 'staged' : 'running',
+      rows_read: staged.rowsRead,
+      created_count: preview.adds,
+      updated_count: preview.updates,
+      unchanged_count: preview.unchanged,
+      closed_count: preview.closes,
+      open_count: preview.open_count,
+      first_closures: JSON.stringify(preview.firstClosures),
+      list_counts: JSON.stringify(await queries.countChildrenByList(db, importId)),
+      register_fingerprint: await queries.registerFingerprint(db, input.organisationId),
+    });
+    return outcomeOf((await queries.findImport(db, input.organisationId, importId))!);
   } catch (error) {
     await queries.deleteStagingRows(db, importId);
-    await queries.updateImport(db, importId, {
-      status: 'failed',
-      message: `The file could not be read: ${(error as Error).message}`,
-      finished_at: new Date(),
-    });
+    await queries.updateImport(db, importId, { status: 'failed', message: `The file could not be read: ${(error as Error).message}`, finished_at: input.clock.now() });
     throw error;
   }
 }
 
-export async function importChildrenFromFile(db: Db, input: ImportInput & { path: string; filename?: string; importId?: string }) {
-  const filename = input.filename ?? path.basename(input.path);
-  return importChildren(db, { ...input, filename, format: detectFormatFromName(filename), stream: fs.createReadStream(input.path) });
-}
-
-async function stageExtract(db: Db, input: ImportInput & { stream: Readable; format: 'csv' | 'xlsx'; importId: string }) {
+async function stageExtract(db: Db, input: ImportOptions & ImportFile & { importId: string }) {
   const resolve = buildResolvers(await queries.loadResolvers(db, input.organisationId));
   let rows: ExtractRow[] = [];
   let errors: RowError[] = [];
   let errorCount = 0;
   let storedErrors = 0;
   let rowsRead = 0;
+  let batches = 0;
+  // A batch is written while the next one is read: the file's parsing (in this process) and
+  // the database's work overlap. At most one write is in flight, so memory stays at two batches.
+  let writing: Promise<void> = Promise.resolve();
   const flush = async () => {
-    if (errorCount === 0) await queries.insertStagingRows(db, rows.map((row) => stagingRow(input.importId, row, resolve)));
+    await writing;
+    const batch = errorCount === 0 ? rows.map((row) => stagingRow(input.importId, row, resolve)) : [];
     const keep = errors.slice(0, Math.max(0, MAX_STORED_ERRORS - storedErrors));
-    await queries.insertImportErrors(db, input.importId, input.organisationId, keep);
     storedErrors += keep.length;
-    await queries.updateImport(db, input.importId, { rows_read: rowsRead, error_count: errorCount });
-    input.onProgress?.(rowsRead);
+    const progress = { rows_read: rowsRead, error_count: errorCount };
     rows = [];
     errors = [];
+    writing = (async () => {
+      await queries.insertStagingRows(db, batch);
+      await queries.insertImportErrors(db, input.importId, input.organisationId, keep);
+      await queries.updateImport(db, input.importId, progress);
+      input.onProgress?.(progress.rows_read);
+    })();
+    // Never left unobserved: a failed write is rethrown by the next flush or the last await.
+    writing.catch(() => {});
+    if (++batches === 1) {
+      await writing;
+      await input.pause?.('reading');
+    }
   };
-  for await (const event of readExtract(input.stream, { format: input.format })) {
-    if (event.kind === 'progress' || event.kind === 'columns' || event.kind === 'sheets') continue;
+  const stream = fs.createReadStream(input.path);
+  const options = { format: detectFormatFromName(input.filename), today: ukDateAt(input.clock.now()), name: input.filename };
+  for await (const event of readExtract(stream, options)) {
     if (event.kind === 'error') {
       errors.push(event.error);
       errorCount++;
       continue;
     }
+    if (event.kind === 'sheets') await recordSheets(db, input.importId, event);
+    if (event.kind !== 'row') continue;
     rowsRead++;
-    const rowErrors = resolutionErrors(event.row, resolve);
+    const rowErrors = resolutionErrors(event.row, resolve, options.format === 'xlsx');
     errors.push(...rowErrors);
     errorCount += rowErrors.length;
     rows.push(event.row);
     if (rows.length >= BATCH_SIZE || errors.length >= BATCH_SIZE) await flush();
   }
   await flush();
+  await writing;
   return { rowsRead, errorCount };
 }
 
-function resolutionErrors(row: ExtractRow, resolve: ReturnType<typeof buildResolvers>): RowError[] {
+/** The workbook's sheets: those read and those skipped with why, kept for the report. */
+async function recordSheets(db: Db, importId: string, plan: SheetPlan) {
+  await queries.updateImport(db, importId, { sheets: JSON.stringify({ read: plan.read, skipped: plan.skipped }) });
+}
+
+type SourcedRow = ExtractRow;
+
+function resolutionErrors(row: SourcedRow, resolve: ReturnType<typeof buildResolvers>, sheetNamed: boolean): RowError[] {
   const errors: RowError[] = [];
+  // Errors name the sheet only in a workbook (a CSV is one sheet), as the reader's own do.
+  const sheet = sheetNamed ? row.sheet : null;
   const team = resolve.team(row.allocatedTeam);
-  if (team && 'error' in team) errors.push({ sheet: row.sheet, rowNumber: row.rowNumber, column: 'Allocated team', value: row.allocatedTeam ?? '', reason: team.error });
+  if (team && 'error' in team) errors.push({ sheet, rowNumber: row.rowNumber, column: 'Allocated team', value: row.allocatedTeam ?? '', reason: team.error });
   const worker = resolve.worker(row.allocatedWorker);
-  if (worker && 'error' in worker) errors.push({ sheet: row.sheet, rowNumber: row.rowNumber, column: 'Allocated worker', value: row.allocatedWorker ?? '', reason: worker.error });
+  if (worker && 'error' in worker) errors.push({ sheet, rowNumber: row.rowNumber, column: 'Allocated worker', value: row.allocatedWorker ?? '', reason: worker.error });
   return errors;
 }
 
-function stagingRow(importId: string, row: ExtractRow, resolve: ReturnType<typeof buildResolvers>) {
+function stagingRow(importId: string, row: SourcedRow, resolve: ReturnType<typeof buildResolvers>) {
   const team = resolve.team(row.allocatedTeam);
   const worker = resolve.worker(row.allocatedWorker);
   return {
     import_id: importId,
+    sheet: row.sheet ?? '',
+    source_list: row.sourceList ?? null,
     row_number: row.rowNumber,
     external_id: row.externalId,
-    // The register keeps initials NOT NULL for now: a child without them is stored with none.
-    initials: row.initials ?? '',
+    initials: row.initials || null,
     date_of_birth: row.dateOfBirth,
     gender: row.gender,
     ethnicity: row.ethnicity,
@@ -203,22 +305,88 @@ function stagingRow(importId: string, row: ExtractRow, resolve: ReturnType<typeo
   };
 }
 
-async function failImport(db: Db, importId: string, staged: { rowsRead: number; errorCount: number }): Promise<ImportResult> {
+async function failImport(db: Db, importId: string, staged: { rowsRead: number; errorCount: number }, clock: Clock): Promise<ImportOutcome> {
   await queries.deleteStagingRows(db, importId);
   await queries.updateImport(db, importId, {
     status: 'failed',
     rows_read: staged.rowsRead,
     error_count: staged.errorCount,
     message: `${staged.errorCount} problem(s) found. Nothing was imported.`,
-    finished_at: new Date(),
+    finished_at: clock.now(),
   });
-  const errors = (await queries.listImportErrors(db, importId, 1_000)).map((row) => ({ sheet: null, rowNumber: row.row_number, column: row.column_name, value: row.value, reason: row.reason }));
-  return { importId, status: 'failed', rowsRead: staged.rowsRead, errorCount: staged.errorCount, errors, createdCount: 0, updatedCount: 0, closedCount: 0 };
+  const found = (await db.selectFrom('child_imports').selectAll().where('id', '=', importId).executeTakeFirstOrThrow());
+  const errors = (await queries.listImportErrors(db, importId, 1_000)).map((row) => ({ sheet: row.sheet, rowNumber: row.row_number, column: row.column_name, value: row.value, reason: row.reason }));
+  return { ...outcomeOf(found), errors };
 }
 
-async function applyImport(db: Db, input: ImportInput & { importId: string; rowsRead: number }): Promise<ImportResult> {
-  const counts = await db.transaction().execute(async (trx) => {
-    const applied = await queries.applyStagedImport(trx, input);
+async function discardHoldingLock(db: Db, staged: ImportOutcome, clock: Clock, message: string): Promise<ImportOutcome> {
+  await queries.deleteStagingRows(db, staged.importId);
+  await queries.updateImport(db, staged.importId, { status: 'discarded', message, finished_at: clock.now() });
+  return { ...staged, status: 'discarded', message };
+}
+
+type Found = NonNullable<Awaited<ReturnType<typeof queries.findImport>>>;
+
+function outcomeOf(found: Found): ImportOutcome {
+  const closes = found.closed_count;
+  return {
+    importId: found.id,
+    status: found.status,
+    rowsRead: found.rows_read,
+    errorCount: found.error_count,
+    errors: [],
+    preview:
+      found.status !== 'failed' && found.status !== 'queued'
+        ? {
+            adds: found.created_count,
+            updates: found.updated_count,
+            unchanged: found.unchanged_count,
+            closes,
+            openCount: found.open_count,
+            firstClosures: found.first_closures,
+            closesMany: closesMany(closes, found.open_count),
+          }
+        : null,
+    createdCount: found.status === 'succeeded' ? found.created_count : 0,
+    updatedCount: found.status === 'succeeded' ? found.updated_count : 0,
+    closedCount: found.status === 'succeeded' ? found.closed_count : 0,
+    message: found.message,
+  };
+}
+
+export function closesMany(closes: number, openCount: number): boolean {
+  return closes > 0 && closes > openCount * MANY_CLOSURES_SHARE;
+}
+
+/** Refusals of a confirmation, in the words the user reads. */
+export class ImportNotAppliedError extends Error {
+  readonly reason: 'not-staged' | 'register-changed' | 'many-closures';
+  constructor(reason: 'not-staged' | 'register-changed' | 'many-closures', message: string) {
+    super(message);
+    this.reason = reason;
+  }
+}
+
+/**
+ * One transaction: the register changes, the children changed are logged, the import says
+ * 'succeeded' — all of it or, if anything fails or the process dies, none of it. The import's
+ * row is locked first and must still be 'staged' against the same register it was previewed
+ * against, so a confirmation applies exactly what was shown.
+ */
+async function applyHoldingLock(db: Db, input: ConfirmInput, expected: 'staged' | 'running'): Promise<ImportOutcome> {
+  const applied = await db.transaction().execute(async (trx) => {
+    const found = await queries.lockImport(trx, input.organisationId, input.importId);
+    if (!found || found.status !== expected) throw new ImportNotAppliedError('not-staged', 'This import is no longer waiting to be confirmed.');
+    if ((await queries.registerFingerprint(trx, input.organisationId)) !== found.register_fingerprint) {
+      throw new ImportNotAppliedError('register-changed', 'The register has changed since this preview, so nothing was imported. Upload the file again to see what it would do now.');
+    }
+    if (closesMany(found.closed_count, found.open_count) && !input.confirmManyClosures) {
+      throw new ImportNotAppliedError('many-closures', `Confirm that you want to close ${found.closed_count} of the ${found.open_count} open children.`);
+    }
+    const now = input.clock.now();
+    const closeDate = ukDateAt(now);
+    const counts = await queries.applyStagedImport(trx, { importId: input.importId, organisationId: input.organisationId, closeMissing: found.full_extract, closeDate });
+    await input.pause?.('final-write');
     await queries.logImportedChildren(trx, {
       importId: input.importId,
       organisationId: input.organisationId,
@@ -230,27 +398,68 @@ async function applyImport(db: Db, input: ImportInput & { importId: string; rows
       action: 'import',
       recordType: 'child_import',
       recordId: input.importId,
-      summary: `${input.rowsRead} rows: ${applied.created} created, ${applied.updated} updated, ${applied.closed} closed`,
+      summary: `${found.rows_read} rows: ${counts.created} created, ${counts.updated} updated, ${counts.closed} closed`,
     });
     await queries.deleteStagingRows(trx, input.importId);
+    await queries.discardOtherStagedImports(trx, input.organisationId, input.importId, now);
     await queries.updateImport(trx, input.importId, {
       status: 'succeeded',
-      rows_read: input.rowsRead,
-      created_count: applied.created,
-      updated_count: applied.updated,
-      closed_count: applied.closed,
-      finished_at: new Date(),
+      created_count: counts.created,
+      updated_count: counts.updated,
+      closed_count: counts.closed,
+      close_date: counts.closed ? closeDate : null,
+      confirmed_by: input.actor.principal?.userId ?? null,
+      message: null,
+      finished_at: now,
     });
-    return applied;
+    await input.pause?.('commit');
+    return counts;
   });
-  return {
-    importId: input.importId,
-    status: 'succeeded',
-    rowsRead: input.rowsRead,
-    errorCount: 0,
-    errors: [],
-    createdCount: counts.created,
-    updatedCount: counts.updated,
-    closedCount: counts.closed,
-  };
+  const found = (await queries.findImport(db, input.organisationId, input.importId))!;
+  return { ...outcomeOf(found), createdCount: applied.created, updatedCount: applied.updated, closedCount: applied.closed };
+}
+
+/** Whether the children this import closed may still be reopened from its page, by the clock. */
+export function canReopen(found: Pick<Found, 'status' | 'closed_count' | 'finished_at' | 'reopened_at'>, clock: Clock): boolean {
+  if (found.status !== 'succeeded' || found.closed_count === 0 || found.reopened_at || !found.finished_at) return false;
+  return clock.now().getTime() - new Date(found.finished_at).getTime() < REOPEN_WINDOW_MS;
+}
+
+/** Reopens, within a day, the children an import closed (those nobody has changed since). */
+export async function reopenChildrenClosedByImport(db: Db, input: { importId: string; organisationId: string; actor: Actor; clock: Clock }) {
+  return withImportLock(db, input.organisationId, () =>
+    db.transaction().execute(async (trx) => {
+      const found = await queries.lockImport(trx, input.organisationId, input.importId);
+      if (!found || !found.close_date || !canReopen(found, input.clock)) {
+        throw new ImportNotAppliedError('not-staged', 'The children this import closed can no longer be reopened from here: it was more than a day ago, or it has been done already.');
+      }
+      const reopened = await queries.reopenClosedChildren(trx, { importId: input.importId, organisationId: input.organisationId, closeDate: found.close_date });
+      const actor = { userId: input.actor.principal?.userId ?? null, actor: input.actor.label ?? input.actor.principal?.email ?? 'anonymous', ipAddress: input.actor.ipAddress };
+      await queries.logReopenedChildren(trx, { importId: input.importId, organisationId: input.organisationId, ...actor, childIds: reopened });
+      await logActivity(trx, input.actor, { action: 'update', recordType: 'child_import', recordId: input.importId, summary: `reopened ${reopened.length} children the import closed` });
+      await queries.updateImport(trx, input.importId, { reopened_at: input.clock.now(), reopened_by: input.actor.principal?.userId ?? null, reopened_count: reopened.length });
+      return reopened.length;
+    }),
+  );
+}
+
+/**
+ * At start: imports left 'queued' or 'running' by a process that has gone are marked failed
+ * and their staged rows dropped. One still being run by a live process (another server, the
+ * command line) is left alone: its organisation's import lock is held (see import-lock.ts).
+ */
+export async function failInterruptedImports(db: Db, clock: Clock): Promise<number> {
+  let failed = 0;
+  const organisations = new Set((await queries.listUnfinishedImports(db)).map((row) => row.organisation_id));
+  for (const organisationId of organisations) {
+    await ifNoLiveImport(db, organisationId, async () => {
+      failed += await queries.failOrphanedImports(db, organisationId, clock.now());
+    });
+  }
+  return failed;
+}
+
+/** Imports a live process is still running: their spooled uploads must stay. */
+export async function runningImportIds(db: Db): Promise<Set<string>> {
+  return new Set((await queries.listUnfinishedImports(db)).map((row) => row.id));
 }
