@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { oidcEnvironment, oidcConfigFrom, type OidcConfig } from './platform/auth/oidc-config.ts';
 
 /**
  * The only reader of process.env. Everything else receives a typed Config.
@@ -48,9 +49,14 @@ const environmentSchema = z.object({
   REMINDER_HOUR: z.coerce.number().int().min(0).max(23).default(7),
   REMINDER_WINDOW_WORKING_DAYS: z.coerce.number().int().min(0).max(20).default(2),
   REMINDER_INTERVAL_SECONDS: z.coerce.number().int().min(10).max(24 * 60 * 60).default(300),
+  ...oidcEnvironment,
 });
 
 export type Config = {
+  /** Single sign-on with the council's identity provider; undefined: local accounts only. */
+  oidc: OidcConfig | undefined;
+  /** Sign-in with e-mail and password; a council with single sign-on may turn it off. */
+  localSignIn: boolean;
   environment: 'development' | 'production' | 'test';
   port: number;
   host: string;
@@ -97,7 +103,16 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
   if (env.EMAIL_TRANSPORT === 'notify' && (!env.NOTIFY_API_KEY || !env.NOTIFY_TEMPLATE_ID)) {
     throw new ConfigError('EMAIL_TRANSPORT=notify needs NOTIFY_API_KEY and NOTIFY_TEMPLATE_ID (a template with ((subject)) and ((body)))');
   }
+  let oidc: OidcConfig | undefined;
+  try {
+    oidc = oidcConfigFrom(env, env.PUBLIC_URL ?? (env.NODE_ENV === 'production' ? undefined : `http://localhost:${env.PORT}`));
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+  if (!env.LOCAL_SIGN_IN && !oidc) throw new ConfigError('LOCAL_SIGN_IN=false needs single sign-on (OIDC_ISSUER and the other OIDC_ settings): nobody could sign in');
   return {
+    oidc,
+    localSignIn: env.LOCAL_SIGN_IN,
     environment: env.NODE_ENV,
     port: env.PORT,
     host: env.HOST,

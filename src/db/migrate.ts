@@ -13,6 +13,7 @@ import * as escalation from './migrations/2026-11-24T1960_escalation.ts';
 import * as reminders from './migrations/2026-11-24T2010_reminders.ts';
 import * as caseDirectionReview from './migrations/2026-11-24T2020_case_direction_review.ts';
 import * as openAuditsIndex from './migrations/2026-11-24T2030_open_audits_index.ts';
+import * as ssoMfaSessions from './migrations/2026-12-06T1400_sso_mfa_sessions.ts';
 
 /**
  * Migrations are listed here, in order, rather than read from a folder at run time, so the
@@ -33,6 +34,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '2026-11-24T2010_reminders': reminders,
   '2026-11-24T2020_case_direction_review': caseDirectionReview,
   '2026-11-24T2030_open_audits_index': openAuditsIndex,
+  '2026-12-06T1400_sso_mfa_sessions': ssoMfaSessions,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
