@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Role } from './db/types.ts';
 import { oidcEnvironment, oidcConfigFrom, type OidcConfig } from './platform/auth/oidc-config.ts';
 
 /**
@@ -57,6 +58,8 @@ export type Config = {
   oidc: OidcConfig | undefined;
   /** Sign-in with e-mail and password; a council with single sign-on may turn it off. */
   localSignIn: boolean;
+  /** Roles whose local sign-in always asks for an authenticator code (administrator and QA lead by default). */
+  mfaRequiredRoles: Role[];
   environment: 'development' | 'production' | 'test';
   port: number;
   host: string;
@@ -113,6 +116,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
   return {
     oidc,
     localSignIn: env.LOCAL_SIGN_IN,
+    mfaRequiredRoles: env.MFA_REQUIRED_ROLES,
     environment: env.NODE_ENV,
     port: env.PORT,
     host: env.HOST,

@@ -149,6 +149,8 @@ export interface RoleGrantsTable {
   team_id: string | null;
   service_id: string | null;
   created_at: CreatedAt;
+  /** The identity provider's group that granted this role (OIDC_GROUP_ROLES); null: an administrator did. */
+  granted_by_group: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface SessionsTable {

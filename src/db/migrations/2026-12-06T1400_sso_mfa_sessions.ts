@@ -6,6 +6,7 @@ import { sql, type Kysely } from 'kysely';
  *   e-mail address at the council does not lose the account;
  * - a local account may carry a TOTP secret (sealed with the app's key) and single-use recovery
  *   codes, kept only as hashes; the last time step used is kept so a code is never accepted twice;
+ * - a role can be granted by a group in the identity provider, and is then kept in step with it;
  * - a council can require MFA of everyone;
  * - a session says how it was signed in and whether MFA was passed; until then it waits for the
  *   code and opens nothing; it has a public id to be listed and ended by, never its token's hash;
@@ -21,6 +22,10 @@ export async function up(db: Kysely<any>): Promise<void> {
       add column totp_confirmed_at timestamptz,
       add column totp_last_step integer;
     create unique index users_oidc_identity on users (oidc_issuer, oidc_subject) where oidc_subject is not null;
+
+    -- A grant made by the identity provider's group claim (OIDC_GROUP_ROLES) names the group, and
+    -- follows it: each single sign-on replaces these grants with the ones the groups give now.
+    alter table role_grants add column granted_by_group text;
 
     create table mfa_recovery_codes (
       id uuid primary key default gen_random_uuid(),
@@ -60,6 +65,7 @@ export async function down(db: Kysely<any>): Promise<void> {
     alter table sessions drop column public_id, drop column sign_in_method, drop column awaiting_mfa, drop column mfa_failures, drop column mfa_passed_at;
     alter table organisations drop column mfa_required_for_everyone;
     drop table if exists mfa_recovery_codes;
+    alter table role_grants drop column granted_by_group;
     drop index if exists users_oidc_identity;
     alter table users drop column oidc_issuer, drop column oidc_subject, drop column totp_secret, drop column totp_confirmed_at, drop column totp_last_step;
   `.execute(db);

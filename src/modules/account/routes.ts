@@ -3,9 +3,12 @@ import { z } from 'zod';
 import type { AppDependencies } from '../../app.ts';
 import { logActivity } from '../../platform/activity.ts';
 import { deleteSession } from '../../platform/auth/queries.ts';
-import { notFound } from '../../platform/errors.ts';
+import { AppError, notFound } from '../../platform/errors.ts';
 import { SESSION_COOKIE, sessionCookieOptions } from '../../platform/http/pipeline.ts';
 import { fieldErrorsFrom } from '../../platform/views.ts';
+import { holdSessionForMfa } from './mfa.ts';
+import { safeNext } from './next-path.ts';
+import { accountSecurity } from './session-routes.ts';
 import { changePassword, createApiToken, listApiTokens, revokeApiToken, signIn } from './service.ts';
 
 const signInForm = z.object({
@@ -15,12 +18,7 @@ const signInForm = z.object({
 
 const tokenForm = z.object({ name: z.string().trim().min(1, 'Enter a name for the token').max(100, 'Name must be 100 characters or fewer') });
 
-/** Only same-site paths are followed after sign-in, never another host. */
-function safeNext(value: unknown): string {
-  return typeof value === 'string' && /^\/(?!\/)[^\s\\]*$/.test(value) ? value : '/';
-}
-
-export async function accountRoutes(app: FastifyInstance, { db, config }: AppDependencies) {
+export async function accountRoutes(app: FastifyInstance, { db, config, clock }: AppDependencies) {
   app.get('/sign-in', { config: { access: 'public' } }, async (request, reply) => {
     if (request.principal) return reply.redirect('/', 303);
     const next = safeNext((request.query as Record<string, unknown>).next);
@@ -31,6 +29,7 @@ export async function accountRoutes(app: FastifyInstance, { db, config }: AppDep
     '/sign-in',
     { config: { access: 'public', rateLimit: { max: 20, timeWindow: '1 minute' } } },
     async (request, reply) => {
+      if (!config.localSignIn) throw new AppError('FORBIDDEN', `Sign in with ${config.oidc?.label ?? 'single sign-on'}`);
       const body = request.body as Record<string, unknown>;
       const next = safeNext(body.next);
       const parsed = signInForm.safeParse(body);
@@ -50,6 +49,9 @@ export async function accountRoutes(app: FastifyInstance, { db, config }: AppDep
         });
       }
       reply.setCookie(SESSION_COOKIE, result.sessionToken, sessionCookieOptions(request));
+      if (await holdSessionForMfa(db, { sessionToken: result.sessionToken, now: clock.now(), requiredRoles: config.mfaRequiredRoles })) {
+        return reply.redirect(`/sign-in/mfa?next=${encodeURIComponent(next)}`, 303);
+      }
       return reply.redirect(next, 303);
     },
   );
@@ -67,7 +69,11 @@ export async function accountRoutes(app: FastifyInstance, { db, config }: AppDep
   app.get('/session/keep-alive', { config: { access: 'account' } }, async (_request, reply) => reply.code(204).header('Cache-Control', 'no-store').send());
 
   app.get('/account', { config: { access: 'account' } }, async (request, reply) => {
-    return reply.page('account/views/account.njk', { tokens: await listApiTokens(db, request.principal!.userId) });
+    return reply.page('account/views/account.njk', {
+      tokens: await listApiTokens(db, request.principal!.userId),
+      security: await accountSecurity(db, { clock, config }, { userId: request.principal!.userId, sessionToken: request.sessionToken }),
+      sessionEnded: (request.query as Record<string, unknown>).sessionEnded === '1',
+    });
   });
 
   app.get('/account/password', { config: { access: 'account' } }, async (_request, reply) => {

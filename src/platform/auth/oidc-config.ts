@@ -17,6 +17,12 @@ export const oidcEnvironment = {
   OIDC_TRUST_EMAIL: z.enum(['true', 'false', '1', '0', '']).optional().transform((value) => value === 'true' || value === '1'),
   OIDC_LABEL: z.string().trim().min(1).max(60).default('your council account'),
   LOCAL_SIGN_IN: z.enum(['true', 'false', '1', '0']).default('true').transform((value) => value === 'true' || value === '1'),
+  MFA_REQUIRED_ROLES: z
+    .string()
+    .default('administrator,qa_lead')
+    .transform((text) => text.split(',').map((role) => role.trim()).filter(Boolean))
+    .refine((roles) => roles.every((role) => (ROLES as readonly string[]).includes(role)), `must list roles among ${ROLES.join(', ')}`)
+    .transform((roles) => roles as Role[]),
 };
 
 /** A group in the identity provider's `groups` claim that grants a role, with its scope. */

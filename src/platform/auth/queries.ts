@@ -93,6 +93,8 @@ export async function findLiveSession(db: Db, token: string, idleMinutes: number
     .selectFrom('sessions')
     .select(['id', 'user_id', 'expires_at', 'last_seen_at'])
     .where('id', '=', hashToken(token))
+    // A session waiting for its MFA code opens nothing (account/mfa.ts).
+    .where('awaiting_mfa', '=', false)
     .where('expires_at', '>', sql<Date>`now()`)
     .where('last_seen_at', '>', sql<Date>`now() - make_interval(mins => ${idleMinutes})`)
     .executeTakeFirst();
