@@ -9,6 +9,8 @@ import {
   completeMfa,
   confirmMfaSetUp,
   findWaitingSession,
+  MFA_COOKIE,
+  MFA_COOKIE_PATH,
   mfaForEveryone,
   mfaStatus,
   recordMfaFailure,
@@ -30,14 +32,15 @@ export async function mfaRoutes(app: FastifyInstance, { db, config, clock }: App
 
   /** The waiting session, or back to the sign-in page: nothing here works without a password first. */
   async function waiting(request: FastifyRequest, reply: FastifyReply) {
-    const session = await findWaitingSession(db, request.cookies[SESSION_COOKIE], clock.now());
+    const session = await findWaitingSession(db, request.cookies[MFA_COOKIE], clock.now());
     if (!session) reply.redirect('/sign-in', 303);
     return session;
   }
 
   async function finishSignIn(request: FastifyRequest, reply: FastifyReply, input: { userId: string; how: string }) {
-    const token = await completeMfa(db, { sessionToken: request.cookies[SESSION_COOKIE]!, now: clock.now(), absoluteHours: config.sessionAbsoluteHours });
+    const token = await completeMfa(db, { sessionToken: request.cookies[MFA_COOKIE]!, now: clock.now(), absoluteHours: config.sessionAbsoluteHours });
     if (!token) return null;
+    reply.clearCookie(MFA_COOKIE, { path: MFA_COOKIE_PATH });
     reply.setCookie(SESSION_COOKIE, token, sessionCookieOptions(request));
     const principal = await loadPrincipal(db, input.userId);
     await logActivity(db, { principal, ipAddress: request.ip }, { action: 'sign-in', recordType: 'user', recordId: input.userId, summary: `second factor passed (${input.how})` });
@@ -64,14 +67,14 @@ export async function mfaRoutes(app: FastifyInstance, { db, config, clock }: App
     if (!form.code) return reply.code(400).page('account/views/mfa-code.njk', { errors: [{ field: 'code', message: ENTER_CODE }], values: { next } });
     const how = await verifySecondFactor(db, config, { userId: session.user_id, code: form.code, now: clock.now() });
     if (!how) {
-      const { endedSignIn } = await recordMfaFailure(db, request.cookies[SESSION_COOKIE]!);
+      const { endedSignIn } = await recordMfaFailure(db, request.cookies[MFA_COOKIE]!);
       await logActivity(
         db,
         { principal: null, ipAddress: request.ip, label: session.email, organisationId: session.organisation_id },
         { action: 'sign-in-failed', recordType: 'user', recordId: session.user_id, summary: endedSignIn ? 'wrong security codes: sign-in ended' : 'wrong security code' },
       );
       if (endedSignIn) {
-        reply.clearCookie(SESSION_COOKIE, { path: '/' });
+        reply.clearCookie(MFA_COOKIE, { path: MFA_COOKIE_PATH });
         return reply.redirect('/sign-in', 303);
       }
       return reply.code(401).page('account/views/mfa-code.njk', { errors: [{ field: 'code', message: WRONG_CODE }], values: { next } });

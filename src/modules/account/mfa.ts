@@ -21,6 +21,9 @@ import {
  * the code, which opens nothing until the code is given (and is then re-issued under a new
  * token). Single sign-on leaves MFA to the council's identity provider.
  */
+/** The waiting session's token travels in its own cookie, sent only to the MFA pages, until the code is given. */
+export const MFA_COOKIE = 'assure_mfa';
+export const MFA_COOKIE_PATH = '/sign-in/mfa';
 /** How long a password sign-in waits for its code, and how many wrong codes it allows. */
 export const MFA_WAIT_MINUTES = 10;
 export const MFA_MAX_FAILURES = 5;

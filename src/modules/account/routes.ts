@@ -6,7 +6,7 @@ import { deleteSession } from '../../platform/auth/queries.ts';
 import { AppError, notFound } from '../../platform/errors.ts';
 import { SESSION_COOKIE, sessionCookieOptions } from '../../platform/http/pipeline.ts';
 import { fieldErrorsFrom } from '../../platform/views.ts';
-import { holdSessionForMfa } from './mfa.ts';
+import { holdSessionForMfa, MFA_COOKIE, MFA_COOKIE_PATH } from './mfa.ts';
 import { safeNext } from './next-path.ts';
 import { accountSecurity } from './session-routes.ts';
 import { changePassword, createApiToken, listApiTokens, revokeApiToken, signIn } from './service.ts';
@@ -48,10 +48,11 @@ export async function accountRoutes(app: FastifyInstance, { db, config, clock }:
           values: { email: parsed.data.email, next },
         });
       }
-      reply.setCookie(SESSION_COOKIE, result.sessionToken, sessionCookieOptions(request));
       if (await holdSessionForMfa(db, { sessionToken: result.sessionToken, now: clock.now(), requiredRoles: config.mfaRequiredRoles })) {
+        reply.setCookie(MFA_COOKIE, result.sessionToken, { ...sessionCookieOptions(request), path: MFA_COOKIE_PATH });
         return reply.redirect(`/sign-in/mfa?next=${encodeURIComponent(next)}`, 303);
       }
+      reply.setCookie(SESSION_COOKIE, result.sessionToken, sessionCookieOptions(request));
       return reply.redirect(next, 303);
     },
   );
