@@ -100,8 +100,10 @@ export function oidcRelyingParty(oidc: OidcConfig, options: { clock: Clock; prod
         return claims as unknown as OidcClaims;
       } catch (error) {
         if (error instanceof OidcSignInError) throw error;
-        const detail = error as { code?: string; message?: string; error?: string; error_description?: string };
-        throw new OidcSignInError([detail.code, detail.error, detail.message, detail.error_description].filter(Boolean).join(': ').slice(0, 300));
+        // openid-client wraps the precise check that failed (which claim, which value) as the cause.
+        const detail = error as { code?: string; message?: string; error?: string; error_description?: string; cause?: { message?: string } };
+        const parts = [detail.code, detail.error, detail.message, detail.error_description, detail.cause?.message];
+        throw new OidcSignInError(parts.filter(Boolean).join(': ').slice(0, 300));
       }
     },
   };
