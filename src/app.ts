@@ -7,11 +7,13 @@ import multipart from '@fastify/multipart';
 import rateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import qs from 'node:querystring';
-import type { Config } from './config.ts';
+import type { Config, TrustProxy } from './config.ts';
 import type { Db } from './db/index.ts';
 import type { Clock } from './platform/clock.ts';
 import { PUBLIC_DIR } from './platform/assets.ts';
+import { requestLogSerializers } from './platform/http/request-log.ts';
 import {
+  csrfCookieName,
   setUpAuthentication,
   setUpAuthorisation,
   setUpCsrfCheck,
@@ -42,10 +44,14 @@ export type AppDependencies = { db: Db; config: Config; clock: Clock };
  * The request pipeline, in order: health → security headers → cookies and parsing → static
  * assets → page rendering → authentication → authorisation → CSRF → routes → 404 → errors.
  */
-export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
+export async function buildApp(deps: AppDependencies, options: { logStream?: NodeJS.WritableStream } = {}): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: deps.config.logLevel === 'silent' ? false : { level: deps.config.logLevel },
-    trustProxy: deps.config.trustProxy,
+    logger:
+      deps.config.logLevel === 'silent'
+        ? false
+        : { level: deps.config.logLevel, serializers: requestLogSerializers, ...(options.logStream ? { stream: options.logStream } : {}) },
+    // Only the configured proxies' X-Forwarded-For is believed (never `true`: see config.ts).
+    trustProxy: fastifyTrustProxy(deps.config.trustProxy),
     bodyLimit: 1024 * 1024,
     // Repeated form fields (checkboxes) arrive as arrays; nothing else needs more.
     routerOptions: { ignoreTrailingSlash: true },
@@ -59,8 +65,8 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await app.register(rateLimit, { global: false });
   await app.register(csrf, {
     sessionPlugin: '@fastify/cookie',
-    cookieKey: 'assure_csrf',
-    cookieOpts: { path: '/', httpOnly: true, sameSite: 'lax', signed: true },
+    cookieKey: csrfCookieName(deps.config),
+    cookieOpts: { path: '/', httpOnly: true, sameSite: 'lax', signed: true, secure: deps.config.secureCookies ? true : 'auto' },
     getToken: (request) => {
       const body = request.body as Record<string, unknown> | undefined;
       const query = request.query as Record<string, unknown> | undefined;
@@ -90,6 +96,11 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await app.register(async (scope) => apiRoutes(scope, deps), { prefix: '/api/v1' });
 
   return app;
+}
+
+/** A hop count becomes proxy-addr's own rule for it: trust the nearest n hops. */
+function fastifyTrustProxy(trust: TrustProxy) {
+  return typeof trust === 'number' ? (_address: string, hop: number) => hop < trust : trust;
 }
 
 async function setUpStaticAssets(app: FastifyInstance) {

@@ -10,7 +10,8 @@ import { ROLES } from './platform/access.ts';
 import { AppError } from './platform/errors.ts';
 import { isEmpty, seedDemoCouncil } from './modules/org/demo.ts';
 import { createOrganisation, createUser, findOrganisationBySlug, listOrganisations } from './modules/org/service.ts';
-import { createApiToken } from './modules/account/service.ts';
+import { createApiToken, TOKEN_LIFETIMES_DAYS } from './modules/account/service.ts';
+import { systemClock } from './platform/clock.ts';
 import { findUserByEmail } from './platform/auth/queries.ts';
 import { checkToolFile, importToolEdition, loadBuiltInTools, toolErrorLine } from './modules/tools/library.ts';
 import type { ToolFileError } from './modules/tools/tool-file.ts';
@@ -99,13 +100,23 @@ const COMMANDS: Record<string, Command> = {
   },
   'create-token': {
     summary: 'create a personal API token for a user (printed once)',
-    usage: 'create-token --user EMAIL [--name NAME]',
+    usage: 'create-token --user EMAIL [--name NAME] [--days 30|90|180|365]',
     run: async (db, args) => {
-      const { values } = parseArgs({ args, options: { user: { type: 'string' }, name: { type: 'string' } } });
-      const input = z.object({ user: z.string().email('--user must be the e-mail address of a user'), name: z.string().default('Command line') }).parse(values);
+      const { values } = parseArgs({ args, options: { user: { type: 'string' }, name: { type: 'string' }, days: { type: 'string' } } });
+      const input = z
+        .object({
+          user: z.string().email('--user must be the e-mail address of a user'),
+          name: z.string().default('Command line'),
+          days: z.coerce
+            .number()
+            .default(90)
+            .refine((days) => (TOKEN_LIFETIMES_DAYS as readonly number[]).includes(days), `--days must be one of ${TOKEN_LIFETIMES_DAYS.join(', ')}`),
+        })
+        .parse(values);
       const user = await findUserByEmail(db, input.user);
       if (!user) throw new UsageError(`no user has the e-mail address ${input.user}`);
-      const token = await createApiToken(db, { userId: user.id, organisationId: user.organisation_id, name: input.name });
+      const expiresAt = new Date(systemClock.now().getTime() + input.days * 86_400_000);
+      const token = await createApiToken(db, { userId: user.id, organisationId: user.organisation_id, name: input.name, expiresAt });
       console.log(token);
     },
   },

@@ -13,7 +13,7 @@ const booleanFlag = z
 const environmentSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
-  HOST: z.string().default('0.0.0.0'),
+  HOST: z.string().trim().min(1).optional(),
   DATABASE_URL: z.string().url().optional(),
   DATA_DIR: z.string().default('./data'),
   ALLOW_EMBEDDED_DB: booleanFlag,
@@ -22,7 +22,9 @@ const environmentSchema = z.object({
   SESSION_ABSOLUTE_HOURS: z.coerce.number().int().min(1).max(7 * 24).default(12),
   LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).max(100).default(5),
   LOGIN_LOCK_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(15),
-  TRUST_PROXY: booleanFlag,
+  TRUST_PROXY: z.string().trim().optional(),
+  SIGN_IN_RATE_LIMIT: z.coerce.number().int().min(1).max(1000).default(10),
+  SIGN_IN_RATE_WINDOW_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(15),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SERVICE_NAME: z.string().default('Assure'),
   SMTP_URL: z
@@ -62,7 +64,8 @@ export type Config = {
   mfaRequiredRoles: Role[];
   environment: 'development' | 'production' | 'test';
   port: number;
-  host: string;
+  /** The address to listen on; undefined: the caller's default (the demo keeps to this machine). */
+  host: string | undefined;
   databaseUrl: string | undefined;
   dataDir: string;
   allowEmbeddedDatabase: boolean;
@@ -71,7 +74,13 @@ export type Config = {
   sessionAbsoluteHours: number;
   loginMaxFailures: number;
   loginLockMinutes: number;
-  trustProxy: boolean;
+  /** Which proxies' X-Forwarded-* headers are believed: none, a hop count, or their addresses and CIDRs. */
+  trustProxy: TrustProxy;
+  /** Sign-in attempts allowed per e-mail and address within the window. */
+  signInRateLimit: number;
+  signInRateWindowMinutes: number;
+  /** Served over HTTPS (PUBLIC_URL https://): cookies are Secure and named with the __Host- prefix. */
+  secureCookies: boolean;
   logLevel: string;
   serviceName: string;
   /** Where the outbox delivers e-mail, e.g. smtp://127.0.0.1:1025; undefined: not configured. */
@@ -92,6 +101,37 @@ export type Config = {
 };
 
 export class ConfigError extends Error {}
+
+/**
+ * Where to listen. The demo, whose passwords are published, keeps to this machine unless HOST
+ * says otherwise; Assure itself listens on every interface (behind its load balancer) by default.
+ */
+export function listenAddress(config: Config, options: { demo: boolean }): { host: string; note: string } {
+  if (config.host) return { host: config.host, note: `listening on ${config.host} (HOST)` };
+  if (options.demo) return { host: '127.0.0.1', note: "only this machine can reach it, as the demo's passwords are published (set HOST=0.0.0.0 to open it to the network)" };
+  return { host: '0.0.0.0', note: 'listening on every interface (set HOST to choose one)' };
+}
+
+export type TrustProxy = false | number | string[];
+
+/**
+ * TRUST_PROXY names the load balancers whose X-Forwarded-For is believed: a hop count (`1`) or
+ * their addresses and CIDRs (`10.0.0.0/8,192.168.1.5`). `true` — believe any client that sends
+ * the header — is refused: it lets anyone forge their address, in the log and the rate limit.
+ */
+export function parseTrustProxy(value: string | undefined): TrustProxy {
+  if (value === undefined || value === '' || value === 'false' || value === '0') return false;
+  if (value === 'true') {
+    throw new ConfigError('TRUST_PROXY=true would believe X-Forwarded-For from anyone: give the number of proxies in front of Assure (1) or their addresses or CIDRs (10.0.0.0/8,192.168.1.5)');
+  }
+  if (/^\d+$/.test(value)) return Number(value);
+  const entries = value.split(',').map((entry) => entry.trim()).filter(Boolean);
+  const address = /^(?:(?:\d{1,3}\.){3}\d{1,3}|[0-9a-f:]*:[0-9a-f:.]*)(?:\/\d{1,3})?$/i;
+  const named = new Set(['loopback', 'linklocal', 'uniquelocal']);
+  const wrong = entries.find((entry) => !address.test(entry) && !named.has(entry));
+  if (wrong || entries.length === 0) throw new ConfigError(`Invalid setting TRUST_PROXY: "${wrong ?? value}" is neither a hop count, an IP address nor a CIDR`);
+  return entries;
+}
 
 export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config {
   const parsed = environmentSchema.safeParse(environment);
@@ -129,7 +169,10 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     sessionAbsoluteHours: env.SESSION_ABSOLUTE_HOURS,
     loginMaxFailures: env.LOGIN_MAX_FAILURES,
     loginLockMinutes: env.LOGIN_LOCK_MINUTES,
-    trustProxy: env.TRUST_PROXY,
+    trustProxy: parseTrustProxy(env.TRUST_PROXY),
+    signInRateLimit: env.SIGN_IN_RATE_LIMIT,
+    signInRateWindowMinutes: env.SIGN_IN_RATE_WINDOW_MINUTES,
+    secureCookies: Boolean(env.PUBLIC_URL?.startsWith('https://')),
     logLevel: env.LOG_LEVEL,
     serviceName: env.SERVICE_NAME,
     smtpUrl: env.SMTP_URL,

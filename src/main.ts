@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { loadConfig, ConfigError } from './config.ts';
+import { listenAddress, loadConfig, ConfigError } from './config.ts';
 import { buildApp } from './app.ts';
 import { systemClock } from './platform/clock.ts';
 import { openDatabase, DatabaseUnavailableError } from './db/index.ts';
@@ -26,6 +26,7 @@ async function main() {
   if (!config.databaseUrl && config.environment === 'production') {
     console.warn('WARNING: running production on the embedded database. Use PostgreSQL (DATABASE_URL) for real use.');
   }
+  const listening = listenAddress(config, { demo: withDemo });
   let app;
   try {
     await migrateToLatest(handle.db);
@@ -35,12 +36,14 @@ async function main() {
     }
     await failInterruptedImports(handle.db);
     app = await buildApp({ db: handle.db, config, clock: systemClock });
-    await app.listen({ port: config.port, host: config.host });
+    await app.listen({ port: config.port, host: listening.host });
   } catch (error) {
     await handle.close();
     throw error;
   }
-  console.log(`Assure is listening on http://localhost:${config.port} (${handle.driver === 'pglite' ? `embedded database in ${config.dataDir}` : 'PostgreSQL'})`);
+  const port = (app.server.address() as { port?: number } | null)?.port ?? config.port;
+  const shownHost = listening.host === '0.0.0.0' ? 'localhost' : listening.host;
+  console.log(`Assure is listening on http://${shownHost}:${port} (${handle.driver === 'pglite' ? `embedded database in ${config.dataDir}` : 'PostgreSQL'}); ${listening.note}`);
 
   // E-mail: the outbox is delivered by SMTP or GOV.UK Notify. The demo, without either, runs
   // a local catch-all SMTP server that files every message under DATA_DIR/mail as .eml files.

@@ -256,6 +256,40 @@ describe.each(testDrivers())('actions on %s', (driver) => {
     expect(exported.map((entry) => entry.summary)).toContain('CSV: 1 actions; filters status=overdue');
   });
 
+  it("is verified only by the owner's line manager or the QA team: never the audited practitioner", async () => {
+    // An action for the service manager, in an audit of Wes Worker's case.
+    const audit = await submittedAudit(BRISTOL, (page): Fields =>
+      page === 'action_plan' ? { 'actions-0-action_required': 'Review the service\'s supervision policy', 'actions-0-to_be_completed_by': council.staff.serviceManager.id } : {},
+    );
+    const [action] = await actionsOf(audit.id);
+    expect(action!.owner_id).toBe(council.staff.serviceManager.id);
+    const url = `/actions/${action!.id}`;
+    const serviceManager = new TestClient(t.app);
+    await serviceManager.signIn(council.users.moderator.email, PASSWORD);
+    const opened = await serviceManager.get(url);
+    expect((await serviceManager.post(`${url}/done`, { _version: versionOf(opened.body), evidence: 'Policy reviewed' })).statusCode).toBe(303);
+
+    // The practitioner whose case was audited sees the action but may not verify it.
+    const practitionerView = await owner.get(url);
+    expect(practitionerView.statusCode).toBe(200);
+    expect(pageText(practitionerView.body)).not.toContain('Verify this action');
+    expect(pageText(practitionerView.body)).toContain("The owner's line manager or the QA team verifies this action");
+    expect((await owner.post(`${url}/verify`, { _version: versionOf(practitionerView.body), note: 'Looks fine to me' })).statusCode).toBe(403);
+    // Nor may a team manager who is not the owner's line manager.
+    const managerView = await auditor.get(url);
+    expect(pageText(managerView.body)).not.toContain('Verify this action');
+    expect((await auditor.post(`${url}/verify`, { _version: versionOf(managerView.body), note: 'Fine' })).statusCode).toBe(403);
+    expect((await t.db.selectFrom('actions').select('status').where('id', '=', action!.id).executeTakeFirstOrThrow()).status).toBe('done');
+
+    // The QA coordinator may.
+    const coordinatorView = await coordinatorClient.get(url);
+    expect(pageText(coordinatorView.body)).toContain('Verify this action');
+    const verified = await coordinatorClient.post(`${url}/verify`, { _version: versionOf(coordinatorView.body), note: 'Checked the new policy' });
+    expect(verified.statusCode).toBe(303);
+    const after = await t.db.selectFrom('actions').select(['status', 'verified_by']).where('id', '=', action!.id).executeTakeFirstOrThrow();
+    expect(after).toEqual({ status: 'verified', verified_by: council.users.qa_coordinator.id });
+  });
+
   it('is due for verification the council\'s months after its due date (3 unless the council says otherwise)', async () => {
     const url = `/actions/${telfordAction}`;
     const opened = await owner.get(url);

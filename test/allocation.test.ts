@@ -309,4 +309,31 @@ describe.each(testDrivers())('allocating audits on %s', (driver) => {
     expect(hidden.statusCode).toBe(404);
     expect((await t.app.inject({ url: '/api/v1/audits/not-an-id', headers: tokens.coordinator })).statusCode).toBe(404);
   });
+
+  it('refuses a second open audit of a child with the same tool, even when asked at once, on the API and the page', async () => {
+    const dup = await createChild(t.db, org, { externalId: 'ALC-09', initials: 'ST', teamId: council.teams.unit1.id, workerId: council.staff.worker1.id });
+    const before = await written();
+    const answers = await Promise.all(
+      Array.from({ length: 12 }, () =>
+        t.app.inject({ method: 'POST', url: '/api/v1/audits', headers: tokens.coordinator, payload: { childId: dup.id, toolId: caseFile.toolId, auditorId: council.staff.manager1.id } }),
+      ),
+    );
+    expect(answers.filter((answer) => answer.statusCode === 201)).toHaveLength(1);
+    const refused = answers.filter((answer) => answer.statusCode !== 201);
+    expect(refused.map((answer) => answer.statusCode)).toEqual(Array(11).fill(422));
+    const reference = (await t.db.selectFrom('audits').select('reference').where('child_id', '=', dup.id).executeTakeFirstOrThrow()).reference;
+    const message = `ST (ALC-09) already has an open audit with Case file audit (reference ${reference}): choose another tool, or finish that audit first`;
+    expect(refused[0]!.json()).toMatchObject({ error: 'INVALID', errors: [{ field: 'toolId', message }] });
+    expect(await written()).toEqual({ audits: before.audits + 1, emails: before.emails + 1, logged: before.logged + 1 });
+
+    await clients.coordinator.get(`/audits/allocate?childId=${dup.id}`);
+    const page = await clients.coordinator.post('/audits/allocate', { childId: dup.id, toolId: caseFile.toolId, auditorId: council.staff.manager1.id });
+    expect(page.statusCode).toBe(400);
+    expect(pageText(page.body)).toContain(message);
+    expect(page.body).toContain('href="#toolId"');
+
+    // Another tool is another audit.
+    const other = await clients.coordinator.post('/audits/allocate', { childId: dup.id, toolId: earlyHelp.toolId, auditorId: council.staff.manager1.id });
+    expect(other.statusCode).toBe(303);
+  });
 });

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,6 +7,7 @@ import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { openPglite } from '../src/db/index.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
+import { listenAddress, loadConfig } from '../src/config.ts';
 
 const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '..');
@@ -51,4 +52,44 @@ describe('starting Assure', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('refusing to run on the embedded database with NODE_ENV=production');
   });
+
+  it('keeps the demo to this machine unless HOST is set, and says so', async () => {
+    expect(listenAddress(loadConfig({}), { demo: true }).host).toBe('127.0.0.1');
+    expect(listenAddress(loadConfig({ HOST: '0.0.0.0' }), { demo: true }).host).toBe('0.0.0.0');
+    expect(listenAddress(loadConfig({}), { demo: false }).host).toBe('0.0.0.0');
+
+    // A demo database already loaded (so nothing is seeded), started as `npm run demo` starts it.
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'assure-demo-host-'));
+    const handle = await openPglite(path.join(dataDir, 'pglite'));
+    await migrateToLatest(handle.db);
+    await sql`insert into organisations (name, slug) values ('Demo', 'demo')`.execute(handle.db);
+    await handle.close();
+    const child = spawn(process.execPath, [path.join(root, 'src/main.ts'), '--demo'], {
+      env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, PORT: '0', REMINDERS_ENABLED: 'false' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      const line = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        const timer = setTimeout(() => reject(new Error(`no start line: ${out}`)), 90_000);
+        child.stdout.on('data', (chunk) => {
+          out += String(chunk);
+          const found = /Assure is listening on .*/.exec(out)?.[0];
+          if (found) {
+            clearTimeout(timer);
+            resolve(found);
+          }
+        });
+        child.on('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
+      });
+      expect(line).toMatch(/^Assure is listening on http:\/\/127\.0\.0\.1:\d+ .*only this machine can reach it/);
+      const port = /127\.0\.0\.1:(\d+)/.exec(line)![1];
+      expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
+    } finally {
+      const exited = new Promise((resolve) => child.on('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });

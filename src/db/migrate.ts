@@ -13,6 +13,7 @@ import * as escalation from './migrations/2026-11-24T1960_escalation.ts';
 import * as reminders from './migrations/2026-11-24T2010_reminders.ts';
 import * as caseDirectionReview from './migrations/2026-11-24T2020_case_direction_review.ts';
 import * as openAuditsIndex from './migrations/2026-11-24T2030_open_audits_index.ts';
+import * as signInHardening from './migrations/2026-12-06T1300_sign_in_hardening.ts';
 import * as ssoMfaSessions from './migrations/2026-12-06T1400_sso_mfa_sessions.ts';
 
 /**
@@ -34,6 +35,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '2026-11-24T2010_reminders': reminders,
   '2026-11-24T2020_case_direction_review': caseDirectionReview,
   '2026-11-24T2030_open_audits_index': openAuditsIndex,
+  '2026-12-06T1300_sign_in_hardening': signInHardening,
   '2026-12-06T1400_sso_mfa_sessions': ssoMfaSessions,
 };
 

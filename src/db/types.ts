@@ -181,6 +181,15 @@ export interface ApiTokensTable {
   created_at: CreatedAt;
   last_used_at: NullableTimestamp;
   revoked_at: NullableTimestamp;
+  expires_at: ColumnType<Date, Date | string, Date | string>;
+}
+
+/** Sign-in attempts per e-mail and address in the current window: the rate limit, shared by every app server. */
+export interface SignInThrottleTable {
+  email_key: string;
+  ip_address: string;
+  window_started_at: ColumnType<Date, Date | string, Date | string>;
+  attempts: number;
 }
 
 export interface ChildrenTable {
@@ -486,6 +495,7 @@ export interface Database {
   mfa_recovery_codes: MfaRecoveryCodesTable;
   oidc_sign_ins: OidcSignInsTable;
   api_tokens: ApiTokensTable;
+  sign_in_throttle: SignInThrottleTable;
   children: ChildrenTable;
   child_imports: ChildImportsTable;
   child_import_errors: ChildImportErrorsTable;

@@ -115,3 +115,20 @@ export function dataScope(principal: Principal, permission: Permission): DataSco
     staffId: principal.staffId,
   };
 }
+
+/** The people around an action that decide who may verify it (staff ids; the user who marked it done). */
+export type ActionParties = { ownerId: string | null; ownerLineManagerId: string | null; caseHolderId: string | null; doneById: string | null };
+
+/**
+ * Verifying an action is a check by someone with standing over it: the owner's line manager,
+ * or the QA team (a QA coordinator or QA lead). Never the owner, never whoever marked it done,
+ * and never the practitioner whose case was audited — the audit's subject does not sign off
+ * what the audit asked of others, whatever else they can see.
+ */
+export function mayVerifyAction(principal: Principal, action: ActionParties): boolean {
+  const { staffId } = principal;
+  if (staffId && (staffId === action.ownerId || staffId === action.caseHolderId)) return false;
+  if (principal.userId === action.doneById) return false;
+  if (staffId && action.ownerLineManagerId === staffId) return true;
+  return principal.grants.some((grant) => grant.role === 'qa_coordinator' || grant.role === 'qa_lead');
+}

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { AppDependencies } from '../../app.ts';
 import { logActivity } from '../../platform/activity.ts';
 import { loadPrincipal } from '../../platform/auth/queries.ts';
-import { SESSION_COOKIE, sessionCookieOptions } from '../../platform/http/pipeline.ts';
+import { sessionCookieName, sessionCookieOptions } from '../../platform/http/pipeline.ts';
 import {
   beginMfaSetUp,
   completeMfa,
@@ -40,8 +40,8 @@ export async function mfaRoutes(app: FastifyInstance, { db, config, clock }: App
   async function finishSignIn(request: FastifyRequest, reply: FastifyReply, input: { userId: string; how: string }) {
     const token = await completeMfa(db, { sessionToken: request.cookies[MFA_COOKIE]!, now: clock.now(), absoluteHours: config.sessionAbsoluteHours });
     if (!token) return null;
-    reply.clearCookie(MFA_COOKIE, { path: MFA_COOKIE_PATH });
-    reply.setCookie(SESSION_COOKIE, token, sessionCookieOptions(request));
+    reply.clearCookie(MFA_COOKIE, { ...sessionCookieOptions(config), path: MFA_COOKIE_PATH });
+    reply.setCookie(sessionCookieName(config), token, sessionCookieOptions(config));
     const principal = await loadPrincipal(db, input.userId);
     await logActivity(db, { principal, ipAddress: request.ip }, { action: 'sign-in', recordType: 'user', recordId: input.userId, summary: `second factor passed (${input.how})` });
     return token;
@@ -74,7 +74,7 @@ export async function mfaRoutes(app: FastifyInstance, { db, config, clock }: App
         { action: 'sign-in-failed', recordType: 'user', recordId: session.user_id, summary: endedSignIn ? 'wrong security codes: sign-in ended' : 'wrong security code' },
       );
       if (endedSignIn) {
-        reply.clearCookie(MFA_COOKIE, { path: MFA_COOKIE_PATH });
+        reply.clearCookie(MFA_COOKIE, { ...sessionCookieOptions(config), path: MFA_COOKIE_PATH });
         return reply.redirect('/sign-in', 303);
       }
       return reply.code(401).page('account/views/mfa-code.njk', { errors: [{ field: 'code', message: WRONG_CODE }], values: { next } });

@@ -4,21 +4,28 @@ import type { AppDependencies } from '../../app.ts';
 import { logActivity } from '../../platform/activity.ts';
 import { deleteSession } from '../../platform/auth/queries.ts';
 import { AppError, notFound } from '../../platform/errors.ts';
-import { SESSION_COOKIE, sessionCookieOptions } from '../../platform/http/pipeline.ts';
+import { sessionCookieName, sessionCookieOptions } from '../../platform/http/pipeline.ts';
 import { fieldErrorsFrom } from '../../platform/views.ts';
 import { holdSessionForMfa, MFA_COOKIE, MFA_COOKIE_PATH } from './mfa.ts';
 import { safeNext } from './next-path.ts';
 import { accountSecurity } from './session-routes.ts';
-import { changePassword, createApiToken, listApiTokens, revokeApiToken, signIn } from './service.ts';
+import { changePassword, createApiToken, listApiTokens, revokeApiToken, signIn, DEFAULT_TOKEN_LIFETIME_DAYS, TOKEN_LIFETIMES_DAYS } from './service.ts';
 
 const signInForm = z.object({
   email: z.string().trim().min(1, 'Enter your e-mail address').max(254).email('Enter an e-mail address in the correct format, like name@example.org'),
   password: z.string().min(1, 'Enter your password').max(256),
 });
 
-const tokenForm = z.object({ name: z.string().trim().min(1, 'Enter a name for the token').max(100, 'Name must be 100 characters or fewer') });
+const tokenForm = z.object({
+  name: z.string().trim().min(1, 'Enter a name for the token').max(100, 'Name must be 100 characters or fewer'),
+  lifetimeDays: z.coerce
+    .number({ error: 'Choose how long the token works' })
+    .default(DEFAULT_TOKEN_LIFETIME_DAYS)
+    .refine((days) => (TOKEN_LIFETIMES_DAYS as readonly number[]).includes(days), 'Choose how long the token works'),
+});
 
 export async function accountRoutes(app: FastifyInstance, { db, config, clock }: AppDependencies) {
+  const cookieName = sessionCookieName(config);
   app.get('/sign-in', { config: { access: 'public' } }, async (request, reply) => {
     if (request.principal) return reply.redirect('/', 303);
     const next = safeNext((request.query as Record<string, unknown>).next);
@@ -27,7 +34,9 @@ export async function accountRoutes(app: FastifyInstance, { db, config, clock }:
 
   app.post(
     '/sign-in',
-    { config: { access: 'public', rateLimit: { max: 20, timeWindow: '1 minute' } } },
+    // The rate limit that counts is signIn's, in the database, per e-mail and address; this one
+    // only spares one server a flood of argon2 checks from a single address.
+    { config: { access: 'public', rateLimit: { max: 120, timeWindow: '1 minute' } } },
     async (request, reply) => {
       if (!config.localSignIn) throw new AppError('FORBIDDEN', `Sign in with ${config.oidc?.label ?? 'single sign-on'}`);
       const body = request.body as Record<string, unknown>;
@@ -36,23 +45,22 @@ export async function accountRoutes(app: FastifyInstance, { db, config, clock }:
       if (!parsed.success) {
         return reply.code(400).page('account/views/sign-in.njk', { errors: fieldErrorsFrom(parsed.error), values: { email: body.email, next } });
       }
-      const result = await signIn(db, config, {
+      const result = await signIn(db, config, clock, {
         ...parsed.data,
         ipAddress: request.ip,
         userAgent: request.headers['user-agent'] ?? null,
       });
       if (!result.ok) {
-        return reply.code(result.locked ? 423 : 401).page('account/views/sign-in.njk', {
+        return reply.code(result.tooMany ? 429 : 401).page('account/views/sign-in.njk', {
           errors: [{ field: 'email', message: result.message }],
-          locked: result.locked,
           values: { email: parsed.data.email, next },
         });
       }
       if (await holdSessionForMfa(db, { sessionToken: result.sessionToken, now: clock.now(), requiredRoles: config.mfaRequiredRoles })) {
-        reply.setCookie(MFA_COOKIE, result.sessionToken, { ...sessionCookieOptions(request), path: MFA_COOKIE_PATH });
+        reply.setCookie(MFA_COOKIE, result.sessionToken, { ...sessionCookieOptions(config), path: MFA_COOKIE_PATH });
         return reply.redirect(`/sign-in/mfa?next=${encodeURIComponent(next)}`, 303);
       }
-      reply.setCookie(SESSION_COOKIE, result.sessionToken, sessionCookieOptions(request));
+      reply.setCookie(cookieName, result.sessionToken, sessionCookieOptions(config));
       return reply.redirect(next, 303);
     },
   );
@@ -62,7 +70,7 @@ export async function accountRoutes(app: FastifyInstance, { db, config, clock }:
       await deleteSession(db, request.sessionToken);
       await logActivity(db, { principal: request.principal, ipAddress: request.ip }, { action: 'sign-out', recordType: 'user', recordId: request.principal?.userId ?? null });
     }
-    reply.clearCookie(SESSION_COOKIE, { path: '/' });
+    reply.clearCookie(cookieName, sessionCookieOptions(config));
     return reply.redirect('/sign-in?signedOut=1', 303);
   });
 
@@ -72,6 +80,7 @@ export async function accountRoutes(app: FastifyInstance, { db, config, clock }:
   app.get('/account', { config: { access: 'account' } }, async (request, reply) => {
     return reply.page('account/views/account.njk', {
       tokens: await listApiTokens(db, request.principal!.userId),
+      lifetimes: TOKEN_LIFETIMES_DAYS,
       security: await accountSecurity(db, { clock, config }, { userId: request.principal!.userId, sessionToken: request.sessionToken }),
       sessionEnded: (request.query as Record<string, unknown>).sessionEnded === '1',
     });
@@ -92,8 +101,9 @@ export async function accountRoutes(app: FastifyInstance, { db, config, clock }:
     });
     if (errors.length) return reply.code(400).page('account/views/password.njk', { errors });
     return reply.page('account/views/account.njk', {
-      flash: 'Your password has been changed',
+      flash: 'Your password has been changed. Your API tokens have been revoked.',
       tokens: await listApiTokens(db, request.principal!.userId),
+      lifetimes: TOKEN_LIFETIMES_DAYS,
     });
   });
 
@@ -103,11 +113,14 @@ export async function accountRoutes(app: FastifyInstance, { db, config, clock }:
     if (!parsed.success) {
       return reply.code(400).page('account/views/account.njk', {
         errors: fieldErrorsFrom(parsed.error),
+        values: request.body as Record<string, unknown>,
         tokens: await listApiTokens(db, principal.userId),
+        lifetimes: TOKEN_LIFETIMES_DAYS,
       });
     }
-    const token = await createApiToken(db, { userId: principal.userId, organisationId: principal.organisationId, name: parsed.data.name });
-    return reply.page('account/views/token-created.njk', { token, name: parsed.data.name });
+    const expiresAt = new Date(clock.now().getTime() + parsed.data.lifetimeDays * 86_400_000);
+    const token = await createApiToken(db, { userId: principal.userId, organisationId: principal.organisationId, name: parsed.data.name, expiresAt });
+    return reply.page('account/views/token-created.njk', { token, name: parsed.data.name, expiresAt });
   });
 
   app.post('/account/tokens/:tokenId/revoke', { config: { access: 'account' } }, async (request, reply) => {

@@ -9,47 +9,87 @@ import {
   hashToken,
   loadPrincipal,
   newToken,
-  recordFailedSignIn,
+  claimSignInAttempt,
+  purgeExpiredSignInState,
   recordSuccessfulSignIn,
+  revokeApiTokensOf,
+  withinSignInRateLimit,
 } from '../../platform/auth/queries.ts';
+import { systemClock, type Clock } from '../../platform/clock.ts';
 import type { FieldError } from '../../platform/errors.ts';
 import { sql } from 'kysely';
 
 export type SignInResult =
   | { ok: true; sessionToken: string }
-  | { ok: false; locked: boolean; message: string };
-
-const WRONG = 'Enter a correct e-mail address and password';
+  | { ok: false; tooMany: boolean; message: string };
 
 /**
- * Signs a person in. Failures are counted; past the limit the account locks for a while
- * and says so. The same answer is given for an unknown e-mail and a wrong password.
+ * One answer for every refused sign-in — a wrong password, an unknown or disabled e-mail, a
+ * locked account — so that nobody can learn from it whether an e-mail has an account here.
+ */
+export function refusedMessage(config: Config) {
+  return `Enter a correct e-mail address and password. After ${config.loginMaxFailures} wrong attempts an account is locked for ${config.loginLockMinutes} minutes: then try again later, or ask an administrator to unlock it.`;
+}
+
+export const TOO_MANY_MESSAGE = 'Too many attempts to sign in with this e-mail address from here. Wait a few minutes and try again.';
+
+/**
+ * Signs a person in. The rate limit (per e-mail and address, in the database) comes first;
+ * then the attempt is claimed on the account before the password is checked, so simultaneous
+ * guesses cannot outrun the lock-out. Every refusal answers the same words, and costs one
+ * argon2 check whichever the reason, so neither the page nor its timing tells an unknown
+ * e-mail from a locked account. Refusals of a known account are logged for its organisation,
+ * where its administrators see them.
  */
 export async function signIn(
   db: Db,
   config: Config,
-  input: { email: string; password: string; ipAddress: string | null; userAgent: string | null },
+  clock: Clock,
+  input: { email: string; password: string; ipAddress: string; userAgent: string | null },
 ): Promise<SignInResult> {
+  const now = clock.now();
+  const refused = { ok: false as const, tooMany: false, message: refusedMessage(config) };
+  const withinLimit = await withinSignInRateLimit(db, { email: input.email, ipAddress: input.ipAddress }, {
+    now,
+    max: config.signInRateLimit,
+    windowSeconds: config.signInRateWindowMinutes * 60,
+  });
   const user = await findUserByEmail(db, input.email);
-  const actor: Actor = { principal: null, ipAddress: input.ipAddress, label: input.email.slice(0, 200) };
-  if (!user || user.disabled_at) {
-    // Spend the same time as a real check, so timing does not reveal which e-mails exist.
-    await verifyPassword(input.password, DUMMY_HASH);
-    await logActivity(db, actor, { action: 'sign-in-failed', recordType: 'user', summary: 'unknown or disabled account' });
-    return { ok: false, locked: false, message: WRONG };
+  const actor: Actor = { principal: null, ipAddress: input.ipAddress, label: input.email.slice(0, 200), organisationId: user?.organisation_id };
+  const failed = (summary: string) => logActivity(db, actor, { action: 'sign-in-failed', recordType: 'user', recordId: user?.id ?? null, summary });
+  if (!withinLimit) {
+    await failed('refused: too many attempts from this address');
+    return { ok: false, tooMany: true, message: TOO_MANY_MESSAGE };
   }
-  if (user.locked_until && new Date(user.locked_until) > new Date()) {
-    return { ok: false, locked: true, message: lockedMessage(config) };
+  if (!user || user.disabled_at) {
+    await verifyPassword(input.password, DUMMY_HASH);
+    await failed(user ? 'refused: the account is disabled' : 'unknown account');
+    return refused;
+  }
+  const attempt = await claimSignInAttempt(db, user.id, { now, maxFailures: config.loginMaxFailures, lockMinutes: config.loginLockMinutes });
+  if (!attempt.allowed) {
+    await verifyPassword(input.password, DUMMY_HASH);
+    await failed('refused: the account is locked');
+    return refused;
   }
   if (!(await verifyPassword(input.password, user.password_hash))) {
-    const { locked } = await recordFailedSignIn(db, user.id, { maxFailures: config.loginMaxFailures, lockMinutes: config.loginLockMinutes });
-    await logActivity(db, actor, { action: locked ? 'lock' : 'sign-in-failed', recordType: 'user', recordId: user.id });
-    return locked ? { ok: false, locked: true, message: lockedMessage(config) } : { ok: false, locked: false, message: WRONG };
+    await failed('wrong password');
+    if (attempt.reachesLimit) {
+      await logActivity(db, actor, {
+        action: 'lock',
+        recordType: 'user',
+        recordId: user.id,
+        summary: `locked for ${config.loginLockMinutes} minutes after ${config.loginMaxFailures} failed sign-ins`,
+      });
+    }
+    return refused;
   }
   await recordSuccessfulSignIn(db, user.id);
+  await purgeExpiredSignInState(db, { now, idleMinutes: config.sessionIdleMinutes, throttleWindowSeconds: config.signInRateWindowMinutes * 60 });
   const sessionToken = await createSession(db, {
     userId: user.id,
     organisationId: user.organisation_id,
+    now,
     absoluteHours: config.sessionAbsoluteHours,
     ipAddress: input.ipAddress,
     userAgent: input.userAgent,
@@ -59,23 +99,20 @@ export async function signIn(
   return { ok: true, sessionToken };
 }
 
-function lockedMessage(config: Config) {
-  return `Your account is locked after too many failed attempts. Try again in ${config.loginLockMinutes} minutes, or ask an administrator to unlock it.`;
-}
-
+/** A valid argon2id hash of nothing anyone types: checked against when there is no real hash to check. */
 const DUMMY_HASH = '$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$3mFq0nH4KnrtoMbWvVBzOTdyq8kE1kJ4YmYzMzQ1Njc4OTA';
 
 export async function changePassword(
   db: Db,
   input: { userId: string; sessionToken: string; current: string; next: string; confirm: string },
 ): Promise<FieldError[]> {
-  const user = await db.selectFrom('users').select(['password_hash']).where('id', '=', input.userId).executeTakeFirstOrThrow();
+  const user = await db.selectFrom('users').select(['password_hash', 'email', 'display_name']).where('id', '=', input.userId).executeTakeFirstOrThrow();
   const errors: FieldError[] = [];
   if (!input.current) errors.push({ field: 'currentPassword', message: 'Enter your current password' });
   else if (!(await verifyPassword(input.current, user.password_hash))) {
     errors.push({ field: 'currentPassword', message: 'Your current password is not correct' });
   }
-  const problem = passwordProblem(input.next);
+  const problem = passwordProblem(input.next, { email: user.email, displayName: user.display_name });
   if (problem) errors.push({ field: 'newPassword', message: problem });
   else if (input.next !== input.confirm) errors.push({ field: 'confirmPassword', message: 'The passwords do not match' });
   if (errors.length) return errors;
@@ -84,23 +121,34 @@ export async function changePassword(
     .set({ password_hash: await hashPassword(input.next), password_changed_at: sql`now()`, version: sql`version + 1` })
     .where('id', '=', input.userId)
     .execute();
-  // Other devices signed in with the old password are signed out.
+  // Other devices signed in with the old password are signed out, and scripts holding its tokens stop.
   await deleteOtherSessions(db, input.userId, input.sessionToken);
+  await revokeApiTokensOf(db, input.userId);
   return [];
 }
 
 export async function listApiTokens(db: Db, userId: string) {
   return db
     .selectFrom('api_tokens')
-    .select(['id', 'name', 'token_prefix', 'created_at', 'last_used_at', 'revoked_at'])
+    .select(['id', 'name', 'token_prefix', 'created_at', 'last_used_at', 'revoked_at', 'expires_at'])
     .where('user_id', '=', userId)
     .orderBy('created_at', 'desc')
     .execute();
 }
 
-/** Creates a personal API token. The token is returned once and only its hash is kept. */
-export async function createApiToken(db: Db, input: { userId: string; organisationId: string; name: string }) {
+/** How long a token may live, in days: chosen when it is made, a year at most. */
+export const TOKEN_LIFETIMES_DAYS = [30, 90, 180, 365] as const;
+export const DEFAULT_TOKEN_LIFETIME_DAYS = 90;
+
+/**
+ * Creates a personal API token that works until `expiresAt` (by the clock), or until it is
+ * revoked — by its owner, by a change of their password or by the account being disabled.
+ * The token is returned once and only its hash is kept.
+ */
+export async function createApiToken(db: Db, input: { userId: string; organisationId: string; name: string; expiresAt?: Date }) {
   const secret = `assure_${newToken().token}`;
+  // Without a chosen expiry (scripts and tests), the default lifetime from the system clock.
+  const expiresAt = input.expiresAt ?? new Date(systemClock.now().getTime() + DEFAULT_TOKEN_LIFETIME_DAYS * 86_400_000);
   await db
     .insertInto('api_tokens')
     .values({
@@ -109,6 +157,7 @@ export async function createApiToken(db: Db, input: { userId: string; organisati
       name: input.name,
       token_hash: hashToken(secret),
       token_prefix: secret.slice(0, 12),
+      expires_at: expiresAt,
     })
     .execute();
   return secret;

@@ -4,7 +4,7 @@ import type { AppDependencies } from '../../app.ts';
 import { logActivity } from '../../platform/activity.ts';
 import { endAllSessions, endSession, listActiveSessions } from '../../platform/auth/sessions.ts';
 import { notFound } from '../../platform/errors.ts';
-import { SESSION_COOKIE } from '../../platform/http/pipeline.ts';
+import { sessionCookieName, sessionCookieOptions } from '../../platform/http/pipeline.ts';
 import { mfaStatus } from './mfa.ts';
 
 /**
@@ -18,7 +18,7 @@ export async function accountSecurity(db: AppDependencies['db'], deps: Pick<AppD
   };
 }
 
-export async function sessionRoutes(app: FastifyInstance, { db }: AppDependencies) {
+export async function sessionRoutes(app: FastifyInstance, { db, config }: AppDependencies) {
   app.post('/account/sessions/:publicId/end', { config: { access: 'account' } }, async (request, reply) => {
     const { publicId } = z.object({ publicId: z.string().uuid() }).parse(request.params);
     const principal = request.principal!;
@@ -26,7 +26,7 @@ export async function sessionRoutes(app: FastifyInstance, { db }: AppDependencie
     if (!ended) throw notFound('Session');
     await logActivity(db, { principal, ipAddress: request.ip }, { action: 'sign-out', recordType: 'user', recordId: principal.userId, summary: wasCurrent ? 'this session ended' : 'another session ended' });
     if (wasCurrent) {
-      reply.clearCookie(SESSION_COOKIE, { path: '/' });
+      reply.clearCookie(sessionCookieName(config), sessionCookieOptions(config));
       return reply.redirect('/sign-in?signedOut=1', 303);
     }
     return reply.redirect('/account?sessionEnded=1#sessions', 303);
@@ -36,7 +36,7 @@ export async function sessionRoutes(app: FastifyInstance, { db }: AppDependencie
     const principal = request.principal!;
     const count = await endAllSessions(db, principal.userId);
     await logActivity(db, { principal, ipAddress: request.ip }, { action: 'sign-out', recordType: 'user', recordId: principal.userId, summary: `signed out everywhere (${count} session${count === 1 ? '' : 's'})` });
-    reply.clearCookie(SESSION_COOKIE, { path: '/' });
+    reply.clearCookie(sessionCookieName(config), sessionCookieOptions(config));
     return reply.redirect('/sign-in?signedOut=everywhere', 303);
   });
 }

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AppDependencies } from '../../app.ts';
 import { oidcRelyingParty } from '../../platform/auth/oidc.ts';
 import { notFound } from '../../platform/errors.ts';
-import { SESSION_COOKIE, sessionCookieOptions } from '../../platform/http/pipeline.ts';
+import { sessionCookieName, sessionCookieOptions } from '../../platform/http/pipeline.ts';
 import { safeNext } from './next-path.ts';
 import { beginSsoSignIn, finishSsoSignIn } from './sso.ts';
 
@@ -18,7 +18,7 @@ export async function ssoRoutes(app: FastifyInstance, { db, config, clock }: App
     if (!rp) throw notFound();
     const next = safeNext((request.query as Record<string, unknown>).next);
     const { url, state } = await beginSsoSignIn(db, rp, { next, now: clock.now() });
-    reply.setCookie(STATE_COOKIE, state, { path: '/sign-in/sso', httpOnly: true, sameSite: 'lax', secure: request.protocol === 'https', signed: true, maxAge: 600 });
+    reply.setCookie(STATE_COOKIE, state, { path: '/sign-in/sso', httpOnly: true, sameSite: 'lax', secure: config.secureCookies ? true : ('auto' as const), signed: true, maxAge: 600 });
     return reply.redirect(url, 303);
   });
 
@@ -26,7 +26,7 @@ export async function ssoRoutes(app: FastifyInstance, { db, config, clock }: App
     if (!rp) throw notFound();
     const raw = request.cookies[STATE_COOKIE];
     const unsigned = raw ? request.unsignCookie(raw) : null;
-    reply.clearCookie(STATE_COOKIE, { path: '/sign-in/sso' });
+    reply.clearCookie(STATE_COOKIE, { path: '/sign-in/sso', httpOnly: true, sameSite: 'lax', secure: config.secureCookies ? true : 'auto' });
     const query = new URLSearchParams(request.url.split('?')[1] ?? '');
     const outcome = await finishSsoSignIn(db, rp, config, {
       query,
@@ -38,7 +38,7 @@ export async function ssoRoutes(app: FastifyInstance, { db, config, clock }: App
     if (!outcome.ok) {
       return reply.code(STATUS[outcome.problem]).page('account/views/sso-problem.njk', { problem: outcome.problem, email: outcome.email, ssoLabel: oidc!.label });
     }
-    reply.setCookie(SESSION_COOKIE, outcome.sessionToken, sessionCookieOptions(request));
+    reply.setCookie(sessionCookieName(config), outcome.sessionToken, sessionCookieOptions(config));
     return reply.redirect(outcome.next, 303);
   });
 }

@@ -78,6 +78,8 @@ function selectActionColumns(query: ReturnType<typeof actionsWithDetails>, today
     'actions.row_index',
     'audits.reference as audit_reference',
     'audits.team_id',
+    'audits.case_holder_id',
+    'owners.line_manager_id as owner_line_manager_id',
     'children.initials as child_initials',
     'children.external_id as child_external_id',
     'tools.name as tool_name',

@@ -1,14 +1,15 @@
 /**
  * Actions: every action agreed in an audit's action plan becomes a tracked item with an owner
- * and a due date. The owner marks it done with their evidence; someone else — neither the
- * owner nor whoever marked it done — verifies it. Overdue and "verification due" are asked of
+ * and a due date. The owner marks it done with their evidence; the owner's line manager or
+ * the QA team — never the owner, whoever marked it done, nor the audited practitioner —
+ * verifies it. Overdue and "verification due" are asked of
  * the dates (queries.ts), never flags set by a timer. Each view and change is in the activity log.
  */
 import { sql } from 'kysely';
 import { z } from 'zod';
 import { inTransaction, type Db, type Trx } from '../../db/index.ts';
 import type { ActionStatus } from '../../db/types.ts';
-import { dataScope, type Principal } from '../../platform/access.ts';
+import { dataScope, mayVerifyAction, type Principal } from '../../platform/access.ts';
 import { logActivity } from '../../platform/activity.ts';
 import { forbidden, notFound, type FieldError } from '../../platform/errors.ts';
 import { ukToday } from '../audits/allocation.ts';
@@ -162,6 +163,10 @@ export type ActionView = {
   text: string;
   ownerId: string | null;
   ownerName: string | null;
+  /** The owner's line manager (staff), who may verify the action. */
+  ownerLineManagerId: string | null;
+  /** The practitioner whose case was audited, who may not. */
+  caseHolderId: string | null;
   dueOn: string | null;
   status: ActionStatus;
   overdue: boolean;
@@ -193,6 +198,8 @@ export function toActionView(row: ActionRow): ActionView {
     text: row.text,
     ownerId: row.owner_id,
     ownerName: row.owner_name,
+    ownerLineManagerId: row.owner_line_manager_id,
+    caseHolderId: row.case_holder_id,
     dueOn: isoDay(row.due_on),
     status: row.status,
     overdue: Boolean(row.overdue),
@@ -302,9 +309,7 @@ export function mayMarkDone(principal: Principal, action: ActionView): boolean {
 
 /** Verification is by someone else: never the owner, never whoever marked it done. */
 export function mayVerify(principal: Principal, action: ActionView): boolean {
-  if (action.status !== 'done') return false;
-  if (principal.staffId && principal.staffId === action.ownerId) return false;
-  return principal.userId !== action.doneById;
+  return action.status === 'done' && mayVerifyAction(principal, action);
 }
 
 /* ——— Changing ——— */
@@ -370,11 +375,10 @@ export async function markActionDone(db: Db, actor: ActionActor, actionId: strin
   return changed ? { ok: true, action: current } : { ok: false, reason: 'stale', action: current };
 }
 
-/** Someone other than the owner, and other than whoever marked it done, verifies the action. */
+/** The owner's line manager or the QA team verifies the action (access.ts: mayVerifyAction). */
 export async function verifyAction(db: Db, actor: ActionActor, actionId: string, body: unknown): Promise<ChangeOutcome> {
   const action = await reload(db, actor.principal, actionId);
-  const isOwner = Boolean(actor.principal.staffId) && actor.principal.staffId === action.ownerId;
-  if (isOwner || actor.principal.userId === action.doneById) throw forbidden();
+  if (!mayVerifyAction(actor.principal, action)) throw forbidden();
   const parsed = verifySchema.safeParse(body);
   if (!parsed.success) return { ok: false, reason: 'invalid', errors: topLevelErrors(parsed.error) };
   if (action.status !== 'done' || action.version !== parsed.data._version) return { ok: false, reason: 'stale', action };

@@ -182,6 +182,8 @@ export async function allocateAudit(db: Db, actor: AllocationActor, input: unkno
     allocatedBy: principal.userId,
   };
   const audit = await inTransaction(db, async (trx) => {
+    const open = await queries.lockChildAndFindOpenAudit(trx, { organisationId, childId: child.id, toolId: tool.tool_id });
+    if (open) return { duplicateOf: open.reference };
     const inserted = await queries.insertAllocatedAudit(trx, values);
     await enqueueEmail(trx, {
       organisationId,
@@ -200,6 +202,10 @@ export async function allocateAudit(db: Db, actor: AllocationActor, input: unkno
     });
     return inserted;
   });
+  if ('duplicateOf' in audit) {
+    const message = `${child.initials} (${child.external_id}) already has an open audit with ${tool.tool_name} (reference ${audit.duplicateOf}): choose another tool, or finish that audit first`;
+    return { ok: false, errors: [{ field: 'toolId', message }] };
+  }
   return {
     ok: true,
     audit: { id: audit.id, reference: audit.reference, childId: child.id, auditorId: auditor.id, auditorName: auditor.full_name, allocatedOn: today, dueOn },

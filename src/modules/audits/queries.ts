@@ -318,6 +318,25 @@ export async function selectAuditorCandidates(db: Db, organisationId: string, to
   return query.execute();
 }
 
+/**
+ * Locks the child's row for the rest of the transaction, then finds an open (not closed) audit
+ * of the child with any edition of the tool. Two allocations of the same child therefore take
+ * turns, and the second sees the first: a double click, a retried API call or two coordinators
+ * at once cannot open the same audit twice.
+ */
+export async function lockChildAndFindOpenAudit(db: Db, input: { organisationId: string; childId: string; toolId: string }) {
+  await db.selectFrom('children').select('id').where('id', '=', input.childId).where('organisation_id', '=', input.organisationId).forUpdate().execute();
+  return db
+    .selectFrom('audits')
+    .innerJoin('audit_tool_editions as editions', 'editions.id', 'audits.tool_edition_id')
+    .select(['audits.id', 'audits.reference'])
+    .where('audits.organisation_id', '=', input.organisationId)
+    .where('audits.child_id', '=', input.childId)
+    .where('editions.tool_id', '=', input.toolId)
+    .where('audits.status', '<>', 'closed')
+    .executeTakeFirst();
+}
+
 export async function insertAllocatedAudit(
   db: Db,
   values: {

@@ -341,7 +341,8 @@ export async function isInManagementChain(db: Db, organisationId: string, manage
 
 // ——— Users and role grants ———
 
-export async function listUsers(db: Db, organisationId: string) {
+/** Users of an organisation; `locked` is asked of the lock-out's end at `now` (the clock). */
+export async function listUsers(db: Db, organisationId: string, now: Date) {
   return db
     .selectFrom('users as u')
     .leftJoin('staff as st', 'st.id', 'u.staff_id')
@@ -353,7 +354,7 @@ export async function listUsers(db: Db, organisationId: string) {
       'u.locked_until',
       'u.disabled_at',
       'st.full_name as staff_name',
-      sql<boolean>`coalesce(u.locked_until > now(), false)`.as('locked'),
+      sql<boolean>`coalesce(u.locked_until > ${now}, false)`.as('locked'),
     ])
     .where('u.organisation_id', '=', organisationId)
     .orderBy('u.display_name')
@@ -376,7 +377,6 @@ export async function findUser(db: Db, organisationId: string, userId: string) {
       'u.created_at',
       'st.full_name as staff_name',
       'st.team_id as staff_team_id',
-      sql<boolean>`coalesce(u.locked_until > now(), false)`.as('locked'),
     ])
     .where('u.organisation_id', '=', organisationId)
     .where('u.id', '=', userId)
@@ -412,6 +412,20 @@ export async function deleteRoleGrant(db: Db, organisationId: string, userId: st
     .where('id', '=', grantId)
     .returningAll()
     .executeTakeFirst();
+}
+
+/** The latest failed sign-ins and lock-outs of a user, from the activity log, newest first. */
+export async function listSignInProblems(db: Db, organisationId: string, userId: string, limit = 20) {
+  return db
+    .selectFrom('activity_log')
+    .select(['id', 'action', 'summary', 'ip_address', 'at'])
+    .where('organisation_id', '=', organisationId)
+    .where('record_type', '=', 'user')
+    .where('record_id', '=', userId)
+    .where('action', 'in', ['sign-in-failed', 'lock'])
+    .orderBy('id', 'desc')
+    .limit(limit)
+    .execute();
 }
 
 export async function unlockUser(db: Db, organisationId: string, userId: string) {

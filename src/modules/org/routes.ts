@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { AppDependencies } from '../../app.ts';
 import type { Db } from '../../db/index.ts';
+import type { Clock } from '../../platform/clock.ts';
 import type { Role, Scope } from '../../db/types.ts';
 import { can, ROLE_LABELS, ROLES, SCOPE_LABELS } from '../../platform/access.ts';
 import type { Actor } from '../../platform/activity.ts';
@@ -193,10 +194,10 @@ function describeGrant(grant: { role: Role; scope: Scope; team_name: string | nu
 }
 
 
-export async function orgRoutes(app: FastifyInstance, { db }: AppDependencies) {
+export async function orgRoutes(app: FastifyInstance, { db, clock }: AppDependencies) {
   structureRoutes(app, db);
   staffRoutes(app, db);
-  userRoutes(app, db);
+  userRoutes(app, db, clock);
   bankHolidayRoutes(app, db);
   timescaleRoutes(app, db);
 }
@@ -467,11 +468,11 @@ async function describeStaff(db: Db, organisationId: string, staff: NonNullable<
 
 // ——— Users and role grants ———
 
-function userRoutes(app: FastifyInstance, db: Db) {
+function userRoutes(app: FastifyInstance, db: Db, clock: Clock) {
   app.get('/organisation/users', { config: { access: 'org.view' } }, async (request, reply) => {
     const org = orgOf(request);
     const grants = await queries.listGrants(db, org);
-    const users = (await queries.listUsers(db, org)).map((user) => ({
+    const users = (await queries.listUsers(db, org, clock.now())).map((user) => ({
       ...user,
       roles: grants.filter((grant) => grant.user_id === user.id).map(describeGrant),
     }));
@@ -498,14 +499,17 @@ function userRoutes(app: FastifyInstance, db: Db) {
 
   const userPage = async (request: FastifyRequest, reply: FastifyReply, userId: string, context: Record<string, unknown> = {}, status = 200) => {
     const org = orgOf(request);
-    const user = await queries.findUser(db, org, userId);
-    if (!user) throw notFound('User');
+    const found = await queries.findUser(db, org, userId);
+    if (!found) throw notFound('User');
+    const user = { ...found, locked: Boolean(found.locked_until && new Date(found.locked_until) > clock.now()) };
+    const signInProblems = await queries.listSignInProblems(db, org, userId);
     const grants = (await queries.listGrants(db, org, userId)).map((grant) => ({ ...grant, ...describeGrant(grant) }));
     const teams = await queries.listTeams(db, org);
     // "Own team" and "Service" default to the team and service of the linked staff record.
     const ownTeam = teams.find((team) => team.id === user.staff_team_id);
     return reply.code(status).page('org/views/user.njk', {
       user,
+      signInProblems,
       grants,
       teams: options(teams),
       services: options(await queries.listServices(db, org)),

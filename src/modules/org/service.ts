@@ -1,6 +1,7 @@
 import type { Db } from '../../db/index.ts';
 import type { Role, Scope } from '../../db/types.ts';
 import { hashPassword, passwordProblem } from '../../platform/auth/passwords.ts';
+import { revokeApiTokensOf } from '../../platform/auth/queries.ts';
 import { logActivity, type Actor } from '../../platform/activity.ts';
 import { AppError, invalid, notFound, type FieldError } from '../../platform/errors.ts';
 import * as queries from './queries.ts';
@@ -38,7 +39,7 @@ export async function createUser(
   db: Db,
   input: { organisationId: string; email: string; displayName: string; password: string; staffId?: string | null; grants: GrantInput[] },
 ) {
-  const problem = passwordProblem(input.password);
+  const problem = passwordProblem(input.password, { email: input.email, displayName: input.displayName });
   if (problem) throw invalid(problem, [{ field: 'password', message: problem }]);
   const user = await queries.insertUser(db, {
     organisationId: input.organisationId,
@@ -258,7 +259,7 @@ export async function addUser(
       if (existing) errors.push({ field: 'staffId', message: `This staff member already has a user account (${existing.display_name})` });
     }
   }
-  const problem = passwordProblem(input.password);
+  const problem = passwordProblem(input.password, { email: input.email, displayName: input.displayName });
   if (problem) errors.push({ field: 'password', message: problem });
   if (errors.length) return refused(errors);
   // Hashing is slow on purpose: done before the transaction, which stays short.
@@ -341,7 +342,11 @@ export async function setAccountDisabled(db: Db, actor: Actor, userId: string, d
   }
   await db.transaction().execute(async (trx) => {
     if (!(await queries.setUserDisabled(trx, principal.organisationId, userId, disabled))) throw notFound('User');
-    if (disabled) await queries.deleteSessionsOfUser(trx, userId);
+    if (disabled) {
+      await queries.deleteSessionsOfUser(trx, userId);
+      // Its API tokens end with it: enabling the account again does not bring them back.
+      await revokeApiTokensOf(trx, userId);
+    }
     await logActivity(trx, actor, { action: 'update', recordType: 'user', recordId: userId, summary: disabled ? 'Account disabled' : 'Account enabled' });
   });
   return { ok: true, value: null };

@@ -43,31 +43,76 @@ export async function loadPrincipal(db: Db, userId: string): Promise<Principal |
   };
 }
 
-export async function recordFailedSignIn(db: Db, userId: string, options: { maxFailures: number; lockMinutes: number }) {
+/**
+ * Claims one sign-in attempt for an account before its password is checked, in one statement,
+ * so simultaneous guesses are counted one by one under the row's lock: the attempt that
+ * reaches the limit locks the account at once, and attempts past it are refused unchecked.
+ * A lock that has run out (by the clock) starts the count again; a lock still running pushes
+ * the count past the limit, whatever an earlier version of this code left in it.
+ * `allowed` says whether this attempt may be checked; `reachesLimit`, whether its failure locks.
+ */
+export async function claimSignInAttempt(db: Db, userId: string, options: { now: Date; maxFailures: number; lockMinutes: number }) {
+  const { now, maxFailures } = options;
+  const lockUntil = new Date(now.getTime() + options.lockMinutes * 60_000);
+  const nextCount = sql<number>`(case when locked_until is not null and locked_until <= ${now} then 1 else failed_sign_ins + 1 end)`;
   const row = await db
     .updateTable('users')
-    .set({ failed_sign_ins: sql`failed_sign_ins + 1` })
+    .set({
+      failed_sign_ins: sql<number>`case when locked_until > ${now} then greatest(failed_sign_ins, ${maxFailures}) + 1 else ${nextCount} end`,
+      locked_until: sql<Date | null>`case when locked_until > ${now} then locked_until when ${nextCount} >= ${maxFailures} then ${lockUntil}::timestamptz else null end`,
+    })
     .where('id', '=', userId)
-    .returning('failed_sign_ins')
+    .returning(['failed_sign_ins'])
     .executeTakeFirstOrThrow();
-  if (row.failed_sign_ins >= options.maxFailures) {
-    await db
-      .updateTable('users')
-      .set({ locked_until: sql`now() + make_interval(mins => ${options.lockMinutes})`, failed_sign_ins: 0 })
-      .where('id', '=', userId)
-      .execute();
-    return { locked: true };
-  }
-  return { locked: false };
+  const attempt = Number(row.failed_sign_ins);
+  return { allowed: attempt <= maxFailures, reachesLimit: attempt === maxFailures };
 }
 
 export async function recordSuccessfulSignIn(db: Db, userId: string) {
   await db.updateTable('users').set({ failed_sign_ins: 0, locked_until: null }).where('id', '=', userId).execute();
 }
 
+/**
+ * The rate limit of sign-in, kept in the database so every app server shares it: attempts per
+ * e-mail (as typed, known or not) and address within a window. Counted per pair, so staff
+ * behind one office address do not use up each other's attempts. Returns whether this
+ * attempt is within the limit.
+ */
+export async function withinSignInRateLimit(db: Db, key: { email: string; ipAddress: string }, options: { now: Date; max: number; windowSeconds: number }) {
+  const windowStart = new Date(options.now.getTime() - options.windowSeconds * 1000);
+  const row = await db
+    .insertInto('sign_in_throttle')
+    .values({ email_key: key.email.trim().toLowerCase(), ip_address: key.ipAddress, window_started_at: options.now, attempts: 1 })
+    .onConflict((conflict) =>
+      conflict.columns(['email_key', 'ip_address']).doUpdateSet({
+        attempts: sql<number>`case when sign_in_throttle.window_started_at <= ${windowStart} then 1 else sign_in_throttle.attempts + 1 end`,
+        window_started_at: sql<Date>`case when sign_in_throttle.window_started_at <= ${windowStart} then ${options.now}::timestamptz else sign_in_throttle.window_started_at end`,
+      }),
+    )
+    .returning('attempts')
+    .executeTakeFirstOrThrow();
+  return Number(row.attempts) <= options.max;
+}
+
+/**
+ * Sessions past their absolute lifetime or idle too long, and rate-limit windows that have
+ * closed, are deleted: nothing that can no longer be used is kept. Run at every sign-in.
+ */
+export async function purgeExpiredSignInState(db: Db, options: { now: Date; idleMinutes: number; throttleWindowSeconds: number }) {
+  const idleSince = new Date(options.now.getTime() - options.idleMinutes * 60_000);
+  await db
+    .deleteFrom('sessions')
+    .where((eb) => eb.or([eb('expires_at', '<=', options.now), eb('last_seen_at', '<=', idleSince)]))
+    .execute();
+  await db
+    .deleteFrom('sign_in_throttle')
+    .where('window_started_at', '<=', new Date(options.now.getTime() - options.throttleWindowSeconds * 1000))
+    .execute();
+}
+
 export async function createSession(
   db: Db,
-  input: { userId: string; organisationId: string; absoluteHours: number; ipAddress: string | null; userAgent: string | null },
+  input: { userId: string; organisationId: string; now: Date; absoluteHours: number; ipAddress: string | null; userAgent: string | null },
 ): Promise<string> {
   const { token, hash } = newToken();
   await db
@@ -76,7 +121,9 @@ export async function createSession(
       id: hash,
       user_id: input.userId,
       organisation_id: input.organisationId,
-      expires_at: sql<Date>`now() + make_interval(hours => ${input.absoluteHours})`,
+      created_at: input.now,
+      last_seen_at: input.now,
+      expires_at: new Date(input.now.getTime() + input.absoluteHours * 3_600_000),
       ip_address: input.ipAddress,
       user_agent: input.userAgent?.slice(0, 300) ?? null,
     })
@@ -88,19 +135,20 @@ export async function createSession(
  * The session behind a cookie, if it is neither past its absolute lifetime nor idle too long.
  * Touching it slides the idle window; writes are skipped within a minute to spare the database.
  */
-export async function findLiveSession(db: Db, token: string, idleMinutes: number) {
+export async function findLiveSession(db: Db, token: string, options: { now: Date; idleMinutes: number }) {
+  const { now } = options;
   const session = await db
     .selectFrom('sessions')
     .select(['id', 'user_id', 'expires_at', 'last_seen_at'])
     .where('id', '=', hashToken(token))
     // A session waiting for its MFA code opens nothing (account/mfa.ts).
     .where('awaiting_mfa', '=', false)
-    .where('expires_at', '>', sql<Date>`now()`)
-    .where('last_seen_at', '>', sql<Date>`now() - make_interval(mins => ${idleMinutes})`)
+    .where('expires_at', '>', now)
+    .where('last_seen_at', '>', new Date(now.getTime() - options.idleMinutes * 60_000))
     .executeTakeFirst();
   if (!session) return null;
-  if (Date.now() - new Date(session.last_seen_at).getTime() > 60_000) {
-    await db.updateTable('sessions').set({ last_seen_at: sql`now()` }).where('id', '=', session.id).execute();
+  if (now.getTime() - new Date(session.last_seen_at).getTime() > 60_000) {
+    await db.updateTable('sessions').set({ last_seen_at: now }).where('id', '=', session.id).execute();
   }
   return session;
 }
@@ -113,13 +161,24 @@ export async function deleteOtherSessions(db: Db, userId: string, keepToken: str
   await db.deleteFrom('sessions').where('user_id', '=', userId).where('id', '!=', hashToken(keepToken)).execute();
 }
 
-export async function findApiTokenUser(db: Db, token: string): Promise<string | null> {
+/**
+ * The user behind an API token that is neither revoked nor expired (by the clock). A disabled
+ * account's tokens find no principal (loadPrincipal); a password change or reset revokes them.
+ */
+export async function findApiTokenUser(db: Db, token: string, now: Date): Promise<string | null> {
   const row = await db
     .updateTable('api_tokens')
-    .set({ last_used_at: sql`now()` })
+    .set({ last_used_at: now })
     .where('token_hash', '=', hashToken(token))
     .where('revoked_at', 'is', null)
+    .where('expires_at', '>', now)
     .returning('user_id')
     .executeTakeFirst();
   return row?.user_id ?? null;
+}
+
+/** Every live API token of a user revoked: when their password changes or their account is disabled. */
+export async function revokeApiTokensOf(db: Db, userId: string) {
+  // revoked_at is bookkeeping: a token is refused for being revoked at all, not by when.
+  await db.updateTable('api_tokens').set({ revoked_at: sql`now()` }).where('user_id', '=', userId).where('revoked_at', 'is', null).execute();
 }

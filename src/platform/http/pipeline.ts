@@ -1,40 +1,70 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type nunjucks from 'nunjucks';
 import { ZodError } from 'zod';
 import type { Config } from '../../config.ts';
 import type { Db } from '../../db/index.ts';
+import type { Clock } from '../clock.ts';
 import { can, ROLE_LABELS, roles, type Principal } from '../access.ts';
 import { findApiTokenUser, findLiveSession, loadPrincipal } from '../auth/queries.ts';
 import { AppError, STATUS_OF } from '../errors.ts';
 import { fieldErrorsFrom } from '../views.ts';
 import type { PageContext, RouteAccess } from './types.ts';
 
-export const SESSION_COOKIE = 'assure_session';
+/**
+ * Served over HTTPS (PUBLIC_URL https://), the cookies take the `__Host-` prefix: the browser
+ * then keeps them only if they are Secure, for this host alone and the whole path, so neither a
+ * sibling subdomain nor a plain-HTTP page can plant or read them.
+ */
+export function sessionCookieName(config: Config) {
+  return config.secureCookies ? '__Host-assure_session' : 'assure_session';
+}
 
-/** Session cookie attributes: HttpOnly, SameSite=Lax, Secure whenever the request came over HTTPS. */
-export function sessionCookieOptions(request: FastifyRequest) {
-  return { path: '/', httpOnly: true, sameSite: 'lax' as const, secure: request.protocol === 'https' };
+export function csrfCookieName(config: Config) {
+  return config.secureCookies ? '__Host-assure_csrf' : 'assure_csrf';
+}
+
+/** Session cookie attributes: HttpOnly, SameSite=Lax, Secure over HTTPS (always, when Assure is served over HTTPS). */
+export function sessionCookieOptions(config: Config) {
+  return { path: '/', httpOnly: true, sameSite: 'lax' as const, secure: config.secureCookies ? true : ('auto' as const) };
+}
+
+/**
+ * The path as the router reads it: percent-decoded once and its dot segments resolved, so
+ * `/%61pi/v1/…` or `/x/../api/v1/…` is the API, as it is to the router. Undecodable: as given.
+ */
+export function normalisedPath(url: string): string {
+  const raw = url.split('?')[0] ?? '/';
+  let decoded = raw;
+  try {
+    decoded = decodeURIComponent(raw);
+  } catch {
+    // Left as it is: the router refuses it too.
+  }
+  return new URL(decoded.replace(/\\/g, '/'), 'http://assure.invalid').pathname;
 }
 
 /** Who is asking: a session cookie for pages, a bearer token for the API — never both. */
-export function setUpAuthentication(app: FastifyInstance, deps: { db: Db; config: Config }) {
+export function setUpAuthentication(app: FastifyInstance, deps: { db: Db; config: Config; clock: Clock }) {
+  const cookieName = sessionCookieName(deps.config);
   app.decorateRequest('principal', null);
   app.decorateRequest('sessionToken', null);
   app.decorateRequest('isApi', false);
   app.addHook('onRequest', async (request, reply) => {
-    request.isApi = request.url.startsWith('/api/');
-    if (request.url === '/health' || request.url.startsWith('/assets/')) return;
+    // The route the router chose decides, or for no route the normalised path: never the raw URL.
+    const path = request.routeOptions.url ?? normalisedPath(request.url);
+    request.isApi = path === '/api' || path.startsWith('/api/');
+    if (path === '/health' || path.startsWith('/assets/')) return;
     if (request.isApi) {
       const bearer = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
-      const userId = bearer ? await findApiTokenUser(deps.db, bearer) : null;
+      const userId = bearer ? await findApiTokenUser(deps.db, bearer, deps.clock.now()) : null;
       request.principal = userId ? await loadPrincipal(deps.db, userId) : null;
       return;
     }
-    const token = request.cookies[SESSION_COOKIE];
+    const token = request.cookies[cookieName];
     if (!token) return;
-    const session = await findLiveSession(deps.db, token, deps.config.sessionIdleMinutes);
+    const session = await findLiveSession(deps.db, token, { now: deps.clock.now(), idleMinutes: deps.config.sessionIdleMinutes });
     if (!session) {
-      reply.clearCookie(SESSION_COOKIE, { path: '/' });
+      reply.clearCookie(cookieName, sessionCookieOptions(deps.config));
       return;
     }
     request.sessionToken = token;
