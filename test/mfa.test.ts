@@ -169,5 +169,18 @@ describe.each(testDrivers())('MFA on %s', (driver) => {
     const next = await password(council.users.senior_leader.email);
     expect(next.location).toBe('/sign-in/mfa?next=%2F');
     expect((await next.client.post('/sign-in/mfa', { code: totpCodeAt(key, clock.now()) })).statusCode).toBe(303);
+    expect((await next.client.get('/')).statusCode).toBe(200);
+
+    // Phone and codes lost: an administrator resets the app; the person is signed out, and their
+    // role does not require it, so the next sign-in asks for no code.
+    const admin = await password(council.users.administrator.email);
+    clock.advance(30_000);
+    await admin.client.post('/sign-in/mfa', { code: totpCodeAt(adminKey, clock.now()) });
+    await admin.client.get(`/organisation/users/${council.users.senior_leader.id}`);
+    const reset = await admin.client.post(`/organisation/users/${council.users.senior_leader.id}/reset-mfa`);
+    expect(reset.headers.location).toBe(`/organisation/users/${council.users.senior_leader.id}?done=mfa-reset`);
+    expect(pageText((await admin.client.get(reset.headers.location as string)).body)).toContain('Authenticator app reset');
+    expect((await next.client.get('/')).statusCode).toBe(303);
+    expect((await password(council.users.senior_leader.email)).location).toBe('/');
   });
 });

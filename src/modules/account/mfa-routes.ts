@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { AppDependencies } from '../../app.ts';
 import { logActivity } from '../../platform/activity.ts';
 import { loadPrincipal } from '../../platform/auth/queries.ts';
+import { notFound } from '../../platform/errors.ts';
 import { sessionCookieName, sessionCookieOptions } from '../../platform/http/pipeline.ts';
 import {
   beginMfaSetUp,
@@ -14,6 +15,7 @@ import {
   mfaForEveryone,
   mfaStatus,
   recordMfaFailure,
+  resetMfa,
   setMfaForEveryone,
   verifySecondFactor,
 } from './mfa.ts';
@@ -128,6 +130,14 @@ export async function mfaRoutes(app: FastifyInstance, { db, config, clock }: App
     }
     await logActivity(db, { principal, ipAddress: request.ip }, { action: 'update', recordType: 'user', recordId: principal.userId, summary: 'authenticator app set up' });
     return reply.page('account/views/mfa-recovery-codes.njk', { codes, next: '/account' });
+  });
+
+  app.post('/organisation/users/:id/reset-mfa', { config: { access: 'org.manage' } }, async (request, reply) => {
+    const { id } = z.object({ id: z.string().uuid() }).parse(request.params);
+    const principal = request.principal!;
+    if (!(await resetMfa(db, { organisationId: principal.organisationId, userId: id }))) throw notFound('User');
+    await logActivity(db, { principal, ipAddress: request.ip }, { action: 'update', recordType: 'user', recordId: id, summary: 'authenticator app reset' });
+    return reply.redirect(`/organisation/users/${id}?done=mfa-reset`, 303);
   });
 
   app.get('/organisation/sign-in-security', { config: { access: 'org.manage' } }, async (request, reply) => {

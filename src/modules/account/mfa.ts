@@ -198,3 +198,23 @@ export async function mfaForEveryone(db: Db, organisationId: string): Promise<bo
   const row = await db.selectFrom('organisations').select('mfa_required_for_everyone').where('id', '=', organisationId).executeTakeFirstOrThrow();
   return row.mfa_required_for_everyone;
 }
+
+/**
+ * An administrator's reset, for a lost phone and lost recovery codes: the secret and codes go,
+ * and so do the person's sessions; their next password sign-in sets the app up again.
+ */
+export async function resetMfa(db: Db, input: { organisationId: string; userId: string }): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    const user = await trx
+      .updateTable('users')
+      .set({ totp_secret: null, totp_confirmed_at: null, totp_last_step: null })
+      .where('id', '=', input.userId)
+      .where('organisation_id', '=', input.organisationId)
+      .returning('id')
+      .executeTakeFirst();
+    if (!user) return false;
+    await trx.deleteFrom('mfa_recovery_codes').where('user_id', '=', input.userId).execute();
+    await trx.deleteFrom('sessions').where('user_id', '=', input.userId).execute();
+    return true;
+  });
+}
