@@ -81,6 +81,7 @@ describe.each(testDrivers())('sessions on %s', (driver) => {
     const out = await phone.post('/account/sessions/end-all');
     expect(out.statusCode).toBe(303);
     expect(out.headers.location).toBe('/sign-in?signedOut=everywhere');
+    expect(pageText((await phone.get(String(out.headers.location))).body)).toContain('You have been signed out on every device');
     for (const client of [laptop, phone]) {
       const response = await client.get('/my-audits');
       expect(response.statusCode).toBe(303);

@@ -28,8 +28,10 @@ export async function accountRoutes(app: FastifyInstance, { db, config, clock }:
   const cookieName = sessionCookieName(config);
   app.get('/sign-in', { config: { access: 'public' } }, async (request, reply) => {
     if (request.principal) return reply.redirect('/', 303);
-    const next = safeNext((request.query as Record<string, unknown>).next);
-    return reply.page('account/views/sign-in.njk', { values: { next } });
+    const query = request.query as Record<string, unknown>;
+    const next = safeNext(query.next);
+    const signedOut = query.signedOut === 'everywhere' ? 'everywhere' : query.signedOut === '1' ? 'here' : null;
+    return reply.page('account/views/sign-in.njk', { values: { next }, signedOut });
   });
 
   app.post(
