@@ -112,7 +112,7 @@ export async function changePassword(
   else if (!(await verifyPassword(input.current, user.password_hash))) {
     errors.push({ field: 'currentPassword', message: 'Your current password is not correct' });
   }
-  const problem = passwordProblem(input.next, { email: user.email, displayName: user.display_name });
+  const problem = await passwordProblem(input.next, { email: user.email, displayName: user.display_name });
   if (problem) errors.push({ field: 'newPassword', message: problem });
   else if (input.next !== input.confirm) errors.push({ field: 'confirmPassword', message: 'The passwords do not match' });
   if (errors.length) return errors;

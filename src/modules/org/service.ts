@@ -39,7 +39,7 @@ export async function createUser(
   db: Db,
   input: { organisationId: string; email: string; displayName: string; password: string; staffId?: string | null; grants: GrantInput[] },
 ) {
-  const problem = passwordProblem(input.password, { email: input.email, displayName: input.displayName });
+  const problem = await passwordProblem(input.password, { email: input.email, displayName: input.displayName });
   if (problem) throw invalid(problem, [{ field: 'password', message: problem }]);
   const user = await queries.insertUser(db, {
     organisationId: input.organisationId,
@@ -259,7 +259,7 @@ export async function addUser(
       if (existing) errors.push({ field: 'staffId', message: `This staff member already has a user account (${existing.display_name})` });
     }
   }
-  const problem = passwordProblem(input.password, { email: input.email, displayName: input.displayName });
+  const problem = await passwordProblem(input.password, { email: input.email, displayName: input.displayName });
   if (problem) errors.push({ field: 'password', message: problem });
   if (errors.length) return refused(errors);
   // Hashing is slow on purpose: done before the transaction, which stays short.

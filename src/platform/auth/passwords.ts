@@ -1,8 +1,6 @@
 import { argon2, randomBytes, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
-import { ZxcvbnFactory } from '@zxcvbn-ts/core';
-import * as common from '@zxcvbn-ts/language-common';
-import * as english from '@zxcvbn-ts/language-en';
+import type { ZxcvbnFactory } from '@zxcvbn-ts/core';
 
 /**
  * argon2id from Node's own crypto (no native addon), stored as a PHC string so the
@@ -46,7 +44,7 @@ export const PASSWORD_RULE = 'Password must be at least 12 characters';
  * password zxcvbn scores under 3 — guessable in under 10^10 tries, like `123456789012` or
  * `aaaaaaaaaaaa` — is refused with its reason.
  */
-export function passwordProblem(password: string, person: { email?: string; displayName?: string } = {}): string | null {
+export async function passwordProblem(password: string, person: { email?: string; displayName?: string } = {}): Promise<string | null> {
   if (password.length < 12) return PASSWORD_RULE;
   if (password.length > 256) return 'Password must be 256 characters or fewer';
   const lower = password.toLowerCase();
@@ -54,7 +52,7 @@ export function passwordProblem(password: string, person: { email?: string; disp
     .map((word) => word?.trim().toLowerCase() ?? '')
     .filter((word) => word.length >= 4);
   if (ownWords.some((word) => lower.includes(word))) return 'Password must not contain your e-mail address or name';
-  const result = passwordChecker().check(password, ownWords);
+  const result = (await passwordChecker()).check(password, ownWords);
   if (result.score < 3) {
     const why = result.feedback.warning ? ` (${result.feedback.warning.replace(/\.$/, '').toLowerCase()})` : '';
     return `Password is too easy to guess${why}: use three or more random words`;
@@ -62,13 +60,15 @@ export function passwordProblem(password: string, person: { email?: string; disp
   return null;
 }
 
-let checker: ZxcvbnFactory | undefined;
-/** Built on first use: loading the dictionaries takes a moment that only password changes should pay. */
-function passwordChecker(): ZxcvbnFactory {
-  checker ??= new ZxcvbnFactory({
-    dictionary: { ...common.dictionary, ...english.dictionary },
-    graphs: common.adjacencyGraphs,
-    translations: english.translations,
-  });
+let checker: Promise<ZxcvbnFactory> | undefined;
+/**
+ * Loaded on first use: the dictionaries are megabytes that take a second to load, which
+ * every start of the app and the command line would otherwise pay.
+ */
+function passwordChecker(): Promise<ZxcvbnFactory> {
+  checker ??= (async () => {
+    const [{ ZxcvbnFactory }, common, english] = await Promise.all([import('@zxcvbn-ts/core'), import('@zxcvbn-ts/language-common'), import('@zxcvbn-ts/language-en')]);
+    return new ZxcvbnFactory({ dictionary: { ...common.dictionary, ...english.dictionary }, graphs: common.adjacencyGraphs, translations: english.translations });
+  })();
   return checker;
 }
