@@ -210,6 +210,19 @@ describeInBrowser('single sign-on with an OpenID Connect provider, in Chromium',
     expect(new URL(page.url()).pathname).toBe('/sign-in');
     await page.goto('/organisation');
     expect(new URL(page.url()).pathname).toBe('/sign-in');
+    expect(await page.locator('.govuk-notification-banner').innerText()).toContain('You have been signed out on every device');
+
+    // The next sign-in asks for the code; the council's setting is one page away.
+    await signIn(page, t.seeded.users.administrator.email, PASSWORD);
+    await verifyOnPage(page, 'Enter your security code');
+    await expectNoAxeViolations(page);
+    await page.getByLabel('Security code').fill(totpCodeAt(key, new Date(clock.now().getTime() + 30_000)));
+    await clickAndLoad(page.getByRole('button', { name: 'Continue' }));
+    await verifyOnPage(page, 'Hello, Ada Admin');
+    await page.goto('/organisation');
+    await clickAndLoad(page.getByRole('link', { name: 'Sign-in security' }));
+    await verifyOnPage(page, 'Sign-in security');
+    await expectNoAxeViolations(page);
     await page.context().close();
   }, FLOW_TIMEOUT);
 });
