@@ -208,9 +208,9 @@ describeInBrowser('single sign-on with an OpenID Connect provider, in Chromium',
     await page.goto('/account');
     await clickAndLoad(page.getByRole('button', { name: 'Sign out everywhere' }));
     expect(new URL(page.url()).pathname).toBe('/sign-in');
+    expect(await page.locator('.govuk-notification-banner').innerText()).toContain('You have been signed out on every device');
     await page.goto('/organisation');
     expect(new URL(page.url()).pathname).toBe('/sign-in');
-    expect(await page.locator('.govuk-notification-banner').innerText()).toContain('You have been signed out on every device');
 
     // The next sign-in asks for the code; the council's setting is one page away.
     await signIn(page, t.seeded.users.administrator.email, PASSWORD);
