@@ -46,7 +46,7 @@ if (!fs.existsSync(FAKETIME)) {
 }
 
 console.log(`The date-sensitive tests with the clock moved ${DAYS} days ahead (PGlite):`);
-const result = spawnSync(FAKETIME, ['-f', `+${DAYS}d`, process.execPath, 'node_modules/vitest/vitest.mjs', 'run', ...DATE_SENSITIVE], {
+const result = spawnSync(FAKETIME, ['-f', `+${DAYS}d`, process.execPath, 'node_modules/vitest/vitest.mjs', 'run', ...(process.argv.length > 2 ? process.argv.slice(2) : DATE_SENSITIVE)], {
   stdio: 'inherit',
   // Timers run on the real monotonic clock; only the wall clock moves.
   env: { ...process.env, FAKETIME_DONT_FAKE_MONOTONIC: '1', TEST_DRIVERS: 'pglite' },

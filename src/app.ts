@@ -26,6 +26,9 @@ import './platform/http/types.ts';
 import { createViewEnvironment, ROOT_DIR, SRC_DIR } from './platform/views.ts';
 import { healthRoutes } from './modules/health/routes.ts';
 import { accountRoutes } from './modules/account/routes.ts';
+import { mfaRoutes } from './modules/account/mfa-routes.ts';
+import { sessionRoutes } from './modules/account/session-routes.ts';
+import { ssoRoutes } from './modules/account/sso-routes.ts';
 import { homeRoutes } from './modules/home/routes.ts';
 import { orgRoutes } from './modules/org/routes.ts';
 import { childrenRoutes } from './modules/children/routes.ts';
@@ -86,6 +89,9 @@ export async function buildApp(deps: AppDependencies, options: { logStream?: Nod
 
   await app.register(async (scope) => healthRoutes(scope, deps));
   await app.register(async (scope) => accountRoutes(scope, deps));
+  await app.register(async (scope) => mfaRoutes(scope, deps));
+  await app.register(async (scope) => sessionRoutes(scope, deps));
+  await app.register(async (scope) => ssoRoutes(scope, deps));
   await app.register(async (scope) => homeRoutes(scope, deps));
   await app.register(async (scope) => orgRoutes(scope, deps));
   await app.register(async (scope) => childrenRoutes(scope, deps));

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import type { Role } from './db/types.ts';
+import { oidcEnvironment, oidcConfigFrom, type OidcConfig } from './platform/auth/oidc-config.ts';
 
 /**
  * The only reader of process.env. Everything else receives a typed Config.
@@ -55,9 +57,16 @@ const environmentSchema = z.object({
   REMINDER_WINDOW_WORKING_DAYS: z.coerce.number().int().min(0).max(20).default(2),
   REMINDER_INTERVAL_SECONDS: z.coerce.number().int().min(10).max(24 * 60 * 60).default(300),
   ASSURE_TEST_IMPORT_PAUSE_AT: z.enum(['reading', 'final-write', 'commit']).optional(),
+  ...oidcEnvironment,
 });
 
 export type Config = {
+  /** Single sign-on with the council's identity provider; undefined: local accounts only. */
+  oidc: OidcConfig | undefined;
+  /** Sign-in with e-mail and password; a council with single sign-on may turn it off. */
+  localSignIn: boolean;
+  /** Roles whose local sign-in always asks for an authenticator code (administrator and QA lead by default). */
+  mfaRequiredRoles: Role[];
   environment: 'development' | 'production' | 'test';
   port: number;
   /** The address to listen on; undefined: the caller's default (the demo keeps to this machine). */
@@ -155,7 +164,17 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
   if (env.EMAIL_TRANSPORT === 'notify' && (!env.NOTIFY_API_KEY || !env.NOTIFY_TEMPLATE_ID)) {
     throw new ConfigError('EMAIL_TRANSPORT=notify needs NOTIFY_API_KEY and NOTIFY_TEMPLATE_ID (a template with ((subject)) and ((body)))');
   }
+  let oidc: OidcConfig | undefined;
+  try {
+    oidc = oidcConfigFrom(env, env.PUBLIC_URL ?? (env.NODE_ENV === 'production' ? undefined : `http://localhost:${env.PORT}`));
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+  if (!env.LOCAL_SIGN_IN && !oidc) throw new ConfigError('LOCAL_SIGN_IN=false needs single sign-on (OIDC_ISSUER and the other OIDC_ settings): nobody could sign in');
   return {
+    oidc,
+    localSignIn: env.LOCAL_SIGN_IN,
+    mfaRequiredRoles: env.MFA_REQUIRED_ROLES,
     environment: env.NODE_ENV,
     port: env.PORT,
     host: env.HOST,

@@ -15,6 +15,7 @@ import * as caseDirectionReview from './migrations/2026-11-24T2020_case_directio
 import * as openAuditsIndex from './migrations/2026-11-24T2030_open_audits_index.ts';
 import * as importPreview from './migrations/2026-12-06T1100_import_preview.ts';
 import * as signInHardening from './migrations/2026-12-06T1300_sign_in_hardening.ts';
+import * as ssoMfaSessions from './migrations/2026-12-06T1400_sso_mfa_sessions.ts';
 
 /**
  * Migrations are listed here, in order, rather than read from a folder at run time, so the
@@ -37,6 +38,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '2026-11-24T2030_open_audits_index': openAuditsIndex,
   '2026-12-06T1100_import_preview': importPreview,
   '2026-12-06T1300_sign_in_hardening': signInHardening,
+  '2026-12-06T1400_sso_mfa_sessions': ssoMfaSessions,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

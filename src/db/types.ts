@@ -32,6 +32,8 @@ export interface OrganisationsTable {
   settings: Json<Record<string, unknown>>;
   /** Whose bank holidays are not working days: a gov.uk division. */
   bank_holiday_division: ColumnType<BankHolidayDivision, BankHolidayDivision | undefined, BankHolidayDivision>;
+  /** MFA for every local account, not only administrators and QA leads. */
+  mfa_required_for_everyone: Generated<boolean>;
   created_at: CreatedAt;
   updated_at: Timestamp;
 }
@@ -110,6 +112,32 @@ export interface UsersTable {
   version: Generated<number>;
   created_at: CreatedAt;
   updated_at: Timestamp;
+  /** The identity provider's issuer and subject, remembered once the person is matched. */
+  oidc_issuer: string | null;
+  oidc_subject: string | null;
+  /** TOTP secret, sealed (platform/auth/sealed.ts); confirmed once a first code was accepted. */
+  totp_secret: string | null;
+  totp_confirmed_at: NullableTimestamp;
+  /** The last TOTP time step accepted: a code is never accepted twice. */
+  totp_last_step: number | null;
+}
+
+export interface MfaRecoveryCodesTable {
+  id: Generated<string>;
+  organisation_id: string;
+  user_id: string;
+  code_hash: string;
+  used_at: NullableTimestamp;
+  created_at: CreatedAt;
+}
+
+export interface OidcSignInsTable {
+  state_hash: string;
+  code_verifier: string;
+  nonce: string;
+  next_path: string;
+  expires_at: Date | string;
+  created_at: CreatedAt;
 }
 
 export interface RoleGrantsTable {
@@ -121,6 +149,8 @@ export interface RoleGrantsTable {
   team_id: string | null;
   service_id: string | null;
   created_at: CreatedAt;
+  /** The identity provider's group that granted this role (OIDC_GROUP_ROLES); null: an administrator did. */
+  granted_by_group: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface SessionsTable {
@@ -132,6 +162,13 @@ export interface SessionsTable {
   expires_at: Timestamp;
   ip_address: string | null;
   user_agent: string | null;
+  /** What a person sees and ends a session by; the id (the token's hash) never leaves the server. */
+  public_id: Generated<string>;
+  sign_in_method: ColumnType<'password' | 'oidc', 'password' | 'oidc' | undefined, never>;
+  /** Signed in with a password, waiting for the MFA code: opens nothing yet. */
+  awaiting_mfa: Generated<boolean>;
+  mfa_failures: Generated<number>;
+  mfa_passed_at: NullableTimestamp;
 }
 
 export interface ApiTokensTable {
@@ -481,6 +518,8 @@ export interface Database {
   users: UsersTable;
   role_grants: RoleGrantsTable;
   sessions: SessionsTable;
+  mfa_recovery_codes: MfaRecoveryCodesTable;
+  oidc_sign_ins: OidcSignInsTable;
   api_tokens: ApiTokensTable;
   sign_in_throttle: SignInThrottleTable;
   children: ChildrenTable;

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.ts';
-import { systemClock } from '../../src/platform/clock.ts';
+import { systemClock, type Clock } from '../../src/platform/clock.ts';
 import type { Db } from '../../src/db/index.ts';
 import { buildAssets } from '../../src/platform/assets.ts';
 import { testConfig } from '../support/app.ts';
@@ -58,16 +58,22 @@ export type BrowserApp<T> = {
   close: () => Promise<void>;
 };
 
-/** Starts Assure on a random local port over a fresh in-memory database, seeded by `seed`, and launches Chromium. */
-export async function startBrowserApp<T>(seed: (db: Db) => Promise<T>): Promise<BrowserApp<T>> {
+/**
+ * Starts Assure on a random local port (or `options.port`) over a fresh in-memory database,
+ * seeded by `seed`, and launches Chromium. `options.config` adds settings; `options.clock` sets business time.
+ */
+export async function startBrowserApp<T>(
+  seed: (db: Db) => Promise<T>,
+  options: { config?: Record<string, string>; clock?: Clock; port?: number } = {},
+): Promise<BrowserApp<T>> {
   // The layout links the compiled stylesheet; axe's colour-contrast check needs the real one.
   await buildAssets();
   const handle = await openTestDatabase('pglite');
   let browser: Browser | undefined;
-  const app = await buildApp({ db: handle.db, config: testConfig(), clock: systemClock });
+  const app = await buildApp({ db: handle.db, config: testConfig(options.config), clock: options.clock ?? systemClock });
   try {
     const seeded = await seed(handle.db);
-    await app.listen({ port: 0, host: '127.0.0.1' });
+    await app.listen({ port: options.port ?? 0, host: '127.0.0.1' });
     const { port } = app.server.address() as AddressInfo;
     const baseUrl = `http://127.0.0.1:${port}`;
     browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
@@ -125,7 +131,7 @@ export async function signIn(page: Page, email: string, password: string) {
   await page.goto('/sign-in');
   await page.getByLabel('E-mail address').fill(email);
   await page.getByLabel('Password', { exact: true }).fill(password);
-  await clickAndLoad(page.getByRole('button', { name: 'Sign in' }));
+  await clickAndLoad(page.getByRole('button', { name: 'Sign in', exact: true }));
 }
 
 /** Page-object check: the page's one h1 reads `heading`, and no script on it has failed. */

@@ -8,7 +8,8 @@ import { openTestDatabase, type Driver } from './database.ts';
 export type TestApp = { app: FastifyInstance; db: Db; config: Config; clock: Clock; close: () => Promise<void> };
 
 export function testConfig(overrides: Record<string, string> = {}): Config {
-  return loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: './data/test', ...overrides });
+  // MFA by role is off unless a test asks for it (test/mfa.test.ts): other tests sign in with a password alone.
+  return loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: './data/test', MFA_REQUIRED_ROLES: '', ...overrides });
 }
 
 /** An app on a test database; pass a fixed clock to set business time for the app and its SQL together. */

@@ -9,13 +9,15 @@ export class TestClient {
   readonly cookies = new Map<string, string>();
   csrfToken = '';
   lastResponse: LightMyRequestResponse | undefined;
+  /** Sent with every request, like a browser's User-Agent. */
+  headers: Record<string, string> = {};
 
   constructor(app: FastifyInstance) {
     this.app = app;
   }
 
   async get(url: string, headers: Record<string, string> = {}) {
-    return this.#record(await this.app.inject({ method: 'GET', url, headers: { ...headers, cookie: this.#cookieHeader() } }));
+    return this.#record(await this.app.inject({ method: 'GET', url, headers: { ...this.headers, ...headers, cookie: this.#cookieHeader() } }));
   }
 
   /** Posts a form. Without an explicit _csrf, the token of the last page read is sent. */
@@ -30,7 +32,7 @@ export class TestClient {
         method: 'POST',
         url,
         payload: params.toString(),
-        headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: this.#cookieHeader() },
+        headers: { ...this.headers, 'content-type': 'application/x-www-form-urlencoded', cookie: this.#cookieHeader() },
       }),
     );
   }

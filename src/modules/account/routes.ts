@@ -3,9 +3,12 @@ import { z } from 'zod';
 import type { AppDependencies } from '../../app.ts';
 import { logActivity } from '../../platform/activity.ts';
 import { deleteSession } from '../../platform/auth/queries.ts';
-import { notFound } from '../../platform/errors.ts';
+import { AppError, notFound } from '../../platform/errors.ts';
 import { sessionCookieName, sessionCookieOptions } from '../../platform/http/pipeline.ts';
 import { fieldErrorsFrom } from '../../platform/views.ts';
+import { holdSessionForMfa, MFA_COOKIE, MFA_COOKIE_PATH } from './mfa.ts';
+import { safeNext } from './next-path.ts';
+import { accountSecurity } from './session-routes.ts';
 import { changePassword, createApiToken, listApiTokens, revokeApiToken, signIn, DEFAULT_TOKEN_LIFETIME_DAYS, TOKEN_LIFETIMES_DAYS } from './service.ts';
 
 const signInForm = z.object({
@@ -21,17 +24,14 @@ const tokenForm = z.object({
     .refine((days) => (TOKEN_LIFETIMES_DAYS as readonly number[]).includes(days), 'Choose how long the token works'),
 });
 
-/** Only same-site paths are followed after sign-in, never another host. */
-function safeNext(value: unknown): string {
-  return typeof value === 'string' && /^\/(?!\/)[^\s\\]*$/.test(value) ? value : '/';
-}
-
 export async function accountRoutes(app: FastifyInstance, { db, config, clock }: AppDependencies) {
   const cookieName = sessionCookieName(config);
   app.get('/sign-in', { config: { access: 'public' } }, async (request, reply) => {
     if (request.principal) return reply.redirect('/', 303);
-    const next = safeNext((request.query as Record<string, unknown>).next);
-    return reply.page('account/views/sign-in.njk', { values: { next } });
+    const query = request.query as Record<string, unknown>;
+    const next = safeNext(query.next);
+    const signedOut = query.signedOut === 'everywhere' ? 'everywhere' : query.signedOut === '1' ? 'here' : null;
+    return reply.page('account/views/sign-in.njk', { values: { next }, signedOut });
   });
 
   app.post(
@@ -40,6 +40,7 @@ export async function accountRoutes(app: FastifyInstance, { db, config, clock }:
     // only spares one server a flood of argon2 checks from a single address.
     { config: { access: 'public', rateLimit: { max: 120, timeWindow: '1 minute' } } },
     async (request, reply) => {
+      if (!config.localSignIn) throw new AppError('FORBIDDEN', `Sign in with ${config.oidc?.label ?? 'single sign-on'}`);
       const body = request.body as Record<string, unknown>;
       const next = safeNext(body.next);
       const parsed = signInForm.safeParse(body);
@@ -56,6 +57,10 @@ export async function accountRoutes(app: FastifyInstance, { db, config, clock }:
           errors: [{ field: 'email', message: result.message }],
           values: { email: parsed.data.email, next },
         });
+      }
+      if (await holdSessionForMfa(db, { sessionToken: result.sessionToken, now: clock.now(), requiredRoles: config.mfaRequiredRoles })) {
+        reply.setCookie(MFA_COOKIE, result.sessionToken, { ...sessionCookieOptions(config), path: MFA_COOKIE_PATH });
+        return reply.redirect(`/sign-in/mfa?next=${encodeURIComponent(next)}`, 303);
       }
       reply.setCookie(cookieName, result.sessionToken, sessionCookieOptions(config));
       return reply.redirect(next, 303);
@@ -75,7 +80,12 @@ export async function accountRoutes(app: FastifyInstance, { db, config, clock }:
   app.get('/session/keep-alive', { config: { access: 'account' } }, async (_request, reply) => reply.code(204).header('Cache-Control', 'no-store').send());
 
   app.get('/account', { config: { access: 'account' } }, async (request, reply) => {
-    return reply.page('account/views/account.njk', { tokens: await listApiTokens(db, request.principal!.userId), lifetimes: TOKEN_LIFETIMES_DAYS });
+    return reply.page('account/views/account.njk', {
+      tokens: await listApiTokens(db, request.principal!.userId),
+      lifetimes: TOKEN_LIFETIMES_DAYS,
+      security: await accountSecurity(db, { clock, config }, { userId: request.principal!.userId, sessionToken: request.sessionToken }),
+      sessionEnded: (request.query as Record<string, unknown>).sessionEnded === '1',
+    });
   });
 
   app.get('/account/password', { config: { access: 'account' } }, async (_request, reply) => {

@@ -522,6 +522,7 @@ async function* errorEvents(errors: readonly RowError[]): AsyncGenerator<Extract
 }
 
 function todayInLondon(): string {
+  // Only when the caller gives no `today`: the import service always passes the clock's.
   // en-CA formats dates as YYYY-MM-DD; the councils work on UK dates.
   return new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/London' }).format(new Date());
 }

@@ -47,6 +47,7 @@ const DONE: Record<string, string> = {
   unlocked: 'Account unlocked',
   disabled: 'Account disabled: they have been signed out and cannot sign in',
   enabled: 'Account enabled',
+  'mfa-reset': 'Authenticator app reset: they set it up again when they next sign in, and have been signed out',
   'division-saved': 'Bank holidays changed: new due dates follow them',
   'bank-holidays-loaded': 'Bank holidays file loaded: new due dates follow it',
 };

@@ -146,6 +146,8 @@ export async function findLiveSession(db: Db, token: string, options: { now: Dat
     .selectFrom('sessions')
     .select(['id', 'user_id', 'expires_at', 'last_seen_at'])
     .where('id', '=', hashToken(token))
+    // A session waiting for its MFA code opens nothing (account/mfa.ts).
+    .where('awaiting_mfa', '=', false)
     .where('expires_at', '>', now)
     .where('last_seen_at', '>', new Date(now.getTime() - options.idleMinutes * 60_000))
     .executeTakeFirst();

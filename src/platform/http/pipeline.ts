@@ -141,6 +141,7 @@ export function setUpPageRendering(app: FastifyInstance, deps: { views: nunjucks
       cspNonce: (this as unknown as { cspNonce?: { script: string } }).cspNonce?.script,
       currentPath: path,
       sessionIdleMinutes: deps.config.sessionIdleMinutes,
+      signInChoices: { sso: deps.config.oidc?.label ?? null, local: deps.config.localSignIn },
     });
     this.header('Cache-Control', 'no-store').type('text/html; charset=utf-8').send(html);
     return this;
