@@ -64,6 +64,20 @@ describe.each(testDrivers())('child register on %s', (driver) => {
     return coordinator.get(response.headers.location as string);
   }
 
+  it('names every problem of a row in one upload: its format, its codes, its team and its worker', async () => {
+    const content = [
+      'Child Unique ID,Initials,Date of birth,Gender,Child\'s Legal Status,Allocated Team,Allocated Worker',
+      'LCS-21,KL,31/02/2015,M,Fostered maybe,Nowhere Team,Nobody Known',
+    ].join('\n');
+    const text = pageText((await upload('one-pass.csv', content)).body);
+    expect(text).toContain('Nothing was imported');
+    expect(text).toMatch(/2 Date of birth 31\/02\/2015/);
+    expect(text).toMatch(/2 Child's Legal Status Fostered maybe not a recognised legal status/);
+    expect(text).toMatch(/2 Allocated team Nowhere Team no team called "Nowhere Team"/);
+    expect(text).toMatch(/2 Allocated worker Nobody Known/);
+    expect(await countChildren()).toBe(0);
+  });
+
   it('imports nothing from a file with bad rows, and reports every bad row', async () => {
     const page = await upload('bad.csv', BAD);
     const text = pageText(page.body);

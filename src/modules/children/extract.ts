@@ -70,6 +70,8 @@ export type ExtractEvent =
   /** Once per sheet read, after its header row: the columns used and ignored. */
   | { kind: 'columns'; sheet: string; columns: HeaderMatch }
   | { kind: 'row'; row: ExtractRow }
+  /** A row with errors, its failed fields at their fallbacks: for the caller's own checks (team, worker), never to store. */
+  | { kind: 'rejected'; row: ExtractRow }
   | { kind: 'error'; error: RowError }
   | { kind: 'progress'; rowsRead: number };
 
@@ -505,7 +507,7 @@ async function* sheetRowEvents(rows: AsyncIterable<SourceRow>, sheet: SheetConte
   return count;
 }
 
-/** Yields the row when it is valid; returns its errors otherwise. */
+/** Yields the row when it is valid, else the rejected row (so every problem of it is found in one pass); returns its errors. */
 async function* rowEvents(source: SourceRow, sheet: SheetContext, firstRowById: Map<string, number>): AsyncGenerator<ExtractEvent, RowError[]> {
   const { row, errors } = normaliseRow(source, sheet);
   if (row.externalId !== '') {
@@ -513,7 +515,7 @@ async function* rowEvents(source: SourceRow, sheet: SheetContext, firstRowById: 
     if (firstRow === undefined) firstRowById.set(row.externalId, row.rowNumber);
     else errors.unshift(cellError(source, sheet, sheet.mapping.externalId!, `duplicate of row ${firstRow}`));
   }
-  if (errors.length === 0) yield { kind: 'row', row };
+  yield errors.length === 0 ? { kind: 'row', row } : { kind: 'rejected', row };
   return errors;
 }
 

@@ -252,6 +252,13 @@ async function stageExtract(db: Db, input: ImportOptions & ImportFile & { import
       continue;
     }
     if (event.kind === 'sheets') await recordSheets(db, input.importId, event);
+    if (event.kind === 'rejected') {
+      // Its format problems come as error events; its team and worker are checked too, so one upload names them all.
+      const rowErrors = resolutionErrors(event.row, resolve, options.format === 'xlsx');
+      errors.push(...rowErrors);
+      errorCount += rowErrors.length;
+      continue;
+    }
     if (event.kind !== 'row') continue;
     rowsRead++;
     const rowErrors = resolutionErrors(event.row, resolve, options.format === 'xlsx');
