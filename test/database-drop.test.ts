@@ -61,7 +61,7 @@ async function startServer(databaseUrl: string): Promise<Server> {
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`the server did not start: ${output}`)), 150_000);
     const look = () => {
-      const port = /listening on http:\/\/localhost:(\d+)/.exec(output)?.[1];
+      const port = /listening on http:\/\/(?:localhost|127\.0\.0\.1):(\d+)/.exec(output)?.[1];
       if (port) {
         clearTimeout(timer);
         resolve(`http://127.0.0.1:${port}`);
