@@ -3,7 +3,6 @@ import type { Db } from '../../db/index.ts';
 import { logActivity, type Actor } from '../../platform/activity.ts';
 import { hashPassword, passwordProblem, verifyPassword } from '../../platform/auth/passwords.ts';
 import {
-  createSession,
   deleteOtherSessions,
   findUserByEmail,
   hashToken,
@@ -16,6 +15,7 @@ import {
   revokeApiTokensOf,
   withinSignInRateLimit,
 } from '../../platform/auth/queries.ts';
+import { openSession } from '../../platform/auth/sessions.ts';
 import { systemClock, type Clock } from '../../platform/clock.ts';
 import type { FieldError } from '../../platform/errors.ts';
 import { sql } from 'kysely';
@@ -88,9 +88,11 @@ export async function signIn(
   await recordSuccessfulSignIn(db, user.id);
   await clearSignInRateLimit(db, { email: input.email, ipAddress: input.ipAddress });
   await purgeExpiredSignInState(db, { now, idleMinutes: config.sessionIdleMinutes, throttleWindowSeconds: config.signInRateWindowMinutes * 60 });
-  const sessionToken = await createSession(db, {
+  const sessionToken = await openSession(db, {
     userId: user.id,
     organisationId: user.organisation_id,
+    method: 'password',
+    mfaPassedAt: null,
     now,
     absoluteHours: config.sessionAbsoluteHours,
     ipAddress: input.ipAddress,

@@ -115,27 +115,6 @@ export async function purgeExpiredSignInState(db: Db, options: { now: Date; idle
     .execute();
 }
 
-export async function createSession(
-  db: Db,
-  input: { userId: string; organisationId: string; now: Date; absoluteHours: number; ipAddress: string | null; userAgent: string | null },
-): Promise<string> {
-  const { token, hash } = newToken();
-  await db
-    .insertInto('sessions')
-    .values({
-      id: hash,
-      user_id: input.userId,
-      organisation_id: input.organisationId,
-      created_at: input.now,
-      last_seen_at: input.now,
-      expires_at: new Date(input.now.getTime() + input.absoluteHours * 3_600_000),
-      ip_address: input.ipAddress,
-      user_agent: input.userAgent?.slice(0, 300) ?? null,
-    })
-    .execute();
-  return token;
-}
-
 /**
  * The session behind a cookie, if it is neither past its absolute lifetime nor idle too long.
  * Touching it slides the idle window; writes are skipped within a minute to spare the database.

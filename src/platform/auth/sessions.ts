@@ -82,7 +82,7 @@ export function describeBrowser(userAgent: string | null): string {
   return browser ?? system ?? userAgent.slice(0, 60);
 }
 
-/** Opens a session signed in by single sign-on; its lifetime runs from the app's clock. */
+/** Opens a session, signed in by password or single sign-on; its lifetime runs from the app's clock. */
 export async function openSession(
   db: Db,
   input: { userId: string; organisationId: string; method: 'password' | 'oidc'; mfaPassedAt: Date | null; now: Date; absoluteHours: number; ipAddress: string | null; userAgent: string | null },
@@ -96,6 +96,7 @@ export async function openSession(
       organisation_id: input.organisationId,
       sign_in_method: input.method,
       mfa_passed_at: input.mfaPassedAt,
+      created_at: input.now,
       last_seen_at: input.now,
       expires_at: new Date(input.now.getTime() + input.absoluteHours * 3_600_000),
       ip_address: input.ipAddress,
