@@ -85,22 +85,25 @@ export async function mfaRoutes(app: FastifyInstance, { db, config, clock }: App
     return reply.redirect(next, 303);
   });
 
+  /** The set-up page again, with a new key to scan, when the code was missing or wrong. */
+  async function setUpRefused(reply: FastifyReply, input: { userId: string; formAction: string; code: string; next: string }) {
+    const status = await mfaStatus(db, input.userId, config.mfaRequiredRoles);
+    return reply.code(400).page('account/views/mfa-set-up.njk', {
+      setUp: await beginMfaSetUp(db, config, input.userId),
+      required: status.required,
+      formAction: input.formAction,
+      errors: [{ field: 'code', message: input.code ? WRONG_CODE : ENTER_CODE }],
+      values: { next: input.next },
+    });
+  }
+
   app.post('/sign-in/mfa/set-up', { config: { access: 'public', rateLimit } }, async (request, reply) => {
     const session = await waiting(request, reply);
     if (!session) return reply;
     const form = codeForm.parse(request.body);
     const next = safeNext(form.next);
     const codes = form.code ? await confirmMfaSetUp(db, config, { userId: session.user_id, organisationId: session.organisation_id, code: form.code, now: clock.now() }) : null;
-    if (!codes) {
-      const status = await mfaStatus(db, session.user_id, config.mfaRequiredRoles);
-      return reply.code(400).page('account/views/mfa-set-up.njk', {
-        setUp: await beginMfaSetUp(db, config, session.user_id),
-        required: status.required,
-        formAction: '/sign-in/mfa/set-up',
-        errors: [{ field: 'code', message: form.code ? WRONG_CODE : ENTER_CODE }],
-        values: { next },
-      });
-    }
+    if (!codes) return setUpRefused(reply, { userId: session.user_id, formAction: '/sign-in/mfa/set-up', code: form.code, next });
     if (!(await finishSignIn(request, reply, { userId: session.user_id, how: 'authenticator set up' }))) return reply.redirect('/sign-in', 303);
     // The page is rendered for the person now signed in: the layout shows their name.
     request.principal = await loadPrincipal(db, session.user_id);
@@ -118,16 +121,7 @@ export async function mfaRoutes(app: FastifyInstance, { db, config, clock }: App
     const principal = request.principal!;
     const form = codeForm.parse(request.body);
     const codes = form.code ? await confirmMfaSetUp(db, config, { userId: principal.userId, organisationId: principal.organisationId, code: form.code, now: clock.now() }) : null;
-    if (!codes) {
-      const status = await mfaStatus(db, principal.userId, config.mfaRequiredRoles);
-      return reply.code(400).page('account/views/mfa-set-up.njk', {
-        setUp: await beginMfaSetUp(db, config, principal.userId),
-        required: status.required,
-        formAction: '/account/mfa',
-        errors: [{ field: 'code', message: form.code ? WRONG_CODE : ENTER_CODE }],
-        values: { next: '/account' },
-      });
-    }
+    if (!codes) return setUpRefused(reply, { userId: principal.userId, formAction: '/account/mfa', code: form.code, next: '/account' });
     await logActivity(db, { principal, ipAddress: request.ip, at: request.at }, { action: 'update', recordType: 'user', recordId: principal.userId, summary: 'authenticator app set up' });
     return reply.page('account/views/mfa-recovery-codes.njk', { codes, next: '/account' });
   });
