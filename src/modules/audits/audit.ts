@@ -3,7 +3,7 @@ import type { AuditStatus, Grade } from '../../db/types.ts';
 import { dataScope, type Principal } from '../../platform/access.ts';
 import type { IsoDate } from '../../platform/working-days.ts';
 import { isOverdue, STAGE_OF, type Stage } from './lifecycle.ts';
-import { selectAuditInScope, selectAuditOverdue, selectAuditsOfAuditor, selectJudgements } from './queries.ts';
+import { overdueOn, selectAuditInScope, selectAuditOverdue, selectAuditsOfAuditor, selectJudgements } from './queries.ts';
 import { toTrackerAudit, type TrackerAudit } from './tracker.ts';
 import { auditTimeline, type TimelineEntry } from './transitions.ts';
 import { isoTimestamp } from '../../db/values.ts';
@@ -97,6 +97,8 @@ export type AuditLifecycle = {
   stageDueOn: string | null;
   /** Asked of the date now, never stored. */
   stageOverdue: boolean;
+  /** Overdue as the tracker says it (overdueOn): the headline's tag. */
+  overdue: boolean;
   /** Every change of status, newest first. */
   timeline: TimelineEntry[];
 };
@@ -105,7 +107,7 @@ export type AuditLifecycle = {
 export async function auditLifecycle(db: Db, principal: Principal, audit: AuditRecord, today: IsoDate): Promise<AuditLifecycle> {
   const row = await db
     .selectFrom('audits')
-    .select(['stage_started_on', 'stage_due_on'])
+    .select(['stage_started_on', 'stage_due_on', overdueOn(today).as('overdue')])
     .where('id', '=', audit.id)
     .where('organisation_id', '=', principal.organisationId)
     .executeTakeFirstOrThrow();
@@ -114,6 +116,7 @@ export async function auditLifecycle(db: Db, principal: Principal, audit: AuditR
     stageStartedOn: row.stage_started_on,
     stageDueOn: row.stage_due_on,
     stageOverdue: isOverdue(row.stage_due_on, today),
+    overdue: Boolean(row.overdue),
     timeline: await auditTimeline(db, principal.organisationId, audit.id),
   };
 }

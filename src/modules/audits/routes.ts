@@ -8,7 +8,7 @@ import { invalid, notFound } from '../../platform/errors.ts';
 import { formatDate, paginationLinks, queryString } from '../../platform/views.ts';
 import { ACTION_STATUS_LABELS, ACTION_STATUS_TAG_CLASSES, listAuditActions } from '../actions/service.ts';
 import { allocationRoutes } from './allocation-routes.ts';
-import { auditLifecycle, auditOverdue, findAudit, listMyAudits } from './audit.ts';
+import { auditLifecycle, findAudit, listMyAudits } from './audit.ts';
 import { auditDocumentRoutes } from './document/routes.ts';
 import { auditFormRoutes } from './form/form-routes.ts';
 import { mayModerate } from './moderation/moderation.ts';
@@ -155,16 +155,15 @@ export async function auditRoutes(app: FastifyInstance, deps: AppDependencies) {
     const today = ukDateAt(request.at);
     return reply.page('audits/views/audit.njk', {
       audit,
-      overdue: await auditOverdue(db, audit, today),
-      lifecycle: await auditLifecycle(db, principal, audit, ukDateAt(request.at)),
+      lifecycle: await auditLifecycle(db, principal, audit, today),
       statusLabels: AUDIT_STATUS_LABELS,
       statusTagClasses: STATUS_TAG_CLASSES,
       gradeLabels: GRADE_LABELS,
       canComplete,
       canModerate,
       distributionPanel: await distributionPanel(db, principal, audit),
-      escalationPanel: await escalationPanel(db, principal, audit, ukDateAt(request.at)),
-      actions: await listAuditActions(db, principal, audit.id, ukDateAt(request.at)),
+      escalationPanel: await escalationPanel(db, principal, audit, today),
+      actions: await listAuditActions(db, principal, audit.id, today),
       actionStatusLabels: ACTION_STATUS_LABELS,
       actionStatusTagClasses: ACTION_STATUS_TAG_CLASSES,
       flash: doneMessage(request.query as Record<string, unknown>, audit.status),
