@@ -15,7 +15,7 @@ import type { Db } from '../src/db/index.ts';
 import { allocateAudit } from '../src/modules/audits/allocation.ts';
 import { DETAILS_PAGE, findSection, type RawFields } from '../src/modules/audits/form/answers.ts';
 import { formPages, openForm, saveSection, type AuditForm } from '../src/modules/audits/form/form.ts';
-import { DEMO_PASSWORD } from '../src/modules/org/demo-data.ts';
+import { DEMO_PASSWORD } from '../src/demo/data.ts';
 import { loadBuiltInTools } from '../src/modules/tools/library.ts';
 import type { Principal } from '../src/platform/access.ts';
 import { findUserByEmail, loadPrincipal } from '../src/platform/auth/queries.ts';

@@ -7,7 +7,7 @@ import { systemClock } from '../src/platform/clock.ts';
 import { loadConfig } from '../src/config.ts';
 import { openPglite, openPostgres, type Db } from '../src/db/index.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
-import { seedDemoCouncil } from '../src/modules/org/demo.ts';
+import { seedDemoCouncil } from '../src/demo/seed.ts';
 
 export type BenchContext = {
   driver: 'postgres' | 'pglite';

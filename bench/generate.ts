@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import { once } from 'node:events';
 import { sql } from 'kysely';
 import type { Db } from '../src/db/index.ts';
-import { mulberry32 } from '../src/modules/org/demo-data.ts';
+import { mulberry32 } from '../src/demo/data.ts';
 import type { BenchContext } from './context.ts';
 
 function pick<T>(random: () => number, items: readonly T[]): T {

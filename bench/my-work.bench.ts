@@ -17,7 +17,7 @@ import type { Db } from '../src/db/index.ts';
 import { ukDateAt } from '../src/platform/clock.ts';
 import { selectPipeline, selectWork, workDates, type PipelineRow, type WorkDates } from '../src/modules/home/my-work.ts';
 import { holidayCalendarFor } from '../src/modules/org/calendar.ts';
-import { DEMO_PASSWORD } from '../src/modules/org/demo-data.ts';
+import { DEMO_PASSWORD } from '../src/demo/data.ts';
 import { dataScope, type Principal } from '../src/platform/access.ts';
 import { findUserByEmail, loadPrincipal } from '../src/platform/auth/queries.ts';
 import { TestClient } from '../test/support/client.ts';

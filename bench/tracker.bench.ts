@@ -11,7 +11,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../src/db/index.ts';
 import { listTrackerAudits, listTrackerFilterOptions, trackerFilterSchema, TRACKER_PAGE_SIZE, type TrackerFilters } from '../src/modules/audits/tracker.ts';
-import { DEMO_PASSWORD } from '../src/modules/org/demo-data.ts';
+import { DEMO_PASSWORD } from '../src/demo/data.ts';
 import { dataScope, type Principal } from '../src/platform/access.ts';
 import { findUserByEmail, loadPrincipal } from '../src/platform/auth/queries.ts';
 import { TestClient } from '../test/support/client.ts';

@@ -14,7 +14,7 @@ const DAYS = Number(process.env.TEST_CLOCK_AHEAD_DAYS ?? 800);
 
 /** Tests whose rules read the time: deadlines, overdue, reminders, e-mail retries, sessions, the demo's dates. */
 const DATE_SENSITIVE = [
-  'src/modules/org/demo-data.test.ts',
+  'src/demo/data.test.ts',
   'test/working-days.test.ts',
   'test/bank-holidays.test.ts',
   'test/bank-holiday-coverage.test.ts',

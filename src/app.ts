@@ -7,9 +7,7 @@ import multipart from '@fastify/multipart';
 import rateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import qs from 'node:querystring';
-import type { Config, TrustProxy } from './config.ts';
-import type { Db } from './db/index.ts';
-import type { Clock } from './platform/clock.ts';
+import type { TrustProxy } from './config.ts';
 import { PUBLIC_DIR } from './platform/assets.ts';
 import { requestLogSerializers } from './platform/http/request-log.ts';
 import {
@@ -22,7 +20,9 @@ import {
 } from './platform/http/pipeline.ts';
 import { setUpSecurityHeaders } from './platform/http/security.ts';
 import { serverTimeouts, setUpTextChecks, setUpUploadCap } from './platform/http/limits.ts';
-import './platform/http/types.ts';
+import type { AppDependencies } from './platform/http/types.ts';
+
+export type { AppDependencies };
 import { createViewEnvironment, ROOT_DIR, SRC_DIR } from './platform/views.ts';
 import { healthRoutes } from './modules/health/routes.ts';
 import { accountRoutes } from './modules/account/routes.ts';
@@ -38,8 +38,6 @@ import { activityRoutes } from './modules/activity/routes.ts';
 import { toolRoutes } from './modules/tools/routes.ts';
 import { apiRoutes } from './modules/api/routes.ts';
 
-/** What the app is built from: the database, the configuration and the one clock of business time. */
-export type AppDependencies = { db: Db; config: Config; clock: Clock };
 
 /**
  * The request pipeline, in order: health → security headers → cookies and parsing → static

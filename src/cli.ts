@@ -9,7 +9,7 @@ import { migrateToLatest, SchemaNewerThanCodeError } from './db/migrate.ts';
 import type { Role, Scope } from './db/types.ts';
 import { ROLES } from './platform/access.ts';
 import { AppError } from './platform/errors.ts';
-import { isEmpty, seedDemoCouncil } from './modules/org/demo.ts';
+import { isEmpty, seedDemoCouncil } from './demo/seed.ts';
 import { createOrganisation, createUser, findOrganisationBySlug, listOrganisations } from './modules/org/service.ts';
 import { createApiToken, TOKEN_LIFETIMES_DAYS } from './modules/account/service.ts';
 import { findUserByEmail } from './platform/auth/queries.ts';

@@ -6,7 +6,7 @@ import { systemClock } from './platform/clock.ts';
 import { openDatabase, DatabaseUnavailableError } from './db/index.ts';
 import { migrateToLatest, SchemaNewerThanCodeError } from './db/migrate.ts';
 import { buildAssets } from './platform/assets.ts';
-import { isEmpty, seedDemoCouncil } from './modules/org/demo.ts';
+import { isEmpty, seedDemoCouncil } from './demo/seed.ts';
 import { failInterruptedImports, runningImportIds } from './modules/children/service.ts';
 import { sweepUploadSpool } from './modules/children/upload-spool.ts';
 import { startMailSink, type MailSink } from './platform/mail-sink.ts';

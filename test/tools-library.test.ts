@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seedDemoCouncil } from '../src/modules/org/demo.ts';
+import { seedDemoCouncil } from '../src/demo/seed.ts';
 import { builtInToolFiles, listTools, loadBuiltInTools } from '../src/modules/tools/library.ts';
 import { createTestApp, type TestApp } from './support/app.ts';
 import { createAudit, createChild } from './support/audits.ts';

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { AppDependencies } from '../../app.ts';
+import type { AppDependencies } from '../../platform/http/types.ts';
 import { logActivity } from '../../platform/activity.ts';
 import { deleteSession } from '../../platform/auth/queries.ts';
 import { AppError, notFound } from '../../platform/errors.ts';

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { AppDependencies } from '../../app.ts';
+import type { AppDependencies } from '../../platform/http/types.ts';
 import { logActivity } from '../../platform/activity.ts';
 import { endAllSessions, endSession, listActiveSessions } from '../../platform/auth/sessions.ts';
 import { notFound } from '../../platform/errors.ts';

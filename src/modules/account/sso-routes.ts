@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { AppDependencies } from '../../app.ts';
+import type { AppDependencies } from '../../platform/http/types.ts';
 import { oidcRelyingParty } from '../../platform/auth/oidc.ts';
 import { notFound } from '../../platform/errors.ts';
 import { sessionCookieName, sessionCookieOptions } from '../../platform/http/pipeline.ts';

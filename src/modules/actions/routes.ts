@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
-import type { AppDependencies } from '../../app.ts';
+import type { AppDependencies } from '../../platform/http/types.ts';
 import type { Principal } from '../../platform/access.ts';
 import { logActivity } from '../../platform/activity.ts';
 import { invalid, notFound, type FieldError } from '../../platform/errors.ts';
@@ -43,7 +43,7 @@ export async function actionRoutes(app: FastifyInstance, deps: AppDependencies) 
 
   app.get('/my-actions', { config: { access: 'audits.view' } }, async (request, reply) => {
     const principal = request.principal!;
-    const rows = await listMyActions(db, principal, ukDateAt(request.at));
+    const rows = await listMyActions(db, principal, request.today);
     await logActivity(db, { principal, ipAddress: request.ip, at: request.at }, { action: 'view', recordType: 'my_actions', summary: `${rows.length} actions as owner` });
     return reply.page('actions/views/my-actions.njk', {
       hasStaffRecord: Boolean(principal.staffId),
@@ -60,7 +60,7 @@ export async function actionRoutes(app: FastifyInstance, deps: AppDependencies) 
     const query = request.query as Record<string, unknown>;
     const { filters, errors } = parseActionFilters(query);
     const page = pageNumber.parse(query.page);
-    const { rows, total } = await listActions(db, principal, filters, { page, pageSize: ACTIONS_PAGE_SIZE }, ukDateAt(request.at));
+    const { rows, total } = await listActions(db, principal, filters, { page, pageSize: ACTIONS_PAGE_SIZE }, request.today);
     const pages = Math.max(1, Math.ceil(total / ACTIONS_PAGE_SIZE));
     if (page > pages) return reply.redirect(`/actions${queryString(withPage(actionSearchParams(filters), pages))}`, 303);
     await logActivity(db, { principal, ipAddress: request.ip, at: request.at }, {
@@ -90,17 +90,17 @@ export async function actionRoutes(app: FastifyInstance, deps: AppDependencies) 
 
   app.get('/actions/export.csv', { config: { access: 'audits.view' } }, async (request, reply) => {
     const rows = await exportRows(request.principal!, request.ip, request.at, request.query, 'CSV');
-    return download(reply, ukDateAt(request.at), 'csv', 'text/csv; charset=utf-8').send(actionsCsv(rows));
+    return download(reply, request.today, 'csv', 'text/csv; charset=utf-8').send(actionsCsv(rows));
   });
 
   app.get('/actions/export.xlsx', { config: { access: 'audits.view' } }, async (request, reply) => {
     const rows = await exportRows(request.principal!, request.ip, request.at, request.query, 'XLSX');
-    return download(reply, ukDateAt(request.at), 'xlsx', XLSX_TYPE).send(actionsXlsx(rows));
+    return download(reply, request.today, 'xlsx', XLSX_TYPE).send(actionsXlsx(rows));
   });
 
   app.get('/actions/:id', { config: { access: 'audits.view' } }, async (request, reply) => {
     const principal = request.principal!;
-    const action = await findAction(db, principal, (request.params as { id: string }).id, ukDateAt(request.at));
+    const action = await findAction(db, principal, (request.params as { id: string }).id, request.today);
     if (!action) throw notFound('Action');
     await logActivity(db, { principal, ipAddress: request.ip, at: request.at }, { action: 'view', recordType: 'action', recordId: action.id, childId: action.childId });
     const changed = (request.query as { changed?: string }).changed;
@@ -115,7 +115,7 @@ export async function actionRoutes(app: FastifyInstance, deps: AppDependencies) 
     if (outcome.ok) return reply.redirect(`/actions/${outcome.action.id}?changed=done`, 303);
     const values = { evidence: typeof body.evidence === 'string' ? body.evidence : undefined };
     if (outcome.reason === 'stale') return renderAction(reply, principal, outcome.action, { status: 409, stale: true, values });
-    const action = (await findAction(db, principal, (request.params as { id: string }).id, ukDateAt(request.at)))!;
+    const action = (await findAction(db, principal, (request.params as { id: string }).id, request.today))!;
     return renderAction(reply, principal, action, { status: 400, errors: visible(outcome.errors, 'evidence'), values });
   });
 
@@ -126,7 +126,7 @@ export async function actionRoutes(app: FastifyInstance, deps: AppDependencies) 
     if (outcome.ok) return reply.redirect(`/actions/${outcome.action.id}?changed=verified`, 303);
     const values = { note: typeof body.note === 'string' ? body.note : undefined };
     if (outcome.reason === 'stale') return renderAction(reply, principal, outcome.action, { status: 409, stale: true, values });
-    const action = (await findAction(db, principal, (request.params as { id: string }).id, ukDateAt(request.at)))!;
+    const action = (await findAction(db, principal, (request.params as { id: string }).id, request.today))!;
     return renderAction(reply, principal, action, { status: 400, errors: visible(outcome.errors, 'note'), values });
   });
 

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { AppDependencies } from '../../app.ts';
+import type { AppDependencies } from '../../platform/http/types.ts';
 import type { Db } from '../../db/index.ts';
 import { logActivity } from '../../platform/activity.ts';
 import { paginationLinks } from '../../platform/views.ts';
@@ -9,7 +9,6 @@ import { invalid } from '../../platform/errors.ts';
 import { CSV_BOM, csvLine } from '../audits/export.ts';
 import { optionalDateField, topLevelErrors } from '../audits/tracker.ts';
 import { activityBatch, countActivity, latestActivityId, listActivity, type ActivityFilters } from './queries.ts';
-import { ukDateAt } from '../../platform/clock.ts';
 
 const PAGE_SIZE = 50;
 const EXPORT_BATCH = 2_000;
@@ -90,7 +89,7 @@ export async function activityRoutes(app: FastifyInstance, { db }: AppDependenci
     await logActivity(db, { principal, ipAddress: request.ip, at: request.at }, { action: 'export', recordType: 'activity_log', summary: `CSV: ${total} entries; ${describe(filters)}` });
     return reply
       .header('Content-Type', 'text/csv; charset=utf-8')
-      .header('Content-Disposition', `attachment; filename="activity-log-${ukDateAt(request.at)}.csv"`)
+      .header('Content-Disposition', `attachment; filename="activity-log-${request.today}.csv"`)
       .header('Cache-Control', 'no-store')
       .send(Readable.from(exportLines(db, principal.organisationId, filters, upToId)));
   });

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { AppDependencies } from '../../app.ts';
+import type { AppDependencies } from '../../platform/http/types.ts';
 import { dataScope } from '../../platform/access.ts';
 import { logActivity } from '../../platform/activity.ts';
 import { AppError, conflict, invalid, notFound } from '../../platform/errors.ts';
@@ -15,7 +15,6 @@ import { allocateAudit } from '../audits/allocation.ts';
 import { auditOverdue, findAudit } from '../audits/audit.ts';
 import { findEdition, listTools } from '../tools/library.ts';
 import { openApiDocument } from './openapi.ts';
-import { ukDateAt } from '../../platform/clock.ts';
 
 const CSV = 'text/csv';
 const XLSX = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
@@ -195,7 +194,7 @@ export async function apiRoutes(app: FastifyInstance, { db, config, clock }: App
       .parse({ page: raw.page, pageSize: raw.pageSize });
     const filters = trackerFilterSchema.parse(raw);
     const principal = request.principal!;
-    const { rows, total } = await listTrackerAudits(db, principal, filters, paging, ukDateAt(request.at));
+    const { rows, total } = await listTrackerAudits(db, principal, filters, paging, request.today);
     await logActivity(db, { principal, ipAddress: request.ip, at: request.at }, { action: 'view', recordType: 'audit_tracker', summary: `API: ${rows.length} of ${total} audits` });
     return { total, page: paging.page, pageSize: paging.pageSize, audits: rows };
   });
@@ -205,7 +204,7 @@ export async function apiRoutes(app: FastifyInstance, { db, config, clock }: App
     const outcome = await allocateAudit(db, { principal, ipAddress: request.ip, at: request.at }, request.body ?? {});
     if (!outcome.ok) throw invalid('The audit was not allocated. Correct the fields named and try again.', outcome.errors);
     const audit = await findAudit(db, principal, outcome.audit.id);
-    return reply.code(201).header('Location', `/api/v1/audits/${outcome.audit.id}`).send(audit ? { ...audit, overdue: await auditOverdue(db, audit, ukDateAt(request.at)) } : outcome.audit);
+    return reply.code(201).header('Location', `/api/v1/audits/${outcome.audit.id}`).send(audit ? { ...audit, overdue: await auditOverdue(db, audit, request.today) } : outcome.audit);
   });
 
   app.get('/audits/:id', { config: { access: 'audits.view' } }, async (request) => {
@@ -214,7 +213,7 @@ export async function apiRoutes(app: FastifyInstance, { db, config, clock }: App
     const audit = id.success ? await findAudit(db, principal, id.data) : null;
     if (!audit) throw notFound('Audit');
     await logActivity(db, { principal, ipAddress: request.ip, at: request.at }, { action: 'view', recordType: 'audit', recordId: audit.id, childId: audit.child.id, summary: 'API' });
-    return { ...audit, overdue: await auditOverdue(db, audit, ukDateAt(request.at)) };
+    return { ...audit, overdue: await auditOverdue(db, audit, request.today) };
   });
 
   app.get('/tools', { config: { access: 'tools.view' } }, async (request) => {

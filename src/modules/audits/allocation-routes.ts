@@ -1,12 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { AppDependencies } from '../../app.ts';
+import type { AppDependencies } from '../../platform/http/types.ts';
 import { dataScope } from '../../platform/access.ts';
 import { logActivity } from '../../platform/activity.ts';
 import type { FieldError } from '../../platform/errors.ts';
 import * as children from '../children/service.ts';
 import { allocateAudit, allocationFormFor } from './allocation.ts';
-import { ukDateAt } from '../../platform/clock.ts';
 
 /** How many children a register search shows; a longer list asks for a narrower search. */
 const SEARCH_LIMIT = 25;
@@ -57,7 +56,7 @@ export async function allocationRoutes(app: FastifyInstance, { db }: AppDependen
   /** The form for one child; a child who cannot be allocated sends the person back to the search, told why. */
   async function formPage(request: FastifyRequest, reply: FastifyReply, choices: Choices, errors: FieldError[], status = 200) {
     const principal = request.principal!;
-    const form = choices.childId && z.uuid().safeParse(choices.childId).success ? await allocationFormFor(db, principal, choices.childId, { today: ukDateAt(request.at) }) : null;
+    const form = choices.childId && z.uuid().safeParse(choices.childId).success ? await allocationFormFor(db, principal, choices.childId, { today: request.today }) : null;
     if (!form || !form.ok) {
       const childError = form?.errors[0] ?? errors.find((error) => error.field === 'childId') ?? { field: 'childId', message: 'Choose a child from the register' };
       return searchPage(request, reply, '', [{ field: 'search', message: childError.message }], 400);

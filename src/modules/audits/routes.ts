@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
-import type { AppDependencies } from '../../app.ts';
+import type { AppDependencies } from '../../platform/http/types.ts';
 import type { AuditStatus } from '../../db/types.ts';
 import { can, type Principal } from '../../platform/access.ts';
 import { logActivity } from '../../platform/activity.ts';
@@ -86,10 +86,10 @@ export async function auditRoutes(app: FastifyInstance, deps: AppDependencies) {
     const query = request.query as Record<string, unknown>;
     const { filters, errors } = parseTrackerFilters(query);
     const page = pageNumber.parse(query.page);
-    const { rows, total } = await listTrackerAudits(db, principal, filters, { page, pageSize: TRACKER_PAGE_SIZE }, ukDateAt(request.at));
+    const { rows, total } = await listTrackerAudits(db, principal, filters, { page, pageSize: TRACKER_PAGE_SIZE }, request.today);
     const pages = Math.max(1, Math.ceil(total / TRACKER_PAGE_SIZE));
     if (page > pages) return reply.redirect(hrefWith(filters, { page: pages }), 303);
-    const visible = total > 0 || !hasFilters(filters) ? total : await countVisibleAudits(db, principal, ukDateAt(request.at));
+    const visible = total > 0 || !hasFilters(filters) ? total : await countVisibleAudits(db, principal, request.today);
     await logActivity(db, { principal, ipAddress: request.ip, at: request.at }, {
       action: 'view',
       recordType: 'audit_tracker',
@@ -122,17 +122,17 @@ export async function auditRoutes(app: FastifyInstance, deps: AppDependencies) {
 
   app.get('/audits/export.csv', { config: { access: 'audits.view' } }, async (request, reply) => {
     const rows = await exportRows(request.principal!, request.ip, request.at, request.query, 'CSV');
-    return download(reply, ukDateAt(request.at), 'csv', 'text/csv; charset=utf-8').send(trackerCsv(rows));
+    return download(reply, request.today, 'csv', 'text/csv; charset=utf-8').send(trackerCsv(rows));
   });
 
   app.get('/audits/export.xlsx', { config: { access: 'audits.view' } }, async (request, reply) => {
     const rows = await exportRows(request.principal!, request.ip, request.at, request.query, 'XLSX');
-    return download(reply, ukDateAt(request.at), 'xlsx', XLSX_TYPE).send(trackerXlsx(rows));
+    return download(reply, request.today, 'xlsx', XLSX_TYPE).send(trackerXlsx(rows));
   });
 
   app.get('/my-audits', { config: { access: 'audits.view' } }, async (request, reply) => {
     const principal = request.principal!;
-    const rows = await listMyAudits(db, principal, ukDateAt(request.at));
+    const rows = await listMyAudits(db, principal, request.today);
     await logActivity(db, { principal, ipAddress: request.ip, at: request.at }, { action: 'view', recordType: 'my_audits', summary: `${rows.length} audits as auditor` });
     return reply.page('audits/views/my-audits.njk', {
       hasStaffRecord: Boolean(principal.staffId),
@@ -152,7 +152,7 @@ export async function auditRoutes(app: FastifyInstance, deps: AppDependencies) {
     // Only the audit's own auditor completes it, while it is with them.
     const canComplete = Boolean(principal.staffId) && audit.auditor.id === principal.staffId && EDITABLE_STATUSES.includes(audit.status);
     const canModerate = audit.status === 'in_moderation' && mayModerate(principal, audit);
-    const today = ukDateAt(request.at);
+    const today = request.today;
     return reply.page('audits/views/audit.njk', {
       audit,
       lifecycle: await auditLifecycle(db, principal, audit, today),

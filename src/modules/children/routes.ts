@@ -2,7 +2,7 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { AppDependencies } from '../../app.ts';
+import type { AppDependencies } from '../../platform/http/types.ts';
 import { dataScope } from '../../platform/access.ts';
 import { logActivity } from '../../platform/activity.ts';
 import { notFound } from '../../platform/errors.ts';

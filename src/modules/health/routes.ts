@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { AppDependencies } from '../../app.ts';
+import type { AppDependencies } from '../../platform/http/types.ts';
 import { databaseIsReachable } from '../../db/index.ts';
 
 /** For load balancers: 200 while the database answers, 503 when it does not. */

@@ -1,8 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import type { AppDependencies } from '../../app.ts';
+import type { AppDependencies } from '../../platform/http/types.ts';
 import { can, dataScope, roles, type Principal } from '../../platform/access.ts';
 import { logActivity } from '../../platform/activity.ts';
-import { ukDateAt } from '../../platform/clock.ts';
 import { AUDIT_STATUS_LABELS } from '../audits/tracker.ts';
 import { bankHolidayCoverageFor, holidayCalendarFor } from '../org/calendar.ts';
 import { DUE_SOON_WORKING_DAYS, groupBySection, selectPipeline, selectWork, workDates, type PipelineRow, type WorkItem } from './my-work.ts';
@@ -11,7 +10,7 @@ import { DUE_SOON_WORKING_DAYS, groupBySection, selectPipeline, selectWork, work
 export async function homeRoutes(app: FastifyInstance, deps: AppDependencies) {
   app.get('/', { config: { access: 'account' } }, async (request, reply) => {
     const principal = request.principal!;
-    const dates = workDates(ukDateAt(request.at), await holidayCalendarFor(deps.db, principal.organisationId));
+    const dates = workDates(request.today, await holidayCalendarFor(deps.db, principal.organisationId));
     const items = principal.staffId ? await selectWork(deps.db, { organisationId: principal.organisationId, staffId: principal.staffId }, dates) : [];
     const seesPipeline = roles(principal).some((role) => role === 'qa_coordinator' || role === 'qa_lead');
     const pipeline = seesPipeline ? (await selectPipeline(deps.db, dataScope(principal, 'audits.view'), dates)).map(pipelineLinks) : null;
@@ -29,7 +28,7 @@ export async function homeRoutes(app: FastifyInstance, deps: AppDependencies) {
       dueSoonBy: dates.dueSoonBy,
       dueSoonDays: DUE_SOON_WORKING_DAYS,
       links: linksFor(principal),
-      bankHolidays: can(principal, 'org.manage') ? await bankHolidayCoverageFor(deps.db, principal.organisationId, ukDateAt(request.at)) : null,
+      bankHolidays: can(principal, 'org.manage') ? await bankHolidayCoverageFor(deps.db, principal.organisationId, request.today) : null,
     });
   });
 }

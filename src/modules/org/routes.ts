@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { AppDependencies } from '../../app.ts';
+import type { AppDependencies } from '../../platform/http/types.ts';
 import type { Db } from '../../db/index.ts';
 import type { Clock } from '../../platform/clock.ts';
 import type { Role, Scope } from '../../db/types.ts';
@@ -27,7 +27,6 @@ import { bankHolidayCoverage, bankHolidaySettings, loadBankHolidayFile, setBankH
 import { timescaleRoutes } from './timescales.ts';
 import { DIVISION_NAMES } from '../../platform/bank-holidays/schema.ts';
 import { DIVISIONS, type Division } from '../../platform/working-days.ts';
-import { ukDateAt } from '../../platform/clock.ts';
 
 const STAFF_PAGE_SIZE = 50;
 
@@ -582,8 +581,8 @@ function bankHolidayRoutes(app: FastifyInstance, db: Db) {
       settings,
       divisions: DIVISIONS.map((division) => ({ value: division, text: DIVISION_NAMES[division] })),
       values: { division: settings.division },
-      upcoming: settings.holidays.filter((date) => date >= ukDateAt(request.at)).slice(0, 8),
-      coverage: bankHolidayCoverage(settings.lastYear, ukDateAt(request.at)),
+      upcoming: settings.holidays.filter((date) => date >= request.today).slice(0, 8),
+      coverage: bankHolidayCoverage(settings.lastYear, request.today),
       flash: doneMessage(request),
       ...context,
     });

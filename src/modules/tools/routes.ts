@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { AppDependencies } from '../../app.ts';
+import type { AppDependencies } from '../../platform/http/types.ts';
 import { can } from '../../platform/access.ts';
 import { notFound, type FieldError } from '../../platform/errors.ts';
 import { describeToolError, downloadName, findEdition, importToolEdition, listTools, MAX_TOOL_FILE_BYTES } from './library.ts';

@@ -3,7 +3,8 @@ import type nunjucks from 'nunjucks';
 import { ZodError } from 'zod';
 import type { Config } from '../../config.ts';
 import { isDatabaseUnavailable, type Db } from '../../db/index.ts';
-import type { Clock } from '../clock.ts';
+import { ukDateAt, type Clock } from '../clock.ts';
+import type { IsoDate } from '../working-days.ts';
 import { can, ROLE_LABELS, roles, type Principal } from '../access.ts';
 import { findApiTokenUser, findLiveSession, loadPrincipal } from '../auth/queries.ts';
 import { AppError, STATUS_OF } from '../errors.ts';
@@ -48,10 +49,12 @@ export function setUpAuthentication(app: FastifyInstance, deps: { db: Db; config
   const cookieName = sessionCookieName(deps.config);
   app.decorateRequest('principal', null);
   app.decorateRequest('at', null as unknown as Date);
+  app.decorateRequest('today', '' as IsoDate);
   app.decorateRequest('sessionToken', null);
   app.decorateRequest('isApi', false);
   app.addHook('onRequest', async (request, reply) => {
     request.at = deps.clock.now();
+    request.today = ukDateAt(request.at);
     // The route the router chose decides, or for no route the normalised path: never the raw URL.
     const path = request.routeOptions.url ?? normalisedPath(request.url);
     request.isApi = path === '/api' || path.startsWith('/api/');

@@ -1,5 +1,12 @@
 import type { Principal, Permission } from '../access.ts';
 import type { FieldError } from '../errors.ts';
+import type { Config } from '../../config.ts';
+import type { Db } from '../../db/index.ts';
+import type { Clock } from '../clock.ts';
+import type { IsoDate } from '../working-days.ts';
+
+/** What the app is built from: the database, the configuration and the one clock of business time. */
+export type AppDependencies = { db: Db; config: Config; clock: Clock };
 
 export type RouteAccess = Permission | 'public';
 
@@ -19,6 +26,8 @@ declare module 'fastify' {
     isApi: boolean;
     /** The moment of this request by the app's one clock: the business time of all it does. */
     at: Date;
+    /** The UK calendar day of `at`: the "today" of every rule this request applies. */
+    today: IsoDate;
   }
   interface FastifyReply {
     /** Renders a page with the layout's context (user, CSRF token, CSP nonce); never cached. */

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { AppDependencies } from '../../../app.ts';
+import type { AppDependencies } from '../../../platform/http/types.ts';
 import type { FieldError } from '../../../platform/errors.ts';
 import { fieldModel } from '../form/view.ts';
 import { GRADE_LABELS } from '../tracker.ts';
@@ -9,7 +9,6 @@ import { feedbackFields, giveFeedback, logFeedbackView, openFeedback, type Feedb
 import { MAX_ROWS, postedRowCount, postedRows, postedSend, PROFESSIONAL_ROLES, rowField } from './recipients.ts';
 import { RECIPIENT_ROLE_LABELS } from './record.ts';
 import { auditIdParam, postedVersion } from '../http.ts';
-import { ukDateAt } from '../../../platform/clock.ts';
 
 /**
  * Distribution, practitioner feedback and closing: three pages, each a form that works without
@@ -31,7 +30,7 @@ export async function distributionRoutes(app: FastifyInstance, { db }: AppDepend
   // ---- distribute ------------------------------------------------------------------------
 
   app.get('/audits/:id/distribute', { config: { access: 'audits.view' } }, async (request, reply) => {
-    const distribution = await openDistribution(db, request.principal!, auditIdParam(request), ukDateAt(request.at));
+    const distribution = await openDistribution(db, request.principal!, auditIdParam(request), request.today);
     if (distribution.audit.status !== 'moderated') return reply.redirect(`/audits/${distribution.audit.id}`, 303);
     await logDistributionView(db, actorOf(request), distribution.audit);
     return renderDistribution(reply, distribution, { values: { send: ['team_manager', 'case_holder'] }, errors: [] });
@@ -42,13 +41,13 @@ export async function distributionRoutes(app: FastifyInstance, { db }: AppDepend
     const id = auditIdParam(request);
     if (body._action === 'add-row') {
       // Another row for another professional: nothing is sent or saved yet.
-      const distribution = await openDistribution(db, request.principal!, id, ukDateAt(request.at));
+      const distribution = await openDistribution(db, request.principal!, id, request.today);
       if (distribution.audit.status !== 'moderated') return reply.redirect(`/audits/${id}`, 303);
       return renderDistribution(reply, distribution, { values: body, errors: [], rows: postedRowCount(body) + 1 });
     }
     const outcome = await distributeAudit(db, actorOf(request), id, body, postedVersion(body));
     if (outcome.ok) return reply.redirect(`/audits/${id}?distributed=1#distribution`, 303);
-    const distribution = await openDistribution(db, request.principal!, id, ukDateAt(request.at));
+    const distribution = await openDistribution(db, request.principal!, id, request.today);
     if (outcome.reason === 'stale') return renderDistribution(reply, distribution, { values: body, errors: [{ field: 'send-audit', message: STALE }], status: 409 });
     return renderDistribution(reply, distribution, { values: body, errors: outcome.errors, status: 400 });
   });
@@ -102,7 +101,7 @@ export async function distributionRoutes(app: FastifyInstance, { db }: AppDepend
   // ---- practitioner feedback -----------------------------------------------------------------
 
   app.get('/audits/:id/feedback', { config: { access: 'audits.view' } }, async (request, reply) => {
-    const form = await openFeedback(db, request.principal!, auditIdParam(request), ukDateAt(request.at));
+    const form = await openFeedback(db, request.principal!, auditIdParam(request), request.today);
     if (form.audit.status !== 'awaiting_feedback') return reply.redirect(`/audits/${form.audit.id}`, 303);
     await logFeedbackView(db, actorOf(request), form.audit);
     return renderFeedback(reply, form, { values: feedbackFields(form), errors: [] });
@@ -113,7 +112,7 @@ export async function distributionRoutes(app: FastifyInstance, { db }: AppDepend
     const id = auditIdParam(request);
     const outcome = await giveFeedback(db, actorOf(request), id, body, postedVersion(body));
     if (outcome.ok) return reply.redirect(`/audits/${id}?feedback=1#distribution`, 303);
-    const form = await openFeedback(db, request.principal!, id, ukDateAt(request.at));
+    const form = await openFeedback(db, request.principal!, id, request.today);
     if (outcome.reason === 'stale') return renderFeedback(reply, form, { values: body, errors: [{ field: 'send-feedback', message: STALE }], status: 409 });
     return renderFeedback(reply, form, { values: body, errors: outcome.errors, status: 400 });
   });

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { AppDependencies } from '../../../app.ts';
+import type { AppDependencies } from '../../../platform/http/types.ts';
 import { logActivity } from '../../../platform/activity.ts';
 import { notFound } from '../../../platform/errors.ts';
 import { auditDocxBuffer } from './docx.ts';

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { AppDependencies } from '../../../app.ts';
+import type { AppDependencies } from '../../../platform/http/types.ts';
 import type { FieldError } from '../../../platform/errors.ts';
 import { acknowledgeAlert } from './alerts.ts';
 import { BLANK_ROWS, caseDirectionInput, caseDirectionRecorded, logCaseDirectionView, openCaseDirection, recordCaseDirection, type ActionRowInput, type CaseDirectionPage } from './case-direction.ts';
@@ -7,7 +7,6 @@ import { allocateReAudit, reAuditAllocationFor, type ReAuditAllocationForm } fro
 import { ACTION_STATUS_LABELS } from '../../actions/service.ts';
 import { recordCaseDirectionReview, REVIEW_NOTES_MAX, reviewNotesInput, type CaseDirectionReviewPage } from './review.ts';
 import { auditIdParam } from '../http.ts';
-import { ukDateAt } from '../../../platform/clock.ts';
 
 /**
  * Inadequate escalation: acknowledging an alert, the service manager's case direction and its
@@ -47,7 +46,7 @@ export async function escalationRoutes(app: FastifyInstance, { db }: AppDependen
     const id = auditIdParam(request);
     // Once recorded, the direction is on the audit page: the alert e-mail's link leads there.
     if (await caseDirectionRecorded(db, request.principal!, id)) return reply.redirect(`/audits/${id}#escalation`, 303);
-    const page = await openCaseDirection(db, request.principal!, id, ukDateAt(request.at));
+    const page = await openCaseDirection(db, request.principal!, id, request.today);
     await logCaseDirectionView(db, actorOf(request), page);
     return renderCaseDirection(reply, page, {}, []);
   });
@@ -57,7 +56,7 @@ export async function escalationRoutes(app: FastifyInstance, { db }: AppDependen
     const id = auditIdParam(request);
     const outcome = await recordCaseDirection(db, actorOf(request), id, body);
     if (outcome.ok) return reply.redirect(`/audits/${id}#escalation`, 303);
-    return renderCaseDirection(reply.code(400), await openCaseDirection(db, request.principal!, id, ukDateAt(request.at)), body, outcome.errors);
+    return renderCaseDirection(reply.code(400), await openCaseDirection(db, request.principal!, id, request.today), body, outcome.errors);
   });
 
   // The review form is on the audit page; it comes back on a page of its own only to show what to put right.
@@ -71,7 +70,7 @@ export async function escalationRoutes(app: FastifyInstance, { db }: AppDependen
 
   app.get('/audits/:id/re-audit', { config: { access: 'audits.allocate' } }, async (request, reply) => {
     const id = auditIdParam(request);
-    const form = await reAuditAllocationFor(db, request.principal!, id, ukDateAt(request.at));
+    const form = await reAuditAllocationFor(db, request.principal!, id, request.today);
     if (!form) return reply.redirect(`/audits/${id}`, 303);
     return renderReAudit(reply, form, '', []);
   });
@@ -81,7 +80,7 @@ export async function escalationRoutes(app: FastifyInstance, { db }: AppDependen
     const id = auditIdParam(request);
     const outcome = await allocateReAudit(db, actorOf(request), id, body);
     if (outcome.ok) return reply.redirect(`/audits/${outcome.reAuditId}`, 303);
-    const form = outcome.reason === 'invalid' ? await reAuditAllocationFor(db, request.principal!, id, ukDateAt(request.at)) : null;
+    const form = outcome.reason === 'invalid' ? await reAuditAllocationFor(db, request.principal!, id, request.today) : null;
     if (!form || outcome.reason !== 'invalid') return reply.redirect(`/audits/${id}`, 303);
     return renderReAudit(reply.code(400), form, typeof body.auditorId === 'string' ? body.auditorId : '', outcome.errors);
   });

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { AppDependencies } from '../../../app.ts';
+import type { AppDependencies } from '../../../platform/http/types.ts';
 import { notFound, type FieldError } from '../../../platform/errors.ts';
 import { sectionApplies } from '../../tools/judgements.ts';
 import { DETAILS_PAGE, findSection, isAnswered, pageFields, pageQuestions, type RawFields } from './answers.ts';
@@ -22,7 +22,6 @@ import {
 import { pageModel, pageSummary } from './view.ts';
 import { reAuditContext } from '../escalation/panel.ts';
 import { auditIdParam, postedVersion } from '../http.ts';
-import { ukDateAt } from '../../../platform/clock.ts';
 
 /**
  * The audit form, page by page: a task list, one page for the audit's details and one per
@@ -43,7 +42,7 @@ export async function auditFormRoutes(app: FastifyInstance, { db }: AppDependenc
 
   /** The form for its auditor; once submitted it is read on the audit's own page. */
   async function editableForm(request: FastifyRequest, reply: FastifyReply): Promise<AuditForm | null> {
-    const form = await openForm(db, request.principal!, auditIdParam(request), ukDateAt(request.at));
+    const form = await openForm(db, request.principal!, auditIdParam(request), request.today);
     if (isEditable(form)) return form;
     await reply.redirect(`/audits/${form.audit.id}`, 303);
     return null;
@@ -108,7 +107,7 @@ export async function auditFormRoutes(app: FastifyInstance, { db }: AppDependenc
         if (outcome.reason === 'stale') return reply.code(409).send({ status: 'stale', version: outcome.version });
         return reply.code(422).send({ status: 'invalid', errors: outcome.errors });
       }
-      const form = await openForm(db, request.principal!, id, ukDateAt(request.at));
+      const form = await openForm(db, request.principal!, id, request.today);
       if (!outcome.ok && outcome.reason === 'invalid') return renderPage(reply, form, page, { values: body, errors: outcome.errors, status: 400 });
       if (!outcome.ok) {
         // Nothing is overwritten: the person's own text stays in the fields, the newer version beside it.
@@ -132,7 +131,7 @@ export async function auditFormRoutes(app: FastifyInstance, { db }: AppDependenc
     const id = auditIdParam(request);
     const outcome = await submitAudit(db, actorOf(request), id, postedVersion(body));
     if (outcome.ok) return reply.redirect(`/audits/${id}?submitted=1`, 303);
-    const form = await openForm(db, request.principal!, id, ukDateAt(request.at));
+    const form = await openForm(db, request.principal!, id, request.today);
     if (outcome.reason === 'stale') {
       return renderCheck(reply, form, [{ page: '', field: 'submit', message: 'This audit has been changed since you opened this page: check the answers below, then submit again' }], 409);
     }

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { AppDependencies } from '../../../app.ts';
+import type { AppDependencies } from '../../../platform/http/types.ts';
 import type { FieldError } from '../../../platform/errors.ts';
 import { logModerationView, moderateAudit, moderationItems, openModeration, returnAudit, type Moderation } from './moderation.ts';
 import { auditIdParam, postedVersion } from '../http.ts';

@@ -1,10 +1,10 @@
-import type { Grade } from '../../db/types.ts';
-import { addDays } from '../../platform/working-days.ts';
-import { DETAILS_PAGE, findSection, optionsOf, pageFields, pageQuestions, parsePage, simpleToFields } from '../audits/form/answers.ts';
-import { respondentAsked, type AuditForm } from '../audits/form/form.ts';
-import { actionPlanAnswers } from '../actions/service.ts';
-import type { Answer, AuditTool, SimpleAnswer } from '../tools/schema.ts';
-import type { ScaleOption } from '../tools/scales.ts';
+import type { Grade } from '../db/types.ts';
+import { addDays } from '../platform/working-days.ts';
+import { DETAILS_PAGE, findSection, optionsOf, pageFields, pageQuestions, parsePage, simpleToFields } from '../modules/audits/form/answers.ts';
+import { respondentAsked, type AuditForm } from '../modules/audits/form/form.ts';
+import { actionPlanAnswers } from '../modules/actions/service.ts';
+import type { Answer, AuditTool, SimpleAnswer } from '../modules/tools/schema.ts';
+import type { ScaleOption } from '../modules/tools/scales.ts';
 
 /**
  * The demo's answers: what a person would type into each page of an audit's form, built from

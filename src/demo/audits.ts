@@ -1,12 +1,12 @@
-import type { Db } from '../../db/index.ts';
-import type { Grade } from '../../db/types.ts';
-import { loadPrincipal } from '../../platform/auth/queries.ts';
-import { workingDaysAfter, type HolidayCalendar, type IsoDate } from '../../platform/working-days.ts';
-import { allocateAudit } from '../audits/allocation.ts';
-import { holidayCalendarFor } from './calendar.ts';
-import type { DemoAnswerPlan, DemoGrading } from './demo-answers.ts';
-import { actionsOf, close, directCase, distribute, fillInForm, giveDemoFeedback, markDone, moderate, returnToAuditor, submit, verify, type DemoActor } from './demo-lifecycle.ts';
-import * as queries from './queries.ts';
+import type { Db } from '../db/index.ts';
+import type { Grade } from '../db/types.ts';
+import { loadPrincipal } from '../platform/auth/queries.ts';
+import { workingDaysAfter, type HolidayCalendar, type IsoDate } from '../platform/working-days.ts';
+import { allocateAudit } from '../modules/audits/allocation.ts';
+import { holidayCalendarFor } from '../modules/org/calendar.ts';
+import type { DemoAnswerPlan, DemoGrading } from './answers.ts';
+import { actionsOf, close, directCase, distribute, fillInForm, giveDemoFeedback, markDone, moderate, returnToAuditor, submit, verify, type DemoActor } from './lifecycle.ts';
+import * as queries from '../modules/org/queries.ts';
 
 /**
  * The demo council's audit work, so that every page has something to show and every demo

@@ -6,7 +6,7 @@ import {
   generateDemoCouncil,
   type LegalStatus,
   type Role,
-} from './demo-data.ts';
+} from './data.ts';
 
 const TODAY = '2026-11-24';
 const council = generateDemoCouncil({ today: TODAY });

@@ -1,18 +1,18 @@
-import type { Db } from '../../db/index.ts';
-import type { Grade } from '../../db/types.ts';
-import type { Principal } from '../../platform/access.ts';
-import { findAction, listMyActions, markActionDone, verifyAction, type ActionView } from '../actions/service.ts';
-import { closeAudit, openClosing } from '../audits/distribution/closing.ts';
-import { distributeAudit, openDistribution } from '../audits/distribution/distribution.ts';
-import { giveFeedback, openFeedback } from '../audits/distribution/feedback.ts';
-import { recordCaseDirection } from '../audits/escalation/case-direction.ts';
-import { DETAILS_PAGE } from '../audits/form/answers.ts';
-import { formPages, openForm, prefilledAnswers, saveSection, submitAudit } from '../audits/form/form.ts';
-import { moderateAudit, moderationItems, openModeration, OVERALL_KEY, returnAudit } from '../audits/moderation/moderation.ts';
-import { sectionApplies } from '../tools/judgements.ts';
-import { addDays, type IsoDate } from '../../platform/working-days.ts';
-import { demoAnswerWriter, demoFeedbackFields, pageAnswers, type DemoAnswerPlan, type Fields } from './demo-answers.ts';
-import { ukDateAt } from '../../platform/clock.ts';
+import type { Db } from '../db/index.ts';
+import type { Grade } from '../db/types.ts';
+import type { Principal } from '../platform/access.ts';
+import { findAction, listMyActions, markActionDone, verifyAction, type ActionView } from '../modules/actions/service.ts';
+import { closeAudit, openClosing } from '../modules/audits/distribution/closing.ts';
+import { distributeAudit, openDistribution } from '../modules/audits/distribution/distribution.ts';
+import { giveFeedback, openFeedback } from '../modules/audits/distribution/feedback.ts';
+import { recordCaseDirection } from '../modules/audits/escalation/case-direction.ts';
+import { DETAILS_PAGE } from '../modules/audits/form/answers.ts';
+import { formPages, openForm, prefilledAnswers, saveSection, submitAudit } from '../modules/audits/form/form.ts';
+import { moderateAudit, moderationItems, openModeration, OVERALL_KEY, returnAudit } from '../modules/audits/moderation/moderation.ts';
+import { sectionApplies } from '../modules/tools/judgements.ts';
+import { addDays, type IsoDate } from '../platform/working-days.ts';
+import { demoAnswerWriter, demoFeedbackFields, pageAnswers, type DemoAnswerPlan, type Fields } from './answers.ts';
+import { ukDateAt } from '../platform/clock.ts';
 
 /**
  * The demo's people doing their part of an audit's life through the product's own services,

@@ -1,10 +1,10 @@
-import type { Db } from '../../db/index.ts';
-import { hashPassword } from '../../platform/auth/passwords.ts';
-import { ukDateAt } from '../../platform/clock.ts';
-import { loadBuiltInTools } from '../tools/library.ts';
-import { seedDemoAudits, setDemoServiceTools } from './demo-audits.ts';
-import { generateDemoCouncil, type DemoCouncil } from './demo-data.ts';
-import * as queries from './queries.ts';
+import type { Db } from '../db/index.ts';
+import { hashPassword } from '../platform/auth/passwords.ts';
+import { ukDateAt } from '../platform/clock.ts';
+import { loadBuiltInTools } from '../modules/tools/library.ts';
+import { seedDemoAudits, setDemoServiceTools } from './audits.ts';
+import { generateDemoCouncil, type DemoCouncil } from './data.ts';
+import * as queries from '../modules/org/queries.ts';
 
 /** True when the database holds no organisation yet: the demo is loaded only then. */
 export async function isEmpty(db: Db): Promise<boolean> {
