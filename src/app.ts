@@ -37,6 +37,7 @@ import { actionRoutes } from './modules/actions/routes.ts';
 import { activityRoutes } from './modules/activity/routes.ts';
 import { toolRoutes } from './modules/tools/routes.ts';
 import { apiRoutes } from './modules/api/routes.ts';
+import { reportRoutes } from './modules/reports/routes.ts';
 
 
 /**
@@ -97,6 +98,7 @@ export async function buildApp(deps: AppDependencies, options: { logStream?: Nod
   await app.register(async (scope) => actionRoutes(scope, deps));
   await app.register(async (scope) => activityRoutes(scope, deps));
   await app.register(async (scope) => toolRoutes(scope, deps));
+  await app.register(async (scope) => reportRoutes(scope, deps));
   await app.register(async (scope) => apiRoutes(scope, deps), { prefix: '/api/v1' });
 
   return app;

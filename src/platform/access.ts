@@ -46,6 +46,8 @@ export type Permission =
   | 'audits.view'
   /** Allocate a case file audit: choose the child, the tool and the auditor. */
   | 'audits.allocate'
+  /** Read the reports: grades, moderation and activity over a period (within scope). */
+  | 'reports.view'
   /** Read the activity log. */
   | 'activity.view'
   /** Read the audit-tool library: each tool, its editions, the form and its file. */
@@ -57,11 +59,11 @@ const EVERYONE: Permission[] = ['account', 'audits.view'];
 
 export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
   practitioner: [...EVERYONE],
-  auditor: [...EVERYONE, 'children.view', 'tools.view'],
-  moderator: [...EVERYONE, 'children.view', 'tools.view'],
-  qa_coordinator: [...EVERYONE, 'children.view', 'children.import', 'org.view', 'tools.view', 'audits.allocate'],
-  qa_lead: [...EVERYONE, 'children.view', 'children.import', 'org.view', 'tools.view', 'tools.manage', 'audits.allocate'],
-  senior_leader: [...EVERYONE, 'children.view', 'org.view', 'tools.view'],
+  auditor: [...EVERYONE, 'children.view', 'tools.view', 'reports.view'],
+  moderator: [...EVERYONE, 'children.view', 'tools.view', 'reports.view'],
+  qa_coordinator: [...EVERYONE, 'children.view', 'children.import', 'org.view', 'tools.view', 'audits.allocate', 'reports.view'],
+  qa_lead: [...EVERYONE, 'children.view', 'children.import', 'org.view', 'tools.view', 'tools.manage', 'audits.allocate', 'reports.view'],
+  senior_leader: [...EVERYONE, 'children.view', 'org.view', 'tools.view', 'reports.view'],
   administrator: [...EVERYONE, 'children.view', 'children.import', 'org.view', 'org.manage', 'activity.view', 'tools.view', 'tools.manage'],
 };
 

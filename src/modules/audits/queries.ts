@@ -1,4 +1,4 @@
-import { sql, type Expression, type SqlBool } from 'kysely';
+import { sql, type Expression, type RawBuilder, type SqlBool } from 'kysely';
 import type { Db } from '../../db/index.ts';
 import type { AuditStatus, Grade } from '../../db/types.ts';
 import type { DataScope } from '../../platform/access.ts';
@@ -71,6 +71,18 @@ export type TrackerCriteria = {
   overdue: boolean;
   allocatedFrom?: string | undefined;
   allocatedTo?: string | undefined;
+  /** The moderator's grade (final) or the auditor's alone, as opposed to `grade`, the one that stands. */
+  finalGrade?: Grade | undefined;
+  auditorGrade?: Grade | undefined;
+  auditor?: string | undefined;
+  moderator?: string | undefined;
+  /** UK days on which the audit was submitted, moderated or closed: how reports drill down. */
+  submittedFrom?: string | undefined;
+  submittedTo?: string | undefined;
+  moderatedFrom?: string | undefined;
+  moderatedTo?: string | undefined;
+  closedFrom?: string | undefined;
+  closedTo?: string | undefined;
   sort: SortKey;
   order: 'asc' | 'desc';
 };
@@ -117,6 +129,16 @@ export function auditInScope(scope: DataScope): Expression<SqlBool> {
   return sql<SqlBool>`(${inOrganisation} and (${sql.join(reaches, sql` or `)}))`;
 }
 
+type ScopedAudits = ReturnType<typeof auditsInScope>;
+
+/** A timestamp column on UK calendar days from..to (either end open): midnight to midnight in London. */
+export function onUkDays<Q extends ScopedAudits>(query: Q, column: RawBuilder<unknown>, from: string | undefined, to: string | undefined): Q {
+  let filtered = query;
+  if (from) filtered = filtered.where(sql<SqlBool>`${column} >= (${from}::date::timestamp at time zone 'Europe/London')`) as Q;
+  if (to) filtered = filtered.where(sql<SqlBool>`${column} < ((${to}::date + 1)::timestamp at time zone 'Europe/London')`) as Q;
+  return filtered;
+}
+
 function filteredAudits(db: Db, scope: DataScope, criteria: TrackerCriteria, today: IsoDate) {
   let query = auditsInScope(db, scope);
   if (criteria.status.length) query = query.where('audits.status', 'in', criteria.status);
@@ -127,6 +149,13 @@ function filteredAudits(db: Db, scope: DataScope, criteria: TrackerCriteria, tod
   if (criteria.overdue) query = query.where(sql<SqlBool>`${overdueOn(today)}`);
   if (criteria.allocatedFrom) query = query.where('audits.allocated_on', '>=', criteria.allocatedFrom);
   if (criteria.allocatedTo) query = query.where('audits.allocated_on', '<=', criteria.allocatedTo);
+  if (criteria.finalGrade) query = query.where('audits.final_grade', '=', criteria.finalGrade);
+  if (criteria.auditorGrade) query = query.where('audits.auditor_grade', '=', criteria.auditorGrade);
+  if (criteria.auditor) query = query.where('audits.auditor_id', '=', criteria.auditor);
+  if (criteria.moderator) query = query.where('audits.moderator_id', '=', criteria.moderator);
+  query = onUkDays(query, sql.ref('audits.submitted_at'), criteria.submittedFrom, criteria.submittedTo);
+  query = onUkDays(query, sql.ref('audits.moderated_at'), criteria.moderatedFrom, criteria.moderatedTo);
+  query = onUkDays(query, sql.ref('audits.closed_at'), criteria.closedFrom, criteria.closedTo);
   return query;
 }
 
@@ -135,7 +164,35 @@ export async function countTrackerAudits(db: Db, scope: DataScope, criteria: Tra
   return row.n;
 }
 
-type ScopedAudits = ReturnType<typeof auditsInScope>;
+/** What a count of tracker audits can be broken down by: each a column of the audit itself. */
+export const AUDIT_GROUPS = {
+  service: 'audits.service_id',
+  team: 'audits.team_id',
+  finalGrade: 'audits.final_grade',
+  auditorGrade: 'audits.auditor_grade',
+  auditor: 'audits.auditor_id',
+  moderator: 'audits.moderator_id',
+  tool: 'editions.tool_id',
+} as const;
+export type AuditGroup = keyof typeof AUDIT_GROUPS;
+
+/**
+ * How many audits match the tracker's criteria, broken down by the given columns. The same
+ * filter as the tracker's list: a figure counted here is exactly the rows the tracker shows
+ * for the same criteria plus the group's values.
+ */
+export async function countTrackerAuditsBy<G extends AuditGroup>(
+  db: Db,
+  scope: DataScope,
+  criteria: TrackerCriteria,
+  today: IsoDate,
+  groups: readonly G[],
+): Promise<(Record<G, string | null> & { n: number })[]> {
+  const columns = groups.map((group) => sql.ref(AUDIT_GROUPS[group]).as(group));
+  let query = filteredAudits(db, scope, criteria, today).select(columns).select(sql<number>`count(*)::int`.as('n'));
+  for (const group of groups) query = query.groupBy(AUDIT_GROUPS[group]);
+  return (await query.execute()) as unknown as (Record<G, string | null> & { n: number })[];
+}
 
 /** The columns of an audit as the tracker, "My audits" and the audit page show it. */
 function selectAuditColumns(query: ScopedAudits) {

@@ -109,6 +109,16 @@ export const trackerFilterSchema = z
     overdue: z.preprocess(yesNo, z.boolean({ error: 'Overdue must be yes or no' })),
     allocatedFrom: optionalDateField('Allocated from'),
     allocatedTo: optionalDateField('Allocated to'),
+    finalGrade: z.preprocess(blankToUndefined, z.enum(GRADES as [Grade, ...Grade[]], { error: 'Choose a final grade from the list' }).optional()),
+    auditorGrade: z.preprocess(blankToUndefined, z.enum(GRADES as [Grade, ...Grade[]], { error: "Choose an auditor's grade from the list" }).optional()),
+    auditor: optionalId('Choose an auditor from the list'),
+    moderator: optionalId('Choose a moderator from the list'),
+    submittedFrom: optionalDateField('Submitted from'),
+    submittedTo: optionalDateField('Submitted to'),
+    moderatedFrom: optionalDateField('Moderated from'),
+    moderatedTo: optionalDateField('Moderated to'),
+    closedFrom: optionalDateField('Closed from'),
+    closedTo: optionalDateField('Closed to'),
     sort: z.preprocess(blankToUndefined, z.enum(SORT_KEYS, { error: 'Choose a column to sort by' }).default('allocated')),
     order: z.preprocess(blankToUndefined, z.enum(['asc', 'desc'], { error: 'Sort order must be asc or desc' }).default('desc')),
   })
@@ -116,9 +126,17 @@ export const trackerFilterSchema = z
     if (filters.allocatedFrom && filters.allocatedTo && filters.allocatedTo < filters.allocatedFrom) {
       context.addIssue({ code: 'custom', path: ['allocatedTo'], message: 'Allocated to must be the same as or after allocated from' });
     }
+    for (const event of ['submitted', 'moderated', 'closed'] as const) {
+      const from = filters[`${event}From`];
+      const to = filters[`${event}To`];
+      if (from && to && to < from) context.addIssue({ code: 'custom', path: [`${event}To`], message: `${event[0]!.toUpperCase()}${event.slice(1)} to must be the same as or after ${event} from` });
+    }
   });
 
 export type TrackerFilters = z.infer<typeof trackerFilterSchema>;
+
+/** Filters the tracker's own form does not offer: they arrive from a report's figure (a drill-down). */
+export const REPORT_FILTER_KEYS = ['finalGrade', 'auditorGrade', 'auditor', 'moderator', 'submittedFrom', 'submittedTo', 'moderatedFrom', 'moderatedTo', 'closedFrom', 'closedTo'] as const;
 
 // Compile-time check: what the schema gives is what the queries take.
 const _criteria: (filters: TrackerFilters) => TrackerCriteria = (filters) => filters;
@@ -159,6 +177,10 @@ export function trackerSearchParams(filters: TrackerFilters, options: { withSort
   if (filters.overdue) params.set('overdue', 'yes');
   if (filters.allocatedFrom) params.set('allocatedFrom', filters.allocatedFrom);
   if (filters.allocatedTo) params.set('allocatedTo', filters.allocatedTo);
+  for (const key of REPORT_FILTER_KEYS) {
+    const value = filters[key];
+    if (value) params.set(key, value);
+  }
   if (options.withSort !== false && (filters.sort !== DEFAULT_FILTERS.sort || filters.order !== DEFAULT_FILTERS.order)) {
     params.set('sort', filters.sort);
     params.set('order', filters.order);

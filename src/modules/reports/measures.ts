@@ -1,0 +1,188 @@
+import type { Db } from '../../db/index.ts';
+import type { Grade } from '../../db/types.ts';
+import type { DataScope } from '../../platform/access.ts';
+import type { IsoDate } from '../../platform/working-days.ts';
+import { countTrackerAuditsBy, type AuditGroup } from '../audits/queries.ts';
+import { DEFAULT_FILTERS, GRADES, trackerSearchParams, type TrackerFilters } from '../audits/tracker.ts';
+import { weightedKappa, type Kappa } from './kappa.ts';
+import type { ReportPeriod } from './period.ts';
+
+/**
+ * The report's measures, each defined once as tracker criteria and a breakdown. A figure is a
+ * count of the tracker's own rows for those criteria, so the link behind every figure opens
+ * the tracker filtered to exactly the audits counted (the drill-down), and the page, its
+ * exports and the API read the same functions.
+ *
+ * Which service and team an audit counts for: the ones recorded when it was allocated
+ * (`audits.service_id`, `audits.team_id`), even if the child has moved since.
+ */
+
+/** The report's own filters: the same ids the tracker filters by. */
+export type ReportFilters = { service?: string | undefined; team?: string | undefined; tool?: string | undefined };
+
+/**
+ * A number on the report and the tracker link that lists the audits behind it. No link only
+ * for audits with no team or service recorded, which the tracker cannot filter to.
+ */
+export type Figure = { n: number; href: string | null };
+
+type Criteria = Partial<TrackerFilters>;
+
+export type MeasureContext = { db: Db; scope: DataScope; filters: ReportFilters; today: IsoDate };
+
+function criteriaOf(context: MeasureContext, criteria: Criteria): TrackerFilters {
+  return { ...DEFAULT_FILTERS, ...context.filters, ...criteria };
+}
+
+export function trackerHref(criteria: TrackerFilters): string {
+  const query = trackerSearchParams(criteria, { withSort: false }).toString();
+  return query ? `/audits?${query}` : '/audits';
+}
+
+async function countBy<G extends AuditGroup>(context: MeasureContext, criteria: Criteria, groups: readonly G[]) {
+  const full = criteriaOf(context, criteria);
+  const rows = await countTrackerAuditsBy(context.db, context.scope, full, context.today, groups);
+  return { full, rows };
+}
+
+function figure(context: MeasureContext, criteria: Criteria, n: number): Figure {
+  return { n, href: trackerHref(criteriaOf(context, criteria)) };
+}
+
+// ——— Activity ———
+
+export const ACTIVITY_EVENTS = ['allocated', 'submitted', 'moderated', 'closed'] as const;
+export type ActivityEvent = (typeof ACTIVITY_EVENTS)[number];
+
+/** The tracker criteria of "this happened to the audit in the period". */
+export function eventInPeriod(event: ActivityEvent, period: ReportPeriod): Criteria {
+  return { [`${event}From`]: period.from, [`${event}To`]: period.to } as Criteria;
+}
+
+/**
+ * Audits allocated, submitted, moderated and closed in the period: in all, by service and by
+ * team; and the audits overdue today.
+ */
+export async function activityMeasure(context: MeasureContext, period: ReportPeriod) {
+  const totals: Record<string, Figure> = {};
+  const services = new Map<string | null, Record<string, Figure>>();
+  const teams = new Map<string | null, Record<string, Figure>>();
+  for (const event of ACTIVITY_EVENTS) {
+    const criteria = eventInPeriod(event, period);
+    const { rows } = await countBy(context, criteria, ['service', 'team'] as const);
+    totals[event] = figure(context, criteria, sum(rows));
+    for (const [key, map] of [['service', services], ['team', teams]] as const) {
+      for (const [id, n] of sumBy(rows, key)) {
+        const row = map.get(id) ?? {};
+        row[event] = id ? figure(context, { ...criteria, [key]: id }, n) : { n, href: null };
+        map.set(id, row);
+      }
+    }
+  }
+  const overdue = figure(context, { overdue: true }, sum((await countBy(context, { overdue: true }, [] as const)).rows));
+  return { totals, overdue, byService: breakdown(services), byTeam: breakdown(teams) };
+}
+
+// ——— Grades ———
+
+/** The audits whose grade the period reports: those moderated in it, by their final grade. */
+export const gradedInPeriod = (period: ReportPeriod): Criteria => eventInPeriod('moderated', period);
+
+export type GradeDistribution = {
+  total: Figure;
+  grades: Record<Grade, Figure>;
+  /** Outstanding or Good over all graded; null when nothing was graded. */
+  goodOrBetter: number | null;
+  goodOrBetterCount: number;
+};
+
+function distribution(context: MeasureContext, criteria: Criteria, rows: readonly { finalGrade: string | null; n: number }[]): GradeDistribution {
+  const grades = Object.fromEntries(
+    GRADES.map((grade) => [grade, figure(context, { ...criteria, finalGrade: grade }, rows.filter((row) => row.finalGrade === grade).reduce((a, row) => a + row.n, 0))]),
+  ) as Record<Grade, Figure>;
+  const total = figure(context, criteria, sum(rows));
+  const goodOrBetterCount = grades.outstanding.n + grades.good.n;
+  return { total, grades, goodOrBetter: total.n ? goodOrBetterCount / total.n : null, goodOrBetterCount };
+}
+
+/** The final-grade distribution of the period, in all, by service and by team. */
+export async function gradesMeasure(context: MeasureContext, period: ReportPeriod) {
+  const criteria = gradedInPeriod(period);
+  const { rows } = await countBy(context, criteria, ['service', 'team', 'finalGrade'] as const);
+  const split = (key: 'service' | 'team') =>
+    [...new Set(rows.map((row) => row[key]))].map((id) => {
+      const found = distribution(context, { ...criteria, ...(id ? { [key]: id } : {}) }, rows.filter((row) => row[key] === id));
+      return { id, ...(id ? found : unlinked(found)) };
+    });
+  return { overall: distribution(context, criteria, rows), byService: split('service'), byTeam: split('team') };
+}
+
+/** The final-grade distribution of each of several periods (the trend, the comparisons). */
+export async function gradesOverPeriods(context: MeasureContext, periods: readonly ReportPeriod[]) {
+  const results: (GradeDistribution & { period: ReportPeriod })[] = [];
+  for (const period of periods) {
+    const criteria = gradedInPeriod(period);
+    const { rows } = await countBy(context, criteria, ['finalGrade'] as const);
+    results.push({ period, ...distribution(context, criteria, rows) });
+  }
+  return results;
+}
+
+// ——— Moderation and calibration ———
+
+export type Calibration = {
+  /** matrix[i][j]: audits the auditor graded GRADES[i] and the moderation left at GRADES[j]. */
+  matrix: Figure[][];
+  total: Figure;
+  kept: number;
+  raised: number;
+  lowered: number;
+  kappa: Kappa | null;
+};
+
+function calibration(context: MeasureContext, criteria: Criteria, rows: readonly { auditorGrade: string | null; finalGrade: string | null; n: number }[]): Calibration {
+  const counts = GRADES.map((auditorGrade) => GRADES.map((finalGrade) => rows.filter((row) => row.auditorGrade === auditorGrade && row.finalGrade === finalGrade).reduce((a, row) => a + row.n, 0)));
+  const matrix = counts.map((row, i) => row.map((n, j) => figure(context, { ...criteria, auditorGrade: GRADES[i]!, finalGrade: GRADES[j]! }, n)));
+  // GRADES runs from Outstanding down, so a final grade further along the list is lower.
+  let [kept, raised, lowered] = [0, 0, 0];
+  counts.forEach((row, i) => row.forEach((n, j) => (j < i ? (raised += n) : j > i ? (lowered += n) : (kept += n))));
+  return { matrix, total: figure(context, criteria, sum(rows)), kept, raised, lowered, kappa: weightedKappa(counts) };
+}
+
+/**
+ * How moderation changed grades in the period: the auditor × final matrix with agreement and
+ * weighted kappa, in all, by auditor and by moderator.
+ */
+export async function calibrationMeasure(context: MeasureContext, period: ReportPeriod) {
+  const criteria = gradedInPeriod(period);
+  const { rows } = await countBy(context, criteria, ['auditor', 'moderator', 'auditorGrade', 'finalGrade'] as const);
+  const per = (key: 'auditor' | 'moderator') =>
+    [...new Set(rows.map((row) => row[key]))].map((id) => {
+      const found = calibration(context, { ...criteria, ...(id ? { [key]: id } : {}) }, rows.filter((row) => row[key] === id));
+      const strip = (value: Figure): Figure => (id ? value : { n: value.n, href: null });
+      return { id, ...found, total: strip(found.total), matrix: found.matrix.map((row) => row.map(strip)) };
+    });
+  return { overall: calibration(context, criteria, rows), byAuditor: per('auditor'), byModerator: per('moderator') };
+}
+
+// ——— helpers ———
+
+/** The figures of a breakdown row the tracker cannot filter to (no team or service recorded). */
+function unlinked(found: GradeDistribution): GradeDistribution {
+  const strip = (value: Figure): Figure => ({ n: value.n, href: null });
+  return { ...found, total: strip(found.total), grades: Object.fromEntries(Object.entries(found.grades).map(([grade, value]) => [grade, strip(value)])) as Record<Grade, Figure> };
+}
+
+function sum(rows: readonly { n: number }[]): number {
+  return rows.reduce((total, row) => total + row.n, 0);
+}
+
+function sumBy<K extends string>(rows: readonly (Record<K, string | null> & { n: number })[], key: K): Map<string | null, number> {
+  const totals = new Map<string | null, number>();
+  for (const row of rows) totals.set(row[key], (totals.get(row[key]) ?? 0) + row.n);
+  return totals;
+}
+
+function breakdown(map: Map<string | null, Record<string, Figure>>): { id: string | null; figures: Record<string, Figure> }[] {
+  return [...map.entries()].map(([id, figures]) => ({ id, figures }));
+}
