@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import type { AppDependencies } from '../../platform/http/types.ts';
 import type { AuditStatus } from '../../db/types.ts';
+import type { Db } from '../../db/index.ts';
 import { can, type Principal } from '../../platform/access.ts';
 import { logActivity } from '../../platform/activity.ts';
 import { invalid, notFound } from '../../platform/errors.ts';
@@ -31,6 +32,7 @@ import {
   listTrackerAudits,
   listTrackerFilterOptions,
   parseTrackerFilters,
+  REPORT_FILTER_KEYS,
   topLevelErrors,
   TRACKER_PAGE_SIZE,
   trackerFilterSchema,
@@ -114,7 +116,8 @@ export async function auditRoutes(app: FastifyInstance, deps: AppDependencies) {
       statusTagClasses: STATUS_TAG_CLASSES,
       gradeLabels: GRADE_LABELS,
       columns: sortColumns(filters),
-      selectedFilters: selectedFilterCategories(filters, options),
+      selectedFilters: selectedFilterCategories(filters, options, await staffNamesOf(db, principal.organisationId, [filters.auditor, filters.moderator])),
+      reportFilterInputs: REPORT_FILTER_KEYS.filter((key) => filters[key]).map((key) => ({ name: key, value: filters[key] })),
       exportQuery: queryString(trackerSearchParams(filters)),
       pagination: paginationLinks('/audits', trackerSearchParams(filters), page, pages),
     });
@@ -246,8 +249,16 @@ function sortColumns(filters: TrackerFilters) {
   });
 }
 
+/** Names of the people a filter names, by staff id. */
+async function staffNamesOf(db: Db, organisationId: string, ids: (string | undefined)[]): Promise<Record<string, string>> {
+  const wanted = ids.filter((id): id is string => Boolean(id));
+  if (!wanted.length) return {};
+  const rows = await db.selectFrom('staff').select(['id', 'full_name']).where('organisation_id', '=', organisationId).where('id', 'in', wanted).execute();
+  return Object.fromEntries(rows.map((row) => [row.id, row.full_name]));
+}
+
 /** The MOJ filter's "selected filters": each tag links to the same list without it. */
-function selectedFilterCategories(filters: TrackerFilters, options: { teams: TrackerOption[]; services: TrackerOption[]; tools: TrackerOption[] }) {
+function selectedFilterCategories(filters: TrackerFilters, options: { teams: TrackerOption[]; services: TrackerOption[]; tools: TrackerOption[] }, staffNames: Record<string, string>) {
   const nameOf = (list: TrackerOption[], id: string | undefined, fallback: string) => list.find((option) => option.value === id)?.text ?? fallback;
   const without = (changes: Partial<TrackerFilters>) => hrefWith({ ...filters, ...changes });
   const categories: { heading: { text: string }; items: { href: string; text: string }[] }[] = [];
@@ -265,6 +276,16 @@ function selectedFilterCategories(filters: TrackerFilters, options: { teams: Tra
   if (filters.overdue) add('Overdue', [{ text: 'Overdue only', href: without({ overdue: false }) }]);
   if (filters.allocatedFrom) add('Allocated from', [{ text: filters.allocatedFrom, href: without({ allocatedFrom: undefined }) }]);
   if (filters.allocatedTo) add('Allocated to', [{ text: filters.allocatedTo, href: without({ allocatedTo: undefined }) }]);
+  // From a report's figure: the tags say what the figure counted, and each can be taken off.
+  if (filters.finalGrade) add('Final grade', [{ text: GRADE_LABELS[filters.finalGrade], href: without({ finalGrade: undefined }) }]);
+  if (filters.auditorGrade) add("Auditor's grade", [{ text: GRADE_LABELS[filters.auditorGrade], href: without({ auditorGrade: undefined }) }]);
+  if (filters.auditor) add('Auditor', [{ text: staffNames[filters.auditor] ?? 'Unknown person', href: without({ auditor: undefined }) }]);
+  if (filters.moderator) add('Moderator', [{ text: staffNames[filters.moderator] ?? 'Unknown person', href: without({ moderator: undefined }) }]);
+  for (const event of ['submitted', 'moderated', 'closed'] as const) {
+    const from = filters[`${event}From`];
+    const to = filters[`${event}To`];
+    if (from || to) add(`${event[0]!.toUpperCase()}${event.slice(1)}`, [{ text: from && to ? `${from} to ${to}` : from ? `from ${from}` : `to ${to}`, href: without({ [`${event}From`]: undefined, [`${event}To`]: undefined }) }]);
+  }
   return categories.length
     ? { heading: { text: 'Selected filters' }, clearLink: { text: 'Clear filters', href: hrefWith({ ...DEFAULT_FILTERS, sort: filters.sort, order: filters.order }) }, categories }
     : undefined;
