@@ -8,11 +8,11 @@
  * definition stored before the format may lack lists, and is read as having none.
  */
 import { scaleOf } from '../../tools/judgements.ts';
-import type { Answer, AuditTool, CompletedBy, Descriptors, Section, SimpleAnswer } from '../../tools/schema.ts';
+import { defaultCompletedBy, type Answer, type AuditTool, type CompletedBy, type Descriptors, type Section, type SimpleAnswer } from '../../tools/schema.ts';
 import { descriptorOf, normalised, type AnswerRow, type AnswerSpace, type DocumentBlock, type DocumentSection, type FormDocument, type TableRow } from './model.ts';
 
-/** Lines to write on when the tool does not say. */
-const TEXT_LINES = 4;
+/** Lines to write on when the tool does not say (the audit form's own default). */
+const TEXT_LINES = 3;
 /** Blank rows of a repeating answer (an action plan, a list of visits). */
 const BLANK_TABLE_ROWS = 3;
 const TICK = '☐';
@@ -47,7 +47,8 @@ export function buildBlankForm(definition: AuditTool, edition: { toolName: strin
 
 function sectionBlocks(tool: AuditTool, section: Section): DocumentBlock[] {
   const blocks: DocumentBlock[] = [];
-  const who = section.completedBy && section.completedBy !== 'auditor' ? `Completed by ${COMPLETED_BY_WORDS[section.completedBy]}.` : '';
+  const completedBy = section.completedBy ?? defaultCompletedBy(section.kind ?? 'standard');
+  const who = completedBy !== 'auditor' ? `Completed by ${COMPLETED_BY_WORDS[completedBy]}.` : section.kind === 'reAudit' ? 'Completed at the re-audit.' : '';
   const when = section.appliesWhen ? `Completed only when ${section.appliesWhen}.` : '';
   if (who || when) blocks.push({ type: 'guidance', text: [who, when].filter(Boolean).join(' ') });
   if (section.guidance) blocks.push({ type: 'guidance', text: section.guidance });
@@ -109,7 +110,8 @@ function spaceFor(tool: AuditTool, answer: SimpleAnswer): AnswerSpace {
       return { kind: 'tick', options };
     }
     case 'text':
-      return { kind: 'write', lines: answer.rows ?? TEXT_LINES };
+      // A field filled in from the record (a case ID, a name) takes a line.
+      return { kind: 'write', lines: answer.rows ?? (answer.prefill ? 1 : TEXT_LINES) };
     case 'number':
     case 'date':
     case 'staff':
