@@ -311,6 +311,22 @@ describe.each(testDrivers())('reading and exporting one audit on %s', (driver) =
     for (const page of pages) expect(page).toContain('Case ID BR-001');
   });
 
+  it('prints the marking the council sets (PROTECTIVE_MARKING) instead of the default', async () => {
+    const configured = t.config.protectiveMarking;
+    t.config.protectiveMarking = 'OFFICIAL';
+    try {
+      const pages = await pdfPages((await clients.coordinator.get(`/audits/${auditId}/export.pdf`)).rawPayload);
+      for (const page of pages) {
+        expect(page).toContain('OFFICIAL');
+        expect(page).not.toContain('OFFICIAL-SENSITIVE');
+      }
+      const { headers } = await docxPageMarks((await clients.coordinator.get(`/audits/${auditId}/export.docx`)).rawPayload);
+      for (const header of headers) expect(header).toMatch(/^OFFICIAL\n/);
+    } finally {
+      t.config.protectiveMarking = configured;
+    }
+  });
+
   it('renders every built-in tool, answered or not, without failing', async () => {
     for (const [key, { editionId }] of editions) {
       const child = await createChild(t.db, council.organisation.id, { externalId: `ALL-${key}`.slice(0, 40), initials: 'AT', teamId: council.teams.unit1.id });
