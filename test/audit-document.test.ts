@@ -346,6 +346,20 @@ describe.each(testDrivers())('reading and exporting one audit on %s', (driver) =
     }
   }, 120_000);
 
+  it('gives every built-in tool edition as a blank form, marked with the edition on every page', async () => {
+    for (const [key, { toolId, editionId }] of editions) {
+      const edition = await t.db.selectFrom('audit_tool_editions').select('edition').where('id', '=', editionId).executeTakeFirstOrThrow();
+      const docx = await clients.coordinator.get(`/tools/${toolId}/editions/${editionId}/form.docx`);
+      expect(docx.statusCode, `${key} docx`).toBe(200);
+      expect((await docxText(docx.rawPayload))).not.toContain('Not answered');
+      const pages = await pdfPages((await clients.coordinator.get(`/tools/${toolId}/editions/${editionId}/form.pdf`)).rawPayload);
+      pages.forEach((page, index) => {
+        expect(page, `${key} page ${index + 1}`).toContain(`edition ${edition.edition} · Page ${index + 1} of ${pages.length}`);
+        expect(page).toContain('OFFICIAL-SENSITIVE');
+      });
+    }
+  }, 120_000);
+
   it('records every read and download in the activity log against the child', async () => {
     await clients.auditor.get(`/audits/${auditId}/read`);
     await clients.auditor.get(`/audits/${auditId}/export.docx`);
