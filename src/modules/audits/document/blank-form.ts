@@ -101,13 +101,13 @@ function spaceFor(tool: AuditTool, answer: SimpleAnswer): AnswerSpace {
       return options.length ? { kind: 'tick', options: options.map((option) => option.label) } : { kind: 'write', lines: 1 };
     }
     case 'yesno':
-      return { kind: 'tick', options: ['Yes', 'No'] };
+      return { kind: 'tick', options: ['Yes', 'No'], inline: true };
     case 'scaling': {
       const count = Math.max(0, Math.min(answer.max - answer.min, 20));
       const options = Array.from({ length: count + 1 }, (_, index) => String(answer.min + index));
       if (answer.minLabel && options.length) options[0] = `${options[0]} (${answer.minLabel})`;
       if (answer.maxLabel && options.length > 1) options[options.length - 1] = `${options[options.length - 1]} (${answer.maxLabel})`;
-      return { kind: 'tick', options };
+      return { kind: 'tick', options, inline: true };
     }
     case 'text':
       // A field filled in from the record (a case ID, a name) takes a line.
@@ -158,8 +158,8 @@ function feedbackBlocks(tool: AuditTool, section: Section): DocumentBlock[] {
   const feedback = section.feedback!;
   const blocks: DocumentBlock[] = [];
   for (const respondent of feedback.respondents) {
-    const rows: AnswerRow[] = [{ label: 'Feedback obtained', value: null, space: { kind: 'tick', options: ['Yes', 'No'] } }];
-    if (respondent.askResidence) rows.push({ label: 'Lives with the child', value: null, space: { kind: 'tick', options: ['Yes', 'No'] } });
+    const rows: AnswerRow[] = [{ label: 'Feedback obtained', value: null, space: { kind: 'tick', options: ['Yes', 'No'], inline: true } }];
+    if (respondent.askResidence) rows.push({ label: 'Lives with the child', value: null, space: { kind: 'tick', options: ['Yes', 'No'], inline: true } });
     if (feedback.notObtained) {
       const options = feedback.notObtained.options.map((option) => option.label);
       if (feedback.notObtained.allowOther) options.push('Other (give the reason)');

@@ -55,6 +55,7 @@ function cell(content: Paragraph[], options: { fill?: string; width?: number; co
 const TICK = '☐';
 
 function valueParagraphs(row: AnswerRow): Paragraph[] {
+  if (row.space?.kind === 'tick' && row.space.inline) return [paragraph(row.space.options.map((option) => `${TICK} ${option}`).join('     '))];
   if (row.space?.kind === 'tick') return row.space.options.map((option) => paragraph(`${TICK} ${option}`));
   if (row.space?.kind === 'write') return Array.from({ length: row.space.lines }, () => new Paragraph({ text: '', spacing: { after: 120 } }));
   if (row.items?.length) return row.items.map((item) => paragraph(item, { bullet: { level: 0 } }));

@@ -31,7 +31,8 @@ import { AUDIT_STATUS_LABELS } from '../tracker.ts';
  */
 export type AnswerRow = { label: string; value: string | null; items?: string[]; space?: AnswerSpace };
 
-export type AnswerSpace = { kind: 'tick'; options: string[] } | { kind: 'write'; lines: number };
+/** On a blank form: options to tick (side by side when short, as a yes/no or a 0–10 scale), or lines to write on. */
+export type AnswerSpace = { kind: 'tick'; options: string[]; inline?: boolean } | { kind: 'write'; lines: number };
 
 export type GradeWords = { value: string; label: string; code?: string | undefined };
 

@@ -106,6 +106,31 @@ function tickBoxes(doc: Pdf, options: string[], style: { bold?: boolean } = {}) 
   }
 }
 
+/** Boxes to tick side by side, running on to the next line when the row is full. */
+function tickBoxesInline(doc: Pdf, options: string[]) {
+  doc.font('Helvetica').fontSize(10).fillColor('black');
+  keepRoom(doc, 14);
+  let x = MARGIN + 10;
+  let y = doc.y;
+  for (const option of options) {
+    const text = pdfText(option);
+    const width = 14 + doc.widthOfString(text) + 16;
+    if (x + width > doc.page.width - MARGIN && x > MARGIN + 10) {
+      x = MARGIN + 10;
+      y += 14;
+      if (y + 14 > doc.page.height - MARGIN) {
+        doc.addPage();
+        y = doc.y;
+      }
+    }
+    doc.lineWidth(0.7).strokeColor('black').rect(x, y + 1, 8, 8).stroke();
+    doc.text(text, x + 14, y, { lineBreak: false });
+    x += width;
+  }
+  doc.x = MARGIN;
+  doc.y = y + 16;
+}
+
 /** Ruled lines to write on. */
 function writingLines(doc: Pdf, lines: number) {
   for (let line = 0; line < lines; line += 1) {
@@ -120,7 +145,8 @@ function writingLines(doc: Pdf, lines: number) {
 /** A question and its answer: the question in bold, the answer beneath it (or the space for it). */
 function answer(doc: Pdf, row: AnswerRow) {
   body(doc, row.label, { bold: true });
-  if (row.space?.kind === 'tick') tickBoxes(doc, row.space.options);
+  if (row.space?.kind === 'tick' && row.space.inline) tickBoxesInline(doc, row.space.options);
+  else if (row.space?.kind === 'tick') tickBoxes(doc, row.space.options);
   else if (row.space?.kind === 'write') writingLines(doc, row.space.lines);
   else if (row.items?.length) bullets(doc, row.items);
   else if (row.value === null) body(doc, 'Not answered', { italic: true, color: GREY, indent: 10 });
