@@ -31,6 +31,7 @@ const environmentSchema = z.object({
   UNAUTHENTICATED_UPLOADS_MAX: z.coerce.number().int().min(0).max(10_000).default(10),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SERVICE_NAME: z.string().default('Assure'),
+  PROTECTIVE_MARKING: z.string().trim().min(1, 'must not be empty').max(60, 'must be 60 characters or fewer').default('OFFICIAL-SENSITIVE'),
   SMTP_URL: z
     .string()
     .url()
@@ -99,6 +100,8 @@ export type Config = {
   unauthenticatedUploadsMax: number;
   logLevel: string;
   serviceName: string;
+  /** The protective marking printed on every page of a document that leaves Assure (DOCX, PDF). */
+  protectiveMarking: string;
   /** Where the outbox delivers e-mail, e.g. smtp://127.0.0.1:1025; undefined: not configured. */
   smtpUrl: string | undefined;
   mailFrom: string;
@@ -197,6 +200,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     unauthenticatedUploadsMax: env.UNAUTHENTICATED_UPLOADS_MAX,
     logLevel: env.LOG_LEVEL,
     serviceName: env.SERVICE_NAME,
+    protectiveMarking: env.PROTECTIVE_MARKING,
     smtpUrl: env.SMTP_URL,
     mailFrom: env.MAIL_FROM,
     outboxIntervalSeconds: env.OUTBOX_INTERVAL_SECONDS,

@@ -1,31 +1,24 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import JSZip from 'jszip';
 import { createApiToken } from '../src/modules/account/service.ts';
 import { pdfText } from '../src/modules/audits/document/pdf.ts';
 import { typedForExport } from '../src/modules/audits/document/export-text.ts';
 import { loadBuiltInTools } from '../src/modules/tools/library.ts';
-import { createTestApp, type TestApp } from './support/app.ts';
+import { createTestApp, testConfig, type TestApp } from './support/app.ts';
 import { createAudit, createChild } from './support/audits.ts';
 import { pageText, TestClient } from './support/client.ts';
 import { testDrivers } from './support/database.ts';
+import { docxPageMarks, docxText, pdfPages } from './support/documents.ts';
 import { createSmallCouncil, PASSWORD, type SmallCouncil } from './support/fixtures.ts';
 
 const BRISTOL = 'bristol-child-case-audit';
 
-/** The text of a Word document's body: every w:t run, entities decoded, paragraphs on their own lines. */
-async function docxText(bytes: Buffer): Promise<string> {
-  const zip = await JSZip.loadAsync(bytes);
-  const xml = await zip.file('word/document.xml')!.async('string');
-  return xml
-    .replace(/<\/w:p>/g, '\n')
-    .replace(/<w:br\/>/g, '\n')
-    .replace(/<[^>]+>/g, '')
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&quot;/g, '"')
-    .replace(/&apos;/g, "'")
-    .replace(/&amp;/g, '&');
-}
+describe('the protective marking', () => {
+  it('is OFFICIAL-SENSITIVE unless PROTECTIVE_MARKING says otherwise', () => {
+    expect(testConfig().protectiveMarking).toBe('OFFICIAL-SENSITIVE');
+    expect(testConfig({ PROTECTIVE_MARKING: 'OFFICIAL' }).protectiveMarking).toBe('OFFICIAL');
+    expect(() => testConfig({ PROTECTIVE_MARKING: ' ' })).toThrow(/PROTECTIVE_MARKING/);
+  });
+});
 
 describe('text in exports', () => {
   it('neutralises formula starts and drops control characters', () => {
@@ -51,6 +44,8 @@ describe.each(testDrivers())('reading and exporting one audit on %s', (driver) =
   let reference: number;
   let childId: string;
   let elsewhereId: string;
+  let moderatedId: string;
+  let olderModeratedId: string;
   const clients: Record<'coordinator' | 'auditor', TestClient> = {} as never;
 
   beforeAll(async () => {
@@ -122,6 +117,58 @@ describe.each(testDrivers())('reading and exporting one audit on %s', (driver) =
     });
     elsewhereId = elsewhere.id;
 
+    // Graded Good by its auditor; the moderator regraded Assessment to Inadequate and the audit to
+    // Requires improvement, and agreed File recording.
+    const moderatedChild = await createChild(t.db, org, { externalId: 'BR-002', initials: 'KM', teamId: council.teams.unit1.id, workerId: council.staff.worker1.id });
+    const moderated = await createAudit(t.db, {
+      organisationId: org,
+      childId: moderatedChild.id,
+      toolEditionId: editions.get(BRISTOL)!.editionId,
+      auditorId: council.staff.manager1.id,
+      caseHolderId: council.staff.worker1.id,
+      moderatorId: council.staff.serviceManager.id,
+      teamId: council.teams.unit1.id,
+      serviceId: council.teams.unit1.service_id,
+      status: 'moderated',
+      allocatedOn: '2026-03-02',
+      due: '2026-03-16',
+      submittedAt: '2026-03-10T10:00:00Z',
+      moderatedAt: '2026-03-20T10:00:00Z',
+      auditorGrade: 'good',
+      finalGrade: 'requires_improvement',
+    });
+    moderatedId = moderated.id;
+    await t.db.updateTable('audits').set({ answers: JSON.stringify({ ...answers, child_id: 'BR-002', child_initials: 'KM' }) }).where('id', '=', moderated.id).execute();
+    const ruling = (section_key: string, stage: 'auditor' | 'moderator', grade: string, reason: string | null = null) => ({ audit_id: moderated.id, organisation_id: org, section_key, stage, grade, reason });
+    await t.db
+      .insertInto('audit_judgements')
+      .values([
+        ruling('file_recording', 'auditor', 'good'),
+        ruling('assessment', 'auditor', 'requires_improvement'),
+        ruling('overall', 'auditor', 'good'),
+        ruling('file_recording', 'moderator', 'good'),
+        ruling('assessment', 'moderator', 'inadequate', 'No analysis of the risks at home'),
+        ruling('overall', 'moderator', 'requires_improvement', 'The assessment did not analyse risk'),
+      ])
+      .execute();
+
+    // Moderated before the moderator's grades were kept one by one: only the final grade tells.
+    const olderChild = await createChild(t.db, org, { externalId: 'BR-003', initials: 'OL', teamId: council.teams.unit1.id });
+    const older = await createAudit(t.db, {
+      organisationId: org,
+      childId: olderChild.id,
+      toolEditionId: editions.get(BRISTOL)!.editionId,
+      auditorId: council.staff.manager1.id,
+      moderatorId: council.staff.serviceManager.id,
+      teamId: council.teams.unit1.id,
+      status: 'moderated',
+      moderatedAt: '2026-03-20T10:00:00Z',
+      auditorGrade: 'good',
+      finalGrade: 'inadequate',
+    });
+    olderModeratedId = older.id;
+    await t.db.updateTable('audits').set({ answers: JSON.stringify(answers) }).where('id', '=', older.id).execute();
+
     for (const [key, email] of [
       ['coordinator', council.users.qa_coordinator.email],
       ['auditor', council.users.auditor.email],
@@ -160,7 +207,9 @@ describe.each(testDrivers())('reading and exporting one audit on %s', (driver) =
     expect(text).toContain('Judgement Requires improvement Strengths =SUM(A1:A9)');
     expect(text).toContain('Update the chronology Wes Worker 30 April 2026');
     expect(text).toContain('+44 call the family Tina Manager 1 May 2026');
-    expect(text).toContain('Overall grade Good');
+    // Not yet moderated: the headline says plainly that the grade is the auditor's.
+    expect(text).toContain('Auditor’s grade (not yet moderated) Good This is the auditor’s grade. It has not yet been moderated.');
+    expect(text.indexOf('Auditor’s grade (not yet moderated)')).toBeLessThan(text.indexOf('The audit Audit reference'));
     // The re-audit applies only to an Inadequate audit; the foster carer only to a child in care.
     expect(text).not.toContain('Re-audit, if Inadequate');
     expect(text).not.toContain('Foster carer');
@@ -198,6 +247,86 @@ describe.each(testDrivers())('reading and exporting one audit on %s', (driver) =
     expect(response.rawPayload.toString('latin1').match(/\/Type \/Page\b/g)!.length).toBeGreaterThan(2);
   });
 
+  describe('once moderated', () => {
+    const HEADLINE = 'Final grade Requires improvement Moderated by Sam Service on 20 March 2026: the auditor graded Good; the moderator regraded it Requires improvement.';
+    const REGRADED = 'Judgement Inadequate (moderated: regraded from the auditor’s Requires improvement) Auditor’s grade Requires improvement Moderator’s grade Inadequate Reason for the change No analysis of the risks at home';
+
+    it('reads the final grade first, says it was moderated, and shows both grades where a section was regraded', async () => {
+      const response = await clients.coordinator.get(`/audits/${moderatedId}/read`);
+      expect(response.statusCode).toBe(200);
+      const text = pageText(response.body);
+      expect(text).toContain(`${HEADLINE} Reason: The assessment did not analyse risk`);
+      // Nothing about the audit comes before its final grade.
+      expect(text.indexOf('Final grade Requires improvement')).toBeLessThan(text.indexOf('The audit Audit reference'));
+      expect(text.slice(0, text.indexOf('The audit Audit reference'))).not.toMatch(/Overall grade/);
+      expect(text).toContain(REGRADED);
+      expect(text).toContain('File recording – to be reviewed alongside the Qlik Child Case Audit App');
+      expect(text).toContain('Judgement Good (agreed at moderation)');
+      // The overall judgement's own section: the moderator's grade, the auditor's beneath it.
+      expect(text).toContain('Requires improvement (moderated: regraded from the auditor’s Good) Auditor’s grade Good Moderator’s grade Requires improvement');
+    });
+
+    it('puts the same first in the DOCX, with the marking, the council, the case ID and page numbers on every page', async () => {
+      const response = await clients.coordinator.get(`/audits/${moderatedId}/export.docx`);
+      expect(response.statusCode).toBe(200);
+      const text = (await docxText(response.rawPayload)).replace(/\s+/g, ' ');
+      expect(text).toContain(HEADLINE);
+      expect(text.indexOf('Final grade')).toBeLessThan(text.indexOf('The audit'));
+      expect(text.slice(0, text.indexOf('The audit'))).not.toMatch(/Overall grade|Judgement: Good/);
+      expect(text).toContain(REGRADED);
+      const { headers, footers } = await docxPageMarks(response.rawPayload);
+      expect(headers.length).toBeGreaterThan(0);
+      expect(footers.length).toBeGreaterThan(0);
+      for (const header of headers) for (const expected of ['OFFICIAL-SENSITIVE', 'testshire Council', 'Case ID BR-002']) expect(header).toContain(expected);
+      for (const footer of footers) for (const expected of ['OFFICIAL-SENSITIVE', 'Case ID BR-002', 'Page {PAGE} of {NUMPAGES}']) expect(footer).toContain(expected);
+    });
+
+    it('puts the same first in the PDF, and marks every page', async () => {
+      const response = await clients.coordinator.get(`/audits/${moderatedId}/export.pdf`);
+      expect(response.statusCode).toBe(200);
+      const pages = await pdfPages(response.rawPayload);
+      expect(pages.length).toBeGreaterThan(2);
+      pages.forEach((page, index) => {
+        for (const expected of ['OFFICIAL-SENSITIVE', 'testshire Council', 'Case ID BR-002', `Page ${index + 1} of ${pages.length}`]) expect(page, `page ${index + 1}`).toContain(expected);
+      });
+      const first = pages[0]!.replace(/\s+/g, ' ');
+      expect(first).toContain(HEADLINE);
+      expect(first.indexOf('Final grade')).toBeLessThan(first.indexOf('The audit'));
+      // The text without the page furniture reads on across a page break.
+      const furniture = /OFFICIAL-SENSITIVE|testshire Council · Case ID BR-002|Case ID BR-002 · Page \d+ of \d+/g;
+      expect(pages.map((page) => page.replace(furniture, ' ')).join(' ').replace(/\s+/g, ' ')).toContain(REGRADED);
+    });
+
+    it('reads an audit moderated before the moderator\'s grades were kept one by one from its final grade', async () => {
+      const text = pageText((await clients.coordinator.get(`/audits/${olderModeratedId}/read`)).body);
+      expect(text).toContain('Final grade Inadequate Moderated by Sam Service on 20 March 2026: the auditor graded Good; the moderator regraded it Inadequate.');
+    });
+  });
+
+  it('marks the DOCX and PDF of an audit not yet moderated as the auditor\'s grade', async () => {
+    const docx = (await docxText((await clients.coordinator.get(`/audits/${auditId}/export.docx`)).rawPayload)).replace(/\s+/g, ' ');
+    expect(docx).toContain('Auditor’s grade (not yet moderated) Good This is the auditor’s grade. It has not yet been moderated.');
+    const pages = await pdfPages((await clients.coordinator.get(`/audits/${auditId}/export.pdf`)).rawPayload);
+    expect(pages[0]!.replace(/\s+/g, ' ')).toContain('Auditor’s grade (not yet moderated) Good This is the auditor’s grade. It has not yet been moderated.');
+    for (const page of pages) expect(page).toContain('Case ID BR-001');
+  });
+
+  it('prints the marking the council sets (PROTECTIVE_MARKING) instead of the default', async () => {
+    const configured = t.config.protectiveMarking;
+    t.config.protectiveMarking = 'OFFICIAL';
+    try {
+      const pages = await pdfPages((await clients.coordinator.get(`/audits/${auditId}/export.pdf`)).rawPayload);
+      for (const page of pages) {
+        expect(page).toContain('OFFICIAL');
+        expect(page).not.toContain('OFFICIAL-SENSITIVE');
+      }
+      const { headers } = await docxPageMarks((await clients.coordinator.get(`/audits/${auditId}/export.docx`)).rawPayload);
+      for (const header of headers) expect(header).toMatch(/^OFFICIAL\n/);
+    } finally {
+      t.config.protectiveMarking = configured;
+    }
+  });
+
   it('renders every built-in tool, answered or not, without failing', async () => {
     for (const [key, { editionId }] of editions) {
       const child = await createChild(t.db, council.organisation.id, { externalId: `ALL-${key}`.slice(0, 40), initials: 'AT', teamId: council.teams.unit1.id });
@@ -214,6 +343,20 @@ describe.each(testDrivers())('reading and exporting one audit on %s', (driver) =
           expect(response.rawPayload.length).toBeGreaterThan(1000);
         }
       }
+    }
+  }, 120_000);
+
+  it('gives every built-in tool edition as a blank form, marked with the edition on every page', async () => {
+    for (const [key, { toolId, editionId }] of editions) {
+      const edition = await t.db.selectFrom('audit_tool_editions').select('edition').where('id', '=', editionId).executeTakeFirstOrThrow();
+      const docx = await clients.coordinator.get(`/tools/${toolId}/editions/${editionId}/form.docx`);
+      expect(docx.statusCode, `${key} docx`).toBe(200);
+      expect((await docxText(docx.rawPayload))).not.toContain('Not answered');
+      const pages = await pdfPages((await clients.coordinator.get(`/tools/${toolId}/editions/${editionId}/form.pdf`)).rawPayload);
+      pages.forEach((page, index) => {
+        expect(page, `${key} page ${index + 1}`).toContain(`edition ${edition.edition} · Page ${index + 1} of ${pages.length}`);
+        expect(page).toContain('OFFICIAL-SENSITIVE');
+      });
     }
   }, 120_000);
 

@@ -10,6 +10,7 @@ import { createAudit, createChild } from './support/audits.ts';
 import { openTestDatabase, testDrivers } from './support/database.ts';
 import { createSmallCouncil, PASSWORD, type SmallCouncil } from './support/fixtures.ts';
 import { pageText, TestClient } from './support/client.ts';
+import { docxPageMarks, docxText, pdfPages } from './support/documents.ts';
 
 const EXAMPLE = fs.readFileSync(path.resolve(import.meta.dirname, '../audit-tools/examples/minimal.yaml'), 'utf8');
 /** The same form with Windows line endings and a byte-order mark: it must come back byte for byte. */
@@ -139,6 +140,109 @@ describe.each(testDrivers())('audit-tool library on %s', (driver) => {
     expect(ids.length).toBe(new Set(ids).size);
   });
 
+  it('gives the long edition page a contents list that leads to every section and back', async () => {
+    const page = await admin.get(editionUrl);
+    const start = page.body.indexOf('id="contents"');
+    const contents = page.body.slice(start, page.body.indexOf('</nav>', start));
+    for (const key of ['management_oversight', 'children_in_care', 'feedback', 'overall', 'action_plan', 'moderation']) {
+      expect(contents).toContain(`href="#section-${key}"`);
+      expect(page.body).toContain(`id="section-${key}"`);
+    }
+    expect(contents).toContain('href="#case-details"');
+    expect(contents).toContain('href="#grading"');
+    expect(page.body.match(/href="#contents">Back to contents</g)!.length).toBeGreaterThan(3);
+  });
+
+  describe('as a blank form', () => {
+    const FORM_TEXT = [
+      'Example Child Case Audit',
+      'Blank form, edition 2026.',
+      'Case details',
+      "Child's ID",
+      'Date of audit',
+      '☐ Manager or senior',
+      '☐ Thematic',
+      'Management oversight',
+      'Supervision, management decisions and their rationale.',
+      'Is there evidence of supervision supporting reflection and analysis?',
+      'There is at least 1 supervision discussion recorded within the last 3 months.',
+      '☐ Yes',
+      'Judgement for management oversight',
+      '☐ Outstanding',
+      '☐ Does not yet meet good',
+      'Supervision is regular, reflective and based on the risk analysis.',
+      'No management overview for over 2 months.',
+      'Strengths',
+      'Service user feedback',
+      'Parent or carer 1',
+      'Where would you score your experience?',
+      'Attempt made but unable to reach',
+      'Action plan for improvement',
+      'Moderation',
+      'Completed by the moderator.',
+      'How the judgements are graded',
+      'Management grip cannot be better than Requires improvement',
+    ];
+
+    it('is linked from the edition page', async () => {
+      const page = await admin.get(editionUrl);
+      expect(page.body).toContain(`href="${editionUrl}/form.docx"`);
+      expect(page.body).toContain(`href="${editionUrl}/form.pdf"`);
+      expect(pageText(page.body)).toContain('Download the blank form as DOCX');
+    });
+
+    it('downloads as a DOCX with every section, its prompts, criteria and descriptors, spaces to answer and grades to tick', async () => {
+      const response = await admin.get(`${editionUrl}/form.docx`);
+      expect(response.statusCode).toBe(200);
+      expect(response.headers['content-type']).toBe('application/vnd.openxmlformats-officedocument.wordprocessingml.document');
+      expect(response.headers['content-disposition']).toBe('attachment; filename="example-case-audit-2026-blank-form.docx"');
+      expect(response.headers['cache-control']).toBe('no-store');
+      const text = await docxText(response.rawPayload);
+      for (const expected of FORM_TEXT) expect(text).toContain(expected);
+      // Blank: nothing answered, nothing graded.
+      expect(text).not.toContain('Not answered');
+      expect(text).not.toContain('Not graded');
+      const { headers, footers } = await docxPageMarks(response.rawPayload);
+      expect(headers.length).toBeGreaterThan(0);
+      for (const header of headers) for (const expected of ['OFFICIAL-SENSITIVE', 'testshire Council', 'Example Child Case Audit, edition 2026']) expect(header).toContain(expected);
+      for (const footer of footers) for (const expected of ['OFFICIAL-SENSITIVE', 'Example Child Case Audit, edition 2026', 'Page {PAGE} of {NUMPAGES}']) expect(footer).toContain(expected);
+    });
+
+    it('downloads as a PDF of the same, every page marked and numbered', async () => {
+      const response = await admin.get(`${editionUrl}/form.pdf`);
+      expect(response.statusCode).toBe(200);
+      expect(response.headers['content-type']).toBe('application/pdf');
+      expect(response.headers['content-disposition']).toBe('attachment; filename="example-case-audit-2026-blank-form.pdf"');
+      const pages = await pdfPages(response.rawPayload);
+      expect(pages.length).toBeGreaterThan(1);
+      pages.forEach((page, index) => {
+        for (const expected of ['OFFICIAL-SENSITIVE', 'testshire Council', 'Example Child Case Audit, edition 2026', `Page ${index + 1} of ${pages.length}`]) expect(page, `page ${index + 1}`).toContain(expected);
+      });
+      // The PDF's standard font has no ballot box: options have a box drawn beside them, criteria a [ ] in the table.
+      const text = pages.join('\n').replace(/\[ \]/g, '☐').replace(/\s+/g, ' ');
+      for (const expected of FORM_TEXT.filter((line) => !line.startsWith('☐'))) expect(text).toContain(expected);
+      expect(text).toContain('☐ Yes');
+      expect(text).not.toContain('Not answered');
+    });
+
+    it('records each download in the activity log', async () => {
+      const before = await t.db.selectFrom('activity_log').select(['action', 'summary']).where('record_type', '=', 'audit_tool_edition').where('action', '=', 'export').execute();
+      await admin.get(`${editionUrl}/form.docx`);
+      await admin.get(`${editionUrl}/form.pdf`);
+      const after = await t.db
+        .selectFrom('activity_log')
+        .select(['action', 'summary', 'record_id', 'user_id'])
+        .where('record_type', '=', 'audit_tool_edition')
+        .where('action', '=', 'export')
+        .orderBy('id')
+        .execute();
+      expect(after.slice(before.length)).toEqual([
+        { action: 'export', summary: 'Blank form DOCX: Example Child Case Audit edition 2026', record_id: editionUrl.split('/').pop(), user_id: council.users.administrator.id },
+        { action: 'export', summary: 'Blank form PDF: Example Child Case Audit edition 2026', record_id: editionUrl.split('/').pop(), user_id: council.users.administrator.id },
+      ]);
+    });
+  });
+
   it('lists the tool with its edition', async () => {
     const text = pageText((await admin.get('/tools')).body);
     expect(text).toContain('Example Child Case Audit');
@@ -212,12 +316,14 @@ describe.each(testDrivers())('audit-tool library on %s', (driver) => {
       expect((await client.get('/tools')).statusCode).toBe(200);
       expect((await client.get(editionUrl)).statusCode).toBe(200);
       expect((await client.get(`${editionUrl}/file`)).statusCode).toBe(200);
+      expect((await client.get(`${editionUrl}/form.pdf`)).statusCode).toBe(200);
       expect((await client.get('/tools/upload')).statusCode).toBe(403);
       expect((await client.get('/tools')).body).not.toContain('href="/tools/upload"');
     }
     const practitioner = new TestClient(t.app);
     await practitioner.signIn(council.users.practitioner.email, PASSWORD);
     expect((await practitioner.get('/tools')).statusCode).toBe(403);
+    expect((await practitioner.get(`${editionUrl}/form.docx`)).statusCode).toBe(403);
     expect((await practitioner.get('/')).body).not.toContain('href="/tools"');
     const lead = new TestClient(t.app);
     await lead.signIn(council.users.qa_lead.email, PASSWORD);
@@ -235,6 +341,8 @@ describe.each(testDrivers())('audit-tool library on %s', (driver) => {
     if (theirs.status !== 'imported') throw new Error('expected an import');
     expect((await admin.get(`/tools/${theirs.toolId}/editions/${theirs.editionId}`)).statusCode).toBe(404);
     expect((await admin.get(`/tools/${theirs.toolId}/editions/${theirs.editionId}/file`)).statusCode).toBe(404);
+    expect((await admin.get(`/tools/${theirs.toolId}/editions/${theirs.editionId}/form.docx`)).statusCode).toBe(404);
+    expect((await admin.get(`/tools/${theirs.toolId}/editions/${theirs.editionId}/form.pdf`)).statusCode).toBe(404);
     // The same key in this organisation is a different tool.
     const [, ourToolId] = /^\/tools\/([^/]+)\//.exec(editionUrl)!;
     expect(theirs.toolId).not.toBe(ourToolId);

@@ -151,6 +151,9 @@ describeInBrowser('moderating an audit in Chromium', () => {
     // The read view says who moderated it, and when.
     await page.goto(`/audits/${id}/read`);
     await onPage(page, 'MB (MOD-1)');
+    // Before anything else: the final grade, and that it was moderated.
+    const headline = await page.getByTestId('headline').innerText();
+    expect(headline).toMatch(/^Final grade\s+Requires improvement\s+Moderated by Sam Service on \d+ \w+ \d{4}: the auditor graded Good; the moderator regraded it Requires improvement\./);
     const details = await page.locator('main .govuk-summary-list').first().innerText();
     expect(details).toMatch(/Status\s+Moderated/);
     expect(details).toMatch(/Moderator\s+Sam Service/);

@@ -49,6 +49,26 @@ describeInBrowser('the audit-tool library in Chromium', () => {
     }
   }, 120_000);
 
+  it('leads from the contents to each section and back, and offers the blank form to download', async () => {
+    await page.goto('/tools');
+    const href = (await page.locator('a', { hasText: /^Edition / }).first().getAttribute('href'))!;
+    await page.goto(href);
+    const contents = page.getByRole('navigation', { name: 'Contents' });
+    const first = contents.getByRole('link').nth(1);
+    const target = (await first.getAttribute('href'))!;
+    await first.click();
+    expect(new URL(page.url()).hash).toBe(target);
+    expect(await page.locator(`${target}`).isVisible()).toBe(true);
+    await page.locator(target).locator('xpath=..').getByRole('link', { name: 'Back to contents' }).click();
+    expect(new URL(page.url()).hash).toBe('#contents');
+    for (const format of ['DOCX', 'PDF']) {
+      const link = page.getByRole('link', { name: `Download the blank form as ${format}` });
+      const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
+      expect(download.suggestedFilename()).toMatch(new RegExp(`-blank-form\\.${format.toLowerCase()}$`));
+    }
+    await expectNoAxeViolations(page);
+  });
+
   it('lists every problem of a bad file in the error summary, each with its path', async () => {
     await upload('broken.yaml', BROKEN);
     await verifyOnPage(page, 'Upload a tool or a new edition');

@@ -55,6 +55,7 @@ export async function toolRoutes(app: FastifyInstance, { db }: AppDependencies) 
       labels: { prefill: PREFILL_LABELS, completedBy: COMPLETED_BY_LABELS, sectionKind: SECTION_KIND_LABELS, respondentType: RESPONDENT_TYPE_LABELS },
       flash: doneMessage(request, edition),
       fileHref: `/tools/${toolId}/editions/${editionId}/file`,
+      formHref: `/tools/${toolId}/editions/${editionId}/form`,
     });
   });
 

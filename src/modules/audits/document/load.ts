@@ -45,6 +45,12 @@ function childFacts(row: { legal_status: string; date_of_birth: string | Date | 
   };
 }
 
+/** The council's name, as it heads every page of a document that leaves Assure. */
+export async function councilName(db: Db, organisationId: string): Promise<string> {
+  const row = await db.selectFrom('organisations').select('name').where('id', '=', organisationId).executeTakeFirst();
+  return row?.name ?? '';
+}
+
 /** Whole years from a date of birth to a day, both 'YYYY-MM-DD'. */
 export function ageInYears(dateOfBirth: string | Date, today: string): number {
   const born = typeof dateOfBirth === 'string' ? dateOfBirth.slice(0, 10) : dateOfBirth.toISOString().slice(0, 10);

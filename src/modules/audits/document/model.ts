@@ -25,8 +25,14 @@ import { auditorColumns, auditorCompletes } from '../form/answers.ts';
 import type { AuditRecord } from '../audit.ts';
 import { AUDIT_STATUS_LABELS } from '../tracker.ts';
 
-/** One question and its answer; `value` is null when not answered, `items` for a multiple choice. */
-export type AnswerRow = { label: string; value: string | null; items?: string[] };
+/**
+ * One question and its answer; `value` is null when not answered, `items` for a multiple choice.
+ * On a blank form `space` says what is left for the hand: options to tick, or lines to write on.
+ */
+export type AnswerRow = { label: string; value: string | null; items?: string[]; space?: AnswerSpace };
+
+/** On a blank form: options to tick (side by side when short, as a yes/no or a 0–10 scale), or lines to write on. */
+export type AnswerSpace = { kind: 'tick'; options: string[]; inline?: boolean } | { kind: 'write'; lines: number };
 
 export type GradeWords = { value: string; label: string; code?: string | undefined };
 
@@ -41,23 +47,72 @@ export type DocumentBlock =
   | { type: 'answers'; rows: AnswerRow[] }
   | { type: 'subheading'; text: string }
   | { type: 'table'; caption: string; head: string[]; rows: TableRow[]; empty: string }
-  | { type: 'judgement'; label: string; grade: GradeWords | null; descriptor: string[]; evidence: AnswerRow[]; limit: LimitNote | null };
+  | {
+      type: 'judgement';
+      label: string;
+      /** The auditor's grade, as given on the form. */
+      grade: GradeWords | null;
+      /** The moderator's ruling on this judgement, once moderated. */
+      moderated: ModeratedGrade | null;
+      /** What the renderers show first: the grade that stands and, when the moderator changed it, the auditor's and why. */
+      summary: AnswerRow[];
+      /** The descriptor of the grade that stands, and that grade's label. */
+      descriptor: string[];
+      descriptorOf: string | null;
+      evidence: AnswerRow[];
+      limit: LimitNote | null;
+      /** A blank form: every grade to tick, each with its descriptor. */
+      choices?: { label: string; descriptor: string[] }[];
+    };
+
+export type ModeratedGrade = { grade: GradeWords; changed: boolean; reason: string | null };
 
 export type DocumentSection = { key: string; title: string; blocks: DocumentBlock[] };
 
-export type AuditDocument = {
-  reference: number;
-  childExternalId: string;
-  childInitials: string;
+/**
+ * A form as a document: an audit's filled form, or a tool edition's blank one. The DOCX and PDF
+ * render either; the audit's read view renders the audit's.
+ */
+export type FormDocument = {
+  /** The document's title (its metadata) and the line under the tool's name. */
+  title: string;
+  subtitle: string;
   toolName: string;
   edition: string;
   source: string | null;
   /** The audit itself: child, tool, people, status and dates. */
   details: AnswerRow[];
-  /** The overall grade the tool gives these answers, and every limiting judgement in force. */
-  outcome: { label: string; grade: GradeWords | null; limitedBy: LimitNote | null; limits: string[] } | null;
+  /**
+   * The headline, read before anything else: the final grade once moderated (with the auditor's
+   * beside it), else the auditor's grade said plainly to be not yet moderated; then every
+   * limiting judgement in force on the auditor's answers.
+   */
+  outcome: Outcome | null;
   sections: DocumentSection[];
 };
+
+export type AuditDocument = FormDocument & {
+  reference: number;
+  childExternalId: string;
+  childInitials: string;
+};
+
+export type Outcome = {
+  label: string;
+  grade: GradeWords | null;
+  moderated: boolean;
+  /** One sentence on where the grade comes from: moderated by whom and when, or not yet moderated. */
+  note: string;
+  limitedBy: LimitNote | null;
+  limits: string[];
+};
+
+/**
+ * What every page of a document that leaves Assure carries, top and foot: the protective
+ * marking, the council, and whose document it is (the child's case ID, or the tool edition of a
+ * blank form). The renderers add the page numbers.
+ */
+export type PageMarks = { marking: string; council: string; subject: string };
 
 export type DocumentInput = {
   audit: AuditRecord;
@@ -81,10 +136,12 @@ type Context = {
   child: ChildFacts | null;
   staff: ReadonlyMap<string, string>;
   typed: (text: string) => string;
+  /** The moderator's grade and reason by the key moderation rules on (a section's, or 'overall'). */
+  moderated: ReadonlyMap<string, { grade: string; reason: string | null }>;
 };
 
 /** A stored definition is checked when loaded, but one from before the format may lack lists. */
-function normalised(tool: AuditTool): AuditTool {
+export function normalised(tool: AuditTool): AuditTool {
   return {
     ...tool,
     scales: Array.isArray(tool.scales) ? tool.scales : [],
@@ -97,7 +154,8 @@ function normalised(tool: AuditTool): AuditTool {
 export function buildAuditDocument(input: DocumentInput, options: DocumentOptions = {}): AuditDocument {
   const tool = normalised(input.tool);
   const answers = input.audit.answers && typeof input.audit.answers === 'object' ? input.audit.answers : {};
-  const context: Context = { tool, answers, child: input.child, staff: input.staff, typed: options.typed ?? ((text) => text) };
+  const moderated = new Map(input.audit.grades.sections.filter((row) => row.stage === 'moderator').map((row) => [row.sectionKey, { grade: row.grade, reason: row.reason }]));
+  const context: Context = { tool, answers, child: input.child, staff: input.staff, typed: options.typed ?? ((text) => text), moderated };
   const sections: DocumentSection[] = [];
   const header = tool.header.filter((answer) => answerApplies(tool, answer.key, answers, input.child));
   if (header.length) sections.push({ key: 'details', title: 'Case details', blocks: answerBlocks(context, header) });
@@ -107,18 +165,22 @@ export function buildAuditDocument(input: DocumentInput, options: DocumentOption
     sections.push({ key: section.key, title: section.title, blocks: sectionBlocks(context, section) });
   }
   const { audit } = input;
-  const moderated = moderationSection(context, audit);
-  if (moderated) sections.push(moderated);
+  const moderation = moderationSection(context, audit);
+  if (moderation) sections.push(moderation);
   const typed = context.typed;
+  const childExternalId = typed(audit.child.externalId);
+  const childInitials = typed(audit.child.initials);
   return {
+    title: `Case file audit ${audit.reference}: ${tool.name ?? audit.tool.name}`,
+    subtitle: `Case file audit ${audit.reference}: ${childInitials} (${childExternalId}). Edition ${audit.tool.edition}.`,
     reference: audit.reference,
-    childExternalId: typed(audit.child.externalId),
-    childInitials: typed(audit.child.initials),
+    childExternalId,
+    childInitials,
     toolName: tool.name ?? audit.tool.name,
     edition: audit.tool.edition,
     source: typeof tool.source === 'string' ? tool.source : null,
     details: auditDetails(audit, typed),
-    outcome: outcomeOf(context),
+    outcome: outcomeOf(context, audit),
     sections,
   };
 }
@@ -226,12 +288,21 @@ function sectionBlocks(context: Context, section: Section): DocumentBlock[] {
   if (section.criteria?.length) blocks.push(criteriaTable(context, section));
   if (section.feedback) blocks.push(...feedbackBlocks(context, section));
   const applying = section.answers.filter((answer) => answerApplies(context.tool, answer.key, context.answers, context.child));
-  blocks.push(...answerBlocks(context, applying, section.descriptors));
+  blocks.push(...answerBlocks(context, applying, section.descriptors, moderationKeyOf(context.tool, section)));
   return blocks;
 }
 
+/**
+ * The key the moderator's ruling on a judgement is kept under: 'overall' for the tool's overall
+ * judgement, the section's key for the section's (first) judgement; none for any other.
+ */
+function moderationKeyOf(tool: AuditTool, section: Section): (answerKey: string) => string | null {
+  const first = section.answers.find((answer) => answer.kind === 'judgement')?.key;
+  return (answerKey) => (answerKey === tool.overall?.answer ? OVERALL_KEY : answerKey === first ? section.key : null);
+}
+
 /** Answers in order: runs of plain answers as one list; judgements and repeating answers on their own. */
-function answerBlocks(context: Context, answers: readonly Answer[], sectionDescriptors?: Descriptors): DocumentBlock[] {
+function answerBlocks(context: Context, answers: readonly Answer[], sectionDescriptors?: Descriptors, moderationKey: (answerKey: string) => string | null = () => null): DocumentBlock[] {
   const blocks: DocumentBlock[] = [];
   let run: AnswerRow[] = [];
   const flush = () => {
@@ -241,7 +312,8 @@ function answerBlocks(context: Context, answers: readonly Answer[], sectionDescr
   for (const answer of answers) {
     if (answer.kind === 'judgement') {
       flush();
-      blocks.push(judgementBlock(context, answer, sectionDescriptors));
+      const key = moderationKey(answer.key);
+      blocks.push(judgementBlock(context, answer, sectionDescriptors, key ? context.moderated.get(key) : undefined));
     } else if (answer.kind === 'repeating') {
       flush();
       blocks.push(repeatingTable(context, answer, context.answers[answer.key]));
@@ -308,21 +380,52 @@ function limitNote(scale: Scale | undefined, limit: Limit | null, given: unknown
   return { message: limit.message, atBest, breached };
 }
 
-function judgementBlock(context: Context, answer: Extract<Answer, { kind: 'judgement' }>, sectionDescriptors?: Descriptors): DocumentBlock {
+export function descriptorOf(descriptors: Descriptors | undefined, value: string | undefined): string[] {
+  const descriptor = value === undefined ? undefined : descriptors?.[value];
+  return descriptor === undefined || descriptor === null ? [] : typeof descriptor === 'string' ? [descriptor] : [...descriptor];
+}
+
+function judgementBlock(
+  context: Context,
+  answer: Extract<Answer, { kind: 'judgement' }>,
+  sectionDescriptors: Descriptors | undefined,
+  ruling: { grade: string; reason: string | null } | undefined,
+): Extract<DocumentBlock, { type: 'judgement' }> {
   const { tool, answers, child } = context;
   const scale = scaleOf(tool, answer.scale);
   const given = answers[answer.key];
-  const grade = gradeOf(scale, given);
-  const descriptors = answer.descriptors ?? sectionDescriptors;
-  const descriptor = grade && descriptors?.[grade.value];
+  const found = gradeOf(scale, given);
+  const grade = found ? { ...found, label: context.typed(found.label) } : null;
+  const ruled = ruling ? gradeOf(scale, ruling.grade) : null;
+  const moderated: ModeratedGrade | null = ruled && ruling ? { grade: ruled, changed: ruled.value !== grade?.value, reason: ruling.reason ? context.typed(ruling.reason) : null } : null;
+  const standing = moderated?.grade ?? grade;
   return {
     type: 'judgement',
     label: answer.label,
-    grade: grade ? { ...grade, label: context.typed(grade.label) } : null,
-    descriptor: descriptor === undefined || descriptor === null ? [] : typeof descriptor === 'string' ? [descriptor] : [...descriptor],
+    grade,
+    moderated,
+    summary: judgementSummary(answer.label, grade, moderated),
+    descriptor: descriptorOf(answer.descriptors ?? sectionDescriptors, standing?.value),
+    descriptorOf: standing?.label ?? null,
     evidence: (answer.evidence ?? []).map((box) => ({ label: box.label, value: isAnswered(answers[box.key]) ? context.typed(String(answers[box.key])) : null })),
     limit: limitNote(scale, limitingJudgement(tool, answer.key, answers, child), given),
   };
+}
+
+/**
+ * The grade that stands, where the judgement stands: once the moderator changed it, the
+ * moderator's grade marked as such, the auditor's beneath it and the reason; once agreed, the
+ * grade marked as agreed at moderation.
+ */
+function judgementSummary(label: string, grade: GradeWords | null, moderated: ModeratedGrade | null): AnswerRow[] {
+  if (!moderated) return [{ label, value: grade?.label ?? null }];
+  if (!moderated.changed) return [{ label, value: `${moderated.grade.label} (agreed at moderation)` }];
+  return [
+    { label, value: `${moderated.grade.label} (moderated: regraded from the auditor’s ${grade?.label ?? 'no grade'})` },
+    { label: 'Auditor’s grade', value: grade?.label ?? 'Not graded' },
+    { label: 'Moderator’s grade', value: moderated.grade.label },
+    { label: 'Reason for the change', value: moderated.reason },
+  ];
 }
 
 function repeatingTable(context: Context, answer: Extract<Answer, { kind: 'repeating' }>, value: unknown): DocumentBlock {
@@ -406,20 +509,43 @@ function judgementsOf(tool: AuditTool): Map<string, { scale: Scale | undefined; 
   return map;
 }
 
-function outcomeOf(context: Context): AuditDocument['outcome'] {
+const OFSTED_WORDS: Record<string, string> = { outstanding: 'Outstanding', good: 'Good', requires_improvement: 'Requires improvement', inadequate: 'Inadequate' };
+
+function outcomeOf(context: Context, audit: AuditRecord): AuditDocument['outcome'] {
   const { tool, answers, child } = context;
-  if (!tool.overall) return null;
+  const ruling = context.moderated.get(OVERALL_KEY);
+  // Moderated before the moderator's grades were kept one by one: the final grade alone tells.
+  const moderated = Boolean(ruling) || (audit.moderatedAt !== null && audit.grades.final !== null);
+  if (!tool.overall && !moderated) return null;
   const judgements = judgementsOf(tool);
-  const scale = judgements.get(tool.overall.answer)?.scale;
-  const { grade, limitedBy } = overallGrade(tool, answers, child);
+  const scale = tool.overall ? judgements.get(tool.overall.answer)?.scale : undefined;
+  const computed = tool.overall ? overallGrade(tool, answers, child) : { grade: undefined, limitedBy: null };
+  const auditors = gradeOf(scale, computed.grade) ?? ofstedWords(audit.grades.auditor);
+  const final = ruling ? gradeOf(scale, ruling.grade) : ofstedWords(audit.grades.final);
+  const by = audit.moderator ? ` by ${context.typed(audit.moderator.name)}` : '';
+  const on = audit.moderatedAt ? ` on ${formatDate(audit.moderatedAt)}` : '';
+  let note = 'This is the auditor’s grade. It has not yet been moderated.';
+  if (moderated) {
+    const changed = final && auditors && final.value !== auditors.value && final.label !== auditors.label;
+    note = changed
+      ? `Moderated${by}${on}: the auditor graded ${auditors.label}; the moderator regraded it ${final.label}.`
+      : `Moderated${by}${on}: the moderator agreed the auditor’s grade.`;
+    if (changed && ruling?.reason) note += ` Reason: ${context.typed(ruling.reason)}`;
+  }
   return {
-    label: 'Overall grade',
-    grade: gradeOf(scale, grade),
-    limitedBy: limitNote(scale, limitedBy, answers[tool.overall.answer]),
+    label: moderated ? 'Final grade' : 'Auditor’s grade (not yet moderated)',
+    grade: moderated ? final : auditors,
+    moderated,
+    note,
+    limitedBy: tool.overall ? limitNote(scale, computed.limitedBy, answers[tool.overall.answer]) : null,
     limits: applyLimitingJudgements(tool, answers, child).map((limit) => {
       const target = judgements.get(limit.answerKey);
       const atBest = target?.scale?.options.find((option) => option.value === limit.atBest)?.label ?? limit.atBest;
       return `${target?.where ?? limit.answerKey}: ${limit.message} (no better than ${atBest})`;
     }),
   };
+}
+
+function ofstedWords(grade: string | null): GradeWords | null {
+  return grade ? { value: grade, label: OFSTED_WORDS[grade] ?? grade } : null;
 }

@@ -1,6 +1,8 @@
 /**
  * One audit as a PDF, from the same document model as the DOCX and the read view, in the same
- * order: details, overall grade, then each section with its questions and answers.
+ * order: the grade that stands, details, then each section with its questions and answers. A
+ * tool edition's blank form is drawn by the same code, with boxes to tick and lines to write on.
+ * Every page carries the protective marking, the council, whose document it is and its number.
  *
  * It uses PDF's standard Helvetica, which needs no font file but can only draw the Windows
  * "ANSI" characters (Latin-1 plus curly quotes, dashes, ellipsis, euro…). Anything else is
@@ -8,7 +10,7 @@
  * and what is left becomes "?" rather than a wrong glyph.
  */
 import PDFDocument from 'pdfkit';
-import type { AnswerRow, AuditDocument, DocumentBlock, LimitNote } from './model.ts';
+import type { AnswerRow, DocumentBlock, FormDocument, LimitNote, PageMarks } from './model.ts';
 
 type Pdf = InstanceType<typeof PDFDocument>;
 
@@ -37,6 +39,7 @@ const SPELLED: Record<string, string> = {
   '\u200D': '',
   '\uFEFF': '',
   '\u00AD': '',
+  '\u2610': '[ ]',
 };
 
 function drawable(char: string): boolean {
@@ -87,10 +90,65 @@ function bullets(doc: Pdf, items: string[], numbered = false) {
   items.forEach((item, index) => doc.text(pdfText(`${numbered ? `${index + 1}.` : '•'} ${item}`), { indent: 10, paragraphGap: 2 }));
 }
 
-/** A question and its answer: the question in bold, the answer beneath it. */
+/** Room for the next `height` points, or a new page. */
+function keepRoom(doc: Pdf, height: number) {
+  if (doc.y + height > doc.page.height - MARGIN) doc.addPage();
+}
+
+/** A box to tick before each option. */
+function tickBoxes(doc: Pdf, options: string[], style: { bold?: boolean } = {}) {
+  for (const option of options) {
+    keepRoom(doc, 14);
+    const y = doc.y;
+    doc.lineWidth(0.7).strokeColor('black').rect(MARGIN + 10, y + 1, 8, 8).stroke();
+    doc.font(style.bold ? 'Helvetica-Bold' : 'Helvetica').fontSize(10).fillColor('black').text(pdfText(option), MARGIN + 24, y, { paragraphGap: 2 });
+    doc.x = MARGIN;
+  }
+}
+
+/** Boxes to tick side by side, running on to the next line when the row is full. */
+function tickBoxesInline(doc: Pdf, options: string[]) {
+  doc.font('Helvetica').fontSize(10).fillColor('black');
+  keepRoom(doc, 14);
+  let x = MARGIN + 10;
+  let y = doc.y;
+  for (const option of options) {
+    const text = pdfText(option);
+    const width = 14 + doc.widthOfString(text) + 16;
+    if (x + width > doc.page.width - MARGIN && x > MARGIN + 10) {
+      x = MARGIN + 10;
+      y += 14;
+      if (y + 14 > doc.page.height - MARGIN) {
+        doc.addPage();
+        y = doc.y;
+      }
+    }
+    doc.lineWidth(0.7).strokeColor('black').rect(x, y + 1, 8, 8).stroke();
+    doc.text(text, x + 14, y, { lineBreak: false });
+    x += width;
+  }
+  doc.x = MARGIN;
+  doc.y = y + 16;
+}
+
+/** Ruled lines to write on. */
+function writingLines(doc: Pdf, lines: number) {
+  for (let line = 0; line < lines; line += 1) {
+    keepRoom(doc, 20);
+    const y = doc.y + 18;
+    doc.lineWidth(0.5).strokeColor('#b1b4b6').moveTo(MARGIN + 10, y).lineTo(doc.page.width - MARGIN, y).stroke();
+    doc.y = y + 2;
+  }
+  doc.moveDown(0.3);
+}
+
+/** A question and its answer: the question in bold, the answer beneath it (or the space for it). */
 function answer(doc: Pdf, row: AnswerRow) {
   body(doc, row.label, { bold: true });
-  if (row.items?.length) bullets(doc, row.items);
+  if (row.space?.kind === 'tick' && row.space.inline) tickBoxesInline(doc, row.space.options);
+  else if (row.space?.kind === 'tick') tickBoxes(doc, row.space.options);
+  else if (row.space?.kind === 'write') writingLines(doc, row.space.lines);
+  else if (row.items?.length) bullets(doc, row.items);
   else if (row.value === null) body(doc, 'Not answered', { italic: true, color: GREY, indent: 10 });
   else body(doc, row.value, { indent: 10 });
   doc.moveDown(0.3);
@@ -146,11 +204,19 @@ function block(doc: Pdf, item: DocumentBlock) {
       for (const row of item.rows) answer(doc, row);
       return;
     case 'judgement':
-      answer(doc, { label: item.label, value: item.grade?.label ?? null });
+      for (const row of item.summary) answer(doc, row);
+      if (item.choices) {
+        body(doc, item.label, { bold: true });
+        for (const choice of item.choices) {
+          tickBoxes(doc, [choice.label], { bold: true });
+          if (choice.descriptor.length) bullets(doc, choice.descriptor);
+        }
+        doc.moveDown(0.3);
+      }
       for (const box of item.evidence) answer(doc, box);
       if (item.limit) body(doc, limitText(item.limit), { bold: true });
-      if (item.descriptor.length && item.grade) {
-        body(doc, `What ${item.grade.label} means here`, { italic: true, color: GREY });
+      if (item.descriptor.length && item.descriptorOf) {
+        body(doc, `What ${item.descriptorOf} means here`, { italic: true, color: GREY });
         bullets(doc, item.descriptor);
       }
       doc.moveDown(0.5);
@@ -161,14 +227,38 @@ function block(doc: Pdf, item: DocumentBlock) {
   }
 }
 
-/** Draws the audit and resolves with the PDF's bytes. */
-export function auditPdf(document: AuditDocument): Promise<Buffer> {
+/**
+ * The marking, the council and whose document at the top of every page; the same with the page
+ * number at its foot. Drawn once every page exists (pages are buffered), so the total is known.
+ */
+function markPages(doc: Pdf, marks: PageMarks) {
+  const range = doc.bufferedPageRange();
+  for (let index = range.start; index < range.start + range.count; index += 1) {
+    doc.switchToPage(index);
+    const { margins } = doc.page;
+    // Writing in the margins must not start a new page.
+    const bottom = margins.bottom;
+    margins.bottom = 0;
+    const width = doc.page.width - 2 * MARGIN;
+    const line = (text: string, y: number, bold = false) =>
+      doc.font(bold ? 'Helvetica-Bold' : 'Helvetica').fontSize(8).fillColor('black').text(pdfText(text), MARGIN, y, { width, align: 'center', lineBreak: false });
+    line(marks.marking, 16, true);
+    line(`${marks.council} · ${marks.subject}`, 27);
+    line(`${marks.subject} · Page ${index - range.start + 1} of ${range.count}`, doc.page.height - 38);
+    line(marks.marking, doc.page.height - 27, true);
+    margins.bottom = bottom;
+  }
+}
+
+/** Draws the document and resolves with the PDF's bytes. */
+export function auditPdf(document: FormDocument, marks: PageMarks): Promise<Buffer> {
   const doc = new PDFDocument({
     size: 'A4',
     margin: MARGIN,
     lang: 'en-GB',
     displayTitle: true,
-    info: { Title: pdfText(`Case file audit ${document.reference}: ${document.toolName}`), Creator: 'Assure' },
+    bufferPages: true,
+    info: { Title: pdfText(document.title), Creator: 'Assure' },
   });
   const chunks: Buffer[] = [];
   const done = new Promise<Buffer>((resolve, reject) => {
@@ -177,23 +267,28 @@ export function auditPdf(document: AuditDocument): Promise<Buffer> {
     doc.on('error', reject);
   });
   doc.font('Helvetica-Bold').fontSize(18).text(pdfText(document.toolName));
-  body(doc, `Case file audit ${document.reference}: ${document.childInitials} (${document.childExternalId}). Edition ${document.edition}.`);
-  heading(doc, 'The audit', 14);
-  for (const row of document.details) answer(doc, row);
+  body(doc, document.subtitle);
+  // The grade that stands comes first: the final grade once moderated, else the auditor's, said to be so.
   if (document.outcome) {
     heading(doc, document.outcome.label, 14);
-    body(doc, document.outcome.grade?.label ?? 'Not graded yet', { bold: true });
+    doc.font('Helvetica-Bold').fontSize(14).fillColor('black').text(pdfText(document.outcome.grade?.label ?? 'Not graded yet'), { paragraphGap: 4 });
+    body(doc, document.outcome.note);
     if (document.outcome.limitedBy) body(doc, limitText(document.outcome.limitedBy));
     if (document.outcome.limits.length) {
       body(doc, 'Limiting judgements applied', { bold: true });
       bullets(doc, document.outcome.limits);
     }
   }
+  if (document.details.length) {
+    heading(doc, 'The audit', 14);
+    for (const row of document.details) answer(doc, row);
+  }
   for (const section of document.sections) {
     heading(doc, section.title, 14);
     for (const item of section.blocks) block(doc, item);
   }
   if (document.source) body(doc, `Form: ${document.source}`, { italic: true, color: GREY });
+  markPages(doc, marks);
   doc.end();
   return done;
 }
