@@ -37,6 +37,15 @@ const PLAN: Planned[] = [
 
 const TODAY = new Date('2026-11-15T12:00:00Z');
 
+/** Actions on audits 1 and 2, counted by hand below. */
+const ACTIONS: { audit: number; createdAt: string; dueOn: string; status: 'open' | 'done' | 'verified'; doneAt?: string; verifiedAt?: string }[] = [
+  /* a1 */ { audit: 0, createdAt: '2026-10-05T10:00:00Z', dueOn: '2026-11-01', status: 'done', doneAt: '2026-10-30T10:00:00Z' },
+  /* a2 */ { audit: 0, createdAt: '2026-10-06T10:00:00Z', dueOn: '2026-11-10', status: 'open' },
+  /* a3 */ { audit: 1, createdAt: '2026-10-20T10:00:00Z', dueOn: '2026-12-20', status: 'verified', doneAt: '2026-11-02T10:00:00Z', verifiedAt: '2026-11-12T10:00:00Z' },
+  /* a4 */ { audit: 1, createdAt: '2026-08-01T10:00:00Z', dueOn: '2026-10-15', status: 'done', doneAt: '2026-10-20T10:00:00Z' },
+  /* a5 */ { audit: 1, createdAt: '2026-09-01T10:00:00Z', dueOn: '2026-11-05', status: 'open' },
+];
+
 /** The number shown in the cell after a row header, by the row's header text and the column's position. */
 function cell(html: string, caption: string, rowHeader: string, column: number): string {
   const table = new RegExp(`<caption[^>]*>\\s*${caption}[\\s\\S]*?</table>`).exec(html)?.[0] ?? '';
@@ -55,10 +64,11 @@ describe.each(testDrivers())('reports on %s', (driver) => {
     council = await createSmallCouncil(t.db);
     const org = council.organisation.id;
     const tool = await createAuditTool(t.db, org);
+    const audits: { id: string; childId: string }[] = [];
     for (const [i, row] of PLAN.entries()) {
       const team = council.teams[row.team];
       const child = await createChild(t.db, org, { externalId: `REP-${i + 1}`, initials: 'AB', teamId: team.id });
-      await createAudit(t.db, {
+      const audit = await createAudit(t.db, {
         organisationId: org,
         childId: child.id,
         toolEditionId: tool.editionId,
@@ -74,6 +84,29 @@ describe.each(testDrivers())('reports on %s', (driver) => {
         auditorGrade: row.auditor,
         finalGrade: row.final,
       });
+      audits.push({ id: audit.id, childId: child.id });
+    }
+    for (const [row, action] of ACTIONS.entries()) {
+      const on = audits[action.audit]!;
+      await t.db
+        .insertInto('actions')
+        .values({
+          organisation_id: org,
+          audit_id: on.id,
+          child_id: on.childId,
+          answer_key: 'actions',
+          row_index: row,
+          text: `Action ${row + 1}`,
+          owner_id: council.staff.worker1.id,
+          due_on: action.dueOn,
+          status: action.status,
+          created_at: action.createdAt,
+          done_at: action.doneAt ?? null,
+          evidence: action.doneAt ? 'Done' : null,
+          verified_at: action.verifiedAt ?? null,
+          verification_note: action.verifiedAt ? 'Checked' : null,
+        })
+        .execute();
     }
     const users = { lead: 'qa_lead', moderator: 'moderator', auditor: 'auditor', practitioner: 'practitioner' } as const;
     for (const [key, role] of Object.entries(users) as [keyof typeof users, (typeof users)[keyof typeof users]][]) {
@@ -103,13 +136,25 @@ describe.each(testDrivers())('reports on %s', (driver) => {
     expect(cell(html, 'Audits allocated, submitted, moderated and closed in the period', 'All', 0)).toBe('5');
   });
 
+  it('counts actions as counted by hand: agreed, done, verified, open, overdue and done by their due date', async () => {
+    // What the eye reads: without the words added for screen readers inside each link.
+    const html = (await clients.lead.get('/reports')).body.replace(/<span class="govuk-visually-hidden">[\s\S]*?<\/span>/g, '');
+    const text = pageText(html).replace(/\s+/g, ' ').replace(/ ([,;)])/g, '$1').replace(/\( /g, '(');
+    expect(text).toContain('Agreed in the period 3');
+    expect(text).toContain('Marked done in the period 3');
+    expect(text).toContain('Verified in the period 1');
+    expect(text).toContain('Due in the period 5, of which 2 done by their due date (40%)');
+    expect(text).toContain('Open today 2');
+    expect(text).toContain('Overdue today 2; the oldest was due 5 November 2026');
+  });
+
   it('drills down: every figure links to the tracker, which lists exactly that many audits', async () => {
     const html = (await clients.lead.get('/reports')).body;
-    const links = [...html.matchAll(/<a class="govuk-link" href="(\/audits\?[^"]+)">([\d,]+)</g)].map((match) => ({ href: match[1]!.replaceAll('&amp;', '&'), n: Number(match[2]!.replace(',', '')) }));
+    const links = [...html.matchAll(/<a class="govuk-link" href="(\/(?:audits|actions)\?[^"]+)">([\d,]+)</g)].map((match) => ({ href: match[1]!.replaceAll('&amp;', '&'), n: Number(match[2]!.replace(',', '')) }));
     expect(links.length).toBeGreaterThan(20);
     for (const link of links) {
       const tracker = (await clients.lead.get(link.href)).body;
-      const shown = /Showing [\d,]+ to [\d,]+ of ([\d,]+)/.exec(pageText(tracker))?.[1];
+      const shown = /Showing [\d,]+ to [\d,]+ of ([\d,]+)/.exec(pageText(tracker))?.[1] ?? (/No actions|no actions/.test(tracker) ? '0' : undefined);
       expect({ href: link.href, n: Number(shown?.replace(',', '')) }).toEqual(link);
     }
   });

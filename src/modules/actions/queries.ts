@@ -1,4 +1,4 @@
-import { sql, type Expression, type SqlBool } from 'kysely';
+import { sql, type Expression, type RawBuilder, type SqlBool } from 'kysely';
 import type { Db } from '../../db/index.ts';
 import type { DataScope } from '../../platform/access.ts';
 import { auditInScope } from '../audits/queries.ts';
@@ -33,7 +33,29 @@ export type ActionCriteria = {
   owner?: string | undefined;
   dueFrom?: string | undefined;
   dueTo?: string | undefined;
+  /** From a report's figure: the audit's service and tool, and UK days the action was agreed, done or verified. */
+  service?: string | undefined;
+  tool?: string | undefined;
+  createdFrom?: string | undefined;
+  createdTo?: string | undefined;
+  doneFrom?: string | undefined;
+  doneTo?: string | undefined;
+  verifiedFrom?: string | undefined;
+  verifiedTo?: string | undefined;
+  /** Done (or verified) on or before its due date: yes, or no (not done, or done late). */
+  doneOnTime?: 'yes' | 'no' | undefined;
 };
+
+/** Done on or before the due date, by the UK day it was marked done. */
+export const DONE_ON_TIME = sql<boolean>`(actions.done_at is not null and (actions.done_at at time zone 'Europe/London')::date <= actions.due_on)`;
+
+/** A timestamp column on UK calendar days from..to (either end open). */
+function onUkDays(column: RawBuilder<unknown>, from: string | undefined, to: string | undefined): Expression<SqlBool>[] {
+  return [
+    ...(from ? [sql<SqlBool>`${column} >= (${from}::date::timestamp at time zone 'Europe/London')`] : []),
+    ...(to ? [sql<SqlBool>`${column} < ((${to}::date + 1)::timestamp at time zone 'Europe/London')`] : []),
+  ];
+}
 
 /**
  * The condition that an action is within reach: its audit is one the scope reaches (as in the
@@ -114,6 +136,16 @@ function filtered(db: Db, scope: DataScope, criteria: ActionCriteria, today: str
   if (criteria.owner) query = query.where('actions.owner_id', '=', criteria.owner);
   if (criteria.dueFrom) query = query.where('actions.due_on', '>=', criteria.dueFrom);
   if (criteria.dueTo) query = query.where('actions.due_on', '<=', criteria.dueTo);
+  if (criteria.service) query = query.where('audits.service_id', '=', criteria.service);
+  if (criteria.tool) query = query.where('editions.tool_id', '=', criteria.tool);
+  for (const condition of [
+    ...onUkDays(sql.ref('actions.created_at'), criteria.createdFrom, criteria.createdTo),
+    ...onUkDays(sql.ref('actions.done_at'), criteria.doneFrom, criteria.doneTo),
+    ...onUkDays(sql.ref('actions.verified_at'), criteria.verifiedFrom, criteria.verifiedTo),
+  ]) {
+    query = query.where(condition);
+  }
+  if (criteria.doneOnTime) query = query.where(criteria.doneOnTime === 'yes' ? DONE_ON_TIME : sql<SqlBool>`not ${DONE_ON_TIME}`);
   return query;
 }
 

@@ -13,6 +13,7 @@ import {
   ACTION_STATUS_TAG_CLASSES,
   ACTIONS_PAGE_SIZE,
   actionFilterSchema,
+  REPORT_ACTION_FILTER_KEYS,
   actionSearchParams,
   describeActionFilters,
   FILTER_STATUS_LABELS,
@@ -84,6 +85,7 @@ export async function actionRoutes(app: FastifyInstance, deps: AppDependencies) 
       statusTagClasses: ACTION_STATUS_TAG_CLASSES,
       exportQuery: queryString(actionSearchParams(filters)),
       clearHref: hasFilters(filters) ? '/actions' : undefined,
+      reportFilterInputs: REPORT_ACTION_FILTER_KEYS.filter((key) => filters[key]).map((key) => ({ name: key, value: filters[key], label: key === 'service' || key === 'tool' ? REPORT_ACTION_FILTER_LABELS[key] : `${REPORT_ACTION_FILTER_LABELS[key]} ${filters[key]}` })),
       pagination: paginationLinks('/actions', actionSearchParams(filters), page, pages),
     });
   });
@@ -157,6 +159,18 @@ export async function actionRoutes(app: FastifyInstance, deps: AppDependencies) 
     return rows;
   }
 }
+
+const REPORT_ACTION_FILTER_LABELS: Record<(typeof REPORT_ACTION_FILTER_KEYS)[number], string> = {
+  service: 'the service chosen in the report',
+  tool: 'the audit tool chosen in the report',
+  createdFrom: 'agreed from',
+  createdTo: 'agreed to',
+  doneFrom: 'done from',
+  doneTo: 'done to',
+  verifiedFrom: 'verified from',
+  verifiedTo: 'verified to',
+  doneOnTime: 'done by its due date:',
+};
 
 /** The version field is hidden: its problem is told as a general one. */
 /** A problem with the hidden version is shown on the form's one field, so its summary link leads somewhere. */

@@ -229,6 +229,15 @@ export const actionFilterSchema = z
     owner: optionalId('Choose an owner from the list'),
     dueFrom: optionalDateField('Due from'),
     dueTo: optionalDateField('Due to'),
+    service: optionalId('Choose a service from the list'),
+    tool: optionalId('Choose an audit tool from the list'),
+    createdFrom: optionalDateField('Agreed from'),
+    createdTo: optionalDateField('Agreed to'),
+    doneFrom: optionalDateField('Done from'),
+    doneTo: optionalDateField('Done to'),
+    verifiedFrom: optionalDateField('Verified from'),
+    verifiedTo: optionalDateField('Verified to'),
+    doneOnTime: z.preprocess(blankToUndefined, z.enum(['yes', 'no'], { error: 'Done on time must be yes or no' }).optional()),
   })
   .superRefine((filters, context) => {
     if (filters.dueFrom && filters.dueTo && filters.dueTo < filters.dueFrom) {
@@ -253,9 +262,15 @@ export function parseActionFilters(query: Record<string, unknown>): { filters: A
   return { filters: retried.success ? retried.data : DEFAULT_ACTION_FILTERS, errors };
 }
 
+/** Every filter of the list of actions, in the order a link carries them. */
+export const ACTION_FILTER_KEYS = ['status', 'team', 'owner', 'dueFrom', 'dueTo', 'service', 'tool', 'createdFrom', 'createdTo', 'doneFrom', 'doneTo', 'verifiedFrom', 'verifiedTo', 'doneOnTime'] as const;
+
+/** Filters the list's own form does not offer: they arrive from a report's figure. */
+export const REPORT_ACTION_FILTER_KEYS = ['service', 'tool', 'createdFrom', 'createdTo', 'doneFrom', 'doneTo', 'verifiedFrom', 'verifiedTo', 'doneOnTime'] as const;
+
 export function actionSearchParams(filters: ActionFilters): URLSearchParams {
   const params = new URLSearchParams();
-  for (const key of ['status', 'team', 'owner', 'dueFrom', 'dueTo'] as const) {
+  for (const key of ACTION_FILTER_KEYS) {
     const value = filters[key];
     if (value) params.set(key, value);
   }

@@ -4,6 +4,8 @@ import type { DataScope } from '../../platform/access.ts';
 import type { IsoDate } from '../../platform/working-days.ts';
 import { countTrackerAuditsBy, type AuditGroup } from '../audits/queries.ts';
 import { DEFAULT_FILTERS, GRADES, trackerSearchParams, type TrackerFilters } from '../audits/tracker.ts';
+import { countActions, selectActions, type ActionCriteria } from '../actions/queries.ts';
+import { actionSearchParams, DEFAULT_ACTION_FILTERS, type ActionFilters } from '../actions/service.ts';
 import { weightedKappa, type Kappa } from './kappa.ts';
 import type { ReportPeriod } from './period.ts';
 
@@ -163,6 +165,41 @@ export async function calibrationMeasure(context: MeasureContext, period: Report
       return { id, ...found, total: strip(found.total), matrix: found.matrix.map((row) => row.map(strip)) };
     });
   return { overall: calibration(context, criteria, rows), byAuditor: per('auditor'), byModerator: per('moderator') };
+}
+
+// ——— Actions ———
+
+function actionHref(criteria: ActionFilters): string {
+  const query = actionSearchParams(criteria).toString();
+  return query ? `/actions?${query}` : '/actions';
+}
+
+/**
+ * The actions of the audits in reach (and the reader's own): agreed, done and verified in the
+ * period; open and overdue today; of those due in the period, how many were done by their due
+ * date; and the oldest overdue. Each figure links to the list of actions filtered to it.
+ */
+export async function actionsMeasure(context: MeasureContext, period: ReportPeriod) {
+  const base: ActionFilters = { ...DEFAULT_ACTION_FILTERS, service: context.filters.service, team: context.filters.team, tool: context.filters.tool };
+  const count = async (criteria: Partial<ActionCriteria>): Promise<Figure> => {
+    const full = { ...base, ...criteria } as ActionFilters;
+    return { n: await countActions(context.db, context.scope, full, context.today), href: actionHref(full) };
+  };
+  const dueInPeriod = { dueFrom: period.from, dueTo: period.to };
+  const due = await count(dueInPeriod);
+  const doneOnTime = await count({ ...dueInPeriod, doneOnTime: 'yes' });
+  const [oldest] = await selectActions(context.db, context.scope, { ...base, status: 'overdue' }, context.today, { offset: 0, limit: 1 });
+  return {
+    agreed: await count({ createdFrom: period.from, createdTo: period.to }),
+    done: await count({ doneFrom: period.from, doneTo: period.to }),
+    verified: await count({ verifiedFrom: period.from, verifiedTo: period.to }),
+    open: await count({ status: 'open' }),
+    overdue: await count({ status: 'overdue' }),
+    due,
+    doneOnTime,
+    doneOnTimeShare: due.n ? doneOnTime.n / due.n : null,
+    oldestOverdue: oldest ? { id: oldest.id, dueOn: oldest.due_on, childExternalId: oldest.child_external_id, auditReference: oldest.audit_reference } : null,
+  };
 }
 
 // ——— helpers ———

@@ -7,7 +7,7 @@ import { trackerFilterOptions, type TrackerOption } from '../audits/queries.ts';
 import { GRADE_LABELS, GRADES } from '../audits/tracker.ts';
 import { barChart, lineChart, type Chart } from './charts.ts';
 import { SMALL_NUMBERS } from './kappa.ts';
-import { activityMeasure, calibrationMeasure, gradesMeasure, gradesOverPeriods, type GradeDistribution, type MeasureContext, type ReportFilters } from './measures.ts';
+import { actionsMeasure, activityMeasure, calibrationMeasure, gradesMeasure, gradesOverPeriods, type GradeDistribution, type MeasureContext, type ReportFilters } from './measures.ts';
 import { parseReportPeriod, previousPeriod, quartersEnding, samePeriodLastYear, type ReportPeriod } from './period.ts';
 
 /**
@@ -59,6 +59,7 @@ export async function buildReport(db: Db, principal: Principal, query: Record<st
   const [, previousGrades, lastYearGrades] = await gradesOverPeriods(context, [period, previous, lastYear]);
   const trend = await gradesOverPeriods(context, quartersEnding(period.to, 8));
   const calibration = await calibrationMeasure(context, period);
+  const actions = await actionsMeasure(context, period);
   const names = await namesOf(db, principal.organisationId);
 
   return {
@@ -78,6 +79,7 @@ export async function buildReport(db: Db, principal: Principal, query: Record<st
     ],
     trend: trend.map((quarter) => ({ ...quarter, percent: percent(quarter.goodOrBetter), small: quarter.total.n < SMALL_NUMBERS })),
     calibration,
+    actions: { ...actions, doneOnTimePercent: percent(actions.doneOnTimeShare) },
     charts: charts(grades.overall, previousGrades!, lastYearGrades!, trend, period),
     smallNumbers: SMALL_NUMBERS,
   };
