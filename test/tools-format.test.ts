@@ -159,7 +159,7 @@ describe('audit-tool format: errors name the file, the path and what is wrong', 
     ]);
     expect(problems(variant((d) => delete d.name))).toEqual(['name: required']);
     expect(problems(variant((d) => (d.sections[0].answers[0].required = 'yes')))).toEqual(['sections[0].answers[0].required: expected true or false, found "yes"']);
-    expect(problems(variant((d) => (d.schemaVersion = 2)))).toEqual(['schemaVersion: must be 1, not 2']);
+    expect(problems(variant((d) => (d.schemaVersion = 3)))).toEqual(['schemaVersion: must be one of 1, 2, not 3']);
     expect(problems(variant((d) => (d.sections[0].answers[0].key = 'Management Grip')))[0]).toBe(
       'sections[0].answers[0].key: use lower-case letters, digits and underscores, starting with a letter (for example child_plan)',
     );

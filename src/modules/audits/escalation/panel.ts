@@ -6,7 +6,7 @@ import type { AuditRecord } from '../audit.ts';
 import { findAudit } from '../audit.ts';
 import { AUDIT_STATUS_LABELS, GRADE_LABELS } from '../tracker.ts';
 import { ALERT_KIND_LABELS } from './alerts.ts';
-import { mayDirect, serviceManagerOf } from './case-direction.ts';
+import { mayDirect, needsCaseDirection, serviceManagerOf } from './case-direction.ts';
 import { selectActionsOfAudit, selectAlertsOfAudit, selectCaseDirection, selectEscalationAudit, selectReAuditOf, type ActionToReview, type ReAuditRow } from './queries.ts';
 import { needsReAudit } from './re-audit.ts';
 import { REVIEW_NOTES_MAX } from './review.ts';
@@ -62,6 +62,7 @@ export async function escalationPanel(db: Db, principal: Principal, audit: Audit
 
   const mine = principal.staffId ? alerts.filter((alert) => alert.staffId === principal.staffId) : [];
   const reAudit = finalInadequate && !facts.reAuditOf ? await selectReAuditOf(db, organisationId, audit.id) : undefined;
+  const recordedDirection = finalInadequate ? await selectCaseDirection(db, organisationId, audit.id) : undefined;
   return {
     auditId: audit.id,
     reference: audit.reference,
@@ -73,8 +74,9 @@ export async function escalationPanel(db: Db, principal: Principal, audit: Audit
     reAudit: reAudit ? { ...reAudit, statusLabel: AUDIT_STATUS_LABELS[reAudit.status], grade: reAuditGrade(reAudit), firstGradeLabel: gradeLabel(facts.finalGrade) } : null,
     reAuditMissing: needsReAudit(facts) && !reAudit,
     canAllocateReAudit: can(principal, 'audits.allocate'),
-    reAuditOfReAudit: finalInadequate && facts.reAuditOf !== null,
-    caseDirection: finalInadequate ? await caseDirectionPanel(db, principal, facts, today) : null,
+    reAuditOfReAudit: needsReAudit({ ...facts, reAuditOf: null }) && facts.reAuditOf !== null,
+    // A direction already recorded is shown whatever the tool says now; none is asked for where the tool sets none off.
+    caseDirection: needsCaseDirection(facts) || recordedDirection ? await caseDirectionPanel(db, principal, facts, today) : null,
   };
 }
 

@@ -18,6 +18,7 @@ import type { Answer, AuditTool, PrefillSource, Section } from '../../tools/sche
 import { findAudit, type AuditRecord } from '../audit.ts';
 import { createActionsFromAudit } from '../../actions/service.ts';
 import { raiseInadequateAlerts } from '../escalation/alerts.ts';
+import { reAuditForm } from '../../tools/escalation.ts';
 import { assignModerator } from '../moderation/rule.ts';
 import { transitionAudit } from '../transitions.ts';
 import {
@@ -83,6 +84,7 @@ export async function openForm(db: Db, principal: Principal, auditId: string, to
       'audits.version',
       'audits.answers',
       'audits.completed_sections',
+      'audits.re_audit_of',
       'editions.definition',
       'children.legal_status',
       'children.date_of_birth',
@@ -94,7 +96,9 @@ export async function openForm(db: Db, principal: Principal, auditId: string, to
     .where('audits.id', '=', audit.id)
     .where('audits.organisation_id', '=', principal.organisationId)
     .executeTakeFirstOrThrow();
-  const tool = (typeof row.definition === 'string' ? JSON.parse(row.definition) : row.definition) as AuditTool;
+  const stored = (typeof row.definition === 'string' ? JSON.parse(row.definition) : row.definition) as AuditTool;
+  // A re-audit also asks the tool's re-audit section.
+  const tool = row.re_audit_of ? reAuditForm(stored) : stored;
   const dateOfBirth = row.date_of_birth ? String(row.date_of_birth).slice(0, 10) : null;
   const child: FormChild = {
     legalStatus: row.legal_status,
