@@ -248,3 +248,27 @@ describe('the JSON schema for editors', () => {
     expect(Object.keys(schema.properties)).toContain('rules');
   });
 });
+
+describe('audit-tool format: practice domains and what the grades set off', () => {
+  it('takes a practice domain from the fixed vocabulary on a judgement or a section, and names the choices otherwise', () => {
+    const ok = parseToolFile(variant((d) => {
+      d.schemaVersion = 2;
+      d.sections[0].domain = 'management_oversight';
+      d.sections[0].answers[0].domain = 'management_oversight';
+    }), 'tool.yaml');
+    expect(ok.ok).toBe(true);
+    const [problem] = problems(variant((d) => (d.sections[0].answers[0].domain = 'supervision')));
+    expect(problem).toMatch(/^sections\[0\]\.answers\[0\]\.domain: must be one of lived_experience_and_voice, assessment, .*overall, not "supervision"$/);
+  });
+
+  it('checks the escalation: the grades that alert, whom, and the re-audit', () => {
+    const escalation = (value: unknown) => problems(variant((d) => ((d.schemaVersion = 2), (d.escalation = value))));
+    expect(escalation({ alerts: [{ grades: ['good'], notify: ['team_manager'] }] })).toEqual(['escalation.alerts[0].grades[0]: must be one of requires_improvement, inadequate, not "good"']);
+    expect(escalation({ alerts: [{ grades: ['inadequate'], notify: ['director'] }] })).toEqual([
+      'escalation.alerts[0].notify[0]: must be one of service_manager, team_manager, head_of_service, not "director"',
+    ]);
+    expect(escalation({ default: 'bolton' })).toEqual(['escalation.default: must be bristol, not "bolton"']);
+    expect(escalation({ reAudit: { afterWeeks: 0 } })).toEqual(['escalation.reAudit.afterWeeks: must be at least 1']);
+    expect(parseToolFile(variant((d) => ((d.schemaVersion = 2), (d.escalation = { default: 'bristol', reAudit: false }))), 'tool.yaml').ok).toBe(true);
+  });
+});
