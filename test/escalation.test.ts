@@ -383,6 +383,8 @@ describe.each(testDrivers())('Inadequate escalation on %s', (driver) => {
     // The second auditor re-audits and the re-audit is moderated Good: both pages say so against the first's Inadequate.
     await fillAndSubmit(clients.rhea, reAudit!.id, BRISTOL, 'good', reAuditTool);
     expect((await audit(reAudit!.id)).answers).toMatchObject({ actions_reviewed: expect.any(String), re_audit_grade: 'good' });
+    // The re-audit's read view carries its re-audit section.
+    expect(pageText((await clients.rhea.get(`/audits/${reAudit!.id}/read`)).body)).toContain('Actions reviewed and improvement achieved');
     await moderate(clients.moderator, reAudit!.id);
     expect((await audit(reAudit!.id)).final_grade).toBe('good');
     expect(await reAuditOf(reAudit!.id)).toEqual([]);
