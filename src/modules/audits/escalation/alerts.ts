@@ -43,7 +43,7 @@ export function alertKind(grade: string | null, stage: AlertStage): AuditAlertKi
 
 const gradeOfKind = (kind: AuditAlertKind) => (kind.startsWith('inadequate') ? 'inadequate' : 'requires_improvement');
 
-/** Who a tool alerts when an audit is graded Inadequate: the kinds of people its escalation names there. */
+/** Who a tool alerts at a grade (Inadequate unless another is given): the kinds of people its escalation names there. */
 export function alertKindsOf(definition: unknown, grade: string = 'inadequate'): readonly AlertRecipient[] {
   return alertsAtGrade(toolEscalation(definition), grade).notify;
 }
@@ -62,23 +62,23 @@ export async function peopleToAlert(db: Db, audit: EscalationAudit, today: IsoDa
  * submission's transaction, after the auditor's grade is recorded. Does nothing for a grade the
  * tool does not alert on, or for people already alerted. Returns how many were newly alerted.
  */
-export async function raiseInadequateAlerts(db: Db, actor: EscalationActor, auditId: string): Promise<number> {
+export async function raiseSubmissionAlerts(db: Db, actor: EscalationActor, auditId: string): Promise<number> {
   const audit = await selectEscalationAudit(db, actor.principal.organisationId, auditId);
   const kind = alertKind(audit?.auditorGrade ?? null, 'submitted');
   if (!audit || !kind) return 0;
-  return alertInadequate(db, actor, audit, kind);
+  return raiseAlerts(db, actor, audit, kind);
 }
 
 /** The same at moderation, for the final grade. */
 export async function raiseModeratedAlerts(db: Db, actor: EscalationActor, audit: EscalationAudit, finalGrade: string | null): Promise<number> {
   const kind = alertKind(finalGrade, 'moderated');
-  return kind ? alertInadequate(db, actor, audit, kind) : 0;
+  return kind ? raiseAlerts(db, actor, audit, kind) : 0;
 }
 
 const validAddress = z.email();
 
 /** Writes the alerts of one kind, e-mails each person newly alerted, and logs it. */
-export async function alertInadequate(db: Db, actor: EscalationActor, audit: EscalationAudit, kind: AuditAlertKind): Promise<number> {
+export async function raiseAlerts(db: Db, actor: EscalationActor, audit: EscalationAudit, kind: AuditAlertKind): Promise<number> {
   const people = await peopleToAlert(db, audit, ukDateAt(actor.at), kind);
   if (!people.length) return 0;
   const fresh = new Set(await insertAlerts(db, audit.organisationId, audit.id, kind, people.map((person) => person.staffId)));

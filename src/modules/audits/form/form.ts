@@ -17,7 +17,7 @@ import { optionLabel } from '../../tools/scales.ts';
 import type { Answer, AuditTool, PrefillSource, Section } from '../../tools/schema.ts';
 import { findAudit, type AuditRecord } from '../audit.ts';
 import { createActionsFromAudit } from '../../actions/service.ts';
-import { raiseInadequateAlerts } from '../escalation/alerts.ts';
+import { raiseSubmissionAlerts } from '../escalation/alerts.ts';
 import { reAuditForm } from '../../tools/escalation.ts';
 import { assignModerator } from '../moderation/rule.ts';
 import { transitionAudit } from '../transitions.ts';
@@ -447,8 +447,8 @@ export async function submitAudit(db: Db, actor: FormActor, auditId: string, exp
     let version = updated.version;
     if (updated.status === 'allocated') version = (await transitionAudit(trx, actor, form.audit.id, 'in_progress', { expectedVersion: version })).version;
     await transitionAudit(trx, actor, form.audit.id, 'in_moderation', { expectedVersion: version });
-    // Inadequate at submission is escalated at once: alerts and e-mails, in this transaction.
-    await raiseInadequateAlerts(trx, actor, form.audit.id);
+    // A grade the tool alerts on is escalated at once: alerts and e-mails, in this transaction.
+    await raiseSubmissionAlerts(trx, actor, form.audit.id);
     // The moderator is chosen now, by the organisation's rule, unless one is already set.
     await assignModerator(trx, actor.principal.organisationId, form.audit.id, ukDateAt(actor.at));
     await trx.deleteFrom('audit_judgements').where('audit_id', '=', form.audit.id).where('stage', '=', 'auditor').execute();
