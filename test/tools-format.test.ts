@@ -272,3 +272,22 @@ describe('audit-tool format: practice domains and what the grades set off', () =
     expect(parseToolFile(variant((d) => ((d.schemaVersion = 2), (d.escalation = { default: 'bristol', reAudit: false }))), 'tool.yaml').ok).toBe(true);
   });
 });
+
+describe('audit-tool format: escalation against the rest of the tool', () => {
+  const withReAuditSection = (escalation: unknown) =>
+    variant((d) => {
+      d.schemaVersion = 2;
+      d.escalation = escalation;
+      d.sections.push({ key: 're_audit', title: 'Re-audit', kind: 'reAudit', answers: [{ key: 'actions_reviewed', kind: 'text', label: 'Actions reviewed and improvement achieved' }] });
+    });
+
+  it('refuses a re-audit section in a tool that sets no re-audit off, and both ways of naming the Inadequate alerts', () => {
+    const [problem] = problems(withReAuditSection({ reAudit: false }));
+    expect(problem).toMatch(/^sections\[\d+\]\.kind: a reAudit section is asked only in a re-audit, and this tool sets none off/);
+    expect(parseToolFile(withReAuditSection({ default: 'bristol' }), 'tool.yaml').ok).toBe(true);
+    expect(parseToolFile(withReAuditSection({ reAudit: { afterWeeks: 8 } }), 'tool.yaml').ok).toBe(true);
+    expect(problems(variant((d) => (d.escalation = { inadequateAlerts: ['team_manager'], alerts: [{ grades: ['inadequate'], notify: ['team_manager'] }] })))).toEqual([
+      "escalation.inadequateAlerts: give alerts or inadequateAlerts, not both: alerts names the grades and the people (inadequateAlerts is the first format's)",
+    ]);
+  });
+});
