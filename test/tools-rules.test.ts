@@ -453,6 +453,10 @@ describe('the built-in tools, newest editions, against their forms', () => {
       const answers = areas.flatMap((s) => s.answers);
       const next = answers[answers.indexOf(question) + 1];
       expect(next, question.key).toMatchObject({ key: `${question.key}_rating`, kind: 'judgement', label: 'Rate 1-5', scale: 'practice_skills' });
+      // The descriptors stay as guidance beside each rating: the three skills' charts, score by score.
+      const descriptors = next?.kind === 'judgement' ? next.descriptors : undefined;
+      expect(Object.keys(descriptors ?? {}), question.key).toEqual(['1', '2', '3', '4', '5']);
+      expect(descriptors!['5'], question.key).toEqual(expect.arrayContaining([expect.stringMatching(/^Relationship Building: /), expect.stringMatching(/^Use of Authority: /), expect.stringMatching(/^Creating Change: /)]));
     }
     const reason = auditorSections(lambeth).flatMap((s) => s.answers).find((a) => a.key === 'reflection_not_provided');
     expect(reason).toMatchObject({ label: 'Feedback was not provided due to:' });
