@@ -72,6 +72,8 @@ describe.each(testDrivers())('actions on %s', (driver) => {
       .innerJoin('audit_tools', 'audit_tools.id', 'audit_tool_editions.tool_id')
       .select(['audit_tools.id', 'audit_tools.key', 'audit_tool_editions.definition'])
       .where('audit_tools.organisation_id', '=', council.organisation.id)
+      // Each tool's newest edition comes last: the one new audits are allocated on.
+      .orderBy('audit_tool_editions.edition')
       .execute();
     for (const edition of editions) {
       tools[edition.key] = { toolId: edition.id, tool: (typeof edition.definition === 'string' ? JSON.parse(edition.definition) : edition.definition) as AuditTool };

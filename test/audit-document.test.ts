@@ -400,12 +400,13 @@ describe.each(testDrivers())('reading and exporting one audit on %s', (driver) =
     const tools = list.json().tools as { id: string; key: string; name: string; editions: { id: string; edition: string; status: string; publishedAt: string }[] }[];
     expect(tools.map((tool) => tool.key).sort()).toEqual([...editions.keys()].sort());
     const bristol = tools.find((tool) => tool.key === BRISTOL)!;
-    expect(bristol).toMatchObject({ name: 'Bristol Child Case Audit Form', editions: [{ edition: '2019', status: 'published' }] });
+    // The corrected edition first, then the first edition, kept for the audits started on it.
+    expect(bristol).toMatchObject({ name: 'Bristol Child Case Audit Form', editions: [{ edition: '2019.1', status: 'published' }, { edition: '2019', status: 'published' }] });
     expect(new Date(bristol.editions[0]!.publishedAt).toISOString()).toBe(bristol.editions[0]!.publishedAt);
 
     const edition = await t.app.inject({ url: `/api/v1/tools/${bristol.id}/editions/${bristol.editions[0]!.id}`, headers: coordinator });
     expect(edition.statusCode).toBe(200);
-    expect(edition.json()).toMatchObject({ id: bristol.editions[0]!.id, toolId: bristol.id, key: BRISTOL, edition: '2019', status: 'published' });
+    expect(edition.json()).toMatchObject({ id: bristol.editions[0]!.id, toolId: bristol.id, key: BRISTOL, edition: '2019.1', status: 'published' });
     expect(edition.json().definition.sections[0].key).toBe('file_recording');
 
     const other = tools.find((tool) => tool.key !== BRISTOL)!;

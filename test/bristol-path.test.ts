@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStaff, createUser } from '../src/modules/org/service.ts';
 import { loadBuiltInTools } from '../src/modules/tools/library.ts';
 import type { AuditTool } from '../src/modules/tools/schema.ts';
+import { reAuditForm } from '../src/modules/tools/escalation.ts';
 import { addCalendarMonths, addWeeks } from '../src/platform/working-days.ts';
 import { createTestApp, type TestApp } from './support/app.ts';
 import { createChild } from './support/audits.ts';
@@ -116,8 +117,12 @@ describe.each(testDrivers())('the Bristol path with an Inadequate on %s', (drive
     expect(closed.statusCode).toBe(303);
     expect((await audit(first.id)).status).toBe('closed');
 
-    // The re-audit, by the second auditor, moderated Good: both audits show it against the first.
-    await complete(clients.reAuditor, reAudit.id, 'good');
+    // The re-audit, by the second auditor, asks the tool's re-audit section as well; moderated Good, both audits show it against the first.
+    const reAuditSection = await clients.reAuditor.get(`/audits/${reAudit.id}/form/sections/re_audit`);
+    expect(reAuditSection.statusCode).toBe(200);
+    expect(pageText(reAuditSection.body)).toContain('Actions reviewed and improvement achieved');
+    await completeAndSubmit(clients.reAuditor, reAuditForm(tool), reAudit.id, { staffId: council.staff.worker1.id, today, overall: 'good' });
+    expect((await audit(reAudit.id)).answers).toMatchObject({ actions_reviewed: expect.any(String) });
     await moderate(reAudit.id, 'good');
     expect((await audit(reAudit.id)).final_grade).toBe('good');
     expect(pageText((await clients.coordinator.get(`/audits/${first.id}`)).body)).toMatch(/Re-audit grade\s*Good\s*, against Inadequate at this audit/);

@@ -12,6 +12,7 @@ import { DEFAULT_MODERATION_RULE, type ModeratorCandidate } from '../src/modules
 import { createStaff, createUser } from '../src/modules/org/service.ts';
 import { builtInToolFiles, loadBuiltInTools, loadToolFile } from '../src/modules/tools/library.ts';
 import type { AuditTool } from '../src/modules/tools/schema.ts';
+import { reAuditForm, toolEscalation } from '../src/modules/tools/escalation.ts';
 import { createTestApp, type TestApp } from './support/app.ts';
 import { createChild } from './support/audits.ts';
 import { pageText, signedInClients, TestClient } from './support/client.ts';
@@ -22,6 +23,8 @@ import { ukDateAt } from '../src/platform/clock.ts';
 
 const BRISTOL = 'bristol-child-case-audit';
 const BOLTON = 'bolton-collaborative-case-audit';
+const TELFORD = 'telford-strengthening-families-case-audit';
+const LAMBETH = 'lambeth-service-based-case-audit';
 const versionOf = (html: string) => /name="_version" value="(\d+)"/.exec(html)?.[1] ?? 'missing';
 
 const person = (id: string, jobTitle: string, extra: Partial<ModeratorCandidate> = {}): ModeratorCandidate => ({ id, jobTitle, serviceId: 'area', lineManagerId: null, grants: [], ...extra });
@@ -59,14 +62,30 @@ describe('who an Inadequate audit alerts', () => {
     expect(alertRecipients(DEFAULT_MODERATION_RULE, bolton, { serviceId: 'area', caseHolderId: 'sw', auditorId: 'x' }, both)).toEqual([{ staffId: 'boss', as: 'service_manager' }]);
   });
 
-  it('reads the list from the tool: Bolton names three, every other built-in tool the service manager', () => {
+  it('reads what each tool sets off from the tool: Bristol its own process, Bolton its form\'s people at RI and Inadequate, Telford and Lambeth nothing', () => {
+    const newest = new Map<string, AuditTool>();
+    const first = new Map<string, AuditTool>();
     for (const file of builtInToolFiles()) {
       const loaded = loadToolFile(file);
       if (!loaded.ok) throw new Error(file);
-      const expected = loaded.tool.key === BOLTON ? ['service_manager', 'team_manager', 'head_of_service'] : ['service_manager'];
-      expect(alertKindsOf(loaded.tool), loaded.tool.key).toEqual(expected);
+      (loaded.tool.schemaVersion === 1 ? first : newest).set(loaded.tool.key, loaded.tool);
     }
+    for (const key of [BRISTOL, 'bristol-families-in-focus-child-case-audit']) {
+      expect(alertKindsOf(newest.get(key)), key).toEqual(['service_manager']);
+      expect(toolEscalation(newest.get(key)), key).toMatchObject({ reAudit: { afterWeeks: null }, caseDirection: true });
+    }
+    // Bolton: "requires urgent review from the Team Manager and Head of Service"; Inadequate: "contact the Team Manager and Head of Service immediately".
+    expect(alertKindsOf(newest.get(BOLTON), 'requires_improvement')).toEqual(['team_manager', 'head_of_service']);
+    expect(alertKindsOf(newest.get(BOLTON), 'inadequate')).toEqual(['team_manager', 'head_of_service']);
+    expect(toolEscalation(newest.get(BOLTON))).toMatchObject({ reAudit: null, caseDirection: false });
+    for (const key of [TELFORD, LAMBETH]) expect(toolEscalation(newest.get(key)), key).toEqual({ alerts: [], reAudit: null, caseDirection: false });
+    // The first editions keep the process their audits were started under.
+    expect(alertKindsOf(first.get(BOLTON))).toEqual(['service_manager', 'team_manager', 'head_of_service']);
+    for (const key of [TELFORD, LAMBETH]) expect(toolEscalation(first.get(key)), key).toMatchObject({ reAudit: { afterWeeks: null }, caseDirection: true });
     expect(alertKindsOf({ escalation: { inadequateAlerts: ['nobody'] } })).toEqual(['service_manager']);
+    // A version-2 tool that says nothing sets off nothing; one that says `default: bristol` takes Bristol's, changed where it says.
+    expect(toolEscalation({ schemaVersion: 2 })).toEqual({ alerts: [], reAudit: null, caseDirection: false });
+    expect(toolEscalation({ schemaVersion: 2, escalation: { default: 'bristol', reAudit: { afterWeeks: 6 } } })).toMatchObject({ reAudit: { afterWeeks: 6 }, caseDirection: true });
   });
 });
 
@@ -137,6 +156,8 @@ describe.each(testDrivers())('Inadequate escalation on %s', (driver) => {
   let council: SmallCouncil;
   let coordinator: Principal;
   const tools: Record<string, { toolId: string; tool: AuditTool }> = {};
+  /** The first (format version 1) edition of each built-in tool, which audits started before the corrected ones keep. */
+  const firstEditions: Record<string, { editionId: string; tool: AuditTool }> = {};
   const staff = {} as Record<'head' | 'rhea', { id: string }>;
   const clients = {} as Record<'auditor' | 'moderator' | 'practitioner' | 'coordinator' | 'rhea', TestClient>;
   let childNumber = 0;
@@ -156,9 +177,8 @@ describe.each(testDrivers())('Inadequate escalation on %s', (driver) => {
     return outcome.audit.id;
   }
 
-  /** The auditor fills in every page, with the overall grade given, and submits. */
-  async function fillAndSubmit(client: TestClient, id: string, key: string, overall: string) {
-    const { tool } = tools[key]!;
+  /** The auditor fills in every page of the form (by default the newest edition's), with the overall grade given, and submits. */
+  async function fillAndSubmit(client: TestClient, id: string, key: string, overall: string, tool: AuditTool = tools[key]!.tool) {
     for (const page of formPages(tool)) {
       const url = page === DETAILS_PAGE ? `/audits/${id}/form/details` : `/audits/${id}/form/sections/${page}`;
       const opened = await client.get(url);
@@ -198,11 +218,15 @@ describe.each(testDrivers())('Inadequate escalation on %s', (driver) => {
     const editions = await t.db
       .selectFrom('audit_tool_editions')
       .innerJoin('audit_tools', 'audit_tools.id', 'audit_tool_editions.tool_id')
-      .select(['audit_tools.id', 'audit_tools.key', 'audit_tool_editions.definition'])
+      .select(['audit_tools.id', 'audit_tools.key', 'audit_tool_editions.id as edition_id', 'audit_tool_editions.definition'])
       .where('audit_tools.organisation_id', '=', org)
+      // The newest edition of each tool comes last, and is the one new audits are allocated on.
+      .orderBy('audit_tool_editions.edition')
       .execute();
     for (const edition of editions) {
-      tools[edition.key] = { toolId: edition.id, tool: (typeof edition.definition === 'string' ? JSON.parse(edition.definition) : edition.definition) as AuditTool };
+      const tool = (typeof edition.definition === 'string' ? JSON.parse(edition.definition) : edition.definition) as AuditTool;
+      if (tool.schemaVersion === 1) firstEditions[edition.key] = { editionId: edition.edition_id, tool };
+      tools[edition.key] = { toolId: edition.id, tool };
     }
     // A Head of Service of the area service, and a second auditor there.
     staff.head = await createStaff(t.db, { organisationId: org, fullName: 'Harriet Head', jobTitle: 'Head of Service', teamId: council.teams.unit2.id, staffNumber: 'S101', email: 'harriet@testshire.example' });
@@ -255,20 +279,71 @@ describe.each(testDrivers())('Inadequate escalation on %s', (driver) => {
     expect((await listOpenAlerts(t.db, council.organisation.id, council.staff.serviceManager.id)).some((alert) => alert.auditId === id)).toBe(false);
   }, 120_000);
 
-  it("alerts Bolton's team manager and head of service too, and nobody for a Good audit", async () => {
+  it("alerts Bolton's team manager and head of service (not the service manager) at Inadequate and at Requires improvement, with the form's words, and nobody for a Good audit", async () => {
     const id = await allocated(BOLTON, staff.rhea.id);
     await fillAndSubmit(clients.rhea, id, BOLTON, 'inadequate');
-    const alerted = (await alerts(id)).map((alert) => alert.staff_id).sort();
-    expect(alerted).toEqual([council.staff.serviceManager.id, council.staff.manager1.id, staff.head.id].sort());
-    for (const address of ['sam@testshire.example', 'tina@testshire.example', 'harriet@testshire.example']) {
-      expect((await emailsTo(address)).filter((email) => email.text_body.includes(`/audits/${id}`)), address).toHaveLength(1);
+    const alerted = await alerts(id);
+    expect(alerted.map((alert) => alert.staff_id).sort()).toEqual([council.staff.manager1.id, staff.head.id].sort());
+    expect(alerted.map((alert) => alert.kind)).toEqual(['inadequate_submitted', 'inadequate_submitted']);
+    for (const address of ['tina@testshire.example', 'harriet@testshire.example']) {
+      const mail = (await emailsTo(address)).filter((email) => email.text_body.includes(`/audits/${id}`));
+      expect(mail, address).toHaveLength(1);
+      expect(mail[0]!.text_body).toContain('contact the allocated Team Manager and Head of Service immediately');
     }
+    expect((await emailsTo('sam@testshire.example')).filter((email) => email.text_body.includes(`/audits/${id}`))).toEqual([]);
+    // Moderated Inadequate: alerted again at moderation, but Bolton's form sets no re-audit and no case direction.
+    await moderate(clients.moderator, id);
+    expect((await audit(id)).final_grade).toBe('inadequate');
+    expect(await reAuditOf(id)).toEqual([]);
+    const moderated = pageText((await clients.moderator.get(`/audits/${id}`)).body);
+    expect(moderated).toContain('Inadequate: escalation');
+    expect(moderated).not.toContain('Record the case direction');
+    expect(moderated).not.toContain('re-audit');
+    expect((await clients.moderator.get(`/audits/${id}/case-direction`)).statusCode).toBe(409);
+
+    const improving = await allocated(BOLTON, staff.rhea.id);
+    await fillAndSubmit(clients.rhea, improving, BOLTON, 'requires_improvement');
+    expect((await alerts(improving)).map((alert) => [alert.staff_id, alert.kind]).sort()).toEqual(
+      [[council.staff.manager1.id, 'requires_improvement_submitted'], [staff.head.id, 'requires_improvement_submitted']].sort(),
+    );
+    const review = (await emailsTo('harriet@testshire.example')).filter((email) => email.text_body.includes(`/audits/${improving}`));
+    expect(review.map((email) => email.subject)).toEqual([expect.stringMatching(/^Requires improvement: .* needs your urgent review$/)]);
+    expect(review[0]!.text_body).toContain('This requires urgent review from the Team Manager and Head of Service.');
+    const page = pageText((await clients.auditor.get(`/audits/${improving}`)).body);
+    expect(page).toContain('Requires improvement: escalation');
+    expect(page).toContain('The audit tool says: This requires urgent review from the Team Manager and Head of Service.');
 
     const good = await allocated(BRISTOL, council.staff.manager1.id);
     await fillAndSubmit(clients.auditor, good, BRISTOL, 'good');
     expect(await alerts(good)).toEqual([]);
-    const page = await clients.auditor.get(`/audits/${good}`);
-    expect(pageText(page.body)).not.toContain('Inadequate: escalation');
+    const goodPage = await clients.auditor.get(`/audits/${good}`);
+    expect(pageText(goodPage.body)).not.toContain('escalation');
+  }, 180_000);
+
+  it('sets off nothing for Telford and Lambeth, whose documents have no alert, re-audit or case direction', async () => {
+    for (const key of [TELFORD, LAMBETH]) {
+      const id = await allocated(key, council.staff.manager1.id);
+      await fillAndSubmit(clients.auditor, id, key, key === TELFORD ? '4' : 'inadequate');
+      await moderate(clients.moderator, id);
+      expect((await audit(id)).final_grade, key).toBe('inadequate');
+      expect(await alerts(id), key).toEqual([]);
+      expect(await reAuditOf(id), key).toEqual([]);
+      expect((await clients.moderator.get(`/audits/${id}/case-direction`)).statusCode, key).toBe(409);
+      expect(pageText((await clients.moderator.get(`/audits/${id}`)).body), key).not.toContain('escalation');
+    }
+  }, 180_000);
+
+  it('an audit started on a first edition still completes on its own form, and keeps the process it was started under', async () => {
+    // Started on Telford's first edition before the corrected one was published.
+    const id = await allocated(TELFORD, council.staff.manager1.id);
+    await t.db.updateTable('audits').set({ tool_edition_id: firstEditions[TELFORD]!.editionId }).where('id', '=', id).execute();
+    const form = pageText((await clients.auditor.get(`/audits/${id}/form/details`)).body);
+    expect(form).toContain('Auditors');
+    expect(form).not.toContain('Other auditors');
+    await fillAndSubmit(clients.auditor, id, TELFORD, '4', firstEditions[TELFORD]!.tool);
+    expect(await audit(id)).toMatchObject({ status: 'in_moderation', auditor_grade: 'inadequate' });
+    // The first edition was read as Bristol's process: the service manager is alerted, as when it was started.
+    expect((await alerts(id)).map((alert) => [alert.staff_id, alert.kind])).toEqual([[council.staff.serviceManager.id, 'inadequate_submitted']]);
   }, 120_000);
 
   it('allocates the re-audit at once to a different auditor, 8 weeks later, desktop only, and shows its grade against the first', async () => {
@@ -297,8 +372,19 @@ describe.each(testDrivers())('Inadequate escalation on %s', (driver) => {
     expect(firstPage).toContain('Rhea Review');
     expect(firstPage).toContain('Not graded yet');
 
+    // The re-audit asks the tool's re-audit section ("Actions reviewed and improvement achieved"); the first audit did not.
+    const reAuditTool = reAuditForm(tools[BRISTOL]!.tool);
+    expect(formPages(tools[BRISTOL]!.tool)).not.toContain('re_audit');
+    expect(formPages(reAuditTool)).toContain('re_audit');
+    const section = await clients.rhea.get(`/audits/${reAudit!.id}/form/sections/re_audit`);
+    expect(section.statusCode).toBe(200);
+    expect(pageText(section.body)).toContain('Actions reviewed and improvement achieved');
+
     // The second auditor re-audits and the re-audit is moderated Good: both pages say so against the first's Inadequate.
-    await fillAndSubmit(clients.rhea, reAudit!.id, BRISTOL, 'good');
+    await fillAndSubmit(clients.rhea, reAudit!.id, BRISTOL, 'good', reAuditTool);
+    expect((await audit(reAudit!.id)).answers).toMatchObject({ actions_reviewed: expect.any(String), re_audit_grade: 'good' });
+    // The re-audit's read view carries its re-audit section.
+    expect(pageText((await clients.rhea.get(`/audits/${reAudit!.id}/read`)).body)).toContain('Actions reviewed and improvement achieved');
     await moderate(clients.moderator, reAudit!.id);
     expect((await audit(reAudit!.id)).final_grade).toBe('good');
     expect(await reAuditOf(reAudit!.id)).toEqual([]);

@@ -65,6 +65,8 @@ describe.each(testDrivers())('the audit lifecycle on %s', (driver) => {
       .select(['audit_tools.id', 'audit_tool_editions.definition'])
       .where('audit_tools.organisation_id', '=', council.organisation.id)
       .where('audit_tools.key', '=', BRISTOL)
+      // The newest edition: the one new audits are allocated on.
+      .orderBy('audit_tool_editions.edition', 'desc')
       .executeTakeFirstOrThrow();
     tool = { toolId: edition.id, definition: (typeof edition.definition === 'string' ? JSON.parse(edition.definition) : edition.definition) as AuditTool };
     const users = { coordinator: 'qa_coordinator', auditor: 'auditor', moderator: 'moderator', practitioner: 'practitioner' } as const;

@@ -159,7 +159,7 @@ describe('audit-tool format: errors name the file, the path and what is wrong', 
     ]);
     expect(problems(variant((d) => delete d.name))).toEqual(['name: required']);
     expect(problems(variant((d) => (d.sections[0].answers[0].required = 'yes')))).toEqual(['sections[0].answers[0].required: expected true or false, found "yes"']);
-    expect(problems(variant((d) => (d.schemaVersion = 2)))).toEqual(['schemaVersion: must be 1, not 2']);
+    expect(problems(variant((d) => (d.schemaVersion = 3)))).toEqual(['schemaVersion: must be one of 1, 2, not 3']);
     expect(problems(variant((d) => (d.sections[0].answers[0].key = 'Management Grip')))[0]).toBe(
       'sections[0].answers[0].key: use lower-case letters, digits and underscores, starting with a letter (for example child_plan)',
     );
@@ -246,5 +246,48 @@ describe('the JSON schema for editors', () => {
     expect(schema.required).toEqual(['schemaVersion', 'key', 'name', 'edition', 'source', 'description', 'sections']);
     expect(schema.additionalProperties).toBe(false);
     expect(Object.keys(schema.properties)).toContain('rules');
+  });
+});
+
+describe('audit-tool format: practice domains and what the grades set off', () => {
+  it('takes a practice domain from the fixed vocabulary on a judgement or a section, and names the choices otherwise', () => {
+    const ok = parseToolFile(variant((d) => {
+      d.schemaVersion = 2;
+      d.sections[0].domain = 'management_oversight';
+      d.sections[0].answers[0].domain = 'management_oversight';
+    }), 'tool.yaml');
+    expect(ok.ok).toBe(true);
+    const [problem] = problems(variant((d) => (d.sections[0].answers[0].domain = 'supervision')));
+    expect(problem).toMatch(/^sections\[0\]\.answers\[0\]\.domain: must be one of lived_experience_and_voice, assessment, .*overall, not "supervision"$/);
+  });
+
+  it('checks the escalation: the grades that alert, whom, and the re-audit', () => {
+    const escalation = (value: unknown) => problems(variant((d) => ((d.schemaVersion = 2), (d.escalation = value))));
+    expect(escalation({ alerts: [{ grades: ['good'], notify: ['team_manager'] }] })).toEqual(['escalation.alerts[0].grades[0]: must be one of requires_improvement, inadequate, not "good"']);
+    expect(escalation({ alerts: [{ grades: ['inadequate'], notify: ['director'] }] })).toEqual([
+      'escalation.alerts[0].notify[0]: must be one of service_manager, team_manager, head_of_service, not "director"',
+    ]);
+    expect(escalation({ default: 'bolton' })).toEqual(['escalation.default: must be bristol, not "bolton"']);
+    expect(escalation({ reAudit: { afterWeeks: 0 } })).toEqual(['escalation.reAudit.afterWeeks: must be at least 1']);
+    expect(parseToolFile(variant((d) => ((d.schemaVersion = 2), (d.escalation = { default: 'bristol', reAudit: false }))), 'tool.yaml').ok).toBe(true);
+  });
+});
+
+describe('audit-tool format: escalation against the rest of the tool', () => {
+  const withReAuditSection = (escalation: unknown) =>
+    variant((d) => {
+      d.schemaVersion = 2;
+      d.escalation = escalation;
+      d.sections.push({ key: 're_audit', title: 'Re-audit', kind: 'reAudit', answers: [{ key: 'actions_reviewed', kind: 'text', label: 'Actions reviewed and improvement achieved' }] });
+    });
+
+  it('refuses a re-audit section in a tool that sets no re-audit off, and both ways of naming the Inadequate alerts', () => {
+    const [problem] = problems(withReAuditSection({ reAudit: false }));
+    expect(problem).toMatch(/^sections\[\d+\]\.kind: a reAudit section is asked only in a re-audit, and this tool sets none off/);
+    expect(parseToolFile(withReAuditSection({ default: 'bristol' }), 'tool.yaml').ok).toBe(true);
+    expect(parseToolFile(withReAuditSection({ reAudit: { afterWeeks: 8 } }), 'tool.yaml').ok).toBe(true);
+    expect(problems(variant((d) => (d.escalation = { inadequateAlerts: ['team_manager'], alerts: [{ grades: ['inadequate'], notify: ['team_manager'] }] })))).toEqual([
+      "escalation.inadequateAlerts: give alerts or inadequateAlerts, not both: alerts names the grades and the people (inadequateAlerts is the first format's)",
+    ]);
   });
 });

@@ -14,6 +14,12 @@ import { aggregateScores, auditorOverallScore, itemScores, scoredItems, scoreOf,
 import { standardScale } from '../src/modules/tools/scales.ts';
 import type { AuditTool } from '../src/modules/tools/schema.ts';
 import { parseToolFile } from '../src/modules/tools/tool-file.ts';
+import { PRACTICE_DOMAINS } from '../src/modules/tools/schema.ts';
+import { builtInToolFiles, loadToolFile } from '../src/modules/tools/library.ts';
+import { domainOf, judgementDomains, NOT_MAPPED } from '../src/modules/tools/domains.ts';
+import { reAuditForm } from '../src/modules/tools/escalation.ts';
+import { auditorSections } from '../src/modules/audits/form/answers.ts';
+import { missingOnPage, respondentAsked, type AuditForm } from '../src/modules/audits/form/form.ts';
 
 function load(yamlText: string, file = 'test.yaml'): AuditTool {
   const result = parseToolFile(yamlText, file);
@@ -383,5 +389,136 @@ describe("Lambeth's aggregated practice-skill scores", () => {
 
   it('no audits: nothing scored', () => {
     expect(aggregateScores(lambeth, []).all).toEqual({ count: 0, excluded: 0, mean: null, min: null, max: null });
+  });
+});
+
+describe('the built-in tools, newest editions, against their forms', () => {
+  const newest = new Map<string, AuditTool>();
+  const first = new Map<string, AuditTool>();
+  for (const file of builtInToolFiles()) {
+    const loaded = loadToolFile(file);
+    if (!loaded.ok) throw new Error(`${file}: ${JSON.stringify(loaded.errors)}`);
+    (loaded.tool.schemaVersion === 1 ? first : newest).set(loaded.tool.key, loaded.tool);
+  }
+  const tool = (key: string) => newest.get(key)!;
+  const answerKeys = (t: AuditTool) => [...t.header, ...t.sections.flatMap((s) => s.answers)].map((a) => a.key);
+  /** The audit form as the rules see it, for a child of this age. */
+  const formFor = (t: AuditTool, ageInYears: number | null = 10) =>
+    ({ tool: t, child: { legalStatus: 'cin', ageInYears, referralFactors: [], dateOfBirth: null, openDate: null, allocatedWorkerId: null, teamName: null } }) as unknown as AuditForm;
+
+  it('each tool has a corrected edition beside its first, which stays for the audits started on it', () => {
+    expect([...newest.keys()].sort()).toEqual([...first.keys()].sort());
+    expect(newest.size).toBe(5);
+    for (const [key, t] of newest) expect(t.edition, key).not.toBe(first.get(key)!.edition);
+  });
+
+  it('Bolton: the auditor answers "Are all statutory requirements met?", and only that answer limits the overall grade', () => {
+    const bolton = tool('bolton-collaborative-case-audit');
+    const met = { supervision_in_last_3_months: 'yes', outcomes_improving: 'yes', overall_grade: 'good' };
+    // Criteria the first edition counted as statutory no longer decide it: the form never lists them.
+    const criteriaNo = { ...met, visits_within_statutory_timescales: 'no', plan_up_to_date: 'no', statutory_requirements_met: 'yes' };
+    expect(breachedLimits(bolton, criteriaNo)).toEqual([]);
+    expect(breachedLimits(first.get('bolton-collaborative-case-audit')!, criteriaNo).map((limit) => limit.ruleKey)).toEqual(['statutory_requirements_not_met_limit_overall']);
+    const notMet = { ...met, statutory_requirements_met: 'no' };
+    expect(breachedLimits(bolton, notMet)).toEqual([
+      expect.objectContaining({ answerKey: 'overall_grade', atBest: 'requires_improvement', message: "If the statutory requirements are not met the judgement cannot be more than 'requires improvement'" }),
+    ]);
+    const question = bolton.sections.flatMap((s) => s.answers).find((a) => a.key === 'statutory_requirements_met');
+    expect(question).toMatchObject({ kind: 'yesno', label: 'Are all statutory requirements met?', required: true });
+  });
+
+  it('Bolton: any number of service users, no action required, and the feedback meeting has a date and a time', () => {
+    const bolton = tool('bolton-collaborative-case-audit');
+    const feedback = bolton.sections.find((s) => s.key === 'service_user_feedback')!;
+    expect(feedback.feedback).toBeUndefined();
+    const users = feedback.answers.find((a) => a.key === 'service_users');
+    expect(users).toMatchObject({ kind: 'repeating', itemName: 'service user' });
+    if (users?.kind !== 'repeating') throw new Error('service_users');
+    expect(users.maxRows).toBeUndefined();
+    expect(users.columns.map((c) => c.key)).toEqual(['service_user_name', 'date_feedback_gained', 'why_worker_involved', 'worker_listens', 'worker_helped', 'worker_easy_to_contact', 'change_about_service', 'helped_with', 'anything_else']);
+    const actions = bolton.sections.find((s) => s.key === 'recommended_actions')!.answers[0]!;
+    expect(actions.kind === 'repeating' && actions.minRows).toBeFalsy();
+    expect(answerKeys(bolton)).toEqual(expect.arrayContaining(['feedback_meeting_date', 'feedback_meeting_time']));
+  });
+
+  it('Lambeth: no invented Practice Skills section; each discussion question has its own Rate 1-5; the auditor says why the reflection was not given', () => {
+    const lambeth = tool('lambeth-service-based-case-audit');
+    expect(lambeth.sections.map((s) => s.key)).not.toContain('practice_skills');
+    expect(answerKeys(lambeth)).not.toEqual(expect.arrayContaining(['relationship_building']));
+    const areas = lambeth.sections.slice(0, 6);
+    expect(areas.map((s) => s.key)).toEqual(['narrative_history', 'assessment_and_analysis', 's47', 'planning_intervention', 'relationship', 'supervision_and_support']);
+    const questions = areas.flatMap((s) => s.answers).filter((a) => a.kind === 'text' && a.hint === 'Narrative');
+    expect(questions).toHaveLength(14);
+    for (const question of questions) {
+      const answers = areas.flatMap((s) => s.answers);
+      const next = answers[answers.indexOf(question) + 1];
+      expect(next, question.key).toMatchObject({ key: `${question.key}_rating`, kind: 'judgement', label: 'Rate 1-5', scale: 'practice_skills' });
+      // The descriptors stay as guidance beside each rating: the three skills' charts, score by score.
+      const descriptors = next?.kind === 'judgement' ? next.descriptors : undefined;
+      expect(Object.keys(descriptors ?? {}), question.key).toEqual(['1', '2', '3', '4', '5']);
+      expect(descriptors!['5'], question.key).toEqual(expect.arrayContaining([expect.stringMatching(/^Relationship Building: /), expect.stringMatching(/^Use of Authority: /), expect.stringMatching(/^Creating Change: /)]));
+    }
+    const reason = auditorSections(lambeth).flatMap((s) => s.answers).find((a) => a.key === 'reflection_not_provided');
+    expect(reason).toMatchObject({ label: 'Feedback was not provided due to:' });
+  });
+
+  it('Bristol: feedback from a young person "over 13 years old" is asked from 14', () => {
+    const bristol = tool('bristol-child-case-audit');
+    const youngPerson = (t: AuditTool) => t.sections.find((s) => s.key === 'service_user_feedback')!.feedback!.respondents.find((r) => r.key === 'young_person_child')!;
+    expect(respondentAsked(formFor(bristol, 13), youngPerson(bristol), {})).toBe(false);
+    expect(respondentAsked(formFor(bristol, 14), youngPerson(bristol), {})).toBe(true);
+    const firstEdition = first.get('bristol-child-case-audit')!;
+    expect(respondentAsked(formFor(firstEdition, 13), youngPerson(firstEdition), {})).toBe(true);
+  });
+
+  it('Bristol 2019 and 2020: an Outstanding domain with nothing to improve can be submitted', () => {
+    for (const key of ['bristol-child-case-audit', 'bristol-families-in-focus-child-case-audit']) {
+      const answers = { assessment_judgement: 'outstanding', assessment_strengths: 'Thorough, with the child in every part' };
+      expect(missingOnPage(formFor(tool(key)), 'assessment', answers), key).toEqual([]);
+      expect(missingOnPage(formFor(first.get(key)!), 'assessment', answers).map((p) => p.field), key).toEqual(['assessment_areas_for_improvement']);
+    }
+  });
+
+  it('Bristol 2019 and 2020: the re-audit section is asked in the re-audit, not keyed on the auditor\'s grade', () => {
+    for (const key of ['bristol-child-case-audit', 'bristol-families-in-focus-child-case-audit']) {
+      const reAudit = tool(key).sections.find((s) => s.kind === 'reAudit')!;
+      expect(reAudit.appliesWhen, key).toBeUndefined();
+      expect(auditorSections(tool(key)).map((s) => s.key), key).not.toContain(reAudit.key);
+      expect(auditorSections(reAuditForm(tool(key))).map((s) => s.key), key).toContain(reAudit.key);
+      // A first-edition re-audit keeps its form.
+      expect(auditorSections(reAuditForm(first.get(key)!)).map((s) => s.key), key).not.toContain(reAudit.key);
+    }
+  });
+
+  it('Bristol 2019: each judgement shown with Appendix 4 descriptors says the pairing is the tool\'s', () => {
+    const bristol = tool('bristol-child-case-audit');
+    const withDescriptors = bristol.sections.flatMap((s) => s.answers).filter((a) => a.kind === 'judgement' && a.descriptors && a.key !== 'overall_grade');
+    expect(withDescriptors.map((a) => a.key)).toHaveLength(8);
+    for (const judgement of withDescriptors) expect(judgement.hint, judgement.key).toMatch(/^Grade descriptors: Appendix 4, .*this pairing is the tool's, not the form's\.$/);
+  });
+
+  it('Telford: "Auditors" names every auditor; the reconstructed diversity line says so on the form', () => {
+    const telford = tool('telford-strengthening-families-case-audit');
+    expect(telford.header.find((a) => a.key === 'other_auditors')).toMatchObject({ kind: 'repeating', columns: [{ key: 'auditor', kind: 'staff' }] });
+    const diversity = telford.sections.find((s) => s.key === 'diversity')!.criteria![0]!;
+    expect(typeof diversity === 'object' && 'hint' in diversity && diversity.hint).toMatch(/cut off in the source form.*reconstructed/);
+  });
+
+  it('every judgement of the five tools names its practice domain; a tool without domains validates and reports as not mapped', () => {
+    for (const [key, t] of newest) {
+      const domains = judgementDomains(t);
+      expect(domains.length, key).toBeGreaterThan(0);
+      expect(domains.filter((d) => d.domain === NOT_MAPPED).map((d) => d.answerKey), key).toEqual([]);
+      for (const entry of domains) expect(Object.keys(PRACTICE_DOMAINS), key).toContain(entry.domain);
+      expect(domainOf(t, t.overall!.answer), key).toBe('overall');
+    }
+    expect(domainOf(tool('bolton-collaborative-case-audit'), 'management_grip_grade')).toBe('management_oversight');
+    // Telford grades on its criteria: they take their area's domain.
+    expect(domainOf(tool('telford-strengthening-families-case-audit'), 'demographic_information_recorded')).toBe('timeliness_and_compliance');
+    const unmapped = judgementDomains(first.get('bolton-collaborative-case-audit')!);
+    expect(unmapped.every((d) => d.domain === NOT_MAPPED && d.domainLabel === 'Not mapped')).toBe(true);
+    const cutDown = judgementDomains(load(boltonYaml));
+    expect(cutDown.length).toBeGreaterThan(0);
+    expect(cutDown.every((d) => d.domain === NOT_MAPPED)).toBe(true);
   });
 });

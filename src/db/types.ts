@@ -470,7 +470,7 @@ export interface ActionsTable {
 }
 
 /** Why someone is alerted to an audit: it was submitted Inadequate, or moderated Inadequate. */
-export type AuditAlertKind = 'inadequate_submitted' | 'inadequate_moderated';
+export type AuditAlertKind = 'inadequate_submitted' | 'inadequate_moderated' | 'requires_improvement_submitted' | 'requires_improvement_moderated';
 
 /** An audit someone must act on (submitted or moderated Inadequate), until they acknowledge it. */
 export interface AuditAlertsTable {

@@ -67,7 +67,7 @@ async function seed(db: Db): Promise<Seeded> {
   await loadBuiltInTools(db, org);
   const bristol = await builtInTool(db, org, BRISTOL);
   const bolton = await builtInTool(db, org, BOLTON);
-  const bristolEdition = await db.selectFrom('audit_tool_editions').select('id').where('tool_id', '=', bristol.toolId).executeTakeFirstOrThrow();
+  const bristolEdition = await db.selectFrom('audit_tool_editions').select('id').where('tool_id', '=', bristol.toolId).orderBy('edition', 'desc').executeTakeFirstOrThrow();
   // A second team manager who audits: the re-auditor the rule chooses.
   const rhea = await createStaff(db, { organisationId: org, fullName: 'Rhea Review', jobTitle: 'Team Manager', teamId: council.teams.unit2.id, staffNumber: 'S102', email: 'rhea@testshire.example' });
   const rheaUser = await createUser(db, { organisationId: org, email: RHEA_EMAIL, displayName: 'Rhea Review', password: PASSWORD, staffId: rhea.id, grants: [{ role: 'auditor', scope: 'team' }] });

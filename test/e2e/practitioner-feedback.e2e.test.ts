@@ -21,6 +21,7 @@ async function seed(db: Db): Promise<Seeded> {
     .select('audit_tool_editions.id')
     .where('audit_tools.organisation_id', '=', org)
     .where('audit_tools.key', '=', BRISTOL)
+    .orderBy('audit_tool_editions.edition', 'desc')
     .executeTakeFirstOrThrow();
   const child = await createChild(db, org, { externalId: 'FB-1', initials: 'KF', teamId: council.teams.unit1.id, workerId: council.staff.worker1.id });
   const audit = await createAudit(db, {

@@ -21,6 +21,10 @@ export async function builtInTool(db: Db, organisationId: string, key: string): 
     .select(['audit_tools.id', 'audit_tool_editions.definition'])
     .where('audit_tools.organisation_id', '=', organisationId)
     .where('audit_tools.key', '=', key)
+    // The edition new audits are allocated on: the newest.
+    .orderBy('audit_tool_editions.published_at', 'desc')
+    .orderBy('audit_tool_editions.created_at', 'desc')
+    .orderBy('audit_tool_editions.edition', 'desc')
     .executeTakeFirstOrThrow();
   return { toolId: edition.id, tool: (typeof edition.definition === 'string' ? JSON.parse(edition.definition) : edition.definition) as AuditTool };
 }

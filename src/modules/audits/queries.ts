@@ -344,6 +344,8 @@ export async function selectAllocatableTools(db: Db, organisationId: string) {
     .orderBy('tools.id')
     .orderBy('editions.published_at', 'desc')
     .orderBy('editions.created_at', 'desc')
+    // Editions loaded in one transaction (the built-in library) share their times: the later edition wins.
+    .orderBy('editions.edition', 'desc')
     .execute();
   return rows.sort((a, b) => a.tool_name.localeCompare(b.tool_name, 'en-GB'));
 }

@@ -142,7 +142,9 @@ const ALERT_DAY = sql<string>`(audit_alerts.created_at at time zone 'Europe/Lond
 
 const ALERT_DETAILS: Record<AuditAlertKind, string> = {
   inadequate_submitted: 'Submitted with an Inadequate grade: act on it the same day',
-  inadequate_moderated: 'Moderated Inadequate: a case direction and a re-audit follow',
+  inadequate_moderated: 'Moderated Inadequate: see the audit for what follows',
+  requires_improvement_submitted: 'Submitted with a Requires improvement grade: the tool asks for an urgent review',
+  requires_improvement_moderated: 'Moderated Requires improvement: the tool asks for an urgent review',
 };
 
 /** Audits graded Inadequate (on submission or by moderation) that the person has not yet acknowledged. */

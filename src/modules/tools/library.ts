@@ -14,7 +14,6 @@ import { isDeepStrictEqual } from 'node:util';
 import { inTransaction, type Db } from '../../db/index.ts';
 import { logActivity, type Actor } from '../../platform/activity.ts';
 import type { AuditTool } from './schema.ts';
-import { SCHEMA_VERSION } from './schema.ts';
 import { parseToolFile, type ToolFileError } from './tool-file.ts';
 
 /** Where the built-in tools ship: one file per tool edition, <key>-<edition>.yaml. */
@@ -88,7 +87,7 @@ async function storeEdition(trx: Db, organisationId: string, file: Extract<Loade
       edition: tool.edition,
       definition: JSON.stringify(tool),
       source: tool.source,
-      schema_version: SCHEMA_VERSION,
+      schema_version: tool.schemaVersion,
       source_file: file.bytes,
       file_name: file.fileName,
       created_by: actor.principal?.userId ?? null,

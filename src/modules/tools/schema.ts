@@ -10,7 +10,14 @@ import { z } from 'zod';
 import type { Grade, LegalStatus } from '../../db/types.ts';
 import { OFSTED_GRADES, SCALE_ORDERS, type Scale } from './scales.ts';
 
-export const SCHEMA_VERSION = 1;
+/**
+ * The format's version. Version 2 changed one meaning: a tool says what its grades set off
+ * (`escalation`), and a version-2 tool that says nothing sets off nothing, where a version-1
+ * file was read as Bristol's process (see tools/escalation.ts). A version-2 tool's re-audit
+ * section is asked in the re-audit. Version-1 files still load and read as they always did.
+ */
+export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSIONS = [1, 2] as const;
 
 export const LEGAL_STATUSES: readonly LegalStatus[] = ['early_help', 'cin', 'cp', 'plo', 'child_in_care', 'care_leaver'];
 
@@ -139,10 +146,36 @@ const staffAnswer = z.strictObject({ ...answerBase, kind: z.literal('staff') });
 const simpleAnswerOptions = [singleAnswer, multipleAnswer, yesnoAnswer, textAnswer, numberAnswer, dateAnswer, scalingAnswer, staffAnswer] as const;
 export const simpleAnswerSchema = z.discriminatedUnion('kind', [...simpleAnswerOptions]);
 
+/**
+ * The practice domains a judgement may speak to: one fixed vocabulary across every tool, so that
+ * reports compare like with like across tools and editions (see tools/domains.ts). Drawn from the
+ * five councils' forms; audit-tools/README.md says which of their sections each one covers.
+ */
+export const PRACTICE_DOMAINS = {
+  lived_experience_and_voice: "Child's lived experience and voice",
+  assessment: 'Assessment',
+  planning_and_review: 'Planning and review',
+  direct_work_and_intervention: 'Direct work and intervention',
+  risk_and_safety: 'Risk and safety',
+  management_oversight: 'Management oversight and supervision',
+  recording: 'Recording',
+  timeliness_and_compliance: 'Timeliness and compliance with statutory and local standards',
+  multi_agency_working: 'Multi-agency working',
+  family_engagement: 'Family engagement',
+  identity_and_diversity: 'Identity and diversity',
+  specific_circumstances: 'Specific circumstances (children in care, care leavers, high risk, special educational needs)',
+  impact_and_progress: 'Impact and progress',
+  overall: 'Overall',
+} as const;
+export type PracticeDomain = keyof typeof PRACTICE_DOMAINS;
+const practiceDomain = z.enum(Object.keys(PRACTICE_DOMAINS) as [PracticeDomain, ...PracticeDomain[]]);
+
 const judgementAnswer = z.strictObject({
   ...answerBase,
   kind: z.literal('judgement'),
   scale: key,
+  /** The practice domain this judgement speaks to; without it, its section's. */
+  domain: practiceDomain.optional(),
   evidence: z.array(evidenceSchema).optional(),
   descriptors: descriptorsSchema.optional(),
 });
@@ -203,6 +236,8 @@ export const sectionSchema = z.strictObject({
   descriptors: descriptorsSchema.optional(),
   appliesWhen: expression.optional(),
   completedBy: z.enum(COMPLETED_BY).optional(),
+  /** The practice domain of the section's judgements and graded criteria that name none of their own. */
+  domain: practiceDomain.optional(),
   feedback: feedbackSchema.optional(),
   answers: z.array(answerSchema).default([]),
 });
@@ -222,13 +257,38 @@ export const overallSchema = z.strictObject({
   from: z.array(key).min(1).optional(),
 });
 
-/** Who is alerted at once when an audit on this tool is graded Inadequate (see audits/escalation). */
+/** Who a tool's grades may alert (see audits/escalation). */
 export const ALERT_RECIPIENTS = ['service_manager', 'team_manager', 'head_of_service'] as const;
 export type AlertRecipient = (typeof ALERT_RECIPIENTS)[number];
 
-export const escalationSchema = z.strictObject({
-  inadequateAlerts: z.array(z.enum(ALERT_RECIPIENTS)).min(1),
+/** The grades that may set off an alert: the two below Good. */
+export const ALERT_GRADES = ['requires_improvement', 'inadequate'] as const;
+export type AlertGrade = (typeof ALERT_GRADES)[number];
+
+export const escalationAlertSchema = z.strictObject({
+  /** The overall grades, given at submission or moderation, that set the alert off. */
+  grades: z.array(z.enum(ALERT_GRADES)).min(1),
+  notify: z.array(z.enum(ALERT_RECIPIENTS)).min(1),
+  /** What the form asks of the people alerted, in its words (shown in the alert). */
+  instruction: text.optional(),
 });
+
+/**
+ * What a tool's grades set off: alerts (to whom, at which grade), a re-audit of an audit
+ * moderated Inadequate (and when), and the service manager's case direction. `default: bristol`
+ * starts from Bristol's process (the service manager alerted on Inadequate, a re-audit at the
+ * council's re-audit timescale, a case direction); the other fields then change it. Without this
+ * block a version-2 tool sets off nothing (tools/escalation.ts).
+ */
+export const escalationSchema = z.strictObject({
+  default: z.literal('bristol').optional(),
+  alerts: z.array(escalationAlertSchema).optional(),
+  reAudit: z.union([z.literal(false), z.strictObject({ afterWeeks: z.number().int().min(1).max(104).optional() })]).optional(),
+  caseDirection: z.boolean().optional(),
+  /** The first format's field: who is alerted when an audit is graded Inadequate. Prefer alerts. */
+  inadequateAlerts: z.array(z.enum(ALERT_RECIPIENTS)).min(1).optional(),
+});
+export type Escalation = z.output<typeof escalationSchema>;
 
 export const gradeGuideSchema = z.strictObject({
   scale: key,
@@ -237,7 +297,7 @@ export const gradeGuideSchema = z.strictObject({
 });
 
 export const toolFileSchema = z.strictObject({
-  schemaVersion: z.literal(SCHEMA_VERSION, { message: `must be ${SCHEMA_VERSION}` }),
+  schemaVersion: z.literal(SCHEMA_VERSIONS),
   key: z.string().regex(/^[a-z][a-z0-9_-]*$/, 'use lower-case letters, digits, hyphens and underscores (for example bristol-child-case-audit)'),
   name: text,
   edition: z.union([z.string(), z.number()]).transform(String).pipe(text),
@@ -250,7 +310,7 @@ export const toolFileSchema = z.strictObject({
   rules: z.array(ruleSchema).default([]),
   overall: overallSchema.optional(),
   gradeGuide: gradeGuideSchema.optional(),
-  /** Who is alerted when an audit is graded Inadequate; without it, the service manager. */
+  /** What the tool's grades set off: alerts, re-audit, case direction (see escalationSchema). */
   escalation: escalationSchema.optional(),
 });
 

@@ -229,6 +229,7 @@ function indexTool(root: Raw, problems: Problem[]): ToolIndex {
   checkRules(root, answers, context, report);
   checkOverall(root, answers, report);
   checkGradeGuide(record(root.gradeGuide), useScale, report);
+  checkEscalation(root, report);
   return { scales, declaredScales: declared, usedScales, answers, context };
 }
 
@@ -558,6 +559,24 @@ function checkGradeGuide(guide: Raw | undefined, useScale: UseScale, report: Rep
     if (key !== undefined && keys.has(key)) report(['gradeGuide', 'domains', i, 'key'], `duplicate domain key "${key}"`);
     if (key !== undefined) keys.add(key);
     checkDescriptors(domain?.descriptors, scale, ['gradeGuide', 'domains', i, 'descriptors'], report);
+  });
+}
+
+/**
+ * What the grades set off, against the rest of the tool: one way to name the Inadequate alerts,
+ * and a re-audit section only where the tool sets a re-audit off (it is asked in the re-audit alone).
+ */
+function checkEscalation(root: Raw, report: ReportFn): void {
+  const escalation = record(root.escalation);
+  if (escalation?.alerts !== undefined && escalation.inadequateAlerts !== undefined) {
+    report(['escalation', 'inadequateAlerts'], 'give alerts or inadequateAlerts, not both: alerts names the grades and the people (inadequateAlerts is the first format\'s)');
+  }
+  if (root.schemaVersion === 1) return;
+  const reAudits = escalation?.reAudit !== undefined ? escalation.reAudit !== false : escalation?.default === 'bristol';
+  list(root.sections).forEach((value, s) => {
+    if (!reAudits && record(value)?.kind === 'reAudit') {
+      report(['sections', s, 'kind'], 'a reAudit section is asked only in a re-audit, and this tool sets none off: add escalation.reAudit (or default: bristol), or remove the section');
+    }
   });
 }
 

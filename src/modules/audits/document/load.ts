@@ -7,6 +7,7 @@ import type { Db } from '../../../db/index.ts';
 import type { Principal } from '../../../platform/access.ts';
 import type { ChildFacts } from '../../tools/expression.ts';
 import type { AuditTool } from '../../tools/schema.ts';
+import { reAuditForm } from '../../tools/escalation.ts';
 import { findAudit } from '../audit.ts';
 import type { DocumentInput } from './model.ts';
 
@@ -18,10 +19,12 @@ export async function loadAuditDocument(db: Db, principal: Principal, auditId: s
   if (!audit) return null;
   const edition = await db
     .selectFrom('audit_tool_editions')
-    .select('definition')
-    .where('id', '=', audit.tool.editionId)
-    .where('organisation_id', '=', principal.organisationId)
+    .innerJoin('audits', 'audits.tool_edition_id', 'audit_tool_editions.id')
+    .select(['audit_tool_editions.definition', 'audits.re_audit_of'])
+    .where('audits.id', '=', audit.id)
+    .where('audit_tool_editions.organisation_id', '=', principal.organisationId)
     .executeTakeFirstOrThrow();
+  const tool = edition.definition as AuditTool;
   const child = await db
     .selectFrom('children')
     .select(['legal_status', 'date_of_birth', 'referral_factors'])
@@ -30,7 +33,8 @@ export async function loadAuditDocument(db: Db, principal: Principal, auditId: s
     .executeTakeFirst();
   return {
     audit,
-    tool: edition.definition as AuditTool,
+    // A re-audit's document shows the tool's re-audit section, which its form asked.
+    tool: edition.re_audit_of ? reAuditForm(tool) : tool,
     child: child ? childFacts(child, audit.allocatedOn) : null,
     staff: await staffNames(db, principal.organisationId, audit.answers),
   };

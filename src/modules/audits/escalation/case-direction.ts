@@ -1,6 +1,6 @@
 /**
- * The case direction (PROCESS.md §4.5): when an audit's final grade is Inadequate, the service
- * manager directs what must happen on the case, as actions with an owner and a real due date,
+ * The case direction (PROCESS.md §4.5), for a tool that sets one off (tools/escalation.ts;
+ * Bristol's does): when an audit's final grade is Inadequate, the service manager directs what must happen on the case, as actions with an owner and a real due date,
  * and reviews them within a month (the council's timescale). The direction and its actions are
  * saved together or not at all; the actions are tracked with every other action (source
  * 'case_direction'), so they appear in "My actions" and the actions list. Written once.
@@ -15,6 +15,7 @@ import { findAudit, type AuditRecord } from '../audit.ts';
 import { caseDirectionReviewDueOn } from '../lifecycle.ts';
 import { candidates, chooseServiceManager, ruleFromSettings } from '../moderation/rule.ts';
 import { timescalesFor } from '../transitions.ts';
+import { toolEscalation } from '../../tools/escalation.ts';
 import type { EscalationActor } from './alerts.ts';
 import {
   insertCaseDirection,
@@ -56,6 +57,11 @@ export type CaseDirectionPage = {
   reviewDueOn: string;
 };
 
+/** Whether the audit's tool asks for a case direction and its final grade is Inadequate. */
+export function needsCaseDirection(audit: Pick<EscalationAudit, 'finalGrade' | 'definition'>): boolean {
+  return audit.finalGrade === 'inadequate' && toolEscalation(audit.definition).caseDirection;
+}
+
 /** Whether an audit the person can see already has its case direction. */
 export async function caseDirectionRecorded(db: Db, principal: Principal, auditId: string): Promise<boolean> {
   const audit = await findAudit(db, principal, auditId);
@@ -74,6 +80,7 @@ export async function openCaseDirection(db: Db, principal: Principal, auditId: s
   const serviceManager = await serviceManagerOf(db, facts, today);
   if (!mayDirect(principal, serviceManager?.id ?? null)) throw forbidden();
   if (facts.finalGrade !== 'inadequate') throw new AppError('CONFLICT', 'This audit was not moderated Inadequate: it needs no case direction');
+  if (!needsCaseDirection(facts)) throw new AppError('CONFLICT', `The audit tool ${facts.toolName} does not ask for a case direction`);
   if (await selectCaseDirection(db, principal.organisationId, audit.id)) throw new AppError('CONFLICT', 'A case direction has already been recorded for this audit');
   const staff = await selectCurrentStaff(db, principal.organisationId, today);
   return {

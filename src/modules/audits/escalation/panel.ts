@@ -6,10 +6,11 @@ import type { AuditRecord } from '../audit.ts';
 import { findAudit } from '../audit.ts';
 import { AUDIT_STATUS_LABELS, GRADE_LABELS } from '../tracker.ts';
 import { ALERT_KIND_LABELS } from './alerts.ts';
-import { mayDirect, serviceManagerOf } from './case-direction.ts';
+import { mayDirect, needsCaseDirection, serviceManagerOf } from './case-direction.ts';
 import { selectActionsOfAudit, selectAlertsOfAudit, selectCaseDirection, selectEscalationAudit, selectReAuditOf, type ActionToReview, type ReAuditRow } from './queries.ts';
 import { needsReAudit } from './re-audit.ts';
 import { REVIEW_NOTES_MAX } from './review.ts';
+import { alertsAtGrade, toolEscalation } from '../../tools/escalation.ts';
 import { type IsoDate } from '../../../platform/working-days.ts';
 
 export const gradeLabel = (grade: Grade | null) => (grade ? GRADE_LABELS[grade] : null);
@@ -58,13 +59,22 @@ export async function escalationPanel(db: Db, principal: Principal, audit: Audit
   const alerts = await selectAlertsOfAudit(db, organisationId, audit.id);
   const reAuditOf = await reAuditContext(db, principal, audit.id);
   const finalInadequate = facts.finalGrade === 'inadequate';
-  if (!alerts.length && !reAuditOf && !finalInadequate) return null;
+  // A final Inadequate shows the panel only where the tool sets a re-audit or a case direction off.
+  const escalation = toolEscalation(facts.definition);
+  const setsOff = finalInadequate && (escalation.reAudit !== null || escalation.caseDirection);
+  if (!alerts.length && !reAuditOf && !setsOff) return null;
 
   const mine = principal.staffId ? alerts.filter((alert) => alert.staffId === principal.staffId) : [];
+  // The grade the escalation is about: Inadequate whenever it is one, else Requires improvement (Bolton).
+  const grade = finalInadequate || alerts.some((alert) => alert.kind.startsWith('inadequate')) ? 'inadequate' : 'requires_improvement';
   const reAudit = finalInadequate && !facts.reAuditOf ? await selectReAuditOf(db, organisationId, audit.id) : undefined;
+  const recordedDirection = finalInadequate ? await selectCaseDirection(db, organisationId, audit.id) : undefined;
   return {
     auditId: audit.id,
     reference: audit.reference,
+    heading: `${gradeLabel(grade)}: escalation`,
+    // What the tool's form asks of the people alerted, in its words.
+    instruction: alerts.length ? alertsAtGrade(escalation, grade).instruction : null,
     alerts: alerts.map((alert) => ({ ...alert, kindLabel: ALERT_KIND_LABELS[alert.kind], mine: alert.staffId === principal.staffId })),
     canAcknowledge: mine.some((alert) => alert.acknowledgedAt === null),
     reAuditOf,
@@ -73,8 +83,9 @@ export async function escalationPanel(db: Db, principal: Principal, audit: Audit
     reAudit: reAudit ? { ...reAudit, statusLabel: AUDIT_STATUS_LABELS[reAudit.status], grade: reAuditGrade(reAudit), firstGradeLabel: gradeLabel(facts.finalGrade) } : null,
     reAuditMissing: needsReAudit(facts) && !reAudit,
     canAllocateReAudit: can(principal, 'audits.allocate'),
-    reAuditOfReAudit: finalInadequate && facts.reAuditOf !== null,
-    caseDirection: finalInadequate ? await caseDirectionPanel(db, principal, facts, today) : null,
+    reAuditOfReAudit: needsReAudit({ ...facts, reAuditOf: null }) && facts.reAuditOf !== null,
+    // A direction already recorded is shown whatever the tool says now; none is asked for where the tool sets none off.
+    caseDirection: needsCaseDirection(facts) || recordedDirection ? await caseDirectionPanel(db, principal, facts, today) : null,
   };
 }
 

@@ -1,7 +1,9 @@
 /**
- * The re-audit of an Inadequate audit (PROCESS.md §4.7): when moderation ends Inadequate, a
- * second auditor is given the case at once, to re-audit it at their desk (not with the
- * worker) 8 weeks later (the council's timescale) against the actions the first audit set.
+ * The re-audit of an Inadequate audit (PROCESS.md §4.7), for a tool that sets one off
+ * (tools/escalation.ts; Bristol's does, Telford's, Lambeth's and Bolton's do not): when
+ * moderation ends Inadequate, a second auditor is given the case at once, to re-audit it at
+ * their desk (not with the worker) when the tool says, else after the council's re-audit
+ * timescale (8 weeks unless changed), against the actions the first audit set.
  * The re-audit is an audit of its own — same child, same tool (its newest published edition),
  * its own lifecycle — linked to the first by `re_audit_of`. When nobody qualifies, moderation
  * still succeeds and the QA coordinator chooses the re-auditor.
@@ -21,13 +23,21 @@ import { reAuditDueOn } from '../lifecycle.ts';
 import { candidates } from '../moderation/rule.ts';
 import { insertAllocatedAudit, selectAllocatableTools, selectAuditorCandidates } from '../queries.ts';
 import { recordAllocation, timescalesFor } from '../transitions.ts';
-import { alertInadequate, type EscalationActor } from './alerts.ts';
+import { raiseModeratedAlerts, type EscalationActor } from './alerts.ts';
+import { toolEscalation } from '../../tools/escalation.ts';
+import { addWeeks } from '../../../platform/working-days.ts';
 import { markReAudit, selectAuditsInHand, selectEscalationAudit, selectReAuditOf, type EscalationAudit } from './queries.ts';
 import { chooseReAuditor } from './rule.ts';
 
-/** Whether an audit waits for a re-audit: moderated Inadequate, and not itself a re-audit. */
-export function needsReAudit(audit: Pick<EscalationAudit, 'finalGrade' | 'reAuditOf'>): boolean {
-  return audit.finalGrade === 'inadequate' && audit.reAuditOf === null;
+/** Whether an audit waits for a re-audit: moderated Inadequate, its tool re-audits, and not itself a re-audit. */
+export function needsReAudit(audit: Pick<EscalationAudit, 'finalGrade' | 'reAuditOf' | 'definition'>): boolean {
+  return audit.finalGrade === 'inadequate' && audit.reAuditOf === null && toolEscalation(audit.definition).reAudit !== null;
+}
+
+/** When a re-audit allocated today is due: after the weeks its tool names, else the council's timescale. */
+async function reAuditDue(db: Db, first: Pick<EscalationAudit, 'definition' | 'organisationId'>, today: string): Promise<string> {
+  const weeks = toolEscalation(first.definition).reAudit?.afterWeeks ?? null;
+  return weeks !== null ? addWeeks(today, weeks) : reAuditDueOn(today, await timescalesFor(db, first.organisationId));
 }
 
 /** The UK date a re-audit is allocated on: the one given (the demo's past), else the actor's today. */
@@ -38,18 +48,19 @@ function todayFrom(today: string | undefined, at: Date): string {
 }
 
 /**
- * What follows a moderation that ends Inadequate, in its transaction: everyone the tool names
- * is alerted, and the re-audit is allocated to a second auditor by the rule (rule.ts
- * chooseReAuditor). A re-audit moderated Inadequate is escalated but not re-audited again
- * automatically — that would never end; the QA coordinator decides. Any other grade: nothing.
+ * What follows a moderation, in its transaction, as the audit's tool says: everyone it names at
+ * the final grade is alerted, and when it re-audits an audit moderated Inadequate, the re-audit
+ * is allocated to a second auditor by the rule (rule.ts chooseReAuditor). A re-audit moderated
+ * Inadequate is escalated but not re-audited again automatically — that would never end; the
+ * QA coordinator decides.
  */
-export async function escalateModeratedInadequate(db: Db, actor: EscalationActor, auditId: string, finalGrade: Grade | null, options: { today?: string } = {}): Promise<{ reAuditId: string | null }> {
-  if (finalGrade !== 'inadequate') return { reAuditId: null };
+export async function escalateModeration(db: Db, actor: EscalationActor, auditId: string, finalGrade: Grade | null, options: { today?: string } = {}): Promise<{ reAuditId: string | null }> {
+  if (finalGrade !== 'inadequate' && finalGrade !== 'requires_improvement') return { reAuditId: null };
   const organisationId = actor.principal.organisationId;
   const audit = await selectEscalationAudit(db, organisationId, auditId);
   if (!audit) throw notFound('Audit');
-  await alertInadequate(db, actor, audit, 'inadequate_moderated');
-  if (audit.reAuditOf) return { reAuditId: null };
+  await raiseModeratedAlerts(db, actor, audit, finalGrade);
+  if (finalGrade !== 'inadequate' || audit.reAuditOf || !needsReAudit({ ...audit, finalGrade })) return { reAuditId: null };
   const existing = await selectReAuditOf(db, organisationId, audit.id);
   if (existing) return { reAuditId: existing.id };
   const today = todayFrom(options.today, actor.at);
@@ -73,7 +84,7 @@ async function createReAudit(db: Db, actor: EscalationActor, first: EscalationAu
   const organisationId = first.organisationId;
   return inTransaction(db, async (trx) => {
     const newest = (await selectAllocatableTools(trx, organisationId)).find((tool) => tool.tool_id === first.toolId);
-    const dueOn = reAuditDueOn(today, await timescalesFor(trx, organisationId));
+    const dueOn = await reAuditDue(trx, first, today);
     const inserted = await insertAllocatedAudit(trx, {
       organisationId,
       childId: first.childId,
@@ -144,7 +155,7 @@ async function reAuditChoices(db: Db, principal: Principal, auditId: string, tod
   // Never the first auditor, the case holder or the moderator: a second, independent look.
   const excluded = new Set([first.auditorId, first.caseHolderId, first.moderatorId]);
   const auditors = (await selectAuditorCandidates(db, principal.organisationId, today)).filter((auditor) => !excluded.has(auditor.id));
-  return { audit, first, auditors, dueOn: reAuditDueOn(today, await timescalesFor(db, principal.organisationId)) };
+  return { audit, first, auditors, dueOn: await reAuditDue(db, first, today) };
 }
 
 /** The re-audit allocation page, or null when the audit needs no re-audit. */

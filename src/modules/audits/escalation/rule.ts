@@ -1,13 +1,11 @@
 /**
- * Who an Inadequate audit escalates to, and who re-audits it. Pure: the callers give every
+ * Who an audit's grade escalates to (the kinds of people come from its tool: tools/escalation.ts),
+ * and who re-audits it. Pure: the callers give every
  * current member of staff as a candidate (moderation/rule.ts `candidates`), so these rules are
  * tested without a database.
  */
 import type { AlertRecipient } from '../../tools/schema.ts';
 import { chooseServiceManager, type ModerationRule, type ModeratorCandidate } from '../moderation/rule.ts';
-
-/** Without a list of its own, a tool's Inadequate audits alert the service manager (PROCESS.md §4.3). */
-export const DEFAULT_ALERT_RECIPIENTS: readonly AlertRecipient[] = ['service_manager'];
 
 /** The job-title words that make someone a Head of Service (Bolton's escalation). */
 export const HEAD_OF_SERVICE_TITLE = 'Head of Service';
@@ -50,8 +48,8 @@ export function chooseHeadOfService(serviceId: string | null, caseHolderId: stri
 }
 
 /**
- * Who is alerted when an audit is graded Inadequate: each kind of person the tool lists (the
- * service manager unless it lists others), once each, in the tool's order. The auditor is never
+ * Who is alerted when an audit is given a grade its tool alerts on: each kind of person the tool
+ * lists for that grade, once each, in the tool's order. The auditor is never
  * alerted about their own grading; someone who fills two parts is alerted once, as the first.
  */
 export function alertRecipients(rule: ModerationRule, kinds: readonly AlertRecipient[], audit: EscalatedCase, staff: readonly ModeratorCandidate[]): AlertedPerson[] {

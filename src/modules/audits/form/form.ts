@@ -17,7 +17,8 @@ import { optionLabel } from '../../tools/scales.ts';
 import type { Answer, AuditTool, PrefillSource, Section } from '../../tools/schema.ts';
 import { findAudit, type AuditRecord } from '../audit.ts';
 import { createActionsFromAudit } from '../../actions/service.ts';
-import { raiseInadequateAlerts } from '../escalation/alerts.ts';
+import { raiseSubmissionAlerts } from '../escalation/alerts.ts';
+import { reAuditForm } from '../../tools/escalation.ts';
 import { assignModerator } from '../moderation/rule.ts';
 import { transitionAudit } from '../transitions.ts';
 import {
@@ -83,6 +84,7 @@ export async function openForm(db: Db, principal: Principal, auditId: string, to
       'audits.version',
       'audits.answers',
       'audits.completed_sections',
+      'audits.re_audit_of',
       'editions.definition',
       'children.legal_status',
       'children.date_of_birth',
@@ -94,7 +96,9 @@ export async function openForm(db: Db, principal: Principal, auditId: string, to
     .where('audits.id', '=', audit.id)
     .where('audits.organisation_id', '=', principal.organisationId)
     .executeTakeFirstOrThrow();
-  const tool = (typeof row.definition === 'string' ? JSON.parse(row.definition) : row.definition) as AuditTool;
+  const stored = (typeof row.definition === 'string' ? JSON.parse(row.definition) : row.definition) as AuditTool;
+  // A re-audit also asks the tool's re-audit section.
+  const tool = row.re_audit_of ? reAuditForm(stored) : stored;
   const dateOfBirth = row.date_of_birth ? String(row.date_of_birth).slice(0, 10) : null;
   const child: FormChild = {
     legalStatus: row.legal_status,
@@ -443,8 +447,8 @@ export async function submitAudit(db: Db, actor: FormActor, auditId: string, exp
     let version = updated.version;
     if (updated.status === 'allocated') version = (await transitionAudit(trx, actor, form.audit.id, 'in_progress', { expectedVersion: version })).version;
     await transitionAudit(trx, actor, form.audit.id, 'in_moderation', { expectedVersion: version });
-    // Inadequate at submission is escalated at once: alerts and e-mails, in this transaction.
-    await raiseInadequateAlerts(trx, actor, form.audit.id);
+    // A grade the tool alerts on is escalated at once: alerts and e-mails, in this transaction.
+    await raiseSubmissionAlerts(trx, actor, form.audit.id);
     // The moderator is chosen now, by the organisation's rule, unless one is already set.
     await assignModerator(trx, actor.principal.organisationId, form.audit.id, ukDateAt(actor.at));
     await trx.deleteFrom('audit_judgements').where('audit_id', '=', form.audit.id).where('stage', '=', 'auditor').execute();

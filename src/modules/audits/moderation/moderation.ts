@@ -16,7 +16,7 @@ import type { Answer, AuditTool } from '../../tools/schema.ts';
 import type { AuditRecord } from '../audit.ts';
 import { buildAuditDocument, type DocumentBlock } from '../document/model.ts';
 import { loadAuditDocument } from '../document/load.ts';
-import { escalateModeratedInadequate } from '../escalation/re-audit.ts';
+import { escalateModeration } from '../escalation/re-audit.ts';
 import { auditorSections } from '../form/answers.ts';
 import { TransitionRefused, transitionAudit, type TransitionActor } from '../transitions.ts';
 
@@ -163,8 +163,8 @@ export async function moderateAudit(db: Db, actor: TransitionActor, auditId: str
           .execute();
       }
       await trx.updateTable('audits').set({ final_grade: finalGrade, moderator_comments: comments }).where('id', '=', audit.id).execute();
-      // Moderated Inadequate: alerts, and the re-audit allocated at once to a second auditor.
-      await escalateModeratedInadequate(trx, actor, audit.id, finalGrade);
+      // What the tool sets off at the final grade: alerts, and (Inadequate) the re-audit allocated at once.
+      await escalateModeration(trx, actor, audit.id, finalGrade);
       const changed = graded.filter(({ reason }) => reason !== null).length;
       await logActivity(trx, actor, {
         action: 'update',
