@@ -306,8 +306,6 @@ export async function countChildrenByList(db: Db, importId: string): Promise<Rec
  * so that they can be reopened.
  */
 export async function applyStagedImport(trx: Db, input: { importId: string; organisationId: string; closeMissing: boolean; closeDate: string; at: Date }) {
-  // Sorting a large file's staged rows for DISTINCT ON in memory rather than on disk.
-  await sql`set local work_mem = '64MB'`.execute(trx);
   const { rows } = await sql<{ created: number; updated: number }>`
     with s as materialized (${governingRows(input.importId)}),
     updated as (
