@@ -130,6 +130,9 @@ function renderImport(result: ImportBenchResult): string {
     [n(size.rows), 'first import (importChildrenNow)', s(size.firstImport.medianMs), n(size.firstImport.rowsPerSecond), `+${size.firstImport.medianPeakIncreaseMb} MB`, x(size.ratioFirstImportToCopy)],
     [n(size.rows), 're-import, nothing changed', s(size.reImport.medianMs), n(Math.round(size.rows / (size.reImport.medianMs / 1000))), `+${size.reImport.medianPeakIncreaseMb} MB`, x(size.ratioReImportToCopy)],
     [n(size.rows), 'baseline: COPY of the same CSV', s(size.copy.medianMs), n(size.copy.rowsPerSecond), `+${size.copy.medianPeakIncreaseMb} MB`, '1×'],
+    ...(size.readOnly
+      ? [[n(size.rows), 'the extract reader alone (no database)', s(size.readOnly.medianMs), n(Math.round(size.rows / (size.readOnly.medianMs / 1000))), '', x(size.readOnly.ratioToCopy)]]
+      : []),
   ]);
   const maxRss = result.sizes.map((size) => `${n(size.rows)} rows: ${Math.max(...size.firstImport.runs.map((run) => run.memory.processMaxRssMb))} MB`).join(', ');
   return [

@@ -357,4 +357,20 @@ describe.each(testDrivers())('child register on %s', (driver) => {
     expect(response.json().message).toMatch(/^The selected file is larger than 200 MB, the most Assure accepts/);
     expect(uploadsLeft()).toEqual([]);
   }, 60_000);
+
+  it('keeps text with backslashes, tabs and quotes exactly as written, so the same file again changes nothing', async () => {
+    const content = [
+      'Case ID,Initials,Ethnicity,Legal status,Main referral factors',
+      'ESC-1,AB,"Mixed \\ Other\tTab",CIN,"Domestic abuse; ""Neglect"" \\N"',
+      'ESC-2,CD,\\N,CP,',
+    ].join('\r\n');
+    await confirm(await upload('escapes.csv', content));
+    const rows = await t.db.selectFrom('children').select(['external_id', 'ethnicity', 'referral_factors']).where('external_id', 'like', 'ESC-%').orderBy('external_id').execute();
+    expect(rows).toEqual([
+      { external_id: 'ESC-1', ethnicity: 'Mixed \\ Other\tTab', referral_factors: ['Domestic abuse', '"Neglect" \\N'] },
+      { external_id: 'ESC-2', ethnicity: '\\N', referral_factors: [] },
+    ]);
+    const again = await upload('escapes.csv', content);
+    expect(pageText(again.body)).toContain('This import adds 0, updates 0.');
+  });
 });

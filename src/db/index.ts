@@ -32,6 +32,17 @@ const parsers = {
 
 export class DatabaseUnavailableError extends Error {}
 
+const postgresPools = new WeakMap<Db, pg.Pool>();
+
+/**
+ * The node-postgres pool behind a PostgreSQL handle, for what Kysely cannot do (a `COPY FROM
+ * STDIN` stream); null on PGlite. Only for work outside a transaction: a client taken from the
+ * pool is a connection of its own.
+ */
+export function postgresPoolOf(db: Db): pg.Pool | null {
+  return postgresPools.get(db) ?? null;
+}
+
 export async function openPostgres(connectionString: string, options: { max?: number } = {}): Promise<DatabaseHandle> {
   const pool = new pg.Pool({
     connectionString,
@@ -62,6 +73,7 @@ export async function openPostgres(connectionString: string, options: { max?: nu
     throw new DatabaseUnavailableError(`cannot reach PostgreSQL: ${(error as Error).message}`);
   }
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  postgresPools.set(db, pool);
   return { db, driver: 'postgres', close: () => db.destroy() };
 }
 

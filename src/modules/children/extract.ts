@@ -501,22 +501,24 @@ async function* sheetRowEvents(rows: AsyncIterable<SourceRow>, sheet: SheetConte
     if (isBlankRow(source.cells)) continue;
     count += 1;
     progress.rowsRead += 1;
-    yield* errorEvents(yield* rowEvents(source, sheet, firstRowById));
+    // Plain loops rather than a generator per row: this runs for every row of the file.
+    const { event, errors } = rowEvent(source, sheet, firstRowById);
+    yield event;
+    for (const error of errors) yield { kind: 'error', error };
     if (progress.rowsRead % PROGRESS_EVERY === 0) yield { kind: 'progress', rowsRead: progress.rowsRead };
   }
   return count;
 }
 
-/** Yields the row when it is valid, else the rejected row (so every problem of it is found in one pass); returns its errors. */
-async function* rowEvents(source: SourceRow, sheet: SheetContext, firstRowById: Map<string, number>): AsyncGenerator<ExtractEvent, RowError[]> {
+/** The row when it is valid, else the rejected row (so every problem of it is found in one pass), and its errors. */
+function rowEvent(source: SourceRow, sheet: SheetContext, firstRowById: Map<string, number>): { event: ExtractEvent; errors: RowError[] } {
   const { row, errors } = normaliseRow(source, sheet);
   if (row.externalId !== '') {
     const firstRow = firstRowById.get(row.externalId);
     if (firstRow === undefined) firstRowById.set(row.externalId, row.rowNumber);
     else errors.unshift(cellError(source, sheet, sheet.mapping.externalId!, `duplicate of row ${firstRow}`));
   }
-  yield errors.length === 0 ? { kind: 'row', row } : { kind: 'rejected', row };
-  return errors;
+  return { event: errors.length === 0 ? { kind: 'row', row } : { kind: 'rejected', row }, errors };
 }
 
 async function* errorEvents(errors: readonly RowError[]): AsyncGenerator<ExtractEvent> {

@@ -97,19 +97,33 @@ export function buildResolvers(lookups: Awaited<ReturnType<typeof queries.loadRe
     add(person.email ? nameKey(person.email) : null, person.id);
     add(person.staff_number ? nameKey(person.staff_number) : null, person.id);
   }
-  return {
-    team(value: string | null): Resolved {
-      if (!value) return null;
-      const id = teams.get(nameKey(value));
-      return id ? { id } : { error: `no team called "${value}" in Assure: add the team first, or correct the name` };
-    },
-    worker(value: string | null): Resolved {
-      if (!value) return null;
-      const ids = staff.get(nameKey(value)) ?? [];
-      if (ids.length === 1) return { id: ids[0]! };
-      if (ids.length > 1) return { error: `${ids.length} staff members match "${value}": use their staff number or e-mail address` };
-      return { error: `no staff member called "${value}" in Assure: add them first, or use their staff number or e-mail address` };
-    },
+  const team = (value: string): Resolved => {
+    const id = teams.get(nameKey(value));
+    return id ? { id } : { error: `no team called "${value}" in Assure: add the team first, or correct the name` };
+  };
+  const worker = (value: string): Resolved => {
+    const ids = staff.get(nameKey(value)) ?? [];
+    if (ids.length === 1) return { id: ids[0]! };
+    if (ids.length > 1) return { error: `${ids.length} staff members match "${value}": use their staff number or e-mail address` };
+    return { error: `no staff member called "${value}" in Assure: add them first, or use their staff number or e-mail address` };
+  };
+  return { team: remembered(team), worker: remembered(worker) };
+}
+
+/**
+ * A file names the same few hundred workers and teams on every row: each spelling is resolved
+ * once. Bounded, so a file of all-different names cannot grow the memory without limit.
+ */
+function remembered(resolve: (value: string) => Resolved): (value: string | null) => Resolved {
+  const known = new Map<string, Resolved>();
+  return (value) => {
+    if (!value) return null;
+    let found = known.get(value);
+    if (found === undefined) {
+      found = resolve(value);
+      if (known.size < 10_000) known.set(value, found);
+    }
+    return found;
   };
 }
 
@@ -222,6 +236,7 @@ async function stageExtract(db: Db, input: ImportOptions & ImportFile & { import
   // A batch is written while the next one is read: the file's parsing (in this process) and
   // the database's work overlap. At most one write is in flight, so memory stays at two batches.
   let writing: Promise<void> = Promise.resolve();
+  const staging = await queries.openStagingWriter(db);
   const flush = async () => {
     await writing;
     const batch = errorCount === 0 ? rows.map((row) => stagingRow(input.importId, row, resolve)) : [];
@@ -231,7 +246,7 @@ async function stageExtract(db: Db, input: ImportOptions & ImportFile & { import
     rows = [];
     errors = [];
     writing = (async () => {
-      await queries.insertStagingRows(db, batch);
+      await staging.write(batch);
       await queries.insertImportErrors(db, input.importId, input.organisationId, keep);
       await queries.updateImport(db, input.importId, progress);
       input.onProgress?.(progress.rows_read);
@@ -243,32 +258,41 @@ async function stageExtract(db: Db, input: ImportOptions & ImportFile & { import
       await input.pause?.('reading');
     }
   };
-  const stream = fs.createReadStream(input.path);
-  const options = { format: detectFormatFromName(input.filename), today: ukDateAt(input.clock.now()), name: input.filename };
-  for await (const event of readExtract(stream, options)) {
-    if (event.kind === 'error') {
-      errors.push(event.error);
-      errorCount++;
-      continue;
-    }
-    if (event.kind === 'sheets') await recordSheets(db, input.importId, event);
-    if (event.kind === 'rejected') {
-      // Its format problems come as error events; its team and worker are checked too, so one upload names them all.
+  try {
+    const stream = fs.createReadStream(input.path);
+    const options = { format: detectFormatFromName(input.filename), today: ukDateAt(input.clock.now()), name: input.filename };
+    for await (const event of readExtract(stream, options)) {
+      if (event.kind === 'error') {
+        errors.push(event.error);
+        errorCount++;
+        continue;
+      }
+      if (event.kind === 'sheets') await recordSheets(db, input.importId, event);
+      if (event.kind === 'rejected') {
+        // Its format problems come as error events; its team and worker are checked too, so one upload names them all.
+        const rowErrors = resolutionErrors(event.row, resolve, options.format === 'xlsx');
+        errors.push(...rowErrors);
+        errorCount += rowErrors.length;
+        continue;
+      }
+      if (event.kind !== 'row') continue;
+      rowsRead++;
       const rowErrors = resolutionErrors(event.row, resolve, options.format === 'xlsx');
       errors.push(...rowErrors);
       errorCount += rowErrors.length;
-      continue;
+      rows.push(event.row);
+      if (rows.length >= BATCH_SIZE || errors.length >= BATCH_SIZE) await flush();
     }
-    if (event.kind !== 'row') continue;
-    rowsRead++;
-    const rowErrors = resolutionErrors(event.row, resolve, options.format === 'xlsx');
-    errors.push(...rowErrors);
-    errorCount += rowErrors.length;
-    rows.push(event.row);
-    if (rows.length >= BATCH_SIZE || errors.length >= BATCH_SIZE) await flush();
+    await flush();
+    await writing;
+  } catch (error) {
+    await writing.catch(() => {});
+    await staging.abort();
+    throw error;
   }
-  await flush();
-  await writing;
+  // A file with any problem stages nothing: its rows are never applied, only its errors shown.
+  if (errorCount > 0) await staging.abort();
+  else await staging.finish();
   return { rowsRead, errorCount };
 }
 
@@ -392,7 +416,7 @@ async function applyHoldingLock(db: Db, input: ConfirmInput, expected: 'staged' 
     }
     const now = input.clock.now();
     const closeDate = ukDateAt(now);
-    const counts = await queries.applyStagedImport(trx, { importId: input.importId, organisationId: input.organisationId, closeMissing: found.full_extract, closeDate });
+    const counts = await queries.applyStagedImport(trx, { importId: input.importId, organisationId: input.organisationId, closeMissing: found.full_extract, closeDate, at: now });
     await input.pause?.('final-write');
     await queries.logImportedChildren(trx, {
       importId: input.importId,
@@ -440,7 +464,7 @@ export async function reopenChildrenClosedByImport(db: Db, input: { importId: st
       if (!found || !found.close_date || !canReopen(found, input.clock)) {
         throw new ImportNotAppliedError('not-staged', 'The children this import closed can no longer be reopened from here: it was more than a day ago, or it has been done already.');
       }
-      const reopened = await queries.reopenClosedChildren(trx, { importId: input.importId, organisationId: input.organisationId, closeDate: found.close_date });
+      const reopened = await queries.reopenClosedChildren(trx, { importId: input.importId, organisationId: input.organisationId, closeDate: found.close_date, at: input.clock.now() });
       const actor = { userId: input.actor.principal?.userId ?? null, actor: input.actor.label ?? input.actor.principal?.email ?? 'anonymous', ipAddress: input.actor.ipAddress };
       await queries.logReopenedChildren(trx, { importId: input.importId, organisationId: input.organisationId, ...actor, childIds: reopened });
       await logActivity(trx, input.actor, { action: 'update', recordType: 'child_import', recordId: input.importId, summary: `reopened ${reopened.length} children the import closed` });
