@@ -87,6 +87,7 @@ describe.each(testDrivers())('an audit announced and listed along its way on %s'
     const details = await clients.auditor.get(`/audits/${id}/form/details`);
     expect(details.body).toContain('data-testid="return-request"');
     expect(pageText(details.body)).toContain('Add the chronology');
+    expect(pageText((await clients.auditor.get(`/audits/${id}/form/check`)).body)).toContain('Add the chronology');
 
     // The stage's deadline passes: the task list says so.
     const yesterday = addDays(today(), -1);

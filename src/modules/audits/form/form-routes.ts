@@ -149,7 +149,7 @@ export async function auditFormRoutes(app: FastifyInstance, { db }: AppDependenc
     const form = await editableForm(request, reply);
     if (!form) return reply;
     await logFormView(db, actorOf(request), form, 'check your answers');
-    return renderCheck(reply, form, []);
+    return renderCheck(reply, form, [], 200, await stageContext(form, request));
   });
 
   app.post('/audits/:id/form/submit', { config: { access: 'audits.view' } }, async (request, reply) => {
@@ -158,10 +158,11 @@ export async function auditFormRoutes(app: FastifyInstance, { db }: AppDependenc
     const outcome = await submitAudit(db, actorOf(request), id, postedVersion(body));
     if (outcome.ok) return reply.redirect(`/audits/${id}?submitted=1`, 303);
     const form = await openForm(db, request.principal!, id, request.today);
+    const stage = await stageContext(form, request);
     if (outcome.reason === 'stale') {
-      return renderCheck(reply, form, [{ page: '', field: 'submit', message: 'This audit has been changed since you opened this page: check the answers below, then submit again' }], 409);
+      return renderCheck(reply, form, [{ page: '', field: 'submit', message: 'This audit has been changed since you opened this page: check the answers below, then submit again' }], 409, stage);
     }
-    return renderCheck(reply, form, outcome.errors, 400);
+    return renderCheck(reply, form, outcome.errors, 400, stage);
   });
 
   function knownPage(form: AuditForm, page: string): string {
@@ -192,12 +193,12 @@ export async function auditFormRoutes(app: FastifyInstance, { db }: AppDependenc
     });
   }
 
-  async function renderCheck(reply: FastifyReply, form: AuditForm, problems: FormProblem[], status = 200) {
+  async function renderCheck(reply: FastifyReply, form: AuditForm, problems: FormProblem[], status: number, stage: PageState['stage']) {
     const answers = form.audit.answers;
     const pages = formPages(form.tool)
       .filter((page) => page === DETAILS_PAGE || sectionApplies(form.tool, page, answers, form.child))
       .map((page) => ({ title: findSection(form.tool, page)?.title ?? 'Audit details', href: pageHref(form.audit.id, page), rows: pageSummary(form, page, answers) }));
     const errorList = problems.map((problem) => ({ text: problem.message, href: problem.page ? `${pageHref(form.audit.id, problem.page)}#${problem.field}` : '#submit' }));
-    return reply.code(status).page('audits/form/views/check.njk', { form, pages, errorList, version: form.version, submitAction: `/audits/${form.audit.id}/form/submit` });
+    return reply.code(status).page('audits/form/views/check.njk', { form, pages, errorList, version: form.version, submitAction: `/audits/${form.audit.id}/form/submit`, ...(stage ?? {}) });
   }
 }
