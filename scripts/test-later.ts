@@ -28,6 +28,7 @@ const DATE_SENSITIVE = [
   'test/distribution.test.ts',
   'test/my-work.test.ts',
   'test/reminders.test.ts',
+  'test/audit-notifications.test.ts',
   'test/outbox.test.ts',
   'test/notify.test.ts',
   'test/tracker.test.ts',

@@ -129,8 +129,8 @@ describe.each(testDrivers())('the Bristol path with an Inadequate on %s', (drive
 
     // Every step is on the first audit's timeline, in order.
     const steps = await t.db.selectFrom('audit_transitions').select('transition').where('audit_id', '=', first.id).orderBy('id').execute();
-    expect(steps.map((step) => step.transition)).toEqual(['allocate', 'start', 'submit', 'moderate', 'distribute', 'requestFeedback', 'close']);
+    expect(steps.map((step) => step.transition)).toEqual(['allocate', 'start', 'submit', 'moderate', 'distribute', 'requestFeedback', 'giveFeedback', 'close']);
     const history = pageText((await clients.coordinator.get(`/audits/${first.id}`)).body);
-    for (const label of ['Allocated', 'Audit started', 'Submitted for moderation', 'Moderated', 'Distributed', 'Practitioner feedback requested', 'Closed']) expect(history).toContain(label);
+    for (const label of ['Allocated', 'Audit started', 'Submitted for moderation', 'Moderated', 'Distributed', 'Practitioner feedback requested', 'Practitioner feedback given', 'Closed']) expect(history).toContain(label);
   }, 240_000);
 });

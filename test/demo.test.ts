@@ -121,7 +121,7 @@ describe.each(testDrivers())('demo council on %s', (driver) => {
       expect(steps.at(-1)!.to_status).toBe(audit.status);
     }
     const closed = (await auditsIn('closed'))[0]!;
-    expect(transitions.filter((row) => row.audit_id === closed.id).map((row) => row.transition)).toEqual(['allocate', 'start', 'submit', 'moderate', 'distribute', 'requestFeedback', 'close']);
+    expect(transitions.filter((row) => row.audit_id === closed.id).map((row) => row.transition)).toEqual(['allocate', 'start', 'submit', 'moderate', 'distribute', 'requestFeedback', 'giveFeedback', 'close']);
   });
 
   it('shows the returned audit to its auditor with what needs to change', async () => {
@@ -216,6 +216,12 @@ describe.each(testDrivers())('demo council on %s', (driver) => {
     expect(later.map((email) => email.dedupe_key!.split(':')[0]).sort()).toEqual([
       ...Array(2).fill('audit-alert'),
       ...Array(7).fill('audit-distributed'),
+      // Each audit's next person told once: the QA coordinator of feedback, the auditor of moderation
+      // or a return, the moderator of each submission.
+      ...Array(2).fill('audit-feedback_given'),
+      ...Array(5).fill('audit-moderated'),
+      'audit-returned',
+      ...Array(8).fill('audit-submitted'),
     ]);
   });
 

@@ -12,9 +12,16 @@ import { createSmallCouncil, PASSWORD, type SmallCouncil } from './support/fixtu
 import { pageText, TestClient } from './support/client.ts';
 import { ukDateAt } from '../src/platform/clock.ts';
 
-/** The HTML of one section of My work, by its key ('' when the page has no such section). */
+/**
+ * The HTML of one section of My work, by its key: its table, or its line among the folded empty
+ * sections ('' when the page has neither).
+ */
 function section(html: string, key: string): string {
-  return new RegExp(`<section data-section="${key}"[\\s\\S]*?</section>`).exec(html)?.[0] ?? '';
+  return (
+    new RegExp(`<section data-section="${key}"[\\s\\S]*?</section>`).exec(html)?.[0] ??
+    new RegExp(`<li data-empty-section="${key}">[\\s\\S]*?</li>`).exec(html)?.[0] ??
+    ''
+  );
 }
 
 /** Each row of a section as the text a person reads, in page order. */

@@ -120,6 +120,24 @@ export interface UsersTable {
   totp_confirmed_at: NullableTimestamp;
   /** The last TOTP time step accepted: a code is never accepted twice. */
   totp_last_step: number | null;
+  /** E-mailed at each event of their audits, or told of them in the daily digest only. */
+  notification_choice: Generated<NotificationChoice>;
+}
+
+export type NotificationChoice = 'each_event' | 'daily_digest';
+
+/** An event for someone who reads them in their daily digest, waiting for the next digest. */
+export interface NotificationDigestItemsTable {
+  id: Generated<string>;
+  organisation_id: string;
+  user_id: string;
+  audit_id: string | null;
+  subject: string;
+  text_body: string;
+  dedupe_key: string;
+  created_at: Timestamp;
+  /** The day a digest took it; null while it waits. */
+  digested_on: DateOnly | null;
 }
 
 export interface MfaRecoveryCodesTable {
@@ -440,6 +458,10 @@ export interface AuditRecipientsTable {
   role: RecipientRole;
   sent_by: string | null;
   sent_at: CreatedAt;
+  /** Sent to someone who cannot open Assure: the QA coordinator sends them a copy securely. */
+  needs_secure_copy: Generated<boolean>;
+  secure_copy_sent_at: NullableTimestamp;
+  secure_copy_sent_by: string | null;
 }
 
 export type ActionStatus = 'open' | 'done' | 'verified';
@@ -542,6 +564,7 @@ export interface Database {
   audit_recipients: AuditRecipientsTable;
   audit_alerts: AuditAlertsTable;
   case_directions: CaseDirectionsTable;
+  notification_digest_items: NotificationDigestItemsTable;
 }
 
 export type Organisation = Selectable<OrganisationsTable>;

@@ -246,7 +246,7 @@ describeInBrowser('the later stages in Chromium: my work, escalation, actions an
       alerts: { text: `Audit ${audits.bolton.reference}: EI (ESC-4)`, href: `/audits/${audits.bolton.id}`, tag: 'Due soon' },
       audits: { text: `Audit ${audits.toDo.reference}: MW (MW-1)`, href: `/audits/${audits.toDo.id}`, tag: 'Overdue' },
       moderation: { text: `Audit ${audits.toModerate.reference}: MW (MW-2)`, href: `/audits/${audits.toModerate.id}/moderate`, tag: 'Overdue' },
-      feedback: { text: `Audit ${audits.feedback.reference}: MW (MW-3)`, href: `/audits/${audits.feedback.id}`, tag: 'On time' },
+      feedback: { text: `Audit ${audits.feedback.reference}: MW (MW-3)`, href: `/audits/${audits.feedback.id}/feedback`, tag: 'On time' },
       case_directions: { text: 'Review the actions of your case direction', href: `/audits/${audits.feedback.id}#escalation`, tag: 'On time' },
       actions: { text: 'Supervise the <plan> fortnightly', href: `/actions/${t.seeded.actions.own}`, tag: 'Due soon' },
       verification: { text: 'Update the chronology', href: `/actions/${t.seeded.actions.toVerify}`, tag: 'Overdue' },
@@ -276,7 +276,10 @@ describeInBrowser('the later stages in Chromium: my work, escalation, actions an
     const page = await as('quinn');
     await page.goto('/');
     await onPage(page, 'Hello, Quinn QA');
-    expect(await page.getByTestId('work-summary').innerText()).toContain('Nothing is waiting for you.');
+    // What waits on her is the coordinator's own work (moderated audits to distribute), nothing else.
+    expect(await page.getByTestId('work-summary').innerText()).toMatch(/items? waiting for you/);
+    expect(await page.locator('[data-section]').count()).toBe(await page.locator('[data-section="distribute"], [data-section="close"]').count());
+    expect(await page.locator('[data-section="distribute"] tbody tr').count()).toBeGreaterThan(0);
     const pipeline = page.getByRole('table', { name: /^Open audits by status/ });
     const row = (label: string) => pipeline.getByRole('row').filter({ has: page.getByRole('rowheader', { name: label, exact: true }) });
     const cells = async (label: string) => (await row(label).getByRole('cell').allInnerTexts()).map((text) => text.replace(/\s+/g, ' ').trim());

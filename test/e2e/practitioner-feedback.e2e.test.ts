@@ -127,6 +127,10 @@ describeInBrowser('distribution, practitioner feedback and closing in Chromium',
   it('the QA coordinator reads the feedback, adds comments and closes the audit', async () => {
     await coordinator.goto(`/audits/${t.seeded.auditId}`);
     await onPage(coordinator, 'KF (FB-1)');
+    // The IRO has no account, so got no link: the coordinator sends a copy securely and records it.
+    await clickAndLoad(panel(coordinator).getByRole('button', { name: 'Record copy sent securely to Ida Reviewer' }));
+    await onPage(coordinator, 'KF (FB-1)');
+    expect(await panel(coordinator).innerText()).toContain('Copy sent securely by Quinn QA');
     await clickAndLoad(panel(coordinator).getByRole('button', { name: 'Close this audit' }));
     await onPage(coordinator, 'Close the audit');
     expect(await coordinator.locator('main').innerText()).toContain('Fortnightly visits and a new chronology by March');

@@ -9,11 +9,15 @@ import { fieldErrorsFrom } from '../../platform/views.ts';
 import { holdSessionForMfa, MFA_COOKIE, MFA_COOKIE_PATH } from './mfa.ts';
 import { safeNext } from './next-path.ts';
 import { accountSecurity } from './session-routes.ts';
-import { changePassword, createApiToken, listApiTokens, revokeApiToken, signIn, DEFAULT_TOKEN_LIFETIME_DAYS, TOKEN_LIFETIMES_DAYS } from './service.ts';
+import { changePassword, createApiToken, listApiTokens, notificationChoiceOf, revokeApiToken, setNotificationChoice, signIn, DEFAULT_TOKEN_LIFETIME_DAYS, TOKEN_LIFETIMES_DAYS } from './service.ts';
 
 const signInForm = z.object({
   email: z.string().trim().min(1, 'Enter your e-mail address').max(254).email('Enter an e-mail address in the correct format, like name@example.org'),
   password: z.string().min(1, 'Enter your password').max(256),
+});
+
+const notificationForm = z.object({
+  notificationChoice: z.enum(['each_event', 'daily_digest'], { error: 'Choose how you want to hear about your audits' }),
 });
 
 const tokenForm = z.object({
@@ -85,7 +89,25 @@ export async function accountRoutes(app: FastifyInstance, { db, config, clock }:
       lifetimes: TOKEN_LIFETIMES_DAYS,
       security: await accountSecurity(db, { clock, config }, { userId: request.principal!.userId, sessionToken: request.sessionToken }),
       sessionEnded: (request.query as Record<string, unknown>).sessionEnded === '1',
+      notificationChoice: await notificationChoiceOf(db, request.principal!.userId),
+      flash: (request.query as Record<string, unknown>).notifications === 'saved' ? 'Your e-mail choice has been saved.' : undefined,
     });
+  });
+
+  app.post('/account/notifications', { config: { access: 'account' } }, async (request, reply) => {
+    const principal = request.principal!;
+    const parsed = notificationForm.safeParse(request.body);
+    if (!parsed.success) {
+      return reply.code(400).page('account/views/account.njk', {
+        errors: fieldErrorsFrom(parsed.error),
+        tokens: await listApiTokens(db, principal.userId),
+        lifetimes: TOKEN_LIFETIMES_DAYS,
+        security: await accountSecurity(db, { clock, config }, { userId: principal.userId, sessionToken: request.sessionToken }),
+        notificationChoice: await notificationChoiceOf(db, principal.userId),
+      });
+    }
+    await setNotificationChoice(db, { principal, ipAddress: request.ip, at: request.at }, parsed.data.notificationChoice);
+    return reply.redirect('/account?notifications=saved#notifications', 303);
   });
 
   app.get('/account/password', { config: { access: 'account' } }, async (_request, reply) => {
@@ -104,6 +126,7 @@ export async function accountRoutes(app: FastifyInstance, { db, config, clock }:
     if (errors.length) return reply.code(400).page('account/views/password.njk', { errors });
     return reply.page('account/views/account.njk', {
       flash: 'Your password has been changed. Your API tokens have been revoked.',
+      notificationChoice: await notificationChoiceOf(db, request.principal!.userId),
       tokens: await listApiTokens(db, request.principal!.userId),
       lifetimes: TOKEN_LIFETIMES_DAYS,
     });
@@ -116,6 +139,7 @@ export async function accountRoutes(app: FastifyInstance, { db, config, clock }:
       return reply.code(400).page('account/views/account.njk', {
         errors: fieldErrorsFrom(parsed.error),
         values: request.body as Record<string, unknown>,
+        notificationChoice: await notificationChoiceOf(db, principal.userId),
         tokens: await listApiTokens(db, principal.userId),
         lifetimes: TOKEN_LIFETIMES_DAYS,
       });

@@ -1,5 +1,7 @@
 import type { Config } from '../../config.ts';
-import type { Db } from '../../db/index.ts';
+import { inTransaction, type Db } from '../../db/index.ts';
+import type { NotificationChoice } from '../../db/types.ts';
+import type { Principal } from '../../platform/access.ts';
 import { logActivity, type Actor } from '../../platform/activity.ts';
 import { hashPassword, passwordProblem, verifyPassword } from '../../platform/auth/passwords.ts';
 import {
@@ -176,4 +178,17 @@ export async function revokeApiToken(db: Db, input: { userId: string; tokenId: s
     .where('revoked_at', 'is', null)
     .executeTakeFirst();
   return Number(result.numUpdatedRows) > 0;
+}
+
+/** How the person wants to hear of their audits' events (see audits/notifications.ts). */
+export async function notificationChoiceOf(db: Db, userId: string): Promise<NotificationChoice> {
+  const row = await db.selectFrom('users').select('notification_choice').where('id', '=', userId).executeTakeFirst();
+  return row?.notification_choice ?? 'each_event';
+}
+
+export async function setNotificationChoice(db: Db, actor: { principal: Principal; ipAddress: string | null; at: Date }, choice: NotificationChoice): Promise<void> {
+  await inTransaction(db, async (trx) => {
+    await trx.updateTable('users').set({ notification_choice: choice, updated_at: actor.at }).where('id', '=', actor.principal.userId).execute();
+    await logActivity(trx, actor, { action: 'update', recordType: 'user', recordId: actor.principal.userId, summary: `e-mail choice: ${choice === 'daily_digest' ? 'daily reminder only' : 'each event'}` });
+  });
 }

@@ -2,7 +2,8 @@ import type { Db } from '../../db/index.ts';
 import type { AuditStatus, Grade } from '../../db/types.ts';
 import { dataScope, type Principal } from '../../platform/access.ts';
 import type { IsoDate } from '../../platform/working-days.ts';
-import { isOverdue, STAGE_OF, type Stage } from './lifecycle.ts';
+import { sql } from 'kysely';
+import { FEEDBACK_GIVEN_LABEL, isOverdue, STAGE_OF, type Stage } from './lifecycle.ts';
 import { overdueOn, selectAuditInScope, selectAuditOverdue, selectAuditsOfAuditor, selectJudgements } from './queries.ts';
 import { toTrackerAudit, type TrackerAudit } from './tracker.ts';
 import { auditTimeline, type TimelineEntry } from './transitions.ts';
@@ -101,13 +102,15 @@ export type AuditLifecycle = {
   overdue: boolean;
   /** Every change of status, newest first. */
   timeline: TimelineEntry[];
+  /** The status in words; "Feedback given" once the case holder's feedback is in. */
+  statusLabel: string | null;
 };
 
 /** Where an audit the person can see (found with findAudit) stands in its lifecycle, and how it got there. */
 export async function auditLifecycle(db: Db, principal: Principal, audit: AuditRecord, today: IsoDate): Promise<AuditLifecycle> {
   const row = await db
     .selectFrom('audits')
-    .select(['stage_started_on', 'stage_due_on', overdueOn(today).as('overdue')])
+    .select(['stage_started_on', 'stage_due_on', overdueOn(today).as('overdue'), sql<boolean>`practitioner_feedback is not null`.as('feedback_given')])
     .where('id', '=', audit.id)
     .where('organisation_id', '=', principal.organisationId)
     .executeTakeFirstOrThrow();
@@ -118,5 +121,7 @@ export async function auditLifecycle(db: Db, principal: Principal, audit: AuditR
     stageOverdue: isOverdue(row.stage_due_on, today),
     overdue: Boolean(row.overdue),
     timeline: await auditTimeline(db, principal.organisationId, audit.id),
+    // The audit still awaits closing, but nothing more awaits the case holder.
+    statusLabel: audit.status === 'awaiting_feedback' && row.feedback_given ? FEEDBACK_GIVEN_LABEL : null,
   };
 }

@@ -83,6 +83,21 @@ export const TRANSITIONS: readonly Transition[] = [
   transition('close', 'awaiting_feedback', 'closed', { label: 'Closed', verb: 'close' }, { roles: QA }),
 ];
 
+/**
+ * Steps on an audit's timeline that leave its status as it is: the case holder's feedback is
+ * given (then perhaps changed) while the audit awaits it, and the QA coordinator closes it
+ * once read. The timeline and My work show "feedback given" from these.
+ */
+export type StepName = 'giveFeedback' | 'changeFeedback';
+
+export const STEPS: readonly { name: StepName; label: string }[] = [
+  { name: 'giveFeedback', label: 'Practitioner feedback given' },
+  { name: 'changeFeedback', label: 'Practitioner feedback changed' },
+];
+
+/** What the audit's status is called once its feedback is given (it still awaits closing). */
+export const FEEDBACK_GIVEN_LABEL = 'Feedback given';
+
 export function transitionFor(from: AuditStatus, to: AuditStatus): Transition | undefined {
   return TRANSITIONS.find((candidate) => candidate.from === from && candidate.to === to);
 }

@@ -7,7 +7,7 @@ import { AppError, notFound } from '../../platform/errors.ts';
 import { ukDateAt } from '../../platform/clock.ts';
 import { isIsoDate, type IsoDate } from '../../platform/working-days.ts';
 import { holidayCalendarFor } from '../org/calendar.ts';
-import { ALLOCATION, DEFAULT_TIMESCALES, TRANSITIONS, mayMake, reasonProblem, stageDatesAfter, transitionFor, type AuditParty, type Timescales, type Transition, type TransitionName } from './lifecycle.ts';
+import { ALLOCATION, DEFAULT_TIMESCALES, STEPS, TRANSITIONS, mayMake, reasonProblem, stageDatesAfter, transitionFor, type AuditParty, type StepName, type Timescales, type Transition, type TransitionName } from './lifecycle.ts';
 import { selectAuditInScope } from './queries.ts';
 
 /**
@@ -180,7 +180,7 @@ function timestampsOf(move: Transition, now: Date) {
 async function recordTransition(
   db: Db,
   actor: TransitionActor,
-  row: { organisationId: string; auditId: string; from: AuditStatus | null; to: AuditStatus; name: TransitionName; reason: string | null },
+  row: { organisationId: string; auditId: string; from: AuditStatus | null; to: AuditStatus; name: TransitionName | StepName; reason: string | null },
 ): Promise<void> {
   await db
     .insertInto('audit_transitions')
@@ -201,6 +201,32 @@ async function recordTransition(
 /** The first row of an audit's timeline: its allocation. Written in allocation's transaction. */
 export async function recordAllocation(db: Db, actor: TransitionActor, audit: { id: string; organisationId: string }): Promise<void> {
   await recordTransition(db, actor, { organisationId: audit.organisationId, auditId: audit.id, from: ALLOCATION.from, to: ALLOCATION.to, name: ALLOCATION.name, reason: null });
+}
+
+/**
+ * A step on the audit's timeline that keeps its status (lifecycle.ts STEPS), written in the
+ * transaction of the change it records: from and to are both the status it stays in.
+ */
+export async function recordStep(db: Db, actor: TransitionActor, step: { organisationId: string; auditId: string; status: AuditStatus; name: StepName }): Promise<void> {
+  await recordTransition(db, actor, { organisationId: step.organisationId, auditId: step.auditId, from: step.status, to: step.status, name: step.name, reason: null });
+}
+
+export type ReturnRequest = { reason: string; by: string; at: string };
+
+/** What the moderator asked to change when they last returned the audit, or null. */
+export async function latestReturn(db: Db, organisationId: string, auditId: string): Promise<ReturnRequest | null> {
+  const row = await db
+    .selectFrom('audit_transitions as t')
+    .leftJoin('users as u', 'u.id', 't.actor_user_id')
+    .select(['t.reason', 't.actor_label', 'u.display_name', 't.at'])
+    .where('t.organisation_id', '=', organisationId)
+    .where('t.audit_id', '=', auditId)
+    .where('t.transition', '=', 'return')
+    .orderBy('t.id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  if (!row?.reason) return null;
+  return { reason: row.reason, by: row.display_name ?? row.actor_label, at: new Date(row.at).toISOString() };
 }
 
 export type TimelineEntry = {
@@ -236,7 +262,7 @@ export async function auditTimeline(db: Db, organisationId: string, auditId: str
   }));
 }
 
-const LABELS = new Map<string, string>([ALLOCATION, ...TRANSITIONS].map((move) => [move.name, move.label]));
+const LABELS = new Map<string, string>([ALLOCATION, ...TRANSITIONS, ...STEPS].map((move) => [move.name, move.label]));
 
 function labelOf(name: string, to: AuditStatus): string {
   return LABELS.get(name) ?? STATUS_WORDS[to];

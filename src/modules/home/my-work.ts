@@ -1,11 +1,13 @@
 import { sql, type SqlBool } from 'kysely';
 import type { Db } from '../../db/index.ts';
 import type { AuditAlertKind, AuditStatus } from '../../db/types.ts';
-import type { DataScope } from '../../platform/access.ts';
+import { dataScope, type DataScope, type Principal } from '../../platform/access.ts';
+import { loadPrincipal } from '../../platform/auth/queries.ts';
 import { workingDaysAfter, type HolidayCalendar, type IsoDate } from '../../platform/working-days.ts';
 import { VERIFY_BY } from '../actions/queries.ts';
 import { auditInScope } from '../audits/queries.ts';
 import { LIFECYCLE_STATUSES, STAGE_OF } from '../audits/lifecycle.ts';
+import { mayMoveByRole } from '../audits/distribution/record.ts';
 import { isoDay } from '../../db/values.ts';
 
 /**
@@ -19,11 +21,13 @@ import { isoDay } from '../../db/values.ts';
 /** Something is due soon when its deadline falls within this many working days of today. */
 export const DUE_SOON_WORKING_DAYS = 2;
 
-export const SECTION_KEYS = ['alerts', 'audits', 'moderation', 'feedback', 'case_directions', 'actions', 'verification'] as const;
+export const SECTION_KEYS = ['alerts', 'distribute', 'close', 'audits', 'moderation', 'feedback', 'case_directions', 'actions', 'verification'] as const;
 export type SectionKey = (typeof SECTION_KEYS)[number];
 
 export const SECTION_TITLES: Record<SectionKey, string> = {
   alerts: 'Alerts',
+  distribute: 'Moderated audits to distribute',
+  close: 'Feedback given, ready to close',
   audits: 'Audits to do',
   moderation: 'To moderate',
   feedback: 'Feedback to give',
@@ -67,7 +71,13 @@ export function urgencyOf(dueOn: IsoDate | null, dates: WorkDates): Urgency {
  * Who to ask about: one person (the home page) or everyone (the digest). With `dueBy`, only
  * what is overdue or due by that date: what a reminder is about.
  */
-export type WorkQuery = { organisationId: string; staffId?: string; dueBy?: IsoDate };
+export type WorkQuery = { organisationId: string; staffId?: string; dueBy?: IsoDate; coordinators?: Coordinator[] };
+
+/**
+ * Someone whose roles let them distribute and close audits (a QA coordinator or QA lead), with
+ * the audits they reach: that work waits on the role, not on a part in the audit.
+ */
+export type Coordinator = { staffId: string; scope: DataScope };
 
 type AuditSection = {
   section: SectionKey;
@@ -75,13 +85,16 @@ type AuditSection = {
   statuses: AuditStatus[];
   /** Where the person acts, after /audits/:id. */
   path: string;
+  /** Only audits whose practitioner feedback is (not) yet given. */
+  feedbackGiven?: boolean;
 };
 
 /** Whose turn an audit is, by status: the auditor's, the moderator's, the case holder's. */
 const AUDIT_SECTIONS: readonly AuditSection[] = [
   { section: 'audits', party: 'auditor_id', statuses: ['allocated', 'in_progress', 'returned'], path: '' },
   { section: 'moderation', party: 'moderator_id', statuses: ['in_moderation'], path: '/moderate' },
-  { section: 'feedback', party: 'case_holder_id', statuses: ['awaiting_feedback'], path: '' },
+  // Feedback already given waits on the QA coordinator now, no longer on the case holder.
+  { section: 'feedback', party: 'case_holder_id', statuses: ['awaiting_feedback'], path: '/feedback', feedbackGiven: false },
 ];
 
 const AUDITOR_STATUSES = LIFECYCLE_STATUSES.filter((status) => STAGE_OF[status] === 'auditor');
@@ -113,6 +126,7 @@ async function auditItems(db: Db, query: WorkQuery, spec: AuditSection, dates: W
     .where('audits.organisation_id', '=', query.organisationId)
     .where('audits.status', 'in', spec.statuses)
     .where(sql<SqlBool>`${party} is not null`);
+  if (spec.feedbackGiven !== undefined) select = select.where('audits.practitioner_feedback', spec.feedbackGiven ? 'is not' : 'is', null);
   if (query.staffId) select = select.where(sql<SqlBool>`${party} = ${query.staffId}`);
   if (query.dueBy) select = select.where(sql<SqlBool>`${AUDIT_DUE} <= ${query.dueBy}::date`);
   const rows = await select.orderBy(sql`${AUDIT_DUE} asc nulls last`).orderBy('audits.reference').execute();
@@ -135,6 +149,73 @@ function auditDetail(row: { status: AuditStatus; is_re_audit: boolean }): string
   if (row.status === 'returned') return 'Returned to you for changes';
   if (row.is_re_audit && row.status !== 'awaiting_feedback') return 'Re-audit after an Inadequate grade: a desktop review, not with the worker';
   return null;
+}
+
+type CoordinatorSection = { section: 'distribute' | 'close'; status: AuditStatus; feedbackGiven: boolean | null; path: string; detail: string };
+
+/**
+ * What waits on the QA coordinator: moderated audits to send out, and audits whose feedback is
+ * in, to read and close. Each by the deadline of the stage it is in.
+ */
+const COORDINATOR_SECTIONS: readonly CoordinatorSection[] = [
+  { section: 'distribute', status: 'moderated', feedbackGiven: null, path: '/distribute', detail: 'Moderated: send it to the team manager and the case holder' },
+  { section: 'close', status: 'awaiting_feedback', feedbackGiven: true, path: '/close', detail: 'The case holder has given their feedback: read it and close the audit' },
+];
+
+async function coordinatorItems(db: Db, query: WorkQuery, coordinator: Coordinator, spec: CoordinatorSection, dates: WorkDates): Promise<WorkItem[]> {
+  let select = db
+    .selectFrom('audits')
+    .innerJoin('children', 'children.id', 'audits.child_id')
+    .innerJoin('audit_tool_editions as editions', 'editions.id', 'audits.tool_edition_id')
+    .innerJoin('audit_tools as tools', 'tools.id', 'editions.tool_id')
+    .select(['audits.id', 'audits.reference', 'children.initials', 'children.external_id', 'tools.name as tool_name', AUDIT_DUE.as('due_on')])
+    .where('audits.organisation_id', '=', query.organisationId)
+    .where(auditInScope(coordinator.scope))
+    .where('audits.status', '=', spec.status);
+  if (spec.feedbackGiven !== null) select = select.where('audits.practitioner_feedback', spec.feedbackGiven ? 'is not' : 'is', null);
+  if (query.dueBy) select = select.where(sql<SqlBool>`${AUDIT_DUE} <= ${query.dueBy}::date`);
+  const rows = await select.orderBy(sql`${AUDIT_DUE} asc nulls last`).orderBy('audits.reference').execute();
+  return rows.map((row) => {
+    const dueOn = isoDay(row.due_on);
+    return {
+      section: spec.section,
+      staffId: coordinator.staffId,
+      href: `/audits/${row.id}${spec.path}`,
+      title: `Audit ${row.reference}: ${row.initials} (${row.external_id}), ${row.tool_name}`,
+      detail: spec.detail,
+      dueOn,
+      urgency: urgencyOf(dueOn, dates),
+    };
+  });
+}
+
+/**
+ * The organisation's QA coordinators and QA leads with a staff record, each with their reach:
+ * for the digest, which asks about everyone at once.
+ */
+export async function coordinatorsOf(db: Db, organisationId: string): Promise<Coordinator[]> {
+  const rows = await db
+    .selectFrom('users')
+    .select(['users.id'])
+    .where('users.organisation_id', '=', organisationId)
+    .where('users.disabled_at', 'is', null)
+    .where('users.staff_id', 'is not', null)
+    .where((eb) => eb.exists(eb.selectFrom('role_grants').select('role_grants.user_id').whereRef('role_grants.user_id', '=', 'users.id').where('role_grants.role', 'in', COORDINATOR_ROLES)))
+    .orderBy('users.created_at')
+    .execute();
+  const coordinators: Coordinator[] = [];
+  for (const row of rows) {
+    const principal = await loadPrincipal(db, row.id);
+    if (principal?.staffId && coordinates(principal)) coordinators.push({ staffId: principal.staffId, scope: dataScope(principal, 'audits.view') });
+  }
+  return coordinators;
+}
+
+const COORDINATOR_ROLES = ['qa_coordinator', 'qa_lead'] as const;
+
+/** Whether the person distributes and closes audits: the lifecycle's table says who. */
+export function coordinates(principal: Principal): boolean {
+  return mayMoveByRole(principal, 'moderated', 'distributed') && mayMoveByRole(principal, 'awaiting_feedback', 'closed');
 }
 
 /** The UK day an alert was raised: it asks for a response that day. */
@@ -265,6 +346,10 @@ function actionItem(
 export async function selectWork(db: Db, query: WorkQuery, dates: WorkDates): Promise<WorkItem[]> {
   const items: WorkItem[] = [];
   items.push(...(await alertItems(db, query, dates)));
+  for (const coordinator of query.coordinators ?? []) {
+    if (query.staffId && coordinator.staffId !== query.staffId) continue;
+    for (const spec of COORDINATOR_SECTIONS) items.push(...(await coordinatorItems(db, query, coordinator, spec, dates)));
+  }
   for (const spec of AUDIT_SECTIONS) items.push(...(await auditItems(db, query, spec, dates)));
   items.push(...(await caseDirectionItems(db, query, dates)));
   items.push(...(await ownedActionItems(db, query, dates)));

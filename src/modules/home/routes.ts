@@ -4,14 +4,15 @@ import { can, dataScope, roles, type Principal } from '../../platform/access.ts'
 import { logActivity } from '../../platform/activity.ts';
 import { AUDIT_STATUS_LABELS } from '../audits/tracker.ts';
 import { bankHolidayCoverageFor, holidayCalendarFor } from '../org/calendar.ts';
-import { DUE_SOON_WORKING_DAYS, groupBySection, selectPipeline, selectWork, workDates, type PipelineRow, type WorkItem } from './my-work.ts';
+import { coordinates, DUE_SOON_WORKING_DAYS, groupBySection, selectPipeline, selectWork, workDates, type PipelineRow, type SectionKey, type WorkItem } from './my-work.ts';
 
 /** The home page is "My work": what waits on this person, for QA the whole pipeline, and where they can go. */
 export async function homeRoutes(app: FastifyInstance, deps: AppDependencies) {
   app.get('/', { config: { access: 'account' } }, async (request, reply) => {
     const principal = request.principal!;
     const dates = workDates(request.today, await holidayCalendarFor(deps.db, principal.organisationId));
-    const items = principal.staffId ? await selectWork(deps.db, { organisationId: principal.organisationId, staffId: principal.staffId }, dates) : [];
+    const coordinators = principal.staffId && coordinates(principal) ? [{ staffId: principal.staffId, scope: dataScope(principal, 'audits.view') }] : [];
+    const items = principal.staffId ? await selectWork(deps.db, { organisationId: principal.organisationId, staffId: principal.staffId, coordinators }, dates) : [];
     const seesPipeline = roles(principal).some((role) => role === 'qa_coordinator' || role === 'qa_lead');
     const pipeline = seesPipeline ? (await selectPipeline(deps.db, dataScope(principal, 'audits.view'), dates)).map(pipelineLinks) : null;
     // The page names children (initials and case numbers): looking at it is logged like the tracker.
@@ -20,9 +21,13 @@ export async function homeRoutes(app: FastifyInstance, deps: AppDependencies) {
       recordType: 'my_work',
       summary: `${items.length} items waiting${pipeline ? '; audit pipeline' : ''}`,
     });
+    const sections = groupBySection(items);
     return reply.page('home/views/home.njk', {
       hasStaffRecord: principal.staffId !== null,
-      sections: groupBySection(items),
+      // Sections with something in them come first; the empty ones are folded into one line.
+      sections: sections.filter((section) => section.items.length),
+      emptySections: sections.filter((section) => !section.items.length && sectionApplies(section.key, principal)),
+      mainActions: mainActionsFor(principal),
       counts: countsOf(items),
       pipeline,
       dueSoonBy: dates.dueSoonBy,
@@ -31,6 +36,17 @@ export async function homeRoutes(app: FastifyInstance, deps: AppDependencies) {
       bankHolidays: can(principal, 'org.manage') ? await bankHolidayCoverageFor(deps.db, principal.organisationId, request.today) : null,
     });
   });
+}
+
+/** The work that can come to this person at all: no "nothing to distribute" for an auditor. */
+function sectionApplies(key: SectionKey, principal: Principal): boolean {
+  if (key === 'distribute' || key === 'close') return coordinates(principal);
+  return true;
+}
+
+/** What the person starts, rather than answers: shown as buttons at the top of the page. */
+function mainActionsFor(principal: Principal) {
+  return [{ href: '/audits/allocate', text: 'Allocate an audit', show: can(principal, 'audits.allocate') }].filter((action) => action.show);
 }
 
 function countsOf(items: WorkItem[]) {

@@ -11,6 +11,9 @@ import { groupBySection, type SectionKey, type WorkItem } from '../home/my-work.
 
 export type DigestRecipient = { staffId: string; name: string; email: string };
 
+/** What happened on the person's audits since their last digest, for those who chose the digest only. */
+export type DigestEvent = { subject: string; text: string };
+
 export type DigestOptions = {
   /** The last day counted as due soon: the end of the reminder window. */
   dueBy: IsoDate;
@@ -31,15 +34,21 @@ function whenLine(item: WorkItem, section: SectionKey): string {
   return item.urgency === 'overdue' ? `OVERDUE: ${verb} ${date}` : `${verb.charAt(0).toUpperCase()}${verb.slice(1)} ${date}`;
 }
 
-export function buildDigest(recipient: DigestRecipient, items: WorkItem[], options: DigestOptions): Digest {
+export function buildDigest(recipient: DigestRecipient, items: WorkItem[], options: DigestOptions, events: DigestEvent[] = []): Digest {
   const overdue = items.filter((item) => item.urgency === 'overdue').length;
   const dueSoon = items.length - overdue;
-  const counts = [overdue ? `${overdue} overdue` : null, dueSoon ? `${dueSoon} due soon` : null].filter(Boolean).join(', ');
+  const updates = events.length ? `${events.length} ${events.length === 1 ? 'update' : 'updates'} on your audits` : null;
+  const counts = [overdue ? `${overdue} overdue` : null, dueSoon ? `${dueSoon} due soon` : null, updates].filter(Boolean).join(', ');
   const lines = [
     `${recipient.name},`,
     '',
-    `This is your daily reminder from ${options.serviceName}: ${counts}. It lists the work waiting for you that is overdue or due by ${formatDate(options.dueBy)}.`,
+    `This is your daily reminder from ${options.serviceName}: ${counts}.${items.length ? ` It lists the work waiting for you that is overdue or due by ${formatDate(options.dueBy)}.` : ''}`,
   ];
+  if (events.length) {
+    // Those who chose the digest only are told here, not by an e-mail at each event.
+    lines.push('', `Since your last reminder (${events.length})`);
+    for (const event of events) lines.push(`- ${event.subject}`, ...event.text.split('\n').map((line) => `  ${line}`));
+  }
   for (const section of groupBySection(items)) {
     if (!section.items.length) continue;
     lines.push('', `${section.title} (${section.items.length})`);

@@ -79,3 +79,29 @@ export async function selectRecipients(db: Db, organisationId: string, staffIds:
     .execute();
   return rows.flatMap((row) => (row.email ? [{ staffId: row.id, name: row.full_name, email: row.email }] : []));
 }
+
+export type WaitingNotice = { id: string; userId: string; staffId: string | null; name: string; email: string; subject: string; text: string };
+
+/**
+ * Notices of audit events waiting for the digest of people who chose it, oldest first; only
+ * from enabled accounts (a disabled one is told nothing).
+ */
+export async function selectWaitingNotices(db: Db, organisationId: string, now: Date): Promise<WaitingNotice[]> {
+  const rows = await db
+    .selectFrom('notification_digest_items as items')
+    .innerJoin('users', 'users.id', 'items.user_id')
+    .select(['items.id', 'items.user_id', 'users.staff_id', 'users.display_name', 'users.email', 'items.subject', 'items.text_body'])
+    .where('items.organisation_id', '=', organisationId)
+    .where('items.digested_on', 'is', null)
+    .where('items.created_at', '<=', now)
+    .where('users.disabled_at', 'is', null)
+    .orderBy('items.created_at')
+    .orderBy('items.id')
+    .execute();
+  return rows.map((row) => ({ id: row.id, userId: row.user_id, staffId: row.staff_id, name: row.display_name, email: row.email, subject: row.subject, text: row.text_body }));
+}
+
+export async function markNoticesDigested(db: Db, ids: string[], today: IsoDate): Promise<void> {
+  if (!ids.length) return;
+  await db.updateTable('notification_digest_items').set({ digested_on: today }).where('id', 'in', ids).where('digested_on', 'is', null).execute();
+}

@@ -6,15 +6,15 @@
  * restart loses nothing: the day's row is the claim, and each digest's dedupe key makes it
  * one message however many times the day is run.
  */
-import type { Db } from '../../db/index.ts';
+import { inTransaction, type Db } from '../../db/index.ts';
 import { logActivity } from '../../platform/activity.ts';
 import { enqueueEmail, OutboxError } from '../../platform/outbox.ts';
 import { isWorkingDay, type IsoDate } from '../../platform/working-days.ts';
 import { ukDateAt, type Clock } from '../../platform/clock.ts';
-import { selectWork, workDates, type WorkItem } from '../home/my-work.ts';
+import { coordinatorsOf, selectWork, workDates, type WorkItem } from '../home/my-work.ts';
 import { holidayCalendarFor } from '../org/calendar.ts';
 import { buildDigest, digestDedupeKey } from './digest.ts';
-import { claimRun, finishRun, runFinished, selectOrganisationIds, selectRecipients } from './queries.ts';
+import { claimRun, finishRun, markNoticesDigested, runFinished, selectOrganisationIds, selectRecipients, selectWaitingNotices, type WaitingNotice } from './queries.ts';
 
 /** Reminders look this many working days ahead unless configured otherwise. */
 export const DEFAULT_REMINDER_WINDOW_WORKING_DAYS = 2;
@@ -65,29 +65,46 @@ async function runForOrganisation(db: Db, organisationId: string, options: Remin
   if (claim === 'running') return { organisationId, outcome: 'running' };
 
   const dates = workDates(options.today, calendar, options.windowWorkingDays ?? DEFAULT_REMINDER_WINDOW_WORKING_DAYS);
-  const items = await selectWork(db, { organisationId, dueBy: dates.dueSoonBy }, dates);
+  const items = await selectWork(db, { organisationId, dueBy: dates.dueSoonBy, coordinators: await coordinatorsOf(db, organisationId) }, dates);
   const byPerson = groupByPerson(items);
-  const recipients = await selectRecipients(db, organisationId, [...byPerson.keys()], options.today);
+  const notices = await selectWaitingNotices(db, organisationId, options.now);
+  const noticesByStaff = new Map<string, WaitingNotice[]>();
+  const noticesByUser = new Map<string, WaitingNotice[]>();
+  for (const notice of notices) {
+    const [map, key] = notice.staffId ? [noticesByStaff, notice.staffId] : [noticesByUser, notice.userId];
+    map.set(key, [...(map.get(key) ?? []), notice]);
+  }
+  const recipients = await selectRecipients(db, organisationId, [...new Set([...byPerson.keys(), ...noticesByStaff.keys()])], options.today);
+  // Someone without a staff record has no work items, only the notices they chose to read here.
+  for (const [userId, waiting] of noticesByUser) recipients.push({ staffId: `user:${userId}`, name: waiting[0]!.name, email: waiting[0]!.email });
   let queued = 0;
   let digests = 0;
   const skipped: string[] = [];
   for (const recipient of recipients) {
-    const digest = buildDigest(recipient, byPerson.get(recipient.staffId)!, {
-      dueBy: dates.dueSoonBy,
-      serviceName: options.serviceName ?? 'Assure',
-    });
+    const waiting = noticesByStaff.get(recipient.staffId) ?? noticesByUser.get(recipient.staffId.replace(/^user:/, '')) ?? [];
+    const digest = buildDigest(
+      recipient,
+      byPerson.get(recipient.staffId) ?? [],
+      { dueBy: dates.dueSoonBy, serviceName: options.serviceName ?? 'Assure' },
+      waiting.map((notice) => ({ subject: notice.subject, text: notice.text })),
+    );
     let row: { id: string } | null;
     try {
-      // Each digest is its own statement: a crash part way leaves those queued, and the dedupe
-      // key stops the run that takes over from queueing them again.
-      row = await enqueueEmail(db, {
-        organisationId,
-        to: recipient.email,
-        subject: digest.subject,
-        text: digest.text,
-        dedupeKey: digestDedupeKey(recipient.staffId, options.today),
-        // Due from the run's own business time, not the machine's.
-        now: options.now,
+      // Each digest is its own transaction: a crash part way leaves those queued, and the dedupe
+      // key stops the run that takes over from queueing them again. The notices it carries are
+      // marked taken in the same transaction, so each is in exactly one digest.
+      row = await inTransaction(db, async (trx) => {
+        const queuedRow = await enqueueEmail(trx, {
+          organisationId,
+          to: recipient.email,
+          subject: digest.subject,
+          text: digest.text,
+          dedupeKey: digestDedupeKey(recipient.staffId, options.today),
+          // Due from the run's own business time, not the machine's.
+          now: options.now,
+        });
+        await markNoticesDigested(trx, waiting.map((notice) => notice.id), options.today);
+        return queuedRow;
       });
     } catch (error) {
       // An address the outbox refuses (a mistyped staff e-mail) must not hold up everyone else's.

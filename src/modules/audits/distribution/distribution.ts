@@ -68,9 +68,21 @@ export async function distributeAudit(db: Db, actor: TransitionActor, auditId: s
   try {
     await inTransaction(db, async (trx) => {
       await transitionAudit(trx, actor, audit.id, 'distributed', { expectedVersion });
+      const withAccount = await staffWithAccount(trx, actor.principal.organisationId, recipients);
       await trx
         .insertInto('audit_recipients')
-        .values(recipients.map((recipient) => ({ organisation_id: actor.principal.organisationId, audit_id: audit.id, staff_id: recipient.staffId, email: recipient.email, name: recipient.name, role: recipient.role, sent_by: actor.principal.userId })))
+        .values(
+          recipients.map((recipient) => ({
+            organisation_id: actor.principal.organisationId,
+            audit_id: audit.id,
+            staff_id: recipient.staffId,
+            email: recipient.email,
+            name: recipient.name,
+            role: recipient.role,
+            sent_by: actor.principal.userId,
+            needs_secure_copy: !hasAccount(recipient, withAccount),
+          })),
+        )
         .execute();
       const feedbackStage = await transitionAudit(trx, actor, audit.id, 'awaiting_feedback');
       for (const recipient of recipients) {
@@ -79,7 +91,7 @@ export async function distributeAudit(db: Db, actor: TransitionActor, auditId: s
           organisationId: actor.principal.organisationId,
           to: recipient.email,
           subject: `Moderated case file audit: ${audit.child.initials} (${audit.child.externalId})`,
-          text: distributionEmail({ audit, recipient, sender: actor.principal.displayName, finalGrade: distribution.state.finalGrade, feedbackDueOn: feedbackStage.stageDueOn }),
+          text: distributionEmail({ audit, recipient, hasAccount: hasAccount(recipient, withAccount), sender: actor.principal.displayName, finalGrade: distribution.state.finalGrade, feedbackDueOn: feedbackStage.stageDueOn }),
           // One message per person per audit, however often the send is retried.
           dedupeKey: `audit-distributed:${audit.id}:${recipient.staffId ?? recipient.email.toLowerCase()}`,
           now: actor.at,
@@ -100,7 +112,22 @@ export async function distributeAudit(db: Db, actor: TransitionActor, auditId: s
   return { ok: true, recipients: recipients.length };
 }
 
-function distributionEmail(input: { audit: AuditRecord; recipient: RecipientInput; sender: string; finalGrade: Grade | null; feedbackDueOn: string | null }): string {
+/** The staff among the recipients who can sign in to Assure (an account that is not disabled). */
+async function staffWithAccount(db: Db, organisationId: string, recipients: RecipientInput[]): Promise<Set<string>> {
+  const staffIds = recipients.flatMap((recipient) => (recipient.staffId ? [recipient.staffId] : []));
+  if (!staffIds.length) return new Set();
+  const rows = await db.selectFrom('users').select('staff_id').where('organisation_id', '=', organisationId).where('staff_id', 'in', staffIds).where('disabled_at', 'is', null).execute();
+  return new Set(rows.flatMap((row) => (row.staff_id ? [row.staff_id] : [])));
+}
+
+const hasAccount = (recipient: RecipientInput, withAccount: ReadonlySet<string>) => recipient.staffId !== null && withAccount.has(recipient.staffId);
+
+/**
+ * The e-mail to one recipient. Someone who cannot sign in to Assure gets no link they could not
+ * open, and nothing attached (an e-mail is not a secure way to send a child's audit): it says
+ * that the QA coordinator will send them a copy securely, which the coordinator then records.
+ */
+export function distributionEmail(input: { audit: AuditRecord; recipient: RecipientInput; hasAccount: boolean; sender: string; finalGrade: Grade | null; feedbackDueOn: string | null }): string {
   const { audit, recipient } = input;
   const lines = [
     `${recipient.name},`,
@@ -111,12 +138,17 @@ function distributionEmail(input: { audit: AuditRecord; recipient: RecipientInpu
     `Auditor: ${audit.auditor.name}`,
     `Case holder: ${audit.caseHolder?.name ?? 'none recorded'}`,
     '',
-    `Read the audit in Assure: ${appLink(`/audits/${audit.id}`)}`,
   ];
-  if (recipient.role === 'case_holder') {
-    const by = input.feedbackDueOn ? ` by ${formatDate(input.feedbackDueOn)}` : '';
-    lines.push('', `Please discuss the audit in supervision and give your feedback on it${by}: ${appLink(`/audits/${audit.id}/feedback`)}`);
+  const by = input.feedbackDueOn ? ` by ${formatDate(input.feedbackDueOn)}` : '';
+  if (input.hasAccount) {
+    lines.push(`Read the audit in Assure: ${appLink(`/audits/${audit.id}`)}`);
+    if (recipient.role === 'case_holder') lines.push('', `Please discuss the audit in supervision and give your feedback on it${by}: ${appLink(`/audits/${audit.id}/feedback`)}`);
+  } else {
+    lines.push(
+      'How you will receive the audit: you do not have an account in Assure, so this e-mail has no link to it and nothing is attached.',
+      `${input.sender} will send you a copy of the audit separately by secure e-mail. If it has not reached you within two working days, reply to ${input.sender}.`,
+    );
+    if (recipient.role === 'case_holder') lines.push('', `Please discuss the audit in supervision and send your feedback on it to ${input.sender}${by}.`);
   }
-  if (!recipient.staffId) lines.push('', `If you do not have an Assure account, ask ${input.sender} for a copy of the audit.`);
   return lines.join('\n');
 }

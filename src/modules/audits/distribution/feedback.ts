@@ -18,7 +18,8 @@ import type { AuditRecord } from '../audit.ts';
 import type { DocumentInput } from '../document/model.ts';
 import { answerText, fieldId, isAnswered, parseSimple, simpleToFields, type FieldContext, type RawFields } from '../form/answers.ts';
 import { GRADE_LABELS } from '../tracker.ts';
-import type { TransitionActor } from '../transitions.ts';
+import { announceAuditEvent } from '../notifications.ts';
+import { recordStep, type TransitionActor } from '../transitions.ts';
 import { auditFor, currentStaff, distributionState, type DistributionState } from './record.ts';
 import { type IsoDate } from '../../../platform/working-days.ts';
 
@@ -202,6 +203,10 @@ export async function giveFeedback(db: Db, actor: TransitionActor, auditId: stri
       .where('id', '=', audit.id)
       .execute();
     const changed = form.state.feedback !== null;
+    // A step on the timeline (the status stays awaiting feedback until the audit is closed), and
+    // the QA coordinator who sent the audit told it is ready to close: once, when first given.
+    await recordStep(trx, actor, { organisationId: actor.principal.organisationId, auditId: audit.id, status: 'awaiting_feedback', name: changed ? 'changeFeedback' : 'giveFeedback' });
+    if (!changed) await announceAuditEvent(trx, actor, { auditId: audit.id, event: 'feedback_given', version: row.version + 1 });
     await logActivity(trx, actor, {
       action: 'update',
       recordType: 'audit_feedback',

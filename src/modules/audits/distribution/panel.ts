@@ -18,6 +18,8 @@ export type DistributionPanel = {
   feedback: { by: string | null; at: string | null; rows: FeedbackRow[] } | null;
   closingComments: string | null;
   closed: boolean;
+  /** Whether this person records secure copies sent to recipients without an account. */
+  recordsSecureCopies: boolean;
 };
 
 /** The buttons that apply to this person now. */
@@ -57,5 +59,6 @@ export async function distributionPanel(db: Db, principal: Principal, audit: Aud
     feedback,
     closingComments: state.closingComments,
     closed: audit.status === 'closed',
+    recordsSecureCopies: mayMoveByRole(principal, 'moderated', 'distributed'),
   };
 }

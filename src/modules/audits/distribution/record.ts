@@ -4,7 +4,8 @@
  * sent to. Also who may do what here, taken from the lifecycle's own table.
  */
 import { sql } from 'kysely';
-import type { Db } from '../../../db/index.ts';
+import { inTransaction, type Db } from '../../../db/index.ts';
+import { logActivity } from '../../../platform/activity.ts';
 import type { Grade, RecipientRole } from '../../../db/types.ts';
 import { roles, type Principal } from '../../../platform/access.ts';
 import { forbidden, notFound } from '../../../platform/errors.ts';
@@ -61,14 +62,27 @@ export async function distributionState(db: Db, organisationId: string, auditId:
   };
 }
 
-export type Recipient = { name: string; role: RecipientRole; roleLabel: string; staffId: string | null; email: string | null; sentBy: string; sentAt: string };
+export type Recipient = {
+  id: string;
+  name: string;
+  role: RecipientRole;
+  roleLabel: string;
+  staffId: string | null;
+  email: string | null;
+  sentBy: string;
+  sentAt: string;
+  /** Cannot open Assure: the QA coordinator sends a copy securely and records it. */
+  needsSecureCopy: boolean;
+  secureCopy: { at: string; by: string } | null;
+};
 
 /** The people the audit was sent to, in the order they were listed. */
 export async function listRecipients(db: Db, organisationId: string, auditId: string): Promise<Recipient[]> {
   const rows = await db
     .selectFrom('audit_recipients as r')
     .leftJoin('users', 'users.id', 'r.sent_by')
-    .select(['r.name', 'r.role', 'r.staff_id', 'r.email', 'r.sent_at', 'users.display_name'])
+    .leftJoin('users as copiers', 'copiers.id', 'r.secure_copy_sent_by')
+    .select(['r.id', 'r.name', 'r.role', 'r.staff_id', 'r.email', 'r.sent_at', 'users.display_name', 'r.needs_secure_copy', 'r.secure_copy_sent_at', 'copiers.display_name as copier_name'])
     .where('r.organisation_id', '=', organisationId)
     .where('r.audit_id', '=', auditId)
     .orderBy('r.sent_at')
@@ -76,6 +90,7 @@ export async function listRecipients(db: Db, organisationId: string, auditId: st
     .orderBy('r.name')
     .execute();
   return rows.map((row) => ({
+    id: row.id,
     name: row.name,
     role: row.role,
     roleLabel: RECIPIENT_ROLE_LABELS[row.role],
@@ -83,7 +98,41 @@ export async function listRecipients(db: Db, organisationId: string, auditId: st
     email: row.email,
     sentBy: row.display_name ?? 'Unknown',
     sentAt: new Date(row.sent_at).toISOString(),
+    needsSecureCopy: row.needs_secure_copy,
+    secureCopy: row.secure_copy_sent_at ? { at: new Date(row.secure_copy_sent_at).toISOString(), by: row.copier_name ?? 'Unknown' } : null,
   }));
+}
+
+/**
+ * Records that the QA coordinator sent a copy of the audit securely to a recipient who cannot
+ * open Assure, once, with the activity logged. False when there is no such recipient waiting.
+ */
+export async function recordSecureCopy(
+  db: Db,
+  actor: { principal: Principal; ipAddress: string | null; at: Date },
+  input: { auditId: string; childId: string; recipientId: string },
+): Promise<boolean> {
+  return inTransaction(db, async (trx) => {
+    const updated = await trx
+      .updateTable('audit_recipients')
+      .set({ secure_copy_sent_at: actor.at, secure_copy_sent_by: actor.principal.userId })
+      .where('id', '=', input.recipientId)
+      .where('audit_id', '=', input.auditId)
+      .where('organisation_id', '=', actor.principal.organisationId)
+      .where('needs_secure_copy', '=', true)
+      .where('secure_copy_sent_at', 'is', null)
+      .returning(['role'])
+      .executeTakeFirst();
+    if (!updated) return false;
+    await logActivity(trx, actor, {
+      action: 'update',
+      recordType: 'audit_distribution',
+      recordId: input.auditId,
+      childId: input.childId,
+      summary: `copy of the audit sent securely to the ${RECIPIENT_ROLE_LABELS[updated.role].toLowerCase()}`,
+    });
+    return true;
+  });
 }
 
 /**

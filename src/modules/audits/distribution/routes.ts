@@ -1,13 +1,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppDependencies } from '../../../platform/http/types.ts';
-import type { FieldError } from '../../../platform/errors.ts';
+import { z } from 'zod';
+import { conflict, forbidden, notFound, type FieldError } from '../../../platform/errors.ts';
 import { fieldModel } from '../form/view.ts';
 import { GRADE_LABELS } from '../tracker.ts';
 import { closeAudit, logClosingView, openClosing, type Closing } from './closing.ts';
 import { distributeAudit, logDistributionView, openDistribution, type Distribution } from './distribution.ts';
 import { feedbackFields, giveFeedback, logFeedbackView, openFeedback, type FeedbackForm } from './feedback.ts';
 import { MAX_ROWS, postedRowCount, postedRows, postedSend, PROFESSIONAL_ROLES, rowField } from './recipients.ts';
-import { RECIPIENT_ROLE_LABELS } from './record.ts';
+import { auditFor, mayMoveByRole, RECIPIENT_ROLE_LABELS, recordSecureCopy } from './record.ts';
 import { auditIdParam, postedVersion } from '../http.ts';
 
 /**
@@ -28,6 +29,19 @@ export async function distributionRoutes(app: FastifyInstance, { db }: AppDepend
   const actorOf = (request: FastifyRequest) => ({ principal: request.principal!, ipAddress: request.ip, at: request.at });
 
   // ---- distribute ------------------------------------------------------------------------
+
+  // A recipient without an Assure account gets no link: the QA coordinator sends them a copy
+  // securely, outside Assure, and records here that it was sent.
+  app.post('/audits/:id/recipients/:recipientId/secure-copy', { config: { access: 'audits.view' } }, async (request, reply) => {
+    const principal = request.principal!;
+    const { audit } = await auditFor(db, principal, auditIdParam(request));
+    if (!mayMoveByRole(principal, 'moderated', 'distributed')) throw forbidden();
+    const recipientId = z.uuid().safeParse((request.params as { recipientId?: string }).recipientId);
+    if (!recipientId.success) throw notFound('Recipient');
+    const recorded = await recordSecureCopy(db, actorOf(request), { auditId: audit.id, childId: audit.child.id, recipientId: recipientId.data });
+    if (!recorded) throw conflict('This recipient is not waiting for a secure copy: it may already be recorded');
+    return reply.redirect(`/audits/${audit.id}?secureCopy=1#distribution`, 303);
+  });
 
   app.get('/audits/:id/distribute', { config: { access: 'audits.view' } }, async (request, reply) => {
     const distribution = await openDistribution(db, request.principal!, auditIdParam(request), request.today);

@@ -22,6 +22,8 @@ import {
 import { pageModel, pageSummary } from './view.ts';
 import { reAuditContext } from '../escalation/panel.ts';
 import { auditIdParam, postedVersion } from '../http.ts';
+import { isOverdue } from '../lifecycle.ts';
+import { latestReturn, type ReturnRequest } from '../transitions.ts';
 
 /**
  * The audit form, page by page: a task list, one page for the audit's details and one per
@@ -35,7 +37,16 @@ export function pageHref(id: string, page: string): string {
   return page === DETAILS_PAGE ? `/audits/${id}/form/details` : `/audits/${id}/form/sections/${page}`;
 }
 
-type PageState = { values: Record<string, unknown>; errors: FieldError[]; status?: number; stale?: Record<string, unknown>; version?: number; addRows?: number };
+type PageState = {
+  values: Record<string, unknown>;
+  errors: FieldError[];
+  status?: number;
+  stale?: Record<string, unknown>;
+  version?: number;
+  addRows?: number;
+  /** The stage's deadline and a returned audit's request (stageContext), shown above the page. */
+  stage?: { deadline: { dueOn: string; overdue: boolean; returned: boolean }; returnRequest: ReturnRequest | null };
+};
 
 export async function auditFormRoutes(app: FastifyInstance, { db }: AppDependencies) {
   const actorOf = (request: FastifyRequest) => ({ principal: request.principal!, ipAddress: request.ip, at: request.at });
@@ -51,6 +62,20 @@ export async function auditFormRoutes(app: FastifyInstance, { db }: AppDependenc
   /** Saved answers, with the header filled in from the register until the audit is started. */
   async function shownAnswers(form: AuditForm) {
     return form.audit.status === 'allocated' ? { ...(await prefilledAnswers(db, form)), ...form.audit.answers } : form.audit.answers;
+  }
+
+  /**
+   * Where the auditor stands, on the task list and every page it names: the deadline of the
+   * stage the audit is in (a returned audit's new one, not the first due date), and for a
+   * returned audit what the moderator asked to change.
+   */
+  async function stageContext(form: AuditForm, request: FastifyRequest) {
+    const today = request.today;
+    const dueOn = form.audit.stageDueOn ?? form.audit.dueOn;
+    return {
+      deadline: { dueOn, overdue: isOverdue(dueOn, today), returned: form.audit.status === 'returned' },
+      returnRequest: form.audit.status === 'returned' ? await latestReturn(db, request.principal!.organisationId, form.audit.id) : null,
+    };
   }
 
   app.get('/audits/:id/form', { config: { access: 'audits.view' } }, async (request, reply) => {
@@ -72,6 +97,7 @@ export async function auditFormRoutes(app: FastifyInstance, { db }: AppDependenc
       completed: tasks.filter((task) => task.done).length,
       checkHref: `/audits/${form.audit.id}/form/check`,
       reAuditContext: await reAuditContext(db, request.principal!, form.audit.id),
+      ...(await stageContext(form, request)),
     });
   });
 
@@ -86,7 +112,7 @@ export async function auditFormRoutes(app: FastifyInstance, { db }: AppDependenc
       const page = knownPage(form, pageOf(request));
       await logFormView(db, actorOf(request), form, page);
       const add = z.coerce.number().int().min(0).max(20).catch(0).parse((request.query as { add?: string }).add);
-      return renderPage(reply, form, page, { values: pageFields(form.tool, page, await shownAnswers(form)), errors: [], addRows: add });
+      return renderPage(reply, form, page, { values: pageFields(form.tool, page, await shownAnswers(form)), errors: [], addRows: add, stage: await stageContext(form, request) });
     });
 
     app.post(url, { config: { access: 'audits.view' } }, async (request, reply) => {
@@ -108,10 +134,10 @@ export async function auditFormRoutes(app: FastifyInstance, { db }: AppDependenc
         return reply.code(422).send({ status: 'invalid', errors: outcome.errors });
       }
       const form = await openForm(db, request.principal!, id, request.today);
-      if (!outcome.ok && outcome.reason === 'invalid') return renderPage(reply, form, page, { values: body, errors: outcome.errors, status: 400 });
+      if (!outcome.ok && outcome.reason === 'invalid') return renderPage(reply, form, page, { values: body, errors: outcome.errors, status: 400, stage: await stageContext(form, request) });
       if (!outcome.ok) {
         // Nothing is overwritten: the person's own text stays in the fields, the newer version beside it.
-        return renderPage(reply, form, page, { values: body, errors: [], status: 409, stale: outcome.answers, version: outcome.version });
+        return renderPage(reply, form, page, { values: body, errors: [], status: 409, stale: outcome.answers, version: outcome.version, stage: await stageContext(form, request) });
       }
       if (body._action === 'add-row') return reply.redirect(`${pageHref(id, page)}?add=1#rows`, 303);
       if (body._action === 'later') return reply.redirect(`/audits/${id}/form`, 303);
@@ -123,7 +149,7 @@ export async function auditFormRoutes(app: FastifyInstance, { db }: AppDependenc
     const form = await editableForm(request, reply);
     if (!form) return reply;
     await logFormView(db, actorOf(request), form, 'check your answers');
-    return renderCheck(reply, form, []);
+    return renderCheck(reply, form, [], 200, await stageContext(form, request));
   });
 
   app.post('/audits/:id/form/submit', { config: { access: 'audits.view' } }, async (request, reply) => {
@@ -132,10 +158,11 @@ export async function auditFormRoutes(app: FastifyInstance, { db }: AppDependenc
     const outcome = await submitAudit(db, actorOf(request), id, postedVersion(body));
     if (outcome.ok) return reply.redirect(`/audits/${id}?submitted=1`, 303);
     const form = await openForm(db, request.principal!, id, request.today);
+    const stage = await stageContext(form, request);
     if (outcome.reason === 'stale') {
-      return renderCheck(reply, form, [{ page: '', field: 'submit', message: 'This audit has been changed since you opened this page: check the answers below, then submit again' }], 409);
+      return renderCheck(reply, form, [{ page: '', field: 'submit', message: 'This audit has been changed since you opened this page: check the answers below, then submit again' }], 409, stage);
     }
-    return renderCheck(reply, form, outcome.errors, 400);
+    return renderCheck(reply, form, outcome.errors, 400, stage);
   });
 
   function knownPage(form: AuditForm, page: string): string {
@@ -162,15 +189,16 @@ export async function auditFormRoutes(app: FastifyInstance, { db }: AppDependenc
       errors: state.errors,
       stale: state.stale ? pageSummary(form, page, state.stale) : undefined,
       taskListHref: `/audits/${form.audit.id}/form`,
+      ...(state.stage ?? {}),
     });
   }
 
-  async function renderCheck(reply: FastifyReply, form: AuditForm, problems: FormProblem[], status = 200) {
+  async function renderCheck(reply: FastifyReply, form: AuditForm, problems: FormProblem[], status: number, stage: PageState['stage']) {
     const answers = form.audit.answers;
     const pages = formPages(form.tool)
       .filter((page) => page === DETAILS_PAGE || sectionApplies(form.tool, page, answers, form.child))
       .map((page) => ({ title: findSection(form.tool, page)?.title ?? 'Audit details', href: pageHref(form.audit.id, page), rows: pageSummary(form, page, answers) }));
     const errorList = problems.map((problem) => ({ text: problem.message, href: problem.page ? `${pageHref(form.audit.id, problem.page)}#${problem.field}` : '#submit' }));
-    return reply.code(status).page('audits/form/views/check.njk', { form, pages, errorList, version: form.version, submitAction: `/audits/${form.audit.id}/form/submit` });
+    return reply.code(status).page('audits/form/views/check.njk', { form, pages, errorList, version: form.version, submitAction: `/audits/${form.audit.id}/form/submit`, ...(stage ?? {}) });
   }
 }

@@ -20,6 +20,7 @@ import { createActionsFromAudit } from '../../actions/service.ts';
 import { raiseSubmissionAlerts } from '../escalation/alerts.ts';
 import { reAuditForm } from '../../tools/escalation.ts';
 import { assignModerator } from '../moderation/rule.ts';
+import { announceAuditEvent } from '../notifications.ts';
 import { transitionAudit } from '../transitions.ts';
 import {
   auditorSections,
@@ -446,11 +447,13 @@ export async function submitAudit(db: Db, actor: FormActor, auditId: string, exp
     // Submitting is the lifecycle's submit (or resubmit, once returned); an audit never saved is started first.
     let version = updated.version;
     if (updated.status === 'allocated') version = (await transitionAudit(trx, actor, form.audit.id, 'in_progress', { expectedVersion: version })).version;
-    await transitionAudit(trx, actor, form.audit.id, 'in_moderation', { expectedVersion: version });
+    const submitted = await transitionAudit(trx, actor, form.audit.id, 'in_moderation', { expectedVersion: version });
     // A grade the tool alerts on is escalated at once: alerts and e-mails, in this transaction.
     await raiseSubmissionAlerts(trx, actor, form.audit.id);
     // The moderator is chosen now, by the organisation's rule, unless one is already set.
     await assignModerator(trx, actor.principal.organisationId, form.audit.id, ukDateAt(actor.at));
+    // The moderator, once chosen, is told it waits on them (by e-mail or in their digest).
+    await announceAuditEvent(trx, actor, { auditId: form.audit.id, event: submitted.transition === 'resubmit' ? 'resubmitted' : 'submitted', version: submitted.version });
     await trx.deleteFrom('audit_judgements').where('audit_id', '=', form.audit.id).where('stage', '=', 'auditor').execute();
     if (judgements.length) {
       await trx

@@ -18,6 +18,7 @@ import { buildAuditDocument, type DocumentBlock } from '../document/model.ts';
 import { loadAuditDocument } from '../document/load.ts';
 import { escalateModeration } from '../escalation/re-audit.ts';
 import { auditorSections } from '../form/answers.ts';
+import { announceAuditEvent } from '../notifications.ts';
 import { TransitionRefused, transitionAudit, type TransitionActor } from '../transitions.ts';
 
 /** The judgement row that holds the overall grade. */
@@ -154,7 +155,7 @@ export async function moderateAudit(db: Db, actor: TransitionActor, auditId: str
   const { audit } = moderation;
   try {
     await inTransaction(db, async (trx) => {
-      await transitionAudit(trx, actor, audit.id, 'moderated', { expectedVersion });
+      const moderated = await transitionAudit(trx, actor, audit.id, 'moderated', { expectedVersion });
       await trx.deleteFrom('audit_judgements').where('audit_id', '=', audit.id).where('stage', '=', 'moderator').execute();
       if (graded.length) {
         await trx
@@ -165,6 +166,7 @@ export async function moderateAudit(db: Db, actor: TransitionActor, auditId: str
       await trx.updateTable('audits').set({ final_grade: finalGrade, moderator_comments: comments }).where('id', '=', audit.id).execute();
       // What the tool sets off at the final grade: alerts, and (Inadequate) the re-audit allocated at once.
       await escalateModeration(trx, actor, audit.id, finalGrade);
+      await announceAuditEvent(trx, actor, { auditId: audit.id, event: 'moderated', version: moderated.version });
       const changed = graded.filter(({ reason }) => reason !== null).length;
       await logActivity(trx, actor, {
         action: 'update',
@@ -194,7 +196,11 @@ export async function returnAudit(db: Db, actor: TransitionActor, auditId: strin
   const parsed = returnSchema.safeParse(fields);
   if (!parsed.success) return { ok: false, reason: 'invalid', errors: fieldErrors(parsed.error) };
   try {
-    await transitionAudit(db, actor, moderation.audit.id, 'returned', { reason: parsed.data.changes, expectedVersion });
+    // The auditor is told in the same transaction, with what needs to change.
+    await inTransaction(db, async (trx) => {
+      const returned = await transitionAudit(trx, actor, moderation.audit.id, 'returned', { reason: parsed.data.changes, expectedVersion });
+      await announceAuditEvent(trx, actor, { auditId: moderation.audit.id, event: 'returned', version: returned.version, reason: parsed.data.changes });
+    });
   } catch (error) {
     if (staleOf(error)) return { ok: false, reason: 'stale' };
     throw error;
