@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { dateTimeFormat, formatDate, formatDateTime, formatNumber } from './views.ts';
+
+describe('dates and numbers as pages show them', () => {
+  it('shows a day in the GOV.UK style, the same every time it is asked', () => {
+    expect(formatDate('2026-11-24')).toBe('24 November 2026');
+    expect(formatDate('2026-11-24')).toBe('24 November 2026');
+    expect(formatDate('2027-03-01')).toBe('1 March 2027');
+    expect(formatDate(new Date('2026-06-30T23:30:00Z'))).toBe('1 July 2026');
+    expect(formatDate('')).toBe('');
+    expect(formatDate('not a date')).toBe('not a date');
+  });
+
+  it('shows a moment with its UK time, in summer and in winter', () => {
+    expect(formatDateTime('2026-07-01T13:05:00Z')).toBe('1 July 2026 at 14:05');
+    expect(formatDateTime(new Date('2026-12-01T13:05:00Z'))).toBe('1 December 2026 at 13:05');
+    expect(formatDateTime(null)).toBe('');
+  });
+
+  it('shows numbers with thousands separated', () => {
+    expect(formatNumber(200000)).toBe('200,000');
+    expect(formatNumber('n/a')).toBe('n/a');
+  });
+
+  it('keeps one formatter for the same options and answers each set of options in its own way', () => {
+    const first = dateTimeFormat('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'Europe/London' });
+    const again = dateTimeFormat('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'Europe/London' });
+    expect(again).toBe(first);
+    const moment = new Date('2026-11-24T12:00:00Z');
+    expect(first.format(moment)).toBe('24 November 2026');
+
+    const short = dateTimeFormat('en-GB', { day: '2-digit', month: '2-digit', year: 'numeric', timeZone: 'Europe/London' });
+    expect(short).not.toBe(first);
+    expect(short.format(moment)).toBe('24/11/2026');
+    expect(dateTimeFormat('en-CA', { year: 'numeric', month: '2-digit', day: '2-digit', timeZone: 'Europe/London' }).format(moment)).toBe('2026-11-24');
+    // The cached formatter is not changed by what it formatted before.
+    expect(first.format(new Date('2027-01-02T12:00:00Z'))).toBe('2 January 2027');
+  });
+});
