@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dateTimeFormat, formatDate, formatDateTime, formatNumber } from './views.ts';
+import { createViewEnvironment, dateTimeFormat, formatDate, formatDateTime, formatNumber } from './views.ts';
 
 describe('dates and numbers as pages show them', () => {
   it('shows a day in the GOV.UK style, the same every time it is asked', () => {
@@ -35,5 +35,29 @@ describe('dates and numbers as pages show them', () => {
     expect(dateTimeFormat('en-CA', { year: 'numeric', month: '2-digit', day: '2-digit', timeZone: 'Europe/London' }).format(moment)).toBe('2026-11-24');
     // The cached formatter is not changed by what it formatted before.
     expect(first.format(new Date('2027-01-02T12:00:00Z'))).toBe('2 January 2027');
+  });
+});
+
+describe('the templates\' trim filter', () => {
+  const views = createViewEnvironment();
+
+  it('trims as before, keeping HTML marked safe and escaping the rest', () => {
+    expect(views.renderString('[{{ value | safe | trim }}]', { value: '\n  <b>Good</b>\t\n' })).toBe('[<b>Good</b>]');
+    expect(views.renderString('[{{ value | trim }}]', { value: '  <b>Good</b> ' })).toBe('[&lt;b&gt;Good&lt;/b&gt;]');
+    expect(views.renderString('{{ value | trim | length }}', { value: '   ' })).toBe('0');
+  });
+
+  it('takes no longer for long runs of whitespace (rendered HTML is full of them)', () => {
+    const html = `<p>${' '.repeat(20_000)}</p>`;
+    const started = performance.now();
+    expect(views.renderString('{{ value | safe | trim | length }}', { value: html })).toBe(String(html.length));
+    // The regular expression it replaces took seconds on this string.
+    expect(performance.now() - started).toBeLessThan(250);
+  });
+
+  it('renders a GOV.UK component that trims its own HTML', () => {
+    const html = views.renderString('{% from "govuk/components/checkboxes/macro.njk" import govukCheckboxes %}{{ govukCheckboxes({ name: "status", fieldset: { legend: { text: "Status" } }, items: [{ value: "allocated", text: "Allocated", checked: true }] }) }}', {});
+    expect(html).toContain('<legend class="govuk-fieldset__legend">');
+    expect(html).toMatch(/value="allocated" checked>/);
   });
 });
