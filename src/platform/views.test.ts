@@ -9,6 +9,8 @@ describe('dates and numbers as pages show them', () => {
     expect(formatDate(new Date('2026-06-30T23:30:00Z'))).toBe('1 July 2026');
     expect(formatDate('')).toBe('');
     expect(formatDate('not a date')).toBe('not a date');
+    expect(formatDate('2026-02-30')).toBe('2 March 2026');
+    expect(formatDate('2026-13-01')).toBe('2026-13-01');
   });
 
   it('shows a moment with its UK time, in summer and in winter', () => {

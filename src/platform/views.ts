@@ -61,22 +61,42 @@ export function dateTimeFormat(locale: string, options: Intl.DateTimeFormatOptio
 
 const GOVUK_DATE: Intl.DateTimeFormatOptions = { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'Europe/London' };
 const GOVUK_DATE_TIME: Intl.DateTimeFormatOptions = { ...GOVUK_DATE, hour: 'numeric', minute: '2-digit' };
+const GOVUK_DATE_FORMAT = dateTimeFormat('en-GB', GOVUK_DATE);
+const GOVUK_DATE_TIME_FORMAT = dateTimeFormat('en-GB', GOVUK_DATE_TIME);
 const GB_NUMBER = new Intl.NumberFormat('en-GB');
+
+/**
+ * Calendar days as pages show them, by their ISO text: the same few hundred days (due dates,
+ * allocation dates) come up on every page. Bounded: emptied when it grows past a few years' worth.
+ */
+const formattedDays = new Map<string, string>();
+const FORMATTED_DAYS_MAX = 5_000;
 
 /** '2026-11-24' or a Date → '24 November 2026', the GOV.UK date style. */
 export function formatDate(value: unknown): string {
   if (value === null || value === undefined || value === '') return '';
-  const date = typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value) ? new Date(`${value}T12:00:00Z`) : new Date(value as string);
-  if (Number.isNaN(date.getTime())) return String(value);
-  return dateTimeFormat('en-GB', GOVUK_DATE).format(date);
+  if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value)) {
+    let shown = formattedDays.get(value);
+    if (shown === undefined) {
+      shown = formatDay(new Date(`${value}T12:00:00Z`), value);
+      if (formattedDays.size >= FORMATTED_DAYS_MAX) formattedDays.clear();
+      formattedDays.set(value, shown);
+    }
+    return shown;
+  }
+  return formatDay(new Date(value as string), value);
 }
 
-/** A moment → '24 November 2026, 2:05 pm', UK time. */
+function formatDay(date: Date, value: unknown): string {
+  return Number.isNaN(date.getTime()) ? String(value) : GOVUK_DATE_FORMAT.format(date);
+}
+
+/** A moment → '24 November 2026 at 14:05', UK time. */
 export function formatDateTime(value: unknown): string {
   if (!value) return '';
   const date = new Date(value as string);
   if (Number.isNaN(date.getTime())) return String(value);
-  return dateTimeFormat('en-GB', GOVUK_DATE_TIME).format(date);
+  return GOVUK_DATE_TIME_FORMAT.format(date);
 }
 
 /** 12345 → '12,345'; anything else as it is. */
