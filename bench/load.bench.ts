@@ -18,6 +18,8 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { sql } from 'kysely';
+import type { Db } from '../src/db/index.ts';
 import { DEMO_PASSWORD } from '../src/demo/data.ts';
 import { openScratchDatabase } from './context.ts';
 import { median, ratio, round } from './measure.ts';
@@ -50,6 +52,8 @@ export type LoadMeasurement = {
   p99Ms: number;
   /** Answers other than the expected status, errors and timeouts: 0 in a valid run. */
   failures: number;
+  /** Database transactions committed per request (each statement outside a transaction is one): PostgreSQL only. */
+  transactionsPerRequest: number | null;
 };
 
 export type LoadRow = LoadMeasurement & { key: string; what: string; url: string; p50ToBaseline: number; baselineToRequests: number };
@@ -72,6 +76,7 @@ export async function runLoadBench(options: LoadOptions): Promise<LoadBenchResul
   const { log } = options;
   const scratch = options.driver === 'postgres' ? await openScratchDatabase({ driver: 'postgres', serverUrl: options.serverUrl }) : null;
   const server = await startServer(options, scratch?.databaseUrl ?? null);
+  const transactions = scratch ? () => committedTransactions(scratch.db, scratch.name) : null;
   try {
     log(`load: server on ${server.origin} (${options.driver}, NODE_ENV=production, demo council)`);
     const { targets, audits } = await prepareTargets(server.origin);
@@ -83,7 +88,7 @@ export async function runLoadBench(options: LoadOptions): Promise<LoadBenchResul
       const runs = new Map<string, LoadMeasurement[]>(targets.map((target) => [target.key, []]));
       for (let round = 0; round < options.rounds; round++) {
         for (const target of targets) {
-          const measured = await load(server.origin, target, { connections, durationSeconds: options.durationSeconds });
+          const measured = await load(server.origin, target, { connections, durationSeconds: options.durationSeconds }, transactions);
           runs.get(target.key)!.push(measured);
           log(`  ${connections} connections, round ${round + 1}: ${target.what}: ${measured.requestsPerSecond} req/s, p50 ${measured.p50Ms} ms${measured.failures ? `, ${measured.failures} FAILED` : ''}`);
         }
@@ -121,6 +126,7 @@ function medianOf(runs: LoadMeasurement[]): LoadMeasurement {
     p90Ms: of((run) => run.p90Ms),
     p99Ms: of((run) => run.p99Ms),
     failures: runs.reduce((sum, run) => sum + run.failures, 0),
+    transactionsPerRequest: runs[0]!.transactionsPerRequest === null ? null : of((run) => run.transactionsPerRequest!),
   };
 }
 
@@ -302,8 +308,20 @@ async function prepareTargets(origin: string): Promise<{ targets: Target[]; audi
 // ---------------------------------------------------------------------------------------------
 // The load
 
-async function load(origin: string, target: Target, options: { connections: number; durationSeconds: number }): Promise<LoadMeasurement> {
+/**
+ * Transactions committed in the scratch database so far, by PostgreSQL's statistics. They are
+ * flushed about once a second, so the count is asked for after a pause and read afresh.
+ */
+async function committedTransactions(db: Db, name: string): Promise<number> {
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  await sql`select pg_stat_clear_snapshot()`.execute(db);
+  const row = await sql<{ n: number }>`select (xact_commit + xact_rollback)::int8 as n from pg_stat_database where datname = ${name}`.execute(db);
+  return Number(row.rows[0]?.n ?? 0);
+}
+
+async function load(origin: string, target: Target, options: { connections: number; durationSeconds: number }, transactions: (() => Promise<number>) | null = null): Promise<LoadMeasurement> {
   let unexpected = 0;
+  const before = transactions ? await transactions() : 0;
   const result = await autocannon({
     url: `${origin}${target.url}`,
     headers: target.headers,
@@ -316,7 +334,9 @@ async function load(origin: string, target: Target, options: { connections: numb
       });
     },
   });
+  const after = transactions ? await transactions() : 0;
   return {
+    transactionsPerRequest: transactions ? round((after - before) / Math.max(1, result.requests.total), 1) : null,
     requestsPerSecond: round(result.requests.average, 1),
     p50Ms: result.latency.p50,
     p90Ms: result.latency.p90,

@@ -261,8 +261,17 @@ function renderLoad(result: LoadBenchResult): string {
     `### ${level.connections} connections`,
     '',
     table(
-      ['what', 'requests/s', 'p50', 'p90', 'p99', 'p50 / baseline p50', 'baseline requests/s ÷ these'],
-      level.rows.map((row) => [row.what, n(row.requestsPerSecond), `${row.p50Ms} ms`, `${row.p90Ms} ms`, `${row.p99Ms} ms`, x(row.p50ToBaseline), x(row.baselineToRequests)]),
+      ['what', 'requests/s', 'p50', 'p90', 'p99', 'p50 / baseline p50', 'baseline requests/s ÷ these', 'database transactions per request'],
+      level.rows.map((row) => [
+        row.what,
+        n(row.requestsPerSecond),
+        `${row.p50Ms} ms`,
+        `${row.p90Ms} ms`,
+        `${row.p99Ms} ms`,
+        x(row.p50ToBaseline),
+        x(row.baselineToRequests),
+        row.transactionsPerRequest === null ? '–' : String(row.transactionsPerRequest),
+      ]),
     ),
     '',
   ]);
