@@ -75,9 +75,10 @@ const GOAL_REQUESTS_PER_SECOND = 200;
 export async function runLoadBench(options: LoadOptions): Promise<LoadBenchResult> {
   const { log } = options;
   const scratch = options.driver === 'postgres' ? await openScratchDatabase({ driver: 'postgres', serverUrl: options.serverUrl }) : null;
-  const server = await startServer(options, scratch?.databaseUrl ?? null);
-  const transactions = scratch ? () => committedTransactions(scratch.db, scratch.name) : null;
+  let server: Server | undefined;
   try {
+    server = await startServer(options, scratch?.databaseUrl ?? null);
+    const transactions = scratch ? () => committedTransactions(scratch.db, scratch.name) : null;
     log(`load: server on ${server.origin} (${options.driver}, NODE_ENV=production, demo council)`);
     const { targets, audits } = await prepareTargets(server.origin);
     const warm = options.connections[0] ?? 10;
@@ -113,7 +114,7 @@ export async function runLoadBench(options: LoadOptions): Promise<LoadBenchResul
     const profile = await server.stop();
     return { durationSeconds: options.durationSeconds, rounds: options.rounds, audits, levels, goals: goals(levels), profile, notes: notes(options) };
   } finally {
-    await server.stop();
+    await server?.stop();
     await scratch?.close();
   }
 }
