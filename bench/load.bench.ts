@@ -146,7 +146,7 @@ function goals(levels: LoadBenchResult['levels']): LoadBenchResult['goals'] {
 
 function notes(options: LoadOptions): string[] {
   return [
-    `The server ran in its own process (\`node src/main.ts --demo\`, NODE_ENV=production, its pool of 10 database connections), on ${options.driver === 'postgres' ? 'a scratch PostgreSQL database' : 'the embedded database'} loaded with the demo council; autocannon ran in the benchmark's process. Both share the machine with the database.`,
+    `The server ran in its own process (\`node src/main.ts --demo\`, NODE_ENV=production), on ${options.driver === 'postgres' ? 'a scratch PostgreSQL database (its pool of 10 connections)' : 'the embedded database (one connection)'} loaded with the demo council; autocannon ran in the benchmark's process. Both share the machine with the database.`,
     `Each target was loaded for ${options.durationSeconds} s at each number of connections after a 2 s warm-up, ${options.rounds} round${options.rounds === 1 ? '' : 's'}; figures are medians over the rounds. Latencies are autocannon's percentiles over every request of a run.`,
     'Every page view writes its activity-log entry, as in use. The baseline is a real route: the session check and principal, then an empty 204.',
   ];
