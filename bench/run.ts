@@ -5,7 +5,14 @@
  *   BENCH_DATABASE_URL   PostgreSQL server to create the scratch database on
  *                        (default postgres://postgres@127.0.0.1:5432/test)
  *   --pglite             run on the embedded driver instead, with smaller sizes
- *   --only=import|tracker|mywork|form  run one benchmark (results go to latest-only-<name>.*)
+ *   --only=import|tracker|mywork|form|load  run one benchmark (results go to latest-only-<name>.*)
+ *
+ * The load benchmark (load.bench.ts) runs the server in its own process on its own scratch
+ * database with the demo council:
+ *   --duration=10        seconds of load on each page, at each number of connections
+ *   --rounds=1           runs of the whole set (figures are the medians over them)
+ *   --connections=10,50  the numbers of connections
+ *   --profile            write a CPU profile of the server to bench/results/ (open it in Chrome's DevTools)
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -15,6 +22,7 @@ import { sql } from 'kysely';
 import { openScratchDatabase, seedOrganisation, type BenchContext } from './context.ts';
 import type { FormBenchResult } from './audit-form.bench.ts';
 import { runImportBench, type ImportBenchResult } from './import.bench.ts';
+import type { LoadBenchResult, LoadOptions } from './load.bench.ts';
 import { round } from './measure.ts';
 import type { MyWorkBenchResult } from './my-work.bench.ts';
 import type { TrackerBenchResult } from './tracker.bench.ts';
@@ -32,15 +40,17 @@ type Results = {
   tracker?: TrackerBenchResult;
   mywork?: MyWorkBenchResult;
   form?: FormBenchResult;
+  load?: LoadBenchResult;
 };
+
+const BENCHMARKS = ['import', 'tracker', 'mywork', 'form', 'load'];
 
 async function main() {
   const args = process.argv.slice(2);
   const driver = args.includes('--pglite') ? 'pglite' : 'postgres';
   const only = args.find((arg) => arg.startsWith('--only='))?.slice('--only='.length);
-  if (only && only !== 'import' && only !== 'tracker' && only !== 'mywork' && only !== 'form') {
-    throw new Error(`unknown benchmark "${only}": use --only=import, --only=tracker, --only=mywork or --only=form`);
-  }
+  if (only && !BENCHMARKS.includes(only)) throw new Error(`unknown benchmark "${only}": use --only= one of ${BENCHMARKS.join(', ')}`);
+  const option = (name: string) => args.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
   const serverUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
   const started = performance.now();
   const log = (line: string) => process.stdout.write(`${line}\n`);
@@ -50,7 +60,8 @@ async function main() {
   const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'assure-bench-'));
   const results: Results = { date: new Date().toISOString(), driver, machine: await machine(scratch.db), durationSeconds: 0 };
   try {
-    const organisationId = await seedOrganisation(scratch.db);
+    // The load benchmark seeds its own database (the whole demo council) for its server.
+    const organisationId = only === 'load' ? '' : await seedOrganisation(scratch.db);
     const ctx: BenchContext = { driver, db: scratch.db, databaseUrl: scratch.databaseUrl, organisationId, tmpDir, small: driver === 'pglite', log };
     if (!only || only === 'import') results.import = await runImportBench(ctx);
     if (!only || only === 'tracker') {
@@ -66,6 +77,20 @@ async function main() {
     if (!only || only === 'form') {
       const { runFormBench } = await import('./audit-form.bench.ts');
       results.form = await runFormBench(ctx);
+    }
+    if (!only || only === 'load') {
+      const { runLoadBench } = await import('./load.bench.ts');
+      const options: LoadOptions = {
+        driver,
+        serverUrl,
+        tmpDir,
+        log,
+        durationSeconds: Number(option('duration') ?? 10),
+        rounds: Number(option('rounds') ?? 1),
+        connections: (option('connections') ?? '10,50').split(',').map(Number),
+        ...(args.includes('--profile') ? { profileDir: RESULTS_DIR } : {}),
+      };
+      results.load = await runLoadBench(options);
     }
   } finally {
     fs.rmSync(tmpDir, { recursive: true, force: true });
@@ -122,6 +147,7 @@ function renderMarkdown(results: Results): string {
   if (results.tracker) parts.push('', renderTracker(results.tracker));
   if (results.mywork) parts.push('', renderMyWork(results.mywork));
   if (results.form) parts.push('', renderForm(results.form));
+  if (results.load) parts.push('', renderLoad(results.load));
   return `${parts.join('\n')}\n`;
 }
 
@@ -228,6 +254,39 @@ function renderForm(result: FormBenchResult): string {
       `every save carried the audit's current version and was accepted (version ${result.versions.before} to ${result.versions.after}).`,
     '',
     table(['what', 'median', 'p95', 'ratio to bare route'], rows),
+    '',
+    ...result.notes.map((note) => `- ${note}`),
+  ].join('\n');
+}
+
+function renderLoad(result: LoadBenchResult): string {
+  const levels = result.levels.flatMap((level) => [
+    `### ${level.connections} connections`,
+    '',
+    table(
+      ['what', 'requests/s', 'p50', 'p90', 'p99', 'p50 / baseline p50', 'baseline requests/s ÷ these', 'database transactions per request'],
+      level.rows.map((row) => [
+        row.what,
+        n(row.requestsPerSecond),
+        `${row.p50Ms} ms`,
+        `${row.p90Ms} ms`,
+        `${row.p99Ms} ms`,
+        x(row.p50ToBaseline),
+        x(row.baselineToRequests),
+        row.transactionsPerRequest === null ? '–' : String(row.transactionsPerRequest),
+      ]),
+    ),
+    '',
+  ]);
+  const goals = result.goals;
+  return [
+    '## Under load: the signed-in pages against a signed-in bare route',
+    '',
+    `The demo council (${n(result.audits)} audits), served by the app in production mode in its own process; autocannon for ${result.durationSeconds} s on each page, ${result.rounds} round${result.rounds === 1 ? '' : 's'}.`,
+    '',
+    ...levels,
+    `Goals at ${goals.connections} connections (every page's median within ${goals.maxP50Ratio}× the baseline's, and ${goals.minRequestsPerSecond} requests/s or more): ${goals.met ? 'met' : `**not met**: ${goals.misses.join('; ')}`}.`,
+    ...(result.profile ? ['', `CPU profile of the server: ${path.basename(result.profile)}`] : []),
     '',
     ...result.notes.map((note) => `- ${note}`),
   ].join('\n');

@@ -23,11 +23,15 @@ export function createViewEnvironment(): nunjucks.Environment {
     ],
     { autoescape: true, throwOnUndefined: false, noCache: false },
   );
+  // Nunjucks' own trim is a regular expression that takes time in proportion to the square of a
+  // long run of whitespace; GOV.UK's macros trim their rendered HTML (a fieldset of checkboxes,
+  // a whole filter panel), and that was a millisecond of every tracker page. Same result.
+  environment.addFilter('trim', trimText);
   environment.addFilter('govukDate', formatDate);
   environment.addFilter('govukDateTime', formatDateTime);
   // The MOJ timeline formats its dates with mojDate: the same GOV.UK style as the rest.
   environment.addFilter('mojDate', (value: unknown, type?: string) => (type === 'date' ? formatDate(value) : formatDateTime(value)));
-  environment.addFilter('number', (value: unknown) => (typeof value === 'number' ? value.toLocaleString('en-GB') : value));
+  environment.addFilter('number', formatNumber);
   environment.addFilter('errorFor', (errors: FieldError[] | undefined, field: string) => {
     const found = errors?.find((error) => error.field === field);
     return found ? { text: found.message } : undefined;
@@ -39,26 +43,71 @@ export function createViewEnvironment(): nunjucks.Environment {
   return environment;
 }
 
+/**
+ * Intl formatters, made once per locale and options and kept: building one costs a fraction
+ * of a millisecond (it loads locale data), and a page of the tracker formats a hundred dates.
+ * The options are few and fixed in code, so the cache stays small.
+ */
+const dateTimeFormats = new Map<string, Intl.DateTimeFormat>();
+export function dateTimeFormat(locale: string, options: Intl.DateTimeFormatOptions): Intl.DateTimeFormat {
+  const key = `${locale} ${JSON.stringify(options)}`;
+  let format = dateTimeFormats.get(key);
+  if (!format) {
+    format = new Intl.DateTimeFormat(locale, options);
+    dateTimeFormats.set(key, format);
+  }
+  return format;
+}
+
+const GOVUK_DATE: Intl.DateTimeFormatOptions = { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'Europe/London' };
+const GOVUK_DATE_TIME: Intl.DateTimeFormatOptions = { ...GOVUK_DATE, hour: 'numeric', minute: '2-digit' };
+const GOVUK_DATE_FORMAT = dateTimeFormat('en-GB', GOVUK_DATE);
+const GOVUK_DATE_TIME_FORMAT = dateTimeFormat('en-GB', GOVUK_DATE_TIME);
+const GB_NUMBER = new Intl.NumberFormat('en-GB');
+
+/**
+ * Calendar days as pages show them, by their ISO text: the same few hundred days (due dates,
+ * allocation dates) come up on every page. Bounded: emptied when it grows past a few years' worth.
+ */
+const formattedDays = new Map<string, string>();
+const FORMATTED_DAYS_MAX = 5_000;
+
 /** '2026-11-24' or a Date → '24 November 2026', the GOV.UK date style. */
 export function formatDate(value: unknown): string {
   if (value === null || value === undefined || value === '') return '';
-  const date = typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value) ? new Date(`${value}T12:00:00Z`) : new Date(value as string);
-  if (Number.isNaN(date.getTime())) return String(value);
-  return date.toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'Europe/London' });
+  if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value)) {
+    let shown = formattedDays.get(value);
+    if (shown === undefined) {
+      shown = formatDay(new Date(`${value}T12:00:00Z`), value);
+      if (formattedDays.size >= FORMATTED_DAYS_MAX) formattedDays.clear();
+      formattedDays.set(value, shown);
+    }
+    return shown;
+  }
+  return formatDay(new Date(value as string), value);
 }
 
+function formatDay(date: Date, value: unknown): string {
+  return Number.isNaN(date.getTime()) ? String(value) : GOVUK_DATE_FORMAT.format(date);
+}
+
+/** A moment → '24 November 2026 at 14:05', UK time. */
 export function formatDateTime(value: unknown): string {
   if (!value) return '';
   const date = new Date(value as string);
   if (Number.isNaN(date.getTime())) return String(value);
-  return date.toLocaleString('en-GB', {
-    day: 'numeric',
-    month: 'long',
-    year: 'numeric',
-    hour: 'numeric',
-    minute: '2-digit',
-    timeZone: 'Europe/London',
-  });
+  return GOVUK_DATE_TIME_FORMAT.format(date);
+}
+
+/** 12345 → '12,345'; anything else as it is. */
+export function formatNumber(value: unknown): unknown {
+  return typeof value === 'number' ? GB_NUMBER.format(value) : value;
+}
+
+/** Text without leading and trailing whitespace; still marked safe if it was. */
+export function trimText(value: unknown): unknown {
+  const trimmed = String(value ?? '').trim();
+  return value instanceof nunjucks.runtime.SafeString ? new nunjucks.runtime.SafeString(trimmed) : trimmed;
 }
 
 /** Options for govukSelect with the current value selected and an optional blank first item. */

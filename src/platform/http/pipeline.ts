@@ -6,7 +6,7 @@ import { isDatabaseUnavailable, type Db } from '../../db/index.ts';
 import { ukDateAt, type Clock } from '../clock.ts';
 import type { IsoDate } from '../working-days.ts';
 import { can, ROLE_LABELS, roles, type Principal } from '../access.ts';
-import { findApiTokenUser, findLiveSession, loadPrincipal } from '../auth/queries.ts';
+import { findApiTokenPrincipal, findLiveSession } from '../auth/queries.ts';
 import { AppError, STATUS_OF } from '../errors.ts';
 import { fieldErrorsFrom } from '../views.ts';
 import type { PageContext, RouteAccess } from './types.ts';
@@ -61,8 +61,7 @@ export function setUpAuthentication(app: FastifyInstance, deps: { db: Db; config
     if (path === '/health' || path.startsWith('/assets/')) return;
     if (request.isApi) {
       const bearer = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
-      const userId = bearer ? await findApiTokenUser(deps.db, bearer, deps.clock.now()) : null;
-      request.principal = userId ? await loadPrincipal(deps.db, userId) : null;
+      request.principal = bearer ? await findApiTokenPrincipal(deps.db, bearer, deps.clock.now()) : null;
       return;
     }
     const token = request.cookies[cookieName];
@@ -73,7 +72,7 @@ export function setUpAuthentication(app: FastifyInstance, deps: { db: Db; config
       return;
     }
     request.sessionToken = token;
-    request.principal = await loadPrincipal(deps.db, session.user_id);
+    request.principal = session.principal;
   });
 }
 
