@@ -8,7 +8,7 @@
  */
 import { evaluate, parseExpression, pathsIn, type ChildFacts, type EvaluationContext, type Expr, type ToolContext } from './expression.ts';
 import { capGrade, isBetterThan, ranksOf, worstOf, type Scale } from './scales.ts';
-import type { AuditTool, Rule } from './schema.ts';
+import type { AuditTool, Descriptors, Rule } from './schema.ts';
 import { toolContext } from './tool-file.ts';
 
 export type Answers = Readonly<Record<string, unknown>>;
@@ -83,6 +83,20 @@ export function sectionApplies(tool: AuditTool, sectionKey: string, answers: Ans
   const section = tool.sections.find((s) => s.key === sectionKey);
   if (!section) throw new Error(`the tool ${tool.key} has no section "${sectionKey}"`);
   return !section.appliesWhen || holds(tool, section.appliesWhen, answers, child);
+}
+
+/**
+ * A grade descriptor as this child's auditor reads it: its paragraphs whose condition holds for
+ * the child (a care-leaver-only sentence is left out for a child in need). One paragraph comes
+ * back as text, a list as points; undefined when nothing is left.
+ */
+export function descriptorForChild(tool: AuditTool, descriptor: Descriptors[string] | undefined, child?: ChildFacts | null): string | string[] | undefined {
+  if (descriptor === undefined) return undefined;
+  const shown = (paragraph: Exclude<Descriptors[string], unknown[]>) =>
+    typeof paragraph === 'string' ? [paragraph] : holds(tool, paragraph.appliesWhen, {}, child) ? [paragraph.text] : [];
+  if (!Array.isArray(descriptor)) return shown(descriptor)[0];
+  const points = descriptor.flatMap(shown);
+  return points.length > 0 ? points : undefined;
 }
 
 /** The answers an answer's conditions read (its section's appliesWhen and its own): what asking it turns on. */
