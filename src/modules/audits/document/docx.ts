@@ -19,6 +19,7 @@ import {
   type IParagraphOptions,
 } from 'docx';
 import type { AnswerRow, AuditDocument, DocumentBlock, LimitNote } from './model.ts';
+import { linkedTextPlain } from '../../../platform/linked-text.ts';
 
 const LABEL_FILL = 'F3F2F1';
 const HEADER_FILL = 'DEE0E2';
@@ -68,7 +69,7 @@ const spacer = () => new Paragraph({ text: '', spacing: { after: 120 } });
 function blockContent(block: DocumentBlock): (Paragraph | Table)[] {
   switch (block.type) {
     case 'guidance':
-      return [paragraph(block.text, { italics: true, spacing: { after: 120 } })];
+      return [paragraph(linkedTextPlain(block.text), { italics: true, spacing: { after: 120 } })];
     case 'prompts':
       return block.items.map((item) => paragraph(item, { bullet: { level: 0 } }));
     case 'subheading':

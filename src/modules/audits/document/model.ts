@@ -12,6 +12,7 @@ import type { ChildFacts } from '../../tools/expression.ts';
 import {
   answerApplies,
   applyLimitingJudgements,
+  descriptorForChild,
   limitingJudgement,
   overallGrade,
   scaleOf,
@@ -314,12 +315,12 @@ function judgementBlock(context: Context, answer: Extract<Answer, { kind: 'judge
   const given = answers[answer.key];
   const grade = gradeOf(scale, given);
   const descriptors = answer.descriptors ?? sectionDescriptors;
-  const descriptor = grade && descriptors?.[grade.value];
+  const descriptor = grade ? descriptorForChild(tool, descriptors?.[grade.value], child) : undefined;
   return {
     type: 'judgement',
     label: answer.label,
     grade: grade ? { ...grade, label: context.typed(grade.label) } : null,
-    descriptor: descriptor === undefined || descriptor === null ? [] : typeof descriptor === 'string' ? [descriptor] : [...descriptor],
+    descriptor: descriptor === undefined ? [] : typeof descriptor === 'string' ? [descriptor] : descriptor,
     evidence: (answer.evidence ?? []).map((box) => ({ label: box.label, value: isAnswered(answers[box.key]) ? context.typed(String(answers[box.key])) : null })),
     limit: limitNote(scale, limitingJudgement(tool, answer.key, answers, child), given),
   };

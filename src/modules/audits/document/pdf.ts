@@ -9,6 +9,7 @@
  */
 import PDFDocument from 'pdfkit';
 import type { AnswerRow, AuditDocument, DocumentBlock, LimitNote } from './model.ts';
+import { linkedTextPlain } from '../../../platform/linked-text.ts';
 
 type Pdf = InstanceType<typeof PDFDocument>;
 
@@ -132,7 +133,7 @@ function table(doc: Pdf, block: Extract<DocumentBlock, { type: 'table' }>) {
 function block(doc: Pdf, item: DocumentBlock) {
   switch (item.type) {
     case 'guidance':
-      body(doc, item.text, { italic: true });
+      body(doc, linkedTextPlain(item.text), { italic: true });
       doc.moveDown(0.3);
       return;
     case 'prompts':
