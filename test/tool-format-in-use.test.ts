@@ -33,8 +33,8 @@ describe.each(testDrivers())('tools for some children, in allocation and the for
   let t: TestApp;
   let council: SmallCouncil;
   let org: string;
-  let inCare: { toolId: string };
-  let cinCp: { toolId: string };
+  let inCare: { toolId: string; editionId: string };
+  let cinCp: { toolId: string; editionId: string };
   let coordinator: TestClient;
   let auditor: TestClient;
   let token: Record<string, string>;
@@ -182,6 +182,15 @@ describe.each(testDrivers())('tools for some children, in allocation and the for
       expect(read.statusCode).toBe(200);
       expect(read.body.includes(careLeaverPoint)).toBe(shown);
     }
+  });
+
+  it('shows in the tool library whom a tool is for, and which descriptor points are for some children only', async () => {
+    const page = await coordinator.get(`/tools/${inCare.toolId}/editions/${inCare.editionId}`);
+    expect(page.statusCode).toBe(200);
+    const text = pageText(page.body);
+    expect(text).toContain('For Child in care and care leaver');
+    expect(text).toContain("Supervision considers the pathway plan and the young person's move to independence. (only when child.legalStatus == 'care_leaver')");
+    expect(text).toContain('Use the detailed audit guide as the benchmark for Good');
   });
 
   it('makes links in guidance safe links, and leaves everything else as text', async () => {

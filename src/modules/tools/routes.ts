@@ -6,6 +6,7 @@ import { notFound, type FieldError } from '../../platform/errors.ts';
 import { describeToolError, downloadName, findEdition, importToolEdition, listTools, MAX_TOOL_FILE_BYTES } from './library.ts';
 import { PREFILL_SOURCES, type AuditTool, type CompletedBy, type SectionKind } from './schema.ts';
 import type { ToolFileError } from './tool-file.ts';
+import { appliesToWords } from './applies-to.ts';
 
 const editionParams = z.object({ toolId: z.string().uuid(), editionId: z.string().uuid() });
 
@@ -55,6 +56,7 @@ export async function toolRoutes(app: FastifyInstance, { db }: AppDependencies) 
       labels: { prefill: PREFILL_LABELS, completedBy: COMPLETED_BY_LABELS, sectionKind: SECTION_KIND_LABELS, respondentType: RESPONDENT_TYPE_LABELS },
       flash: doneMessage(request, edition),
       fileHref: `/tools/${toolId}/editions/${editionId}/file`,
+      forChildren: appliesToWords(tool.appliesTo),
     });
   });
 
