@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDocument, stringify } from 'yaml';
 import { importToolEdition } from '../src/modules/tools/library.ts';
 import { linkedTextHtml, linkedTextPlain } from '../src/platform/linked-text.ts';
+import { descriptorAsWritten, descriptorForChild } from '../src/modules/tools/judgements.ts';
 import { ukDateAt } from '../src/platform/clock.ts';
 import { createApiToken } from '../src/modules/account/service.ts';
 import { createTestApp, type TestApp } from './support/app.ts';
@@ -225,5 +226,20 @@ describe('links in guidance text', () => {
     expect(linkedTextPlain('Read [the guide](https://example.org/guide) or [e-mail us](mailto:qa@example.org); [not](javascript:x) a link')).toBe(
       'Read the guide (https://example.org/guide) or e-mail us (qa@example.org); [not](javascript:x) a link',
     );
+  });
+});
+
+describe('descriptor points for some children', () => {
+  const good = ['Plans are reviewed regularly.', { text: 'The pathway plan is up to date.', appliesWhen: "child.legalStatus == 'care_leaver'" }];
+
+  it('keeps a point for the children its condition names, and drops it for the others', () => {
+    expect(descriptorForChild(good, { legalStatus: 'care_leaver', ageInYears: 19 })).toEqual(['Plans are reviewed regularly.', 'The pathway plan is up to date.']);
+    expect(descriptorForChild(good, { legalStatus: 'cin', ageInYears: 9 })).toEqual(['Plans are reviewed regularly.']);
+    expect(descriptorForChild({ text: 'Only for older children.', appliesWhen: 'child.ageInYears >= 16' }, { legalStatus: 'cin', ageInYears: 9 })).toBeUndefined();
+    expect(descriptorForChild('One paragraph.', null)).toBe('One paragraph.');
+  });
+
+  it('shows every point with its condition where there is no child (a blank form)', () => {
+    expect(descriptorAsWritten(good)).toEqual(['Plans are reviewed regularly.', "The pathway plan is up to date. (only when child.legalStatus == 'care_leaver')"]);
   });
 });

@@ -434,7 +434,7 @@ function checkDescriptors(descriptors: unknown, scale: Scale | undefined, path: 
 }
 
 /** What a descriptor's condition may read: the child's facts, the same as in a section's condition. */
-const CHILD_ONLY: ToolContext = { paths: new Map(CHILD_FACT_TYPES) };
+export const CHILD_ONLY: ToolContext = { paths: new Map(CHILD_FACT_TYPES) };
 
 function checkDescriptorCondition(source: string, path: Path, report: ReportFn): void {
   const parsed = parseExpression(source);

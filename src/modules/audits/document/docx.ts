@@ -3,6 +3,7 @@
  * guidance and prompts, then two-column tables of question and answer, judgement rows with
  * their evidence, and the form's own tables (criteria, action plan) with a header row.
  */
+import { linkedTextPlain } from '../../../platform/linked-text.ts';
 import {
   AlignmentType,
   BorderStyle,
@@ -19,7 +20,6 @@ import {
   type IParagraphOptions,
 } from 'docx';
 import type { AnswerRow, AuditDocument, DocumentBlock, LimitNote } from './model.ts';
-import { linkedTextPlain } from '../../../platform/linked-text.ts';
 
 const LABEL_FILL = 'F3F2F1';
 const HEADER_FILL = 'DEE0E2';

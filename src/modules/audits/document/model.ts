@@ -315,7 +315,7 @@ function judgementBlock(context: Context, answer: Extract<Answer, { kind: 'judge
   const given = answers[answer.key];
   const grade = gradeOf(scale, given);
   const descriptors = answer.descriptors ?? sectionDescriptors;
-  const descriptor = grade ? descriptorForChild(tool, descriptors?.[grade.value], child) : undefined;
+  const descriptor = grade ? descriptorForChild(descriptors?.[grade.value], child) : undefined;
   return {
     type: 'judgement',
     label: answer.label,

@@ -7,9 +7,9 @@
  * mapped first: accents on other letters are dropped (ł → l), a few symbols are spelled out,
  * and what is left becomes "?" rather than a wrong glyph.
  */
+import { linkedTextPlain } from '../../../platform/linked-text.ts';
 import PDFDocument from 'pdfkit';
 import type { AnswerRow, AuditDocument, DocumentBlock, LimitNote } from './model.ts';
-import { linkedTextPlain } from '../../../platform/linked-text.ts';
 
 type Pdf = InstanceType<typeof PDFDocument>;
 

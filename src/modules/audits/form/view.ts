@@ -54,7 +54,7 @@ function descriptorRows(form: FieldForm, spec: Extract<Answer, { kind: 'judgemen
   const descriptors: Descriptors = spec.descriptors ?? section?.descriptors ?? {};
   const scale = scaleOf(form.tool, spec.scale);
   return (scale?.options ?? []).flatMap((option) => {
-    const descriptor = descriptorForChild(form.tool, descriptors[option.value], form.child);
+    const descriptor = descriptorForChild(descriptors[option.value], form.child);
     if (!descriptor) return [];
     return [typeof descriptor === 'string' ? { label: option.label, text: descriptor } : { label: option.label, points: descriptor }];
   });
