@@ -47,6 +47,7 @@ export async function toolRoutes(app: FastifyInstance, { db }: AppDependencies) 
     return reply.page('tools/views/edition.njk', {
       edition,
       tool,
+      forChildren: appliesToWords(tool.appliesTo),
       // A definition stored before the format existed (no sections list) still opens.
       sections: Array.isArray(tool.sections) ? tool.sections : [],
       header: Array.isArray(tool.header) ? tool.header : [],
@@ -56,7 +57,6 @@ export async function toolRoutes(app: FastifyInstance, { db }: AppDependencies) 
       labels: { prefill: PREFILL_LABELS, completedBy: COMPLETED_BY_LABELS, sectionKind: SECTION_KIND_LABELS, respondentType: RESPONDENT_TYPE_LABELS },
       flash: doneMessage(request, edition),
       fileHref: `/tools/${toolId}/editions/${editionId}/file`,
-      forChildren: appliesToWords(tool.appliesTo),
     });
   });
 
