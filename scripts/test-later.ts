@@ -35,6 +35,7 @@ const DATE_SENSITIVE = [
   'test/demo.test.ts',
   'test/platform.test.ts',
   'test/bristol-path.test.ts',
+  'test/tool-format-in-use.test.ts',
 ];
 
 if (!fs.existsSync(FAKETIME)) {

@@ -80,7 +80,7 @@ describe('audit-tool format: errors name the file, the path and what is wrong', 
       {
         file: 'bolton.yaml',
         path: 'sections[0].answers[0].scale',
-        line: 74,
+        line: 85,
         message:
           'unknown scale "ofstedd": declare it under scales, or use a standard scale (ofsted, telford_quality, practice_skills, yes_no, yes_no_na, yes_no_partially, yes_no_partially_na, file_recording)',
       },
@@ -204,15 +204,15 @@ describe('audit-tool format: errors name the file, the path and what is wrong', 
     const broken = minimal.replace('  - key: feedback\n', '  - key: feedback\n    title: [unclosed\n');
     const errors = errorsOf(broken);
     expect(errors[0]!.file).toBe('tool.yaml');
-    expect(errors[0]!.line).toBe(103);
-    expect(errors[0]!.message).toMatch(/^YAML syntax error: .* \(line 103\)$/);
+    expect(errors[0]!.line).toBe(116);
+    expect(errors[0]!.message).toMatch(/^YAML syntax error: .* \(line 116\)$/);
     expect(errors.length).toBeLessThanOrEqual(6);
   });
 
   it('a field given twice is a syntax error with its path and line', () => {
     const twice = minimal.replace('    title: Moderation\n', '    title: Moderation\n    title: Moderators form\n');
     expect(errorsOf(twice)).toEqual([
-      { file: 'tool.yaml', path: 'sections[5].title', line: 157, message: 'YAML syntax error: the field "title" is given twice in the same mapping (line 157)' },
+      { file: 'tool.yaml', path: 'sections[5].title', line: 170, message: 'YAML syntax error: the field "title" is given twice in the same mapping (line 170)' },
     ]);
   });
 
@@ -234,6 +234,80 @@ describe('audit-tool format: errors name the file, the path and what is wrong', 
     expect([...lines].sort((a, b) => a - b)).toEqual(lines);
   });
 });
+
+describe('audit-tool format: which children a tool is for, option hints, conditional descriptors, links', () => {
+  it('reads them from the worked example', () => {
+    const result = parseToolFile(minimal, 'minimal.yaml');
+    if (!result.ok) throw new Error(JSON.stringify(result.errors, null, 2));
+    const { tool } = result;
+    expect(tool.appliesTo).toEqual({ legalStatuses: ['cin', 'cp', 'child_in_care', 'care_leaver'] });
+    // A hint on one grade of the standard Ofsted scale, without redeclaring its options.
+    const good = tool.scales.find((s) => s.id === 'ofsted')!.options.find((o) => o.value === 'good')!;
+    expect(good).toMatchObject({ label: 'Good', code: 'G', hint: 'Use the detailed audit guide as the benchmark for Good' });
+    const management = tool.sections[0]!.answers[0]!;
+    expect(management.kind === 'judgement' && management.descriptors?.good).toEqual([
+      'Supervision is regular, reflective and based on the risk analysis.',
+      { text: "Supervision considers the pathway plan and the young person's move to independence.", appliesWhen: "child.legalStatus == 'care_leaver'" },
+    ]);
+    expect(tool.guidance).toContain('[the detailed audit guide](https://www.example.org/audit-guide)');
+  });
+
+  it('an appliesTo that names no children, an unknown or repeated legal status, or ages the wrong way round', () => {
+    expect(problems(variant((d) => (d.appliesTo = {})))).toEqual([
+      'appliesTo: say which children the tool is for: legalStatuses, minimumAge or maximumAge; or leave appliesTo out for a tool for every child',
+    ]);
+    expect(problems(variant((d) => (d.appliesTo = { legalStatuses: ['cin', 'in_care', 'cin'], minimumAge: 18, maximumAge: 16 })))).toEqual([
+      'appliesTo.legalStatuses[1]: must be one of early_help, cin, cp, plo, child_in_care, care_leaver, not "in_care"',
+      'appliesTo.legalStatuses[2]: "cin" is listed twice',
+      'appliesTo.maximumAge: maximumAge must not be less than minimumAge',
+    ]);
+  });
+
+  it('a hint for a value the standard scale does not have, or hints on a scale of its own', () => {
+    expect(problems(variant((d) => (d.scales[0].hints = { great: 'Benchmark' })))).toEqual([
+      'scales[0].hints.great: "great" is not a value of ofsted: use one of outstanding, good, requires_improvement, inadequate',
+    ]);
+    const own = { id: 'risk', options: [{ value: 'low', label: 'Low' }, { value: 'high', label: 'High' }], hints: { low: 'x' } };
+    expect(problems(variant((d) => d.scales.push(own)))).toEqual(['scales[1].hints: hints add help to the options of a scale named in extends; on your own scale give each option its hint']);
+  });
+
+  it('a descriptor condition that is unknown, misspelt or reads answers, with file, line and path', () => {
+    const errors = errorsOf(
+      variant((d) => {
+        const descriptors = d.sections[0].answers[0].descriptors;
+        descriptors.good[1].appliesWhen = "child.legalStatus == 'careleaver'";
+        descriptors.requires_improvement = { text: 'Some reflection.', appliesWhen: 'child.age > 16' };
+        descriptors.inadequate = { text: 'No oversight.', appliesWhen: "answers.supervision_in_last_3_months == 'no'" };
+      }),
+      'council.yaml',
+    );
+    expect(errors.map((e) => `${e.file} ${e.path}: ${e.message}`)).toEqual([
+      "council.yaml sections[0].answers[0].descriptors.good[1].appliesWhen: 'careleaver' is not a value of child.legalStatus: use one of 'early_help', 'cin', 'cp', 'plo', 'child_in_care', 'care_leaver' (column 22)",
+      'council.yaml sections[0].answers[0].descriptors.requires_improvement.appliesWhen: the child has no "age": use child.legalStatus, child.ageInYears, child.referralFactors (column 1)',
+      "council.yaml sections[0].answers[0].descriptors.inadequate.appliesWhen: a descriptor's condition reads only the child's facts (child.legalStatus, child.ageInYears, child.referralFactors), not answers.supervision_in_last_3_months (column 1)",
+    ]);
+    expect(errors.every((e) => typeof e.line === 'number' && e.line > 0)).toBe(true);
+    expect(problems(variant((d) => (d.sections[0].answers[0].descriptors.good[1].when = 'x')))).toEqual(['sections[0].answers[0].descriptors.good[1].when: unknown field "when"']);
+  });
+
+  it('a link in guidance that is not http(s) or mailto, with file, line and path', () => {
+    const yamlText = variant((d) => {
+      d.guidance = 'Read [the guide](javascript:alert(1)) first.';
+      d.sections[1].guidance = 'See [the procedures](/procedures), or [e-mail us](mailto:nobody).';
+    });
+    const errors = errorsOf(yamlText, 'council.yaml');
+    expect(errors.map((e) => `${e.file}:${e.line} ${e.path}: ${e.message}`)).toEqual([
+      `council.yaml:${lineOf(yamlText, 'guidance: Read')} guidance: the link "javascript:alert(1" cannot be followed from Assure: a link's address starts with https://, http:// or mailto:`,
+      `council.yaml:${lineOf(yamlText, 'guidance: See')} sections[1].guidance: the link "/procedures" cannot be followed from Assure: a link's address starts with https://, http:// or mailto:`,
+      `council.yaml:${lineOf(yamlText, 'guidance: See')} sections[1].guidance: the link "mailto:nobody" is not an e-mail address: write mailto:name@example.org`,
+    ]);
+  });
+});
+
+/** The 1-based line of the first line of the text that contains `fragment`. */
+function lineOf(text: string, fragment: string): number {
+  return text.split('\n').findIndex((line) => line.includes(fragment)) + 1;
+}
 
 describe('the JSON schema for editors', () => {
   it('the committed audit-tools/audit-tool.schema.json is toolJsonSchema() (regenerate it as audit-tools/README.md says)', () => {

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import nunjucks from 'nunjucks';
 import type { z } from 'zod';
 import type { FieldError } from './errors.ts';
+import { linkedTextFilter } from './linked-text.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const SRC_DIR = path.resolve(here, '..');
@@ -40,6 +41,8 @@ export function createViewEnvironment(): nunjucks.Environment {
     (errors ?? []).map((error) => ({ text: error.message, href: `#${error.field}` })),
   );
   environment.addFilter('selectItems', selectItems);
+  // Guidance from a tool file: escaped, with its http(s) and mailto links made links (see linked-text.ts).
+  environment.addFilter('linkedText', linkedTextFilter);
   return environment;
 }
 

@@ -173,7 +173,16 @@ const allocation = {
   required: ['childId', 'auditorId'],
   properties: {
     childId: { type: 'string', format: 'uuid', description: 'A child in the register, within your reach, whose case is open' },
-    toolId: { type: 'string', format: 'uuid', description: "The audit tool; its newest published edition is used. Default: the child's service's default tool" },
+    toolId: {
+      type: 'string',
+      format: 'uuid',
+      description: "The audit tool; its newest published edition is used. Default: the child's service's default tool if it is for this child, else the first tool whose appliesTo fits the child",
+    },
+    confirmNotForChild: {
+      type: 'boolean',
+      const: true,
+      description: "Needed when the tool is not for this child (its appliesTo: legal statuses, ages): without it the allocation is refused with an error on confirmNotForChild",
+    },
     auditorId: { type: 'string', format: 'uuid', description: 'A staff member with an auditing role (auditor, moderator, QA coordinator, QA lead) who is not the case holder' },
   },
 };

@@ -10,7 +10,7 @@ import { allocateAudit, allocationFormFor } from './allocation.ts';
 /** How many children a register search shows; a longer list asks for a narrower search. */
 const SEARCH_LIMIT = 25;
 
-type Choices = { childId?: string | undefined; toolId?: string | undefined; auditorId?: string | undefined };
+type Choices = { childId?: string | undefined; toolId?: string | undefined; auditorId?: string | undefined; confirmNotForChild?: string | undefined };
 
 const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
 const searchField = z.string().trim().max(100, 'Search must be 100 characters or fewer');
@@ -29,7 +29,7 @@ export async function allocationRoutes(app: FastifyInstance, { db }: AppDependen
 
   app.post('/audits/allocate', { config: { access: 'audits.allocate' } }, async (request, reply) => {
     const body = (request.body ?? {}) as Record<string, unknown>;
-    const choices: Choices = { childId: text(body.childId), toolId: text(body.toolId), auditorId: text(body.auditorId) };
+    const choices: Choices = { childId: text(body.childId), toolId: text(body.toolId), auditorId: text(body.auditorId), confirmNotForChild: text(body.confirmNotForChild) };
     const outcome = await allocateAudit(db, { principal: request.principal!, ipAddress: request.ip, at: request.at }, choices);
     if (outcome.ok) return reply.redirect(`/audits?allocated=${outcome.audit.id}`, 303);
     return formPage(request, reply, choices, outcome.errors, 400);
@@ -64,7 +64,7 @@ export async function allocationRoutes(app: FastifyInstance, { db }: AppDependen
     await logActivity(db, { principal, ipAddress: request.ip, at: request.at }, { action: 'view', recordType: 'child', recordId: form.form.child.id, childId: form.form.child.id, summary: 'allocation form' });
     return reply.code(status).page('audits/views/allocate-form.njk', {
       form: form.form,
-      values: { toolId: choices.toolId || form.form.defaultToolId || '', auditorId: choices.auditorId ?? '' },
+      values: { toolId: choices.toolId || form.form.defaultToolId || '', auditorId: choices.auditorId ?? '', confirmNotForChild: choices.confirmNotForChild ?? '' },
       errors,
       workingDays: form.form.workingDays,
     });

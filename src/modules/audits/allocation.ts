@@ -9,6 +9,9 @@ import { appLink, enqueueEmail } from '../../platform/outbox.ts';
 import { formatDate } from '../../platform/views.ts';
 import { isIsoDate, workingDaysAfter, type HolidayCalendar } from '../../platform/working-days.ts';
 import * as children from '../children/service.ts';
+import { LEGAL_STATUS_LABELS } from '../children/annex-a.ts';
+import { ageInYearsOn, appliesToWords, toolAppliesToChild } from '../tools/applies-to.ts';
+import type { ChildFacts } from '../tools/expression.ts';
 import { holidayCalendarFor } from '../org/calendar.ts';
 import { DEFAULT_TIMESCALES } from './lifecycle.ts';
 import * as queries from './queries.ts';
@@ -27,7 +30,7 @@ import { recordAllocation, timescalesFor } from './transitions.ts';
 export const AUDIT_WORKING_DAYS = DEFAULT_TIMESCALES.auditorDays;
 
 /** The fields of the allocation form and of POST /api/v1/audits, in the order errors are listed. */
-export const ALLOCATION_FIELDS = ['childId', 'toolId', 'auditorId'] as const;
+export const ALLOCATION_FIELDS = ['childId', 'toolId', 'confirmNotForChild', 'auditorId'] as const;
 type AllocationField = (typeof ALLOCATION_FIELDS)[number];
 
 const blankToUndefined = (value: unknown) => (typeof value === 'string' && value.trim() === '' ? undefined : value);
@@ -36,6 +39,11 @@ export const allocationInputSchema = z.object({
   childId: z.preprocess(blankToUndefined, z.string({ error: 'Choose a child from the register' }).trim().uuid('Choose a child from the register')),
   toolId: z.preprocess(blankToUndefined, z.string({ error: 'Choose an audit tool from the list' }).trim().uuid('Choose an audit tool from the list').optional()),
   auditorId: z.preprocess(blankToUndefined, z.string({ error: 'Choose an auditor' }).trim().uuid('Choose an auditor from the list')),
+  /**
+   * The allocator's confirmation of a tool that is not for this child: the form sends the id of
+   * the tool confirmed (so a confirmation never carries over to another tool), the API true.
+   */
+  confirmNotForChild: z.preprocess(blankToUndefined, z.union([z.literal(true), z.string().trim().uuid()], { error: 'Confirm with true, or leave confirmNotForChild out' }).optional()),
 });
 
 export type AllocationInput = z.input<typeof allocationInputSchema>;
@@ -80,11 +88,47 @@ async function allocatableChild(db: Db, principal: Principal, childId: string): 
   return { child };
 }
 
-/** The tool the child's service audits with by default, if it has a published edition. */
-async function defaultToolFor(db: Db, organisationId: string, child: RegisterChild, tools: Awaited<ReturnType<typeof queries.selectAllocatableTools>>) {
-  if (!child.service_id) return null;
-  const toolId = await queries.selectServiceDefaultTool(db, organisationId, child.service_id);
-  return tools.find((tool) => tool.tool_id === toolId) ?? null;
+type AllocatableTool = Awaited<ReturnType<typeof queries.selectAllocatableTools>>[number];
+
+/** What a tool's appliesTo is tested on: the child's legal status and age today, as in the register. */
+function childFactsOf(child: RegisterChild, today: string): ChildFacts {
+  const dateOfBirth = child.date_of_birth ? String(child.date_of_birth).slice(0, 10) : null;
+  return { legalStatus: child.legal_status, ageInYears: dateOfBirth ? ageInYearsOn(dateOfBirth, today) : null };
+}
+
+/**
+ * The tool preselected for the child: the service's default tool if it is for this child, else
+ * the first tool written for children like this one (its appliesTo holds), else the service's
+ * default all the same (the allocator is then asked to confirm it).
+ */
+async function defaultToolFor(db: Db, organisationId: string, child: RegisterChild, tools: AllocatableTool[], facts: ChildFacts): Promise<DefaultTool | null> {
+  const toolId = child.service_id ? await queries.selectServiceDefaultTool(db, organisationId, child.service_id) : null;
+  const serviceDefault = tools.find((tool) => tool.tool_id === toolId);
+  if (serviceDefault && toolAppliesToChild(serviceDefault.applies_to, facts)) return { tool: serviceDefault, chosenAs: 'service' };
+  const forChild = tools.find((tool) => tool.applies_to && toolAppliesToChild(tool.applies_to, facts));
+  if (forChild) return { tool: forChild, chosenAs: 'child' };
+  return serviceDefault ? { tool: serviceDefault, chosenAs: 'service' } : null;
+}
+
+type DefaultTool = { tool: AllocatableTool; chosenAs: 'service' | 'child' };
+
+/** Why the preselected tool is chosen, for the hint under the list of tools. */
+function defaultToolNote(chosen: DefaultTool | null, serviceName: string | null | undefined): string | null {
+  if (!chosen) return null;
+  if (chosen.chosenAs === 'child') return `${chosen.tool.tool_name} is chosen: it is for ${appliesToWords(chosen.tool.applies_to)}.`;
+  return `The default tool for ${serviceName ?? 'the service'} is chosen.`;
+}
+
+/** The child in the words a warning uses: "CD is Child in Need, aged 9". */
+function childInWords(child: RegisterChild, facts: ChildFacts): string {
+  const status = LEGAL_STATUS_LABELS[child.legal_status as keyof typeof LEGAL_STATUS_LABELS] ?? child.legal_status;
+  return `${child.initials} (${child.external_id}) is ${status}${typeof facts.ageInYears === 'number' ? `, aged ${facts.ageInYears}` : ''}`;
+}
+
+/** Why the tool is not for the child, in words for the allocator; null when it is. */
+function notForChild(tool: AllocatableTool, child: RegisterChild, facts: ChildFacts): string | null {
+  if (toolAppliesToChild(tool.applies_to, facts)) return null;
+  return `${tool.tool_name} is for ${appliesToWords(tool.applies_to)}, and ${childInWords(child, facts)}`;
 }
 
 /** Everything the allocation form shows for one child: where the case sits, the choices, the due date. */
@@ -95,7 +139,9 @@ export async function allocationFormFor(db: Db, principal: Principal, childId: s
   const { child } = found;
   const organisationId = principal.organisationId;
   const tools = await queries.selectAllocatableTools(db, organisationId);
-  const defaultTool = await defaultToolFor(db, organisationId, child, tools);
+  const facts = childFactsOf(child, today);
+  const defaultTool = await defaultToolFor(db, organisationId, child, tools, facts);
+  const serviceName = child.service_id ? await queries.selectServiceName(db, organisationId, child.service_id) : null;
   const auditors = await queries.selectAuditorCandidates(db, organisationId, today);
   const { dueOn, workingDays } = await organisationDueOn(db, organisationId, today);
   return {
@@ -104,9 +150,15 @@ export async function allocationFormFor(db: Db, principal: Principal, childId: s
       child: { id: child.id, externalId: child.external_id, initials: child.initials },
       caseHolder: child.allocated_worker_id ? { id: child.allocated_worker_id, name: child.worker_name } : null,
       team: child.allocated_team_id ? { id: child.allocated_team_id, name: child.team_name } : null,
-      service: child.service_id ? { id: child.service_id, name: await queries.selectServiceName(db, organisationId, child.service_id) } : null,
+      service: child.service_id ? { id: child.service_id, name: serviceName } : null,
       tools: tools.map((tool) => ({ value: tool.tool_id, text: `${tool.tool_name} (edition ${tool.edition})` })),
-      defaultToolId: defaultTool?.tool_id ?? null,
+      defaultToolId: defaultTool?.tool.tool_id ?? null,
+      /** Why each tool that is not for this child is not (the warning shown when it is chosen), by tool id. */
+      notForChild: Object.fromEntries(tools.flatMap((tool) => {
+        const reason = notForChild(tool, child, facts);
+        return reason ? [[tool.tool_id, reason]] : [];
+      })) as Record<string, string>,
+      defaultToolNote: defaultToolNote(defaultTool, serviceName),
       // The case-holder cannot audit their own case, so they are not offered.
       auditors: auditors
         .filter((auditor) => auditor.id !== child.allocated_worker_id)
@@ -128,7 +180,7 @@ function parseFields(input: unknown) {
     errors.push({ field: name, message: parsed.error.issues[0]?.message ?? 'Check this answer' });
     return undefined;
   };
-  return { childId: field('childId'), toolId: field('toolId'), auditorId: field('auditorId'), errors };
+  return { childId: field('childId'), toolId: field('toolId'), auditorId: field('auditorId'), confirmNotForChild: field('confirmNotForChild'), errors };
 }
 
 /**
@@ -151,9 +203,15 @@ export async function allocateAudit(db: Db, actor: AllocationActor, input: unkno
   const tools = await queries.selectAllocatableTools(db, organisationId);
   let tool = fields.toolId ? tools.find((candidate) => candidate.tool_id === fields.toolId) : undefined;
   if (fields.toolId && !tool) errors.push({ field: 'toolId', message: 'Choose an audit tool from the list' });
-  if (!fields.toolId && !fields.errors.some((error) => error.field === 'toolId') && child) {
-    tool = (await defaultToolFor(db, organisationId, child, tools)) ?? undefined;
+  const facts = child ? childFactsOf(child, today) : null;
+  if (!fields.toolId && !fields.errors.some((error) => error.field === 'toolId') && child && facts) {
+    tool = (await defaultToolFor(db, organisationId, child, tools, facts))?.tool;
     if (!tool) errors.push({ field: 'toolId', message: 'Choose an audit tool: the child\'s service has no default tool' });
+  }
+  // A tool not written for this child may still be right (a council's judgement), but only when the allocator says so.
+  const reason = tool && child && facts ? notForChild(tool, child, facts) : null;
+  if (tool && reason && fields.confirmNotForChild !== true && fields.confirmNotForChild !== tool.tool_id) {
+    errors.push({ field: 'confirmNotForChild', message: `${reason}: confirm that you want to use ${tool.tool_name}, or choose another tool` });
   }
 
   const auditor = fields.auditorId ? (await queries.selectAuditorCandidates(db, organisationId, today, fields.auditorId))[0] : undefined;
@@ -194,7 +252,7 @@ export async function allocateAudit(db: Db, actor: AllocationActor, input: unkno
       recordType: 'audit',
       recordId: inserted.id,
       childId: child.id,
-      summary: `allocated audit ${inserted.reference} to staff ${auditor.id} with ${tool.tool_name} edition ${tool.edition}, due ${dueOn}`,
+      summary: `allocated audit ${inserted.reference} to staff ${auditor.id} with ${tool.tool_name} edition ${tool.edition}${reason ? ' (confirmed: the tool is not for this child)' : ''}, due ${dueOn}`,
     });
     return inserted;
   });

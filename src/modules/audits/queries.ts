@@ -3,6 +3,7 @@ import type { Db } from '../../db/index.ts';
 import type { AuditStatus, Grade } from '../../db/types.ts';
 import type { DataScope } from '../../platform/access.ts';
 import { type IsoDate } from '../../platform/working-days.ts';
+import type { AppliesTo } from '../tools/schema.ts';
 
 /**
  * Overdue is asked of the data, never stored: an audit is overdue when the deadline of the stage
@@ -338,6 +339,8 @@ export async function selectAllocatableTools(db: Db, organisationId: string) {
     .selectFrom('audit_tools as tools')
     .innerJoin('audit_tool_editions as editions', 'editions.tool_id', 'tools.id')
     .select(['tools.id as tool_id', 'tools.name as tool_name', 'editions.id as edition_id', 'editions.edition'])
+    // Which children the edition is for: allocation preselects and warns with it.
+    .select(sql<AppliesTo | null>`editions.definition -> 'appliesTo'`.as('applies_to'))
     .where('tools.organisation_id', '=', organisationId)
     .where('editions.status', '=', 'published')
     .distinctOn('tools.id')

@@ -8,8 +8,8 @@
  */
 import { evaluate, parseExpression, pathsIn, type ChildFacts, type EvaluationContext, type Expr, type ToolContext } from './expression.ts';
 import { capGrade, isBetterThan, ranksOf, worstOf, type Scale } from './scales.ts';
-import type { AuditTool, Rule } from './schema.ts';
-import { toolContext } from './tool-file.ts';
+import type { AuditTool, DescriptorParagraph, Descriptors, Rule } from './schema.ts';
+import { CHILD_ONLY, toolContext } from './tool-file.ts';
 
 export type Answers = Readonly<Record<string, unknown>>;
 
@@ -83,6 +83,31 @@ export function sectionApplies(tool: AuditTool, sectionKey: string, answers: Ans
   const section = tool.sections.find((s) => s.key === sectionKey);
   if (!section) throw new Error(`the tool ${tool.key} has no section "${sectionKey}"`);
   return !section.appliesWhen || holds(tool, section.appliesWhen, answers, child);
+}
+
+/**
+ * A grade descriptor as this child's auditor reads it: its paragraphs whose condition holds for
+ * the child (a care-leaver-only sentence is left out for a child in need). One paragraph comes
+ * back as text, a list as points; undefined when nothing is left. The conditions read only the
+ * child's facts (tool-file.ts checks it), so the tool is not needed to evaluate them.
+ */
+export function descriptorForChild(descriptor: Descriptors[string] | undefined, child?: ChildFacts | null): string | string[] | undefined {
+  if (descriptor === undefined) return undefined;
+  const shown = (paragraph: DescriptorParagraph) =>
+    typeof paragraph === 'string' ? [paragraph] : evaluate(compiled(paragraph.appliesWhen), { answers: {}, child: child ?? null, types: CHILD_ONLY }) ? [paragraph.text] : [];
+  if (!Array.isArray(descriptor)) return shown(descriptor)[0];
+  const points = descriptor.flatMap(shown);
+  return points.length > 0 ? points : undefined;
+}
+
+/**
+ * A grade descriptor for no child in particular (a blank form, the tool's own page): every
+ * paragraph, one that holds only for some children followed by its condition.
+ */
+export function descriptorAsWritten(descriptor: Descriptors[string] | undefined): string[] {
+  if (descriptor === undefined) return [];
+  const paragraphs = Array.isArray(descriptor) ? descriptor : [descriptor];
+  return paragraphs.map((paragraph) => (typeof paragraph === 'string' ? paragraph : `${paragraph.text} (only when ${paragraph.appliesWhen})`));
 }
 
 /** The answers an answer's conditions read (its section's appliesWhen and its own): what asking it turns on. */

@@ -6,6 +6,7 @@ import { notFound, type FieldError } from '../../platform/errors.ts';
 import { describeToolError, downloadName, findEdition, importToolEdition, listTools, MAX_TOOL_FILE_BYTES } from './library.ts';
 import { PREFILL_SOURCES, type AuditTool, type CompletedBy, type SectionKind } from './schema.ts';
 import type { ToolFileError } from './tool-file.ts';
+import { appliesToWords } from './applies-to.ts';
 
 const editionParams = z.object({ toolId: z.string().uuid(), editionId: z.string().uuid() });
 
@@ -46,6 +47,7 @@ export async function toolRoutes(app: FastifyInstance, { db }: AppDependencies) 
     return reply.page('tools/views/edition.njk', {
       edition,
       tool,
+      forChildren: appliesToWords(tool.appliesTo),
       // A definition stored before the format existed (no sections list) still opens.
       sections: Array.isArray(tool.sections) ? tool.sections : [],
       header: Array.isArray(tool.header) ? tool.header : [],

@@ -95,12 +95,21 @@ export const scaleSchema = z.strictObject({
   extends: key.optional(),
   labels: z.record(z.string(), text).optional(),
   codes: z.record(z.string(), text).optional(),
+  /** A line of help under an option of the standard scale, keyed by its value. */
+  hints: z.record(z.string(), text).optional(),
 });
 
 const choiceOption = z.strictObject({ value: optionValue, label: text, hint: text.optional() });
 
+/**
+ * A paragraph of a grade descriptor: text, or text shown only for some children (a care-leaver-
+ * only sentence). Its condition reads the child's facts only, never answers: a descriptor is the
+ * benchmark the grade is given against, so it must not move while the auditor answers.
+ */
+export const descriptorParagraphSchema = z.union([text, z.strictObject({ text, appliesWhen: expression })]);
+
 /** Grade descriptors keyed by scale value: one paragraph, or a list of points. */
-export const descriptorsSchema = z.record(z.string(), z.union([text, z.array(text).min(1)]));
+export const descriptorsSchema = z.record(z.string(), z.union([descriptorParagraphSchema, z.array(descriptorParagraphSchema).min(1)]));
 
 const answerBase = {
   key,
@@ -296,6 +305,17 @@ export const gradeGuideSchema = z.strictObject({
   domains: z.array(z.strictObject({ key, title: text, descriptors: descriptorsSchema })).min(1),
 });
 
+/**
+ * Which children a tool is for (a council's CIN/CP tool, its children in care and care leavers
+ * tool). Allocation preselects a tool that applies to the child and asks the allocator to confirm
+ * one that does not; it never forbids it.
+ */
+export const appliesToSchema = z.strictObject({
+  legalStatuses: z.array(z.enum(LEGAL_STATUSES as [LegalStatus, ...LegalStatus[]])).min(1).optional(),
+  minimumAge: z.number().int().min(0).max(25).optional(),
+  maximumAge: z.number().int().min(0).max(25).optional(),
+});
+
 export const toolFileSchema = z.strictObject({
   schemaVersion: z.literal(SCHEMA_VERSIONS),
   key: z.string().regex(/^[a-z][a-z0-9_-]*$/, 'use lower-case letters, digits, hyphens and underscores (for example bristol-child-case-audit)'),
@@ -304,6 +324,7 @@ export const toolFileSchema = z.strictObject({
   source: text,
   description: text,
   guidance: text.optional(),
+  appliesTo: appliesToSchema.optional(),
   scales: z.array(scaleSchema).default([]),
   header: z.array(answerSchema).default([]),
   sections: z.array(sectionSchema).min(1, 'a tool needs at least one section'),
@@ -322,6 +343,8 @@ export type Rule = z.output<typeof ruleSchema>;
 export type Criterion = z.output<typeof criterionSchema>;
 export type Respondent = z.output<typeof respondentSchema>;
 export type Descriptors = z.output<typeof descriptorsSchema>;
+export type DescriptorParagraph = z.output<typeof descriptorParagraphSchema>;
+export type AppliesTo = z.output<typeof appliesToSchema>;
 
 /**
  * A parsed, checked tool edition. Its scales are resolved: every scale it uses (declared,

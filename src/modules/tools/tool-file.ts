@@ -10,6 +10,7 @@
  */
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
+import { linkAddressProblem, linksIn } from '../../platform/linked-text.ts';
 import { checkExpression, parseExpression, pathsIn, type ToolContext, type ValueType } from './expression.ts';
 import { standardScale, ranksOf, STANDARD_SCALES, type Scale, type ScaleOption } from './scales.ts';
 import {
@@ -230,6 +231,8 @@ function indexTool(root: Raw, problems: Problem[]): ToolIndex {
   checkOverall(root, answers, report);
   checkGradeGuide(record(root.gradeGuide), useScale, report);
   checkEscalation(root, report);
+  checkAppliesTo(root.appliesTo, report);
+  checkGuidanceLinks(root, report);
   return { scales, declaredScales: declared, usedScales, answers, context };
 }
 
@@ -265,13 +268,14 @@ function extendScale(def: Raw, id: string, path: Path, report: ReportFn): Scale 
   if (!base) return void report([...path, 'extends'], `"${baseId}" is not a standard scale: use one of ${STANDARD_SCALES.map((s) => s.id).join(', ')}`);
   if (def.options !== undefined) report([...path, 'options'], 'give either options or extends, not both');
   const values = base.options.map((o) => o.value);
-  for (const field of ['labels', 'codes'] as const) {
+  for (const field of ['labels', 'codes', 'hints'] as const) {
     for (const value of Object.keys(record(def[field]) ?? {})) {
       if (!values.includes(value)) report([...path, field, value], `"${value}" is not a value of ${baseId}: use one of ${values.join(', ')}`);
     }
   }
   const labels = record(def.labels) ?? {};
   const codes = record(def.codes) ?? {};
+  const hints = record(def.hints) ?? {};
   return {
     id,
     label: text(def.label) ?? base.label,
@@ -280,12 +284,16 @@ function extendScale(def: Raw, id: string, path: Path, report: ReportFn): Scale 
       ...option,
       label: text(labels[option.value]) ?? option.label,
       ...(codes[option.value] !== undefined ? { code: text(codes[option.value]) } : {}),
+      ...(hints[option.value] !== undefined ? { hint: text(hints[option.value]) } : {}),
     })),
   };
 }
 
 function ownScale(def: Raw, id: string, path: Path, report: ReportFn): Scale | undefined {
-  if (def.labels !== undefined || def.codes !== undefined) report([...path, def.labels !== undefined ? 'labels' : 'codes'], 'labels and codes change the wording of a scale named in extends');
+  for (const field of ['labels', 'codes', 'hints'] as const) {
+    if (def[field] === undefined) continue;
+    report([...path, field], field === 'hints' ? 'hints add help to the options of a scale named in extends; on your own scale give each option its hint' : 'labels and codes change the wording of a scale named in extends');
+  }
   const options = list(def.options);
   if (def.options === undefined) return void report(path, `give the scale's options, or extends: one of ${STANDARD_SCALES.map((s) => s.id).join(', ')}`);
   const seen = new Set<string>();
@@ -411,11 +419,63 @@ function checkPrefill(def: Raw, path: Path, kind: string, report: ReportFn): voi
 
 function checkDescriptors(descriptors: unknown, scale: Scale | undefined, path: Path, report: ReportFn): void {
   const entries = record(descriptors);
-  if (!entries || !scale) return;
+  if (!entries) return;
+  for (const [value, descriptor] of Object.entries(entries)) {
+    const paragraphs = Array.isArray(descriptor) ? descriptor.map((paragraph, i) => ({ paragraph, at: [...path, value, i] })) : [{ paragraph: descriptor, at: [...path, value] }];
+    for (const { paragraph, at } of paragraphs) {
+      const condition = record(paragraph)?.appliesWhen;
+      if (typeof condition === 'string') checkDescriptorCondition(condition, [...at, 'appliesWhen'], report);
+    }
+  }
+  if (!scale) return;
   const values = scale.options.map((o) => o.value);
   for (const value of Object.keys(entries)) {
     if (!values.includes(value)) report([...path, value], `"${value}" is not a value of the scale ${scale.id}: use ${values.join(', ')}`);
   }
+}
+
+/** What a descriptor's condition may read: the child's facts, the same as in a section's condition. */
+export const CHILD_ONLY: ToolContext = { paths: new Map(CHILD_FACT_TYPES) };
+
+function checkDescriptorCondition(source: string, path: Path, report: ReportFn): void {
+  const parsed = parseExpression(source);
+  const answers = parsed.ok ? pathsIn(parsed.expression).filter((reference) => reference.segments[0] === 'answers') : [];
+  // The descriptor is the benchmark a grade is given against: it must not change as the auditor answers.
+  if (answers.length > 0) {
+    return report(path, `a descriptor's condition reads only the child's facts (${CHILD_FACT_TYPES.map(([name]) => name).join(', ')}), not ${answers[0]!.text} (column ${answers[0]!.start + 1})`);
+  }
+  checkExpressionAt(source, path, CHILD_ONLY, report);
+}
+
+/** Which children the tool is for: something to test, and an age range that is not empty. */
+function checkAppliesTo(value: unknown, report: ReportFn): void {
+  const appliesTo = record(value);
+  if (!appliesTo) return;
+  if (appliesTo.legalStatuses === undefined && appliesTo.minimumAge === undefined && appliesTo.maximumAge === undefined) {
+    return report(['appliesTo'], 'say which children the tool is for: legalStatuses, minimumAge or maximumAge; or leave appliesTo out for a tool for every child');
+  }
+  const seen = new Set<string>();
+  list(appliesTo.legalStatuses).forEach((status, i) => {
+    const name = text(status);
+    if (name !== undefined && seen.has(name)) report(['appliesTo', 'legalStatuses', i], `"${name}" is listed twice`);
+    if (name !== undefined) seen.add(name);
+  });
+  if (typeof appliesTo.minimumAge === 'number' && typeof appliesTo.maximumAge === 'number' && appliesTo.minimumAge > appliesTo.maximumAge) {
+    report(['appliesTo', 'maximumAge'], 'maximumAge must not be less than minimumAge');
+  }
+}
+
+/** Links in guidance: only addresses Assure will make links (http, https, mailto). */
+function checkGuidanceLinks(root: Raw, report: ReportFn): void {
+  const check = (guidance: unknown, path: Path) => {
+    if (typeof guidance !== 'string') return;
+    for (const link of linksIn(guidance)) {
+      const problem = linkAddressProblem(link.address);
+      if (problem) report(path, problem);
+    }
+  };
+  check(root.guidance, ['guidance']);
+  list(root.sections).forEach((section, s) => check(record(section)?.guidance, ['sections', s, 'guidance']));
 }
 
 type Register = (key: unknown, path: Path, entry: Omit<IndexedAnswer, 'key' | 'path'>) => void;

@@ -7,9 +7,9 @@
  * Everything on it comes from the tool file, which the library checked when it was loaded; a
  * definition stored before the format may lack lists, and is read as having none.
  */
-import { scaleOf } from '../../tools/judgements.ts';
+import { descriptorAsWritten, scaleOf } from '../../tools/judgements.ts';
 import { defaultCompletedBy, type Answer, type AuditTool, type CompletedBy, type Descriptors, type Section, type SimpleAnswer } from '../../tools/schema.ts';
-import { descriptorOf, normalised, type AnswerRow, type AnswerSpace, type DocumentBlock, type DocumentSection, type FormDocument, type TableRow } from './model.ts';
+import { normalised, type AnswerRow, type AnswerSpace, type DocumentBlock, type DocumentSection, type FormDocument, type TableRow } from './model.ts';
 
 /** Lines to write on when the tool does not say (the audit form's own default). */
 const TEXT_LINES = 3;
@@ -133,7 +133,7 @@ function judgementBlock(tool: AuditTool, answer: Extract<Answer, { kind: 'judgem
     descriptorOf: null,
     evidence: (answer.evidence ?? []).map((box) => ({ label: box.hint ? `${box.label}\n${box.hint}` : box.label, value: null, space: { kind: 'write', lines: box.rows ?? TEXT_LINES } })),
     limit: null,
-    choices: options.map((option) => ({ label: option.hint ? `${option.label}: ${option.hint}` : option.label, descriptor: descriptorOf(descriptors, option.value) })),
+    choices: options.map((option) => ({ label: option.hint ? `${option.label}: ${option.hint}` : option.label, descriptor: descriptorAsWritten(descriptors?.[option.value]) })),
   };
 }
 

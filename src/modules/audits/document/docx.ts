@@ -5,6 +5,7 @@
  * edition's blank form is drawn by the same code, with spaces to write in and grades to tick.
  * Every page carries the protective marking, the council, whose document it is and its number.
  */
+import { linkedTextPlain } from '../../../platform/linked-text.ts';
 import {
   AlignmentType,
   BorderStyle,
@@ -80,7 +81,7 @@ const spacer = () => new Paragraph({ text: '', spacing: { after: 120 } });
 function blockContent(block: DocumentBlock): (Paragraph | Table)[] {
   switch (block.type) {
     case 'guidance':
-      return [paragraph(block.text, { italics: true, spacing: { after: 120 } })];
+      return [paragraph(linkedTextPlain(block.text), { italics: true, spacing: { after: 120 } })];
     case 'prompts':
       return block.items.map((item) => paragraph(item, { bullet: { level: 0 } }));
     case 'subheading':

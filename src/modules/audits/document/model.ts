@@ -12,6 +12,7 @@ import type { ChildFacts } from '../../tools/expression.ts';
 import {
   answerApplies,
   applyLimitingJudgements,
+  descriptorForChild,
   limitingJudgement,
   overallGrade,
   scaleOf,
@@ -380,9 +381,10 @@ function limitNote(scale: Scale | undefined, limit: Limit | null, given: unknown
   return { message: limit.message, atBest, breached };
 }
 
-export function descriptorOf(descriptors: Descriptors | undefined, value: string | undefined): string[] {
-  const descriptor = value === undefined ? undefined : descriptors?.[value];
-  return descriptor === undefined || descriptor === null ? [] : typeof descriptor === 'string' ? [descriptor] : [...descriptor];
+/** The descriptor of a grade as it reads for this child (paragraphs whose condition fails are left out). */
+export function descriptorOf(descriptors: Descriptors | undefined, value: string | undefined, child: ChildFacts | null): string[] {
+  const descriptor = value === undefined ? undefined : descriptorForChild(descriptors?.[value], child);
+  return descriptor === undefined ? [] : typeof descriptor === 'string' ? [descriptor] : [...descriptor];
 }
 
 function judgementBlock(
@@ -405,7 +407,7 @@ function judgementBlock(
     grade,
     moderated,
     summary: judgementSummary(answer.label, grade, moderated),
-    descriptor: descriptorOf(answer.descriptors ?? sectionDescriptors, standing?.value),
+    descriptor: descriptorOf(answer.descriptors ?? sectionDescriptors, standing?.value, child),
     descriptorOf: standing?.label ?? null,
     evidence: (answer.evidence ?? []).map((box) => ({ label: box.label, value: isAnswered(answers[box.key]) ? context.typed(String(answers[box.key])) : null })),
     limit: limitNote(scale, limitingJudgement(tool, answer.key, answers, child), given),

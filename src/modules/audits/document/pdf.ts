@@ -9,6 +9,7 @@
  * mapped first: accents on other letters are dropped (ł → l), a few symbols are spelled out,
  * and what is left becomes "?" rather than a wrong glyph.
  */
+import { linkedTextPlain } from '../../../platform/linked-text.ts';
 import PDFDocument from 'pdfkit';
 import type { AnswerRow, DocumentBlock, FormDocument, LimitNote, PageMarks } from './model.ts';
 
@@ -190,7 +191,7 @@ function table(doc: Pdf, block: Extract<DocumentBlock, { type: 'table' }>) {
 function block(doc: Pdf, item: DocumentBlock) {
   switch (item.type) {
     case 'guidance':
-      body(doc, item.text, { italic: true });
+      body(doc, linkedTextPlain(item.text), { italic: true });
       doc.moveDown(0.3);
       return;
     case 'prompts':

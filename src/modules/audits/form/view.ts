@@ -4,7 +4,7 @@
  * typed or what was saved; the templates escape them.
  */
 import type { FieldError } from '../../../platform/errors.ts';
-import { scaleOf } from '../../tools/judgements.ts';
+import { descriptorForChild, scaleOf } from '../../tools/judgements.ts';
 import type { Answer, Descriptors, Section, SimpleAnswer } from '../../tools/schema.ts';
 import { answerText, auditorColumns, DETAILS_PAGE, feedbackOf, fieldId, findSection, optionsOf, pageQuestions, respondentQuestions, rowCount, type Question } from './answers.ts';
 import { judgementName, respondentAsked, type AuditForm } from './form.ts';
@@ -47,14 +47,14 @@ function labelOf(spec: { label: string; required?: boolean }) {
   return spec.required ? spec.label : `${spec.label} (optional)`;
 }
 
-/** What a field needs of the form: its tool and the staff to choose from. */
-type FieldForm = Pick<AuditForm, 'tool' | 'staffOptions'>;
+/** What a field needs of the form: its tool, the staff to choose from, and the child (for descriptors that depend on them). */
+type FieldForm = Pick<AuditForm, 'tool' | 'staffOptions'> & { child?: AuditForm['child'] };
 
 function descriptorRows(form: FieldForm, spec: Extract<Answer, { kind: 'judgement' }>, section: Section | undefined) {
   const descriptors: Descriptors = spec.descriptors ?? section?.descriptors ?? {};
   const scale = scaleOf(form.tool, spec.scale);
   return (scale?.options ?? []).flatMap((option) => {
-    const descriptor = descriptors[option.value];
+    const descriptor = descriptorForChild(descriptors[option.value], form.child);
     if (!descriptor) return [];
     return [typeof descriptor === 'string' ? { label: option.label, text: descriptor } : { label: option.label, points: descriptor }];
   });
