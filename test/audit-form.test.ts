@@ -205,17 +205,68 @@ describe.each(testDrivers())('completing an audit on %s', (driver) => {
     expect(pageText(page.body)).toContain('Management Grip cannot be better than Does not yet meet good: Limiting judgement for this section');
   }, 60_000);
 
-  it('refuses submission while a required judgement or its evidence is missing, linking to the field', async () => {
+  it('refuses submission while a required judgement or its evidence is missing, in plain words, one line per section not started, and shows each beside its field', async () => {
     const { id } = await allocate(BOLTON);
     await savePage(id, 'child_centred_practice', { child_centred_practice_grade: 'good' });
     const check = await clients.auditor.get(`/audits/${id}/form/check`);
     const refused = await clients.auditor.post(`/audits/${id}/form/submit`, { _version: versionOf(check.body) });
-    expect(refused.statusCode).toBe(400);
-    expect(pageText(refused.body)).toContain('You cannot submit this audit yet');
-    expect(refused.body).toContain(`href="/audits/${id}/form/sections/child_centred_practice#child_centred_practice_comments"`);
-    expect(refused.body).toContain(`href="/audits/${id}/form/sections/child_and_family_assessment#child_and_family_assessment_grade"`);
-    expect(pageText(refused.body)).toMatch(/Auditors comments and rationale for grading.*for Child centred practice and voice of the child/);
+    // Refused, then redirected: a reload of the page shows the list again and never submits again.
+    expect(refused.statusCode).toBe(303);
+    expect(refused.headers.location).toBe(`/audits/${id}/form/check?refused=1`);
+    const summary = await clients.auditor.get(String(refused.headers.location));
+    expect(summary.statusCode).toBe(200);
+    const text = pageText(summary.body);
+    expect(text).toContain('You cannot submit this audit yet');
+    expect(text).not.toMatch(/is missing|\(\w[^)]*\) is/);
+    // The section begun names what it lacks; a section not started is one line.
+    expect(summary.body).toContain(`href="/audits/${id}/form/sections/child_centred_practice?check=1#child_centred_practice_comments"`);
+    expect(text).toMatch(/Answer ‘Auditors comments and rationale for grading – include what is working well and what needs to be improved’ for Child centred practice and voice of the child/);
+    expect(text).toContain('Select case type');
+    expect(text).toContain('Complete the section: 5. Child and Family Assessment');
+    expect(summary.body).toContain(`href="/audits/${id}/form/sections/child_and_family_assessment?check=1#`);
+    const sectionsNotStarted = tools[BOLTON]!.tool.sections.length;
+    const lines = [...summary.body.matchAll(/<li>\s*<a href="\/audits\//g)].length;
+    expect(lines).toBeLessThan(sectionsNotStarted + 3);
+    // The link opens the page with the error beside its field.
+    const opened = await clients.auditor.get(`/audits/${id}/form/sections/child_and_family_assessment?check=1`);
+    expect(opened.body).toContain('<title>Error:');
+    expect(opened.body).toMatch(/id="child_and_family_assessment_grade-error"[\s\S]*?Select a judgement for/);
     expect((await audit(id)).status).toBe('in_progress');
+  }, 60_000);
+
+  it('shows each feedback respondent only what applies, and refuses a reason "not obtained" beside "obtained"', async () => {
+    const { id, childId } = await allocate(BRISTOL);
+    await t.db.updateTable('children').set({ date_of_birth: addDays(ukDateAt(new Date()), -2 * 366) }).where('id', '=', childId).execute();
+    const blank = await clients.auditor.get(pageUrl(id, 'service_user_feedback'));
+    const blankText = pageText(blank.body);
+    // The 2-year-old is not asked for their own feedback: one line, no questions.
+    expect(blankText).toMatch(/Not asked for this child, who is 2 \(feedback is sought from age 13\)/);
+    expect(blank.body).not.toContain('name="young_person_child-obtained"');
+    expect(blank.body).not.toContain('name="young_person_child-going_well"');
+    expect(blank.body).toMatch(/data-aria-controls="conditional-parent_carer_1-obtained"/);
+
+    const contradictory = await savePage(id, 'service_user_feedback', { 'parent_carer_1-obtained': 'yes', 'parent_carer_1-going_well': 'Good', 'parent_carer_1-reason-other': 'Not reached' });
+    expect(contradictory.statusCode).toBe(400);
+    expect(pageText(contradictory.body)).toContain('You said feedback was obtained from Parent/carer 1: delete why it was not obtained, or select No');
+    const noWithAnswers = await savePage(id, 'service_user_feedback', { 'parent_carer_1-obtained': 'no', 'parent_carer_1-going_well': 'Good', 'parent_carer_1-reason-other': 'Not reached' });
+    expect(pageText(noWithAnswers.body)).toContain('You said feedback was not obtained from Parent/carer 1: delete the answers to its questions, or select Yes');
+    const unchosen = await savePage(id, 'service_user_feedback', { 'parent_carer_1-going_well': 'Good' });
+    expect(pageText(unchosen.body)).toContain('Select whether feedback was obtained from Parent/carer 1');
+    expect((await audit(id)).answers).toEqual({});
+
+    // Without JavaScript: "Yes" and Continue comes back to the page, now showing only that branch.
+    const chosen = await savePage(id, 'service_user_feedback', { 'parent_carer_1-obtained': 'yes', 'parent_carer_2-obtained': 'no', 'parent_carer_2-reason-other': 'Moved away', _action: 'continue' });
+    expect(chosen.statusCode).toBe(303);
+    expect(chosen.headers.location).toBe(`${pageUrl(id, 'service_user_feedback')}#respondent-parent_carer_1`);
+    const narrowed = await clients.auditor.get(pageUrl(id, 'service_user_feedback'));
+    const branch = (respondent: string, value: string) => new RegExp(`id="conditional-${respondent}-obtained${value === 'yes' ? '' : '-2'}">\\s*<div class="app-not-chosen">`);
+    expect(narrowed.body).toMatch(branch('parent_carer_1', 'no'));
+    expect(narrowed.body).not.toMatch(branch('parent_carer_1', 'yes'));
+    expect(narrowed.body).toMatch(branch('parent_carer_2', 'yes'));
+    const answered = await savePage(id, 'service_user_feedback', { 'parent_carer_1-obtained': 'yes', 'parent_carer_1-going_well': 'Listened to', 'parent_carer_2-obtained': 'no', 'parent_carer_2-reason-other': 'Moved away', _action: 'continue' });
+    expect(answered.headers.location).not.toContain('service_user_feedback');
+    const stored = (await audit(id)).answers.service_user_feedback as { respondents: Record<string, unknown> };
+    expect(Object.keys(stored.respondents).sort()).toEqual(['parent_carer_1', 'parent_carer_2']);
   }, 60_000);
 
   it('refuses a stale save, keeping the typed text and showing the newer version beside it', async () => {

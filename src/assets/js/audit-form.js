@@ -60,6 +60,16 @@ if (form && status && window.fetch && window.FormData) {
   };
   showAsked({});
 
+  // A branch that a radio's conditional reveal hides (feedback obtained: Yes or No) is not sent,
+  // for autosave or Continue: what the auditor switched away from is not an answer.
+  form.addEventListener('formdata', (event) => {
+    for (const hidden of form.querySelectorAll('.govuk-radios__conditional--hidden')) {
+      for (const field of hidden.querySelectorAll('input, textarea, select')) {
+        if (field.name) event.formData.delete(field.name);
+      }
+    }
+  });
+
   const save = () => {
     if (saving) {
       again = true;

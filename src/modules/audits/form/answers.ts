@@ -102,6 +102,38 @@ export function fieldId(spec: Answer | SimpleAnswer, name: string): string {
   return spec.kind === 'date' ? `${name}-day` : name;
 }
 
+/** A label as the middle of a sentence: "Areas for improvement" → "areas for improvement", but "SMART plan" stays. */
+function inSentence(label: string): string {
+  return /^[A-Z][a-z]/.test(label) ? label[0]!.toLowerCase() + label.slice(1) : label;
+}
+
+/**
+ * What to say when a required answer is missing, in GOV.UK's words: "Select a judgement for
+ * Reviews", "Enter strengths for Assessment", "Select case type". A long label, or a question,
+ * is quoted whole ("Answer ‘Is the child seen alone?’") rather than bent into a sentence.
+ */
+export function missingMessage(spec: Answer | SimpleAnswer, label: string, forWhat?: string): string {
+  const about = forWhat ? ` for ${forWhat}` : '';
+  if (spec.kind === 'judgement') return `Select a judgement for ${label}`;
+  const text = label.trim().replace(/[.:]$/, '');
+  if (text.endsWith('?') || text.split(/\s+/).length > 6) return `Answer ‘${text}’${about}`;
+  const what = inSentence(text);
+  switch (spec.kind) {
+    case 'single':
+    case 'yesno':
+    case 'scaling':
+      return `Select ${what}${about}`;
+    case 'multiple':
+      return `Select at least one option for ${what}${about}`;
+    case 'date':
+      return `Enter a date for ${what}${about}`;
+    case 'staff':
+      return `Select a member of staff for ${what}${about}`;
+    default:
+      return `Enter ${what}${about}`;
+  }
+}
+
 export function isAnswered(value: unknown): boolean {
   if (value === undefined || value === null) return false;
   if (typeof value === 'string') return value.trim() !== '';
@@ -259,6 +291,21 @@ export type RespondentAnswer = {
   answers: Record<string, unknown>;
 };
 
+/**
+ * Answers that contradict whether feedback was obtained: a reason it was not with "Yes", answers
+ * to the questions with "No" or with nothing chosen. Refused rather than stored side by side,
+ * since a report could not tell which is true. (With JavaScript the branch not chosen is not
+ * posted; without it, the page shows only the chosen branch once saved.)
+ */
+function contradiction(respondent: Respondent, entry: RespondentAnswer): string | undefined {
+  const answered = Object.keys(entry.answers).length > 0;
+  const reason = entry.notObtainedReason !== undefined || entry.notObtainedOther !== undefined;
+  if (entry.obtained === 'yes' && reason) return `You said feedback was obtained from ${respondent.label}: delete why it was not obtained, or select No`;
+  if (entry.obtained === 'no' && answered) return `You said feedback was not obtained from ${respondent.label}: delete the answers to its questions, or select Yes`;
+  if (!entry.obtained && (answered || reason)) return `Select whether feedback was obtained from ${respondent.label}`;
+  return undefined;
+}
+
 function parseFeedback(section: Section, raw: RawFields, context: FieldContext, errors: FieldError[]): unknown {
   const feedback = section.feedback!;
   const respondents: Record<string, RespondentAnswer> = {};
@@ -287,6 +334,8 @@ function parseFeedback(section: Section, raw: RawFields, context: FieldContext, 
       if (!parsed.ok) errors.push({ field: fieldId(question, name), message: `${respondent.label}, ${question.label}: ${parsed.message}` });
       else if (parsed.value !== undefined) entry.answers[question.key] = parsed.value;
     }
+    const refusal = contradiction(respondent, entry);
+    if (refusal) errors.push({ field: `${respondent.key}-obtained`, message: refusal });
     if (entry.obtained || entry.resident || entry.notObtainedReason || entry.notObtainedOther || Object.keys(entry.answers).length) respondents[respondent.key] = entry;
   }
   return Object.keys(respondents).length ? { respondents } : undefined;
