@@ -122,6 +122,12 @@ async function setUpStaticAssets(app: FastifyInstance) {
     ...long,
   });
   await app.register(fastifyStatic, {
+    root: path.join(ROOT_DIR, 'node_modules/@ministryofjustice/frontend/moj/assets/images'),
+    prefix: '/assets/moj/images/',
+    decorateReply: false,
+    ...long,
+  });
+  await app.register(fastifyStatic, {
     root: path.join(PUBLIC_DIR, 'stylesheets'),
     prefix: '/assets/stylesheets/',
     decorateReply: false,

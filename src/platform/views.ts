@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import MarkdownIt from 'markdown-it';
 import nunjucks from 'nunjucks';
 import type { z } from 'zod';
 import type { FieldError } from './errors.ts';
@@ -36,7 +37,34 @@ export function createViewEnvironment(): nunjucks.Environment {
     (errors ?? []).map((error) => ({ text: error.message, href: `#${error.field}` })),
   );
   environment.addFilter('selectItems', selectItems);
+  environment.addFilter('indefiniteArticle', indefiniteArticle);
+  environment.addFilter('guidance', (text: unknown) => new nunjucks.runtime.SafeString(guidanceHtml(text)));
   return environment;
+}
+
+/**
+ * A tool's guidance as GOV.UK paragraphs and lists: councils write "- " bullets and numbered
+ * lines in their YAML. markdown-it with raw HTML off escapes everything else, so nothing a tool
+ * file says becomes markup; links are left as text (a tool file is not a place for them).
+ */
+const guidanceMarkdown = new MarkdownIt('zero', { html: false, breaks: true }).enable(['paragraph', 'list', 'newline', 'emphasis']);
+const GOVUK_CLASSES: Record<string, string> = { paragraph_open: 'govuk-body', bullet_list_open: 'govuk-list govuk-list--bullet', ordered_list_open: 'govuk-list govuk-list--number' };
+guidanceMarkdown.core.ruler.push('govuk_classes', (state) => {
+  for (const token of state.tokens) {
+    const classes = GOVUK_CLASSES[token.type];
+    if (classes) token.attrSet('class', classes);
+  }
+});
+
+export function guidanceHtml(text: unknown): string {
+  if (text === null || text === undefined || text === '') return '';
+  return guidanceMarkdown.render(String(text));
+}
+
+/** "action" → "an action", "row" → "a row": a tool's item names fill in sentences. */
+export function indefiniteArticle(noun: unknown): string {
+  const word = String(noun ?? '');
+  return `${/^[aeiou]/i.test(word) ? 'an' : 'a'} ${word}`;
 }
 
 /** '2026-11-24' or a Date → '24 November 2026', the GOV.UK date style. */

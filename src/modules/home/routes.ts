@@ -22,6 +22,8 @@ export async function homeRoutes(app: FastifyInstance, deps: AppDependencies) {
     });
     return reply.page('home/views/home.njk', {
       hasStaffRecord: principal.staffId !== null,
+      // An administrator links accounts to staff records themselves: they are told where, not to ask one.
+      ownUserHref: can(principal, 'org.manage') ? `/organisation/users/${principal.userId}` : null,
       sections: groupBySection(items),
       counts: countsOf(items),
       pipeline,

@@ -121,12 +121,14 @@ export function navigationFor(principal: Principal | null, currentPath: string) 
     { href: '/activity', text: 'Activity log', show: can(principal, 'activity.view') },
     { href: '/account', text: 'Your account', show: true },
   ];
+  // Completing one's own audit is "My audits" work, though its address is under the tracker's.
+  const section = /^\/audits\/[^/]+\/form(\/|$)/.test(currentPath) && principal.staffId ? '/my-audits' : currentPath;
   return items
     .filter((item) => item.show)
     .map((item) => ({
       href: item.href,
       text: item.text,
-      active: item.href === '/' ? currentPath === '/' : currentPath.startsWith(item.href),
+      active: item.href === "/" ? section === "/" : section === item.href || section.startsWith(`${item.href}/`),
     }));
 }
 
