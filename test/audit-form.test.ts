@@ -326,6 +326,51 @@ describe.each(testDrivers())('completing an audit on %s', (driver) => {
     expect((await audit(id)).answers).toEqual({});
   }, 60_000);
 
+  it('keeps every action typed when one date is wrong, even if the auditor leaves by the back link, and refuses a row with only a date', async () => {
+    const { id } = await allocate(BRISTOL);
+    const later = addDays(ukDateAt(new Date()), 20);
+    const refused = await savePage(id, 'action_plan', {
+      'actions-0-action_required': 'Update the chronology',
+      'actions-0-to_be_completed_by': council.staff.worker1.id,
+      ...dateFields('actions-0-by_when', later),
+      'actions-1-action_required': 'Hold a core group',
+      'actions-1-to_be_completed_by': council.staff.worker1.id,
+      'actions-1-by_when-day': '31',
+      'actions-1-by_when-month': '2',
+      'actions-1-by_when-year': '2027',
+    });
+    expect(refused.statusCode).toBe(400);
+    expect((await audit(id)).answers).toEqual({});
+    // The auditor leaves by the back link and comes back: everything typed is there, with the problem.
+    await clients.auditor.get(`/audits/${id}/form`);
+    const back = await clients.auditor.get(pageUrl(id, 'action_plan'));
+    expect(back.body).toMatch(/<textarea[^>]*name="actions-0-action_required"[^>]*>Update the chronology<\/textarea>/);
+    expect(back.body).toMatch(/<textarea[^>]*name="actions-1-action_required"[^>]*>Hold a core group<\/textarea>/);
+    expect(back.body).toMatch(/name="actions-1-by_when-day"[^>]*value="31"|value="31"[^>]*name="actions-1-by_when-day"/);
+    expect(pageText(back.body)).toContain('By when (action 2): enter a real date');
+    // Put right, it saves, and what was kept is gone.
+    const fixed = await clients.auditor.post(pageUrl(id, 'action_plan'), {
+      _version: versionOf(back.body),
+      'actions-0-action_required': 'Update the chronology',
+      'actions-0-to_be_completed_by': council.staff.worker1.id,
+      ...dateFields('actions-0-by_when', later),
+      'actions-1-action_required': 'Hold a core group',
+      'actions-1-to_be_completed_by': council.staff.worker1.id,
+      ...dateFields('actions-1-by_when', later),
+    });
+    expect(fixed.statusCode, pageText(fixed.body).slice(0, 400)).toBe(303);
+    expect(((await audit(id)).answers.actions as unknown[]).length).toBe(2);
+    expect(pageText((await clients.auditor.get(pageUrl(id, 'action_plan'))).body)).not.toContain('enter a real date');
+
+    // A row with only a date would be saved and then never become an action: refused, saying why.
+    const dateOnly = await clients.auditor.post(pageUrl(id, 'action_plan'), { _version: String((await audit(id)).version), ...dateFields('actions-0-by_when', later) });
+    expect(dateOnly.statusCode).toBe(400);
+    expect(pageText(dateOnly.body)).toContain('Enter action required for action 1, or clear the action');
+    expect(dateOnly.body).toContain('href="#actions-0-action_required"');
+    expect(((await audit(id)).answers.actions as unknown[]).length).toBe(2);
+    expect(pageText(dateOnly.body)).toContain('To remove an action, clear all its answers.');
+  }, 60_000);
+
   it('asks only the questions that apply: one turned on by an answer on its page is shown or hidden as it changes; one for a child in care, or for the line manager, is left off', async () => {
     const { id } = await allocate(BRISTOL);
     const details = await clients.auditor.get(pageUrl(id, DETAILS_PAGE));

@@ -102,9 +102,9 @@ export function fieldId(spec: Answer | SimpleAnswer, name: string): string {
   return spec.kind === 'date' ? `${name}-day` : name;
 }
 
-/** A label as the middle of a sentence: "Areas for improvement" → "areas for improvement", but "SMART plan" stays. */
+/** A label as the middle of a sentence: "Action Required" → "action required", but "SMART plan" and "IRO" stay. */
 function inSentence(label: string): string {
-  return /^[A-Z][a-z]/.test(label) ? label[0]!.toLowerCase() + label.slice(1) : label;
+  return label.replace(/\b[A-Z][a-z]+\b/g, (word) => word.toLowerCase());
 }
 
 /**
@@ -272,7 +272,16 @@ function parseRepeating(spec: Extract<Answer, { kind: 'repeating' }>, raw: RawFi
       else if (parsed.value !== undefined) row[column.key] = parsed.value;
     }
     // A row left blank is no row: that is how a row is removed without JavaScript.
-    if (Object.keys(row).length > 0) rows.push(row);
+    if (Object.keys(row).length === 0) return;
+    // A row with a date or an owner but none of its required words (the action itself) would be
+    // saved and then never become anything: it is refused, naming what it lacks.
+    const words = auditorColumns(spec).filter((column) => column.kind === 'text');
+    const lacking = words.find((column) => column.required);
+    if (lacking && words.every((column) => !isAnswered(row[column.key]))) {
+      const name = `${spec.key}-${posted}-${lacking.key}`;
+      if (!errors.some((error) => error.field.startsWith(`${spec.key}-${posted}-`))) errors.push({ field: fieldId(lacking, name), message: `${missingMessage(lacking, lacking.label, `${item} ${index + 1}`)}, or clear the ${item}` });
+    }
+    rows.push(row);
   });
   if (spec.maxRows !== undefined && rows.length > spec.maxRows) errors.push({ field: `${spec.key}-0-${spec.columns[0]!.key}`, message: `${spec.label}: at most ${spec.maxRows} ${item}s` });
   return rows.length ? rows : undefined;

@@ -3,9 +3,11 @@ import { z } from 'zod';
 import type { AppDependencies } from '../../../platform/http/types.ts';
 import { notFound, type FieldError } from '../../../platform/errors.ts';
 import { sectionApplies } from '../../tools/judgements.ts';
-import { DETAILS_PAGE, findSection, pageFields, type RawFields } from './answers.ts';
+import { DETAILS_PAGE, findSection, pageFields, parsePage, type RawFields } from './answers.ts';
 import {
   feedbackToFollowUp,
+  findDraft,
+  keepDraft,
   formPages,
   isEditable,
   limitsOnPage,
@@ -92,6 +94,9 @@ export async function auditFormRoutes(app: FastifyInstance, { db }: AppDependenc
       const query = request.query as { add?: string; check?: string };
       const add = z.coerce.number().int().min(0).max(20).catch(0).parse(query.add);
       const answers = await shownAnswers(form);
+      // What was typed here and could not be saved comes back as typed, with its problems.
+      const draft = await findDraft(db, form, page);
+      if (draft) return renderPage(reply, form, page, { values: draft, errors: parsePage(form.tool, page, draft, form.context).errors, addRows: add });
       // Opened from a refused submission's list: what stops it is shown beside each field.
       const errors = query.check === '1' ? pageProblems(form, page, answers).map(({ field, message }) => ({ field, message })) : [];
       return renderPage(reply, form, page, { values: pageFields(form.tool, page, answers), errors, addRows: add });
@@ -116,7 +121,10 @@ export async function auditFormRoutes(app: FastifyInstance, { db }: AppDependenc
         return reply.code(422).send({ status: 'invalid', errors: outcome.errors });
       }
       const form = await openForm(db, request.principal!, id, request.today);
-      if (!outcome.ok && outcome.reason === 'invalid') return renderPage(reply, form, page, { values: body, errors: outcome.errors, status: 400 });
+      if (!outcome.ok && outcome.reason === 'invalid') {
+        await keepDraft(db, actorOf(request), form, page, body);
+        return renderPage(reply, form, page, { values: body, errors: outcome.errors, status: 400 });
+      }
       if (!outcome.ok) {
         // Nothing is overwritten: the person's own text stays in the fields, the newer version beside it.
         return renderPage(reply, form, page, { values: body, errors: [], status: 409, stale: outcome.answers, version: outcome.version });

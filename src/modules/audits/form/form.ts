@@ -412,6 +412,8 @@ export async function saveSection(db: Db, actor: FormActor, auditId: string, pag
       const current = await trx.selectFrom('audits').select(['version', 'answers']).where('id', '=', form.audit.id).executeTakeFirstOrThrow();
       return { ok: false as const, reason: 'stale' as const, version: current.version, answers: current.answers };
     }
+    // Saved: what was kept of an earlier try at this page is no longer needed.
+    await trx.deleteFrom('audit_form_drafts').where('audit_id', '=', form.audit.id).where('page', '=', page).execute();
     // The first save starts the audit: a transition of the lifecycle, in this same transaction.
     const version = updated.status === 'allocated' ? (await transitionAudit(trx, actor, form.audit.id, 'in_progress', { expectedVersion: updated.version })).version : updated.version;
     const started = updated.status === 'allocated' ? '; audit started' : '';
@@ -458,6 +460,34 @@ export function feedbackToFollowUp(form: AuditForm, page: string, before: Record
       return branchEmpty;
     })
     .map((respondent) => respondent.key);
+}
+
+/** The fields of a form page worth keeping: what was typed, not the form's own bookkeeping. */
+function typedFields(fields: RawFields): RawFields {
+  return Object.fromEntries(Object.entries(fields).filter(([name]) => !name.startsWith('_')));
+}
+
+/**
+ * Keeps what was typed on a page that could not be saved, as typed, so nothing is lost if the
+ * auditor leaves by the back link: the page shows it again, with its problems, until it saves.
+ */
+export async function keepDraft(db: Db, actor: FormActor, form: AuditForm, page: string, fields: RawFields): Promise<void> {
+  const typed = JSON.stringify(typedFields(fields));
+  await inTransaction(db, async (trx) => {
+    await trx
+      .insertInto('audit_form_drafts')
+      .values({ audit_id: form.audit.id, organisation_id: actor.principal.organisationId, page, fields: typed, saved_by: actor.principal.userId })
+      .onConflict((conflict) => conflict.columns(['audit_id', 'page']).doUpdateSet({ fields: typed, saved_by: actor.principal.userId, updated_at: sql<string>`now()` }))
+      .execute();
+    await logActivity(trx, actor, { action: 'update', recordType: 'audit', recordId: form.audit.id, childId: form.audit.child.id, summary: `audit form: ${page} kept unsaved, with problems to put right` });
+  });
+}
+
+/** What was typed on a page that could not be saved, if anything. */
+export async function findDraft(db: Db, form: AuditForm, page: string): Promise<RawFields | undefined> {
+  const row = await db.selectFrom('audit_form_drafts').select('fields').where('audit_id', '=', form.audit.id).where('page', '=', page).executeTakeFirst();
+  if (!row) return undefined;
+  return (typeof row.fields === 'string' ? JSON.parse(row.fields) : row.fields) as RawFields;
 }
 
 /** The overall grade as an Ofsted grade, through the scale option's `ofsted` where it has one. */
