@@ -403,6 +403,14 @@ describe.each(testDrivers())('completing an audit on %s', (driver) => {
     expect(pageText(remedial.body)).not.toContain('Initials of Line Manager');
   });
 
+  it('highlights My audits, not the Audit tracker, inside one\'s own audit form', async () => {
+    const { id } = await allocate(BRISTOL);
+    const active = (html: string) => /<li class="govuk-service-navigation__item govuk-service-navigation__item--active">[\s\S]*?<\/li>/.exec(html)?.[0] ?? '';
+    expect(active((await clients.auditor.get(pageUrl(id, 'assessment'))).body)).toContain('My audits');
+    expect(active((await clients.auditor.get(`/audits/${id}/form`)).body)).toContain('My audits');
+    expect(active((await clients.auditor.get('/audits')).body)).toContain('Audit tracker');
+  });
+
   it('lets only the audit\'s auditor complete it', async () => {
     const { id } = await allocate(BRISTOL);
     const version = String((await audit(id)).version);
