@@ -281,6 +281,7 @@ describe.each(testDrivers())('completing an audit on %s', (driver) => {
     expect(pageText(stale.body)).toContain('Your answers have not been saved');
     expect(pageText(stale.body)).toContain('The newer saved version');
     expect(pageText(stale.body)).toContain('Saved in the second tab');
+    expect(stale.body).toMatch(/data-testid="newer-version">[\s\S]*?<dl class="app-newer-version">/);
     expect((await audit(id)).answers.assessment_strengths).toBe('Saved in the second tab');
 
     // With JavaScript, the autosave of a stale page is refused the same way.

@@ -80,7 +80,7 @@ describeInBrowser('completing an audit in Chromium', () => {
     t = await startBrowserApp(seed);
     page = await t.newPage();
     await signIn(page, t.seeded.council.users.auditor.email, PASSWORD);
-  });
+  }, 180_000);
   afterAll(async () => t?.close());
 
   const form = () => page.locator('main form[data-module="app-autosave"]');
@@ -191,6 +191,10 @@ describeInBrowser('completing an audit in Chromium', () => {
     await action.getByLabel('Action Required').fill('Update the chronology');
     await action.getByLabel('To be completed by').selectOption({ label: 'Wes Worker, Social Worker' });
     await fillDate(action, 'By when', shiftDays(ukDateAt(new Date()), 30));
+    // The button that adds another action stands clear of the date above it.
+    const year = (await action.getByLabel('Year').boundingBox())!;
+    const addAnother = (await page.getByRole('button', { name: 'Save and add another action' }).boundingBox())!;
+    expect(addAnother.y - (year.y + year.height)).toBeGreaterThanOrEqual(20);
     await continueTo();
 
     await onPage('Check your answers before submitting the audit');
@@ -283,6 +287,10 @@ describeInBrowser('completing an audit in Chromium', () => {
     const newer = page.getByTestId('newer-version');
     expect(await newer.getByRole('heading').innerText()).toBe('The newer saved version');
     expect(await newer.innerText()).toContain('Saved in the second tab');
+    // Each question spans the column, above its answer: a third of the page split again in two broke words mid-word.
+    const column = (await newer.boundingBox())!;
+    const question = (await newer.locator('dt').first().boundingBox())!;
+    expect(question.width).toBeGreaterThan(column.width * 0.8);
 
     // Continue again saves the person's own text over the newer version, now knowingly.
     await continueTo();
