@@ -77,6 +77,7 @@ describe.each(testDrivers())('upload forms, assets and wording on %s', (driver) 
     const followed = response.statusCode === 303 ? await coordinator.get(String(response.headers.location)) : response;
     const text = pageText(followed.body);
     expect(text).not.toContain('problem(s)');
+    expect(text).toMatch(/2 problems found/);
   });
 });
 
