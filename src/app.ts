@@ -70,10 +70,11 @@ export async function buildApp(deps: AppDependencies, options: { logStream?: Nod
     sessionPlugin: '@fastify/cookie',
     cookieKey: csrfCookieName(deps.config),
     cookieOpts: { path: '/', httpOnly: true, sameSite: 'lax', signed: true, secure: deps.config.secureCookies ? true : 'auto' },
+    // Never from the query string: an address ends up in history and logs.
     getToken: (request) => {
       const body = request.body as Record<string, unknown> | undefined;
-      const query = request.query as Record<string, unknown> | undefined;
-      return String(body?._csrf ?? query?._csrf ?? request.headers['x-csrf-token'] ?? '');
+      const upload = (request as { uploadCsrfToken?: string }).uploadCsrfToken;
+      return String(body?._csrf ?? upload ?? request.headers['x-csrf-token'] ?? '');
     },
   });
   await setUpStaticAssets(app);
@@ -120,6 +121,13 @@ async function setUpStaticAssets(app: FastifyInstance) {
     root: [path.join(ROOT_DIR, 'node_modules/govuk-frontend/dist/govuk'), path.join(SRC_DIR, 'assets/js')],
     prefix: '/assets/js/',
     allowedPath: (pathName) => pathName.endsWith('.js'),
+    decorateReply: false,
+    ...long,
+  });
+  await app.register(fastifyStatic, {
+    // MOJ's stylesheet asks for its own images (the filter tags' remove cross) and a few of GOV.UK's.
+    root: [path.join(ROOT_DIR, 'node_modules/@ministryofjustice/frontend/moj/assets/images'), path.join(ROOT_DIR, 'node_modules/govuk-frontend/dist/govuk/assets/images')],
+    prefix: '/assets/moj/images/',
     decorateReply: false,
     ...long,
   });

@@ -206,7 +206,7 @@ const COMMANDS: Record<string, Command> = {
       process.stderr.write('\n');
       if (outcome.status === 'failed') {
         for (const error of outcome.errors) console.error(`${(error as { sheet?: string }).sheet ? `sheet ${(error as { sheet?: string }).sheet}, ` : ''}row ${error.rowNumber}, ${error.column}: ${error.reason}`);
-        throw new UsageError(`${outcome.errorCount} problem(s); nothing was imported`);
+        throw new UsageError(`${outcome.errorCount} ${outcome.errorCount === 1 ? 'problem' : 'problems'}; nothing was imported`);
       }
       const preview = outcome.preview!;
       const closing = values['close-missing'] ? `, closes ${preview.closes} of ${preview.openCount} open children` : ' (closes nobody: add --close-missing to close the open children missing from a full extract)';

@@ -207,17 +207,68 @@ describe.each(testDrivers())('completing an audit on %s', (driver) => {
     expect(pageText(page.body)).toContain('Management Grip cannot be better than Does not yet meet good: Limiting judgement for this section');
   }, 60_000);
 
-  it('refuses submission while a required judgement or its evidence is missing, linking to the field', async () => {
+  it('refuses submission while a required judgement or its evidence is missing, in plain words, one line per section not started, and shows each beside its field', async () => {
     const { id } = await allocate(BOLTON);
     await savePage(id, 'child_centred_practice', { child_centred_practice_grade: 'good' });
     const check = await clients.auditor.get(`/audits/${id}/form/check`);
     const refused = await clients.auditor.post(`/audits/${id}/form/submit`, { _version: versionOf(check.body) });
-    expect(refused.statusCode).toBe(400);
-    expect(pageText(refused.body)).toContain('You cannot submit this audit yet');
-    expect(refused.body).toContain(`href="/audits/${id}/form/sections/child_centred_practice#child_centred_practice_comments"`);
-    expect(refused.body).toContain(`href="/audits/${id}/form/sections/child_and_family_assessment#child_and_family_assessment_grade"`);
-    expect(pageText(refused.body)).toMatch(/Auditors comments and rationale for grading.*for Child centred practice and voice of the child/);
+    // Refused, then redirected: a reload of the page shows the list again and never submits again.
+    expect(refused.statusCode).toBe(303);
+    expect(refused.headers.location).toBe(`/audits/${id}/form/check?refused=1`);
+    const summary = await clients.auditor.get(String(refused.headers.location));
+    expect(summary.statusCode).toBe(200);
+    const text = pageText(summary.body);
+    expect(text).toContain('You cannot submit this audit yet');
+    expect(text).not.toMatch(/is missing|\(\w[^)]*\) is/);
+    // The section begun names what it lacks; a section not started is one line.
+    expect(summary.body).toContain(`href="/audits/${id}/form/sections/child_centred_practice?check=1#child_centred_practice_comments"`);
+    expect(text).toMatch(/Answer ‘Auditors comments and rationale for grading – include what is working well and what needs to be improved’ for Child centred practice and voice of the child/);
+    expect(text).toContain('Select case type');
+    expect(text).toContain('Complete the section: 5. Child and Family Assessment');
+    expect(summary.body).toContain(`href="/audits/${id}/form/sections/child_and_family_assessment?check=1#`);
+    const sectionsNotStarted = tools[BOLTON]!.tool.sections.length;
+    const lines = [...summary.body.matchAll(/<li>\s*<a href="\/audits\//g)].length;
+    expect(lines).toBeLessThan(sectionsNotStarted + 3);
+    // The link opens the page with the error beside its field.
+    const opened = await clients.auditor.get(`/audits/${id}/form/sections/child_and_family_assessment?check=1`);
+    expect(opened.body).toContain('<title>Error:');
+    expect(opened.body).toMatch(/id="child_and_family_assessment_grade-error"[\s\S]*?Select a judgement for/);
     expect((await audit(id)).status).toBe('in_progress');
+  }, 60_000);
+
+  it('shows each feedback respondent only what applies, and refuses a reason "not obtained" beside "obtained"', async () => {
+    const { id, childId } = await allocate(BRISTOL);
+    await t.db.updateTable('children').set({ date_of_birth: addDays(ukDateAt(new Date()), -2 * 366) }).where('id', '=', childId).execute();
+    const blank = await clients.auditor.get(pageUrl(id, 'service_user_feedback'));
+    const blankText = pageText(blank.body);
+    // The 2-year-old is not asked for their own feedback: one line, no questions.
+    expect(blankText).toMatch(/Not asked for this child, who is 2 \(feedback is sought from age 13\)/);
+    expect(blank.body).not.toContain('name="young_person_child-obtained"');
+    expect(blank.body).not.toContain('name="young_person_child-going_well"');
+    expect(blank.body).toContain('class="app-feedback-branch" data-branch-of="parent_carer_1-obtained" data-branch="yes"');
+
+    const contradictory = await savePage(id, 'service_user_feedback', { 'parent_carer_1-obtained': 'yes', 'parent_carer_1-going_well': 'Good', 'parent_carer_1-reason-other': 'Not reached' });
+    expect(contradictory.statusCode).toBe(400);
+    expect(pageText(contradictory.body)).toContain('You said feedback was obtained from Parent/carer 1: delete why it was not obtained, or select No');
+    const noWithAnswers = await savePage(id, 'service_user_feedback', { 'parent_carer_1-obtained': 'no', 'parent_carer_1-going_well': 'Good', 'parent_carer_1-reason-other': 'Not reached' });
+    expect(pageText(noWithAnswers.body)).toContain('You said feedback was not obtained from Parent/carer 1: delete the answers to its questions, or select Yes');
+    const unchosen = await savePage(id, 'service_user_feedback', { 'parent_carer_1-going_well': 'Good' });
+    expect(pageText(unchosen.body)).toContain('Select whether feedback was obtained from Parent/carer 1');
+    expect((await audit(id)).answers).toEqual({});
+
+    // Without JavaScript: "Yes" and Continue comes back to the page, now showing only that branch.
+    const chosen = await savePage(id, 'service_user_feedback', { 'parent_carer_1-obtained': 'yes', 'parent_carer_2-obtained': 'no', 'parent_carer_2-reason-other': 'Moved away', _action: 'continue' });
+    expect(chosen.statusCode).toBe(303);
+    expect(chosen.headers.location).toBe(`${pageUrl(id, 'service_user_feedback')}#respondent-parent_carer_1`);
+    const narrowed = await clients.auditor.get(pageUrl(id, 'service_user_feedback'));
+    const branch = (respondent: string, value: string) => `class="app-feedback-branch app-not-chosen" data-branch-of="${respondent}-obtained" data-branch="${value}"`;
+    expect(narrowed.body).toContain(branch('parent_carer_1', 'no'));
+    expect(narrowed.body).not.toContain(branch('parent_carer_1', 'yes'));
+    expect(narrowed.body).toContain(branch('parent_carer_2', 'yes'));
+    const answered = await savePage(id, 'service_user_feedback', { 'parent_carer_1-obtained': 'yes', 'parent_carer_1-going_well': 'Listened to', 'parent_carer_2-obtained': 'no', 'parent_carer_2-reason-other': 'Moved away', _action: 'continue' });
+    expect(answered.headers.location).not.toContain('service_user_feedback');
+    const stored = (await audit(id)).answers.service_user_feedback as { respondents: Record<string, unknown> };
+    expect(Object.keys(stored.respondents).sort()).toEqual(['parent_carer_1', 'parent_carer_2']);
   }, 60_000);
 
   it('refuses a stale save, keeping the typed text and showing the newer version beside it', async () => {
@@ -232,6 +283,7 @@ describe.each(testDrivers())('completing an audit on %s', (driver) => {
     expect(pageText(stale.body)).toContain('Your answers have not been saved');
     expect(pageText(stale.body)).toContain('The newer saved version');
     expect(pageText(stale.body)).toContain('Saved in the second tab');
+    expect(stale.body).toMatch(/data-testid="newer-version">[\s\S]*?<dl class="app-newer-version">/);
     expect((await audit(id)).answers.assessment_strengths).toBe('Saved in the second tab');
 
     // With JavaScript, the autosave of a stale page is refused the same way.
@@ -277,6 +329,51 @@ describe.each(testDrivers())('completing an audit on %s', (driver) => {
     expect((await audit(id)).answers).toEqual({});
   }, 60_000);
 
+  it('keeps every action typed when one date is wrong, even if the auditor leaves by the back link, and refuses a row with only a date', async () => {
+    const { id } = await allocate(BRISTOL);
+    const later = addDays(ukDateAt(new Date()), 20);
+    const refused = await savePage(id, 'action_plan', {
+      'actions-0-action_required': 'Update the chronology',
+      'actions-0-to_be_completed_by': council.staff.worker1.id,
+      ...dateFields('actions-0-by_when', later),
+      'actions-1-action_required': 'Hold a core group',
+      'actions-1-to_be_completed_by': council.staff.worker1.id,
+      'actions-1-by_when-day': '31',
+      'actions-1-by_when-month': '2',
+      'actions-1-by_when-year': '2027',
+    });
+    expect(refused.statusCode).toBe(400);
+    expect((await audit(id)).answers).toEqual({});
+    // The auditor leaves by the back link and comes back: everything typed is there, with the problem.
+    await clients.auditor.get(`/audits/${id}/form`);
+    const back = await clients.auditor.get(pageUrl(id, 'action_plan'));
+    expect(back.body).toMatch(/<textarea[^>]*name="actions-0-action_required"[^>]*>Update the chronology<\/textarea>/);
+    expect(back.body).toMatch(/<textarea[^>]*name="actions-1-action_required"[^>]*>Hold a core group<\/textarea>/);
+    expect(back.body).toMatch(/name="actions-1-by_when-day"[^>]*value="31"|value="31"[^>]*name="actions-1-by_when-day"/);
+    expect(pageText(back.body)).toContain('By when (action 2): enter a real date');
+    // Put right, it saves, and what was kept is gone.
+    const fixed = await clients.auditor.post(pageUrl(id, 'action_plan'), {
+      _version: versionOf(back.body),
+      'actions-0-action_required': 'Update the chronology',
+      'actions-0-to_be_completed_by': council.staff.worker1.id,
+      ...dateFields('actions-0-by_when', later),
+      'actions-1-action_required': 'Hold a core group',
+      'actions-1-to_be_completed_by': council.staff.worker1.id,
+      ...dateFields('actions-1-by_when', later),
+    });
+    expect(fixed.statusCode, pageText(fixed.body).slice(0, 400)).toBe(303);
+    expect(((await audit(id)).answers.actions as unknown[]).length).toBe(2);
+    expect(pageText((await clients.auditor.get(pageUrl(id, 'action_plan'))).body)).not.toContain('enter a real date');
+
+    // A row with only a date would be saved and then never become an action: refused, saying why.
+    const dateOnly = await clients.auditor.post(pageUrl(id, 'action_plan'), { _version: String((await audit(id)).version), ...dateFields('actions-0-by_when', later) });
+    expect(dateOnly.statusCode).toBe(400);
+    expect(pageText(dateOnly.body)).toContain('Enter action required for action 1, or clear the action');
+    expect(dateOnly.body).toContain('href="#actions-0-action_required"');
+    expect(((await audit(id)).answers.actions as unknown[]).length).toBe(2);
+    expect(pageText(dateOnly.body)).toContain('To remove an action, clear all its answers.');
+  }, 60_000);
+
   it('asks only the questions that apply: one turned on by an answer on its page is shown or hidden as it changes; one for a child in care, or for the line manager, is left off', async () => {
     const { id } = await allocate(BRISTOL);
     const details = await clients.auditor.get(pageUrl(id, DETAILS_PAGE));
@@ -307,6 +404,14 @@ describe.each(testDrivers())('completing an audit on %s', (driver) => {
     expect(remedial.body).toContain('name="remedial_actions-0-action"');
     expect(remedial.body).not.toContain('remedial_actions-0-how_addressed');
     expect(pageText(remedial.body)).not.toContain('Initials of Line Manager');
+  });
+
+  it('highlights My audits, not the Audit tracker, inside one\'s own audit form', async () => {
+    const { id } = await allocate(BRISTOL);
+    const active = (html: string) => /<li class="govuk-service-navigation__item govuk-service-navigation__item--active">[\s\S]*?<\/li>/.exec(html)?.[0] ?? '';
+    expect(active((await clients.auditor.get(pageUrl(id, 'assessment'))).body)).toContain('My audits');
+    expect(active((await clients.auditor.get(`/audits/${id}/form`)).body)).toContain('My audits');
+    expect(active((await clients.auditor.get('/audits')).body)).toContain('Audit tracker');
   });
 
   it('lets only the audit\'s auditor complete it', async () => {

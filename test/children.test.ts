@@ -264,9 +264,9 @@ describe.each(testDrivers())('child register on %s', (driver) => {
     const head = `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="cut.csv"\r\nContent-Type: text/csv\r\n\r\n${GOOD}\r\nLCS-5,ZZ,`;
     const response = await t.app.inject({
       method: 'POST',
-      url: `/children/imports?_csrf=${encodeURIComponent(coordinator.csrfToken)}`,
+      url: '/children/imports',
       payload: head,
-      headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, cookie: [...coordinator.cookies].map(([k, v]) => `${k}=${v}`).join('; ') },
+      headers: { 'x-csrf-token': coordinator.csrfToken, 'content-type': `multipart/form-data; boundary=${boundary}`, cookie: [...coordinator.cookies].map(([k, v]) => `${k}=${v}`).join('; ') },
     });
     expect(response.statusCode).toBe(400);
     expect(pageText(response.body)).toContain('The upload stopped before the whole file arrived');

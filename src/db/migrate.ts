@@ -15,6 +15,7 @@ import * as caseDirectionReview from './migrations/2026-11-24T2020_case_directio
 import * as openAuditsIndex from './migrations/2026-11-24T2030_open_audits_index.ts';
 import * as importPreview from './migrations/2026-12-06T1100_import_preview.ts';
 import * as signInHardening from './migrations/2026-12-06T1300_sign_in_hardening.ts';
+import * as auditFormDrafts from './migrations/2026-12-07T1300_audit_form_drafts.ts';
 import * as ssoMfaSessions from './migrations/2026-12-06T1400_sso_mfa_sessions.ts';
 import * as importStagingSpeed from './migrations/2026-12-07T1000_import_staging_speed.ts';
 import * as auditNotifications from './migrations/2026-12-07T1200_audit_notifications.ts';
@@ -44,6 +45,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '2026-12-06T1400_sso_mfa_sessions': ssoMfaSessions,
   '2026-12-07T1000_import_staging_speed': importStagingSpeed,
   '2026-12-07T1200_audit_notifications': auditNotifications,
+  '2026-12-07T1300_audit_form_drafts': auditFormDrafts,
   '2026-12-07T1500_grade_alerts': gradeAlerts,
 };
 

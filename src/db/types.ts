@@ -531,7 +531,19 @@ export interface ReminderRunsTable {
   digests: number | null;
 }
 
+/** A page of the audit form as typed when it could not be saved (see the migration). */
+export interface AuditFormDraftsTable {
+  audit_id: string;
+  organisation_id: string;
+  page: string;
+  fields: Json<Record<string, unknown>>;
+  saved_by: string | null;
+  created_at: Generated<Timestamp>;
+  updated_at: Generated<Timestamp>;
+}
+
 export interface Database {
+  audit_form_drafts: AuditFormDraftsTable;
   organisations: OrganisationsTable;
   localities: LocalitiesTable;
   services: ServicesTable;

@@ -1,9 +1,10 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import MarkdownIt from 'markdown-it';
 import nunjucks from 'nunjucks';
 import type { z } from 'zod';
 import type { FieldError } from './errors.ts';
-import { linkedTextFilter } from './linked-text.ts';
+import { linkAddressProblem, linkedTextFilter } from './linked-text.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const SRC_DIR = path.resolve(here, '..');
@@ -41,8 +42,11 @@ export function createViewEnvironment(): nunjucks.Environment {
     (errors ?? []).map((error) => ({ text: error.message, href: `#${error.field}` })),
   );
   environment.addFilter('selectItems', selectItems);
-  // Guidance from a tool file: escaped, with its http(s) and mailto links made links (see linked-text.ts).
+  // Text from a tool file with its http(s) and mailto links made links (see linked-text.ts).
   environment.addFilter('linkedText', linkedTextFilter);
+  // A tool's guidance: paragraphs, lists and those same links (guidanceHtml).
+  environment.addFilter('guidance', (text: unknown) => new nunjucks.runtime.SafeString(guidanceHtml(text)));
+  environment.addFilter('indefiniteArticle', indefiniteArticle);
   return environment;
 }
 
@@ -74,6 +78,46 @@ const GB_NUMBER = new Intl.NumberFormat('en-GB');
  */
 const formattedDays = new Map<string, string>();
 const FORMATTED_DAYS_MAX = 5_000;
+
+/**
+ * A tool's guidance as GOV.UK paragraphs and lists: councils write "- " bullets and numbered
+ * lines in their YAML. markdown-it with raw HTML off escapes everything else, so nothing a tool
+ * file says becomes markup. Links written `[text](address)` become links only for the addresses
+ * linked-text.ts allows (http, https, mailto), leave Assure with rel="noopener noreferrer", and a
+ * web page opens in a new tab so the audit being written stays open; any other stays as text.
+ */
+const guidanceMarkdown = new MarkdownIt('zero', { html: false, breaks: true }).enable(['paragraph', 'list', 'newline', 'emphasis', 'link']);
+guidanceMarkdown.validateLink = (url) => linkAddressProblem(url) === null;
+const isWebLink = (token: { attrGet(name: string): string | number | null }) => !String(token.attrGet('href') ?? '').toLowerCase().startsWith('mailto:');
+guidanceMarkdown.renderer.rules.link_open = (tokens, index, options, _env, self) => {
+  const token = tokens[index]!;
+  token.attrSet('class', 'govuk-link');
+  token.attrSet('rel', 'noopener noreferrer');
+  if (isWebLink(token)) token.attrSet('target', '_blank');
+  return self.renderToken(tokens, index, options);
+};
+guidanceMarkdown.renderer.rules.link_close = (tokens, index, options, _env, self) => {
+  const opening = tokens.slice(0, index).reverse().find((token) => token.type === 'link_open');
+  return `${opening && isWebLink(opening) ? ' (opens in new tab)' : ''}${self.renderToken(tokens, index, options)}`;
+};
+const GOVUK_CLASSES: Record<string, string> = { paragraph_open: 'govuk-body', bullet_list_open: 'govuk-list govuk-list--bullet', ordered_list_open: 'govuk-list govuk-list--number' };
+guidanceMarkdown.core.ruler.push('govuk_classes', (state) => {
+  for (const token of state.tokens) {
+    const classes = GOVUK_CLASSES[token.type];
+    if (classes) token.attrSet('class', classes);
+  }
+});
+
+export function guidanceHtml(text: unknown): string {
+  if (text === null || text === undefined || text === '') return '';
+  return guidanceMarkdown.render(String(text));
+}
+
+/** "action" → "an action", "row" → "a row": a tool's item names fill in sentences. */
+export function indefiniteArticle(noun: unknown): string {
+  const word = String(noun ?? '');
+  return `${/^[aeiou]/i.test(word) ? 'an' : 'a'} ${word}`;
+}
 
 /** '2026-11-24' or a Date → '24 November 2026', the GOV.UK date style. */
 export function formatDate(value: unknown): string {

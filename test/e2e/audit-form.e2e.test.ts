@@ -6,7 +6,7 @@ import { loadBuiltInTools } from '../../src/modules/tools/library.ts';
 import { loadPrincipal } from '../../src/platform/auth/queries.ts';
 import { createChild } from '../support/audits.ts';
 import { createSmallCouncil, PASSWORD, type SmallCouncil } from '../support/fixtures.ts';
-import { clickAndLoad, describeInBrowser, expectNoAxeViolations, signIn, startBrowserApp, verifyOnPage, type BrowserApp } from './support.ts';
+import { clickAndLoad, describeInBrowser, expectNoAxeViolations, expectNoAxeViolationsWithoutScripts, signIn, startBrowserApp, verifyOnPage, type BrowserApp } from './support.ts';
 import { ukDateAt } from '../../src/platform/clock.ts';
 
 const BRISTOL = 'bristol-child-case-audit';
@@ -26,7 +26,7 @@ const GRADED_SECTIONS = [
 /** The file-recording checks, by the start of each question. */
 const FILE_RECORDING_CHECKS = ['Demographics', 'Genogram', 'Chronology', 'Case notes', 'Case summary', 'Appropriate flags', 'Closure summary'];
 
-type Seeded = { council: SmallCouncil; audits: { bristol: string; bolton: string; stale: string } };
+type Seeded = { council: SmallCouncil; audits: { bristol: string; bolton: string; stale: string; toddler: string; toddlerNoScript: string } };
 
 /** Three audits allocated to Tina Manager (the auditor user): two on Bristol 2019, one on Bolton. */
 async function seed(db: Db): Promise<Seeded> {
@@ -42,7 +42,17 @@ async function seed(db: Db): Promise<Seeded> {
     if (!outcome.ok) throw new Error(JSON.stringify(outcome.errors));
     return outcome.audit.id;
   };
-  return { council, audits: { bristol: await allocate(BRISTOL, 'FORM-1'), bolton: await allocate(BOLTON, 'FORM-2'), stale: await allocate(BRISTOL, 'FORM-3') } };
+  /** A child of two: their own feedback is not asked for (Bristol asks from 13). */
+  const toddler = async (externalId: string) => {
+    const id = await allocate(BRISTOL, externalId);
+    const twoYearsAgo = `${Number(ukDateAt(new Date()).slice(0, 4)) - 2}${ukDateAt(new Date()).slice(4)}`.replace(/-02-29$/, '-02-28');
+    await db.updateTable('children').set({ date_of_birth: twoYearsAgo }).where('external_id', '=', externalId).execute();
+    return id;
+  };
+  return {
+    council,
+    audits: { bristol: await allocate(BRISTOL, 'FORM-1'), bolton: await allocate(BOLTON, 'FORM-2'), stale: await allocate(BRISTOL, 'FORM-3'), toddler: await toddler('FORM-4'), toddlerNoScript: await toddler('FORM-5') },
+  };
 }
 
 function shiftDays(iso: string, days: number): { day: string; month: string; year: string } {
@@ -70,7 +80,7 @@ describeInBrowser('completing an audit in Chromium', () => {
     t = await startBrowserApp(seed);
     page = await t.newPage();
     await signIn(page, t.seeded.council.users.auditor.email, PASSWORD);
-  });
+  }, 180_000);
   afterAll(async () => t?.close());
 
   const form = () => page.locator('main form[data-module="app-autosave"]');
@@ -90,7 +100,7 @@ describeInBrowser('completing an audit in Chromium', () => {
     return group.locator(`label[for="${await checked.getAttribute('id')}"]`).innerText();
   }
 
-  it('completes a whole Bristol 2019 audit page by page and submits it for moderation', async () => {
+  it('completes a whole Bristol 2019 audit page by page and submits it for moderation', { timeout: 90_000 }, async () => {
     const id = t.seeded.audits.bristol;
     await page.goto(`/audits/${id}`);
     await onPage('JB (FORM-1)');
@@ -106,10 +116,16 @@ describeInBrowser('completing an audit in Chromium', () => {
     expect(await page.title()).toMatch(/^Error: /);
     const summary = page.locator('.govuk-error-summary');
     expect(await summary.getByRole('heading').innerText()).toBe('You cannot submit this audit yet');
-    await clickAndLoad(summary.getByRole('link', { name: 'Type of audit (Audit details) is missing' }));
+    // A refused submission is redirected, so the page on screen is a GET that a reload repeats safely.
+    expect(new URL(page.url()).search).toBe('?refused=1');
+    // A section not started is one line, not one per question.
+    expect(await summary.getByRole('link', { name: /^Complete the section: Reviews$/ }).count()).toBe(1);
+    expect(await summary.getByRole('link').count()).toBeLessThan(20);
+    await clickAndLoad(summary.getByRole('link', { name: 'Complete the section: Audit details' }));
     expect(new URL(page.url()).pathname).toBe(`/audits/${id}/form/details`);
-    expect(new URL(page.url()).hash).toBe('#type_of_audit');
     await onPage('Audit details');
+    // The error is beside its field on the page the link opened.
+    expect(await page.locator('#type_of_audit-error').innerText()).toContain('Select type of audit');
     expect(await page.locator('#type_of_audit').getAttribute('type')).toBe('radio');
 
     // Audit details: the register fills in what it knows; the rest is chosen here.
@@ -175,6 +191,10 @@ describeInBrowser('completing an audit in Chromium', () => {
     await action.getByLabel('Action Required').fill('Update the chronology');
     await action.getByLabel('To be completed by').selectOption({ label: 'Wes Worker, Social Worker' });
     await fillDate(action, 'By when', shiftDays(ukDateAt(new Date()), 30));
+    // The button that adds another action stands clear of the date above it.
+    const year = (await action.getByLabel('Year').boundingBox())!;
+    const addAnother = (await page.getByRole('button', { name: 'Save and add another action' }).boundingBox())!;
+    expect(addAnother.y - (year.y + year.height)).toBeGreaterThanOrEqual(20);
     await continueTo();
 
     await onPage('Check your answers before submitting the audit');
@@ -267,6 +287,10 @@ describeInBrowser('completing an audit in Chromium', () => {
     const newer = page.getByTestId('newer-version');
     expect(await newer.getByRole('heading').innerText()).toBe('The newer saved version');
     expect(await newer.innerText()).toContain('Saved in the second tab');
+    // Each question spans the column, above its answer: a third of the page split again in two broke words mid-word.
+    const column = (await newer.boundingBox())!;
+    const question = (await newer.locator('dt').first().boundingBox())!;
+    expect(question.width).toBeGreaterThan(column.width * 0.8);
 
     // Continue again saves the person's own text over the newer version, now knowingly.
     await continueTo();
@@ -286,4 +310,67 @@ describeInBrowser('completing an audit in Chromium', () => {
     await verifyOnPage(page, 'Impact – What does it all mean for the child?');
     expect(await page.getByLabel('Areas for improvement', { exact: true }).inputValue()).toBe('Autosaved while typing');
   });
+
+  const FEEDBACK = 'Service user feedback (auditor to contact the children/parents/carer)';
+  const respondentOn = (on: Page, name: string) => on.locator('.app-respondent').filter({ has: on.getByRole('heading', { name, exact: true }) });
+
+  it('shows each feedback respondent only what applies as the answers are chosen, with JavaScript', async () => {
+    await page.goto(`/audits/${t.seeded.audits.toddler}/form/sections/service_user_feedback`);
+    await onPage(FEEDBACK);
+    // The child is two: their own block says so and asks nothing.
+    const child = respondentOn(page, 'Young person/child feedback (over 13 years old)');
+    expect(await child.innerText()).toContain('Not asked for this child, who is 2 (feedback is sought from age 13).');
+    expect(await child.locator('input, textarea').count()).toBe(0);
+    const parent = respondentOn(page, 'Parent/carer 1');
+    const wentWell = parent.getByLabel('What is going/went well? (optional)');
+    const notObtained = parent.getByLabel('Feedback not obtained because');
+    expect(await wentWell.isVisible()).toBe(false);
+    expect(await notObtained.isVisible()).toBe(false);
+    expect(await page.evaluate(() => document.documentElement.scrollHeight)).toBeLessThan(3000);
+    await choose(parent, 'Was feedback obtained from Parent/carer 1?', 'Yes');
+    expect(await wentWell.isVisible()).toBe(true);
+    expect(await notObtained.isVisible()).toBe(false);
+    await wentWell.fill('Listened to');
+    await expectNoAxeViolations(page);
+    await choose(parent, 'Was feedback obtained from Parent/carer 1?', 'No');
+    expect(await wentWell.isVisible()).toBe(false);
+    await notObtained.fill('Could not be reached');
+    // What was switched away from is not sent: "No" with its reason is saved, not both.
+    await continueTo();
+    await page.goto(`/audits/${t.seeded.audits.toddler}/form/sections/service_user_feedback`);
+    await verifyOnPage(page, FEEDBACK);
+    expect(await notObtained.inputValue()).toBe('Could not be reached');
+    expect(await wentWell.inputValue()).toBe('');
+  });
+
+  it('shows each feedback respondent only what applies after Continue, without JavaScript, and refuses answers that contradict each other', async () => {
+    const noScript = await t.newPage({ javaScript: false });
+    await signIn(noScript, t.seeded.council.users.auditor.email, PASSWORD);
+    const onPageWithoutScripts = async (heading: string) => {
+      await verifyOnPage(noScript, heading);
+      await expectNoAxeViolationsWithoutScripts(noScript);
+    };
+    const url = `/audits/${t.seeded.audits.toddlerNoScript}/form/sections/service_user_feedback`;
+    await noScript.goto(url);
+    await onPageWithoutScripts(FEEDBACK);
+    const parent = respondentOn(noScript, 'Parent/carer 1');
+    await choose(parent, 'Was feedback obtained from Parent/carer 1?', 'Yes');
+    await parent.getByLabel('What is going/went well? (optional)').fill('Listened to');
+    await parent.getByLabel('Feedback not obtained because').fill('Not reached');
+    await continueTo(noScript);
+    await onPageWithoutScripts(FEEDBACK);
+    expect(await noScript.title()).toMatch(/^Error: /);
+    expect(await noScript.locator('.govuk-error-summary').innerText()).toContain('You said feedback was obtained from Parent/carer 1: delete why it was not obtained, or select No');
+    await parent.getByLabel('Feedback not obtained because').fill('');
+    await choose(respondentOn(noScript, 'Parent/carer 2'), 'Was feedback obtained from Parent/carer 2?', 'No');
+    await continueTo(noScript);
+    // Back on the page, which now shows each parent only the branch of their answer.
+    await onPageWithoutScripts(FEEDBACK);
+    expect(await parent.getByLabel('What is going/went well? (optional)').inputValue()).toBe('Listened to');
+    expect(await parent.getByLabel('Feedback not obtained because').isVisible()).toBe(false);
+    const second = respondentOn(noScript, 'Parent/carer 2');
+    expect(await second.getByLabel('What is going/went well? (optional)').isVisible()).toBe(false);
+    expect(await second.getByLabel('Feedback not obtained because').isVisible()).toBe(true);
+    await noScript.context().close();
+  }, 90_000);
 });

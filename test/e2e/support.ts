@@ -53,8 +53,8 @@ export type BrowserApp<T> = {
   db: Db;
   seeded: T;
   browser: Browser;
-  /** A fresh browser context (its own cookies) with one page open. */
-  newPage: () => Promise<Page>;
+  /** A fresh browser context (its own cookies) with one page open; `javaScript: false` browses without scripts. */
+  newPage: (options?: { javaScript?: boolean }) => Promise<Page>;
   close: () => Promise<void>;
 };
 
@@ -83,8 +83,8 @@ export async function startBrowserApp<T>(
       db: handle.db,
       seeded,
       browser: launched,
-      newPage: async () => {
-        const context = await launched.newContext({ baseURL: baseUrl, acceptDownloads: true, locale: 'en-GB', timezoneId: 'Europe/London' });
+      newPage: async (pageOptions = {}) => {
+        const context = await launched.newContext({ baseURL: baseUrl, acceptDownloads: true, locale: 'en-GB', timezoneId: 'Europe/London', javaScriptEnabled: pageOptions.javaScript ?? true });
         // Well under the test timeout, so a missing element fails that test, not the whole file.
         context.setDefaultTimeout(10_000);
         return watchForErrors(await context.newPage());
@@ -164,6 +164,25 @@ export async function expectNoAxeViolations(page: Page) {
     return results.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, helpUrl: v.helpUrl, nodes: v.nodes.map((n) => ({ target: n.target, failureSummary: n.failureSummary })) }));
   }, WCAG_22_AA);
   expect(violations.length, `axe violations on ${page.url()}:\n${describeViolations(violations)}`).toBe(0);
+}
+
+/**
+ * axe on a page browsed without JavaScript: axe needs scripts, so the page's HTML, as it is, is
+ * scanned in a second page at the same address whose own scripts never run (blocked, and the
+ * classes GOV.UK Frontend adds when scripts run taken off), with the same stylesheet.
+ */
+export async function expectNoAxeViolationsWithoutScripts(page: Page) {
+  const context = await page.context().browser()!.newContext();
+  try {
+    const copy = await context.newPage();
+    await copy.route('**/*.js', (route) => route.abort());
+    await copy.goto(page.url());
+    await copy.setContent(await page.content());
+    await copy.evaluate(() => document.body.classList.remove('govuk-frontend-supported', 'js-enabled'));
+    await expectNoAxeViolations(copy);
+  } finally {
+    await context.close();
+  }
 }
 
 function describeViolations(violations: AxeViolation[]): string {

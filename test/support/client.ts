@@ -37,11 +37,11 @@ export class TestClient {
     );
   }
 
-  /** Posts a multipart form with one file; the CSRF token goes in the query string. */
+  /** Posts a multipart form with one file, as a browser posts the page's form: the CSRF token is its first field, before the file. */
   async upload(url: string, file: { field: string; filename: string; content: Buffer | string; contentType?: string }, fields: Record<string, string> = {}) {
     const boundary = `----assure${Date.now()}`;
     const parts: Buffer[] = [];
-    for (const [name, value] of Object.entries(fields)) {
+    for (const [name, value] of Object.entries({ _csrf: this.csrfToken, ...fields })) {
       parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`));
     }
     parts.push(
@@ -51,11 +51,10 @@ export class TestClient {
       Buffer.isBuffer(file.content) ? file.content : Buffer.from(file.content),
       Buffer.from(`\r\n--${boundary}--\r\n`),
     );
-    const separator = url.includes('?') ? '&' : '?';
     return this.#record(
       await this.app.inject({
         method: 'POST',
-        url: `${url}${separator}_csrf=${encodeURIComponent(this.csrfToken)}`,
+        url,
         payload: Buffer.concat(parts),
         headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, cookie: this.#cookieHeader() },
       }),

@@ -60,6 +60,25 @@ if (form && status && window.fetch && window.FormData) {
   };
   showAsked({});
 
+  /** Shows each feedback respondent the branch of their answer to "Was feedback obtained?" and hides the other. */
+  const showBranches = () => {
+    for (const branch of form.querySelectorAll('[data-branch-of]')) {
+      const chosen = form.querySelector(`input[name="${CSS.escape(branch.dataset.branchOf)}"]:checked`);
+      branch.hidden = chosen?.value !== branch.dataset.branch;
+    }
+  };
+  showBranches();
+  form.addEventListener('change', showBranches);
+
+  // A hidden branch is not sent, for autosave or Continue: what the auditor switched away from is not an answer.
+  form.addEventListener('formdata', (event) => {
+    for (const hidden of form.querySelectorAll('[data-branch-of][hidden]')) {
+      for (const field of hidden.querySelectorAll('input, textarea, select')) {
+        if (field.name) event.formData.delete(field.name);
+      }
+    }
+  });
+
   const save = () => {
     if (saving) {
       again = true;

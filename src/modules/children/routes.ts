@@ -204,7 +204,7 @@ function listCountRows(counts: Record<string, number>) {
 
 /** Streams the uploaded file to disk (never into memory) and reads the form's choices. */
 async function receiveExtractUpload(request: FastifyRequest, uploadDir: string): Promise<Upload> {
-  const file = await request.file().catch(() => undefined);
+  const file = request.upload;
   const closeMissingField = file?.fields.closeMissing as { value?: string } | undefined;
   const closeMissing = closeMissingField?.value === 'yes' ? 'yes' : 'no';
   if (!file || !file.filename) return { errors: [{ field: 'file', message: 'Select a CSV or XLSX file' }], closeMissing };

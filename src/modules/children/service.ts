@@ -342,7 +342,7 @@ async function failImport(db: Db, importId: string, staged: { rowsRead: number; 
     status: 'failed',
     rows_read: staged.rowsRead,
     error_count: staged.errorCount,
-    message: `${staged.errorCount} problem(s) found. Nothing was imported.`,
+    message: `${staged.errorCount} ${staged.errorCount === 1 ? 'problem' : 'problems'} found. Nothing was imported.`,
     finished_at: clock.now(),
   });
   const found = (await db.selectFrom('child_imports').selectAll().where('id', '=', importId).executeTakeFirstOrThrow());

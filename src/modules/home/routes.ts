@@ -28,6 +28,8 @@ export async function homeRoutes(app: FastifyInstance, deps: AppDependencies) {
       sections: sections.filter((section) => section.items.length),
       emptySections: sections.filter((section) => !section.items.length && sectionApplies(section.key, principal)),
       mainActions: mainActionsFor(principal),
+      // An administrator links accounts to staff records themselves: they are told where, not to ask one.
+      ownUserHref: can(principal, 'org.manage') ? `/organisation/users/${principal.userId}` : null,
       counts: countsOf(items),
       pipeline,
       dueSoonBy: dates.dueSoonBy,

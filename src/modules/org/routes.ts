@@ -428,7 +428,7 @@ function staffRoutes(app: FastifyInstance, db: Db) {
 
   app.post('/organisation/staff/import', { config: { access: 'org.manage' } }, async (request, reply) => {
     const page = (status: number, context: Record<string, unknown>) => reply.code(status).page('org/views/staff-import.njk', { columns: STAFF_IMPORT_COLUMNS, ...context });
-    const part = await request.file();
+    const part = request.upload;
     if (!part || !part.filename) {
       part?.file.resume();
       return page(400, { errors: [{ field: 'file', message: 'Select a CSV file of staff' }] });
@@ -600,9 +600,9 @@ function bankHolidayRoutes(app: FastifyInstance, db: Db) {
     return reply.redirect('/organisation/bank-holidays?done=division-saved', 303);
   });
 
-  app.post('/organisation/bank-holidays/file', { config: { access: 'org.manage' } }, async (request, reply) => {
+  app.post('/organisation/bank-holidays/file', { config: { access: 'org.manage', uploadFileSize: BANK_HOLIDAYS_FILE_LIMIT } }, async (request, reply) => {
     const refuse = (message: string, more: FieldError[] = []) => page(request, reply, { errors: [{ field: 'file', message }, ...more] }, 400);
-    const part = await request.file({ limits: { fileSize: BANK_HOLIDAYS_FILE_LIMIT, files: 1 } }).catch(() => undefined);
+    const part = request.upload;
     if (!part || !part.filename) {
       part?.file.resume();
       return refuse('Select a bank-holidays.json file');

@@ -23,7 +23,7 @@ export async function toolRoutes(app: FastifyInstance, { db }: AppDependencies) 
     return reply.page('tools/views/upload.njk', {});
   });
 
-  app.post('/tools/upload', { config: { access: 'tools.manage' } }, async (request, reply) => {
+  app.post('/tools/upload', { config: { access: 'tools.manage', uploadFileSize: MAX_TOOL_FILE_BYTES } }, async (request, reply) => {
     const principal = request.principal!;
     const upload = await receiveToolFile(request);
     if ('errors' in upload) return reply.code(400).page('tools/views/upload.njk', upload);
@@ -79,7 +79,7 @@ type Received = { bytes: Buffer; fileName: string } | { errors: FieldError[] };
 
 /** Reads the one uploaded file into memory: tool files are small, and capped at MAX_TOOL_FILE_BYTES. */
 async function receiveToolFile(request: FastifyRequest): Promise<Received> {
-  const file = await request.file({ limits: { fileSize: MAX_TOOL_FILE_BYTES, files: 1 } }).catch(() => undefined);
+  const file = request.upload;
   if (!file || !file.filename) return { errors: [{ field: 'file', message: 'Select a tool file' }] };
   let bytes: Buffer;
   try {

@@ -99,11 +99,31 @@ export function setUpAuthorisation(app: FastifyInstance) {
   });
 }
 
-/** CSRF: every unsafe request from a page carries the token in `_csrf` (body or query). */
+/**
+ * CSRF: every unsafe request from a page carries the token in its body's `_csrf` field (or an
+ * `X-CSRF-Token` header), never in the address, which ends up in history and logs. A multipart
+ * form (an upload) sends `_csrf` as a hidden field before its file: the form is read up to the
+ * file, whose stream is left for the route (`request.upload`), so nothing is buffered first.
+ */
 export function setUpCsrfCheck(app: FastifyInstance) {
-  app.addHook('preHandler', (request, reply, done) => {
-    if (request.isApi || ['GET', 'HEAD', 'OPTIONS'].includes(request.method)) return done();
-    app.csrfProtection(request, reply, done);
+  app.decorateRequest('upload', undefined);
+  app.addHook('preHandler', async (request, reply) => {
+    if (request.isApi || ['GET', 'HEAD', 'OPTIONS'].includes(request.method)) return;
+    if (request.isMultipart()) {
+      const fileSize = request.routeOptions.config.uploadFileSize;
+      request.upload = await request.file(fileSize ? { limits: { fileSize, files: 1 } } : undefined).catch(() => undefined);
+      const field = request.upload?.fields._csrf;
+      const token = field && !Array.isArray(field) && field.type === 'field' ? String(field.value) : undefined;
+      if (token !== undefined) (request as { uploadCsrfToken?: string }).uploadCsrfToken = token;
+    }
+    await new Promise<void>((resolve, reject) => {
+      // The plugin answers a bad token through reply.send(error): here it becomes a thrown error, for the error handler.
+      const answer = Object.create(reply, { send: { value: (error: Error) => reject(error) } }) as typeof reply;
+      app.csrfProtection(request, answer, () => resolve());
+    }).catch((error: unknown) => {
+      request.upload?.file.resume();
+      throw error;
+    });
   });
 }
 
@@ -121,12 +141,14 @@ export function navigationFor(principal: Principal | null, currentPath: string) 
     { href: '/activity', text: 'Activity log', show: can(principal, 'activity.view') },
     { href: '/account', text: 'Your account', show: true },
   ];
+  // Completing one's own audit is "My audits" work, though its address is under the tracker's.
+  const section = /^\/audits\/[^/]+\/form(\/|$)/.test(currentPath) && principal.staffId ? '/my-audits' : currentPath;
   return items
     .filter((item) => item.show)
     .map((item) => ({
       href: item.href,
       text: item.text,
-      active: item.href === '/' ? currentPath === '/' : currentPath.startsWith(item.href),
+      active: item.href === "/" ? section === "/" : section === item.href || section.startsWith(`${item.href}/`),
     }));
 }
 

@@ -1,3 +1,4 @@
+import type { MultipartFile } from '@fastify/multipart';
 import type { Principal, Permission } from '../access.ts';
 import type { FieldError } from '../errors.ts';
 import type { Config } from '../../config.ts';
@@ -14,6 +15,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Who may use this route. Every route must say; the app refuses to start otherwise. */
     access?: RouteAccess;
+    /** An upload route's own limit on its file, in bytes (below the app's overall limit). */
+    uploadFileSize?: number;
   }
   interface FastifyInstance {
     /** Every route and who may use it, as declared: walked by the access test. */
@@ -28,6 +31,12 @@ declare module 'fastify' {
     at: Date;
     /** The UK calendar day of `at`: the "today" of every rule this request applies. */
     today: IsoDate;
+    /**
+     * The file of a multipart form, opened by the CSRF check (which reads the form's `_csrf`
+     * field, sent before the file); undefined when the form sent none. The route reads it from
+     * here: a multipart body can be read once.
+     */
+    upload: MultipartFile | undefined;
   }
   interface FastifyReply {
     /** Renders a page with the layout's context (user, CSRF token, CSP nonce); never cached. */

@@ -102,6 +102,38 @@ export function fieldId(spec: Answer | SimpleAnswer, name: string): string {
   return spec.kind === 'date' ? `${name}-day` : name;
 }
 
+/** A label as the middle of a sentence: "Action Required" → "action required", but "SMART plan" and "IRO" stay. */
+function inSentence(label: string): string {
+  return label.replace(/\b[A-Z][a-z]+\b/g, (word) => word.toLowerCase());
+}
+
+/**
+ * What to say when a required answer is missing, in GOV.UK's words: "Select a judgement for
+ * Reviews", "Enter strengths for Assessment", "Select case type". A long label, or a question,
+ * is quoted whole ("Answer ‘Is the child seen alone?’") rather than bent into a sentence.
+ */
+export function missingMessage(spec: Answer | SimpleAnswer, label: string, forWhat?: string): string {
+  const about = forWhat ? ` for ${forWhat}` : '';
+  if (spec.kind === 'judgement') return `Select a judgement for ${label}`;
+  const text = label.trim().replace(/[.:]$/, '');
+  if (text.endsWith('?') || text.split(/\s+/).length > 6) return `Answer ‘${text}’${about}`;
+  const what = inSentence(text);
+  switch (spec.kind) {
+    case 'single':
+    case 'yesno':
+    case 'scaling':
+      return `Select ${what}${about}`;
+    case 'multiple':
+      return `Select at least one option for ${what}${about}`;
+    case 'date':
+      return `Enter a date for ${what}${about}`;
+    case 'staff':
+      return `Select a member of staff for ${what}${about}`;
+    default:
+      return `Enter ${what}${about}`;
+  }
+}
+
 export function isAnswered(value: unknown): boolean {
   if (value === undefined || value === null) return false;
   if (typeof value === 'string') return value.trim() !== '';
@@ -240,7 +272,16 @@ function parseRepeating(spec: Extract<Answer, { kind: 'repeating' }>, raw: RawFi
       else if (parsed.value !== undefined) row[column.key] = parsed.value;
     }
     // A row left blank is no row: that is how a row is removed without JavaScript.
-    if (Object.keys(row).length > 0) rows.push(row);
+    if (Object.keys(row).length === 0) return;
+    // A row with a date or an owner but none of its required words (the action itself) would be
+    // saved and then never become anything: it is refused, naming what it lacks.
+    const words = auditorColumns(spec).filter((column) => column.kind === 'text');
+    const lacking = words.find((column) => column.required);
+    if (lacking && words.every((column) => !isAnswered(row[column.key]))) {
+      const name = `${spec.key}-${posted}-${lacking.key}`;
+      if (!errors.some((error) => error.field.startsWith(`${spec.key}-${posted}-`))) errors.push({ field: fieldId(lacking, name), message: `${missingMessage(lacking, lacking.label, `${item} ${index + 1}`)}, or clear the ${item}` });
+    }
+    rows.push(row);
   });
   if (spec.maxRows !== undefined && rows.length > spec.maxRows) errors.push({ field: `${spec.key}-0-${spec.columns[0]!.key}`, message: `${spec.label}: at most ${spec.maxRows} ${item}s` });
   return rows.length ? rows : undefined;
@@ -258,6 +299,21 @@ export type RespondentAnswer = {
   notObtainedOther?: string;
   answers: Record<string, unknown>;
 };
+
+/**
+ * Answers that contradict whether feedback was obtained: a reason it was not with "Yes", answers
+ * to the questions with "No" or with nothing chosen. Refused rather than stored side by side,
+ * since a report could not tell which is true. (With JavaScript the branch not chosen is not
+ * posted; without it, the page shows only the chosen branch once saved.)
+ */
+function contradiction(respondent: Respondent, entry: RespondentAnswer): string | undefined {
+  const answered = Object.keys(entry.answers).length > 0;
+  const reason = entry.notObtainedReason !== undefined || entry.notObtainedOther !== undefined;
+  if (entry.obtained === 'yes' && reason) return `You said feedback was obtained from ${respondent.label}: delete why it was not obtained, or select No`;
+  if (entry.obtained === 'no' && answered) return `You said feedback was not obtained from ${respondent.label}: delete the answers to its questions, or select Yes`;
+  if (!entry.obtained && (answered || reason)) return `Select whether feedback was obtained from ${respondent.label}`;
+  return undefined;
+}
 
 function parseFeedback(section: Section, raw: RawFields, context: FieldContext, errors: FieldError[]): unknown {
   const feedback = section.feedback!;
@@ -287,6 +343,8 @@ function parseFeedback(section: Section, raw: RawFields, context: FieldContext, 
       if (!parsed.ok) errors.push({ field: fieldId(question, name), message: `${respondent.label}, ${question.label}: ${parsed.message}` });
       else if (parsed.value !== undefined) entry.answers[question.key] = parsed.value;
     }
+    const refusal = contradiction(respondent, entry);
+    if (refusal) errors.push({ field: `${respondent.key}-obtained`, message: refusal });
     if (entry.obtained || entry.resident || entry.notObtainedReason || entry.notObtainedOther || Object.keys(entry.answers).length) respondents[respondent.key] = entry;
   }
   return Object.keys(respondents).length ? { respondents } : undefined;

@@ -3,8 +3,11 @@ import { z } from 'zod';
 import type { AppDependencies } from '../../../platform/http/types.ts';
 import { notFound, type FieldError } from '../../../platform/errors.ts';
 import { sectionApplies } from '../../tools/judgements.ts';
-import { DETAILS_PAGE, findSection, isAnswered, pageFields, pageQuestions, type RawFields } from './answers.ts';
+import { DETAILS_PAGE, findSection, pageFields, parsePage, type RawFields } from './answers.ts';
 import {
+  feedbackToFollowUp,
+  findDraft,
+  keepDraft,
   formPages,
   isEditable,
   limitsOnPage,
@@ -13,6 +16,9 @@ import {
   logFormView,
   missingOnPage,
   openForm,
+  pageProblems,
+  pageStarted,
+  submissionProblems,
   prefilledAnswers,
   saveSection,
   submitAudit,
@@ -86,7 +92,7 @@ export async function auditFormRoutes(app: FastifyInstance, { db }: AppDependenc
     const tasks = formPages(form.tool).map((page) => {
       const section = findSection(form.tool, page);
       const applies = !section || sectionApplies(form.tool, page, answers, form.child);
-      const started = pageQuestions(form.tool, page).some((question) => isAnswered(form.audit.answers[question.spec.key])) || isAnswered(form.audit.answers[page]);
+      const started = pageStarted(form, page, form.audit.answers);
       const done = started && missingOnPage(form, page, answers).length === 0;
       const status = !applies ? 'Does not apply' : done ? 'Completed' : started ? 'In progress' : 'Not yet started';
       return { page, title: section ? section.title : 'Audit details', href: applies ? pageHref(form.audit.id, page) : undefined, status, done: done || !applies };
@@ -111,8 +117,16 @@ export async function auditFormRoutes(app: FastifyInstance, { db }: AppDependenc
       if (!form) return reply;
       const page = knownPage(form, pageOf(request));
       await logFormView(db, actorOf(request), form, page);
-      const add = z.coerce.number().int().min(0).max(20).catch(0).parse((request.query as { add?: string }).add);
-      return renderPage(reply, form, page, { values: pageFields(form.tool, page, await shownAnswers(form)), errors: [], addRows: add, stage: await stageContext(form, request) });
+      const query = request.query as { add?: string; check?: string };
+      const add = z.coerce.number().int().min(0).max(20).catch(0).parse(query.add);
+      const answers = await shownAnswers(form);
+      const stage = await stageContext(form, request);
+      // What was typed here and could not be saved comes back as typed, with its problems.
+      const draft = await findDraft(db, form, page);
+      if (draft) return renderPage(reply, form, page, { values: draft, errors: parsePage(form.tool, page, draft, form.context).errors, addRows: add, stage });
+      // Opened from a refused submission's list: what stops it is shown beside each field.
+      const errors = query.check === '1' ? pageProblems(form, page, answers).map(({ field, message }) => ({ field, message })) : [];
+      return renderPage(reply, form, page, { values: pageFields(form.tool, page, answers), errors, addRows: add, stage });
     });
 
     app.post(url, { config: { access: 'audits.view' } }, async (request, reply) => {
@@ -134,13 +148,18 @@ export async function auditFormRoutes(app: FastifyInstance, { db }: AppDependenc
         return reply.code(422).send({ status: 'invalid', errors: outcome.errors });
       }
       const form = await openForm(db, request.principal!, id, request.today);
-      if (!outcome.ok && outcome.reason === 'invalid') return renderPage(reply, form, page, { values: body, errors: outcome.errors, status: 400, stage: await stageContext(form, request) });
+      if (!outcome.ok && outcome.reason === 'invalid') {
+        await keepDraft(db, actorOf(request), form, page, body);
+        return renderPage(reply, form, page, { values: body, errors: outcome.errors, status: 400, stage: await stageContext(form, request) });
+      }
       if (!outcome.ok) {
         // Nothing is overwritten: the person's own text stays in the fields, the newer version beside it.
         return renderPage(reply, form, page, { values: body, errors: [], status: 409, stale: outcome.answers, version: outcome.version, stage: await stageContext(form, request) });
       }
       if (body._action === 'add-row') return reply.redirect(`${pageHref(id, page)}?add=1#rows`, 303);
       if (body._action === 'later') return reply.redirect(`/audits/${id}/form`, 303);
+      const followUp = feedbackToFollowUp(outcome.form, page, outcome.form.audit.answers, outcome.answers);
+      if (followUp.length) return reply.redirect(`${pageHref(id, page)}#respondent-${followUp[0]}`, 303);
       return reply.redirect(nextPage(form, page), 303);
     });
   }
@@ -149,7 +168,12 @@ export async function auditFormRoutes(app: FastifyInstance, { db }: AppDependenc
     const form = await editableForm(request, reply);
     if (!form) return reply;
     await logFormView(db, actorOf(request), form, 'check your answers');
-    return renderCheck(reply, form, [], 200, await stageContext(form, request));
+    // A refused submission comes back here by a redirect (so a reload never submits again),
+    // and its list of what is missing is worked out afresh from what is saved.
+    const query = request.query as { refused?: string };
+    const stage = await stageContext(form, request);
+    if (query.refused === 'stale') return renderCheck(reply, form, [{ page: '', field: 'submit', message: 'This audit has been changed since you opened this page: check the answers below, then submit again' }], stage);
+    return renderCheck(reply, form, query.refused === '1' ? submissionProblems(form, form.audit.answers) : [], stage);
   });
 
   app.post('/audits/:id/form/submit', { config: { access: 'audits.view' } }, async (request, reply) => {
@@ -157,12 +181,7 @@ export async function auditFormRoutes(app: FastifyInstance, { db }: AppDependenc
     const id = auditIdParam(request);
     const outcome = await submitAudit(db, actorOf(request), id, postedVersion(body));
     if (outcome.ok) return reply.redirect(`/audits/${id}?submitted=1`, 303);
-    const form = await openForm(db, request.principal!, id, request.today);
-    const stage = await stageContext(form, request);
-    if (outcome.reason === 'stale') {
-      return renderCheck(reply, form, [{ page: '', field: 'submit', message: 'This audit has been changed since you opened this page: check the answers below, then submit again' }], 409, stage);
-    }
-    return renderCheck(reply, form, outcome.errors, 400, stage);
+    return reply.redirect(`/audits/${id}/form/check?refused=${outcome.reason === 'stale' ? 'stale' : '1'}`, 303);
   });
 
   function knownPage(form: AuditForm, page: string): string {
@@ -193,12 +212,12 @@ export async function auditFormRoutes(app: FastifyInstance, { db }: AppDependenc
     });
   }
 
-  async function renderCheck(reply: FastifyReply, form: AuditForm, problems: FormProblem[], status: number, stage: PageState['stage']) {
+  async function renderCheck(reply: FastifyReply, form: AuditForm, problems: FormProblem[], stage: PageState['stage']) {
     const answers = form.audit.answers;
     const pages = formPages(form.tool)
       .filter((page) => page === DETAILS_PAGE || sectionApplies(form.tool, page, answers, form.child))
       .map((page) => ({ title: findSection(form.tool, page)?.title ?? 'Audit details', href: pageHref(form.audit.id, page), rows: pageSummary(form, page, answers) }));
-    const errorList = problems.map((problem) => ({ text: problem.message, href: problem.page ? `${pageHref(form.audit.id, problem.page)}#${problem.field}` : '#submit' }));
-    return reply.code(status).page('audits/form/views/check.njk', { form, pages, errorList, version: form.version, submitAction: `/audits/${form.audit.id}/form/submit`, ...(stage ?? {}) });
+    const errorList = problems.map((problem) => ({ text: problem.message, href: problem.page ? `${pageHref(form.audit.id, problem.page)}?check=1#${problem.field}` : '#submit' }));
+    return reply.page('audits/form/views/check.njk', { form, pages, errorList, version: form.version, submitAction: `/audits/${form.audit.id}/form/submit`, ...(stage ?? {}) });
   }
 }

@@ -30,6 +30,7 @@ import {
   fieldId,
   findSection,
   isAnswered,
+  missingMessage,
   pageQuestions,
   parsePage,
   respondentQuestions,
@@ -283,29 +284,31 @@ export function respondentAsked(form: AuditForm, respondent: { key: string; mini
   return respondent.minimumAge === undefined || age === null || age === undefined || age >= respondent.minimumAge;
 }
 
-/** Every required answer of a page that is missing, each on its field. */
+/** Every required answer of a page that is missing, each on its field, in GOV.UK's words ("Select a judgement for Reviews"). */
 export function missingOnPage(form: AuditForm, page: string, answers: Record<string, unknown>): FormProblem[] {
   const { tool, child } = form;
   const section = page === DETAILS_PAGE ? undefined : findSection(tool, page);
   if (section && !sectionApplies(tool, section.key, answers, child)) return [];
-  const where = section ? section.title : 'Audit details';
   const problems: FormProblem[] = [];
-  const missing = (field: string, label: string) => problems.push({ page, field, message: `${label} (${where}) is missing` });
+  const missing = (field: string, message: string) => problems.push({ page, field, message });
   for (const { spec, judgementKey } of pageQuestions(tool, page)) {
     if (!answerApplies(tool, spec.key, answers, child)) continue;
     const value = answers[spec.key];
     if (spec.kind === 'repeating') {
       const rows = Array.isArray(value) ? (value as Record<string, unknown>[]) : [];
-      if ((spec.minRows ?? (spec.required ? 1 : 0)) > rows.length) missing(`${spec.key}-0-${spec.columns[0]!.key}`, `${spec.label}: at least ${Math.max(spec.minRows ?? 1, 1)} ${spec.itemName ?? 'row'}`);
+      const item = spec.itemName ?? 'row';
+      const least = spec.minRows ?? (spec.required ? 1 : 0);
+      if (least > rows.length) missing(`${spec.key}-0-${spec.columns[0]!.key}`, least === 1 ? `Add at least one ${item}` : `Add at least ${least} ${item}s`);
       rows.forEach((row, index) => {
         for (const column of auditorColumns(spec)) {
-          if (column.required && !isAnswered(row[column.key])) missing(fieldId(column, `${spec.key}-${index}-${column.key}`), `${column.label} (${spec.itemName ?? 'row'} ${index + 1})`);
+          if (column.required && !isAnswered(row[column.key])) missing(fieldId(column, `${spec.key}-${index}-${column.key}`), missingMessage(column, column.label, `${item} ${index + 1}`));
         }
       });
       continue;
     }
-    const label = judgementKey ? `${spec.label} for ${judgementName(section, pageQuestions(tool, page).find((q) => q.spec.key === judgementKey)!.spec)}` : spec.kind === 'judgement' ? judgementName(section, spec) : spec.label;
-    if (spec.required && !isAnswered(value)) missing(fieldId(spec, spec.key), label);
+    const judgement = judgementKey ? pageQuestions(tool, page).find((q) => q.spec.key === judgementKey)!.spec : undefined;
+    const label = spec.kind === 'judgement' ? judgementName(section, spec) : spec.label;
+    if (spec.required && !isAnswered(value)) missing(fieldId(spec, spec.key), missingMessage(spec, label, judgement ? judgementName(section, judgement) : undefined));
   }
   if (section?.feedback) {
     const respondents = feedbackOf(answers, section.key);
@@ -314,15 +317,15 @@ export function missingOnPage(form: AuditForm, page: string, answers: Record<str
       if (!respondentAsked(form, respondent, answers)) continue;
       const entry = respondents[respondent.key];
       if (!entry?.obtained) {
-        missing(`${respondent.key}-obtained`, `Whether feedback was obtained from ${respondent.label}`);
+        missing(`${respondent.key}-obtained`, `Select whether feedback was obtained from ${respondent.label}`);
         continue;
       }
       if (entry.obtained === 'no' && !entry.notObtainedReason && !entry.notObtainedOther) {
-        missing(reasons.length ? `${respondent.key}-reason` : `${respondent.key}-reason-other`, `Why feedback was not obtained from ${respondent.label}`);
+        missing(reasons.length ? `${respondent.key}-reason` : `${respondent.key}-reason-other`, `${reasons.length ? 'Select' : 'Enter'} why feedback was not obtained from ${respondent.label}`);
       }
       if (entry.obtained === 'yes') {
         for (const question of respondentQuestions(section, respondent)) {
-          if (question.required && !isAnswered(entry.answers?.[question.key])) missing(fieldId(question, `${respondent.key}-${question.key}`), `${respondent.label}, ${question.label}`);
+          if (question.required && !isAnswered(entry.answers?.[question.key])) missing(fieldId(question, `${respondent.key}-${question.key}`), missingMessage(question, question.label, respondent.label));
         }
       }
     }
@@ -330,20 +333,39 @@ export function missingOnPage(form: AuditForm, page: string, answers: Record<str
   return problems;
 }
 
+/** Whether anything on a page has been answered (a page not started is one line at submission). */
+export function pageStarted(form: AuditForm, page: string, answers: Record<string, unknown>): boolean {
+  return pageQuestions(form.tool, page).some((question) => isAnswered(answers[question.spec.key])) || isAnswered(answers[page]);
+}
+
 /** The pages of the form in order: the details, then each section the auditor fills in. */
 export function formPages(tool: AuditTool): string[] {
   return [...(tool.header.length ? [DETAILS_PAGE] : []), ...auditorSections(tool).map((section) => section.key)];
 }
 
-/** Everything that stops submission, page by page. */
+/**
+ * Everything that stops submission, page by page. A section not started is one line ("Complete
+ * the section: Reviews") rather than one per question: its page then names each question.
+ */
 export function submissionProblems(form: AuditForm, answers: Record<string, unknown>): FormProblem[] {
-  return [...formPages(form.tool).flatMap((page) => missingOnPage(form, page, answers)), ...limitErrors(form, answers)];
+  const problems = formPages(form.tool).flatMap((page) => {
+    const missing = missingOnPage(form, page, answers);
+    if (missing.length === 0 || pageStarted(form, page, answers)) return missing;
+    const title = page === DETAILS_PAGE ? 'Audit details' : findSection(form.tool, page)!.title;
+    return [{ page, field: missing[0]!.field, message: `Complete the section: ${title}` }];
+  });
+  return [...problems, ...limitErrors(form, answers)];
+}
+
+/** The problems of one page that stop submission: shown beside their fields when a refused submission's link opens the page. */
+export function pageProblems(form: AuditForm, page: string, answers: Record<string, unknown>): FormProblem[] {
+  return [...missingOnPage(form, page, answers), ...limitErrors(form, answers, page)];
 }
 
 function completedSections(form: AuditForm, answers: Record<string, unknown>): string[] {
   return auditorSections(form.tool)
     .filter((section) => sectionApplies(form.tool, section.key, answers, form.child))
-    .filter((section) => pageQuestions(form.tool, section.key).some((q) => isAnswered(answers[q.spec.key])) || isAnswered(answers[section.key]))
+    .filter((section) => pageStarted(form, section.key, answers))
     .filter((section) => missingOnPage(form, section.key, answers).length === 0)
     .map((section) => section.key);
 }
@@ -375,6 +397,7 @@ export async function saveSection(db: Db, actor: FormActor, auditId: string, pag
     if (value === undefined) delete answers[key];
     else answers[key] = value;
   }
+  keepRespondentsNotAsked(form, page, answers, form.audit.answers);
   const errors = [...parsed.errors, ...limitErrors(form, answers, page).map(({ field, message }) => ({ field, message }))];
   if (errors.length) return { ok: false, reason: 'invalid', errors };
   return inTransaction(db, async (trx) => {
@@ -394,12 +417,82 @@ export async function saveSection(db: Db, actor: FormActor, auditId: string, pag
       const current = await trx.selectFrom('audits').select(['version', 'answers']).where('id', '=', form.audit.id).executeTakeFirstOrThrow();
       return { ok: false as const, reason: 'stale' as const, version: current.version, answers: current.answers };
     }
+    // Saved: what was kept of an earlier try at this page is no longer needed.
+    await trx.deleteFrom('audit_form_drafts').where('audit_id', '=', form.audit.id).where('page', '=', page).execute();
     // The first save starts the audit: a transition of the lifecycle, in this same transaction.
     const version = updated.status === 'allocated' ? (await transitionAudit(trx, actor, form.audit.id, 'in_progress', { expectedVersion: updated.version })).version : updated.version;
     const started = updated.status === 'allocated' ? '; audit started' : '';
     await logActivity(trx, actor, { action: 'update', recordType: 'audit', recordId: form.audit.id, childId: form.audit.child.id, summary: `audit form saved: ${page}${started}` });
     return { ok: true as const, version, form, answers };
   });
+}
+
+/**
+ * A respondent not asked for this child (too young, or their condition does not hold) is not on
+ * the page, like any question left off: what was saved for them stays, and nothing posted for
+ * them is taken.
+ */
+function keepRespondentsNotAsked(form: AuditForm, page: string, answers: Record<string, unknown>, before: Record<string, unknown>): void {
+  const section = page === DETAILS_PAGE ? undefined : findSection(form.tool, page);
+  if (!section?.feedback) return;
+  const saved = feedbackOf(before, section.key);
+  const respondents: Record<string, unknown> = { ...feedbackOf(answers, section.key) };
+  for (const respondent of section.feedback.respondents) {
+    if (respondentAsked(form, respondent, answers)) continue;
+    if (saved[respondent.key]) respondents[respondent.key] = saved[respondent.key];
+    else delete respondents[respondent.key];
+  }
+  if (Object.keys(respondents).length) answers[section.key] = { respondents };
+  else delete answers[section.key];
+}
+
+/**
+ * The respondents whose "Was feedback obtained?" this save answered or changed, with nothing
+ * yet in the branch it opens: without JavaScript, Continue brings the auditor back to the
+ * page, which now shows only that branch, rather than moving on past it.
+ */
+export function feedbackToFollowUp(form: AuditForm, page: string, before: Record<string, unknown>, after: Record<string, unknown>): string[] {
+  const section = page === DETAILS_PAGE ? undefined : findSection(form.tool, page);
+  if (!section?.feedback) return [];
+  const was = feedbackOf(before, section.key);
+  const now = feedbackOf(after, section.key);
+  return section.feedback.respondents
+    .filter((respondent) => respondentAsked(form, respondent, after))
+    .filter((respondent) => {
+      const entry = now[respondent.key];
+      if (!entry?.obtained || entry.obtained === was[respondent.key]?.obtained) return false;
+      const branchEmpty = entry.obtained === 'yes' ? Object.keys(entry.answers ?? {}).length === 0 : !entry.notObtainedReason && !entry.notObtainedOther;
+      return branchEmpty;
+    })
+    .map((respondent) => respondent.key);
+}
+
+/** The fields of a form page worth keeping: what was typed, not the form's own bookkeeping. */
+function typedFields(fields: RawFields): RawFields {
+  return Object.fromEntries(Object.entries(fields).filter(([name]) => !name.startsWith('_')));
+}
+
+/**
+ * Keeps what was typed on a page that could not be saved, as typed, so nothing is lost if the
+ * auditor leaves by the back link: the page shows it again, with its problems, until it saves.
+ */
+export async function keepDraft(db: Db, actor: FormActor, form: AuditForm, page: string, fields: RawFields): Promise<void> {
+  const typed = JSON.stringify(typedFields(fields));
+  await inTransaction(db, async (trx) => {
+    await trx
+      .insertInto('audit_form_drafts')
+      .values({ audit_id: form.audit.id, organisation_id: actor.principal.organisationId, page, fields: typed, saved_by: actor.principal.userId })
+      .onConflict((conflict) => conflict.columns(['audit_id', 'page']).doUpdateSet({ fields: typed, saved_by: actor.principal.userId, updated_at: sql<string>`now()` }))
+      .execute();
+    await logActivity(trx, actor, { action: 'update', recordType: 'audit', recordId: form.audit.id, childId: form.audit.child.id, summary: `audit form: ${page} kept unsaved, with problems to put right` });
+  });
+}
+
+/** What was typed on a page that could not be saved, if anything. */
+export async function findDraft(db: Db, form: AuditForm, page: string): Promise<RawFields | undefined> {
+  const row = await db.selectFrom('audit_form_drafts').select('fields').where('audit_id', '=', form.audit.id).where('page', '=', page).executeTakeFirst();
+  if (!row) return undefined;
+  return (typeof row.fields === 'string' ? JSON.parse(row.fields) : row.fields) as RawFields;
 }
 
 /** The overall grade as an Ofsted grade, through the scale option's `ofsted` where it has one. */

@@ -133,7 +133,13 @@ export type RespondentModel = {
   key: string;
   label: string;
   asked: boolean;
+  /** Why a respondent is not asked for this child, in words. */
+  notAsked?: string;
   ageRule?: string | undefined;
+  /** Whether feedback was obtained, as chosen: only that branch is shown without JavaScript. */
+  chosen: string;
+  /** A branch not chosen that still holds a refused answer stays in view so it can be put right. */
+  keepBoth: boolean;
   obtained: FieldModel;
   resident?: FieldModel;
   reason?: FieldModel;
@@ -147,10 +153,18 @@ function feedbackModels(form: AuditForm, section: Section, values: Values, error
   return feedback.respondents.map((respondent) => {
     const prefix = respondent.key;
     const reasons = feedback.notObtained?.options ?? [];
+    const asked = respondentAsked(form, respondent, saved);
+    const age = form.child.ageInYears;
+    const tooYoung = respondent.minimumAge !== undefined && age !== null && age !== undefined && age < respondent.minimumAge;
+    const chosen = text(values, `${prefix}-obtained`);
+    const obtainedError = errors.some((error) => error.field === `${prefix}-obtained`);
     const model: RespondentModel = {
       key: prefix,
       label: respondent.label,
-      asked: respondentAsked(form, respondent, saved),
+      asked,
+      ...(asked ? {} : { notAsked: tooYoung ? `Not asked for this child, who is ${age} (feedback is sought from age ${respondent.minimumAge}).` : 'Not asked for this child.' }),
+      chosen: chosen === 'yes' || chosen === 'no' ? chosen : '',
+      keepBoth: obtainedError,
       ageRule: respondent.ageRule ?? (respondent.minimumAge !== undefined ? `Aged ${respondent.minimumAge} or over` : undefined),
       obtained: fieldModel(form, yesNo('obtained', `Was feedback obtained from ${respondent.label}?`), `${prefix}-obtained`, values, errors),
       reasonOther: fieldModel(
