@@ -106,8 +106,9 @@ describe.each(testDrivers())('allocating audits on %s', (driver) => {
     const posted = await clients.coordinator.post('/audits/allocate', { childId: child.unit1.id, toolId: caseFile.toolId, auditorId: council.staff.manager1.id });
     expect(posted.statusCode).toBe(303);
     const location = String(posted.headers.location);
-    expect(location).toMatch(/^\/audits\?allocated=[0-9a-f-]{36}$/);
-    const auditId = location.split('=')[1]!;
+    // Allocation lands on the new audit.
+    expect(location).toMatch(/^\/audits\/[0-9a-f-]{36}\?allocated=1$/);
+    const auditId = location.split('/')[2]!.split('?')[0]!;
     expect(await written()).toEqual({ audits: before.audits + 1, emails: before.emails + 1, logged: before.logged + 1 });
 
     const confirmed = await clients.coordinator.get(location);

@@ -16,6 +16,7 @@ import * as openAuditsIndex from './migrations/2026-11-24T2030_open_audits_index
 import * as importPreview from './migrations/2026-12-06T1100_import_preview.ts';
 import * as signInHardening from './migrations/2026-12-06T1300_sign_in_hardening.ts';
 import * as ssoMfaSessions from './migrations/2026-12-06T1400_sso_mfa_sessions.ts';
+import * as activityByChild from './migrations/2026-12-07T1400_activity_by_child.ts';
 
 /**
  * Migrations are listed here, in order, rather than read from a folder at run time, so the
@@ -39,6 +40,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '2026-12-06T1100_import_preview': importPreview,
   '2026-12-06T1300_sign_in_hardening': signInHardening,
   '2026-12-06T1400_sso_mfa_sessions': ssoMfaSessions,
+  '2026-12-07T1400_activity_by_child': activityByChild,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
