@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from './support/app.ts';
-import { createAudit, createAuditTool, createChild } from './support/audits.ts';
+import { createAudit, createAuditTool, createChild, type AuditInput } from './support/audits.ts';
 import { testDrivers } from './support/database.ts';
 import { createSmallCouncil, PASSWORD, type SmallCouncil } from './support/fixtures.ts';
 import { pageText, TestClient } from './support/client.ts';
@@ -22,7 +22,7 @@ describe.each(testDrivers())('search and the child page on %s', (driver) => {
     const tool = await createAuditTool(t.db, org);
     children.north = await createChild(t.db, org, { externalId: 'SRC-100', initials: 'AB', teamId: council.teams.unit1.id, workerId: council.staff.worker1.id });
     children.care = await createChild(t.db, org, { externalId: 'SRC-200', initials: 'CD', teamId: council.teams.careTeam.id, workerId: council.staff.careWorker.id });
-    const audit = (childId: string, team: { id: string; service_id: string | null }, extra: Partial<Parameters<typeof createAudit>[0]>) =>
+    const audit = (childId: string, team: { id: string; service_id: string | null }, extra: Partial<AuditInput>) =>
       createAudit(t.db, { organisationId: org, childId, toolEditionId: tool.editionId, auditorId: council.staff.manager1.id, teamId: team.id, serviceId: team.service_id, ...extra });
     audits.past = await audit(children.north.id, council.teams.unit1, { status: 'closed', caseHolderId: council.staff.worker1.id, allocatedOn: '2025-03-03', auditorGrade: 'requires_improvement', finalGrade: 'good' });
     audits.open = await audit(children.north.id, council.teams.unit1, { status: 'in_progress', caseHolderId: council.staff.worker1.id, allocatedOn: '2026-01-05', due: 5, stageDue: 5 });
