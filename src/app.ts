@@ -35,6 +35,7 @@ import { childrenRoutes } from './modules/children/routes.ts';
 import { auditRoutes } from './modules/audits/routes.ts';
 import { actionRoutes } from './modules/actions/routes.ts';
 import { activityRoutes } from './modules/activity/routes.ts';
+import { searchRoutes } from './modules/search/routes.ts';
 import { toolRoutes } from './modules/tools/routes.ts';
 import { apiRoutes } from './modules/api/routes.ts';
 import { reportRoutes } from './modules/reports/routes.ts';
@@ -98,6 +99,7 @@ export async function buildApp(deps: AppDependencies, options: { logStream?: Nod
   await app.register(async (scope) => auditRoutes(scope, deps));
   await app.register(async (scope) => actionRoutes(scope, deps));
   await app.register(async (scope) => activityRoutes(scope, deps));
+  await app.register(async (scope) => searchRoutes(scope, deps));
   await app.register(async (scope) => toolRoutes(scope, deps));
   await app.register(async (scope) => reportRoutes(scope, deps));
   await app.register(async (scope) => apiRoutes(scope, deps), { prefix: '/api/v1' });

@@ -54,6 +54,38 @@ describe.each(testDrivers())('activity log on %s', (driver) => {
     }
   });
 
+  it("answers \"who looked at this child?\" by case ID: that child's entries only, with people's names and links", async () => {
+    // Another child, looked at by someone else: not part of the answer.
+    const other = await createChild(t.db, council.organisation.id, { externalId: 'ACT-2', initials: 'CD', teamId: council.teams.unit1.id });
+    const leader = new TestClient(t.app);
+    await leader.signIn(council.users.senior_leader.email, PASSWORD);
+    expect((await leader.get(`/children/${other.id}`)).statusCode).toBe(200);
+
+    const page = await admin.get('/activity?caseId=ACT-1');
+    expect(page.statusCode).toBe(200);
+    const entries = shownEntries(page.body);
+    expect(entries).toHaveLength(2);
+    expect(entries[0]).toContain('Quinn QA');
+    expect(entries[0]).toContain(council.users.qa_coordinator.email);
+    expect(entries[1]).toContain('Tina Manager');
+    for (const entry of entries) {
+      expect(entry).toContain('AB (ACT-1)');
+      expect(entry).not.toContain('None');
+      expect(entry).not.toContain(childId);
+    }
+    expect(pageText(page.body)).not.toContain('ACT-2');
+    expect(pageText(page.body)).not.toContain('Hana Head');
+    // The child and the record link to their pages, not to internal IDs in the text.
+    expect(page.body).toContain(`href="/children/${childId}"`);
+    // The filter says what it applied, and a case ID that is not on the register finds nothing.
+    expect(pageText(page.body)).toMatch(/Selected filters .*Case ID .*ACT-1/);
+    expect(shownEntries((await admin.get('/activity?caseId=NOPE-9')).body)).toEqual([]);
+    // Entries that are about no child say so with a dash.
+    const signIns = /<tbody[\s\S]*?<\/tbody>/.exec((await admin.get('/activity?action=sign-in')).body)![0];
+    expect(pageText(signIns)).toContain('—');
+    expect(pageText(signIns)).not.toContain('None');
+  });
+
   it('filters by person and action, and never shows another council', async () => {
     const signIns = shownEntries((await admin.get(`/activity?email=${encodeURIComponent('auditor@testshire')}&action=sign-in`)).body);
     expect(signIns).toHaveLength(1);

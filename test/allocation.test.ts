@@ -5,7 +5,7 @@ import { formatDate } from '../src/platform/views.ts';
 import { createApiToken } from '../src/modules/account/service.ts';
 import { allocateAudit, auditDueOn } from '../src/modules/audits/allocation.ts';
 import { createTestApp, type TestApp } from './support/app.ts';
-import { createAuditTool, createChild, createToolEdition, setServiceDefaultTool } from './support/audits.ts';
+import { createAudit, createAuditTool, createChild, createToolEdition, setServiceDefaultTool } from './support/audits.ts';
 import { testDrivers } from './support/database.ts';
 import { createSmallCouncil, PASSWORD, type SmallCouncil } from './support/fixtures.ts';
 import { pageText, TestClient } from './support/client.ts';
@@ -106,8 +106,9 @@ describe.each(testDrivers())('allocating audits on %s', (driver) => {
     const posted = await clients.coordinator.post('/audits/allocate', { childId: child.unit1.id, toolId: caseFile.toolId, auditorId: council.staff.manager1.id });
     expect(posted.statusCode).toBe(303);
     const location = String(posted.headers.location);
-    expect(location).toMatch(/^\/audits\?allocated=[0-9a-f-]{36}$/);
-    const auditId = location.split('=')[1]!;
+    // Allocation lands on the new audit.
+    expect(location).toMatch(/^\/audits\/[0-9a-f-]{36}\?allocated=1$/);
+    const auditId = location.split('/')[2]!.split('?')[0]!;
     expect(await written()).toEqual({ audits: before.audits + 1, emails: before.emails + 1, logged: before.logged + 1 });
 
     const confirmed = await clients.coordinator.get(location);
@@ -169,7 +170,7 @@ describe.each(testDrivers())('allocating audits on %s', (driver) => {
     const text = pageText(page.body);
     expect(text).toContain('You are the auditor of 2 audits, 1 overdue');
     expect(text.indexOf('AB (ALC-01)')).toBeLessThan(text.indexOf('LM (ALC-06)'));
-    expect(text).toMatch(/LM \(ALC-06\) Case file audit \(edition 2026\.2\) Wes Worker North Unit 1 Allocated 6 January 2025 20 January 2025 Overdue/);
+    expect(text).toMatch(/\d+ LM \(ALC-06\) Allocated 20 January 2025 \(auditor\) Overdue Case file audit \(edition 2026\.2\) Wes Worker North Unit 1 6 January 2025/);
     expect(text).not.toContain('ALC-05');
 
     // The audit's own page, for whoever the tracker shows it to; each view is logged against the child.
@@ -336,5 +337,37 @@ describe.each(testDrivers())('allocating audits on %s', (driver) => {
     // Another tool is another audit.
     const other = await clients.coordinator.post('/audits/allocate', { childId: dup.id, toolId: earlyHelp.toolId, auditorId: council.staff.manager1.id });
     expect(other.statusCode).toBe(303);
+  });
+
+  it("shows the child's legal status, age and audits so far, and each auditor's audits in hand", async () => {
+    const today = ukDateAt(new Date());
+    const tenthBirthday = `${Number(today.slice(0, 4)) - 10}${today.slice(4)}`;
+    const context = await createChild(t.db, org, { externalId: 'ALC-10', initials: 'UV', teamId: council.teams.unit1.id, workerId: council.staff.worker1.id });
+    await t.db.updateTable('children').set({ legal_status: 'child_in_care', date_of_birth: tenthBirthday }).where('id', '=', context.id).execute();
+    const past = await createAudit(t.db, {
+      organisationId: org,
+      childId: context.id,
+      toolEditionId: earlyHelp.editionId,
+      auditorId: council.staff.qaOfficer.id,
+      status: 'closed',
+      allocatedOn: '2025-02-03',
+      auditorGrade: 'good',
+      finalGrade: 'requires_improvement',
+    });
+    const form = await clients.coordinator.get(`/audits/allocate?childId=${context.id}`);
+    expect(form.statusCode).toBe(200);
+    const text = pageText(form.body);
+    expect(text).toContain('Legal status Child in Care');
+    expect(text).toContain(`Age 10 years old (born ${formatDate(tenthBirthday)})`);
+    expect(text).toContain('No open audits.');
+    expect(text).toMatch(new RegExp(`Past audits .*${past.reference} Early help audit .*Closed Nothing due \\(closed\\) Quinn QA Requires improvement 3 February 2025`));
+    const inHand = await t.db
+      .selectFrom('audits')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('auditor_id', '=', council.staff.manager1.id)
+      .where('status', 'in', ['allocated', 'in_progress', 'returned', 'in_moderation'])
+      .executeTakeFirstOrThrow();
+    const count = Number(inHand.n);
+    expect(form.body).toMatch(new RegExp(`<option value="${council.staff.manager1.id}">Tina Manager, Team Manager \\(North Unit 1\\): ${count} ${count === 1 ? 'audit' : 'audits'} in hand</option>`));
   });
 });

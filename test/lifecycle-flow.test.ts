@@ -104,7 +104,8 @@ describe.each(testDrivers())('the audit lifecycle on %s', (driver) => {
     expect(text).toContain('Submitted for moderation by Tina Manager');
     expect(text).toContain('In progress to In moderation');
     expect(text).toContain('Allocated by Quinn QA');
-    expect(text).toContain('Current stage due');
+    // One "due": the moderation stage's deadline, the stage named.
+    expect(text).toMatch(/Due \d{1,2} \w+ \d{4} \(moderation\)/);
   }, 120_000);
 
   it('refuses an illegal transition and changes nothing', async () => {
@@ -214,6 +215,6 @@ describe.each(testDrivers())('the audit lifecycle on %s', (driver) => {
     expect(await overdueIds()).toContain(late);
     expect(await overdueIds()).not.toContain(onTime);
     const page = pageText((await coordinator.get(`/audits/${late}`)).body);
-    expect(page).toContain('Current stage due 19 January 2026 Overdue');
+    expect(page).toContain('Due 19 January 2026 (moderation) Overdue');
   });
 });

@@ -7,6 +7,9 @@ import { createAudit, createAuditTool, createChild } from './support/audits.ts';
 import { testDrivers } from './support/database.ts';
 import { createSmallCouncil, PASSWORD, type SmallCouncil } from './support/fixtures.ts';
 import { pageText, TestClient } from './support/client.ts';
+import { createApiToken } from '../src/modules/account/service.ts';
+import { ukDateAt } from '../src/platform/clock.ts';
+import { formatDate } from '../src/platform/views.ts';
 
 const STATUSES: AuditStatus[] = ['allocated', 'in_progress', 'returned', 'in_moderation', 'moderated', 'distributed', 'awaiting_feedback', 'closed'];
 const GRADES: Grade[] = ['outstanding', 'good', 'requires_improvement', 'inadequate'];
@@ -22,6 +25,7 @@ type Planned = {
   auditor: StaffKey;
   status: AuditStatus;
   allocatedOn: string;
+  /** Days from today to the deadline of the stage the audit is in: its "due". */
   dueOffset: number;
   auditorGrade: Grade | null;
   finalGrade: Grade | null;
@@ -53,7 +57,9 @@ function plan(): Planned[] {
 
 const PLAN = plan();
 const ids = (rows: Planned[]) => rows.map((row) => row.externalId).sort();
-const isOverdue = (row: Planned) => row.dueOffset < 0 && WITH_AUDITOR.includes(row.status);
+const isOverdue = (row: Planned) => row.dueOffset < 0 && row.status !== 'closed';
+/** The auditor's first deadline of an audit that has moved on: long past, and no longer "due". */
+const AUDITOR_DUE_LONG_AGO = -100;
 
 /** The child IDs in the tracker table, in the order shown: the "(ID)" after the initials. */
 function shownIds(html: string): string[] {
@@ -85,7 +91,9 @@ describe.each(testDrivers())('audit tracker on %s', (driver) => {
         serviceId: team.service_id,
         status: row.status,
         allocatedOn: row.allocatedOn,
-        due: row.dueOffset,
+        // With the auditor, their deadline is the stage's; after, each stage has its own, and a closed audit none.
+        due: WITH_AUDITOR.includes(row.status) ? row.dueOffset : AUDITOR_DUE_LONG_AGO,
+        stageDue: row.status === 'closed' ? null : row.dueOffset,
         submittedAt: stage >= 3 ? `${row.allocatedOn}T10:00:00Z` : null,
         moderatedAt: stage >= 4 ? `${row.allocatedOn}T15:00:00Z` : null,
         auditorGrade: row.auditorGrade,
@@ -118,7 +126,49 @@ describe.each(testDrivers())('audit tracker on %s', (driver) => {
     // TRK-04: in moderation, allocated and submitted 10 January 2025, graded Inadequate by the auditor.
     const page = await clients.coordinator.get('/audits?status=in_moderation');
     const text = pageText(page.body);
-    expect(text).toMatch(/CD \(TRK-04\) Case file audit \(edition 2026\.1\) Tina Manager Wes Worker North Unit 1 Area Social Work In moderation 10 January 2025 \d+ \w+ \d{4} 10 January 2025 Not yet Inadequate Not graded/);
+    // The columns that matter first: reference, child, status, due (with its stage), auditor, grade.
+    expect(text).toMatch(/\d+ CD \(TRK-04\) In moderation \d+ \w+ \d{4} \(moderation\) Overdue Tina Manager Inadequate \(auditor's, not moderated\) Case file audit \(edition 2026\.1\) North Unit 1 10 January 2025/);
+  });
+
+  it('shows as due the deadline of the stage each audit is in, naming the stage, on the page, in the exports and the API', async () => {
+    // TRK-12 is in moderation: its moderation is due in 16 days; the auditor's deadline passed long ago and is not "due".
+    const trk12 = PLAN.find((row) => row.externalId === 'TRK-12')!;
+    expect(trk12).toMatchObject({ status: 'in_moderation', dueOffset: 16 });
+    const stageDue = ukDateAt(new Date(Date.now() + trk12.dueOffset * 86_400_000));
+    const auditorDue = ukDateAt(new Date(Date.now() + AUDITOR_DUE_LONG_AGO * 86_400_000));
+    // A QA lead, so the coordinator's own log of exports stays as the export test expects.
+    const lead = new TestClient(t.app);
+    await lead.signIn(council.users.qa_lead.email, PASSWORD);
+    const page = await lead.get('/audits?status=in_moderation');
+    const row = /<tbody[\s\S]*?<\/tbody>/.exec(page.body)![0].split('</tr>').find((html) => html.includes('TRK-12'))!;
+    const due = pageText(/data-column="due">([\s\S]*?)<\/td>/.exec(row)![1]!);
+    expect(due).toBe(`${formatDate(stageDue)} (moderation)`);
+    expect(pageText(row)).not.toContain(formatDate(auditorDue));
+    expect(pageText(row)).not.toContain('Overdue');
+
+    const [header, ...rows] = parseCsv((await lead.get('/audits/export.csv?status=in_moderation')).body, { bom: true }) as string[][];
+    const csvRow = rows.find((cells) => cells[1] === 'TRK-12')!;
+    expect(csvRow[header!.indexOf('Stage')]).toBe('Moderation');
+    expect(csvRow[header!.indexOf('Due')]).toBe(stageDue);
+    expect(csvRow[header!.indexOf('Overdue')]).toBe('No');
+
+    const token = await createApiToken(t.db, { userId: council.users.qa_lead.id, organisationId: council.organisation.id, name: 'due test' });
+    const api = await t.app.inject({ url: '/api/v1/audits?status=in_moderation', headers: { authorization: `Bearer ${token}` } });
+    const listed = (api.json() as { audits: { childExternalId: string; id: string; stage: string; dueOn: string; auditorDueOn: string; overdue: boolean }[] }).audits.find((audit) => audit.childExternalId === 'TRK-12')!;
+    expect(listed).toMatchObject({ stage: 'moderation', dueOn: stageDue, auditorDueOn: auditorDue, overdue: false });
+    const one = await t.app.inject({ url: `/api/v1/audits/${listed.id}`, headers: { authorization: `Bearer ${token}` } });
+    expect(one.json()).toMatchObject({ stage: 'moderation', dueOn: stageDue, auditorDueOn: auditorDue, overdue: false });
+
+    // The audit's own page: one "Due", the stage named, no second "current stage" date.
+    const auditPage = pageText((await lead.get(`/audits/${listed.id}`)).body);
+    expect(auditPage).toContain(`Due ${formatDate(stageDue)} (moderation)`);
+    expect(auditPage).not.toContain('Current stage due');
+
+    // A closed audit has nothing due.
+    const closed = await lead.get('/audits?status=closed');
+    for (const html of /<tbody[\s\S]*?<\/tbody>/.exec(closed.body)![0].split('</tr>').filter((cells) => cells.includes('<th'))) {
+      expect(pageText(/data-column="due">([\s\S]*?)<\/td>/.exec(html)![1]!)).toBe('Nothing due (closed)');
+    }
   });
 
   it('limits an auditor to their own team, a practitioner to their own cases, a moderator to their service', async () => {
@@ -153,7 +203,9 @@ describe.each(testDrivers())('audit tracker on %s', (driver) => {
   });
 
   it('sorts by due date either way, and marks the sorted column', async () => {
-    const byDue = [...PLAN].sort((a, b) => a.dueOffset - b.dueOffset).map((row) => row.externalId);
+    // Closed audits have nothing due: last either way.
+    const open = PLAN.filter((row) => row.status !== 'closed');
+    const byDue = [...open].sort((a, b) => a.dueOffset - b.dueOffset).map((row) => row.externalId);
     const ascending = await clients.coordinator.get('/audits?sort=due&order=asc');
     expect(shownIds(ascending.body)).toEqual(byDue.slice(0, 25));
     expect(ascending.body).toMatch(/aria-sort="ascending">\s*<a class="govuk-link" href="\/audits\?sort=due&amp;order=desc">Due/);

@@ -17,9 +17,10 @@ import * as importPreview from './migrations/2026-12-06T1100_import_preview.ts';
 import * as signInHardening from './migrations/2026-12-06T1300_sign_in_hardening.ts';
 import * as auditFormDrafts from './migrations/2026-12-07T1300_audit_form_drafts.ts';
 import * as ssoMfaSessions from './migrations/2026-12-06T1400_sso_mfa_sessions.ts';
-import * as importStagingSpeed from './migrations/2026-12-07T1000_import_staging_speed.ts';
+import * as activityByChild from './migrations/2026-12-07T1400_activity_by_child.ts';
 import * as auditNotifications from './migrations/2026-12-07T1200_audit_notifications.ts';
 import * as gradeAlerts from './migrations/2026-12-07T1500_grade_alerts.ts';
+import * as importStagingSpeed from './migrations/2026-12-07T1000_import_staging_speed.ts';
 
 /**
  * Migrations are listed here, in order, rather than read from a folder at run time, so the
@@ -46,6 +47,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '2026-12-07T1000_import_staging_speed': importStagingSpeed,
   '2026-12-07T1200_audit_notifications': auditNotifications,
   '2026-12-07T1300_audit_form_drafts': auditFormDrafts,
+  '2026-12-07T1400_activity_by_child': activityByChild,
   '2026-12-07T1500_grade_alerts': gradeAlerts,
 };
 

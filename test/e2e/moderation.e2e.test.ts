@@ -84,6 +84,17 @@ describeInBrowser('moderating an audit in Chromium', () => {
     expect(new URL(page.url()).pathname).toBe(`/audits/${id}/moderate`);
     await onPage(page, 'Moderate the audit');
     expect(await page.locator('main').innerText()).toContain('Look hard at management oversight');
+    // What is moderated is all there: the sections without a grade (family feedback, the action
+    // plan) as the auditor recorded them, and a link to the whole audit.
+    expect(await page.getByRole('link', { name: /Read the whole audit/ }).getAttribute('href')).toBe(`/audits/${id}/read`);
+    const recorded = await page.locator('main h3[id^="section-"]').allInnerTexts();
+    expect(recorded).toEqual(expect.arrayContaining([expect.stringMatching(/^Service user feedback/), expect.stringMatching(/^Action Plan for Improvement/)]));
+    // Each of the auditor's grades is named once, in the question that rules on it.
+    const text = await page.locator('main').innerText();
+    expect(text).not.toContain("Auditor's grade:");
+    expect(text).not.toMatch(/: Good\n/);
+    const items = await page.locator('main form fieldset legend').count();
+    expect(text.match(/The auditor graded this Good\./g)).toHaveLength(items);
 
     // The first section the moderator rules on, and the overall grade, start as the auditor's Good.
     const firstLegend = (await page.locator('main form fieldset legend').first().innerText()).trim();
@@ -145,8 +156,8 @@ describeInBrowser('moderating an audit in Chromium', () => {
     const cells = page.locator('[data-testid="audits"] tbody tr').filter({ hasText: 'MOD-1' }).locator('th, td');
     const cell = async (header: string) => (await cells.nth(headers.indexOf(header)).innerText()).trim();
     expect(await cell('Status')).toBe('Moderated');
-    expect(await cell("Auditor's grade")).toBe('Good');
-    expect(await cell('Final grade')).toBe('Requires improvement');
+    // One grade column: the final (moderated) grade once there is one; the auditor's is on the audit's page and in the downloads.
+    expect(await cell('Grade')).toBe('Requires improvement');
 
     // The read view says who moderated it, and when.
     await page.goto(`/audits/${id}/read`);

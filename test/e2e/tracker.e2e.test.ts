@@ -182,4 +182,92 @@ describeInBrowser('the audit tracker in Chromium', () => {
     await expectNoAxeViolations(practitioner);
     await practitioner.context().close();
   });
+
+  it('uses the full width at 1280 px: status, due and grade in view, the reference first', async () => {
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await page.goto('/audits');
+    await verifyOnPage(page, 'Audit tracker');
+    const headers = await page.getByTestId('audits').locator('thead th').allInnerTexts();
+    expect(headers.map((text) => text.replace(/,\s*sort \w+/, '').replace(/\s+/g, ' ').trim()).slice(0, 6)).toEqual(['Ref', 'Child', 'Status', 'Due', 'Auditor', 'Grade']);
+    const layout = await page.evaluate(() => {
+      const region = document.querySelector('[data-testid="audits"]')!.closest('.app-table-scroll')!;
+      const row = document.querySelector('[data-testid="audits"] tbody tr')!;
+      const right = (cell: Element) => cell.getBoundingClientRect().right;
+      return {
+        regionWidth: region.clientWidth,
+        regionRight: region.getBoundingClientRect().right,
+        cells: Array.from(row.children).slice(0, 6).map(right),
+        overflow: region.scrollWidth - region.clientWidth,
+        page: document.documentElement.scrollWidth,
+        window: document.documentElement.clientWidth,
+      };
+    });
+    // Not the 960px reading measure: the list has the window's width beside the filter.
+    expect(layout.regionWidth).toBeGreaterThan(800);
+    for (const right of layout.cells) expect(right).toBeLessThanOrEqual(layout.regionRight);
+    expect(layout.page).toBe(layout.window);
+    await expectNoAxeViolations(page);
+  });
+
+  it('folds the filter panel away to give the list the whole width, and opens it again', async () => {
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await page.goto('/audits');
+    const panel = page.locator('details.app-filter-panel');
+    expect(await panel.evaluate((element) => (element as HTMLDetailsElement).open)).toBe(true);
+    const before = await page.locator('.app-filter-layout__content').evaluate((element) => element.clientWidth);
+    await page.getByText('Filter audits', { exact: true }).click();
+    expect(await panel.evaluate((element) => (element as HTMLDetailsElement).open)).toBe(false);
+    expect(await filter().isVisible()).toBe(false);
+    const after = await page.locator('.app-filter-layout__content').evaluate((element) => element.clientWidth);
+    expect(after).toBeGreaterThan(before + 200);
+    await page.getByText('Filter audits', { exact: true }).click();
+    expect(await filter().isVisible()).toBe(true);
+  });
+
+  it('fits a 375 px phone: the filter starts folded away and the page never scrolls sideways', async () => {
+    const phone = await t.newPage();
+    await phone.setViewportSize({ width: 375, height: 740 });
+    await signIn(phone, t.seeded.users.qa_coordinator.email, PASSWORD);
+    await phone.goto('/audits');
+    await verifyOnPage(phone, 'Audit tracker');
+    const panel = phone.locator('details.app-filter-panel');
+    expect(await panel.evaluate((element) => (element as HTMLDetailsElement).open)).toBe(false);
+    expect(await phone.locator('.moj-filter').isVisible()).toBe(false);
+    const widths = await phone.evaluate(() => ({ page: document.documentElement.scrollWidth, window: document.documentElement.clientWidth }));
+    expect(widths.page).toBe(widths.window);
+    await expectNoAxeViolations(phone);
+    await phone.getByText('Filter audits', { exact: true }).click();
+    expect(await phone.locator('.moj-filter').isVisible()).toBe(true);
+    const opened = await phone.evaluate(() => ({ page: document.documentElement.scrollWidth, window: document.documentElement.clientWidth }));
+    expect(opened.page).toBe(opened.window);
+    await expectNoAxeViolations(phone);
+    await phone.context().close();
+  });
+
+  it('folds and unfolds the filter panel without JavaScript, and the filters still apply', async () => {
+    const context = await t.browser.newContext({ baseURL: t.baseUrl, javaScriptEnabled: false, locale: 'en-GB', timezoneId: 'Europe/London' });
+    context.setDefaultTimeout(10_000);
+    const plain = await context.newPage();
+    await signIn(plain, t.seeded.users.qa_coordinator.email, PASSWORD);
+    await plain.goto('/audits');
+    const panel = plain.locator('details.app-filter-panel');
+    expect(await panel.evaluate((element) => (element as HTMLDetailsElement).open)).toBe(true);
+    await plain.getByText('Filter audits', { exact: true }).click();
+    expect(await plain.locator('.moj-filter').isVisible()).toBe(false);
+    await plain.getByText('Filter audits', { exact: true }).click();
+    await plain.locator('.moj-filter').getByLabel('Only overdue audits').check();
+    await clickAndLoad(plain.locator('.moj-filter').getByRole('button', { name: 'Apply filters' }));
+    expect(new URL(plain.url()).searchParams.get('overdue')).toBe('yes');
+    expect((await shownIds(plain)).sort()).toEqual(ids(PLAN.filter(isOverdue)));
+    await context.close();
+  });
+
+  it('finds an audit from the header search by its child\'s case ID', async () => {
+    await page.goto('/audits');
+    await page.getByLabel('Case ID or audit reference').first().fill('E2E-05');
+    await clickAndLoad(page.getByRole('search').first().getByRole('button', { name: 'Search' }));
+    await verifyOnPage(page, /Search results/);
+    expect(await page.getByTestId('search-count').innerText()).toContain('1 audit');
+    await expectNoAxeViolations(page);
+  });
 });

@@ -89,6 +89,8 @@ export type AuditInput = {
   allocatedOn?: string;
   /** A date, or a number of days from today in the database's clock (negative: in the past). */
   due?: string | number;
+  /** The deadline of the stage it is in (a date or days from today); none unless given. */
+  stageDue?: string | number | null;
   submittedAt?: string | null;
   moderatedAt?: string | null;
   auditorGrade?: Grade | null;
@@ -111,6 +113,7 @@ export async function createAudit(db: Db, input: AuditInput) {
       status: input.status ?? 'allocated',
       allocated_on: input.allocatedOn ?? sql<string>`current_date`,
       due_on: typeof due === 'number' ? sql<string>`current_date + ${due}::int` : due,
+      stage_due_on: typeof input.stageDue === 'number' ? sql<string>`current_date + ${input.stageDue}::int` : (input.stageDue ?? null),
       submitted_at: input.submittedAt ?? null,
       moderated_at: input.moderatedAt ?? null,
       auditor_grade: input.auditorGrade ?? null,

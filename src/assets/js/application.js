@@ -30,3 +30,11 @@ if (timeoutDialog && typeof timeoutDialog.showModal === 'function') {
   });
   schedule();
 }
+
+// Filter panels start folded away on a small screen (MOJ filter a list), unless a filter is in
+// error; without JavaScript they start open and still fold with their own <details> toggle.
+for (const panel of document.querySelectorAll('[data-module="app-filter-panel"]')) {
+  if (panel.dataset.hasErrors !== 'true' && window.matchMedia('(max-width: 48.0625em)').matches) {
+    panel.open = false;
+  }
+}

@@ -10,6 +10,8 @@ export type ActivityFilters = {
   action?: string | undefined;
   recordType?: string | undefined;
   recordId?: string | undefined;
+  /** The child's case ID in the register: every entry about that child, whatever the record. */
+  caseId?: string | undefined;
   from?: string | undefined;
   to?: string | undefined;
 };
@@ -23,6 +25,17 @@ function filteredActivity(db: Db, organisationId: string, filters: ActivityFilte
   if (filters.action) query = query.where('activity_log.action', '=', filters.action);
   if (filters.recordType) query = query.where('activity_log.record_type', '=', filters.recordType);
   if (filters.recordId) query = query.where('activity_log.record_id', '=', filters.recordId);
+  // A case ID names one child of this organisation (external IDs are unique within it).
+  if (filters.caseId) {
+    const caseId = filters.caseId;
+    query = query.where((eb) =>
+      eb(
+        'activity_log.child_id',
+        'in',
+        eb.selectFrom('children').select('children.id').where('children.organisation_id', '=', organisationId).where('children.external_id', '=', caseId),
+      ),
+    );
+  }
   // Days are the UK's days: midnight in London, whatever the server's zone.
   if (filters.from) query = query.where(sql<SqlBool>`activity_log.at >= (${filters.from}::date::timestamp at time zone 'Europe/London')`);
   if (filters.to) query = query.where(sql<SqlBool>`activity_log.at < ((${filters.to}::date + 1)::timestamp at time zone 'Europe/London')`);
@@ -45,8 +58,20 @@ export async function countActivity(db: Db, organisationId: string, filters: Act
   return row.n;
 }
 
+/**
+ * One page of the log as the page shows it: who by name as well as e-mail, and the child each
+ * entry is about by case ID, so "who looked at this child?" is answered without internal IDs.
+ */
 export async function listActivity(db: Db, organisationId: string, filters: ActivityFilters, page: { offset: number; limit: number }) {
-  return filteredActivity(db, organisationId, filters, null).select(COLUMNS).orderBy('activity_log.id', 'desc').offset(page.offset).limit(page.limit).execute();
+  return filteredActivity(db, organisationId, filters, null)
+    .leftJoin('users', 'users.id', 'activity_log.user_id')
+    .leftJoin('children', 'children.id', 'activity_log.child_id')
+    .select(COLUMNS)
+    .select(['activity_log.child_id', 'users.display_name as actor_name', 'children.external_id as child_external_id', 'children.initials as child_initials'])
+    .orderBy('activity_log.id', 'desc')
+    .offset(page.offset)
+    .limit(page.limit)
+    .execute();
 }
 
 /** The newest entry now: an export reads up to here, so entries written meanwhile do not shift it. */
@@ -61,7 +86,11 @@ export async function latestActivityId(db: Db, organisationId: string): Promise<
 
 /** A batch of entries older than `beforeId`, for exporting a long log without holding it all. */
 export async function activityBatch(db: Db, organisationId: string, filters: ActivityFilters, range: { upToId: number; beforeId: number | null; limit: number }) {
-  let query = filteredActivity(db, organisationId, filters, range.upToId).select(COLUMNS);
+  let query = filteredActivity(db, organisationId, filters, range.upToId)
+    .leftJoin('users', 'users.id', 'activity_log.user_id')
+    .leftJoin('children', 'children.id', 'activity_log.child_id')
+    .select(COLUMNS)
+    .select(['users.display_name as actor_name', 'children.external_id as child_external_id']);
   if (range.beforeId !== null) query = query.where('activity_log.id', '<', range.beforeId);
   return query.orderBy('activity_log.id', 'desc').limit(range.limit).execute();
 }

@@ -25,6 +25,7 @@ const activityFilterSchema = z
     action: z.preprocess(blankToUndefined, z.string({ error: 'Choose an action from the list' }).regex(/^[a-z][a-z_-]{0,39}$/, 'Choose an action from the list').optional()),
     recordType: optionalText(60, 'Record type must be 60 characters or fewer'),
     recordId: optionalText(100, 'Record ID must be 100 characters or fewer'),
+    caseId: optionalText(100, 'Case ID must be 100 characters or fewer'),
     from: optionalDateField('From'),
     to: optionalDateField('To'),
   })
@@ -62,7 +63,7 @@ export async function activityRoutes(app: FastifyInstance, { db }: AppDependenci
     const shownPage = Math.min(page, pages);
     const exportQuery = searchParams(filters).toString();
     return reply.code(errors.length ? 400 : 200).page('activity/views/activity.njk', {
-      entries,
+      entries: entries.map((entry) => ({ ...entry, recordHref: recordHref(entry.record_type, entry.record_id) })),
       total,
       firstShown: (shownPage - 1) * PAGE_SIZE + 1,
       lastShown: (shownPage - 1) * PAGE_SIZE + entries.length,
@@ -97,14 +98,23 @@ export async function activityRoutes(app: FastifyInstance, { db }: AppDependenci
 
 /** The log as CSV lines, read in batches so a long log is never held in memory at once. */
 async function* exportLines(db: Db, organisationId: string, filters: ActivityFilters, upToId: number) {
-  yield CSV_BOM + csvLine(['When', 'Who', 'Action', 'Record type', 'Record ID', 'Summary', 'From address']);
+  yield CSV_BOM + csvLine(['When', 'Who', 'Name', 'Action', 'Case ID', 'Record type', 'Record ID', 'Summary', 'From address']);
   let beforeId: number | null = null;
   for (;;) {
     const batch = await activityBatch(db, organisationId, filters, { upToId, beforeId, limit: EXPORT_BATCH });
     if (batch.length === 0) return;
-    yield batch.map((entry) => csvLine([new Date(entry.at).toISOString(), entry.actor, entry.action, entry.record_type, entry.record_id, entry.summary, entry.ip_address])).join('');
+    yield batch.map((entry) => csvLine([new Date(entry.at).toISOString(), entry.actor, entry.actor_name, entry.action, entry.child_external_id, entry.record_type, entry.record_id, entry.summary, entry.ip_address])).join('');
     beforeId = Number(batch.at(-1)!.id);
   }
+}
+
+/** Where a record of the log is shown, for the records that have a page; null for the rest. */
+const RECORD_PAGES: Record<string, string> = { child: '/children/', audit: '/audits/', action: '/actions/' };
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function recordHref(recordType: string, recordId: string | null): string | null {
+  const page = RECORD_PAGES[recordType];
+  return page && recordId && UUID.test(recordId) ? `${page}${recordId}` : null;
 }
 
 /** Fields in error are named and left out, so the rest of the filter still applies. */
@@ -122,6 +132,7 @@ const FILTER_HEADINGS: Record<keyof ActivityFilters, string> = {
   action: 'Action',
   recordType: 'Record type',
   recordId: 'Record ID',
+  caseId: 'Case ID',
   from: 'From',
   to: 'To',
 };
@@ -139,7 +150,7 @@ function selectedFilterCategories(filters: ActivityFilters) {
 
 function rawValues(query: Record<string, unknown>) {
   const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
-  return { email: text(query.email), recordType: text(query.recordType), recordId: text(query.recordId), from: text(query.from), to: text(query.to) };
+  return { email: text(query.email), caseId: text(query.caseId), recordType: text(query.recordType), recordId: text(query.recordId), from: text(query.from), to: text(query.to) };
 }
 
 function actionOptions(current: string | undefined) {

@@ -91,6 +91,15 @@ const nullableUuid = { type: ['string', 'null'], format: 'uuid' };
 const nullableGrade = { type: ['string', 'null'], enum: [...GRADES, null] };
 const nullableTimestamp = { type: ['string', 'null'], format: 'date-time' };
 
+/** "Due" means the same in every answer: the deadline of the stage the audit is in. */
+const STAGE_PROPERTY = {
+  type: 'string',
+  enum: ['auditor', 'moderation', 'distribution', 'feedback', 'closed'],
+  description: 'The stage of the lifecycle the audit is in; dueOn is its deadline',
+};
+const DUE_PROPERTY = { type: ['string', 'null'], format: 'date', description: 'The deadline of the stage the audit is in (working days from when the stage started); null once closed' };
+const AUDITOR_DUE_PROPERTY = { type: 'string', format: 'date', description: "The deadline allocation gave the auditor (the council's auditor timescale in working days); history once the audit has moved on" };
+
 const trackerAudit = {
   type: 'object',
   properties: {
@@ -112,7 +121,9 @@ const trackerAudit = {
     serviceName: nullableString,
     status: { type: 'string', enum: [...AUDIT_STATUSES] },
     allocatedOn: { type: 'string', format: 'date' },
-    dueOn: { type: 'string', format: 'date' },
+    stage: STAGE_PROPERTY,
+    dueOn: DUE_PROPERTY,
+    auditorDueOn: AUDITOR_DUE_PROPERTY,
     submittedAt: nullableTimestamp,
     moderatedAt: nullableTimestamp,
     auditorGrade: nullableGrade,
@@ -146,7 +157,9 @@ const auditRecord = {
     service: nullableNamed,
     allocatedBy: { ...nullableNamed, description: 'The user who allocated the audit' },
     allocatedOn: { type: 'string', format: 'date' },
-    dueOn: { type: 'string', format: 'date', description: '10 working days after allocation (England and Wales bank holidays)' },
+    stage: STAGE_PROPERTY,
+    dueOn: DUE_PROPERTY,
+    auditorDueOn: AUDITOR_DUE_PROPERTY,
     submittedAt: nullableTimestamp,
     moderatedAt: nullableTimestamp,
     closedAt: nullableTimestamp,

@@ -12,7 +12,7 @@ import { LEGAL_STATUSES } from '../children/extract.ts';
 import * as children from '../children/service.ts';
 import { listTrackerAudits, trackerFilterSchema } from '../audits/tracker.ts';
 import { allocateAudit } from '../audits/allocation.ts';
-import { auditOverdue, findAudit } from '../audits/audit.ts';
+import { auditOverdue, findAudit, type AuditRecord } from '../audits/audit.ts';
 import { findEdition, listTools } from '../tools/library.ts';
 import { openApiDocument } from './openapi.ts';
 
@@ -204,7 +204,7 @@ export async function apiRoutes(app: FastifyInstance, { db, config, clock }: App
     const outcome = await allocateAudit(db, { principal, ipAddress: request.ip, at: request.at }, request.body ?? {});
     if (!outcome.ok) throw invalid('The audit was not allocated. Correct the fields named and try again.', outcome.errors);
     const audit = await findAudit(db, principal, outcome.audit.id);
-    return reply.code(201).header('Location', `/api/v1/audits/${outcome.audit.id}`).send(audit ? { ...audit, overdue: await auditOverdue(db, audit, request.today) } : outcome.audit);
+    return reply.code(201).header('Location', `/api/v1/audits/${outcome.audit.id}`).send(audit ? apiAudit(audit, await auditOverdue(db, audit, request.today)) : outcome.audit);
   });
 
   app.get('/audits/:id', { config: { access: 'audits.view' } }, async (request) => {
@@ -213,7 +213,7 @@ export async function apiRoutes(app: FastifyInstance, { db, config, clock }: App
     const audit = id.success ? await findAudit(db, principal, id.data) : null;
     if (!audit) throw notFound('Audit');
     await logActivity(db, { principal, ipAddress: request.ip, at: request.at }, { action: 'view', recordType: 'audit', recordId: audit.id, childId: audit.child.id, summary: 'API' });
-    return { ...audit, overdue: await auditOverdue(db, audit, request.today) };
+    return apiAudit(audit, await auditOverdue(db, audit, request.today));
   });
 
   app.get('/tools', { config: { access: 'tools.view' } }, async (request) => {
@@ -246,4 +246,13 @@ export async function apiRoutes(app: FastifyInstance, { db, config, clock }: App
       definition: edition.definition,
     };
   });
+}
+
+/**
+ * One audit as the API answers it, with "due" as the tracker and its list give it: `dueOn` is the
+ * deadline of the stage it is in (`stage`), and the auditor's first deadline is `auditorDueOn`.
+ */
+function apiAudit(audit: AuditRecord, overdue: boolean) {
+  const { stageDueOn, dueOn, ...rest } = audit;
+  return { ...rest, stage: audit.stage, dueOn: stageDueOn, auditorDueOn: dueOn, overdue };
 }

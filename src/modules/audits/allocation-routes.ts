@@ -6,6 +6,8 @@ import { logActivity } from '../../platform/activity.ts';
 import type { FieldError } from '../../platform/errors.ts';
 import * as children from '../children/service.ts';
 import { allocateAudit, allocationFormFor } from './allocation.ts';
+import { AUDIT_LIST_LABELS } from './tracker.ts';
+import { LEGAL_STATUS_LABELS } from '../children/extract.ts';
 
 /** How many children a register search shows; a longer list asks for a narrower search. */
 const SEARCH_LIMIT = 25;
@@ -31,7 +33,8 @@ export async function allocationRoutes(app: FastifyInstance, { db }: AppDependen
     const body = (request.body ?? {}) as Record<string, unknown>;
     const choices: Choices = { childId: text(body.childId), toolId: text(body.toolId), auditorId: text(body.auditorId), confirmNotForChild: text(body.confirmNotForChild) };
     const outcome = await allocateAudit(db, { principal: request.principal!, ipAddress: request.ip, at: request.at }, choices);
-    if (outcome.ok) return reply.redirect(`/audits?allocated=${outcome.audit.id}`, 303);
+    // Land on the new audit, where its banner says what was done.
+    if (outcome.ok) return reply.redirect(`/audits/${outcome.audit.id}?allocated=1`, 303);
     return formPage(request, reply, choices, outcome.errors, 400);
   });
 
@@ -67,6 +70,8 @@ export async function allocationRoutes(app: FastifyInstance, { db }: AppDependen
       values: { toolId: choices.toolId || form.form.defaultToolId || '', auditorId: choices.auditorId ?? '', confirmNotForChild: choices.confirmNotForChild ?? '' },
       errors,
       workingDays: form.form.workingDays,
+      legalStatusLabels: LEGAL_STATUS_LABELS,
+      ...AUDIT_LIST_LABELS,
     });
   }
 }

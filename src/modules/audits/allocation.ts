@@ -16,6 +16,7 @@ import { holidayCalendarFor } from '../org/calendar.ts';
 import { DEFAULT_TIMESCALES } from './lifecycle.ts';
 import * as queries from './queries.ts';
 import { recordAllocation, timescalesFor } from './transitions.ts';
+import { toTrackerAudit } from './tracker.ts';
 
 /**
  * Allocation: a QA coordinator gives a child's case to an auditor to audit with a tool. The
@@ -143,14 +144,31 @@ export async function allocationFormFor(db: Db, principal: Principal, childId: s
   const defaultTool = await defaultToolFor(db, organisationId, child, tools, facts);
   const serviceName = child.service_id ? await queries.selectServiceName(db, organisationId, child.service_id) : null;
   const auditors = await queries.selectAuditorCandidates(db, organisationId, today);
+  const inHand = await queries.selectAuditsInHand(
+    db,
+    organisationId,
+    auditors.map((auditor) => auditor.id),
+  );
   const { dueOn, workingDays } = await organisationDueOn(db, organisationId, today);
+  // The child's audits so far, so the coordinator sees what was found before and what is open now.
+  const audits = (await queries.selectChildAudits(db, dataScope(principal, 'audits.view'), child.id, today)).map(toTrackerAudit);
   return {
     ok: true as const,
     form: {
-      child: { id: child.id, externalId: child.external_id, initials: child.initials },
+      child: {
+        id: child.id,
+        externalId: child.external_id,
+        initials: child.initials,
+        legalStatus: child.legal_status,
+        dateOfBirth: child.date_of_birth,
+        age: child.date_of_birth ? ageOn(child.date_of_birth, today) : null,
+      },
+      openAudits: audits.filter((audit) => audit.status !== 'closed'),
+      pastAudits: audits.filter((audit) => audit.status === 'closed'),
       caseHolder: child.allocated_worker_id ? { id: child.allocated_worker_id, name: child.worker_name } : null,
       team: child.allocated_team_id ? { id: child.allocated_team_id, name: child.team_name } : null,
       service: child.service_id ? { id: child.service_id, name: serviceName } : null,
+      // Where a tool says which children it applies to, the warning for a mismatch belongs with this choice.
       tools: tools.map((tool) => ({ value: tool.tool_id, text: `${tool.tool_name} (edition ${tool.edition})` })),
       defaultToolId: defaultTool?.tool.tool_id ?? null,
       /** Why each tool that is not for this child is not (the warning shown when it is chosen), by tool id. */
@@ -162,12 +180,25 @@ export async function allocationFormFor(db: Db, principal: Principal, childId: s
       // The case-holder cannot audit their own case, so they are not offered.
       auditors: auditors
         .filter((auditor) => auditor.id !== child.allocated_worker_id)
-        .map((auditor) => ({ value: auditor.id, text: `${auditor.full_name}, ${auditor.job_title}${auditor.team_name ? ` (${auditor.team_name})` : ''}` })),
+        .map((auditor) => ({ value: auditor.id, text: `${auditor.full_name}, ${auditor.job_title}${auditor.team_name ? ` (${auditor.team_name})` : ''}: ${inHandText(inHand.get(auditor.id) ?? 0)}` })),
       allocatedOn: today,
       dueOn,
       workingDays,
     },
   };
+}
+
+/** "3 audits in hand": audits allocated to them and not yet moderated, so work can be shared fairly. */
+function inHandText(count: number): string {
+  return `${count} ${count === 1 ? 'audit' : 'audits'} in hand`;
+}
+
+/** A child's age in whole years on a day (both 'YYYY-MM-DD'). */
+export function ageOn(dateOfBirth: string, today: string): number {
+  const [birthYear, birthMonth, birthDay] = dateOfBirth.split('-').map(Number) as [number, number, number];
+  const [year, month, day] = today.split('-').map(Number) as [number, number, number];
+  const hadBirthday = month > birthMonth || (month === birthMonth && day >= birthDay);
+  return year - birthYear - (hadBirthday ? 0 : 1);
 }
 
 /** Each field checked on its own, so one wrong field does not hide the others' errors. */

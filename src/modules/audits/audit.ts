@@ -3,8 +3,8 @@ import type { AuditStatus, Grade } from '../../db/types.ts';
 import { dataScope, type Principal } from '../../platform/access.ts';
 import type { IsoDate } from '../../platform/working-days.ts';
 import { sql } from 'kysely';
-import { FEEDBACK_GIVEN_LABEL, isOverdue, STAGE_OF, type Stage } from './lifecycle.ts';
-import { overdueOn, selectAuditInScope, selectAuditOverdue, selectAuditsOfAuditor, selectJudgements } from './queries.ts';
+import { FEEDBACK_GIVEN_LABEL, STAGE_OF, type Stage } from './lifecycle.ts';
+import { overdueOn, selectAuditInScope, selectAuditOverdue, selectAuditsByReferenceOrCaseId, selectAuditsOfAuditor, selectChildAudits, selectJudgements } from './queries.ts';
 import { toTrackerAudit, type TrackerAudit } from './tracker.ts';
 import { auditTimeline, type TimelineEntry } from './transitions.ts';
 import { isoTimestamp } from '../../db/values.ts';
@@ -20,7 +20,12 @@ export type AuditRecord = {
   id: string;
   reference: number;
   status: AuditStatus;
-  /** The deadline of the stage it is in; whether that has passed is asked with auditOverdue. */
+  /** The stage of the lifecycle it is in, whose deadline stageDueOn is. */
+  stage: Stage;
+  /**
+   * "Due": the deadline of the stage it is in (see CURRENT_DUE in queries.ts), null once closed;
+   * whether that has passed is asked with auditOverdue.
+   */
   stageDueOn: string | null;
   child: { id: string; externalId: string; initials: string };
   tool: { id: string; key: string; name: string; editionId: string; edition: string };
@@ -31,6 +36,7 @@ export type AuditRecord = {
   service: Named | null;
   allocatedBy: Named | null;
   allocatedOn: string;
+  /** The deadline allocation gave the auditor: history once the audit has moved on. */
   dueOn: string;
   submittedAt: string | null;
   moderatedAt: string | null;
@@ -61,7 +67,8 @@ export async function findAudit(db: Db, principal: Principal, auditId: string): 
     id: row.id,
     reference: row.reference,
     status: row.status,
-    stageDueOn: row.stage_due_on,
+    stage: STAGE_OF[row.status],
+    stageDueOn: row.current_due_on,
     child: { id: row.child_id, externalId: row.child_external_id, initials: row.child_initials },
     tool: { id: row.tool_id, key: row.tool_key, name: row.tool_name, editionId: row.tool_edition_id, edition: row.tool_edition },
     auditor: { id: row.auditor_id, name: row.auditor_name },
@@ -95,10 +102,7 @@ export async function listMyAudits(db: Db, principal: Principal, today: IsoDate)
 export type AuditLifecycle = {
   stage: Stage;
   stageStartedOn: string | null;
-  stageDueOn: string | null;
-  /** Asked of the date now, never stored. */
-  stageOverdue: boolean;
-  /** Overdue as the tracker says it (overdueOn): the headline's tag. */
+  /** Whether the audit's due date (the stage's deadline) has passed, by the one rule (overdueOn). */
   overdue: boolean;
   /** Every change of status, newest first. */
   timeline: TimelineEntry[];
@@ -110,18 +114,36 @@ export type AuditLifecycle = {
 export async function auditLifecycle(db: Db, principal: Principal, audit: AuditRecord, today: IsoDate): Promise<AuditLifecycle> {
   const row = await db
     .selectFrom('audits')
-    .select(['stage_started_on', 'stage_due_on', overdueOn(today).as('overdue'), sql<boolean>`practitioner_feedback is not null`.as('feedback_given')])
+    .select(['stage_started_on', overdueOn(today).as('overdue'), sql<boolean>`practitioner_feedback is not null`.as('feedback_given')])
     .where('id', '=', audit.id)
     .where('organisation_id', '=', principal.organisationId)
     .executeTakeFirstOrThrow();
   return {
-    stage: STAGE_OF[audit.status],
+    stage: audit.stage,
     stageStartedOn: row.stage_started_on,
-    stageDueOn: row.stage_due_on,
-    stageOverdue: isOverdue(row.stage_due_on, today),
     overdue: Boolean(row.overdue),
     timeline: await auditTimeline(db, principal.organisationId, audit.id),
     // The audit still awaits closing, but nothing more awaits the case holder.
     statusLabel: audit.status === 'awaiting_feedback' && row.feedback_given ? FEEDBACK_GIVEN_LABEL : null,
   };
+}
+
+/** A child's audits the person may see, open ones first then past (closed) ones, each newest first. */
+export async function listChildAudits(db: Db, principal: Principal, childId: string, today: IsoDate): Promise<{ open: TrackerAudit[]; past: TrackerAudit[] }> {
+  const rows = (await selectChildAudits(db, dataScope(principal, 'audits.view'), childId, today)).map(toTrackerAudit);
+  return { open: rows.filter((audit) => audit.status !== 'closed'), past: rows.filter((audit) => audit.status === 'closed') };
+}
+
+/** How many results of each kind the header search shows; a longer list asks for the tracker. */
+export const SEARCH_LIMIT = 20;
+
+/**
+ * The audits the header search finds for what was typed: by audit reference (a number, with or
+ * without a leading "Audit") or by the child's case ID, within the person's reach as the tracker's.
+ */
+export async function searchAudits(db: Db, principal: Principal, text: string, today: IsoDate): Promise<TrackerAudit[]> {
+  const term = text.trim();
+  const number = /^(?:audit\s*)?#?(\d{1,9})$/i.exec(term)?.[1];
+  const rows = await selectAuditsByReferenceOrCaseId(db, dataScope(principal, 'audits.view'), { reference: number ? Number(number) : null, caseId: term }, today, SEARCH_LIMIT);
+  return rows.map(toTrackerAudit);
 }

@@ -1,6 +1,6 @@
 import { PassThrough, type Readable } from 'node:stream';
 import ExcelJS from 'exceljs';
-import { AUDIT_STATUS_LABELS, GRADE_LABELS, type TrackerAudit } from './tracker.ts';
+import { AUDIT_STATUS_LABELS, GRADE_LABELS, STAGE_LABELS, type TrackerAudit } from './tracker.ts';
 
 /**
  * The tracker as a spreadsheet. Anything a person typed (names, IDs) could start like a
@@ -55,6 +55,8 @@ const COLUMNS: Column[] = [
   { header: 'Service', width: 22, value: (a) => a.serviceName },
   { header: 'Status', width: 18, value: (a) => AUDIT_STATUS_LABELS[a.status] },
   { header: 'Allocated', width: 12, value: (a) => a.allocatedOn, date: true },
+  // One "due" everywhere: the deadline of the stage the audit is in, the stage named beside it.
+  { header: 'Stage', width: 20, value: (a) => STAGE_LABELS[a.stage] },
   { header: 'Due', width: 12, value: (a) => a.dueOn, date: true },
   { header: 'Submitted', width: 12, value: (a) => ukDay(a.submittedAt), date: true },
   { header: 'Moderated', width: 12, value: (a) => ukDay(a.moderatedAt), date: true },

@@ -6,18 +6,25 @@ import { type IsoDate } from '../../platform/working-days.ts';
 import type { AppliesTo } from '../tools/schema.ts';
 
 /**
- * Overdue is asked of the data, never stored: an audit is overdue when the deadline of the stage
- * it is in has passed. With its auditor (allocated, in progress, returned) that is the stage's
- * due date, which allocation sets to the audit's due date and a return restarts; in moderation,
- * distribution and feedback, the deadline each stage was given when it started. Closed: never.
- * `today` is the UK date by the app's clock, passed in: SQL's current_date is never asked.
+ * "Due" is one date everywhere (tracker, My audits, the audit page, exports, the API): the
+ * deadline of the stage the audit is in. With its auditor (allocated, in progress, returned)
+ * that is the stage's due date, which allocation sets to the audit's due date and a return
+ * restarts; in moderation, distribution and feedback, the deadline each stage was given when it
+ * started; closed, none. The auditor's first deadline (`due_on`) is history once the audit has
+ * moved on, and showing it as "due" read as a missed date that nobody was chasing.
+ */
+export const CURRENT_DUE = sql<string | null>`(case
+  when audits.status in ('allocated', 'in_progress', 'returned') then coalesce(audits.stage_due_on, audits.due_on)
+  when audits.status = 'closed' then null
+  else audits.stage_due_on
+end)`;
+
+/**
+ * Overdue is asked of the data, never stored: an audit is overdue when its due date (above) has
+ * passed. `today` is the UK date by the app's clock, passed in: SQL's current_date is never asked.
  */
 export function overdueOn(today: IsoDate) {
-  return sql<boolean>`(case
-  when audits.status in ('allocated', 'in_progress', 'returned') then coalesce(audits.stage_due_on, audits.due_on) < ${today}::date
-  when audits.status = 'closed' then false
-  else coalesce(audits.stage_due_on < ${today}::date, false)
-end)`;
+  return sql<boolean>`coalesce(${CURRENT_DUE} < ${today}::date, false)`;
 }
 
 /** The grade an audit stands at: the moderated (final) grade, else the auditor's. */
@@ -30,6 +37,7 @@ const gradeRank = (column: Expression<unknown>) =>
   sql<number>`case ${column} when 'outstanding' then 1 when 'good' then 2 when 'requires_improvement' then 3 when 'inadequate' then 4 end`;
 
 export const SORT_KEYS = [
+  'reference',
   'child',
   'tool',
   'auditor',
@@ -43,10 +51,12 @@ export const SORT_KEYS = [
   'moderated',
   'auditorGrade',
   'finalGrade',
+  'grade',
 ] as const;
 export type SortKey = (typeof SORT_KEYS)[number];
 
 const SORT_EXPRESSIONS: Record<SortKey, Expression<unknown>> = {
+  reference: sql`audits.reference`,
   child: sql`children.external_id`,
   tool: sql`tools.name || ' ' || editions.edition`,
   auditor: sql`auditors.full_name`,
@@ -55,11 +65,12 @@ const SORT_EXPRESSIONS: Record<SortKey, Expression<unknown>> = {
   service: sql`services.name`,
   status: STATUS_RANK,
   allocated: sql`audits.allocated_on`,
-  due: sql`audits.due_on`,
+  due: CURRENT_DUE,
   submitted: sql`audits.submitted_at`,
   moderated: sql`audits.moderated_at`,
   auditorGrade: gradeRank(sql`audits.auditor_grade`),
   finalGrade: gradeRank(sql`audits.final_grade`),
+  grade: gradeRank(EFFECTIVE_GRADE),
 };
 
 /** What the tracker asks for: the parsed filters and the sort order. */
@@ -222,6 +233,7 @@ function selectAuditColumns(query: ScopedAudits) {
     'teams.name as team_name',
     'services.name as service_name',
     'audits.stage_due_on',
+    CURRENT_DUE.as('current_due_on'),
   ]);
 }
 
@@ -250,7 +262,7 @@ export async function selectAuditsOfAuditor(db: Db, organisationId: string, staf
   return selectAuditColumns(auditsInScope(db, { kind: 'organisation', organisationId }))
     .select(overdueOn(today).as('overdue'))
     .where('audits.auditor_id', '=', staffId)
-    .orderBy('audits.due_on', 'desc')
+    .orderBy(sql`${CURRENT_DUE} desc nulls last`)
     .orderBy('audits.reference', 'desc')
     .execute();
 }
@@ -448,4 +460,42 @@ export async function insertAllocatedAudit(
     })
     .returning(['id', 'reference'])
     .executeTakeFirstOrThrow();
+}
+
+/** A child's audits within the person's reach, newest allocation first: the child's page and allocation. */
+export async function selectChildAudits(db: Db, scope: DataScope, childId: string, today: IsoDate) {
+  return selectAuditColumns(auditsInScope(db, scope))
+    .select(overdueOn(today).as('overdue'))
+    .where('audits.child_id', '=', childId)
+    .orderBy('audits.allocated_on', 'desc')
+    .orderBy('audits.reference', 'desc')
+    .execute();
+}
+
+/** Audits within reach found by their reference or by their child's case ID (exactly), for the header search. */
+export async function selectAuditsByReferenceOrCaseId(db: Db, scope: DataScope, term: { reference: number | null; caseId: string }, today: IsoDate, limit: number) {
+  return selectAuditColumns(auditsInScope(db, scope))
+    .select(overdueOn(today).as('overdue'))
+    .where((eb) => eb.or([eb('children.external_id', '=', term.caseId), ...(term.reference === null ? [] : [eb('audits.reference', '=', term.reference)])]))
+    .orderBy('audits.allocated_on', 'desc')
+    .orderBy('audits.reference', 'desc')
+    .limit(limit)
+    .execute();
+}
+
+/**
+ * How many audits each auditor has in hand (not yet moderated: allocated, in progress, in
+ * moderation or returned), for the allocation form's choice of auditor.
+ */
+export async function selectAuditsInHand(db: Db, organisationId: string, staffIds: string[]) {
+  if (!staffIds.length) return new Map<string, number>();
+  const rows = await db
+    .selectFrom('audits')
+    .select(['audits.auditor_id', sql<number>`count(*)::int`.as('n')])
+    .where('audits.organisation_id', '=', organisationId)
+    .where('audits.auditor_id', 'in', staffIds)
+    .where('audits.status', 'in', ['allocated', 'in_progress', 'returned', 'in_moderation'])
+    .groupBy('audits.auditor_id')
+    .execute();
+  return new Map(rows.map((row) => [row.auditor_id, Number(row.n)]));
 }

@@ -9,7 +9,7 @@ import { invalid, notFound } from '../../platform/errors.ts';
 import { formatDate, paginationLinks, queryString } from '../../platform/views.ts';
 import { ACTION_STATUS_LABELS, ACTION_STATUS_TAG_CLASSES, listAuditActions } from '../actions/service.ts';
 import { allocationRoutes } from './allocation-routes.ts';
-import { auditLifecycle, findAudit, listMyAudits } from './audit.ts';
+import { auditLifecycle, findAudit, listMyAudits, type AuditRecord } from './audit.ts';
 import { auditDocumentRoutes } from './document/routes.ts';
 import { auditFormRoutes } from './form/form-routes.ts';
 import { mayModerate } from './moderation/moderation.ts';
@@ -33,6 +33,8 @@ import {
   listTrackerFilterOptions,
   parseTrackerFilters,
   REPORT_FILTER_KEYS,
+  AUDIT_STATUS_TAG_CLASSES,
+  STAGE_LABELS,
   topLevelErrors,
   TRACKER_PAGE_SIZE,
   trackerFilterSchema,
@@ -44,32 +46,18 @@ import { ukDateAt } from '../../platform/clock.ts';
 
 const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
 
-/** A tag colour per status; the tag's text always says the status too. */
-const STATUS_TAG_CLASSES: Record<AuditStatus, string> = {
-  allocated: 'govuk-tag--grey',
-  in_progress: 'govuk-tag--blue',
-  returned: 'govuk-tag--orange',
-  in_moderation: 'govuk-tag--purple',
-  moderated: 'govuk-tag--turquoise',
-  distributed: 'govuk-tag--light-blue',
-  awaiting_feedback: 'govuk-tag--yellow',
-  closed: 'govuk-tag--green',
-};
 
-const COLUMNS: { key: SortKey; text: string }[] = [
+/** The tracker's columns, most needed first; the rest of an audit is on its page and in the downloads. */
+const COLUMNS: { key: SortKey; text: string; numeric?: boolean }[] = [
+  { key: 'reference', text: 'Ref', numeric: true },
   { key: 'child', text: 'Child' },
-  { key: 'tool', text: 'Audit tool' },
-  { key: 'auditor', text: 'Auditor' },
-  { key: 'caseHolder', text: 'Case holder' },
-  { key: 'team', text: 'Team' },
-  { key: 'service', text: 'Service' },
   { key: 'status', text: 'Status' },
-  { key: 'allocated', text: 'Allocated' },
   { key: 'due', text: 'Due' },
-  { key: 'submitted', text: 'Submitted' },
-  { key: 'moderated', text: 'Moderated' },
-  { key: 'auditorGrade', text: "Auditor's grade" },
-  { key: 'finalGrade', text: 'Final grade' },
+  { key: 'auditor', text: 'Auditor' },
+  { key: 'grade', text: 'Grade' },
+  { key: 'tool', text: 'Audit tool' },
+  { key: 'team', text: 'Team' },
+  { key: 'allocated', text: 'Allocated' },
 ];
 
 const pageNumber = z.coerce.number().int().min(1).max(1_000_000).catch(1);
@@ -99,7 +87,6 @@ export async function auditRoutes(app: FastifyInstance, deps: AppDependencies) {
     });
     const options = await listTrackerFilterOptions(db, principal);
     return reply.code(errors.length ? 400 : 200).page('audits/views/tracker.njk', {
-      flash: await allocatedMessage(principal, query.allocated),
       canAllocate: can(principal, 'audits.allocate'),
       rows,
       total,
@@ -113,7 +100,8 @@ export async function auditRoutes(app: FastifyInstance, deps: AppDependencies) {
       statusItems: AUDIT_STATUSES.map((status) => ({ value: status, text: AUDIT_STATUS_LABELS[status], checked: filters.status.includes(status) })),
       gradeOptions: GRADES.map((grade) => ({ value: grade, text: GRADE_LABELS[grade] })),
       statusLabels: AUDIT_STATUS_LABELS,
-      statusTagClasses: STATUS_TAG_CLASSES,
+      statusTagClasses: AUDIT_STATUS_TAG_CLASSES,
+      stageLabels: STAGE_LABELS,
       gradeLabels: GRADE_LABELS,
       columns: sortColumns(filters),
       selectedFilters: selectedFilterCategories(filters, options, await staffNamesOf(db, principal.organisationId, [filters.auditor, filters.moderator])),
@@ -141,8 +129,9 @@ export async function auditRoutes(app: FastifyInstance, deps: AppDependencies) {
       hasStaffRecord: Boolean(principal.staffId),
       rows,
       overdueCount: rows.filter((row) => row.overdue).length,
+      stageLabels: STAGE_LABELS,
       statusLabels: AUDIT_STATUS_LABELS,
-      statusTagClasses: STATUS_TAG_CLASSES,
+      statusTagClasses: AUDIT_STATUS_TAG_CLASSES,
     });
   });
 
@@ -160,8 +149,10 @@ export async function auditRoutes(app: FastifyInstance, deps: AppDependencies) {
       audit,
       lifecycle: await auditLifecycle(db, principal, audit, today),
       statusLabels: AUDIT_STATUS_LABELS,
-      statusTagClasses: STATUS_TAG_CLASSES,
+      statusTagClasses: AUDIT_STATUS_TAG_CLASSES,
+      stageLabels: STAGE_LABELS,
       gradeLabels: GRADE_LABELS,
+      canViewChild: can(principal, 'children.view'),
       canComplete,
       canModerate,
       distributionPanel: await distributionPanel(db, principal, audit),
@@ -169,16 +160,9 @@ export async function auditRoutes(app: FastifyInstance, deps: AppDependencies) {
       actions: await listAuditActions(db, principal, audit.id, today),
       actionStatusLabels: ACTION_STATUS_LABELS,
       actionStatusTagClasses: ACTION_STATUS_TAG_CLASSES,
-      flash: doneMessage(request.query as Record<string, unknown>, audit.status),
+      flash: doneMessage(request.query as Record<string, unknown>, audit),
     });
   });
-
-  /** The banner after an allocation: read back from the audit, so the link cannot say what did not happen. */
-  async function allocatedMessage(principal: Principal, allocated: unknown): Promise<string | undefined> {
-    const id = z.uuid().safeParse(allocated);
-    const audit = id.success ? await findAudit(db, principal, id.data) : null;
-    return audit ? `Audit allocated to ${audit.auditor.name}, due ${formatDate(audit.dueOn)}` : undefined;
-  }
 
   /** Exports read exactly what the page would, without paging, and each one is logged. */
   async function exportRows(principal: Principal, ipAddress: string, at: Date, query: unknown, format: string) {
@@ -207,8 +191,10 @@ const DONE_MESSAGES: { param: string; status: AuditStatus; text: string }[] = [
   { param: 'closed', status: 'closed', text: 'Audit closed' },
 ];
 
-function doneMessage(query: Record<string, unknown>, status: AuditStatus): string | undefined {
-  return DONE_MESSAGES.find((done) => query[done.param] === '1' && done.status === status)?.text;
+function doneMessage(query: Record<string, unknown>, audit: AuditRecord): string | undefined {
+  // Allocation lands here: the banner names the auditor and the due date, read back from the audit.
+  if (query.allocated === '1' && audit.status === 'allocated' && audit.stageDueOn) return `Audit allocated to ${audit.auditor.name}, due ${formatDate(audit.stageDueOn)}`;
+  return DONE_MESSAGES.find((done) => query[done.param] === '1' && done.status === audit.status)?.text;
 }
 
 /** A file named with the UK date it was made on. */

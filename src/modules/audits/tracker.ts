@@ -5,6 +5,7 @@ import { dataScope, type Principal } from '../../platform/access.ts';
 import type { FieldError } from '../../platform/errors.ts';
 import { countTrackerAudits, selectTrackerAudits, SORT_KEYS, trackerFilterOptions, type AuditRow, type SortKey, type TrackerCriteria } from './queries.ts';
 import { isoTimestamp } from '../../db/values.ts';
+import { STAGE_OF, type Stage } from './lifecycle.ts';
 import { type IsoDate } from '../../platform/working-days.ts';
 
 /**
@@ -35,6 +36,18 @@ export const AUDIT_STATUS_LABELS: Record<AuditStatus, string> = {
   closed: 'Closed',
 };
 
+/** A tag colour per status; the tag's text always says the status too. */
+export const AUDIT_STATUS_TAG_CLASSES: Record<AuditStatus, string> = {
+  allocated: 'govuk-tag--grey',
+  in_progress: 'govuk-tag--blue',
+  returned: 'govuk-tag--orange',
+  in_moderation: 'govuk-tag--purple',
+  moderated: 'govuk-tag--turquoise',
+  distributed: 'govuk-tag--light-blue',
+  awaiting_feedback: 'govuk-tag--yellow',
+  closed: 'govuk-tag--green',
+};
+
 export const GRADES: readonly Grade[] = ['outstanding', 'good', 'requires_improvement', 'inadequate'];
 
 export const GRADE_LABELS: Record<Grade, string> = {
@@ -44,7 +57,24 @@ export const GRADE_LABELS: Record<Grade, string> = {
   inadequate: 'Inadequate',
 };
 
+/** The stage whose deadline "due" is, as a person names it: "Due 4 December 2026 (moderation)". */
+export const STAGE_LABELS: Record<Stage, string> = {
+  auditor: 'Auditor',
+  moderation: 'Moderation',
+  distribution: 'Distribution',
+  feedback: 'Practitioner feedback',
+  closed: 'Closed',
+};
+
 export const TRACKER_PAGE_SIZE = 25;
+
+/** What a page needs to show audits with audits/views/_audit-list.njk and _due.njk. */
+export const AUDIT_LIST_LABELS = {
+  statusLabels: AUDIT_STATUS_LABELS,
+  statusTagClasses: AUDIT_STATUS_TAG_CLASSES,
+  stageLabels: STAGE_LABELS,
+  gradeLabels: GRADE_LABELS,
+};
 
 /** A real calendar date, or null. */
 function isoDate(year: number, month: number, day: number): string | null {
@@ -213,7 +243,12 @@ export type TrackerAudit = {
   serviceName: string | null;
   status: AuditStatus;
   allocatedOn: string;
-  dueOn: string;
+  /** The stage of the lifecycle the audit is in, whose deadline `dueOn` is. */
+  stage: Stage;
+  /** The deadline of the stage it is in (see CURRENT_DUE); null once closed. */
+  dueOn: string | null;
+  /** The deadline allocation gave the auditor: history once the audit has moved on. */
+  auditorDueOn: string;
   submittedAt: string | null;
   moderatedAt: string | null;
   auditorGrade: Grade | null;
@@ -243,7 +278,9 @@ export function toTrackerAudit(row: AuditRow): TrackerAudit {
     serviceName: row.service_name,
     status: row.status,
     allocatedOn: row.allocated_on,
-    dueOn: row.due_on,
+    stage: STAGE_OF[row.status],
+    dueOn: row.current_due_on,
+    auditorDueOn: row.due_on,
     submittedAt: isoTimestamp(row.submitted_at),
     moderatedAt: isoTimestamp(row.moderated_at),
     auditorGrade: row.auditor_grade,

@@ -442,6 +442,11 @@ export async function listChildren(db: Db, scope: DataScope, filters: ChildFilte
   return { rows, total: total.n };
 }
 
+/** The child (of those within reach) whose case ID is exactly this one, for the header search. */
+export async function findChildrenByCaseId(db: Db, scope: DataScope, caseId: string) {
+  return childrenInScope(db, scope).select([...CHILD_COLUMNS]).where('children.external_id', '=', caseId).orderBy('children.external_id').execute();
+}
+
 /** A child's record, with the import that last changed it: "who changed this child and when". */
 export async function findChildInScope(db: Db, scope: DataScope, childId: string) {
   return childrenInScope(db, scope)

@@ -3,12 +3,14 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { AppDependencies } from '../../platform/http/types.ts';
-import { dataScope } from '../../platform/access.ts';
+import { can, dataScope } from '../../platform/access.ts';
 import { logActivity } from '../../platform/activity.ts';
 import { notFound } from '../../platform/errors.ts';
 import { fieldErrorsFrom, paginationLinks } from '../../platform/views.ts';
 import { LEGAL_STATUSES, LEGAL_STATUS_LABELS, rowErrorsToCsv } from './extract.ts';
 import * as service from './service.ts';
+import { listChildAudits } from '../audits/audit.ts';
+import { AUDIT_LIST_LABELS } from '../audits/tracker.ts';
 import { removeSpool, spoolUpload } from './upload-spool.ts';
 
 const PAGE_SIZE = 50;
@@ -179,7 +181,14 @@ export async function childrenRoutes(app: FastifyInstance, { db, config, clock }
     const child = await service.findChildInScope(db, dataScope(principal, 'children.view'), id);
     if (!child) throw notFound('Child');
     await logActivity(db, { principal, ipAddress: request.ip, at: request.at }, { action: 'view', recordType: 'child', recordId: child.id, childId: child.id });
-    return reply.page('children/views/child.njk', { child, legalStatusLabels: LEGAL_STATUS_LABELS });
+    return reply.page('children/views/child.njk', {
+      child,
+      legalStatusLabels: LEGAL_STATUS_LABELS,
+      // Only the audits the person could open from the tracker.
+      audits: await listChildAudits(db, principal, child.id, request.today),
+      canAllocate: can(principal, 'audits.allocate'),
+      ...AUDIT_LIST_LABELS,
+    });
   });
 }
 

@@ -8,7 +8,7 @@ import { readExtract, type ExtractRow, type RowError, type SheetPlan } from './e
 import { ifNoLiveImport, withImportLock } from './import-lock.ts';
 import * as queries from './queries.ts';
 
-export { listImports, findImport, listImportErrors, listChildren, findChildInScope } from './queries.ts';
+export { listImports, findImport, listImportErrors, listChildren, findChildInScope, findChildrenByCaseId } from './queries.ts';
 export { ImportBusyError } from './import-lock.ts';
 
 /** Rows staged per batch: big enough for throughput, small enough to keep memory flat. */

@@ -46,6 +46,11 @@ export type Moderation = {
   overall: ModerationItem | null;
   /** The auditor manages the case holder: the moderator should look hard at management oversight. */
   managementOversight: boolean;
+  /**
+   * What the auditor recorded in the sections without a grade to rule on (family feedback, file
+   * recording, the action plan…): the moderator moderates the whole audit, so it is all shown.
+   */
+  otherSections: { key: string; title: string; blocks: DocumentBlock[] }[];
 };
 
 export type ModerationOutcome = { ok: true; finalGrade: Grade | null } | { ok: false; reason: 'invalid'; errors: FieldError[] } | { ok: false; reason: 'stale' };
@@ -88,7 +93,19 @@ export async function openModeration(db: Db, principal: Principal, auditId: stri
     .where('audits.id', '=', audit.id)
     .where('audits.organisation_id', '=', principal.organisationId)
     .executeTakeFirstOrThrow();
-  return { audit, version: row.version, items, overall, managementOversight: row.line_manager_id !== null && row.line_manager_id === audit.auditor.id };
+  // The auditor's own sections that applied and hold no grade to rule on; later stages' sections are not theirs.
+  const graded = new Set(items.map((entry) => entry.key));
+  const recorded = new Set(
+    auditorSections(tool)
+      .filter((section) => sectionApplies(tool, section.key, answers, input.child))
+      .filter((section) => !section.answers.some((answer) => answer.kind === 'judgement'))
+      .map((section) => section.key),
+  );
+  const otherSections = document.sections
+    .filter((section) => recorded.has(section.key) && !graded.has(section.key))
+    .map((section) => ({ key: section.key, title: section.title, blocks: section.blocks.filter((block) => block.type === 'answers' || block.type === 'table' || block.type === 'subheading') }))
+    .filter((section) => section.blocks.length > 0);
+  return { audit, version: row.version, items, overall, managementOversight: row.line_manager_id !== null && row.line_manager_id === audit.auditor.id, otherSections };
 }
 
 function answerByKey(tool: AuditTool, key: string): Answer | undefined {

@@ -59,12 +59,16 @@ export async function moderationRoutes(app: FastifyInstance, { db }: AppDependen
     const text = (name: string) => (typeof values[name] === 'string' ? (values[name] as string) : '');
     const items = moderationItems(moderation).map((entry) => ({
       ...entry,
+      // The section's own judgement is the grade ruled on below, named once in its question;
+      // any further judgement in the section keeps its grade beside its evidence.
+      blocks: entry.blocks.map((block, index) => ({ ...block, ruledOn: block.type === 'judgement' && entry.blocks.findIndex((other) => other.type === 'judgement') === index })),
       radios: entry.options.map((option) => ({ value: option.value, text: option.label, checked: values[`grade-${entry.key}`] === option.value })),
       reason: text(`reason-${entry.key}`),
     }));
     return reply.code(state.status ?? 200).page('audits/moderation/views/moderate.njk', {
       audit: moderation.audit,
       managementOversight: moderation.managementOversight,
+      otherSections: moderation.otherSections,
       items: moderation.overall ? items.slice(0, -1) : items,
       overall: moderation.overall ? items[items.length - 1] : null,
       version: moderation.version,
