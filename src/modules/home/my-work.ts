@@ -5,8 +5,8 @@ import { dataScope, type DataScope, type Principal } from '../../platform/access
 import { loadPrincipal } from '../../platform/auth/queries.ts';
 import { workingDaysAfter, type HolidayCalendar, type IsoDate } from '../../platform/working-days.ts';
 import { VERIFY_BY } from '../actions/queries.ts';
-import { auditInScope } from '../audits/queries.ts';
-import { LIFECYCLE_STATUSES, STAGE_OF } from '../audits/lifecycle.ts';
+import { auditInScope, CURRENT_DUE } from '../audits/queries.ts';
+import { LIFECYCLE_STATUSES } from '../audits/lifecycle.ts';
 import { mayMoveByRole } from '../audits/distribution/record.ts';
 import { isoDay } from '../../db/values.ts';
 
@@ -97,13 +97,8 @@ const AUDIT_SECTIONS: readonly AuditSection[] = [
   { section: 'feedback', party: 'case_holder_id', statuses: ['awaiting_feedback'], path: '/feedback', feedbackGiven: false },
 ];
 
-const AUDITOR_STATUSES = LIFECYCLE_STATUSES.filter((status) => STAGE_OF[status] === 'auditor');
-
-/**
- * The deadline of the stage an audit is in. Audits from before stage deadlines have only the
- * auditor's due date, which says nothing about the later stages (as the tracker's OVERDUE).
- */
-const AUDIT_DUE = sql<string | null>`(case when audits.status in (${sql.join(AUDITOR_STATUSES)}) then coalesce(audits.stage_due_on, audits.due_on) else audits.stage_due_on end)`;
+/** An audit's deadline is its current stage's: the tracker's own rule (audits/queries.ts). */
+const AUDIT_DUE = CURRENT_DUE;
 
 async function auditItems(db: Db, query: WorkQuery, spec: AuditSection, dates: WorkDates): Promise<WorkItem[]> {
   const party = sql.ref(`audits.${spec.party}`);
@@ -130,18 +125,23 @@ async function auditItems(db: Db, query: WorkQuery, spec: AuditSection, dates: W
   if (query.staffId) select = select.where(sql<SqlBool>`${party} = ${query.staffId}`);
   if (query.dueBy) select = select.where(sql<SqlBool>`${AUDIT_DUE} <= ${query.dueBy}::date`);
   const rows = await select.orderBy(sql`${AUDIT_DUE} asc nulls last`).orderBy('audits.reference').execute();
-  return rows.map((row) => {
-    const dueOn = isoDay(row.due_on);
-    return {
-      section: spec.section,
-      staffId: row.staff_id,
-      href: `/audits/${row.id}${spec.path}`,
-      title: `Audit ${row.reference}: ${row.initials} (${row.external_id}), ${row.tool_name}`,
-      detail: auditDetail(row),
-      dueOn,
-      urgency: urgencyOf(dueOn, dates),
-    };
-  });
+  return rows.map((row) => auditWorkItem(row, { section: spec.section, staffId: row.staff_id, path: spec.path, detail: auditDetail(row) }, dates));
+}
+
+type AuditItemRow = { id: string; reference: number; initials: string; external_id: string; tool_name: string; due_on: unknown };
+
+/** One audit as a line of My work: what it is, where to act on it, and how soon. */
+function auditWorkItem(row: AuditItemRow, item: { section: WorkItem['section']; staffId: string; path: string; detail: string | null }, dates: WorkDates): WorkItem {
+  const dueOn = isoDay(row.due_on);
+  return {
+    section: item.section,
+    staffId: item.staffId,
+    href: `/audits/${row.id}${item.path}`,
+    title: `Audit ${row.reference}: ${row.initials} (${row.external_id}), ${row.tool_name}`,
+    detail: item.detail,
+    dueOn,
+    urgency: urgencyOf(dueOn, dates),
+  };
 }
 
 /** What the person should know before opening it: returned to them, or a re-audit (desktop only). */
@@ -175,18 +175,7 @@ async function coordinatorItems(db: Db, query: WorkQuery, coordinator: Coordinat
   if (spec.feedbackGiven !== null) select = select.where('audits.practitioner_feedback', spec.feedbackGiven ? 'is not' : 'is', null);
   if (query.dueBy) select = select.where(sql<SqlBool>`${AUDIT_DUE} <= ${query.dueBy}::date`);
   const rows = await select.orderBy(sql`${AUDIT_DUE} asc nulls last`).orderBy('audits.reference').execute();
-  return rows.map((row) => {
-    const dueOn = isoDay(row.due_on);
-    return {
-      section: spec.section,
-      staffId: coordinator.staffId,
-      href: `/audits/${row.id}${spec.path}`,
-      title: `Audit ${row.reference}: ${row.initials} (${row.external_id}), ${row.tool_name}`,
-      detail: spec.detail,
-      dueOn,
-      urgency: urgencyOf(dueOn, dates),
-    };
-  });
+  return rows.map((row) => auditWorkItem(row, { section: spec.section, staffId: coordinator.staffId, path: spec.path, detail: spec.detail }, dates));
 }
 
 /**
