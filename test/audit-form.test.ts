@@ -242,7 +242,7 @@ describe.each(testDrivers())('completing an audit on %s', (driver) => {
     const blank = await clients.auditor.get(pageUrl(id, 'service_user_feedback'));
     const blankText = pageText(blank.body);
     // The 2-year-old is not asked for their own feedback: one line, no questions.
-    expect(blankText).toMatch(/Not asked for this child, who is 2 \(feedback is sought from age 13\)/);
+    expect(blankText).toMatch(/Not asked for this child, who is 2 \(feedback is sought from age 14\)/);
     expect(blank.body).not.toContain('name="young_person_child-obtained"');
     expect(blank.body).not.toContain('name="young_person_child-going_well"');
     expect(blank.body).toContain('class="app-feedback-branch" data-branch-of="parent_carer_1-obtained" data-branch="yes"');

@@ -319,7 +319,7 @@ describeInBrowser('completing an audit in Chromium', () => {
     await onPage(FEEDBACK);
     // The child is two: their own block says so and asks nothing.
     const child = respondentOn(page, 'Young person/child feedback (over 13 years old)');
-    expect(await child.innerText()).toContain('Not asked for this child, who is 2 (feedback is sought from age 13).');
+    expect(await child.innerText()).toContain('Not asked for this child, who is 2 (feedback is sought from age 14).');
     expect(await child.locator('input, textarea').count()).toBe(0);
     const parent = respondentOn(page, 'Parent/carer 1');
     const wentWell = parent.getByLabel('What is going/went well? (optional)');

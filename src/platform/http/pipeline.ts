@@ -148,7 +148,7 @@ export function navigationFor(principal: Principal | null, currentPath: string) 
     .map((item) => ({
       href: item.href,
       text: item.text,
-      active: item.href === "/" ? section === "/" : section === item.href || section.startsWith(`${item.href}/`),
+      active: item.href === '/' ? section === '/' : section === item.href || section.startsWith(`${item.href}/`),
     }));
 }
 
