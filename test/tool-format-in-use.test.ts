@@ -122,7 +122,7 @@ describe.each(testDrivers())('tools for some children, in allocation and the for
 
     const confirmed = await coordinator.post('/audits/allocate', { childId: leaver.id, toolId: cinCp.toolId, confirmNotForChild: cinCp.toolId, auditorId: council.staff.manager1.id });
     expect(confirmed.statusCode, pageText(confirmed.body).slice(0, 400)).toBe(303);
-    const auditId = String(confirmed.headers.location).split('=')[1]!;
+    const auditId = /^\/audits\/([^?]+)\?allocated=1$/.exec(String(confirmed.headers.location))![1]!;
     const logged = await t.db.selectFrom('activity_log').select('summary').where('record_id', '=', auditId).where('action', '=', 'create').executeTakeFirstOrThrow();
     expect(logged.summary).toContain('confirmed: the tool is not for this child');
   });
@@ -156,7 +156,7 @@ describe.each(testDrivers())('tools for some children, in allocation and the for
     const subject = await child(legalStatus, legalStatus === 'cin' ? 10 : 19);
     const posted = await coordinator.post('/audits/allocate', { childId: subject.id, toolId, confirmNotForChild: toolId, auditorId: council.staff.manager1.id });
     expect(posted.statusCode, pageText(posted.body).slice(0, 400)).toBe(303);
-    return String(posted.headers.location).split('=')[1]!;
+    return /^\/audits\/([^?]+)\?allocated=1$/.exec(String(posted.headers.location))![1]!;
   }
 
   it('shows the hint on Good of the standard scale, and the care-leaver-only descriptor point to a care leaver\'s auditor only', async () => {

@@ -91,9 +91,8 @@ guidanceMarkdown.validateLink = (url) => linkAddressProblem(url) === null;
 const isWebLink = (token: { attrGet(name: string): string | number | null }) => !String(token.attrGet('href') ?? '').toLowerCase().startsWith('mailto:');
 guidanceMarkdown.renderer.rules.link_open = (tokens, index, options, _env, self) => {
   const token = tokens[index]!;
-  token.attrSet('class', 'govuk-link');
-  token.attrSet('rel', 'noopener noreferrer');
-  if (isWebLink(token)) token.attrSet('target', '_blank');
+  const href = String(token.attrGet('href') ?? '');
+  token.attrs = [['class', 'govuk-link'], ['href', href], ['rel', 'noopener noreferrer'], ...(isWebLink(token) ? [['target', '_blank'] as [string, string]] : [])];
   return self.renderToken(tokens, index, options);
 };
 guidanceMarkdown.renderer.rules.link_close = (tokens, index, options, _env, self) => {
