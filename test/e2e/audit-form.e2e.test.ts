@@ -173,8 +173,8 @@ describeInBrowser('completing an audit in Chromium', () => {
     for (const [index, title] of GRADED_SECTIONS.entries()) {
       await onPage(title);
       await choose(form(), 'Judgement', 'Good (G)');
-      await form().getByLabel('Strengths', { exact: true }).fill(`Strengths in section ${index + 1}`);
-      await form().getByLabel('Areas for improvement', { exact: true }).fill(`To improve in section ${index + 1}`);
+      await form().getByLabel('Strengths (optional)', { exact: true }).fill(`Strengths in section ${index + 1}`);
+      await form().getByLabel('Areas for improvement (optional)', { exact: true }).fill(`To improve in section ${index + 1}`);
       await continueTo();
     }
 
@@ -272,18 +272,18 @@ describeInBrowser('completing an audit in Chromium', () => {
     await second.goto(url);
     await verifyOnPage(second, 'Reviews');
 
-    await second.getByLabel('Strengths', { exact: true }).fill('Saved in the second tab');
+    await second.getByLabel('Strengths (optional)', { exact: true }).fill('Saved in the second tab');
     await continueTo(second);
     await verifyOnPage(second, 'Risk management (CP Strategies; Professionals Meetings; MARAC; MAPPA)');
     await second.close();
 
-    await first.getByLabel('Strengths', { exact: true }).fill('Typed in the first tab');
+    await first.getByLabel('Strengths (optional)', { exact: true }).fill('Typed in the first tab');
     const refused = first.waitForResponse((response) => response.request().method() === 'POST' && response.status() === 409);
     await continueTo(first);
     await refused;
     await onPage('Reviews');
     expect(await page.locator('[data-testid="stale-save"]').innerText()).toContain('Your answers have not been saved');
-    expect(await page.getByLabel('Strengths', { exact: true }).inputValue()).toBe('Typed in the first tab');
+    expect(await page.getByLabel('Strengths (optional)', { exact: true }).inputValue()).toBe('Typed in the first tab');
     const newer = page.getByTestId('newer-version');
     expect(await newer.getByRole('heading').innerText()).toBe('The newer saved version');
     expect(await newer.innerText()).toContain('Saved in the second tab');
@@ -296,19 +296,19 @@ describeInBrowser('completing an audit in Chromium', () => {
     await continueTo();
     await verifyOnPage(page, 'Risk management (CP Strategies; Professionals Meetings; MARAC; MAPPA)');
     await page.goto(url);
-    expect(await page.getByLabel('Strengths', { exact: true }).inputValue()).toBe('Typed in the first tab');
+    expect(await page.getByLabel('Strengths (optional)', { exact: true }).inputValue()).toBe('Typed in the first tab');
   });
 
   it('saves while typing pauses, with JavaScript, and the text is there after a reload', async () => {
     const url = `/audits/${t.seeded.audits.stale}/form/sections/impact`;
     await page.goto(url);
     await verifyOnPage(page, 'Impact – What does it all mean for the child?');
-    await page.getByLabel('Areas for improvement', { exact: true }).fill('Autosaved while typing');
+    await page.getByLabel('Areas for improvement (optional)', { exact: true }).fill('Autosaved while typing');
     await page.locator('[data-autosave-status]').filter({ hasText: /^Saved at \d{2}:\d{2}$/ }).waitFor();
     await expectNoAxeViolations(page);
     await page.reload();
     await verifyOnPage(page, 'Impact – What does it all mean for the child?');
-    expect(await page.getByLabel('Areas for improvement', { exact: true }).inputValue()).toBe('Autosaved while typing');
+    expect(await page.getByLabel('Areas for improvement (optional)', { exact: true }).inputValue()).toBe('Autosaved while typing');
   });
 
   const FEEDBACK = 'Service user feedback (auditor to contact the children/parents/carer)';
