@@ -48,7 +48,7 @@ describeInBrowser('allocating with a tool for other children, in Chromium', () =
     await expectNoAxeViolations(page);
 
     await tool.selectOption({ label: 'Child in need and protection audit (edition 2026)' });
-    await page.getByLabel('Auditor').selectOption({ label: 'Tina Manager, Team Manager (North Unit 1)' });
+    await page.getByLabel('Auditor').selectOption({ label: 'Tina Manager, Team Manager (North Unit 1): 0 audits in hand' });
     await clickAndLoad(page.getByRole('button', { name: 'Allocate audit' }));
     await verifyOnPage(page, 'QR (CL-01)');
     const summary = page.locator('.govuk-error-summary');
@@ -62,7 +62,7 @@ describeInBrowser('allocating with a tool for other children, in Chromium', () =
     await summary.getByRole('link').first().click();
     await page.getByLabel('Use this tool all the same').check();
     await clickAndLoad(page.getByRole('button', { name: 'Allocate audit' }));
-    expect(page.url()).toMatch(/\/audits\?allocated=/);
+    expect(page.url()).toMatch(/\/audits\/[0-9a-f-]+\?allocated=1$/);
     expect(await page.locator('.govuk-notification-banner--success').innerText()).toContain('Audit allocated to Tina Manager');
   });
 });
