@@ -16,7 +16,7 @@ import { defaultCompletedBy, type Answer, type AuditTool, type Section } from '.
 import { ukDateAt } from '../../../platform/clock.ts';
 import type { AuditRecord } from '../audit.ts';
 import type { DocumentInput } from '../document/model.ts';
-import { answerText, fieldId, isAnswered, parseSimple, simpleToFields, type FieldContext, type RawFields } from '../form/answers.ts';
+import { answerText, fieldId, isAnswered, parseSimple, simpleToFields, type FieldContext, type RawFields, wrongMessage } from '../form/answers.ts';
 import { GRADE_LABELS } from '../tracker.ts';
 import { announceAuditEvent } from '../notifications.ts';
 import { recordStep, type TransitionActor } from '../transitions.ts';
@@ -158,7 +158,7 @@ export function parseFeedback(form: FeedbackForm, raw: RawFields): { answers: Re
     const result = parsed.get(question.key)!;
     const field = fieldId(question, question.key);
     if (!result.ok) {
-      errors.push({ field, message: `${question.label}: ${result.message}` });
+      errors.push({ field, message: wrongMessage(question, question.label, result.problem) });
       continue;
     }
     // An answer to a question that no longer applies (a date for "not discussed") is not kept.

@@ -107,6 +107,12 @@ function inSentence(label: string): string {
   return label.replace(/\b[A-Z][a-z]+\b/g, (word) => word.toLowerCase());
 }
 
+/** A judgement labelled only "Judgement" or "Grading" is named by its section: "Reviews". */
+export function judgementName(section: Section | undefined, answer: { label: string }): string {
+  const bare = /^(grading|judgement|grade)$/i.test(answer.label.trim());
+  return bare && section ? section.title.replace(/^\d+\.\s*/, '') : answer.label;
+}
+
 /**
  * What to say when a required answer is missing, in GOV.UK's words: "Select a judgement for
  * Reviews", "Enter strengths for Assessment", "Select case type". A long label, or a question,
@@ -134,6 +140,35 @@ export function missingMessage(spec: Answer | SimpleAnswer, label: string, forWh
   }
 }
 
+/**
+ * A label as the subject of a sentence about a wrong answer, to start it ("By when for action 1
+ * must be a real date") or within it ("Enter by when for action 1 as a date"); a long label, or a
+ * question, is quoted whole: "The answer to ‘Is the child seen alone?’".
+ */
+type Subject = { start: string; within: string };
+
+function subjectOf(label: string, forWhat?: string): Subject {
+  const about = forWhat ? ` for ${forWhat}` : '';
+  const text = label.trim().replace(/[.:]$/, '');
+  if (text.endsWith('?') || text.split(/\s+/).length > 6) return { start: `The answer to ‘${text}’${about}`, within: `the answer to ‘${text}’${about}` };
+  return { start: `${text}${about}`, within: `${inSentence(text)}${about}` };
+}
+
+/**
+ * How an answer is wrong, in GOV.UK's words for its component: a sentence finished with the
+ * field's name ("By when for action 1 must be a real date", "Child's age must be a whole number
+ * between 0 and 25"), or for a choice not among those offered (only a crafted form posts one)
+ * the same words as when it is missing ("Select type of audit").
+ */
+export type Problem = { says: (subject: Subject) => string } | 'choose';
+
+export function wrongMessage(spec: Answer | SimpleAnswer, label: string, problem: Problem, forWhat?: string): string {
+  return problem === 'choose' ? missingMessage(spec, label, forWhat) : problem.says(subjectOf(label, forWhat));
+}
+
+const says = (sentence: (subject: Subject) => string): { ok: false; problem: Problem } => ({ ok: false, problem: { says: sentence } });
+const choose = { ok: false, problem: 'choose' } as const;
+
 export function isAnswered(value: unknown): boolean {
   if (value === undefined || value === null) return false;
   if (typeof value === 'string') return value.trim() !== '';
@@ -156,31 +191,44 @@ function many(raw: RawFields, name: string): string[] {
   return typeof value === 'string' && value !== '' ? [value] : [];
 }
 
-type Parsed = { ok: true; value: unknown } | { ok: false; message: string };
-
-const firstIssue = (error: z.ZodError) => error.issues[0]?.message ?? 'check this answer';
-
-function check<T>(schema: z.ZodType<T>, input: unknown): Parsed {
-  const result = schema.safeParse(input);
-  return result.success ? { ok: true, value: result.data } : { ok: false, message: firstIssue(result.error) };
-}
+type Parsed = { ok: true; value: unknown } | { ok: false; problem: Problem };
 
 function choiceSchema(options: ScaleOption[]) {
   const values = options.map((option) => option.value);
-  return z.string().refine((value) => values.includes(value), { message: 'choose one of the options given' });
+  return z.string().refine((value) => values.includes(value));
 }
 
-function numberSchema(spec: Extract<SimpleAnswer, { kind: 'number' }>) {
-  let number = z.number();
-  if (spec.integer) number = number.int('enter a whole number');
-  if (spec.min !== undefined) number = number.min(spec.min, `enter a number of ${spec.min} or more`);
-  if (spec.max !== undefined) number = number.max(spec.max, `enter a number of ${spec.max} or less`);
-  return z
-    .string()
-    .trim()
-    .regex(/^-?\d+(\.\d+)?$/, 'enter a number, like 3')
-    .transform(Number)
-    .pipe(number);
+function checkChoice<T>(schema: z.ZodType<T>, input: unknown): Parsed {
+  const result = schema.safeParse(input);
+  return result.success ? { ok: true, value: result.data } : choose;
+}
+
+/** "a whole number between 0 and 25", "a number 0 or more": the range in the same words whatever was wrong. */
+function numberWanted(spec: Extract<SimpleAnswer, { kind: 'number' }>): string {
+  const kind = spec.integer ? 'a whole number' : 'a number';
+  const at = (value: number) => value.toLocaleString('en-GB');
+  if (spec.min !== undefined && spec.max !== undefined) return `${kind} between ${at(spec.min)} and ${at(spec.max)}`;
+  if (spec.min !== undefined) return `${kind} ${at(spec.min)} or more`;
+  if (spec.max !== undefined) return `${kind} ${at(spec.max)} or less`;
+  return kind;
+}
+
+function parseNumber(spec: Extract<SimpleAnswer, { kind: 'number' }>, value: string): Parsed {
+  const trimmed = value.trim();
+  const number = Number(trimmed);
+  const fits =
+    /^-?\d+(\.\d+)?$/.test(trimmed) &&
+    (!spec.integer || Number.isInteger(number)) &&
+    (spec.min === undefined || number >= spec.min) &&
+    (spec.max === undefined || number <= spec.max);
+  return fits ? { ok: true, value: number } : says((subject) => `${subject.start} must be ${numberWanted(spec)}`);
+}
+
+/** "must include a month", "must include a day and year": GOV.UK's words for a date part left out. */
+function partsLeftOut(parts: string[]): string | undefined {
+  const names = ['day', 'month', 'year'].filter((_, index) => parts[index] === '');
+  if (names.length === 0) return undefined;
+  return names.length === 1 ? names[0] : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
 }
 
 /** A date typed as day, month and year: a real date, today or earlier / later when the tool says so. */
@@ -188,13 +236,16 @@ function parseDate(raw: RawFields, name: string, allow: 'any' | 'past' | 'future
   const parts = ['day', 'month', 'year'].map((part) => one(raw, `${name}-${part}`).trim());
   if (parts.every((part) => part === '')) return { ok: true, value: undefined };
   const [day, month, year] = parts as [string, string, string];
-  if (![day, month].every((part) => /^\d{1,2}$/.test(part)) || !/^\d{4}$/.test(year)) {
-    return { ok: false, message: 'enter a real date with a day, month and year, like 27 3 2027' };
-  }
+  // Words such as "ASAP" or "ongoing" are not a date at all: say how to write one, as the hint does.
+  if (parts.some((part) => /\D/.test(part))) return says((subject) => `Enter ${subject.within} as a date, like 27 3 2027`);
+  const leftOut = partsLeftOut(parts);
+  if (leftOut) return says((subject) => `${subject.start} must include a ${leftOut}`);
+  if (!/^\d{4}$/.test(year)) return says((subject) => `The year of ${subject.within} must include 4 numbers`);
+  if (![day, month].every((part) => /^\d{1,2}$/.test(part))) return says((subject) => `${subject.start} must be a real date`);
   const iso = `${year}-${month.padStart(2, '0')}-${day.padStart(2, '0')}`;
-  if (!isIsoDate(iso)) return { ok: false, message: 'enter a real date, like 27 3 2027' };
-  if (allow === 'past' && iso > today) return { ok: false, message: 'enter today or a date in the past' };
-  if (allow === 'future' && iso < today) return { ok: false, message: 'enter today or a date in the future' };
+  if (!isIsoDate(iso)) return says((subject) => `${subject.start} must be a real date`);
+  if (allow === 'past' && iso > today) return says((subject) => `${subject.start} must be today or in the past`);
+  if (allow === 'future' && iso < today) return says((subject) => `${subject.start} must be today or in the future`);
   return { ok: true, value: iso };
 }
 
@@ -205,38 +256,38 @@ export function parseSimple(spec: Answer | SimpleAnswer, raw: RawFields, name: s
     case 'single':
     case 'yesno': {
       const value = one(raw, name);
-      return value === '' ? { ok: true, value: undefined } : check(choiceSchema(optionsOf(context.tool, spec)), value);
+      return value === '' ? { ok: true, value: undefined } : checkChoice(choiceSchema(optionsOf(context.tool, spec)), value);
     }
     case 'multiple': {
       const values = many(raw, name);
-      return values.length === 0 ? { ok: true, value: undefined } : check(z.array(choiceSchema(optionsOf(context.tool, spec))), [...new Set(values)]);
+      return values.length === 0 ? { ok: true, value: undefined } : checkChoice(z.array(choiceSchema(optionsOf(context.tool, spec))), [...new Set(values)]);
     }
     case 'text': {
       const value = one(raw, name);
       if (value.trim() === '') return { ok: true, value: undefined };
       const max = spec.maxLength ?? MAX_TEXT;
-      return value.length > max ? { ok: false, message: `must be ${max.toLocaleString('en-GB')} characters or fewer` } : { ok: true, value };
+      return value.length > max ? says((subject) => `${subject.start} must be ${max.toLocaleString('en-GB')} characters or less`) : { ok: true, value };
     }
     case 'number': {
       const value = one(raw, name);
-      return value.trim() === '' ? { ok: true, value: undefined } : check(numberSchema(spec), value);
+      return value.trim() === '' ? { ok: true, value: undefined } : parseNumber(spec, value);
     }
     case 'scaling': {
       const value = one(raw, name);
       if (value.trim() === '') return { ok: true, value: undefined };
-      const score = z.number().int().min(spec.min).max(spec.max);
-      const parsed = check(z.string().regex(/^\d+$/).transform(Number).pipe(score), value.trim());
-      return parsed.ok ? parsed : { ok: false, message: `choose a score from ${spec.min} to ${spec.max}` };
+      // The score is a row of radios: one not among them is asked for again ("Select …").
+      const score = Number(value.trim());
+      return /^\d+$/.test(value.trim()) && score >= spec.min && score <= spec.max ? { ok: true, value: score } : choose;
     }
     case 'date':
       return parseDate(raw, name, spec.allow, context.today);
     case 'staff': {
       const value = one(raw, name).trim();
       if (value === '') return { ok: true, value: undefined };
-      return context.staff.has(value) ? { ok: true, value } : { ok: false, message: 'choose a member of staff from the list' };
+      return context.staff.has(value) ? { ok: true, value } : choose;
     }
     case 'repeating':
-      return { ok: false, message: 'not a simple answer' };
+      throw new TypeError('a repeating answer is parsed row by row');
   }
 }
 
@@ -268,7 +319,7 @@ function parseRepeating(spec: Extract<Answer, { kind: 'repeating' }>, raw: RawFi
     for (const column of auditorColumns(spec)) {
       const name = `${spec.key}-${posted}-${column.key}`;
       const parsed = parseSimple(column, raw, name, context);
-      if (!parsed.ok) errors.push({ field: fieldId(column, name), message: `${column.label} (${item} ${index + 1}): ${parsed.message}` });
+      if (!parsed.ok) errors.push({ field: fieldId(column, name), message: wrongMessage(column, column.label, parsed.problem, `${item} ${index + 1}`) });
       else if (parsed.value !== undefined) row[column.key] = parsed.value;
     }
     // A row left blank is no row: that is how a row is removed without JavaScript.
@@ -283,7 +334,7 @@ function parseRepeating(spec: Extract<Answer, { kind: 'repeating' }>, raw: RawFi
     }
     rows.push(row);
   });
-  if (spec.maxRows !== undefined && rows.length > spec.maxRows) errors.push({ field: `${spec.key}-0-${spec.columns[0]!.key}`, message: `${spec.label}: at most ${spec.maxRows} ${item}s` });
+  if (spec.maxRows !== undefined && rows.length > spec.maxRows) errors.push({ field: `${spec.key}-0-${spec.columns[0]!.key}`, message: `${subjectOf(spec.label).start} must have ${spec.maxRows} ${item}s or fewer` });
   return rows.length ? rows : undefined;
 }
 
@@ -321,26 +372,27 @@ function parseFeedback(section: Section, raw: RawFields, context: FieldContext, 
   const yesNo = choiceSchema(optionsOf(context.tool, { kind: 'yesno', key: 'x', label: 'x', required: false }));
   for (const respondent of feedback.respondents) {
     const entry: RespondentAnswer = { answers: {} };
-    const pick = (part: string, label: string, schema: z.ZodType<string>) => {
+    // These are radios: a value not among them (only a crafted form posts one) is asked for again.
+    const pick = (part: string, select: string, schema: z.ZodType<string>) => {
       const value = one(raw, `${respondent.key}-${part}`);
       if (value === '') return undefined;
-      const parsed = check(schema, value);
-      if (!parsed.ok) errors.push({ field: `${respondent.key}-${part}`, message: `${respondent.label}, ${label}: ${parsed.message}` });
+      const parsed = checkChoice(schema, value);
+      if (!parsed.ok) errors.push({ field: `${respondent.key}-${part}`, message: select });
       return parsed.ok ? (parsed.value as string) : undefined;
     };
-    const obtained = pick('obtained', 'feedback obtained', yesNo);
+    const obtained = pick('obtained', `Select whether feedback was obtained from ${respondent.label}`, yesNo);
     if (obtained) entry.obtained = obtained as 'yes' | 'no';
-    const resident = respondent.askResidence ? pick('resident', 'resident with the child', yesNo) : undefined;
+    const resident = respondent.askResidence ? pick('resident', `Select whether ${respondent.label} lives with the child`, yesNo) : undefined;
     if (resident) entry.resident = resident as 'yes' | 'no';
     const reasons = feedback.notObtained?.options ?? [];
-    const reason = reasons.length ? pick('reason', 'why feedback was not obtained', choiceSchema(reasons)) : undefined;
+    const reason = reasons.length ? pick('reason', `Select why feedback was not obtained from ${respondent.label}`, choiceSchema(reasons)) : undefined;
     if (reason) entry.notObtainedReason = reason;
     const other = one(raw, `${respondent.key}-reason-other`);
     if (other.trim() !== '') entry.notObtainedOther = other.slice(0, MAX_TEXT);
     for (const question of respondentQuestions(section, respondent)) {
       const name = `${respondent.key}-${question.key}`;
       const parsed = parseSimple(question, raw, name, context);
-      if (!parsed.ok) errors.push({ field: fieldId(question, name), message: `${respondent.label}, ${question.label}: ${parsed.message}` });
+      if (!parsed.ok) errors.push({ field: fieldId(question, name), message: wrongMessage(question, question.label, parsed.problem, respondent.label) });
       else if (parsed.value !== undefined) entry.answers[question.key] = parsed.value;
     }
     const refusal = contradiction(respondent, entry);
@@ -358,6 +410,7 @@ function parseFeedback(section: Section, raw: RawFields, context: FieldContext, 
 export function parsePage(tool: AuditTool, page: string, raw: RawFields, context: FieldContext): { answers: Record<string, unknown>; errors: FieldError[] } {
   const answers: Record<string, unknown> = {};
   const errors: FieldError[] = [];
+  const section = page === DETAILS_PAGE ? undefined : findSection(tool, page);
   for (const { spec } of pageQuestions(tool, page)) {
     if (spec.kind === 'repeating') {
       answers[spec.key] = parseRepeating(spec, raw, context, errors);
@@ -365,9 +418,8 @@ export function parsePage(tool: AuditTool, page: string, raw: RawFields, context
     }
     const parsed = parseSimple(spec, raw, spec.key, context);
     if (parsed.ok) answers[spec.key] = parsed.value;
-    else errors.push({ field: fieldId(spec, spec.key), message: `${spec.label}: ${parsed.message}` });
+    else errors.push({ field: fieldId(spec, spec.key), message: wrongMessage(spec, spec.kind === 'judgement' ? judgementName(section, spec) : spec.label, parsed.problem) });
   }
-  const section = page === DETAILS_PAGE ? undefined : findSection(tool, page);
   if (section?.feedback) answers[section.key] = parseFeedback(section, raw, context, errors);
   return { answers, errors };
 }

@@ -14,7 +14,7 @@ import { conflict, forbidden, notFound, type FieldError } from '../../../platfor
 import type { ChildFacts } from '../../tools/expression.ts';
 import { answerApplies, answersItTurnsOn, breachedLimits, limitingJudgement, overallGrade, scaleOf, sectionApplies, type Limit } from '../../tools/judgements.ts';
 import { optionLabel } from '../../tools/scales.ts';
-import type { Answer, AuditTool, PrefillSource, Section } from '../../tools/schema.ts';
+import type { Answer, AuditTool, PrefillSource } from '../../tools/schema.ts';
 import { findAudit, type AuditRecord } from '../audit.ts';
 import { createActionsFromAudit } from '../../actions/service.ts';
 import { raiseSubmissionAlerts } from '../escalation/alerts.ts';
@@ -30,6 +30,7 @@ import {
   fieldId,
   findSection,
   isAnswered,
+  judgementName,
   missingMessage,
   pageQuestions,
   parsePage,
@@ -213,10 +214,7 @@ function prefillValue(
 // ---- what is still to do ----------------------------------------------------------------------
 
 /** What a judgement is about, in words: its label, or its section's title for a bare "Grading". */
-export function judgementName(section: Section | undefined, answer: { label: string }): string {
-  const bare = /^(grading|judgement|grade)$/i.test(answer.label.trim());
-  return bare && section ? section.title.replace(/^\d+\.\s*/, '') : answer.label;
-}
+export { judgementName };
 
 /** A limit in words: "Management Grip cannot be better than Does not yet meet good: <the tool's reason>". */
 export function limitMessage(tool: AuditTool, limit: Limit): string {
