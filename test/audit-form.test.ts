@@ -307,7 +307,7 @@ describe.each(testDrivers())('completing an audit on %s', (driver) => {
       'actions-0-by_when-year': '',
     });
     expect(asap.statusCode).toBe(400);
-    expect(pageText(asap.body)).toContain('By when (action 1): enter a real date');
+    expect(pageText(asap.body)).toContain('Enter by when for action 1 as a date, like 27 3 2027');
     expect(asap.body).toContain('href="#actions-0-by_when-day"');
     // What was typed stays in the form.
     expect(asap.body).toMatch(/name="actions-0-by_when-day"[^>]*value="ASAP"|value="ASAP"[^>]*name="actions-0-by_when-day"/);
@@ -318,15 +318,44 @@ describe.each(testDrivers())('completing an audit on %s', (driver) => {
       ...dateFields('actions-0-by_when', addDays(ukDateAt(new Date()), 10)),
     });
     expect(owner.statusCode).toBe(400);
-    expect(pageText(owner.body)).toContain('To be completed by (action 1): choose a member of staff from the list');
+    expect(pageText(owner.body)).toContain('Select a member of staff for to be completed by for action 1');
 
     const score = await savePage(id, 'service_user_feedback', { 'parent_carer_1-obtained': 'yes', 'parent_carer_1-scaling': '11' });
     expect(score.statusCode).toBe(400);
-    expect(pageText(score.body)).toContain('choose a score from 0 to 10');
+    expect(pageText(score.body)).toMatch(/Answer ‘Scaling - if 0 was a service [^’]*’ for Parent\/carer 1/);
     const grade = await savePage(id, 'assessment', { assessment_judgement: 'brilliant' });
     expect(grade.statusCode).toBe(400);
-    expect(pageText(grade.body)).toContain('Judgement: choose one of the options given');
+    expect(pageText(grade.body)).toContain('Select a judgement for Assessment');
     expect((await audit(id)).answers).toEqual({});
+  }, 60_000);
+
+  it('says what is wrong with a date, a long text and a number in GOV.UK words, beside each field and in the summary', async () => {
+    const { id } = await allocate(BRISTOL);
+    const before = (await audit(id)).answers;
+    const refused = await savePage(id, DETAILS_PAGE, {
+      'date_referral_received_by_first_response-day': '31',
+      'date_referral_received_by_first_response-month': '2',
+      'date_referral_received_by_first_response-year': '2026',
+      caseholder_role_team: 'x'.repeat(20_001),
+      child_age: '30',
+    });
+    expect(refused.statusCode).toBe(400);
+    const expected = [
+      { field: 'date_referral_received_by_first_response', link: 'date_referral_received_by_first_response-day', message: 'Date referral received by First Response must be a real date' },
+      { field: 'caseholder_role_team', link: 'caseholder_role_team', message: 'Role/Team must be 20,000 characters or less' },
+      { field: 'child_age', link: 'child_age', message: "Child's age must be a whole number between 0 and 25" },
+    ];
+    const summary = /<div class="govuk-error-summary"[\s\S]*?<\/ul>/.exec(refused.body)?.[0] ?? '';
+    for (const { field, link, message } of expected) {
+      // Beside its field, under the error id the field points to with aria-describedby ...
+      const beside = new RegExp(`<p id="${field}-error" class="govuk-error-message">([\\s\\S]*?)</p>`).exec(refused.body)?.[1] ?? '';
+      expect(pageText(beside)).toBe(`Error: ${message}`);
+      // ... and in the summary, linking to the field.
+      const item = new RegExp(`<a href="#${link}">([^<]*)</a>`).exec(summary)?.[1] ?? '';
+      expect(pageText(item)).toBe(message);
+    }
+    expect(pageText(refused.body)).not.toMatch(/characters or fewer|enter a real date|choose one of the options/);
+    expect((await audit(id)).answers).toEqual(before);
   }, 60_000);
 
   it('keeps every action typed when one date is wrong, even if the auditor leaves by the back link, and refuses a row with only a date', async () => {
@@ -350,7 +379,7 @@ describe.each(testDrivers())('completing an audit on %s', (driver) => {
     expect(back.body).toMatch(/<textarea[^>]*name="actions-0-action_required"[^>]*>Update the chronology<\/textarea>/);
     expect(back.body).toMatch(/<textarea[^>]*name="actions-1-action_required"[^>]*>Hold a core group<\/textarea>/);
     expect(back.body).toMatch(/name="actions-1-by_when-day"[^>]*value="31"|value="31"[^>]*name="actions-1-by_when-day"/);
-    expect(pageText(back.body)).toContain('By when (action 2): enter a real date');
+    expect(pageText(back.body)).toContain('By when for action 2 must be a real date');
     // Put right, it saves, and what was kept is gone.
     const fixed = await clients.auditor.post(pageUrl(id, 'action_plan'), {
       _version: versionOf(back.body),
@@ -363,7 +392,7 @@ describe.each(testDrivers())('completing an audit on %s', (driver) => {
     });
     expect(fixed.statusCode, pageText(fixed.body).slice(0, 400)).toBe(303);
     expect(((await audit(id)).answers.actions as unknown[]).length).toBe(2);
-    expect(pageText((await clients.auditor.get(pageUrl(id, 'action_plan'))).body)).not.toContain('enter a real date');
+    expect(pageText((await clients.auditor.get(pageUrl(id, 'action_plan'))).body)).not.toContain('must be a real date');
 
     // A row with only a date would be saved and then never become an action: refused, saying why.
     const dateOnly = await clients.auditor.post(pageUrl(id, 'action_plan'), { _version: String((await audit(id)).version), ...dateFields('actions-0-by_when', later) });
