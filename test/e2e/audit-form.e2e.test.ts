@@ -190,7 +190,16 @@ describeInBrowser('completing an audit in Chromium', () => {
     const action = page.getByRole('group', { name: 'Action 1' });
     await action.getByLabel('Action Required').fill('Update the chronology');
     await action.getByLabel('To be completed by').selectOption({ label: 'Wes Worker, Social Worker' });
-    await fillDate(action, 'By when', shiftDays(ukDateAt(new Date()), 30));
+    // A date that does not exist is refused in GOV.UK's words, beside the date and in the summary,
+    // whose link puts the cursor in the day box.
+    await fillDate(action, 'By when', { day: '31', month: '2', year: '2027' });
+    await continueTo();
+    await onPage('Action Plan for Improvement');
+    const wrongDate = 'By when for action 1 must be a real date';
+    await page.locator('.govuk-error-summary').getByRole('link', { name: wrongDate, exact: true }).click();
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('actions-0-by_when-day');
+    expect(await page.locator('#actions-0-by_when-error').innerText()).toContain(wrongDate);
+    await fillDate(page.getByRole('group', { name: 'Action 1' }), 'By when', shiftDays(ukDateAt(new Date()), 30));
     // The button that adds another action stands clear of the date above it.
     const year = (await action.getByLabel('Year').boundingBox())!;
     const addAnother = (await page.getByRole('button', { name: 'Save and add another action' }).boundingBox())!;

@@ -142,15 +142,17 @@ export function missingMessage(spec: Answer | SimpleAnswer, label: string, forWh
 
 /**
  * A label as the subject of a sentence about a wrong answer, to start it ("By when for action 1
- * must be a real date") or within it ("Enter by when for action 1 as a date"); a long label, or a
- * question, is quoted whole: "The answer to ‘Is the child seen alone?’".
+ * must be a real date") or within it ("Enter by when for action 1 as a date"); a question, or a
+ * label as long as a paragraph, is quoted whole: "The answer to ‘Is the child seen alone?’".
  */
 type Subject = { start: string; within: string };
 
 function subjectOf(label: string, forWhat?: string): Subject {
   const about = forWhat ? ` for ${forWhat}` : '';
   const text = label.trim().replace(/[.:]$/, '');
-  if (text.endsWith('?') || text.split(/\s+/).length > 6) return { start: `The answer to ‘${text}’${about}`, within: `the answer to ‘${text}’${about}` };
+  // A statement of a few more words still starts a sentence well ("Date you discussed the audit in
+  // supervision with your manager must be a real date"); a question or a paragraph does not.
+  if (text.endsWith('?') || text.split(/\s+/).length > 12) return { start: `The answer to ‘${text}’${about}`, within: `the answer to ‘${text}’${about}` };
   return { start: `${text}${about}`, within: `${inSentence(text)}${about}` };
 }
 
