@@ -335,7 +335,7 @@ describe.each(testDrivers())('distributing an audit, practitioner feedback and c
     });
     expect(badDate.statusCode).toBe(400);
     expect(badDate.body).toContain('href="#date_discussed_in_supervision-day"');
-    expect(pageText(badDate.body)).toContain('Date you discussed the audit in supervision with your manager must be a real date');
+    expect(pageText(badDate.body)).toContain('Date discussed in supervision with your manager must be a real date');
     expect((await audit(inadequate)).practitioner_feedback).toBeNull();
   });
 
