@@ -384,7 +384,7 @@ function parseFeedback(section: Section, raw: RawFields, context: FieldContext, 
     };
     const obtained = pick('obtained', `Select whether feedback was obtained from ${respondent.label}`, yesNo);
     if (obtained) entry.obtained = obtained as 'yes' | 'no';
-    const resident = respondent.askResidence ? pick('resident', `Select whether ${respondent.label} lives with the child`, yesNo) : undefined;
+    const resident = respondent.askResidence ? pick('resident', `Select whether ${respondent.label} is resident with the child`, yesNo) : undefined;
     if (resident) entry.resident = resident as 'yes' | 'no';
     const reasons = feedback.notObtained?.options ?? [];
     const reason = reasons.length ? pick('reason', `Select why feedback was not obtained from ${respondent.label}`, choiceSchema(reasons)) : undefined;
