@@ -205,13 +205,13 @@ function checkChoice<T>(schema: z.ZodType<T>, input: unknown): Parsed {
   return result.success ? { ok: true, value: result.data } : choose;
 }
 
-/** "a whole number between 0 and 25", "a number 0 or more": the range in the same words whatever was wrong. */
+/** "a whole number between 0 and 25", "a number of 0 or more": the range in the same words whatever was wrong. */
 function numberWanted(spec: Extract<SimpleAnswer, { kind: 'number' }>): string {
   const kind = spec.integer ? 'a whole number' : 'a number';
   const at = (value: number) => value.toLocaleString('en-GB');
   if (spec.min !== undefined && spec.max !== undefined) return `${kind} between ${at(spec.min)} and ${at(spec.max)}`;
-  if (spec.min !== undefined) return `${kind} ${at(spec.min)} or more`;
-  if (spec.max !== undefined) return `${kind} ${at(spec.max)} or less`;
+  if (spec.min !== undefined) return `${kind} of ${at(spec.min)} or more`;
+  if (spec.max !== undefined) return `${kind} of ${at(spec.max)} or less`;
   return kind;
 }
 
@@ -242,7 +242,7 @@ function parseDate(raw: RawFields, name: string, allow: 'any' | 'past' | 'future
   if (parts.some((part) => /\D/.test(part))) return says((subject) => `Enter ${subject.within} as a date, like 27 3 2027`);
   const leftOut = partsLeftOut(parts);
   if (leftOut) return says((subject) => `${subject.start} must include a ${leftOut}`);
-  if (!/^\d{4}$/.test(year)) return says((subject) => `The year of ${subject.within} must include 4 numbers`);
+  if (!/^\d{4}$/.test(year)) return says((subject) => `${subject.start} must have a year with 4 numbers, like 2027`);
   if (![day, month].every((part) => /^\d{1,2}$/.test(part))) return says((subject) => `${subject.start} must be a real date`);
   const iso = `${year}-${month.padStart(2, '0')}-${day.padStart(2, '0')}`;
   if (!isIsoDate(iso)) return says((subject) => `${subject.start} must be a real date`);
