@@ -318,7 +318,7 @@ describe.each(testDrivers())('completing an audit on %s', (driver) => {
       ...dateFields('actions-0-by_when', addDays(ukDateAt(new Date()), 10)),
     });
     expect(owner.statusCode).toBe(400);
-    expect(pageText(owner.body)).toContain('Select a member of staff for to be completed by for action 1');
+    expect(pageText(owner.body)).toContain('Select a member of staff for ‘To be completed by’ for action 1');
 
     const score = await savePage(id, 'service_user_feedback', { 'parent_carer_1-obtained': 'yes', 'parent_carer_1-scaling': '11' });
     expect(score.statusCode).toBe(400);

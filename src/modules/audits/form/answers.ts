@@ -134,7 +134,8 @@ export function missingMessage(spec: Answer | SimpleAnswer, label: string, forWh
     case 'date':
       return `Enter a date for ${what}${about}`;
     case 'staff':
-      return `Select a member of staff for ${what}${about}`;
+      // Staff labels name a role in the form's own words ("To be completed by"): quoted, they read.
+      return `Select a member of staff for ‘${text}’${about}`;
     default:
       return `Enter ${what}${about}`;
   }
