@@ -1,3 +1,5 @@
+import { sql, type Expression, type RawBuilder, type SqlBool } from 'kysely';
+
 /**
  * Dates and timestamps as the app speaks them (ISO text), whichever driver read them: a column
  * can come back as a Date or as text, depending on the driver and the column's type.
@@ -11,4 +13,15 @@ export function isoDay(value: unknown): string | null {
   if (value === null || value === undefined) return null;
   if (value instanceof Date) return value.toISOString().slice(0, 10);
   return String(value).slice(0, 10);
+}
+
+/**
+ * A timestamp column on UK calendar days from..to (either end open): from midnight in London on
+ * the first day to midnight after the last, whatever the clock change. One condition per end given.
+ */
+export function onUkDays(column: RawBuilder<unknown>, from: string | undefined, to: string | undefined): Expression<SqlBool>[] {
+  return [
+    ...(from ? [sql<SqlBool>`${column} >= (${from}::date::timestamp at time zone 'Europe/London')`] : []),
+    ...(to ? [sql<SqlBool>`${column} < ((${to}::date + 1)::timestamp at time zone 'Europe/London')`] : []),
+  ];
 }

@@ -1,5 +1,6 @@
-import { sql, type Expression, type RawBuilder, type SqlBool } from 'kysely';
+import { sql, type Expression, type SqlBool } from 'kysely';
 import type { Db } from '../../db/index.ts';
+import { onUkDays } from '../../db/values.ts';
 import type { DataScope } from '../../platform/access.ts';
 import { auditInScope } from '../audits/queries.ts';
 import { DEFAULT_TIMESCALES } from '../audits/lifecycle.ts';
@@ -49,13 +50,6 @@ export type ActionCriteria = {
 /** Done on or before the due date, by the UK day it was marked done. */
 export const DONE_ON_TIME = sql<boolean>`(actions.done_at is not null and (actions.done_at at time zone 'Europe/London')::date <= actions.due_on)`;
 
-/** A timestamp column on UK calendar days from..to (either end open). */
-function onUkDays(column: RawBuilder<unknown>, from: string | undefined, to: string | undefined): Expression<SqlBool>[] {
-  return [
-    ...(from ? [sql<SqlBool>`${column} >= (${from}::date::timestamp at time zone 'Europe/London')`] : []),
-    ...(to ? [sql<SqlBool>`${column} < ((${to}::date + 1)::timestamp at time zone 'Europe/London')`] : []),
-  ];
-}
 
 /**
  * The condition that an action is within reach: its audit is one the scope reaches (as in the

@@ -1,5 +1,6 @@
-import { sql, type SqlBool } from 'kysely';
+import { sql } from 'kysely';
 import type { Db } from '../../db/index.ts';
+import { onUkDays } from '../../db/values.ts';
 
 /**
  * Reading the activity log of one organisation. Only reads: the log is append-only, and the
@@ -37,8 +38,7 @@ function filteredActivity(db: Db, organisationId: string, filters: ActivityFilte
     );
   }
   // Days are the UK's days: midnight in London, whatever the server's zone.
-  if (filters.from) query = query.where(sql<SqlBool>`activity_log.at >= (${filters.from}::date::timestamp at time zone 'Europe/London')`);
-  if (filters.to) query = query.where(sql<SqlBool>`activity_log.at < ((${filters.to}::date + 1)::timestamp at time zone 'Europe/London')`);
+  for (const condition of onUkDays(sql.ref('activity_log.at'), filters.from, filters.to)) query = query.where(condition);
   return query;
 }
 

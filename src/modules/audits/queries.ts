@@ -1,5 +1,6 @@
-import { sql, type Expression, type RawBuilder, type SqlBool } from 'kysely';
+import { sql, type Expression, type SqlBool } from 'kysely';
 import type { Db } from '../../db/index.ts';
+import { onUkDays } from '../../db/values.ts';
 import type { AuditStatus, Grade } from '../../db/types.ts';
 import type { DataScope } from '../../platform/access.ts';
 import { type IsoDate } from '../../platform/working-days.ts';
@@ -143,14 +144,6 @@ export function auditInScope(scope: DataScope): Expression<SqlBool> {
 
 type ScopedAudits = ReturnType<typeof auditsInScope>;
 
-/** A timestamp column on UK calendar days from..to (either end open): midnight to midnight in London. */
-export function onUkDays<Q extends ScopedAudits>(query: Q, column: RawBuilder<unknown>, from: string | undefined, to: string | undefined): Q {
-  let filtered = query;
-  if (from) filtered = filtered.where(sql<SqlBool>`${column} >= (${from}::date::timestamp at time zone 'Europe/London')`) as Q;
-  if (to) filtered = filtered.where(sql<SqlBool>`${column} < ((${to}::date + 1)::timestamp at time zone 'Europe/London')`) as Q;
-  return filtered;
-}
-
 function filteredAudits(db: Db, scope: DataScope, criteria: TrackerCriteria, today: IsoDate) {
   let query = auditsInScope(db, scope);
   if (criteria.status.length) query = query.where('audits.status', 'in', criteria.status);
@@ -165,9 +158,13 @@ function filteredAudits(db: Db, scope: DataScope, criteria: TrackerCriteria, tod
   if (criteria.auditorGrade) query = query.where('audits.auditor_grade', '=', criteria.auditorGrade);
   if (criteria.auditor) query = query.where('audits.auditor_id', '=', criteria.auditor);
   if (criteria.moderator) query = query.where('audits.moderator_id', '=', criteria.moderator);
-  query = onUkDays(query, sql.ref('audits.submitted_at'), criteria.submittedFrom, criteria.submittedTo);
-  query = onUkDays(query, sql.ref('audits.moderated_at'), criteria.moderatedFrom, criteria.moderatedTo);
-  query = onUkDays(query, sql.ref('audits.closed_at'), criteria.closedFrom, criteria.closedTo);
+  for (const condition of [
+    ...onUkDays(sql.ref('audits.submitted_at'), criteria.submittedFrom, criteria.submittedTo),
+    ...onUkDays(sql.ref('audits.moderated_at'), criteria.moderatedFrom, criteria.moderatedTo),
+    ...onUkDays(sql.ref('audits.closed_at'), criteria.closedFrom, criteria.closedTo),
+  ]) {
+    query = query.where(condition);
+  }
   return query;
 }
 
