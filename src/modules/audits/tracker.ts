@@ -93,7 +93,8 @@ export function parseDateText(text: string): string | null {
   return null;
 }
 
-const blankToUndefined = (value: unknown) => (typeof value === 'string' && value.trim() === '' ? undefined : value);
+/** A blank text field is no answer at all. */
+export const blankToUndefined = (value: unknown) => (typeof value === 'string' && value.trim() === '' ? undefined : value);
 
 /** An optional date field from a query string, as 'YYYY-MM-DD'. */
 export function optionalDateField(label: string) {
@@ -113,7 +114,8 @@ export function optionalDateField(label: string) {
   );
 }
 
-const optionalId = (message: string) => z.preprocess(blankToUndefined, z.string({ error: message }).trim().uuid(message).optional());
+/** An optional id from a list (a team, a service…), refused with `message` when it is not one. */
+export const optionalId = (message: string) => z.preprocess(blankToUndefined, z.string({ error: message }).trim().uuid(message).optional());
 
 /** Checkboxes arrive as one value or many; the API may also send them comma-separated. */
 const toList = (value: unknown) => {

@@ -161,7 +161,7 @@ export async function calibrationMeasure(context: MeasureContext, period: Report
   const per = (key: 'auditor' | 'moderator') =>
     [...new Set(rows.map((row) => row[key]))].map((id) => {
       const found = calibration(context, { ...criteria, ...(id ? { [key]: id } : {}) }, rows.filter((row) => row[key] === id));
-      const strip = (value: Figure): Figure => (id ? value : { n: value.n, href: null });
+      const strip = (value: Figure): Figure => (id ? value : withoutLink(value));
       return { id, ...found, total: strip(found.total), matrix: found.matrix.map((row) => row.map(strip)) };
     });
   return { overall: calibration(context, criteria, rows), byAuditor: per('auditor'), byModerator: per('moderator') };
@@ -206,8 +206,12 @@ export async function actionsMeasure(context: MeasureContext, period: ReportPeri
 
 /** The figures of a breakdown row the tracker cannot filter to (no team or service recorded). */
 function unlinked(found: GradeDistribution): GradeDistribution {
-  const strip = (value: Figure): Figure => ({ n: value.n, href: null });
-  return { ...found, total: strip(found.total), grades: Object.fromEntries(Object.entries(found.grades).map(([grade, value]) => [grade, strip(value)])) as Record<Grade, Figure> };
+  return { ...found, total: withoutLink(found.total), grades: Object.fromEntries(Object.entries(found.grades).map(([grade, value]) => [grade, withoutLink(value)])) as Record<Grade, Figure> };
+}
+
+/** The number alone: for a group the tracker cannot filter to. */
+function withoutLink(value: Figure): Figure {
+  return { n: value.n, href: null };
 }
 
 function sum(rows: readonly { n: number }[]): number {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { FieldError } from '../../platform/errors.ts';
 import { addDays, type IsoDate } from '../../platform/working-days.ts';
-import { parseDateText } from '../audits/tracker.ts';
+import { blankToUndefined, parseDateText } from '../audits/tracker.ts';
 
 /**
  * The period a report is for. Councils report by the UK financial year (1 April to 31 March),
@@ -103,13 +103,11 @@ function daysBetween(from: IsoDate, to: IsoDate): number {
   return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000);
 }
 
-const blank = (value: unknown) => (typeof value === 'string' && value.trim() === '' ? undefined : value);
-
 /** The period as the page's form sends it: `period` = `q:2026-1`, `m:2026-05`, `fy:2026` or `range` with `from` and `to`. */
 const periodQuerySchema = z.object({
-  period: z.preprocess(blank, z.string().max(20).optional()),
-  from: z.preprocess(blank, z.string().max(20).optional()),
-  to: z.preprocess(blank, z.string().max(20).optional()),
+  period: z.preprocess(blankToUndefined, z.string().max(20).optional()),
+  from: z.preprocess(blankToUndefined, z.string().max(20).optional()),
+  to: z.preprocess(blankToUndefined, z.string().max(20).optional()),
 });
 
 /**

@@ -4,7 +4,7 @@ import { dataScope, type Principal } from '../../platform/access.ts';
 import type { FieldError } from '../../platform/errors.ts';
 import type { IsoDate } from '../../platform/working-days.ts';
 import { trackerFilterOptions, type TrackerOption } from '../audits/queries.ts';
-import { GRADE_LABELS, GRADES } from '../audits/tracker.ts';
+import { GRADE_LABELS, GRADES, optionalId } from '../audits/tracker.ts';
 import { barChart, lineChart, type Chart } from './charts.ts';
 import { SMALL_NUMBERS } from './kappa.ts';
 import { actionsMeasure, activityMeasure, calibrationMeasure, gradesMeasure, gradesOverPeriods, type GradeDistribution, type MeasureContext, type ReportFilters } from './measures.ts';
@@ -16,11 +16,10 @@ import { parseReportPeriod, previousPeriod, quartersEnding, samePeriodLastYear, 
  * tracker on exactly the audits counted.
  */
 
-const blank = (value: unknown) => (typeof value === 'string' && value.trim() === '' ? undefined : value);
 const filterSchema = z.object({
-  service: z.preprocess(blank, z.string().uuid('Choose a service from the list').optional()),
-  team: z.preprocess(blank, z.string().uuid('Choose a team from the list').optional()),
-  tool: z.preprocess(blank, z.string().uuid('Choose an audit tool from the list').optional()),
+  service: optionalId('Choose a service from the list'),
+  team: optionalId('Choose a team from the list'),
+  tool: optionalId('Choose an audit tool from the list'),
 });
 
 type Options = { services: TrackerOption[]; teams: TrackerOption[]; tools: TrackerOption[] };
@@ -56,7 +55,8 @@ export async function buildReport(db: Db, principal: Principal, query: Record<st
 
   const activity = await activityMeasure(context, period);
   const grades = await gradesMeasure(context, period);
-  const [, previousGrades, lastYearGrades] = await gradesOverPeriods(context, [period, previous, lastYear]);
+  // This period's distribution is the grades section's own; only the comparisons are counted here.
+  const [previousGrades, lastYearGrades] = await gradesOverPeriods(context, [previous, lastYear]);
   const trend = await gradesOverPeriods(context, quartersEnding(period.to, 8));
   const calibration = await calibrationMeasure(context, period);
   const actions = await actionsMeasure(context, period);
