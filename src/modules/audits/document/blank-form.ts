@@ -9,7 +9,7 @@
  */
 import { descriptorAsWritten, scaleOf } from '../../tools/judgements.ts';
 import { defaultCompletedBy, type Answer, type AuditTool, type CompletedBy, type Descriptors, type Section, type SimpleAnswer } from '../../tools/schema.ts';
-import { normalised, type AnswerRow, type AnswerSpace, type DocumentBlock, type DocumentSection, type FormDocument, type TableRow } from './model.ts';
+import { layOutAnswers, normalised, type AnswerRow, type AnswerSpace, type DocumentBlock, type DocumentSection, type FormDocument, type TableRow } from './model.ts';
 
 /** Lines to write on when the tool does not say (the audit form's own default). */
 const TEXT_LINES = 3;
@@ -60,27 +60,15 @@ function sectionBlocks(tool: AuditTool, section: Section): DocumentBlock[] {
 }
 
 function answerBlocks(tool: AuditTool, answers: readonly Answer[], sectionDescriptors?: Descriptors): DocumentBlock[] {
-  const blocks: DocumentBlock[] = [];
-  let run: AnswerRow[] = [];
-  const flush = () => {
-    if (run.length) blocks.push({ type: 'answers', rows: run });
-    run = [];
-  };
-  for (const answer of answers) {
-    if (answer.kind === 'judgement') {
-      flush();
-      blocks.push(judgementBlock(tool, answer, sectionDescriptors));
-    } else if (answer.kind === 'repeating') {
-      flush();
+  return layOutAnswers(answers, {
+    judgement: (answer) => judgementBlock(tool, answer, sectionDescriptors),
+    repeating: (answer) => {
       const head = answer.columns.map((column) => column.label);
       const rows: TableRow[] = Array.from({ length: Math.max(BLANK_TABLE_ROWS, answer.minRows ?? 0) }, () => ({ cells: head.map(() => '\n\n') }));
-      blocks.push({ type: 'table', caption: answer.label, head, rows, empty: '' });
-    } else {
-      run.push(blankRow(tool, answer));
-    }
-  }
-  flush();
-  return blocks;
+      return { type: 'table', caption: answer.label, head, rows, empty: '' };
+    },
+    plain: (answer) => blankRow(tool, answer),
+  });
 }
 
 /** The question, with its hint and who answers it when that is not the auditor. */

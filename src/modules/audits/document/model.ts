@@ -302,8 +302,18 @@ function moderationKeyOf(tool: AuditTool, section: Section): (answerKey: string)
   return (answerKey) => (answerKey === tool.overall?.answer ? OVERALL_KEY : answerKey === first ? section.key : null);
 }
 
-/** Answers in order: runs of plain answers as one list; judgements and repeating answers on their own. */
-function answerBlocks(context: Context, answers: readonly Answer[], sectionDescriptors?: Descriptors, moderationKey: (answerKey: string) => string | null = () => null): DocumentBlock[] {
+/**
+ * Answers in order, as a document lays them out: runs of plain answers as one list; judgements
+ * and repeating answers each a block of their own. The audit and the blank form say how each is drawn.
+ */
+export function layOutAnswers(
+  answers: readonly Answer[],
+  draw: {
+    judgement: (answer: Extract<Answer, { kind: 'judgement' }>) => DocumentBlock;
+    repeating: (answer: Extract<Answer, { kind: 'repeating' }>) => DocumentBlock;
+    plain: (answer: SimpleAnswer) => AnswerRow;
+  },
+): DocumentBlock[] {
   const blocks: DocumentBlock[] = [];
   let run: AnswerRow[] = [];
   const flush = () => {
@@ -313,17 +323,27 @@ function answerBlocks(context: Context, answers: readonly Answer[], sectionDescr
   for (const answer of answers) {
     if (answer.kind === 'judgement') {
       flush();
-      const key = moderationKey(answer.key);
-      blocks.push(judgementBlock(context, answer, sectionDescriptors, key ? context.moderated.get(key) : undefined));
+      blocks.push(draw.judgement(answer));
     } else if (answer.kind === 'repeating') {
       flush();
-      blocks.push(repeatingTable(context, answer, context.answers[answer.key]));
+      blocks.push(draw.repeating(answer));
     } else {
-      run.push(answerRow(context, answer, context.answers[answer.key]));
+      run.push(draw.plain(answer));
     }
   }
   flush();
   return blocks;
+}
+
+function answerBlocks(context: Context, answers: readonly Answer[], sectionDescriptors?: Descriptors, moderationKey: (answerKey: string) => string | null = () => null): DocumentBlock[] {
+  return layOutAnswers(answers, {
+    judgement: (answer) => {
+      const key = moderationKey(answer.key);
+      return judgementBlock(context, answer, sectionDescriptors, key ? context.moderated.get(key) : undefined);
+    },
+    repeating: (answer) => repeatingTable(context, answer, context.answers[answer.key]),
+    plain: (answer) => answerRow(context, answer, context.answers[answer.key]),
+  });
 }
 
 function optionsOf(context: Context, spec: { options?: ScaleOption[] | { value: string; label: string }[] | undefined; scale?: string | undefined }): { value: string; label: string; code?: string | undefined }[] {
