@@ -542,6 +542,46 @@ export interface AuditFormDraftsTable {
   updated_at: Generated<Timestamp>;
 }
 
+/** One version of an organisation's schedule of expectations; applies from its date until the next. */
+export interface ProgrammeScheduleVersionsTable {
+  id: Generated<string>;
+  organisation_id: string;
+  applies_from: DateOnly;
+  note: Generated<string>;
+  created_by: string | null;
+  version: Generated<number>;
+  created_at: CreatedAt;
+}
+
+export type ProgrammeActivity = 'case_audit' | 'observation' | 'thematic_audit' | 'supervision_audit' | 'peer_audit' | 'visit' | 'other';
+export type ProgrammePer = 'auditor' | 'team' | 'service' | 'open_cases_percent';
+export type CaseSelection = 'random' | 'auditor' | 'other';
+
+/** One row of a schedule version: what is expected of a service (or every service). */
+export interface ProgrammeScheduleRowsTable {
+  id: Generated<string>;
+  organisation_id: string;
+  schedule_version_id: string;
+  position: number;
+  service_id: string | null;
+  activity: ProgrammeActivity;
+  activity_label: string;
+  tool_id: string | null;
+  form_label: Generated<string>;
+  /** A count per auditor, team or service in each period, or a whole percentage of open cases. */
+  quantity: number;
+  per: ProgrammePer;
+  period_months: number;
+  auditor_roles: Json<Role[]>;
+  auditor_label: Generated<string>;
+  moderator_role: Role | null;
+  moderation_label: Generated<string>;
+  selected_by: CaseSelection;
+  selection_label: Generated<string>;
+  sampling: Json<Record<string, unknown>>;
+  created_at: CreatedAt;
+}
+
 export interface Database {
   audit_form_drafts: AuditFormDraftsTable;
   organisations: OrganisationsTable;
@@ -577,6 +617,8 @@ export interface Database {
   audit_alerts: AuditAlertsTable;
   case_directions: CaseDirectionsTable;
   notification_digest_items: NotificationDigestItemsTable;
+  programme_schedule_versions: ProgrammeScheduleVersionsTable;
+  programme_schedule_rows: ProgrammeScheduleRowsTable;
 }
 
 export type Organisation = Selectable<OrganisationsTable>;
