@@ -5,7 +5,8 @@
  *   BENCH_DATABASE_URL   PostgreSQL server to create the scratch database on
  *                        (default postgres://postgres@127.0.0.1:5432/test)
  *   --pglite             run on the embedded driver instead, with smaller sizes
- *   --only=import|tracker|mywork|form|load  run one benchmark (results go to latest-only-<name>.*)
+ *   --only=import|tracker|mywork|form|load|reports  run one benchmark (results go to latest-only-<name>.*)
+ *   --audits=100000,1000000  the register sizes of the reports benchmark (default: both on PostgreSQL, 100,000 on PGlite)
  *
  * The load benchmark (load.bench.ts) runs the server in its own process on its own scratch
  * database with the demo council:
@@ -25,6 +26,7 @@ import { runImportBench, type ImportBenchResult } from './import.bench.ts';
 import type { LoadBenchResult, LoadOptions } from './load.bench.ts';
 import { round } from './measure.ts';
 import type { MyWorkBenchResult } from './my-work.bench.ts';
+import type { ReportsBenchResult } from './reports.bench.ts';
 import type { TrackerBenchResult } from './tracker.bench.ts';
 
 const RESULTS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
@@ -41,9 +43,10 @@ type Results = {
   mywork?: MyWorkBenchResult;
   form?: FormBenchResult;
   load?: LoadBenchResult;
+  reports?: ReportsBenchResult;
 };
 
-const BENCHMARKS = ['import', 'tracker', 'mywork', 'form', 'load'];
+const BENCHMARKS = ['import', 'tracker', 'mywork', 'form', 'load', 'reports'];
 
 async function main() {
   const args = process.argv.slice(2);
@@ -91,6 +94,12 @@ async function main() {
         ...(args.includes('--profile') ? { profileDir: RESULTS_DIR } : {}),
       };
       results.load = await runLoadBench(options);
+    }
+    // Only when asked for: it generates a register of a million audits.
+    if (only === 'reports') {
+      const { runReportsBench } = await import('./reports.bench.ts');
+      const sizes = option('audits')?.split(',').map(Number);
+      results.reports = await runReportsBench(ctx, sizes ? { sizes } : {});
     }
   } finally {
     fs.rmSync(tmpDir, { recursive: true, force: true });
@@ -148,6 +157,7 @@ function renderMarkdown(results: Results): string {
   if (results.mywork) parts.push('', renderMyWork(results.mywork));
   if (results.form) parts.push('', renderForm(results.form));
   if (results.load) parts.push('', renderLoad(results.load));
+  if (results.reports) parts.push('', renderReports(results.reports));
   return `${parts.join('\n')}\n`;
 }
 
@@ -293,3 +303,16 @@ function renderLoad(result: LoadBenchResult): string {
 }
 
 await main();
+
+function renderReports(result: ReportsBenchResult): string {
+  const rows = result.sizes.flatMap((size) => [
+    [n(size.audits), 'report page (GET /reports, signed in)', ms(size.page.medianMs), ms(size.bare.report.medianMs), x(size.ratios.pageToBare)],
+    [n(size.audits), 'report, all sections (buildReport)', ms(size.report.medianMs), ms(size.bare.report.medianMs), x(size.ratios.reportToBare)],
+    [n(size.audits), 'eight-quarter trend', ms(size.trend.medianMs), ms(size.bare.trend.medianMs), x(size.ratios.trendToBare)],
+    [n(size.audits), 'calibration', ms(size.calibration.medianMs), ms(size.bare.calibration.medianMs), x(size.ratios.calibrationToBare)],
+  ]);
+  const sizes = result.sizes
+    .map((size) => `${n(size.audits)} audits (${n(size.judgements)} judgement rows; the reader's council ${n(size.readerAudits)} audits, ${n(size.gradedInQuarter)} graded in the quarter; generated in ${size.generatedSeconds} s; peak RSS increase of one report +${size.peakReportRssIncreaseMb} MB)`)
+    .join('; ');
+  return ['## Reports at scale', '', `${result.organisations} organisations, ${result.period}. ${sizes}.`, '', table(['audits', 'what', 'median', 'bare SQL median', 'ratio'], rows), '', result.note].join('\n');
+}
