@@ -8,6 +8,7 @@ import type { AuditTool } from '../src/modules/tools/schema.ts';
 import { createTestApp, type TestApp } from './support/app.ts';
 import { createChild } from './support/audits.ts';
 import { builtInTool, completeAndSubmit, openedGrades, versionOf } from './support/audit-flow.ts';
+import { completeModeratorsPart } from './support/form-fields.ts';
 import { testDrivers } from './support/database.ts';
 import { createSmallCouncil, PASSWORD, type SmallCouncil } from './support/fixtures.ts';
 import { pageText, TestClient } from './support/client.ts';
@@ -112,6 +113,7 @@ describe.each(testDrivers())('moderating an audit on %s', (driver) => {
     const done = await clients.moderator.post(`/audits/${id}/moderate`, {
       _version: versionOf(page.body),
       ...grades,
+      ...completeModeratorsPart(tool, { staffId: council.staff.serviceManager.id, today: ukDateAt(new Date()) }),
       [section]: 'requires_improvement',
       [`reason-${key}`]: 'Plans are not specific enough',
       'grade-overall': 'requires_improvement',

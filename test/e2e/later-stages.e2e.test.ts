@@ -13,7 +13,7 @@ import { addCalendarMonths, addDays } from '../../src/platform/working-days.ts';
 import { builtInTool } from '../support/audit-flow.ts';
 import { createAudit, createChild } from '../support/audits.ts';
 import { createSmallCouncil, PASSWORD, type SmallCouncil } from '../support/fixtures.ts';
-import { completePage } from '../support/form-fields.ts';
+import { completeModeratorsPart, completePage } from '../support/form-fields.ts';
 import { clickAndLoad, describeInBrowser, expectNoAxeViolations, signIn, startBrowserApp, verifyOnPage, type BrowserApp } from './support.ts';
 import { ukDateAt } from '../../src/platform/clock.ts';
 
@@ -104,9 +104,10 @@ async function seed(db: Db): Promise<Seeded> {
 
   /** Sam moderates, keeping every grade the auditor gave. */
   const moderated = async (id: string) => {
-    const moderation = await openModeration(db, sam.principal, id);
+    const moderation = await openModeration(db, sam.principal, id, ukDateAt(sam.at));
     const grades = Object.fromEntries(moderationItems(moderation).map((item) => [`grade-${item.key}`, item.auditorGrade ?? '']));
-    const outcome = await moderateAudit(db, sam, id, grades, moderation.version);
+    const theirs = completeModeratorsPart(moderation.moderatorsPart.tool, { staffId: worker1.id, today: ukDateAt(sam.at), overall: grades['grade-overall'] });
+    const outcome = await moderateAudit(db, sam, id, { ...grades, ...theirs }, moderation.version);
     if (!outcome.ok) throw new Error(JSON.stringify(outcome));
     return id;
   };
