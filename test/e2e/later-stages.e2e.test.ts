@@ -351,13 +351,13 @@ describeInBrowser('the later stages in Chromium: my work, escalation, actions an
     expect(new URL(page.url()).pathname).toBe(`/audits/${directed.id}/case-direction`);
     await expectErrors(page, 'Record the case direction', [
       { message: 'Enter the case direction', field: 'direction' },
-      { message: /^Action 1: enter the due date as a real date.*not "ASAP"/, field: 'action-0-due-day' },
-      { message: 'Action 2: enter what must be done', field: 'action-1-text' },
-      { message: 'Action 2: enter the date it must be done by', field: 'action-1-due-day' },
+      { message: 'Enter by when for action 1 as a date, like 27 3 2027', field: 'action-0-due-day' },
+      { message: 'Enter what must be done for action 2', field: 'action-1-text' },
+      { message: 'Enter a date for by when for action 2', field: 'action-1-due-day' },
     ]);
     // Each field says its own problem, and what was typed is still there.
     expect(await page.locator('#direction-error').innerText()).toContain('Enter the case direction');
-    expect(await page.locator('#action-0-due-error').innerText()).toContain('not "ASAP"');
+    expect(await page.locator('#action-0-due-error').innerText()).toContain('Enter by when for action 1 as a date, like 27 3 2027');
     expect(await action(1).getByLabel('What must be done').inputValue()).toBe('Visit the child weekly');
     expect(await action(1).getByLabel('Day').inputValue()).toBe('ASAP');
     expect(await action(2).getByLabel('Who will do it').inputValue()).toBe(t.seeded.council.staff.manager1.id);
