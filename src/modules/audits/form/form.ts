@@ -24,7 +24,6 @@ import { announceAuditEvent } from '../notifications.ts';
 import { transitionAudit } from '../transitions.ts';
 import {
   auditorSections,
-  auditorColumns,
   DETAILS_PAGE,
   feedbackOf,
   fieldId,
