@@ -9,6 +9,7 @@ import { createTestApp, type TestApp } from './support/app.ts';
 import { createChild } from './support/audits.ts';
 import { builtInTool, completeAndSubmit, openedGrades, versionOf } from './support/audit-flow.ts';
 import { completeModeratorsPart, dateFields } from './support/form-fields.ts';
+import { formatDateTimeAnswer, parseTimeOfDay } from '../src/modules/audits/form/answers.ts';
 import { docxText, pdfPages } from './support/documents.ts';
 import { addDays } from '../src/platform/working-days.ts';
 import { testDrivers } from './support/database.ts';
@@ -189,6 +190,17 @@ describe.each(testDrivers())('moderating an audit on %s', (driver) => {
     expect(page.statusCode).toBe(200);
     expect(pageText(page.body)).not.toContain('Look hard at management oversight');
   }, 60_000);
+});
+
+describe('a date and a time of day (Bolton\'s feedback meeting)', () => {
+  it('reads the times people type, refuses what is not a time, and says it back as GOV.UK writes times', () => {
+    expect(['14:30', '2:30pm', '2.30 PM', '2pm', '9:05am', '12pm', '12am', '00:00', '23:59'].map(parseTimeOfDay)).toEqual(['14:30', '14:30', '14:30', '14:00', '09:05', '12:00', '00:00', '00:00', '23:59']);
+    for (const wrong of ['25:00', '14', '13pm', '0am', '14:60', 'noonish', '']) expect(parseTimeOfDay(wrong), wrong).toBeUndefined();
+    expect(formatDateTimeAnswer('2027-03-14T14:30')).toBe('14 March 2027 at 2:30pm');
+    expect(formatDateTimeAnswer('2027-03-14T09:00')).toBe('14 March 2027 at 9am');
+    expect(formatDateTimeAnswer('2027-03-14T12:00')).toBe('14 March 2027 at midday');
+    expect(formatDateTimeAnswer('2027-03-14T00:00')).toBe('14 March 2027 at midnight');
+  });
 });
 
 const LAMBETH = 'lambeth-service-based-case-audit';
