@@ -18,7 +18,7 @@ import { createChild } from './support/audits.ts';
 import { pageText, signedInClients, TestClient } from './support/client.ts';
 import { testDrivers } from './support/database.ts';
 import { createSmallCouncil, PASSWORD, type SmallCouncil } from './support/fixtures.ts';
-import { completePage, dateFields } from './support/form-fields.ts';
+import { completeModeratorsPart, completePage, dateFields } from './support/form-fields.ts';
 import { ukDateAt } from '../src/platform/clock.ts';
 
 const BRISTOL = 'bristol-child-case-audit';
@@ -196,12 +196,20 @@ describe.each(testDrivers())('Inadequate escalation on %s', (driver) => {
     expect(submitted.statusCode, pageText(submitted.body).slice(0, 600)).toBe(303);
   }
 
-  /** The moderator moderates, keeping every grade as the auditor gave it. */
+  /** The moderator moderates, keeping every grade as the auditor gave it, and answers the tool's own questions for the moderator. */
   async function moderate(client: TestClient, id: string) {
     const page = await client.get(`/audits/${id}/moderate`);
     expect(page.statusCode).toBe(200);
     const grades = Object.fromEntries([...page.body.matchAll(/name="(grade-[a-z0-9_]+)"[^>]*value="([^"]+)"[^>]*checked/g)].map((match) => [match[1]!, match[2]!]));
-    const done = await client.post(`/audits/${id}/moderate`, { _version: versionOf(page.body), ...grades });
+    const edition = await t.db
+      .selectFrom('audits')
+      .innerJoin('audit_tool_editions as editions', 'editions.id', 'audits.tool_edition_id')
+      .select('editions.definition')
+      .where('audits.id', '=', id)
+      .executeTakeFirstOrThrow();
+    const tool = (typeof edition.definition === 'string' ? JSON.parse(edition.definition) : edition.definition) as AuditTool;
+    const theirs = completeModeratorsPart(tool, { staffId: council.staff.worker1.id, today: ukDateAt(new Date()), overall: grades['grade-overall'] });
+    const done = await client.post(`/audits/${id}/moderate`, { _version: versionOf(page.body), ...grades, ...theirs });
     expect(done.statusCode, pageText(done.body).slice(0, 600)).toBe(303);
   }
 

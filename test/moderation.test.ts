@@ -9,7 +9,7 @@ import { createTestApp, type TestApp } from './support/app.ts';
 import { createChild } from './support/audits.ts';
 import { builtInTool, completeAndSubmit, openedGrades, versionOf } from './support/audit-flow.ts';
 import { completeModeratorsPart, dateFields } from './support/form-fields.ts';
-import { formatDateTimeAnswer, parseTimeOfDay } from '../src/modules/audits/form/answers.ts';
+import { formatDateTimeAnswer, missingMessage, parseTimeOfDay } from '../src/modules/audits/form/answers.ts';
 import { docxText, pdfPages } from './support/documents.ts';
 import { addDays } from '../src/platform/working-days.ts';
 import { testDrivers } from './support/database.ts';
@@ -200,6 +200,14 @@ describe('a date and a time of day (Bolton\'s feedback meeting)', () => {
     expect(formatDateTimeAnswer('2027-03-14T09:00')).toBe('14 March 2027 at 9am');
     expect(formatDateTimeAnswer('2027-03-14T12:00')).toBe('14 March 2027 at midday');
     expect(formatDateTimeAnswer('2027-03-14T00:00')).toBe('14 March 2027 at midnight');
+  });
+});
+
+describe("the moderator's questions in words", () => {
+  it('quotes a question the form writes without its question mark, rather than bending it into a sentence', () => {
+    expect(missingMessage({ kind: 'yesno', key: 'agrees_with_grading', label: 'Do you agree with the grading', required: true }, 'Do you agree with the grading')).toBe('Answer ‘Do you agree with the grading’');
+    expect(missingMessage({ kind: 'yesno', key: 'grading_changed', label: 'Did you change the audit grading', required: true }, 'Did you change the audit grading')).toBe('Answer ‘Did you change the audit grading’');
+    expect(missingMessage({ kind: 'text', key: 'moderators_report', label: 'Moderators report', required: true }, 'Moderators report')).toBe('Enter moderators report');
   });
 });
 

@@ -143,7 +143,7 @@ export function missingMessage(spec: Answer | SimpleAnswer, label: string, forWh
   const about = forWhat ? ` for ${forWhat}` : '';
   if (spec.kind === 'judgement') return `Select a judgement for ${label}`;
   const text = label.trim().replace(/[.:]$/, '');
-  if (text.endsWith('?') || text.split(/\s+/).length > 6) return `Answer ‘${text}’${about}`;
+  if (isQuestion(text) || text.split(/\s+/).length > 6) return `Answer ‘${text}’${about}`;
   const what = inSentence(text);
   switch (spec.kind) {
     case 'single':
@@ -164,6 +164,11 @@ export function missingMessage(spec: Answer | SimpleAnswer, label: string, forWh
   }
 }
 
+/** A label that asks a question, with its question mark or without ("Do you agree with the grading"): it is quoted, never bent into a sentence. */
+function isQuestion(text: string): boolean {
+  return text.endsWith('?') || /^(do|does|did|is|are|was|were|has|have|had|can|could|will|would|should)\s/i.test(text);
+}
+
 /**
  * A label as the subject of a sentence about a wrong answer, to start it ("By when for action 1
  * must be a real date") or within it ("Enter by when for action 1 as a date"); a question, or a
@@ -176,7 +181,7 @@ function subjectOf(label: string, forWhat?: string): Subject {
   const text = label.trim().replace(/[.:]$/, '');
   // A statement of a few more words still starts a sentence well ("Date you discussed the audit in
   // supervision with your manager must be a real date"); a question or a paragraph does not.
-  if (text.endsWith('?') || text.split(/\s+/).length > 12) return { start: `The answer to ‘${text}’${about}`, within: `the answer to ‘${text}’${about}` };
+  if (isQuestion(text) || text.split(/\s+/).length > 12) return { start: `The answer to ‘${text}’${about}`, within: `the answer to ‘${text}’${about}` };
   return { start: `${text}${about}`, within: `${inSentence(text)}${about}` };
 }
 
