@@ -119,7 +119,7 @@ describe.each(testDrivers())('an audit announced and listed along its way on %s'
     // The first submission's notice is not sent again.
     expect((await notices('submitted', id)).length).toBe(1);
 
-    await moderateOverHttp(clients.moderator, id);
+    await moderateOverHttp(clients.moderator, id, {}, { tool, staffId: council.staff.worker1.id, today: today() });
     expect((await notices('moderated', id)).map((row) => row.to_address)).toEqual(['tina@testshire.example']);
 
     // Moderated: a work item for the QA coordinator, at the top with the allocate button; none for the auditor.
@@ -170,7 +170,7 @@ describe.each(testDrivers())('an audit announced and listed along its way on %s'
 
   it('sends no link to a recipient without an account, says how the audit will come, and records the secure copy', async () => {
     const id = await submittedAudit();
-    await moderateOverHttp(clients.moderator, id);
+    await moderateOverHttp(clients.moderator, id, {}, { tool, staffId: council.staff.worker1.id, today: today() });
     const form = await clients.qa_coordinator.get(`/audits/${id}/distribute`);
     const sent = await clients.qa_coordinator.post(`/audits/${id}/distribute`, {
       _version: versionOf(form.body),

@@ -35,7 +35,7 @@ describe.each(testDrivers())('the Bristol path with an Inadequate on %s', (drive
   const mailTo = (address: string) => t.db.selectFrom('email_outbox').select(['subject', 'text_body']).where('to_address', '=', address).execute();
 
   const complete = (client: TestClient, id: string, overall: string) => completeAndSubmit(client, tool, id, { staffId: council.staff.worker1.id, today, overall });
-  const moderate = (id: string, overall: string) => moderateOverHttp(clients.moderator, id, { 'grade-overall': overall });
+  const moderate = (id: string, overall: string) => moderateOverHttp(clients.moderator, id, { 'grade-overall': overall }, { tool, staffId: council.staff.worker1.id, today });
 
   beforeAll(async () => {
     t = await createTestApp(driver);

@@ -90,7 +90,7 @@ describe.each(testDrivers())('distributing an audit, practitioner feedback and c
     if (!outcome.ok) throw new Error(JSON.stringify(outcome.errors));
     const id = outcome.audit.id;
     await completeAndSubmit(clients.auditor, tool, id, { staffId: council.staff.worker1.id, today: ukDateAt(new Date()) });
-    await moderateOverHttp(clients.moderator, id, { 'grade-overall': overall, ...(overall === 'good' ? {} : { 'reason-overall': 'The child was left at risk' }) });
+    await moderateOverHttp(clients.moderator, id, { 'grade-overall': overall, ...(overall === 'good' ? {} : { 'reason-overall': 'The child was left at risk' }) }, { tool, staffId: council.staff.worker1.id, today: ukDateAt(new Date()) });
     expect((await audit(id)).final_grade).toBe(overall);
     return id;
   }

@@ -18,7 +18,7 @@ import { createChild } from './support/audits.ts';
 import { pageText, signedInClients, TestClient } from './support/client.ts';
 import { testDrivers } from './support/database.ts';
 import { createSmallCouncil, PASSWORD, type SmallCouncil } from './support/fixtures.ts';
-import { completePage, dateFields } from './support/form-fields.ts';
+import { completeModeratorsPart, completePage, dateFields } from './support/form-fields.ts';
 import { ukDateAt } from '../src/platform/clock.ts';
 
 const BRISTOL = 'bristol-child-case-audit';
@@ -137,10 +137,11 @@ describe('the case direction form', () => {
     expect(result.ok).toBe(false);
     if (result.ok) return;
     expect(result.errors.map((error) => error.field)).toEqual(['direction', 'action-0-due-day', 'action-2-owner', 'action-2-due-day']);
-    expect(result.errors[1]!.message).toMatch(/^Action 1: .*real date.*not "ASAP"/);
+    // In the audit form's action plan's words, each naming its row.
+    expect(result.errors[1]!.message).toBe('Enter by when for action 1 as a date, like 27 3 2027');
     // The blank second row is no row, but rows keep the numbers the person sees.
-    expect(result.errors[2]!.message).toBe('Action 3: choose who will do it from the list');
-    expect(result.errors[3]!.message).toBe('Action 3: the due date must be today or in the future');
+    expect(result.errors[2]!.message).toBe('Select a member of staff for ‘Who will do it’ for action 3');
+    expect(result.errors[3]!.message).toBe('By when for action 3 must be today or in the future');
   });
 
   it('needs at least one action, and reads good rows', () => {
@@ -195,12 +196,20 @@ describe.each(testDrivers())('Inadequate escalation on %s', (driver) => {
     expect(submitted.statusCode, pageText(submitted.body).slice(0, 600)).toBe(303);
   }
 
-  /** The moderator moderates, keeping every grade as the auditor gave it. */
+  /** The moderator moderates, keeping every grade as the auditor gave it, and answers the tool's own questions for the moderator. */
   async function moderate(client: TestClient, id: string) {
     const page = await client.get(`/audits/${id}/moderate`);
     expect(page.statusCode).toBe(200);
     const grades = Object.fromEntries([...page.body.matchAll(/name="(grade-[a-z0-9_]+)"[^>]*value="([^"]+)"[^>]*checked/g)].map((match) => [match[1]!, match[2]!]));
-    const done = await client.post(`/audits/${id}/moderate`, { _version: versionOf(page.body), ...grades });
+    const edition = await t.db
+      .selectFrom('audits')
+      .innerJoin('audit_tool_editions as editions', 'editions.id', 'audits.tool_edition_id')
+      .select('editions.definition')
+      .where('audits.id', '=', id)
+      .executeTakeFirstOrThrow();
+    const tool = (typeof edition.definition === 'string' ? JSON.parse(edition.definition) : edition.definition) as AuditTool;
+    const theirs = completeModeratorsPart(tool, { staffId: council.staff.worker1.id, today: ukDateAt(new Date()), overall: grades['grade-overall'] });
+    const done = await client.post(`/audits/${id}/moderate`, { _version: versionOf(page.body), ...grades, ...theirs });
     expect(done.statusCode, pageText(done.body).slice(0, 600)).toBe(303);
   }
 
@@ -453,10 +462,15 @@ describe.each(testDrivers())('Inadequate escalation on %s', (driver) => {
     expect(refused.statusCode).toBe(400);
     const problems = pageText(refused.body);
     expect(problems).toContain('Enter the case direction');
-    expect(problems).toContain('Action 1: enter the due date as a real date');
-    expect(problems).toContain('Action 2: enter what must be done');
+    // Each row's problem in the audit form's action plan's words, in the summary and beside its field.
+    expect(problems).toContain('Enter by when for action 1 as a date, like 27 3 2027');
+    expect(problems).toContain('Enter what must be done for action 2');
+    expect(problems).not.toMatch(/Action \d: /);
     expect(refused.body).toContain('href="#action-0-due-day"');
     expect(refused.body).toContain('href="#action-1-text"');
+    const beside = (id: string) => pageText(new RegExp(`<p id="${id}-error"[^>]*>([\\s\\S]*?)</p>`).exec(refused.body)?.[1] ?? '');
+    expect(beside('action-0-due')).toBe('Error: Enter by when for action 1 as a date, like 27 3 2027');
+    expect(beside('action-1-text')).toBe('Error: Enter what must be done for action 2');
     // What was typed is kept; nothing is saved.
     expect(refused.body).toContain('Visit the child weekly');
     expect(refused.body).toContain('value="ASAP"');

@@ -155,7 +155,7 @@ describe('audit-tool format: errors name the file, the path and what is wrong', 
     expect(problems(variant((d) => (d.sections[1].colour = 'blue')))).toEqual(['sections[1].colour: unknown field "colour"']);
     // The answer with the wrong kind is the only error: rules that name it are not reported again.
     expect(problems(variant((d) => (d.sections[0].answers[0].kind = 'grade')))).toEqual([
-      'sections[0].answers[0].kind: unknown kind "grade": use one of judgement, repeating, single, multiple, yesno, text, number, date, scaling, staff',
+      'sections[0].answers[0].kind: unknown kind "grade": use one of judgement, repeating, single, multiple, yesno, text, number, date, datetime, scaling, staff',
     ]);
     expect(problems(variant((d) => delete d.name))).toEqual(['name: required']);
     expect(problems(variant((d) => (d.sections[0].answers[0].required = 'yes')))).toEqual(['sections[0].answers[0].required: expected true or false, found "yes"']);

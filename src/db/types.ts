@@ -465,8 +465,11 @@ export interface AuditRecipientsTable {
 }
 
 export type ActionStatus = 'open' | 'done' | 'verified';
-/** Where an action was agreed: an audit's action plan, or a case direction on an Inadequate audit. */
-export type ActionSource = 'action_plan' | 'case_direction';
+/**
+ * Where an action was agreed: an audit's action plan, a case direction on an Inadequate audit,
+ * or the moderator's recommendation at moderation (Lambeth's second line).
+ */
+export type ActionSource = 'action_plan' | 'case_direction' | 'moderation';
 
 /** An agreed action from an audit's action plan (overdue and verification due are queries). */
 export interface ActionsTable {

@@ -8,7 +8,7 @@ import { giveFeedback, openFeedback } from '../modules/audits/distribution/feedb
 import { recordCaseDirection } from '../modules/audits/escalation/case-direction.ts';
 import { DETAILS_PAGE } from '../modules/audits/form/answers.ts';
 import { formPages, openForm, prefilledAnswers, saveSection, submitAudit } from '../modules/audits/form/form.ts';
-import { moderateAudit, moderationItems, openModeration, OVERALL_KEY, returnAudit } from '../modules/audits/moderation/moderation.ts';
+import { moderateAudit, moderationItems, moderatorFields, openModeration, OVERALL_KEY, returnAudit } from '../modules/audits/moderation/moderation.ts';
 import { sectionApplies } from '../modules/tools/judgements.ts';
 import { addDays, type IsoDate } from '../platform/working-days.ts';
 import { demoAnswerWriter, demoFeedbackFields, pageAnswers, type DemoAnswerPlan, type Fields } from './answers.ts';
@@ -64,7 +64,7 @@ export async function submit(db: Db, auditor: DemoActor, auditId: string): Promi
  * `regrade` changes it (with the reason), and development comments to the auditor.
  */
 export async function moderate(db: Db, moderator: DemoActor, auditId: string, options: { comments: string; regrade?: { grade: Grade; reason: string } }): Promise<void> {
-  const moderation = await openModeration(db, moderator.principal, auditId);
+  const moderation = await openModeration(db, moderator.principal, auditId, ukDateAt(moderator.at));
   const fields: Fields = { comments: options.comments };
   for (const item of moderationItems(moderation)) {
     const kept = item.auditorGrade ?? item.options[0]?.value ?? '';
@@ -76,12 +76,17 @@ export async function moderate(db: Db, moderator: DemoActor, auditId: string, op
       fields[`reason-${item.key}`] = options.regrade.reason;
     }
   }
+  // The tool's own questions for the moderator, answered as the moderator would; a grade of theirs that speaks to the overall grade is the one they gave it.
+  const part = moderation.moderatorsPart;
+  const asked = part.sections.flatMap(({ questions }) => questions.map(({ spec }) => spec)).filter((spec) => spec.kind !== 'repeating' && spec.kind !== 'staff');
+  Object.assign(fields, moderatorFields(part), demoFeedbackFields(part.tool, asked, part.context.today));
+  for (const spec of asked) if (spec.kind === 'judgement' && spec.domain === 'overall' && fields[`grade-${OVERALL_KEY}`]) fields[spec.key] = fields[`grade-${OVERALL_KEY}`]!;
   check(await moderateAudit(db, moderator, auditId, fields, moderation.version), `moderate audit ${moderation.audit.reference}`);
 }
 
 /** The moderator returns the audit to its auditor with what needs to change. */
 export async function returnToAuditor(db: Db, moderator: DemoActor, auditId: string, changes: string): Promise<void> {
-  const moderation = await openModeration(db, moderator.principal, auditId);
+  const moderation = await openModeration(db, moderator.principal, auditId, ukDateAt(moderator.at));
   check(await returnAudit(db, moderator, auditId, { changes }, moderation.version), `return audit ${moderation.audit.reference}`);
 }
 

@@ -13,7 +13,7 @@ import { addCalendarMonths, addDays } from '../../src/platform/working-days.ts';
 import { builtInTool } from '../support/audit-flow.ts';
 import { createAudit, createChild } from '../support/audits.ts';
 import { createSmallCouncil, PASSWORD, type SmallCouncil } from '../support/fixtures.ts';
-import { completePage } from '../support/form-fields.ts';
+import { completeModeratorsPart, completePage } from '../support/form-fields.ts';
 import { clickAndLoad, describeInBrowser, expectNoAxeViolations, signIn, startBrowserApp, verifyOnPage, type BrowserApp } from './support.ts';
 import { ukDateAt } from '../../src/platform/clock.ts';
 
@@ -104,9 +104,10 @@ async function seed(db: Db): Promise<Seeded> {
 
   /** Sam moderates, keeping every grade the auditor gave. */
   const moderated = async (id: string) => {
-    const moderation = await openModeration(db, sam.principal, id);
+    const moderation = await openModeration(db, sam.principal, id, ukDateAt(sam.at));
     const grades = Object.fromEntries(moderationItems(moderation).map((item) => [`grade-${item.key}`, item.auditorGrade ?? '']));
-    const outcome = await moderateAudit(db, sam, id, grades, moderation.version);
+    const theirs = completeModeratorsPart(moderation.moderatorsPart.tool, { staffId: worker1.id, today: ukDateAt(sam.at), overall: grades['grade-overall'] });
+    const outcome = await moderateAudit(db, sam, id, { ...grades, ...theirs }, moderation.version);
     if (!outcome.ok) throw new Error(JSON.stringify(outcome));
     return id;
   };
@@ -350,13 +351,13 @@ describeInBrowser('the later stages in Chromium: my work, escalation, actions an
     expect(new URL(page.url()).pathname).toBe(`/audits/${directed.id}/case-direction`);
     await expectErrors(page, 'Record the case direction', [
       { message: 'Enter the case direction', field: 'direction' },
-      { message: /^Action 1: enter the due date as a real date.*not "ASAP"/, field: 'action-0-due-day' },
-      { message: 'Action 2: enter what must be done', field: 'action-1-text' },
-      { message: 'Action 2: enter the date it must be done by', field: 'action-1-due-day' },
+      { message: 'Enter by when for action 1 as a date, like 27 3 2027', field: 'action-0-due-day' },
+      { message: 'Enter what must be done for action 2', field: 'action-1-text' },
+      { message: 'Enter a date for by when for action 2', field: 'action-1-due-day' },
     ]);
     // Each field says its own problem, and what was typed is still there.
     expect(await page.locator('#direction-error').innerText()).toContain('Enter the case direction');
-    expect(await page.locator('#action-0-due-error').innerText()).toContain('not "ASAP"');
+    expect(await page.locator('#action-0-due-error').innerText()).toContain('Enter by when for action 1 as a date, like 27 3 2027');
     expect(await action(1).getByLabel('What must be done').inputValue()).toBe('Visit the child weekly');
     expect(await action(1).getByLabel('Day').inputValue()).toBe('ASAP');
     expect(await action(2).getByLabel('Who will do it').inputValue()).toBe(t.seeded.council.staff.manager1.id);

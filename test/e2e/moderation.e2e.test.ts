@@ -15,7 +15,9 @@ import { ukDateAt } from '../../src/platform/clock.ts';
 
 const BRISTOL = 'bristol-child-case-audit';
 
-type Seeded = { council: SmallCouncil; audits: { regrade: string; giveBack: string } };
+const LAMBETH = 'lambeth-service-based-case-audit';
+
+type Seeded = { council: SmallCouncil; audits: { regrade: string; giveBack: string; secondLine: string } };
 
 /**
  * Two Bristol audits by Tina Manager (team manager) of children Wes Worker holds, completed
@@ -26,11 +28,12 @@ async function seed(db: Db): Promise<Seeded> {
   const council = await createSmallCouncil(db);
   const org = council.organisation.id;
   await loadBuiltInTools(db, org);
-  const { toolId, tool } = await builtInTool(db, org, BRISTOL);
+  const bristol = await builtInTool(db, org, BRISTOL);
+  const lambeth = await builtInTool(db, org, LAMBETH);
   const coordinator = (await loadPrincipal(db, council.users.qa_coordinator.id))!;
   const auditor: FormActor = { principal: (await loadPrincipal(db, council.users.auditor.id))!, ipAddress: null, at: new Date() };
 
-  const submitted = async (externalId: string) => {
+  const submitted = async (externalId: string, { toolId, tool } = bristol) => {
     const child = await createChild(db, org, { externalId, initials: 'MB', teamId: council.teams.unit1.id, workerId: council.staff.worker1.id });
     const allocated = await allocateAudit(db, { principal: coordinator, ipAddress: null, at: new Date() }, { childId: child.id, toolId, auditorId: council.staff.manager1.id });
     if (!allocated.ok) throw new Error(JSON.stringify(allocated.errors));
@@ -47,7 +50,7 @@ async function seed(db: Db): Promise<Seeded> {
     if (!done.ok) throw new Error(JSON.stringify(done));
     return id;
   };
-  return { council, audits: { regrade: await submitted('MOD-1'), giveBack: await submitted('MOD-2') } };
+  return { council, audits: { regrade: await submitted('MOD-1'), giveBack: await submitted('MOD-2'), secondLine: await submitted('MOD-3', lambeth) } };
 }
 
 describeInBrowser('moderating an audit in Chromium', () => {
@@ -93,7 +96,7 @@ describeInBrowser('moderating an audit in Chromium', () => {
     const text = await page.locator('main').innerText();
     expect(text).not.toContain("Auditor's grade:");
     expect(text).not.toMatch(/: Good\n/);
-    const items = await page.locator('main form fieldset legend').count();
+    const items = await page.locator('main form fieldset legend', { hasText: 'Your grade for' }).count();
     expect(text.match(/The auditor graded this Good\./g)).toHaveLength(items);
 
     // The first section the moderator rules on, and the overall grade, start as the auditor's Good.
@@ -125,6 +128,8 @@ describeInBrowser('moderating an audit in Chromium', () => {
     await gradeGroup(page, 'Overall grade').getByLabel('Requires improvement', { exact: true }).check();
     await page.getByLabel('Reason for the change to Overall grade').fill('The plan drags the case down');
     await page.getByLabel('Development comments (optional)').fill('Evidence the plan more clearly & <b>name</b> who does what');
+    // Bristol's own moderation block: the findings; the moderator and the sign-off date come filled in.
+    await page.getByLabel("Moderators' Findings").fill('The grades are evidenced, apart from the plan');
     await clickAndLoad(page.getByRole('button', { name: 'Moderate the audit' }));
 
     expect(new URL(page.url()).pathname).toBe(`/audits/${id}`);
@@ -212,5 +217,51 @@ describeInBrowser('moderating an audit in Chromium', () => {
     expect(await latest.innerText()).toContain(`Why: ${changes}`);
     expect(await auditor.getByRole('button', { name: 'Continue the audit' }).count()).toBe(1);
     await auditor.context().close();
+  });
+
+  it("asks Lambeth's second line quality assurance with the form's own fields, and tracks the second line's action", async () => {
+    const page = moderator;
+    const id = t.seeded.audits.secondLine;
+    await page.goto(`/audits/${id}/moderate`);
+    await onPage(page, 'Moderate the audit');
+    expect(await page.getByRole('heading', { name: 'Second line Quality Assurance of Audit by Senior Manager' }).count()).toBe(1);
+    expect(await page.getByRole('heading', { name: 'Additional Actions recommended by Second Line' }).count()).toBeGreaterThan(0);
+    // The second line auditor is the moderator until they say otherwise.
+    expect(await page.getByLabel('Name of Second Line Auditor').locator('option:checked').innerText()).toContain('Sam Service');
+
+    // Sent with the quality comment and the action's date missing: each problem beside its field, nothing lost.
+    await page.locator('#second_line_actions-0-action').fill('Update the chronology with the strategy meeting');
+    await page.locator('#second_line_actions-0-by_when-day').fill('soon');
+    await clickAndLoad(page.getByRole('button', { name: 'Moderate the audit' }));
+    await onPage(page, 'Moderate the audit');
+    expect(await page.title()).toMatch(/^Error: /);
+    const comment = errorSummary(page).getByRole('link', { name: /^Answer ‘Please comment on the quality of the audit/ });
+    expect(await comment.getAttribute('href')).toBe('#audit_quality_comment');
+    expect(await page.locator('#audit_quality_comment-error').innerText()).toContain('Please comment on the quality of the audit');
+    const date = errorSummary(page).getByRole('link', { name: 'Enter by when (insert a date) for action 1 as a date, like 27 3 2027' });
+    expect(await date.getAttribute('href')).toBe('#second_line_actions-0-by_when-day');
+    expect(await page.locator('#second_line_actions-0-by_when-day').inputValue()).toBe('soon');
+    await comment.click();
+    expect(await focusedId(page)).toBe('audit_quality_comment');
+
+    await page.locator('#audit_quality_comment').fill('Detailed, and it gave a good sense of the case');
+    await page.locator('#agrees_with_grading').check();
+    const due = new Date(Date.now() + 21 * 86_400_000);
+    await page.locator('#second_line_actions-0-by_when-day').fill(String(due.getUTCDate()));
+    await page.locator('#second_line_actions-0-by_when-month').fill(String(due.getUTCMonth() + 1));
+    await page.locator('#second_line_actions-0-by_when-year').fill(String(due.getUTCFullYear()));
+    await page.locator('#second_line_actions-0-by_whom').selectOption({ label: 'Wes Worker, Social Worker' });
+    await clickAndLoad(page.getByRole('button', { name: 'Moderate the audit' }));
+    expect(new URL(page.url()).pathname).toBe(`/audits/${id}`);
+    await onPage(page, 'MB (MOD-3)');
+    const actions = await page.getByTestId('audit-actions').innerText();
+    expect(actions).toMatch(/Update the chronology with the strategy meeting\s+Recommended by the moderator \(second line\)/);
+    expect(actions).toContain('Wes Worker');
+
+    await page.goto(`/audits/${id}/read`);
+    await onPage(page, 'MB (MOD-3)');
+    const read = await page.locator('main').innerText();
+    expect(read).toContain('Detailed, and it gave a good sense of the case');
+    expect(read).toMatch(/Do you agree with the grading\s+Yes/);
   });
 });

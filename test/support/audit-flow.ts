@@ -4,7 +4,7 @@ import { DETAILS_PAGE } from '../../src/modules/audits/form/answers.ts';
 import { formPages } from '../../src/modules/audits/form/form.ts';
 import type { AuditTool } from '../../src/modules/tools/schema.ts';
 import { pageText, type TestClient } from './client.ts';
-import { completePage } from './form-fields.ts';
+import { completeModeratorsPart, completePage } from './form-fields.ts';
 
 /**
  * An audit taken through its pages over HTTP, as people do: the auditor fills in every page
@@ -52,10 +52,15 @@ export function openedGrades(html: string): Record<string, string> {
   return Object.fromEntries([...html.matchAll(/name="(grade-[a-z0-9_]+)"[^>]*value="([^"]+)"[^>]*checked/g)].map((match) => [match[1]!, match[2]!]));
 }
 
-/** The moderator moderates, keeping the auditor's grades except those changed (with their reasons). */
-export async function moderateOverHttp(client: TestClient, auditId: string, changes: Record<string, string> = {}) {
+/**
+ * The moderator moderates, keeping the auditor's grades except those changed (with their
+ * reasons), and answering the tool's own questions for the moderator (its moderation section).
+ */
+export async function moderateOverHttp(client: TestClient, auditId: string, changes: Record<string, string>, part: { tool: AuditTool; staffId: string; today: string }) {
   const page = await client.get(`/audits/${auditId}/moderate`);
   expect(page.statusCode).toBe(200);
-  const done = await client.post(`/audits/${auditId}/moderate`, { _version: versionOf(page.body), ...openedGrades(page.body), ...changes });
+  const grades = openedGrades(page.body);
+  const theirs = completeModeratorsPart(part.tool, { ...part, overall: changes['grade-overall'] ?? grades['grade-overall'] });
+  const done = await client.post(`/audits/${auditId}/moderate`, { _version: versionOf(page.body), ...grades, ...theirs, ...changes });
   expect(done.statusCode, pageText(done.body).slice(0, 600)).toBe(303);
 }

@@ -1,4 +1,4 @@
-import { DETAILS_PAGE, findSection, pageQuestions } from '../../src/modules/audits/form/answers.ts';
+import { auditorColumns, DETAILS_PAGE, findSection, moderatorSections, pageQuestions, sectionQuestions, type Question } from '../../src/modules/audits/form/answers.ts';
 import { addDays } from '../../src/platform/working-days.ts';
 import type { AuditTool } from '../../src/modules/tools/schema.ts';
 
@@ -19,6 +19,31 @@ export function dateFields(name: string, iso: string): Fields {
 type Spec = { kind: string; allow?: string; min?: number; maxLength?: number; options?: { value: string }[]; scale?: string };
 
 export function completePage(tool: AuditTool, page: string, context: { staffId: string; today: string }): Fields {
+  const section = page === DETAILS_PAGE ? undefined : findSection(tool, page);
+  const fields = completeQuestions(tool, pageQuestions(tool, page), context);
+  for (const respondent of section?.feedback?.respondents ?? []) {
+    fields[`${respondent.key}-obtained`] = respondent.type === 'parent_carer' ? 'yes' : 'no';
+    if (respondent.askResidence) fields[`${respondent.key}-resident`] = 'yes';
+    if (respondent.type === 'parent_carer') {
+      Object.assign(fields, completeQuestions(tool, [...section!.feedback!.questions, ...(respondent.questions ?? [])].map((spec) => ({ spec, section: section!.key })), context, `${respondent.key}-`));
+    } else fields[`${respondent.key}-reason-other`] = 'Did not want to take part';
+  }
+  return fields;
+}
+
+/**
+ * A valid answer to every question of the tool's part for the moderator (its moderation
+ * section, Lambeth's second line actions), as the moderation page posts them; a grade of the
+ * moderator's that speaks to the overall grade is `overall` when given.
+ */
+export function completeModeratorsPart(tool: AuditTool, context: { staffId: string; today: string; overall?: string }): Fields {
+  const questions = moderatorSections(tool).flatMap((section) => sectionQuestions(section, 'moderator'));
+  const fields = completeQuestions(tool, questions, context, '', 'moderator');
+  for (const { spec } of questions) if (context.overall && spec.kind === 'judgement' && spec.domain === 'overall') fields[spec.key] = context.overall;
+  return fields;
+}
+
+function completeQuestions(tool: AuditTool, questions: Question[], context: { staffId: string; today: string }, prefix = '', person: 'auditor' | 'moderator' = 'auditor'): Fields {
   const fields: Fields = {};
   const optionsOf = (spec: Spec) => spec.options ?? tool.scales.find((scale) => scale.id === spec.scale)?.options ?? [];
   const answer = (spec: Spec, name: string) => {
@@ -53,19 +78,14 @@ export function completePage(tool: AuditTool, page: string, context: { staffId: 
       case 'date':
         Object.assign(fields, dateFields(name, addDays(context.today, spec.allow === 'future' ? 30 : spec.allow === 'past' ? -3 : 0)));
         break;
+      case 'datetime':
+        Object.assign(fields, dateFields(name, addDays(context.today, spec.allow === 'future' ? 30 : spec.allow === 'past' ? -3 : 0)), { [`${name}-time`]: '14:30' });
+        break;
     }
   };
-  for (const { spec } of pageQuestions(tool, page)) {
-    if (spec.kind === 'repeating') for (const column of spec.columns) answer(column, `${spec.key}-0-${column.key}`);
-    else answer(spec, spec.key);
-  }
-  const section = page === DETAILS_PAGE ? undefined : findSection(tool, page);
-  for (const respondent of section?.feedback?.respondents ?? []) {
-    fields[`${respondent.key}-obtained`] = respondent.type === 'parent_carer' ? 'yes' : 'no';
-    if (respondent.askResidence) fields[`${respondent.key}-resident`] = 'yes';
-    if (respondent.type === 'parent_carer') {
-      for (const question of [...section!.feedback!.questions, ...(respondent.questions ?? [])]) answer(question, `${respondent.key}-${question.key}`);
-    } else fields[`${respondent.key}-reason-other`] = 'Did not want to take part';
+  for (const { spec } of questions) {
+    if (spec.kind === 'repeating') for (const column of auditorColumns(spec, person)) answer(column, `${prefix}${spec.key}-0-${column.key}`);
+    else answer(spec, `${prefix}${spec.key}`);
   }
   return fields;
 }

@@ -15,6 +15,7 @@ const COLUMNS: Column[] = [
   { header: 'Owner', width: 22, value: (a) => a.ownerName },
   { header: 'Due', width: 12, value: (a) => a.dueOn, date: true },
   { header: 'Status', width: 26, value: (a) => ACTION_STATUS_LABELS[a.status] },
+  { header: 'Where it comes from', width: 30, value: (a) => a.sourceLabel },
   { header: 'Overdue', width: 9, value: (a) => (a.overdue ? 'Yes' : 'No') },
   { header: 'Verify by', width: 12, value: (a) => a.verifyBy, date: true },
   { header: 'Due for verification', width: 12, value: (a) => (a.verificationDue ? 'Yes' : 'No') },

@@ -92,6 +92,7 @@ function selectActionColumns(query: ReturnType<typeof actionsWithDetails>, today
     'actions.verification_note',
     'actions.version',
     'actions.row_index',
+    'actions.source',
     'audits.reference as audit_reference',
     'audits.team_id',
     'audits.case_holder_id',
@@ -178,12 +179,16 @@ export async function selectActionInScope(db: Db, scope: DataScope, actionId: st
   return selectActionColumns(actionsWithDetails(db), today).where(actionInScope(scope)).where('actions.id', '=', actionId).executeTakeFirst();
 }
 
-/** The actions agreed in one audit's action plan, in the plan's order (the case direction's are on its own panel). */
+/**
+ * The actions agreed in one audit's action plan, in the plan's order, then those the moderator
+ * recommended at moderation (the case direction's are on its own panel).
+ */
 export async function selectPlanActionsOfAudit(db: Db, scope: DataScope, auditId: string, today: string) {
   return selectActionColumns(actionsWithDetails(db), today)
     .where(actionInScope(scope))
     .where('actions.audit_id', '=', auditId)
-    .where('actions.source', '=', 'action_plan')
+    .where('actions.source', 'in', ['action_plan', 'moderation'])
+    .orderBy(sql`actions.source = 'moderation'`)
     .orderBy('actions.row_index')
     .orderBy('actions.id')
     .execute();

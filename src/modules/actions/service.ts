@@ -8,12 +8,12 @@
 import { sql } from 'kysely';
 import { z } from 'zod';
 import { inTransaction, type Db, type Trx } from '../../db/index.ts';
-import type { ActionStatus } from '../../db/types.ts';
+import type { ActionSource, ActionStatus } from '../../db/types.ts';
 import { dataScope, mayVerifyAction, type Principal } from '../../platform/access.ts';
 import { logActivity } from '../../platform/activity.ts';
 import { forbidden, notFound, type FieldError } from '../../platform/errors.ts';
 import { optionalDateField, topLevelErrors } from '../audits/tracker.ts';
-import type { Answer, AuditTool } from '../tools/schema.ts';
+import { defaultCompletedBy, type Answer, type AuditTool, type Section } from '../tools/schema.ts';
 import {
   ACTION_FILTER_STATUSES,
   actionFilterOptions,
@@ -33,6 +33,13 @@ import { type IsoDate } from '../../platform/working-days.ts';
 export type ActionActor = { principal: Principal; ipAddress: string | null; at: Date };
 
 export const ACTION_STATUS_LABELS: Record<ActionStatus, string> = { open: 'Open', done: 'Done, awaiting verification', verified: 'Verified' };
+
+/** Who an action comes from, in words: the audit's action plan, the moderator, or the case direction. */
+export const ACTION_SOURCE_LABELS: Record<ActionSource, string> = {
+  action_plan: 'Agreed in the audit',
+  moderation: 'Recommended by the moderator (second line)',
+  case_direction: 'Case direction',
+};
 
 /** A tag colour per status; the tag's text always says the status too. */
 export const ACTION_STATUS_TAG_CLASSES: Record<ActionStatus, string> = { open: 'govuk-tag--blue', done: 'govuk-tag--yellow', verified: 'govuk-tag--green' };
@@ -57,11 +64,13 @@ type ActionPlanAnswer = { key: string; text: Column; owner: Column | undefined; 
  * other whose columns name a staff member and a date. The action is the first text column,
  * its owner the first staff column, its due date the first date column.
  */
-export function actionPlanAnswers(tool: AuditTool): ActionPlanAnswer[] {
+export function actionPlanAnswers(tool: AuditTool, by: 'auditor' | 'moderator' = 'auditor'): ActionPlanAnswer[] {
   const found: ActionPlanAnswer[] = [];
+  // The moderator's rows are theirs, recorded at moderation; every other plan is the audit's own.
+  const moderators = (section: Section, answer: Answer) => (answer.completedBy ?? section.completedBy ?? defaultCompletedBy(section.kind)) === 'moderator';
   for (const section of tool.sections) {
     for (const answer of section.answers) {
-      if (answer.kind !== 'repeating') continue;
+      if (answer.kind !== 'repeating' || moderators(section, answer) !== (by === 'moderator')) continue;
       const text = answer.columns.find((column) => column.kind === 'text');
       const owner = answer.columns.find((column) => column.kind === 'staff');
       const due = answer.columns.find((column) => column.kind === 'date');
@@ -79,9 +88,10 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * Turns the audit's action-plan rows into actions. Idempotent: a row already made an action
  * is never made again (a resubmitted audit updates the text, owner and due date of actions
  * still open). A row without an owner column (Telford's remedial actions) is the case
- * holder's. Call it inside the transaction that submits the audit.
+ * holder's. Call it inside the transaction that submits the audit; with `by: 'moderator'`, inside
+ * the one that moderates it, for the rows the moderator recommended (source 'moderation').
  */
-export async function createActionsFromAudit(trx: Trx, auditId: string): Promise<number> {
+export async function createActionsFromAudit(trx: Trx, auditId: string, by: 'auditor' | 'moderator' = 'auditor'): Promise<number> {
   const audit = await trx
     .selectFrom('audits')
     .innerJoin('audit_tool_editions as editions', 'editions.id', 'audits.tool_edition_id')
@@ -91,7 +101,7 @@ export async function createActionsFromAudit(trx: Trx, auditId: string): Promise
   const tool = (typeof audit.definition === 'string' ? JSON.parse(audit.definition) : audit.definition) as AuditTool;
   const answers = (typeof audit.answers === 'string' ? JSON.parse(audit.answers) : audit.answers) as Record<string, unknown>;
   const rows: { answer_key: string; row_index: number; text: string; owner: string | null; due_on: string | null }[] = [];
-  for (const plan of actionPlanAnswers(tool)) {
+  for (const plan of actionPlanAnswers(tool, by)) {
     const value = answers[plan.key];
     if (!Array.isArray(value)) continue;
     value.forEach((row: unknown, index) => {
@@ -123,7 +133,7 @@ export async function createActionsFromAudit(trx: Trx, auditId: string): Promise
         organisation_id: audit.organisation_id,
         audit_id: audit.id,
         child_id: audit.child_id,
-        source: 'action_plan' as const,
+        source: by === 'moderator' ? ('moderation' as const) : ('action_plan' as const),
         answer_key: row.answer_key,
         row_index: row.row_index,
         text: row.text,
@@ -181,6 +191,9 @@ export type ActionView = {
   verifiedById: string | null;
   verifiedByName: string | null;
   verificationNote: string | null;
+  /** Where the action comes from (the audit's action plan, the moderator, a case direction). */
+  source: ActionSource;
+  sourceLabel: string;
   version: number;
 };
 
@@ -214,6 +227,8 @@ export function toActionView(row: ActionRow): ActionView {
     verifiedById: row.verified_by,
     verifiedByName: row.verified_by_name,
     verificationNote: row.verification_note,
+    source: row.source,
+    sourceLabel: ACTION_SOURCE_LABELS[row.source],
     version: row.version,
   };
 }

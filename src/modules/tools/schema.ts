@@ -21,11 +21,11 @@ export const SCHEMA_VERSIONS = [1, 2] as const;
 
 export const LEGAL_STATUSES: readonly LegalStatus[] = ['early_help', 'cin', 'cp', 'plo', 'child_in_care', 'care_leaver'];
 
-export const ANSWER_KINDS = ['judgement', 'single', 'multiple', 'yesno', 'text', 'number', 'date', 'scaling', 'staff', 'repeating'] as const;
+export const ANSWER_KINDS = ['judgement', 'single', 'multiple', 'yesno', 'text', 'number', 'date', 'datetime', 'scaling', 'staff', 'repeating'] as const;
 export type AnswerKind = (typeof ANSWER_KINDS)[number];
 
 /** Kinds a repeating row's column, or a question put to each feedback respondent, may have. */
-export const SIMPLE_ANSWER_KINDS = ['single', 'multiple', 'yesno', 'text', 'number', 'date', 'scaling', 'staff'] as const;
+export const SIMPLE_ANSWER_KINDS = ['single', 'multiple', 'yesno', 'text', 'number', 'date', 'datetime', 'scaling', 'staff'] as const;
 
 export const SECTION_KINDS = ['standard', 'serviceUserFeedback', 'actionPlan', 'moderation', 'practitionerFeedback', 'reAudit'] as const;
 export type SectionKind = (typeof SECTION_KINDS)[number];
@@ -142,6 +142,11 @@ const numberAnswer = z.strictObject({
   unit: text.optional(),
 });
 const dateAnswer = z.strictObject({ ...answerBase, kind: z.literal('date'), allow: z.enum(['any', 'past', 'future']).optional() });
+/**
+ * A date and a time of day (Bolton's "Date / time of feedback meeting"): stored as UK wall-clock
+ * time, 'YYYY-MM-DDTHH:MM'. `allow` reads the date part, as for a date.
+ */
+const datetimeAnswer = z.strictObject({ ...answerBase, kind: z.literal('datetime'), allow: z.enum(['any', 'past', 'future']).optional() });
 const scalingAnswer = z.strictObject({
   ...answerBase,
   kind: z.literal('scaling'),
@@ -152,7 +157,7 @@ const scalingAnswer = z.strictObject({
 });
 const staffAnswer = z.strictObject({ ...answerBase, kind: z.literal('staff') });
 
-const simpleAnswerOptions = [singleAnswer, multipleAnswer, yesnoAnswer, textAnswer, numberAnswer, dateAnswer, scalingAnswer, staffAnswer] as const;
+const simpleAnswerOptions = [singleAnswer, multipleAnswer, yesnoAnswer, textAnswer, numberAnswer, dateAnswer, datetimeAnswer, scalingAnswer, staffAnswer] as const;
 export const simpleAnswerSchema = z.discriminatedUnion('kind', [...simpleAnswerOptions]);
 
 /**

@@ -353,6 +353,9 @@ function answerType(def: Raw, path: Path, useScale: UseScale, report: ReportFn):
       return { type: { kind: 'number' } };
     case 'date':
       return { type: { kind: 'date' } };
+    case 'datetime':
+      // A time of day has no order a rule needs yet: a rule can ask only whether it is answered.
+      return { type: { kind: 'text' } };
     case 'staff':
       return { type: { kind: 'staff' } };
     default:

@@ -102,6 +102,7 @@ function spaceFor(tool: AuditTool, answer: SimpleAnswer): AnswerSpace {
       return { kind: 'write', lines: answer.rows ?? (answer.prefill ? 1 : TEXT_LINES) };
     case 'number':
     case 'date':
+    case 'datetime':
     case 'staff':
       return { kind: 'write', lines: 1 };
   }

@@ -21,8 +21,8 @@ import {
   type Limit,
 } from '../../tools/judgements.ts';
 import { isBetterThan, type Scale, type ScaleOption } from '../../tools/scales.ts';
-import type { Answer, AuditTool, Descriptors, Respondent, Section, SimpleAnswer } from '../../tools/schema.ts';
-import { auditorColumns, auditorCompletes } from '../form/answers.ts';
+import type { Answer, AuditTool, CompletedBy, Descriptors, Respondent, Section, SimpleAnswer } from '../../tools/schema.ts';
+import { auditorColumns, auditorCompletes, formatDateTimeAnswer, moderatorSections, sectionQuestions } from '../form/answers.ts';
 import type { AuditRecord } from '../audit.ts';
 import { AUDIT_STATUS_LABELS } from '../tracker.ts';
 
@@ -139,6 +139,8 @@ type Context = {
   typed: (text: string) => string;
   /** The moderator's grade and reason by the key moderation rules on (a section's, or 'overall'). */
   moderated: ReadonlyMap<string, { grade: string; reason: string | null }>;
+  /** Whose part of the form is being laid out: the auditor's, or the moderator's (their columns of a table). */
+  person: CompletedBy;
 };
 
 /** A stored definition is checked when loaded, but one from before the format may lack lists. */
@@ -156,7 +158,7 @@ export function buildAuditDocument(input: DocumentInput, options: DocumentOption
   const tool = normalised(input.tool);
   const answers = input.audit.answers && typeof input.audit.answers === 'object' ? input.audit.answers : {};
   const moderated = new Map(input.audit.grades.sections.filter((row) => row.stage === 'moderator').map((row) => [row.sectionKey, { grade: row.grade, reason: row.reason }]));
-  const context: Context = { tool, answers, child: input.child, staff: input.staff, typed: options.typed ?? ((text) => text), moderated };
+  const context: Context = { tool, answers, child: input.child, staff: input.staff, typed: options.typed ?? ((text) => text), moderated, person: 'auditor' };
   const sections: DocumentSection[] = [];
   const header = tool.header.filter((answer) => answerApplies(tool, answer.key, answers, input.child));
   if (header.length) sections.push({ key: 'details', title: 'Case details', blocks: answerBlocks(context, header) });
@@ -249,8 +251,29 @@ function moderationSection(context: Context, audit: AuditRecord): DocumentSectio
           { label: 'Development comments for the auditor', value: audit.moderatorComments ? context.typed(audit.moderatorComments) : null },
         ],
       },
+      ...moderatorsPart(context),
     ],
   };
+}
+
+/**
+ * The tool's own questions for the moderator (Bolton's moderator's form, Lambeth's second line
+ * quality assurance and its additional actions), as the moderator answered them on the
+ * moderation page: each section under its title. An audit moderated before the moderation page
+ * asked them has none, and shows none.
+ */
+function moderatorsPart(context: Context): DocumentBlock[] {
+  const theirs: Context = { ...context, person: 'moderator' };
+  const answered = (section: Section) => sectionQuestions(section, 'moderator').some(({ spec }) => isAnswered(context.answers[spec.key]));
+  return moderatorSections(context.tool)
+    .filter((section) => sectionApplies(context.tool, section.key, context.answers, context.child) && answered(section))
+    .flatMap((section): DocumentBlock[] => {
+      const asked = sectionQuestions(section, 'moderator')
+        .filter(({ judgementKey }) => !judgementKey)
+        .map(({ spec }) => spec)
+        .filter((answer) => answerApplies(context.tool, answer.key, context.answers, context.child));
+      return [{ type: 'subheading', text: section.title }, ...answerBlocks(theirs, asked, section.descriptors)];
+    });
 }
 
 /** The section (or the overall grade) a moderated grade belongs to, and its scale's options. */
@@ -377,6 +400,8 @@ function inWords(context: Context, spec: SimpleAnswer, value: unknown): string |
       return value === 'yes' ? 'Yes' : value === 'no' ? 'No' : context.typed(String(value));
     case 'date':
       return typeof value === 'string' ? formatDate(value) : context.typed(String(value));
+    case 'datetime':
+      return context.typed(formatDateTimeAnswer(value));
     case 'number':
       return `${typeof value === 'number' ? value.toLocaleString('en-GB') : context.typed(String(value))}${spec.unit ? ` ${spec.unit}` : ''}`;
     case 'scaling':
@@ -455,8 +480,8 @@ function repeatingTable(context: Context, answer: Extract<Answer, { kind: 'repea
   return {
     type: 'table',
     caption: answer.label,
-    head: auditorColumns(answer).map((column) => column.label),
-    rows: rows.map((row) => ({ cells: auditorColumns(answer).map((column) => inWords(context, column, row[column.key]) ?? '') })),
+    head: auditorColumns(answer, context.person).map((column) => column.label),
+    rows: rows.map((row) => ({ cells: auditorColumns(answer, context.person).map((column) => inWords(context, column, row[column.key]) ?? '') })),
     empty: `No ${answer.itemName ? `${answer.itemName}s` : 'rows'} recorded`,
   };
 }

@@ -9,13 +9,14 @@ import { inTransaction, type Db } from '../../../db/index.ts';
 import { roles, type Principal } from '../../../platform/access.ts';
 import { logActivity } from '../../../platform/activity.ts';
 import { AppError, forbidden, notFound, type FieldError } from '../../../platform/errors.ts';
-import { isIsoDate } from '../../../platform/working-days.ts';
 import { ukDateAt } from '../../../platform/clock.ts';
 import { findAudit, type AuditRecord } from '../audit.ts';
 import { caseDirectionReviewDueOn } from '../lifecycle.ts';
 import { candidates, chooseServiceManager, ruleFromSettings } from '../moderation/rule.ts';
 import { timescalesFor } from '../transitions.ts';
 import { toolEscalation } from '../../tools/escalation.ts';
+import type { SimpleAnswer } from '../../tools/schema.ts';
+import { fieldId, missingMessage, parseSimple, wrongMessage, type FieldContext, type RawFields } from '../form/answers.ts';
 import type { EscalationActor } from './alerts.ts';
 import {
   insertCaseDirection,
@@ -126,23 +127,29 @@ export function caseDirectionInput(fields: Record<string, unknown>): CaseDirecti
 
 const blank = (row: ActionRowInput) => [row.text, row.owner, row.day, row.month, row.year].every((part) => part.trim() === '');
 
-/** A due date typed as day, month and year: a real date, today or later. Never "ASAP" or "ongoing". */
-export function parseDueDate(row: Pick<ActionRowInput, 'day' | 'month' | 'year'>, today: string): { ok: true; value: string } | { ok: false; message: string } {
-  const [day, month, year] = [row.day, row.month, row.year].map((part) => part.trim()) as [string, string, string];
-  if (!day && !month && !year) return { ok: false, message: 'enter the date it must be done by' };
-  if (!/^\d{1,2}$/.test(day) || !/^\d{1,2}$/.test(month) || !/^\d{4}$/.test(year)) {
-    return { ok: false, message: 'enter the due date as a real date with a day, month and year, like 27 3 2027 (not "ASAP" or "ongoing")' };
-  }
-  const iso = `${year}-${month.padStart(2, '0')}-${day.padStart(2, '0')}`;
-  if (!isIsoDate(iso)) return { ok: false, message: 'enter a real due date, like 27 3 2027' };
-  if (iso < today) return { ok: false, message: 'the due date must be today or in the future' };
-  return { ok: true, value: iso };
+/**
+ * An action row's three questions, as the audit form's action plan asks its own (Bristol's
+ * "Action Required / To be completed by / By when"): so a problem with a row is said in the
+ * same words ("Enter what must be done for action 2", "By when for action 2 must be a real
+ * date"), by the same checks.
+ */
+const ACTION_COLUMNS = {
+  text: { kind: 'text', key: 'text', label: 'What must be done', required: true, maxLength: ACTION_TEXT_MAX },
+  owner: { kind: 'staff', key: 'owner', label: 'Who will do it', required: true },
+  due: { kind: 'date', key: 'due', label: 'By when', required: true, allow: 'future' },
+} as const satisfies Record<string, SimpleAnswer>;
+
+/** The row's fields under the names the form's field checks read: `action-N-text`, `-owner`, `-due-day|month|year`. */
+function rowFields(row: ActionRowInput): RawFields {
+  const prefix = `action-${row.index}`;
+  return { [`${prefix}-text`]: row.text, [`${prefix}-owner`]: row.owner.trim(), [`${prefix}-due-day`]: row.day, [`${prefix}-due-month`]: row.month, [`${prefix}-due-year`]: row.year };
 }
 
 /**
  * Checks the form: a direction, and at least one action, each with what, who (a member of
- * staff) and by when. Blank rows are no rows. Every problem is named by its field and row,
- * numbered as the person sees the rows.
+ * staff) and by when (a real date, today or later: never "ASAP" or "ongoing"). Blank rows are
+ * no rows. Every problem is named by its field and row, numbered as the person sees the rows,
+ * in the audit form's words.
  */
 export function parseCaseDirection(input: CaseDirectionInput, staffIds: ReadonlySet<string>, today: string): { ok: true; direction: string; actions: ParsedAction[] } | { ok: false; errors: FieldError[] } {
   const errors: FieldError[] = [];
@@ -150,21 +157,25 @@ export function parseCaseDirection(input: CaseDirectionInput, staffIds: Readonly
   if (!direction) errors.push({ field: 'direction', message: 'Enter the case direction' });
   else if (direction.length > DIRECTION_MAX) errors.push({ field: 'direction', message: `The case direction must be ${DIRECTION_MAX.toLocaleString('en-GB')} characters or fewer` });
   const actions: ParsedAction[] = [];
+  // Only the staff offered may be chosen; the tool the checks need is none (no scales are read).
+  const context: FieldContext = { tool: { scales: [] } as unknown as FieldContext['tool'], staff: new Map([...staffIds].map((id) => [id, id])), today };
   input.rows.forEach((row, position) => {
     if (blank(row)) return;
     const number = position + 1;
-    const problem = (part: string, message: string) => errors.push({ field: `action-${row.index}-${part}`, message: `Action ${number}: ${message}`, row: number });
-    const what = row.text.trim();
-    if (!what) problem('text', 'enter what must be done');
-    else if (what.length > ACTION_TEXT_MAX) problem('text', `the action must be ${ACTION_TEXT_MAX.toLocaleString('en-GB')} characters or fewer`);
-    if (!row.owner.trim()) problem('owner', 'choose who will do it');
-    else if (!staffIds.has(row.owner.trim())) problem('owner', 'choose who will do it from the list');
-    const due = parseDueDate(row, today);
-    if (!due.ok) problem('due-day', due.message);
-    if (what && staffIds.has(row.owner.trim()) && due.ok) actions.push({ text: what, ownerId: row.owner.trim(), dueOn: due.value });
+    const fields = rowFields(row);
+    const values: Partial<Record<keyof typeof ACTION_COLUMNS, string>> = {};
+    for (const [part, spec] of Object.entries(ACTION_COLUMNS) as [keyof typeof ACTION_COLUMNS, SimpleAnswer][]) {
+      const name = `action-${row.index}-${part}`;
+      const parsed = parseSimple(spec, fields, name, context);
+      const forWhat = `action ${number}`;
+      if (!parsed.ok) errors.push({ field: fieldId(spec, name), message: wrongMessage(spec, spec.label, parsed.problem, forWhat), row: number });
+      else if (parsed.value === undefined) errors.push({ field: fieldId(spec, name), message: missingMessage(spec, spec.label, forWhat), row: number });
+      else values[part] = String(parsed.value).trim();
+    }
+    if (values.text && values.owner && values.due) actions.push({ text: values.text, ownerId: values.owner, dueOn: values.due });
   });
   if (!actions.length && !errors.some((error) => error.field.startsWith('action-'))) {
-    errors.push({ field: `action-${input.rows[0]?.index ?? 0}-text`, message: 'Enter at least one action: what must be done, by whom and by when' });
+    errors.push({ field: `action-${input.rows[0]?.index ?? 0}-text`, message: 'Enter at least one action: what must be done, who will do it and by when' });
   }
   return errors.length ? { ok: false, errors } : { ok: true, direction, actions };
 }

@@ -15,7 +15,7 @@ import { type IsoDate } from '../../../platform/working-days.ts';
 
 export const gradeLabel = (grade: Grade | null) => (grade ? GRADE_LABELS[grade] : null);
 
-const SOURCE_LABELS: Record<ActionToReview['source'], string> = { action_plan: 'Action plan', case_direction: 'Case direction' };
+const SOURCE_LABELS: Record<ActionToReview['source'], string> = { action_plan: 'Action plan', moderation: 'Recommended by the moderator (second line)', case_direction: 'Case direction' };
 
 function actionViews(actions: ActionToReview[]) {
   return actions.map((action) => ({ ...action, sourceLabel: SOURCE_LABELS[action.source], statusLabel: ACTION_STATUS_LABELS[action.status] }));

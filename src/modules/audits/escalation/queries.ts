@@ -4,7 +4,7 @@
  */
 import { sql } from 'kysely';
 import type { Db } from '../../../db/index.ts';
-import type { ActionStatus, AuditAlertKind, AuditStatus, Grade } from '../../../db/types.ts';
+import type { ActionSource, ActionStatus, AuditAlertKind, AuditStatus, Grade } from '../../../db/types.ts';
 import { isoDay, isoTimestamp } from '../../../db/values.ts';
 import { auditsInScope } from '../queries.ts';
 
@@ -243,7 +243,7 @@ export async function markReAudit(db: Db, reAuditId: string, firstAuditId: strin
   await db.updateTable('audits').set({ re_audit_of: firstAuditId, desktop_only: true }).where('id', '=', reAuditId).execute();
 }
 
-export type ActionToReview = { id: string; source: 'action_plan' | 'case_direction'; text: string; ownerName: string | null; dueOn: string | null; status: ActionStatus };
+export type ActionToReview = { id: string; source: ActionSource; text: string; ownerName: string | null; dueOn: string | null; status: ActionStatus };
 
 /** An audit's actions, action plan first then case direction, in their order. */
 export async function selectActionsOfAudit(db: Db, organisationId: string, auditId: string): Promise<ActionToReview[]> {

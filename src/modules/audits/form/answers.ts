@@ -16,8 +16,9 @@ import type { FieldError } from '../../../platform/errors.ts';
 import { formatDate } from '../../../platform/views.ts';
 import { isIsoDate } from '../../../platform/working-days.ts';
 import type { ScaleOption } from '../../tools/scales.ts';
-import { scaleOf } from '../../tools/judgements.ts';
-import { defaultCompletedBy, type Answer, type AuditTool, type Respondent, type Section, type SimpleAnswer } from '../../tools/schema.ts';
+import { answerApplies, scaleOf } from '../../tools/judgements.ts';
+import type { ChildFacts } from '../../tools/expression.ts';
+import { defaultCompletedBy, type Answer, type AuditTool, type CompletedBy, type Respondent, type Section, type SimpleAnswer } from '../../tools/schema.ts';
 
 /** The page of the form that holds the tool's header answers. */
 export const DETAILS_PAGE = 'details';
@@ -38,8 +39,24 @@ export function auditorCompletes(section: Section): boolean {
   return section.kind !== 'reAudit' && (section.completedBy ?? defaultCompletedBy(section.kind)) === 'auditor';
 }
 
-const byAuditor = (section: Section | null, answer: { completedBy?: string | undefined }) =>
-  (answer.completedBy ?? (section ? (section.completedBy ?? defaultCompletedBy(section.kind)) : 'auditor')) === 'auditor';
+/** Who fills a section in: its own `completedBy`, else its kind's person. */
+export function sectionPerson(section: Section): CompletedBy {
+  return section.completedBy ?? defaultCompletedBy(section.kind);
+}
+
+const byPerson = (person: CompletedBy, section: Section | null, answer: { completedBy?: string | undefined }) =>
+  (answer.completedBy ?? (section ? sectionPerson(section) : 'auditor')) === person;
+
+const byAuditor = (section: Section | null, answer: { completedBy?: string | undefined }) => byPerson('auditor', section, answer);
+
+/**
+ * The sections the moderator fills in on the moderation page, in the tool's order: a
+ * `moderation` section, and any section or answer marked `completedBy: moderator` (Lambeth's
+ * "Additional Actions recommended by Second Line"). A re-audit's section is never theirs.
+ */
+export function moderatorSections(tool: AuditTool): Section[] {
+  return tool.sections.filter((section) => section.kind !== 'reAudit' && section.answers.some((answer) => byPerson('moderator', section, answer)));
+}
 
 /** The sections the auditor fills in, in the tool's order (moderation, feedback and re-audit come later). */
 export function auditorSections(tool: AuditTool): Section[] {
@@ -76,10 +93,14 @@ function criterionQuestions(section: Section): Answer[] {
 export function pageQuestions(tool: AuditTool, page: string): Question[] {
   if (page === DETAILS_PAGE) return tool.header.filter((answer) => byAuditor(null, answer)).map((spec) => ({ spec, section: DETAILS_PAGE }));
   const section = findSection(tool, page);
-  if (!section) return [];
-  const questions: Question[] = criterionQuestions(section).map((spec) => ({ spec, section: section.key }));
+  return section ? sectionQuestions(section, 'auditor') : [];
+}
+
+/** The questions of a section that a person answers, in the order they are asked: criteria, then each answer with its evidence boxes. */
+export function sectionQuestions(section: Section, person: CompletedBy): Question[] {
+  const questions: Question[] = person === sectionPerson(section) ? criterionQuestions(section).map((spec) => ({ spec, section: section.key })) : [];
   for (const answer of section.answers) {
-    if (!byAuditor(section, answer)) continue;
+    if (!byPerson(person, section, answer)) continue;
     questions.push({ spec: answer, section: section.key });
     if (answer.kind === 'judgement') {
       for (const box of answer.evidence ?? []) {
@@ -99,7 +120,7 @@ export function optionsOf(tool: AuditTool, spec: Answer | SimpleAnswer): ScaleOp
 
 /** The id of the element an error links to: the first radio, the day box, the text box. */
 export function fieldId(spec: Answer | SimpleAnswer, name: string): string {
-  return spec.kind === 'date' ? `${name}-day` : name;
+  return spec.kind === 'date' || spec.kind === 'datetime' ? `${name}-day` : name;
 }
 
 /** A label as the middle of a sentence: "Action Required" → "action required", but "SMART plan" and "IRO" stay. */
@@ -122,7 +143,7 @@ export function missingMessage(spec: Answer | SimpleAnswer, label: string, forWh
   const about = forWhat ? ` for ${forWhat}` : '';
   if (spec.kind === 'judgement') return `Select a judgement for ${label}`;
   const text = label.trim().replace(/[.:]$/, '');
-  if (text.endsWith('?') || text.split(/\s+/).length > 6) return `Answer ‘${text}’${about}`;
+  if (isQuestion(text) || text.split(/\s+/).length > 6) return `Answer ‘${text}’${about}`;
   const what = inSentence(text);
   switch (spec.kind) {
     case 'single':
@@ -133,12 +154,19 @@ export function missingMessage(spec: Answer | SimpleAnswer, label: string, forWh
       return `Select at least one option for ${what}${about}`;
     case 'date':
       return `Enter a date for ${what}${about}`;
+    case 'datetime':
+      return `Enter a date and time for ${what}${about}`;
     case 'staff':
       // Staff labels name a role in the form's own words ("To be completed by"): quoted, they read.
       return `Select a member of staff for ‘${text}’${about}`;
     default:
       return `Enter ${what}${about}`;
   }
+}
+
+/** A label that asks a question, with its question mark or without ("Do you agree with the grading"): it is quoted, never bent into a sentence. */
+function isQuestion(text: string): boolean {
+  return text.endsWith('?') || /^(do|does|did|is|are|was|were|has|have|had|can|could|will|would|should)\s/i.test(text);
 }
 
 /**
@@ -153,7 +181,7 @@ function subjectOf(label: string, forWhat?: string): Subject {
   const text = label.trim().replace(/[.:]$/, '');
   // A statement of a few more words still starts a sentence well ("Date you discussed the audit in
   // supervision with your manager must be a real date"); a question or a paragraph does not.
-  if (text.endsWith('?') || text.split(/\s+/).length > 12) return { start: `The answer to ‘${text}’${about}`, within: `the answer to ‘${text}’${about}` };
+  if (isQuestion(text) || text.split(/\s+/).length > 12) return { start: `The answer to ‘${text}’${about}`, within: `the answer to ‘${text}’${about}` };
   return { start: `${text}${about}`, within: `${inSentence(text)}${about}` };
 }
 
@@ -252,6 +280,49 @@ function parseDate(raw: RawFields, name: string, allow: 'any' | 'past' | 'future
   return { ok: true, value: iso };
 }
 
+/**
+ * A time of day as people type it ("14:30", "2:30pm", "2pm", "9.15am"), as 'HH:MM' on the
+ * 24-hour clock, or undefined when it is not one.
+ */
+export function parseTimeOfDay(typed: string): string | undefined {
+  const match = /^(\d{1,2})(?:[:.](\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)?$/i.exec(typed.trim());
+  if (!match) return undefined;
+  let hours = Number(match[1]);
+  const minutes = match[2] === undefined ? 0 : Number(match[2]);
+  const half = match[3]?.toLowerCase().replace(/\./g, '');
+  // "14" alone is not a time: without minutes, say am or pm.
+  if (match[2] === undefined && !half) return undefined;
+  if (minutes > 59) return undefined;
+  if (half) {
+    if (hours < 1 || hours > 12) return undefined;
+    hours = (hours % 12) + (half === 'pm' ? 12 : 0);
+  } else if (hours > 23) return undefined;
+  return `${String(hours).padStart(2, '0')}:${String(minutes).padStart(2, '0')}`;
+}
+
+/** A date typed as day, month and year with a time of day: 'YYYY-MM-DDTHH:MM'. */
+function parseDateTime(raw: RawFields, name: string, allow: 'any' | 'past' | 'future' | undefined, today: string): Parsed {
+  const typedTime = one(raw, `${name}-time`).trim();
+  const date = parseDate(raw, name, allow, today);
+  if (!date.ok) return date;
+  if (date.value === undefined) return typedTime === '' ? { ok: true, value: undefined } : says((subject) => `${subject.start} must include a day, month and year`);
+  if (typedTime === '') return says((subject) => `${subject.start} must include a time`);
+  const time = parseTimeOfDay(typedTime);
+  if (!time) return says((subject) => `Enter the time for ${subject.within} as a real time, like 14:30 or 2:30pm`);
+  return { ok: true, value: `${date.value as string}T${time}` };
+}
+
+/** A stored date and time in words: "14 March 2027 at 2:30pm". */
+export function formatDateTimeAnswer(value: unknown): string {
+  if (typeof value !== 'string') return String(value);
+  const match = /^(\d{4}-\d{2}-\d{2})T(\d{2}):(\d{2})$/.exec(value);
+  if (!match) return value;
+  const hours = Number(match[2]);
+  const minutes = match[3]!;
+  const clock = hours === 12 && minutes === '00' ? 'midday' : hours === 0 && minutes === '00' ? 'midnight' : `${hours % 12 === 0 ? 12 : hours % 12}${minutes === '00' ? '' : `:${minutes}`}${hours < 12 ? 'am' : 'pm'}`;
+  return `${formatDate(match[1])} at ${clock}`;
+}
+
 /** One posted answer of a simple kind: undefined when left blank, else the value or the problem. */
 export function parseSimple(spec: Answer | SimpleAnswer, raw: RawFields, name: string, context: FieldContext): Parsed {
   switch (spec.kind) {
@@ -284,6 +355,8 @@ export function parseSimple(spec: Answer | SimpleAnswer, raw: RawFields, name: s
     }
     case 'date':
       return parseDate(raw, name, spec.allow, context.today);
+    case 'datetime':
+      return parseDateTime(raw, name, spec.allow, context.today);
     case 'staff': {
       const value = one(raw, name).trim();
       if (value === '') return { ok: true, value: undefined };
@@ -310,16 +383,17 @@ function postedRows(raw: RawFields, key: string): number[] {
  * later (Telford's line manager says how each remedial action was addressed): in Assure that is
  * the action's own record, marked done with evidence and verified.
  */
-export function auditorColumns(spec: Extract<Answer, { kind: 'repeating' }>): Extract<Answer, { kind: 'repeating' }>['columns'] {
-  return spec.columns.filter((column) => (column.completedBy ?? 'auditor') === 'auditor');
+export function auditorColumns(spec: Extract<Answer, { kind: 'repeating' }>, person: CompletedBy = 'auditor'): Extract<Answer, { kind: 'repeating' }>['columns'] {
+  return spec.columns.filter((column) => (column.completedBy ?? person) === person);
 }
 
-function parseRepeating(spec: Extract<Answer, { kind: 'repeating' }>, raw: RawFields, context: FieldContext, errors: FieldError[]): unknown {
+function parseRepeating(spec: Extract<Answer, { kind: 'repeating' }>, raw: RawFields, context: FieldContext, errors: FieldError[], person: CompletedBy = 'auditor'): unknown {
   const rows: Record<string, unknown>[] = [];
   const item = spec.itemName ?? 'row';
+  const columns = auditorColumns(spec, person);
   postedRows(raw, spec.key).forEach((posted, index) => {
     const row: Record<string, unknown> = {};
-    for (const column of auditorColumns(spec)) {
+    for (const column of columns) {
       const name = `${spec.key}-${posted}-${column.key}`;
       const parsed = parseSimple(column, raw, name, context);
       if (!parsed.ok) errors.push({ field: fieldId(column, name), message: wrongMessage(column, column.label, parsed.problem, `${item} ${index + 1}`) });
@@ -329,7 +403,7 @@ function parseRepeating(spec: Extract<Answer, { kind: 'repeating' }>, raw: RawFi
     if (Object.keys(row).length === 0) return;
     // A row with a date or an owner but none of its required words (the action itself) would be
     // saved and then never become anything: it is refused, naming what it lacks.
-    const words = auditorColumns(spec).filter((column) => column.kind === 'text');
+    const words = columns.filter((column) => column.kind === 'text');
     const lacking = words.find((column) => column.required);
     if (lacking && words.every((column) => !isAnswered(row[column.key]))) {
       const name = `${spec.key}-${posted}-${lacking.key}`;
@@ -339,6 +413,43 @@ function parseRepeating(spec: Extract<Answer, { kind: 'repeating' }>, raw: RawFi
   });
   if (spec.maxRows !== undefined && rows.length > spec.maxRows) errors.push({ field: `${spec.key}-0-${spec.columns[0]!.key}`, message: `${subjectOf(spec.label).start} must have ${spec.maxRows} ${item}s or fewer` });
   return rows.length ? rows : undefined;
+}
+
+/**
+ * Every required answer among these questions that is missing, each on its field, in GOV.UK's
+ * words ("Select a judgement for Reviews", "Enter action required for action 2"). A question
+ * that does not apply to these answers is not asked for.
+ */
+export function missingAnswers(
+  tool: AuditTool,
+  section: Section | undefined,
+  questions: Question[],
+  answers: Readonly<Record<string, unknown>>,
+  child: ChildFacts | null | undefined,
+  person: CompletedBy,
+): FieldError[] {
+  const problems: FieldError[] = [];
+  const missing = (field: string, message: string) => problems.push({ field, message });
+  for (const { spec, judgementKey } of questions) {
+    if (!answerApplies(tool, spec.key, answers, child)) continue;
+    const value = answers[spec.key];
+    if (spec.kind === 'repeating') {
+      const rows = Array.isArray(value) ? (value as Record<string, unknown>[]) : [];
+      const item = spec.itemName ?? 'row';
+      const least = spec.minRows ?? (spec.required ? 1 : 0);
+      if (least > rows.length) missing(`${spec.key}-0-${spec.columns[0]!.key}`, least === 1 ? `Add at least one ${item}` : `Add at least ${least} ${item}s`);
+      rows.forEach((row, index) => {
+        for (const column of auditorColumns(spec, person)) {
+          if (column.required && !isAnswered(row[column.key])) missing(fieldId(column, `${spec.key}-${index}-${column.key}`), missingMessage(column, column.label, `${item} ${index + 1}`));
+        }
+      });
+      continue;
+    }
+    const judgement = judgementKey ? questions.find((question) => question.spec.key === judgementKey)!.spec : undefined;
+    const label = spec.kind === 'judgement' ? judgementName(section, spec) : spec.label;
+    if (spec.required && !isAnswered(value)) missing(fieldId(spec, spec.key), missingMessage(spec, label, judgement ? judgementName(section, judgement) : undefined));
+  }
+  return problems;
 }
 
 /** The questions put to a respondent: the section's, then their own. */
@@ -411,19 +522,28 @@ function parseFeedback(section: Section, raw: RawFields, context: FieldContext, 
  * are not asked for here: a page may be saved half done, and submission checks them.
  */
 export function parsePage(tool: AuditTool, page: string, raw: RawFields, context: FieldContext): { answers: Record<string, unknown>; errors: FieldError[] } {
+  const section = page === DETAILS_PAGE ? undefined : findSection(tool, page);
+  return parseQuestions(tool, section, pageQuestions(tool, page), raw, context, 'auditor');
+}
+
+/** The posted answers of a section that a person answers (the moderator's, on the moderation page), checked as parsePage checks the form's. */
+export function parseSection(tool: AuditTool, section: Section, person: CompletedBy, raw: RawFields, context: FieldContext): { answers: Record<string, unknown>; errors: FieldError[] } {
+  return parseQuestions(tool, section, sectionQuestions(section, person), raw, context, person);
+}
+
+function parseQuestions(tool: AuditTool, section: Section | undefined, questions: Question[], raw: RawFields, context: FieldContext, person: CompletedBy): { answers: Record<string, unknown>; errors: FieldError[] } {
   const answers: Record<string, unknown> = {};
   const errors: FieldError[] = [];
-  const section = page === DETAILS_PAGE ? undefined : findSection(tool, page);
-  for (const { spec } of pageQuestions(tool, page)) {
+  for (const { spec } of questions) {
     if (spec.kind === 'repeating') {
-      answers[spec.key] = parseRepeating(spec, raw, context, errors);
+      answers[spec.key] = parseRepeating(spec, raw, context, errors, person);
       continue;
     }
     const parsed = parseSimple(spec, raw, spec.key, context);
     if (parsed.ok) answers[spec.key] = parsed.value;
     else errors.push({ field: fieldId(spec, spec.key), message: wrongMessage(spec, spec.kind === 'judgement' ? judgementName(section, spec) : spec.label, parsed.problem) });
   }
-  if (section?.feedback) answers[section.key] = parseFeedback(section, raw, context, errors);
+  if (section?.feedback && person === sectionPerson(section)) answers[section.key] = parseFeedback(section, raw, context, errors);
   return { answers, errors };
 }
 
@@ -436,6 +556,9 @@ export function simpleToFields(spec: Answer | SimpleAnswer, value: unknown, name
     fields[`${name}-day`] = String(Number(day));
     fields[`${name}-month`] = String(Number(month));
     fields[`${name}-year`] = year!;
+  } else if (spec.kind === 'datetime' && typeof value === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$/.test(value)) {
+    simpleToFields({ ...spec, kind: 'date' }, value.slice(0, 10), name, fields);
+    fields[`${name}-time`] = value.slice(11);
   } else if (spec.kind === 'multiple' && Array.isArray(value)) {
     fields[name] = value.map(String);
   } else {
@@ -445,15 +568,7 @@ export function simpleToFields(spec: Answer | SimpleAnswer, value: unknown, name
 
 /** The saved answers of a page as the form fields that show them (blank rows to add to come from the page). */
 export function pageFields(tool: AuditTool, page: string, answers: Readonly<Record<string, unknown>>): Record<string, string | string[]> {
-  const fields: Record<string, string | string[]> = {};
-  for (const { spec } of pageQuestions(tool, page)) {
-    const value = answers[spec.key];
-    if (spec.kind === 'repeating') {
-      (Array.isArray(value) ? value : []).forEach((row: Record<string, unknown>, index) => {
-        for (const column of auditorColumns(spec)) simpleToFields(column, row?.[column.key], `${spec.key}-${index}-${column.key}`, fields);
-      });
-    } else simpleToFields(spec, value, spec.key, fields);
-  }
+  const fields = questionFields(pageQuestions(tool, page), answers, 'auditor');
   const section = page === DETAILS_PAGE ? undefined : findSection(tool, page);
   if (section?.feedback) {
     const respondents = feedbackOf(answers, section.key);
@@ -466,6 +581,20 @@ export function pageFields(tool: AuditTool, page: string, answers: Readonly<Reco
       if (entry.notObtainedOther) fields[`${respondent.key}-reason-other`] = entry.notObtainedOther;
       for (const question of respondentQuestions(section, respondent)) simpleToFields(question, entry.answers?.[question.key], `${respondent.key}-${question.key}`, fields);
     }
+  }
+  return fields;
+}
+
+/** Saved answers to some questions as the form fields that show them. */
+export function questionFields(questions: Question[], answers: Readonly<Record<string, unknown>>, person: CompletedBy): Record<string, string | string[]> {
+  const fields: Record<string, string | string[]> = {};
+  for (const { spec } of questions) {
+    const value = answers[spec.key];
+    if (spec.kind === 'repeating') {
+      (Array.isArray(value) ? value : []).forEach((row: Record<string, unknown>, index) => {
+        for (const column of auditorColumns(spec, person)) simpleToFields(column, row?.[column.key], `${spec.key}-${index}-${column.key}`, fields);
+      });
+    } else simpleToFields(spec, value, spec.key, fields);
   }
   return fields;
 }
@@ -497,6 +626,8 @@ export function answerText(spec: Answer | SimpleAnswer, value: unknown, context:
       return (Array.isArray(value) ? value : [value]).map((item) => label(String(item))).join(', ');
     case 'date':
       return formatDate(value);
+    case 'datetime':
+      return formatDateTimeAnswer(value);
     case 'staff':
       return context.staff.get(String(value)) ?? 'A former member of staff';
     case 'repeating': {

@@ -24,13 +24,13 @@ import { announceAuditEvent } from '../notifications.ts';
 import { transitionAudit } from '../transitions.ts';
 import {
   auditorSections,
-  auditorColumns,
   DETAILS_PAGE,
   feedbackOf,
   fieldId,
   findSection,
   isAnswered,
   judgementName,
+  missingAnswers,
   missingMessage,
   pageQuestions,
   parsePage,
@@ -287,27 +287,8 @@ export function missingOnPage(form: AuditForm, page: string, answers: Record<str
   const { tool, child } = form;
   const section = page === DETAILS_PAGE ? undefined : findSection(tool, page);
   if (section && !sectionApplies(tool, section.key, answers, child)) return [];
-  const problems: FormProblem[] = [];
+  const problems: FormProblem[] = missingAnswers(tool, section, pageQuestions(tool, page), answers, child, 'auditor').map((problem) => ({ page, ...problem }));
   const missing = (field: string, message: string) => problems.push({ page, field, message });
-  for (const { spec, judgementKey } of pageQuestions(tool, page)) {
-    if (!answerApplies(tool, spec.key, answers, child)) continue;
-    const value = answers[spec.key];
-    if (spec.kind === 'repeating') {
-      const rows = Array.isArray(value) ? (value as Record<string, unknown>[]) : [];
-      const item = spec.itemName ?? 'row';
-      const least = spec.minRows ?? (spec.required ? 1 : 0);
-      if (least > rows.length) missing(`${spec.key}-0-${spec.columns[0]!.key}`, least === 1 ? `Add at least one ${item}` : `Add at least ${least} ${item}s`);
-      rows.forEach((row, index) => {
-        for (const column of auditorColumns(spec)) {
-          if (column.required && !isAnswered(row[column.key])) missing(fieldId(column, `${spec.key}-${index}-${column.key}`), missingMessage(column, column.label, `${item} ${index + 1}`));
-        }
-      });
-      continue;
-    }
-    const judgement = judgementKey ? pageQuestions(tool, page).find((q) => q.spec.key === judgementKey)!.spec : undefined;
-    const label = spec.kind === 'judgement' ? judgementName(section, spec) : spec.label;
-    if (spec.required && !isAnswered(value)) missing(fieldId(spec, spec.key), missingMessage(spec, label, judgement ? judgementName(section, judgement) : undefined));
-  }
   if (section?.feedback) {
     const respondents = feedbackOf(answers, section.key);
     const reasons = section.feedback.notObtained?.options ?? [];

@@ -4,8 +4,9 @@
  * typed or what was saved; the templates escape them.
  */
 import type { FieldError } from '../../../platform/errors.ts';
+import type { ChildFacts } from '../../tools/expression.ts';
 import { descriptorForChild, scaleOf } from '../../tools/judgements.ts';
-import type { Answer, Descriptors, Section, SimpleAnswer } from '../../tools/schema.ts';
+import type { Answer, CompletedBy, Descriptors, Section, SimpleAnswer } from '../../tools/schema.ts';
 import { answerText, auditorColumns, DETAILS_PAGE, feedbackOf, fieldId, findSection, optionsOf, pageQuestions, respondentQuestions, rowCount, type Question } from './answers.ts';
 import { judgementName, respondentAsked, type AuditForm } from './form.ts';
 
@@ -23,6 +24,8 @@ export type FieldModel = {
   day?: string;
   month?: string;
   year?: string;
+  /** A date and time's time of day, as typed. */
+  time?: string;
   rows?: number;
   unit?: string | undefined;
   descriptors?: { label: string; text?: string; points?: string[] }[];
@@ -48,7 +51,7 @@ function labelOf(spec: { label: string; required?: boolean }) {
 }
 
 /** What a field needs of the form: its tool, the staff to choose from, and the child (for descriptors that depend on them). */
-type FieldForm = Pick<AuditForm, 'tool' | 'staffOptions'> & { child?: AuditForm['child'] };
+export type FieldForm = Pick<AuditForm, 'tool' | 'staffOptions'> & { child?: ChildFacts | null | undefined };
 
 function descriptorRows(form: FieldForm, spec: Extract<Answer, { kind: 'judgement' }>, section: Section | undefined) {
   const descriptors: Descriptors = spec.descriptors ?? section?.descriptors ?? {};
@@ -98,6 +101,13 @@ export function fieldModel(form: FieldForm, spec: Answer | SimpleAnswer, name: s
       model.year = text(values, `${name}-year`);
       model.hint = [spec.hint, 'For example, 27 3 2027'].filter(Boolean).join('. ');
       break;
+    case 'datetime':
+      model.day = text(values, `${name}-day`);
+      model.month = text(values, `${name}-month`);
+      model.year = text(values, `${name}-year`);
+      model.time = text(values, `${name}-time`);
+      model.hint = [spec.hint, 'For example, 27 3 2027 and 14:30'].filter(Boolean).join('. ');
+      break;
     case 'staff': {
       const chosen = text(values, name);
       model.staffItems = [{ value: '', text: 'Choose a member of staff', selected: chosen === '' }, ...form.staffOptions.map((option) => ({ ...option, selected: option.value === chosen }))];
@@ -119,11 +129,11 @@ export function fieldModel(form: FieldForm, spec: Answer | SimpleAnswer, name: s
   return model;
 }
 
-function repeatingModel(form: AuditForm, spec: Extract<Answer, { kind: 'repeating' }>, values: Values, errors: FieldError[], addRows: number): FieldModel {
+export function repeatingModel(form: FieldForm, spec: Extract<Answer, { kind: 'repeating' }>, values: Values, errors: FieldError[], addRows: number, person: CompletedBy = 'auditor'): FieldModel {
   const count = rowCount(spec, values, addRows);
   const rows = Array.from({ length: count }, (_, index) => ({
     number: index + 1,
-    cells: auditorColumns(spec).map((column) => fieldModel(form, column, `${spec.key}-${index}-${column.key}`, values, errors)),
+    cells: auditorColumns(spec, person).map((column) => fieldModel(form, column, `${spec.key}-${index}-${column.key}`, values, errors)),
   }));
   const first = errors.find((error) => error.field.startsWith(`${spec.key}-`));
   return { kind: 'repeating', name: spec.key, id: spec.key, label: labelOf(spec), hint: spec.hint, error: first ? { text: first.message } : undefined, table: { itemName: spec.itemName ?? 'row', rows } };

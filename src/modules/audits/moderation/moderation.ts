@@ -5,19 +5,35 @@
  * change. The moderator's grades are written beside the auditor's, never over them: rows of
  * audit_judgements at stage 'moderator'. The final grade is the moderated overall grade.
  */
+import { sql } from 'kysely';
 import { z } from 'zod';
 import { inTransaction, type Db } from '../../../db/index.ts';
 import type { Grade } from '../../../db/types.ts';
 import { roles, type Principal } from '../../../platform/access.ts';
 import { logActivity } from '../../../platform/activity.ts';
 import { forbidden, notFound, type FieldError } from '../../../platform/errors.ts';
-import { overallGrade, scaleOf, sectionApplies } from '../../tools/judgements.ts';
-import type { Answer, AuditTool } from '../../tools/schema.ts';
+import { ukDateAt } from '../../../platform/clock.ts';
+import type { IsoDate } from '../../../platform/working-days.ts';
+import { createActionsFromAudit } from '../../actions/service.ts';
+import type { ChildFacts } from '../../tools/expression.ts';
+import { answerApplies, answersItTurnsOn, overallGrade, scaleOf, sectionApplies } from '../../tools/judgements.ts';
+import type { Answer, AuditTool, PrefillSource, Section } from '../../tools/schema.ts';
 import type { AuditRecord } from '../audit.ts';
 import { buildAuditDocument, type DocumentBlock } from '../document/model.ts';
 import { loadAuditDocument } from '../document/load.ts';
 import { escalateModeration } from '../escalation/re-audit.ts';
-import { auditorSections } from '../form/answers.ts';
+import {
+  auditorSections,
+  isAnswered,
+  missingAnswers,
+  moderatorSections,
+  parseSection,
+  questionFields,
+  sectionQuestions,
+  type FieldContext,
+  type Question,
+  type RawFields,
+} from '../form/answers.ts';
 import { announceAuditEvent } from '../notifications.ts';
 import { TransitionRefused, transitionAudit, type TransitionActor } from '../transitions.ts';
 
@@ -51,6 +67,24 @@ export type Moderation = {
    * recording, the action plan…): the moderator moderates the whole audit, so it is all shown.
    */
   otherSections: { key: string; title: string; blocks: DocumentBlock[] }[];
+  /** The tool's own questions for the moderator (see ModeratorPart). */
+  moderatorsPart: ModeratorPart;
+};
+
+/**
+ * The part of the tool the moderator fills in (Bolton's moderator's form, Lambeth's second line
+ * quality assurance and its additional actions): asked on the moderation page with the audit
+ * form's own fields and checks, and saved with the moderation in the audit's answers (their
+ * keys are the tool's, unique in the tool). `answers` is the audit's answers with the moderator's
+ * prefilled where the tool says (the moderator, today) and not yet given.
+ */
+export type ModeratorPart = {
+  tool: AuditTool;
+  child: ChildFacts | null;
+  sections: { section: Section; questions: Question[] }[];
+  answers: Record<string, unknown>;
+  context: FieldContext;
+  staffOptions: { value: string; text: string }[];
 };
 
 export type ModerationOutcome = { ok: true; finalGrade: Grade | null } | { ok: false; reason: 'invalid'; errors: FieldError[] } | { ok: false; reason: 'stale' };
@@ -65,7 +99,7 @@ export function mayModerate(principal: Principal, audit: AuditRecord): boolean {
  * The audit as its moderator sees it. Someone who cannot see the audit gets "not found";
  * someone who can but is not its moderator (or a QA lead) is refused.
  */
-export async function openModeration(db: Db, principal: Principal, auditId: string): Promise<Moderation> {
+export async function openModeration(db: Db, principal: Principal, auditId: string, today: IsoDate): Promise<Moderation> {
   const input = await loadAuditDocument(db, principal, auditId);
   if (!input) throw notFound('Audit');
   const { audit } = input;
@@ -105,7 +139,132 @@ export async function openModeration(db: Db, principal: Principal, auditId: stri
     .filter((section) => recorded.has(section.key) && !graded.has(section.key))
     .map((section) => ({ key: section.key, title: section.title, blocks: section.blocks.filter((block) => block.type === 'answers' || block.type === 'table' || block.type === 'subheading') }))
     .filter((section) => section.blocks.length > 0);
-  return { audit, version: row.version, items, overall, managementOversight: row.line_manager_id !== null && row.line_manager_id === audit.auditor.id, otherSections };
+  const moderatorsPart = await openModeratorsPart(db, principal, input.tool, input.child, audit, today);
+  return { audit, version: row.version, items, overall, managementOversight: row.line_manager_id !== null && row.line_manager_id === audit.auditor.id, otherSections, moderatorsPart };
+}
+
+/** The moderator's sections that apply to the child, with their questions and the staff a question may name. */
+async function openModeratorsPart(db: Db, principal: Principal, tool: AuditTool, child: ChildFacts | null, audit: AuditRecord, today: IsoDate): Promise<ModeratorPart> {
+  const saved = audit.answers ?? {};
+  const sections = moderatorSections(tool)
+    .filter((section) => sectionApplies(tool, section.key, saved, child))
+    .map((section) => ({ section, questions: sectionQuestions(section, 'moderator') }))
+    .filter((entry) => entry.questions.length > 0);
+  const asksStaff = sections.some(({ questions }) => questions.some(({ spec }) => spec.kind === 'staff' || (spec.kind === 'repeating' && spec.columns.some((column) => column.kind === 'staff'))));
+  const staff = asksStaff
+    ? await db
+        .selectFrom('staff')
+        .select(['id', 'full_name', 'job_title'])
+        .where('organisation_id', '=', principal.organisationId)
+        .where((eb) => eb.or([eb('leaving_date', 'is', null), eb('leaving_date', '>=', sql<string>`${today}::date`)]))
+        .orderBy('full_name')
+        .execute()
+    : [];
+  const prefilled = prefill(sections, audit, principal, today);
+  return {
+    tool,
+    child,
+    sections,
+    answers: { ...prefilled, ...saved },
+    context: { tool, staff: new Map(staff.map((member) => [member.id, member.full_name])), today },
+    staffOptions: staff.map((member) => ({ value: member.id, text: `${member.full_name}, ${member.job_title}` })),
+  };
+}
+
+/**
+ * What the tool fills in for the moderator (the second line auditor is the moderator, the date
+ * checked is today): the sources a moderator's question can sensibly take; the moderator can
+ * still change them. Someone standing in for the moderator (a QA lead) is named as themselves.
+ */
+function prefill(sections: ModeratorPart['sections'], audit: AuditRecord, principal: Principal, today: IsoDate): Record<string, unknown> {
+  const sources: Partial<Record<PrefillSource, { staff?: string | null; text?: string | null; date?: string | null }>> = {
+    'audit.moderator': { staff: principal.staffId ?? audit.moderator?.id ?? null, text: principal.displayName },
+    'audit.auditor': { staff: audit.auditor.id, text: audit.auditor.name },
+    'audit.caseHolder': { staff: audit.caseHolder?.id ?? null, text: audit.caseHolder?.name ?? null },
+    'audit.today': { date: today },
+    'audit.allocatedOn': { date: audit.allocatedOn },
+    'child.initials': { text: audit.child.initials },
+    'child.externalId': { text: audit.child.externalId },
+  };
+  const answers: Record<string, unknown> = {};
+  for (const { questions } of sections) {
+    for (const { spec } of questions) {
+      const source = spec.prefill ? sources[spec.prefill] : undefined;
+      if (!source) continue;
+      const value = spec.kind === 'staff' ? source.staff : spec.kind === 'date' ? source.date : spec.kind === 'text' ? (source.text ?? source.date) : undefined;
+      if (value) answers[spec.key] = value;
+    }
+  }
+  return answers;
+}
+
+/** The moderator's questions as the page's fields: what was saved (or prefilled). */
+export function moderatorFields(part: ModeratorPart): Record<string, string | string[]> {
+  return Object.assign({}, ...part.sections.map(({ questions }) => questionFields(questions, part.answers, 'moderator')));
+}
+
+/**
+ * Which of the moderator's questions the page shows: those that apply to the answers so far,
+ * and those whose condition reads another of the moderator's answers (Lambeth's "If not please
+ * state your grading" after "Do you agree with the grading"): the moderator's answer decides
+ * them, so they stay on the page, and are asked for only when it holds.
+ */
+export function moderatorQuestionShown(part: ModeratorPart, key: string): boolean {
+  const onPage = new Set(part.sections.flatMap(({ questions }) => questions.map(({ spec }) => spec.key)));
+  return answerApplies(part.tool, key, part.answers, part.child) || answersItTurnsOn(part.tool, key).some((other) => onPage.has(other));
+}
+
+/**
+ * The moderator's posted answers, checked as the audit form checks its pages: each kind's
+ * format, then every required answer that applies, each on its field. An answer to a question
+ * that does not apply (a grading given while agreeing with the auditor's) is not kept.
+ */
+export function parseModeratorsPart(part: ModeratorPart, raw: RawFields): { answers: Record<string, unknown>; errors: FieldError[] } {
+  const given: Record<string, unknown> = {};
+  const errors: FieldError[] = [];
+  for (const { section } of part.sections) {
+    const parsed = parseSection(part.tool, section, 'moderator', raw, part.context);
+    Object.assign(given, parsed.answers);
+    errors.push(...parsed.errors);
+  }
+  const merged: Record<string, unknown> = { ...part.answers };
+  for (const [key, value] of Object.entries(given)) {
+    if (value === undefined) delete merged[key];
+    else merged[key] = value;
+  }
+  const answers: Record<string, unknown> = {};
+  for (const { section, questions } of part.sections) {
+    const failed = new Set(errors.map((error) => error.field));
+    for (const problem of missingAnswers(part.tool, section, questions, merged, part.child, 'moderator')) if (!failed.has(problem.field)) errors.push(problem);
+    for (const { spec } of questions) {
+      if (answerApplies(part.tool, spec.key, merged, part.child) && isAnswered(merged[spec.key])) answers[spec.key] = merged[spec.key];
+    }
+  }
+  return { answers, errors };
+}
+
+/**
+ * A grade the moderator gives in the tool's own words (Lambeth's "If not please state your
+ * grading", Bolton's "Grade given") that speaks to the overall grade must be the grade they rule
+ * on the overall grade: the two cannot say different things.
+ */
+function overallAgreement(moderation: Moderation, answers: Record<string, unknown>, overallGradeGiven: string | undefined): FieldError[] {
+  const overall = moderation.overall;
+  if (!overall || overallGradeGiven === undefined) return [];
+  const overallScale = overall.options.map((option) => option.value).join(',');
+  const errors: FieldError[] = [];
+  for (const { questions } of moderation.moderatorsPart.sections) {
+    for (const { spec } of questions) {
+      if (spec.kind !== 'judgement' || spec.domain !== 'overall' || typeof answers[spec.key] !== 'string') continue;
+      const scale = scaleOf(moderation.moderatorsPart.tool, spec.scale);
+      if (scale?.options.map((option) => option.value).join(',') !== overallScale) continue;
+      const given = answers[spec.key] as string;
+      if (given === overallGradeGiven) continue;
+      const words = (value: string) => overall.options.find((option) => option.value === value)?.label ?? value;
+      errors.push({ field: spec.key, message: `${spec.label.replace(/[.:]$/, '')} is ${words(given)}, but your grade for the overall grade is ${words(overallGradeGiven)}: give the same grade in both` });
+    }
+  }
+  return errors;
 }
 
 function answerByKey(tool: AuditTool, key: string): Answer | undefined {
@@ -157,10 +316,14 @@ const staleOf = (error: unknown) => error instanceof TransitionRefused && error.
  * `expectedVersion`.
  */
 export async function moderateAudit(db: Db, actor: TransitionActor, auditId: string, fields: Record<string, unknown>, expectedVersion: number): Promise<ModerationOutcome> {
-  const moderation = await openModeration(db, actor.principal, auditId);
+  const moderation = await openModeration(db, actor.principal, auditId, ukDateAt(actor.at));
   const items = moderationItems(moderation);
   const parsed = moderationSchema(items).safeParse(fields);
-  if (!parsed.success) return { ok: false, reason: 'invalid', errors: fieldErrors(parsed.error) };
+  const theirs = parseModeratorsPart(moderation.moderatorsPart, fields);
+  const overallGiven = typeof fields[`grade-${OVERALL_KEY}`] === 'string' ? (fields[`grade-${OVERALL_KEY}`] as string) : undefined;
+  const errors = [...(parsed.success ? [] : fieldErrors(parsed.error)), ...theirs.errors, ...overallAgreement(moderation, theirs.answers, overallGiven)];
+  // On the page the tool's questions come after the overall grade: so do their errors.
+  if (!parsed.success || errors.length) return { ok: false, reason: 'invalid', errors: inPageOrder(errors, moderation) };
   const data = parsed.data as Record<string, string>;
   const graded = items.map((entry) => {
     const grade = data[`grade-${entry.key}`]!;
@@ -180,7 +343,13 @@ export async function moderateAudit(db: Db, actor: TransitionActor, auditId: str
           .values(graded.map(({ entry, grade, reason }) => ({ audit_id: audit.id, organisation_id: actor.principal.organisationId, section_key: entry.key, stage: 'moderator' as const, grade, reason })))
           .execute();
       }
-      await trx.updateTable('audits').set({ final_grade: finalGrade, moderator_comments: comments }).where('id', '=', audit.id).execute();
+      // The moderator's answers join the audit's (the keys are the tool's); the auditor's stay as they were.
+      const answers = { ...withoutModeratorsAnswers(moderation), ...theirs.answers };
+      await trx.updateTable('audits').set({ final_grade: finalGrade, moderator_comments: comments, answers: JSON.stringify(answers) }).where('id', '=', audit.id).execute();
+      // What was kept of an unfinished moderation is no longer needed.
+      await trx.deleteFrom('audit_form_drafts').where('audit_id', '=', audit.id).where('page', '=', MODERATION_DRAFT).execute();
+      // The actions the moderator recommends (Lambeth's second line) are tracked like the audit's own.
+      await createActionsFromAudit(trx, audit.id, 'moderator');
       // What the tool sets off at the final grade: alerts, and (Inadequate) the re-audit allocated at once.
       await escalateModeration(trx, actor, audit.id, finalGrade);
       await announceAuditEvent(trx, actor, { auditId: audit.id, event: 'moderated', version: moderated.version });
@@ -200,6 +369,51 @@ export async function moderateAudit(db: Db, actor: TransitionActor, auditId: str
   return { ok: true, finalGrade };
 }
 
+/** The audit's answers without the moderator's: a question cleared or no longer asked is then gone. */
+function withoutModeratorsAnswers(moderation: Moderation): Record<string, unknown> {
+  const theirs = new Set(moderatorSections(moderation.moderatorsPart.tool).flatMap((section) => sectionQuestions(section, 'moderator').map(({ spec }) => spec.key)));
+  return Object.fromEntries(Object.entries(moderation.audit.answers ?? {}).filter(([key]) => !theirs.has(key)));
+}
+
+/** Errors in the order the page asks: the grades, the overall grade, then the tool's questions for the moderator, then the comments. */
+function inPageOrder(errors: FieldError[], moderation: Moderation): FieldError[] {
+  const theirs = new Set(moderation.moderatorsPart.sections.flatMap(({ questions }) => questions.map(({ spec }) => spec.key)));
+  const rank = (error: FieldError) => (error.field === 'comments' ? 2 : theirs.has(error.field.replace(/-.*$/, '')) ? 1 : 0);
+  return errors.map((error, index) => ({ error, index })).sort((a, b) => rank(a.error) - rank(b.error) || a.index - b.index).map(({ error }) => error);
+}
+
+/** The page of the drafts table that holds what the moderator typed and has not yet sent: never a tool key (those cannot start with "_"). */
+export const MODERATION_DRAFT = '_moderation';
+
+/** The fields of the moderation form worth keeping: what was typed, not the form's own bookkeeping. */
+function typedFields(fields: RawFields): RawFields {
+  return Object.fromEntries(Object.entries(fields).filter(([name]) => !name.startsWith('_')));
+}
+
+/**
+ * Keeps what the moderator typed and could not yet send (a refused moderation, a row added, or
+ * "come back later"), as typed, so leaving the page loses nothing: the page shows it again until
+ * the audit is moderated. Like the audit form's drafts.
+ */
+export async function keepModerationDraft(db: Db, actor: TransitionActor, moderation: Moderation, fields: RawFields): Promise<void> {
+  const typed = JSON.stringify(typedFields(fields));
+  await inTransaction(db, async (trx) => {
+    await trx
+      .insertInto('audit_form_drafts')
+      .values({ audit_id: moderation.audit.id, organisation_id: actor.principal.organisationId, page: MODERATION_DRAFT, fields: typed, saved_by: actor.principal.userId })
+      .onConflict((conflict) => conflict.columns(['audit_id', 'page']).doUpdateSet({ fields: typed, saved_by: actor.principal.userId, updated_at: sql<string>`now()` }))
+      .execute();
+    await logActivity(trx, actor, { action: 'update', recordType: 'audit', recordId: moderation.audit.id, childId: moderation.audit.child.id, summary: 'moderation kept unsent, to finish later' });
+  });
+}
+
+/** What the moderator typed and has not yet sent, if anything. */
+export async function findModerationDraft(db: Db, moderation: Moderation): Promise<RawFields | undefined> {
+  const row = await db.selectFrom('audit_form_drafts').select('fields').where('audit_id', '=', moderation.audit.id).where('page', '=', MODERATION_DRAFT).executeTakeFirst();
+  if (!row) return undefined;
+  return (typeof row.fields === 'string' ? JSON.parse(row.fields) : row.fields) as RawFields;
+}
+
 const returnSchema = z.object({
   changes: z.preprocess(
     (value) => (typeof value === 'string' ? value : ''),
@@ -209,7 +423,7 @@ const returnSchema = z.object({
 
 /** Returns the audit to its auditor with what needs to change; they can then edit and resubmit it. */
 export async function returnAudit(db: Db, actor: TransitionActor, auditId: string, fields: Record<string, unknown>, expectedVersion: number): Promise<ModerationOutcome> {
-  const moderation = await openModeration(db, actor.principal, auditId);
+  const moderation = await openModeration(db, actor.principal, auditId, ukDateAt(actor.at));
   const parsed = returnSchema.safeParse(fields);
   if (!parsed.success) return { ok: false, reason: 'invalid', errors: fieldErrors(parsed.error) };
   try {
