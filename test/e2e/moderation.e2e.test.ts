@@ -61,7 +61,7 @@ describeInBrowser('moderating an audit in Chromium', () => {
     t = await startBrowserApp(seed);
     moderator = await t.newPage();
     await signIn(moderator, t.seeded.council.users.moderator.email, PASSWORD);
-  }, 120_000);
+  }, 240_000);
   afterAll(async () => t?.close());
 
   async function onPage(page: Page, heading: string | RegExp) {
