@@ -214,7 +214,7 @@ describe.each(testDrivers())('the report’s outputs on %s', (driver) => {
       expect(all).toMatch(/Page 1 of \d+/);
       expect(await exports('DOCX: Q3 2026–27%')).toHaveLength(1);
       expect(await exports('PDF: Q3 2026–27%')).toHaveLength(1);
-    });
+    }, 90_000);
 
     it('keeps an issued edition as it was when the data changes; issuing again makes edition 2', async () => {
       const before = await docxText((await clients.lead.get(`/reports/issued/${editionOne}/report.docx`)).rawPayload);
@@ -236,7 +236,7 @@ describe.each(testDrivers())('the report’s outputs on %s', (driver) => {
       } finally {
         await t.db.updateTable('audits').set({ final_grade: 'inadequate' }).where('id', '=', audits[2]!.id).execute();
       }
-    });
+    }, 90_000);
 
     it('lets organisation-scope readers read an organisation-wide issue, and a team manager only an issue for their team', async () => {
       expect((await clients.coordinator.get(`/reports/issued/${editionOne}/report.pdf`)).statusCode).toBe(200);
@@ -251,7 +251,7 @@ describe.each(testDrivers())('the report’s outputs on %s', (driver) => {
       // The service's moderator reaches the team through its service.
       expect((await clients.moderator.get(`/reports/issued/${teamIssue}/report.docx`)).statusCode).toBe(200);
       expect((await clients.moderator.get(`/reports/issued/${editionOne}/report.docx`)).statusCode).toBe(404);
-    });
+    }, 90_000);
   });
 
   describe('the data feed for BI tools', () => {
@@ -311,6 +311,9 @@ describe.each(testDrivers())('the report’s outputs on %s', (driver) => {
       expect(bad.json()).toMatchObject({ errors: [{ field: 'to', message: 'A report can cover at most 10 years' }] });
       expect((await t.app.inject({ method: 'GET', url: '/api/v1/feed/children', headers: { authorization: `Bearer ${token}` } })).statusCode).toBe(404);
       expect(await exports('API: audits; Q3 2026–27%')).toHaveLength(1);
+      // The OpenAPI document carries the column dictionary of every table.
+      const description = (await t.app.inject({ url: '/api/v1/openapi.json' })).json().paths['/feed/{dataset}'].get.description as string;
+      for (const column of ['`audit_id`', '`final_grade`', '`changed_by_moderation`', '`question_key`', '`done_on_time`']) expect(description).toContain(column);
     });
 
     it('reads a feed larger than one batch without losing or repeating a row', async () => {

@@ -4,9 +4,9 @@ import { dataScope, type Principal } from '../../platform/access.ts';
 import { logActivity } from '../../platform/activity.ts';
 import type { IsoDate } from '../../platform/working-days.ts';
 import { councilName } from '../audits/document/load.ts';
-import { ACTIVITY_EVENTS } from './measures.ts';
+import { ACTIVITY_EVENTS, actionsMeasure, activityMeasure, calibrationMeasure, type MeasureContext } from './measures.ts';
 import { describeReportFilters, outputCharts, outputSections, outputTables, reportQuery, type ReportChart } from './outputs.ts';
-import { buildReport, type Report } from './report.ts';
+import type { Report } from './report.ts';
 import type { ReportTable } from './tables.ts';
 
 /**
@@ -82,32 +82,43 @@ export async function saveCommentary(db: Db, principal: Principal, at: Date, key
   return { ok: false, current: await findCommentary(db, organisationId, key) };
 }
 
-const periodRows = (report: Report, previous: Report, lastYear: Report) => [
-  { label: 'This period', report },
-  { label: 'Previous period', report: previous },
-  { label: 'Same period last year', report: lastYear },
-];
+/** The figures a section compares across periods, counted by the report's own measures. */
+type PeriodFigures = {
+  period: Report['period'];
+  activity: Awaited<ReturnType<typeof activityMeasure>>;
+  calibration: Awaited<ReturnType<typeof calibrationMeasure>>['overall'];
+  actions: Awaited<ReturnType<typeof actionsMeasure>> & { doneOnTimePercent: number | null };
+};
+
+async function figuresOf(context: MeasureContext, period: Report['period']): Promise<PeriodFigures> {
+  const actions = await actionsMeasure(context, period);
+  return {
+    period,
+    activity: await activityMeasure(context, period),
+    calibration: (await calibrationMeasure(context, period)).overall,
+    actions: { ...actions, doneOnTimePercent: actions.doneOnTimeShare === null ? null : Math.round(actions.doneOnTimeShare * 1000) / 10 },
+  };
+}
 
 /** Each section's figures beside the previous period's and last year's, where the section has a headline row to compare. */
-function comparisons(report: Report, previous: Report, lastYear: Report): Record<string, ReportTable> {
-  const rows = periodRows(report, previous, lastYear);
+function comparisons(periods: { label: string; figures: PeriodFigures }[]): Record<string, ReportTable> {
   const cell = (value: string | number | null) => ({ text: value === null ? '' : String(value) });
-  const label = (row: (typeof rows)[number]) => [cell(row.label), cell(row.report.period.label)];
+  const label = (row: (typeof periods)[number]) => [cell(row.label), cell(row.figures.period.label)];
   return {
     Activity: {
       id: 'comparison-activity',
       section: 'Activity',
       title: 'Audits allocated, submitted, moderated and closed, compared',
       columns: ['Period', 'Dates', 'Allocated', 'Submitted', 'Moderated', 'Closed'],
-      rows: rows.map((row) => [...label(row), ...ACTIVITY_EVENTS.map((event) => cell(row.report.activity.totals[event]?.n ?? 0))]),
+      rows: periods.map((row) => [...label(row), ...ACTIVITY_EVENTS.map((event) => cell(row.figures.activity.totals[event]?.n ?? 0))]),
     },
     'Moderation and calibration': {
       id: 'comparison-calibration',
       section: 'Moderation and calibration',
       title: 'Moderation compared',
       columns: ['Period', 'Dates', 'Moderated', 'Grade kept', 'Raised', 'Lowered', 'Weighted kappa'],
-      rows: rows.map((row) => {
-        const found = row.report.calibration.overall;
+      rows: periods.map((row) => {
+        const found = row.figures.calibration;
         return [...label(row), cell(found.total.n), cell(found.kept), cell(found.raised), cell(found.lowered), cell(found.kappa ? found.kappa.kappa.toFixed(2) : null)];
       }),
     },
@@ -116,8 +127,8 @@ function comparisons(report: Report, previous: Report, lastYear: Report): Record
       section: 'Actions',
       title: 'Actions compared',
       columns: ['Period', 'Dates', 'Agreed', 'Done', 'Verified', 'Due', 'Done by their due date'],
-      rows: rows.map((row) => {
-        const act = row.report.actions;
+      rows: periods.map((row) => {
+        const act = row.figures.actions;
         return [...label(row), cell(act.agreed.n), cell(act.done.n), cell(act.verified.n), cell(act.due.n), cell(act.doneOnTimePercent === null ? null : `${act.doneOnTimePercent}%`)];
       }),
     },
@@ -129,9 +140,14 @@ const frozen = (table: ReportTable): ReportTable => ({ ...table, rows: table.row
 
 /** The report's content as it will be issued: each section's charts, comparison, tables and commentary. */
 export async function issuedContent(db: Db, principal: Principal, report: Report, commentary: Record<string, string>, today: IsoDate): Promise<IssuedContent> {
-  const around = async (period: Report['period']) => buildReport(db, principal, Object.fromEntries(reportQuery({ period, filters: report.filters })), today);
-  const [previous, lastYear] = [await around(report.previous), await around(report.lastYear)];
-  const compared = comparisons(report, previous, lastYear);
+  // The comparisons are counted in the same scope and with the same filters as the report itself.
+  const context: MeasureContext = { db, scope: dataScope(principal, 'audits.view'), filters: report.filters, today };
+  const thisPeriod: PeriodFigures = { period: report.period, activity: report.activity, calibration: report.calibration.overall, actions: report.actions };
+  const compared = comparisons([
+    { label: 'This period', figures: thisPeriod },
+    { label: 'Previous period', figures: await figuresOf(context, report.previous) },
+    { label: 'Same period last year', figures: await figuresOf(context, report.lastYear) },
+  ]);
   const tables = outputTables(report);
   const charts = outputCharts(report);
   return {
