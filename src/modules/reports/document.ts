@@ -36,10 +36,11 @@ function tableBlock(table: ReportTable): Extract<DocumentBlock, { type: 'table' 
 
 /**
  * The chart as a PNG, for the documents: Word and PDF readers cannot be relied on to draw SVG.
- * Drawn at twice its size so it stays sharp when printed.
+ * Drawn at twice its size so it stays sharp when printed. The charts are laid out for Arial;
+ * Liberation Sans has Arial's metrics (and resvg falls back to another system font without it).
  */
 export function chartPng(chart: Pick<ReportChart, 'svg' | 'width'>): Buffer {
-  const resvg = new Resvg(chart.svg, { fitTo: { mode: 'width', value: chart.width * 2 }, background: 'white', font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans', sansSerifFamily: 'DejaVu Sans' } });
+  const resvg = new Resvg(chart.svg, { fitTo: { mode: 'width', value: chart.width * 2 }, background: 'white', font: { loadSystemFonts: true, defaultFontFamily: 'Liberation Sans', sansSerifFamily: 'Liberation Sans' } });
   return resvg.render().asPng();
 }
 
