@@ -39,6 +39,9 @@ import { searchRoutes } from './modules/search/routes.ts';
 import { toolRoutes } from './modules/tools/routes.ts';
 import { apiRoutes } from './modules/api/routes.ts';
 import { reportRoutes } from './modules/reports/routes.ts';
+import { reportExportRoutes } from './modules/reports/export-routes.ts';
+import { reportIssueRoutes } from './modules/reports/issue-routes.ts';
+import { reportFeedApiRoutes, reportFeedRoutes } from './modules/reports/feed-routes.ts';
 
 
 /**
@@ -102,6 +105,10 @@ export async function buildApp(deps: AppDependencies, options: { logStream?: Nod
   await app.register(async (scope) => searchRoutes(scope, deps));
   await app.register(async (scope) => toolRoutes(scope, deps));
   await app.register(async (scope) => reportRoutes(scope, deps));
+  await app.register(async (scope) => reportExportRoutes(scope, deps));
+  await app.register(async (scope) => reportIssueRoutes(scope, deps));
+  await app.register(async (scope) => reportFeedRoutes(scope, deps));
+  await app.register(async (scope) => reportFeedApiRoutes(scope, deps), { prefix: '/api/v1' });
   await app.register(async (scope) => apiRoutes(scope, deps), { prefix: '/api/v1' });
 
   return app;

@@ -585,7 +585,37 @@ export interface ProgrammeScheduleRowsTable {
   created_at: CreatedAt;
 }
 
+/** The QA lead's draft commentary on a report (per period and filters), saved with a version. */
+export interface ReportCommentariesTable {
+  organisation_id: string;
+  report_key: string;
+  commentary: Json<Record<string, string>>;
+  version: Generated<number>;
+  updated_by: string | null;
+  updated_at: Timestamp;
+}
+
+/** A quarterly QA report as issued: frozen content (tables, charts, commentary), one row per edition. */
+export interface IssuedReportsTable {
+  id: Generated<string>;
+  organisation_id: string;
+  report_key: string;
+  edition: number;
+  period_label: string;
+  period_from: DateOnly;
+  period_to: DateOnly;
+  service_id: string | null;
+  team_id: string | null;
+  tool_id: string | null;
+  content: Json<unknown>;
+  issued_by: string;
+  issued_by_name: string;
+  issued_at: Timestamp;
+}
+
 export interface Database {
+  report_commentaries: ReportCommentariesTable;
+  issued_reports: IssuedReportsTable;
   audit_form_drafts: AuditFormDraftsTable;
   organisations: OrganisationsTable;
   localities: LocalitiesTable;

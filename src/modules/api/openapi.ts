@@ -5,6 +5,7 @@
  */
 import { AUDIT_STATUSES, GRADES } from '../audits/tracker.ts';
 import { SORT_KEYS } from '../audits/queries.ts';
+import { FEED_PATHS } from '../reports/feed-openapi.ts';
 
 const problem = {
   type: 'object',
@@ -405,6 +406,8 @@ export function openApiDocument(trackerParameters: TrackerParameter[] = TRACKER_
           },
         },
       },
+      // The data feed for BI tools: its paths and column dictionary live with the feed.
+      ...FEED_PATHS,
     },
   };
 }

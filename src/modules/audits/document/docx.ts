@@ -38,7 +38,7 @@ function runs(text: string, style: RunStyle = {}): TextRun[] {
   return text.split('\n').map((line, index) => new TextRun({ text: line, break: index > 0 ? 1 : undefined, ...style }));
 }
 
-function paragraph(text: string, options: Omit<IParagraphOptions, 'children'> & RunStyle = {}): Paragraph {
+export function paragraph(text: string, options: Omit<IParagraphOptions, 'children'> & RunStyle = {}): Paragraph {
   const { bold, italics, color, size, ...rest } = options;
   return new Paragraph({ ...rest, children: runs(text, { bold, italics, color, size }) });
 }
@@ -76,9 +76,9 @@ function limitText(limit: LimitNote): string {
   return `${limit.message} This grade can be no better than ${limit.atBest}.${limit.breached ? ' The grade given is better than this limit allows.' : ''}`;
 }
 
-const spacer = () => new Paragraph({ text: '', spacing: { after: 120 } });
+export const spacer = () => new Paragraph({ text: '', spacing: { after: 120 } });
 
-function blockContent(block: DocumentBlock): (Paragraph | Table)[] {
+export function blockContent(block: DocumentBlock): (Paragraph | Table)[] {
   switch (block.type) {
     case 'guidance':
       return [paragraph(linkedTextPlain(block.text), { italics: true, spacing: { after: 120 } })];
@@ -127,7 +127,7 @@ function outcomeContent(outcome: Outcome): (Paragraph | Table)[] {
 }
 
 /** Top and foot of every page: the marking, the council and whose document; the page number of the total. */
-function pageMarks(marks: PageMarks): { headers: { default: Header }; footers: { default: Footer } } {
+export function pageMarks(marks: PageMarks): { headers: { default: Header }; footers: { default: Footer } } {
   const small = { size: 18 };
   return {
     headers: {

@@ -70,18 +70,18 @@ export function pdfText(text: string): string {
   return out;
 }
 
-const MARGIN = 50;
+export const MARGIN = 50;
 /** Longer cell text than this could make a table row taller than a page. */
 const LONGEST_CELL = 1200;
 const GREY = '#505a5f';
 
-function heading(doc: Pdf, text: string, size: number, before = 10) {
+export function heading(doc: Pdf, text: string, size: number, before = 10) {
   if (doc.y > doc.page.height - MARGIN - 80) doc.addPage();
   doc.moveDown(before / 12).font('Helvetica-Bold').fontSize(size).fillColor('black').text(pdfText(text));
   doc.moveDown(0.3);
 }
 
-function body(doc: Pdf, text: string, options: { bold?: boolean; italic?: boolean; color?: string; indent?: number } = {}) {
+export function body(doc: Pdf, text: string, options: { bold?: boolean; italic?: boolean; color?: string; indent?: number } = {}) {
   const font = options.bold ? 'Helvetica-Bold' : options.italic ? 'Helvetica-Oblique' : 'Helvetica';
   doc.font(font).fontSize(10).fillColor(options.color ?? 'black').text(pdfText(text), { indent: options.indent ?? 0, paragraphGap: 2 });
 }
@@ -92,7 +92,7 @@ function bullets(doc: Pdf, items: string[], numbered = false) {
 }
 
 /** Room for the next `height` points, or a new page. */
-function keepRoom(doc: Pdf, height: number) {
+export function keepRoom(doc: Pdf, height: number) {
   if (doc.y + height > doc.page.height - MARGIN) doc.addPage();
 }
 
@@ -188,7 +188,7 @@ function table(doc: Pdf, block: Extract<DocumentBlock, { type: 'table' }>) {
   doc.x = MARGIN;
 }
 
-function block(doc: Pdf, item: DocumentBlock) {
+export function block(doc: Pdf, item: DocumentBlock) {
   switch (item.type) {
     case 'guidance':
       body(doc, linkedTextPlain(item.text), { italic: true });
@@ -232,7 +232,7 @@ function block(doc: Pdf, item: DocumentBlock) {
  * The marking, the council and whose document at the top of every page; the same with the page
  * number at its foot. Drawn once every page exists (pages are buffered), so the total is known.
  */
-function markPages(doc: Pdf, marks: PageMarks) {
+export function markPages(doc: Pdf, marks: PageMarks) {
   const range = doc.bufferedPageRange();
   for (let index = range.start; index < range.start + range.count; index += 1) {
     doc.switchToPage(index);
