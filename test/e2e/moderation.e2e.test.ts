@@ -78,7 +78,7 @@ describeInBrowser('moderating an audit in Chromium', () => {
   /** Where the keyboard focus is now: the id of the focused element. */
   const focusedId = (page: Page) => page.evaluate(() => document.activeElement?.id ?? '');
 
-  it('regrades a section and the overall grade with reasons, refusing a change without its reason', async () => {
+  it('regrades a section and the overall grade with reasons, refusing a change without its reason', { timeout: 90_000 }, async () => {
     const page = moderator;
     const id = t.seeded.audits.regrade;
     await page.goto(`/audits/${id}`);
@@ -219,7 +219,7 @@ describeInBrowser('moderating an audit in Chromium', () => {
     await auditor.context().close();
   });
 
-  it("asks Lambeth's second line quality assurance with the form's own fields, and tracks the second line's action", async () => {
+  it("asks Lambeth's second line quality assurance with the form's own fields, and tracks the second line's action", { timeout: 90_000 }, async () => {
     const page = moderator;
     const id = t.seeded.audits.secondLine;
     await page.goto(`/audits/${id}/moderate`);
