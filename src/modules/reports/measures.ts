@@ -1,8 +1,9 @@
 import type { Db } from '../../db/index.ts';
-import type { Grade } from '../../db/types.ts';
+import type { Grade, LegalStatus } from '../../db/types.ts';
 import type { DataScope } from '../../platform/access.ts';
 import type { IsoDate } from '../../platform/working-days.ts';
-import { countTrackerAuditsBy, type AuditGroup } from '../audits/queries.ts';
+import { countTrackerAuditsBy, RE_AUDIT_OUTCOMES, selectStageSpans, TIMED_STAGES, type AuditGroup, type StageClock, type TimedStage } from '../audits/queries.ts';
+import { workingDaysBetween } from '../../platform/working-days.ts';
 import { DEFAULT_FILTERS, GRADES, trackerSearchParams, type TrackerFilters } from '../audits/tracker.ts';
 import { countActions, selectActions, type ActionCriteria } from '../actions/queries.ts';
 import { actionSearchParams, DEFAULT_ACTION_FILTERS, type ActionFilters } from '../actions/service.ts';
@@ -19,8 +20,15 @@ import type { ReportPeriod } from './period.ts';
  * (`audits.service_id`, `audits.team_id`), even if the child has moved since.
  */
 
-/** The report's own filters: the same ids the tracker filters by. */
-export type ReportFilters = { service?: string | undefined; team?: string | undefined; tool?: string | undefined };
+/** The report's own filters: the same ids and codes the tracker filters by. */
+export type ReportFilters = {
+  service?: string | undefined;
+  team?: string | undefined;
+  tool?: string | undefined;
+  locality?: string | undefined;
+  legalStatus?: LegalStatus | undefined;
+  auditor?: string | undefined;
+};
 
 /**
  * A number on the report and the tracker link that lists the audits behind it. No link only
@@ -30,7 +38,8 @@ export type Figure = { n: number; href: string | null };
 
 type Criteria = Partial<TrackerFilters>;
 
-export type MeasureContext = { db: Db; scope: DataScope; filters: ReportFilters; today: IsoDate };
+/** `stageClock`: the organisation's timescales and bank holidays, for "on time". */
+export type MeasureContext = { db: Db; scope: DataScope; filters: ReportFilters; today: IsoDate; stageClock: StageClock };
 
 function criteriaOf(context: MeasureContext, criteria: Criteria): TrackerFilters {
   return { ...DEFAULT_FILTERS, ...context.filters, ...criteria };
@@ -43,7 +52,7 @@ export function trackerHref(criteria: TrackerFilters): string {
 
 async function countBy<G extends AuditGroup>(context: MeasureContext, criteria: Criteria, groups: readonly G[]) {
   const full = criteriaOf(context, criteria);
-  const rows = await countTrackerAuditsBy(context.db, context.scope, full, context.today, groups);
+  const rows = await countTrackerAuditsBy(context.db, context.scope, { ...full, stageClock: context.stageClock }, context.today, groups);
   return { full, rows };
 }
 
@@ -85,6 +94,53 @@ export async function activityMeasure(context: MeasureContext, period: ReportPer
   return { totals, overdue, byService: breakdown(services), byTeam: breakdown(teams) };
 }
 
+// ——— Timeliness ———
+
+export type StageTimeliness = {
+  stage: TimedStage;
+  /** Working days the stage is given; null for the auditor's, whose deadline is the due date allocation set. */
+  days: number | null;
+  ended: Figure;
+  onTime: Figure;
+  late: Figure;
+  onTimeShare: number | null;
+  /** Working days from the stage's start to its end, the middle value; null when none ended. */
+  medianWorkingDays: number | null;
+};
+
+/**
+ * Each stage that ended in the period (its end on one of the period's UK days): how many, how
+ * many within the stage's timescale and how many late, and the median working days it took.
+ */
+export async function timelinessMeasure(context: MeasureContext, period: ReportPeriod): Promise<StageTimeliness[]> {
+  const holidays = new Set(context.stageClock.holidays);
+  const results: StageTimeliness[] = [];
+  for (const stage of TIMED_STAGES) {
+    const ended: Criteria = { stage, stageEndedFrom: period.from, stageEndedTo: period.to };
+    const spans = await selectStageSpans(context.db, context.scope, { ...criteriaOf(context, ended), stage, stageClock: context.stageClock }, context.today);
+    const onTime = sum((await countBy(context, { ...ended, stageOnTime: 'yes' }, [] as const)).rows);
+    const total = spans.length;
+    results.push({
+      stage,
+      days: stage === 'auditor' ? null : context.stageClock.days[stage],
+      ended: figure(context, ended, total),
+      onTime: figure(context, { ...ended, stageOnTime: 'yes' }, onTime),
+      late: figure(context, { ...ended, stageOnTime: 'no' }, total - onTime),
+      onTimeShare: total ? onTime / total : null,
+      medianWorkingDays: median(spans.map((span) => workingDaysBetween(span.started_on, span.ended_on, holidays))),
+    });
+  }
+  return results;
+}
+
+/** The middle value (the mean of the two middle ones for an even count); null for none. */
+export function median(values: readonly number[]): number | null {
+  if (!values.length) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
 // ——— Grades ———
 
 /** The audits whose grade the period reports: those moderated in it, by their final grade. */
@@ -107,16 +163,16 @@ function distribution(context: MeasureContext, criteria: Criteria, rows: readonl
   return { total, grades, goodOrBetter: total.n ? goodOrBetterCount / total.n : null, goodOrBetterCount };
 }
 
-/** The final-grade distribution of the period, in all, by service and by team. */
+/** The final-grade distribution of the period, in all, by service, team, legal status and tool. */
 export async function gradesMeasure(context: MeasureContext, period: ReportPeriod) {
   const criteria = gradedInPeriod(period);
-  const { rows } = await countBy(context, criteria, ['service', 'team', 'finalGrade'] as const);
-  const split = (key: 'service' | 'team') =>
+  const { rows } = await countBy(context, criteria, ['service', 'team', 'legalStatus', 'tool', 'finalGrade'] as const);
+  const split = (key: 'service' | 'team' | 'legalStatus' | 'tool') =>
     [...new Set(rows.map((row) => row[key]))].map((id) => {
       const found = distribution(context, { ...criteria, ...(id ? { [key]: id } : {}) }, rows.filter((row) => row[key] === id));
       return { id, ...(id ? found : unlinked(found)) };
     });
-  return { overall: distribution(context, criteria, rows), byService: split('service'), byTeam: split('team') };
+  return { overall: distribution(context, criteria, rows), byService: split('service'), byTeam: split('team'), byLegalStatus: split('legalStatus'), byTool: split('tool') };
 }
 
 /** The final-grade distribution of each of several periods (the trend, the comparisons). */
@@ -165,6 +221,29 @@ export async function calibrationMeasure(context: MeasureContext, period: Report
       return { id, ...found, total: strip(found.total), matrix: found.matrix.map((row) => row.map(strip)) };
     });
   return { overall: calibration(context, criteria, rows), byAuditor: per('auditor'), byModerator: per('moderator') };
+}
+
+// ——— Inadequate audits, case directions and re-audits ———
+
+/**
+ * Audits graded Inadequate in the period: by the auditor (submitted in the period) and finally
+ * (moderated in it); case directions given and reviewed in the period and reviews overdue today;
+ * re-audits moderated in the period, by how their final grade compares with the first audit's.
+ */
+export async function inadequateMeasure(context: MeasureContext, period: ReportPeriod) {
+  const count = async (criteria: Criteria): Promise<Figure> => figure(context, criteria, sum((await countBy(context, criteria, [] as const)).rows));
+  const reAudits: Criteria = { ...gradedInPeriod(period), reAudit: 'yes' };
+  const outcomes = {} as Record<(typeof RE_AUDIT_OUTCOMES)[number], Figure>;
+  for (const outcome of RE_AUDIT_OUTCOMES) outcomes[outcome] = await count({ ...reAudits, reAuditOutcome: outcome });
+  return {
+    auditorInadequate: await count({ ...eventInPeriod('submitted', period), auditorGrade: 'inadequate' }),
+    finalInadequate: await count({ ...gradedInPeriod(period), finalGrade: 'inadequate' }),
+    directed: await count({ directedFrom: period.from, directedTo: period.to }),
+    directionReviewed: await count({ directionReviewedFrom: period.from, directionReviewedTo: period.to }),
+    directionReviewOverdue: await count({ directionReviewOverdue: 'yes' }),
+    reAudits: await count(reAudits),
+    reAuditOutcomes: outcomes,
+  };
 }
 
 // ——— Actions ———

@@ -3,7 +3,7 @@ import type { AppDependencies } from '../../platform/http/types.ts';
 import { GRADE_LABELS, GRADES } from '../audits/tracker.ts';
 import { ACTIVITY_EVENTS } from './measures.ts';
 import { periodChoices, periodValue } from './period.ts';
-import { buildReport } from './report.ts';
+import { buildReport, STAGE_NAMES } from './report.ts';
 
 const EVENT_LABELS = { allocated: 'Allocated', submitted: 'Submitted', moderated: 'Moderated', closed: 'Closed' } as const;
 
@@ -20,6 +20,7 @@ export async function reportRoutes(app: FastifyInstance, deps: AppDependencies) 
       choices: periodChoices(request.today),
       grades: GRADES.map((grade) => ({ grade, label: GRADE_LABELS[grade] })),
       events: ACTIVITY_EVENTS.map((event) => ({ event, label: EVENT_LABELS[event] })),
+      stageNames: STAGE_NAMES,
     });
   });
 }

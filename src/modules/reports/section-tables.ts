@@ -1,0 +1,90 @@
+import { GRADE_LABELS, GRADES } from '../audits/tracker.ts';
+import type { Figure, GradeDistribution } from './measures.ts';
+import { STAGE_NAMES, type Report } from './report.ts';
+
+/**
+ * The data tables of the report's sections on stage timeliness, grades by legal status and by
+ * tool, and Inadequate audits and re-audits, in one generic shape that the exports (DOCX, PDF,
+ * CSV, XLSX) lay out. A cell keeps the figure's drill-down link, so an export can link each
+ * number to the tracker as the page does.
+ */
+export type ReportTable = { id: string; section: string; title: string; columns: string[]; rows: { text: string; href?: string | null }[][] };
+
+type Cell = ReportTable['rows'][number][number];
+
+const text = (value: string): Cell => ({ text: value });
+const figure = (value: Figure): Cell => ({ text: value.n.toLocaleString('en-GB'), href: value.n ? value.href : null });
+const percent = (share: number | null): Cell => text(share === null ? '—' : `${Math.round(share * 1000) / 10}%`);
+
+export function sectionTables(report: Report): ReportTable[] {
+  return [timelinessTable(report), gradesTable(report, 'legal-status'), gradesTable(report, 'tool'), inadequateTable(report), reAuditTable(report)];
+}
+
+function timelinessTable(report: Report): ReportTable {
+  return {
+    id: 'stage-timeliness',
+    section: 'Activity',
+    title: 'Stages ended in the period, within their timescale or late',
+    columns: ['Stage', 'Timescale', 'Ended', 'On time', 'Late', '% on time', 'Median working days'],
+    rows: report.timeliness.map((row) => [
+      text(STAGE_NAMES[row.stage]),
+      text(row.days === null ? 'By the due date set at allocation' : `${row.days} working days`),
+      figure(row.ended),
+      figure(row.onTime),
+      figure(row.late),
+      percent(row.onTimeShare),
+      text(row.medianWorkingDays === null ? '—' : String(row.medianWorkingDays)),
+    ]),
+  };
+}
+
+function gradesTable(report: Report, by: 'legal-status' | 'tool'): ReportTable {
+  const rows = by === 'tool' ? report.grades.byTool : report.grades.byLegalStatus;
+  const names: Record<string, string> = by === 'tool' ? report.names.tools : report.names.legalStatuses;
+  const heading = by === 'tool' ? 'Audit tool' : 'Legal status';
+  return {
+    id: `grades-by-${by}`,
+    section: 'Grades',
+    title: `Final grades by ${heading.toLowerCase()}`,
+    columns: [heading, ...GRADES.map((grade) => GRADE_LABELS[grade]), 'All graded', 'Good or better'],
+    rows: rows.map((row: GradeDistribution & { id: string | null }) => [
+      text((row.id && names[row.id]) || 'Not recorded'),
+      ...GRADES.map((grade) => figure(row.grades[grade])),
+      figure(row.total),
+      percent(row.goodOrBetter),
+    ]),
+  };
+}
+
+function inadequateTable(report: Report): ReportTable {
+  const inadequate = report.inadequate;
+  return {
+    id: 'inadequate',
+    section: 'Inadequate audits and re-audits',
+    title: 'Inadequate audits and case directions',
+    columns: ['What', 'Audits'],
+    rows: [
+      [text('Graded Inadequate by the auditor (submitted in the period)'), figure(inadequate.auditorInadequate)],
+      [text('Inadequate after moderation (moderated in the period)'), figure(inadequate.finalInadequate)],
+      [text('Case direction given in the period'), figure(inadequate.directed)],
+      [text('Case direction reviewed in the period'), figure(inadequate.directionReviewed)],
+      [text('Case direction review overdue today'), figure(inadequate.directionReviewOverdue)],
+    ],
+  };
+}
+
+function reAuditTable(report: Report): ReportTable {
+  const { reAuditOutcomes, reAudits } = report.inadequate;
+  return {
+    id: 're-audits',
+    section: 'Inadequate audits and re-audits',
+    title: 'Re-audits moderated in the period, against the first audit’s final grade',
+    columns: ['Outcome', 'Re-audits'],
+    rows: [
+      [text('Improved'), figure(reAuditOutcomes.improved)],
+      [text('Same grade'), figure(reAuditOutcomes.same)],
+      [text('Worse'), figure(reAuditOutcomes.worse)],
+      [text('All re-audits moderated'), figure(reAudits)],
+    ],
+  };
+}
