@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditStatus, Grade, LegalStatus } from '../src/db/types.ts';
 import { fixedClock } from '../src/platform/clock.ts';
 import { median } from '../src/modules/reports/measures.ts';
+import { STANDARD_SCALES } from '../src/modules/tools/scales.ts';
 import { createTestApp, type TestApp } from './support/app.ts';
 import { createAudit, createAuditTool, createChild } from './support/audits.ts';
 import { testDrivers } from './support/database.ts';
@@ -98,6 +99,37 @@ const PLAN: Planned[] = [
   },
 ];
 
+/**
+ * The tools' graded sections: the case file audit's "assessment" section declares its domain, its
+ * "oversight" section none; the fostering audit declares no domains at all and grades on
+ * Telford's 1–5 scale (which maps 1–4 to Ofsted's grades, 5 is N/A).
+ */
+const scale = (id: string) => STANDARD_SCALES.find((candidate) => candidate.id === id)!;
+const DEFINITIONS = {
+  a: {
+    header: [],
+    scales: [scale('ofsted')],
+    sections: [
+      { key: 'assessment', title: 'Assessment', domain: 'assessment', answers: [{ key: 'assessment_grade', kind: 'judgement', label: 'Grade', scale: 'ofsted' }] },
+      { key: 'oversight', title: 'Oversight', answers: [{ key: 'oversight_grade', kind: 'judgement', label: 'Grade', scale: 'ofsted' }] },
+    ],
+  },
+  b: {
+    header: [],
+    scales: [scale('telford_quality')],
+    sections: [{ key: 'quality', title: 'Quality', answers: [{ key: 'quality_grade', kind: 'judgement', label: 'Measure', scale: 'telford_quality' }] }],
+  },
+};
+/** Section judgements as [audit (index in PLAN), section, auditor's grade, moderator's grade]. */
+const JUDGEMENTS: [number, string, string, string][] = [
+  [0, 'assessment', 'good', 'good'],
+  [0, 'oversight', 'good', 'requires_improvement'],
+  [0, 'overall', 'good', 'good'],
+  [1, 'assessment', 'good', 'requires_improvement'],
+  [2, 'assessment', 'inadequate', 'inadequate'],
+  [7, 'quality', '1', '2'],
+];
+
 const TODAY = new Date('2026-11-15T12:00:00Z');
 const at = (day: string) => `${day}T10:00:00Z`;
 const STATUS_AFTER: Record<string, [AuditStatus, AuditStatus]> = {
@@ -135,7 +167,19 @@ describe.each(testDrivers())('report sections on %s', (driver) => {
     t = await createTestApp(driver, {}, fixedClock(TODAY));
     council = await createSmallCouncil(t.db);
     const org = council.organisation.id;
-    const tools = { a: await createAuditTool(t.db, org), b: await createAuditTool(t.db, org, { key: 'fostering', name: 'Fostering audit' }) };
+    // Each tool's edition carries its definition (a published edition never changes, so it is made with it).
+    const withDefinition = async (tool: { toolId: string }, key: 'a' | 'b') => {
+      const edition = await t.db
+        .insertInto('audit_tool_editions')
+        .values({ organisation_id: org, tool_id: tool.toolId, edition: '2026.2', definition: JSON.stringify(DEFINITIONS[key]), source: 'test' })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      return { editionId: edition.id };
+    };
+    const tools = {
+      a: await withDefinition(await createAuditTool(t.db, org), 'a'),
+      b: await withDefinition(await createAuditTool(t.db, org, { key: 'fostering', name: 'Fostering audit' }), 'b'),
+    };
     const ids: string[] = [];
     for (const [i, plan] of PLAN.entries()) {
       const team = council.teams[plan.team];
@@ -182,9 +226,14 @@ describe.each(testDrivers())('report sections on %s', (driver) => {
           .execute();
       }
     }
+    for (const [audit, section, auditorGrade, finalGrade] of JUDGEMENTS) {
+      for (const [stage, grade] of [['auditor', auditorGrade], ['moderator', finalGrade]] as const) {
+        await t.db.insertInto('audit_judgements').values({ audit_id: ids[audit]!, organisation_id: org, section_key: section, stage, grade, reason: null }).execute();
+      }
+    }
     lead = new TestClient(t.app);
     await lead.signIn(council.users.qa_lead.email, PASSWORD);
-  }, 120_000);
+  }, 240_000);
   afterAll(async () => t?.close());
 
   it('shows each stage’s completion within its timescale as counted by hand', async () => {
@@ -240,6 +289,36 @@ describe.each(testDrivers())('report sections on %s', (driver) => {
     expect(pageText(refused.body)).toContain('Choose a legal status from the list');
   });
 
+  it('shows section judgements by practice domain, on the Ofsted scale and on their own, with moderation by domain', async () => {
+    const html = (await lead.get('/reports')).body;
+    const ofsted = 'Section judgements by practice domain, on the Ofsted scale';
+    // Columns: Outstanding, Good, Requires improvement, Inadequate, All judgements, Good or better.
+    expect(row(html, ofsted, 'Assessment')).toEqual(['0', '1', '1', '1', '3', '33.3% Small numbers']);
+    // Not mapped: the oversight section (A1, Requires improvement) and the fostering tool's Telford 2 (Good).
+    expect(row(html, ofsted, 'Not mapped')).toEqual(['0', '1', '1', '0', '2', '50% Small numbers']);
+    const own = 'Section judgements on the Quality of case file measure scale, by practice domain';
+    // Columns: Exceeds good, Good, Requires improvement, Inadequate, N/A, All judgements.
+    expect(row(html, own, 'Not mapped')).toEqual(['0', '1', '0', '0', '0', '1']);
+    expect(html).not.toContain('Section judgements on the Ofsted judgement scale');
+    const moderation = 'Moderation of section judgements, by practice domain';
+    // Columns: judgements, kept, raised, lowered.
+    expect(row(html, moderation, 'Assessment').slice(0, 4)).toEqual(['3', '2', '0', '1']);
+    expect(row(html, moderation, 'Not mapped').slice(0, 4)).toEqual(['2', '0', '0', '2']);
+  });
+
+  it('drills down from a domain’s judgements to the audits that have them', async () => {
+    const html = (await lead.get('/reports')).body;
+    const links = [...html.matchAll(/<a class="govuk-link" href="(\/audits\?[^"]+)" data-audits="(\d+)">([\d,]+)</g)].map((match) => ({ href: match[1]!.replaceAll('&amp;', '&'), audits: Number(match[2]) }));
+    expect(links.length).toBe(6);
+    for (const link of links) {
+      const shown = /Showing [\d,]+ to [\d,]+ of ([\d,]+)/.exec(pageText((await lead.get(link.href)).body))?.[1];
+      expect({ href: link.href, audits: Number(shown) }).toEqual(link);
+    }
+    // Telford's 2 on its own scale and as Good on Ofsted's: the same audit (A8).
+    const own = links.find((link) => link.href.includes('domainGrade=telford_quality%3A2'));
+    expect(own?.audits).toBe(1);
+  }, 120_000);
+
   it('drills down: every figure links to the tracker, which lists exactly that many audits', async () => {
     for (const query of ['', `?locality=${council.localities.north.id}`]) {
       const html = (await lead.get(`/reports${query}`)).body;
@@ -255,7 +334,7 @@ describe.each(testDrivers())('report sections on %s', (driver) => {
         expect({ href: link.href, n: Number(shown?.replace(',', '')) }).toEqual(link);
       }
     }
-  });
+  }, 240_000);
 
   it('shows an empty period as zeros and says so', async () => {
     const html = (await lead.get('/reports?period=q:2020-1')).body;

@@ -115,6 +115,11 @@ export type TrackerCriteria = {
   directionReviewedFrom?: string | undefined;
   directionReviewedTo?: string | undefined;
   directionReviewOverdue?: 'yes' | undefined;
+  /** Audits with a final (moderated) judgement in this practice domain, at this grade if given. */
+  domain?: string | undefined;
+  domainGrade?: string | undefined;
+  /** What `domain` and `domainGrade` mean in judgement rows, resolved from the tool editions by the caller. */
+  domainJudgements?: { editionId: string; sectionKey: string; grades: string[] }[] | undefined;
   sort: SortKey;
   order: 'asc' | 'desc';
 };
@@ -257,6 +262,16 @@ function reportConditions(criteria: TrackerCriteria, today: IsoDate): Expression
   if (directed.length) conditions.push(direction(sql.join(directed, sql` and `)));
   const reviewed = onUkDays(sql.ref('case_directions.reviewed_at'), criteria.directionReviewedFrom, criteria.directionReviewedTo);
   if (reviewed.length) conditions.push(direction(sql.join(reviewed, sql` and `)));
+  if (criteria.domain) {
+    const sets = criteria.domainJudgements;
+    if (!sets) throw new Error('a domain filter needs its judgement rows resolved from the tool editions');
+    const matches = sets.map((set) => sql`(audits.tool_edition_id = ${set.editionId} and j.section_key = ${set.sectionKey} and j.grade in (${sql.join(set.grades)}))`);
+    conditions.push(
+      sets.length
+        ? sql<SqlBool>`exists (select 1 from audit_judgements j where j.audit_id = audits.id and j.stage = 'moderator' and (${sql.join(matches, sql` or `)}))`
+        : sql<SqlBool>`false`,
+    );
+  }
   if (criteria.directionReviewOverdue) conditions.push(direction(sql`case_directions.reviewed_at is null and case_directions.review_due_on < ${today}::date`));
   return conditions;
 }
@@ -268,6 +283,24 @@ export async function selectStageSpans(db: Db, scope: DataScope, criteria: Track
     .select([sql<string>`${start}::text`.as('started_on'), sql<string>`${end}::text`.as('ended_on')])
     .execute();
   return rows.filter((row) => row.started_on !== null && row.ended_on !== null);
+}
+
+/** Each tool edition's definition, for the practice domains of its judgements. */
+export async function selectEditionDefinitions(db: Db, organisationId: string) {
+  return db.selectFrom('audit_tool_editions').select(['id', 'tool_id', 'definition']).where('organisation_id', '=', organisationId).execute();
+}
+
+/**
+ * The section judgements of the matching audits as moderation left them, each beside the
+ * auditor's grade for the same section: one row per audit and section (the overall grade is the
+ * audit's own final grade, counted elsewhere).
+ */
+export async function selectFinalJudgements(db: Db, scope: DataScope, criteria: TrackerCriteria, today: IsoDate) {
+  return filteredAudits(db, scope, criteria, today)
+    .innerJoin('audit_judgements as final', (join) => join.onRef('final.audit_id', '=', 'audits.id').on('final.stage', '=', 'moderator').on('final.section_key', '<>', 'overall'))
+    .leftJoin('audit_judgements as first', (join) => join.onRef('first.audit_id', '=', 'audits.id').on('first.stage', '=', 'auditor').onRef('first.section_key', '=', 'final.section_key'))
+    .select(['audits.id as audit_id', 'audits.tool_edition_id as edition_id', 'final.section_key', 'first.grade as auditor_grade', 'final.grade as final_grade'])
+    .execute();
 }
 
 export async function countTrackerAudits(db: Db, scope: DataScope, criteria: TrackerCriteria, today: IsoDate): Promise<number> {

@@ -5,8 +5,10 @@ import { holidayCalendarFor } from '../org/calendar.ts';
 import { timescalesFor } from './transitions.ts';
 import { dataScope, type Principal } from '../../platform/access.ts';
 import type { FieldError } from '../../platform/errors.ts';
+import { domainJudgementSets, gradedSections, isDomain, type DomainGrade, type GradedSection } from './domain-judgements.ts';
 import {
   countTrackerAudits,
+  selectEditionDefinitions,
   RE_AUDIT_OUTCOMES,
   selectTrackerAudits,
   SORT_KEYS,
@@ -179,6 +181,8 @@ export const trackerFilterSchema = z
     directionReviewedFrom: optionalDateField('Case direction reviewed from'),
     directionReviewedTo: optionalDateField('Case direction reviewed to'),
     directionReviewOverdue: z.preprocess(blankToUndefined, z.enum(['yes'], { error: 'Case direction review overdue must be yes' }).optional()),
+    domain: z.preprocess(blankToUndefined, z.string().trim().refine(isDomain, 'Choose a practice domain from the list').optional()),
+    domainGrade: z.preprocess(blankToUndefined, z.string().trim().max(100).regex(/^[a-z0-9_-]+(:[\w .-]+)?$/i, 'Choose a grade from the list').optional()),
     sort: z.preprocess(blankToUndefined, z.enum(SORT_KEYS, { error: 'Choose a column to sort by' }).default('allocated')),
     order: z.preprocess(blankToUndefined, z.enum(['asc', 'desc'], { error: 'Sort order must be asc or desc' }).default('desc')),
   })
@@ -195,6 +199,7 @@ export const trackerFilterSchema = z
     for (const key of ['stageEndedFrom', 'stageEndedTo', 'stageOnTime'] as const) {
       if (filters[key] && !filters.stage) context.addIssue({ code: 'custom', path: ['stage'], message: 'Choose a stage from the list' });
     }
+    if (filters.domainGrade && !filters.domain) context.addIssue({ code: 'custom', path: ['domain'], message: 'Choose a practice domain from the list' });
   });
 
 export type TrackerFilters = z.infer<typeof trackerFilterSchema>;
@@ -224,6 +229,8 @@ export const REPORT_FILTER_KEYS = [
   'directionReviewedFrom',
   'directionReviewedTo',
   'directionReviewOverdue',
+  'domain',
+  'domainGrade',
 ] as const;
 
 // Compile-time check: what the schema gives is what the queries take.
@@ -360,7 +367,11 @@ export async function listTrackerAudits(
 ): Promise<{ rows: TrackerAudit[]; total: number }> {
   const scope = dataScope(principal, 'audits.view');
   const page = paging ? { offset: (paging.page - 1) * paging.pageSize, limit: paging.pageSize } : null;
-  const criteria: TrackerCriteria = filters.stageOnTime ? { ...filters, stageClock: await stageClockFor(db, principal.organisationId) } : filters;
+  const criteria: TrackerCriteria = {
+    ...filters,
+    ...(filters.stageOnTime ? { stageClock: await stageClockFor(db, principal.organisationId) } : {}),
+    ...(filters.domain ? { domainJudgements: await domainJudgementsFor(db, principal.organisationId, filters.domain, filters.domainGrade) } : {}),
+  };
   const found = await selectTrackerAudits(db, scope, criteria, page, today);
   // A short first page is the whole answer; only count separately when there may be more.
   const total = page && (found.length === page.limit || page.offset > 0) ? await countTrackerAudits(db, scope, criteria, today) : found.length + (page?.offset ?? 0);
@@ -375,6 +386,16 @@ export async function stageClockFor(db: Db, organisationId: string): Promise<Sta
     days: { moderation: timescales.moderationDays, distribution: timescales.distributionDays, feedback: timescales.feedbackDays },
     holidays: [...calendar].sort(),
   };
+}
+
+/** Every graded section of the organisation's tool editions, with its practice domain and scale. */
+export async function gradedSectionsFor(db: Db, organisationId: string): Promise<GradedSection[]> {
+  return (await selectEditionDefinitions(db, organisationId)).flatMap((edition) => gradedSections(edition.id, edition.definition));
+}
+
+/** The judgement rows a domain (and grade) filter means, across the organisation's tool editions. */
+async function domainJudgementsFor(db: Db, organisationId: string, domain: string, grade: string | undefined) {
+  return isDomain(domain) ? domainJudgementSets(await gradedSectionsFor(db, organisationId), domain, grade as DomainGrade | undefined) : [];
 }
 
 /** How many audits the person can see at all: tells "none yet" from "none match". */

@@ -2,7 +2,10 @@ import type { Db } from '../../db/index.ts';
 import type { Grade, LegalStatus } from '../../db/types.ts';
 import type { DataScope } from '../../platform/access.ts';
 import type { IsoDate } from '../../platform/working-days.ts';
-import { countTrackerAuditsBy, RE_AUDIT_OUTCOMES, selectStageSpans, TIMED_STAGES, type AuditGroup, type StageClock, type TimedStage } from '../audits/queries.ts';
+import { NOT_MAPPED, domainLabel, type DomainOrNotMapped } from '../tools/domains.ts';
+import { PRACTICE_DOMAINS } from '../tools/schema.ts';
+import type { GradedSection } from '../audits/domain-judgements.ts';
+import { countTrackerAuditsBy, RE_AUDIT_OUTCOMES, selectFinalJudgements, selectStageSpans, TIMED_STAGES, type AuditGroup, type StageClock, type TimedStage } from '../audits/queries.ts';
 import { workingDaysBetween } from '../../platform/working-days.ts';
 import { DEFAULT_FILTERS, GRADES, trackerSearchParams, type TrackerFilters } from '../audits/tracker.ts';
 import { countActions, selectActions, type ActionCriteria } from '../actions/queries.ts';
@@ -34,7 +37,7 @@ export type ReportFilters = {
  * A number on the report and the tracker link that lists the audits behind it. No link only
  * for audits with no team or service recorded, which the tracker cannot filter to.
  */
-export type Figure = { n: number; href: string | null };
+export type Figure = { n: number; href: string | null; audits?: number };
 
 type Criteria = Partial<TrackerFilters>;
 
@@ -221,6 +224,84 @@ export async function calibrationMeasure(context: MeasureContext, period: Report
       return { id, ...found, total: strip(found.total), matrix: found.matrix.map((row) => row.map(strip)) };
     });
   return { overall: calibration(context, criteria, rows), byAuditor: per('auditor'), byModerator: per('moderator') };
+}
+
+// ——— Practice domains ———
+
+type Cell = { judgements: number; audits: Set<string> };
+const DOMAIN_ORDER: DomainOrNotMapped[] = [...(Object.keys(PRACTICE_DOMAINS) as DomainOrNotMapped[]), NOT_MAPPED];
+
+/** A count of judgements, linked to the tracker's audits that have such a judgement (`audits` of them). */
+export type DomainFigure = Figure & { audits: number };
+
+export type DomainRow = { domain: DomainOrNotMapped; label: string; cells: Record<string, DomainFigure>; total: number; goodOrBetter: number | null };
+export type OwnScale = { scaleId: string; label: string; options: { key: string; label: string }[]; rows: DomainRow[] };
+export type DomainCalibration = { domain: DomainOrNotMapped; label: string; total: number; kept: number; raised: number; lowered: number; kappa: Kappa | null };
+
+/**
+ * Section judgements of the audits moderated in the period, as moderation left them, by practice
+ * domain across tools: on the Ofsted scale wherever the tool's scale maps to it, and on each
+ * other scale's own terms (Telford's 1–5 with N/A appears in both); and, per domain, how the
+ * moderator changed the auditor's judgements (on the Ofsted scale). A count is of judgements; its
+ * link lists the audits that have such a judgement, and says how many.
+ */
+export async function domainMeasure(context: MeasureContext, period: ReportPeriod, sections: readonly GradedSection[]) {
+  const criteria = gradedInPeriod(period);
+  const rows = await selectFinalJudgements(context.db, context.scope, { ...criteriaOf(context, criteria), stageClock: context.stageClock }, context.today);
+  const bySection = new Map(sections.map((section) => [`${section.editionId}|${section.sectionKey}`, section]));
+  const ofsted = new Map<DomainOrNotMapped, Map<string, Cell>>();
+  const own = new Map<string, { section: GradedSection; cells: Map<DomainOrNotMapped, Map<string, Cell>> }>();
+  const pairs = new Map<DomainOrNotMapped, number[][]>();
+  const add = (map: Map<DomainOrNotMapped, Map<string, Cell>>, domain: DomainOrNotMapped, key: string, auditId: string) => {
+    const inDomain = map.get(domain) ?? new Map<string, Cell>();
+    const cell = inDomain.get(key) ?? { judgements: 0, audits: new Set<string>() };
+    cell.judgements += 1;
+    cell.audits.add(auditId);
+    inDomain.set(key, cell);
+    map.set(domain, inDomain);
+  };
+  for (const row of rows) {
+    const section = bySection.get(`${row.edition_id}|${row.section_key}`);
+    if (!section) continue;
+    const final = section.options.find((option) => option.value === row.final_grade);
+    if (!final) continue;
+    if (final.ofsted) add(ofsted, section.domain, final.ofsted, row.audit_id);
+    if (section.scaleId !== 'ofsted') {
+      const scale = own.get(section.scaleId) ?? { section, cells: new Map() };
+      add(scale.cells, section.domain, final.value, row.audit_id);
+      own.set(section.scaleId, scale);
+    }
+    const first = section.options.find((option) => option.value === row.auditor_grade)?.ofsted;
+    if (first && final.ofsted) {
+      const matrix = pairs.get(section.domain) ?? GRADES.map(() => GRADES.map(() => 0));
+      matrix[GRADES.indexOf(first)]![GRADES.indexOf(final.ofsted)]! += 1;
+      pairs.set(section.domain, matrix);
+    }
+  }
+  const domainFigure = (domain: DomainOrNotMapped, grade: string, cell: Cell | undefined): DomainFigure => ({
+    n: cell?.judgements ?? 0,
+    audits: cell?.audits.size ?? 0,
+    href: trackerHref(criteriaOf(context, { ...criteria, domain, domainGrade: grade })),
+  });
+  const domainRows = (map: Map<DomainOrNotMapped, Map<string, Cell>>, keys: string[]): DomainRow[] =>
+    DOMAIN_ORDER.filter((domain) => map.has(domain)).map((domain) => {
+      const cells = Object.fromEntries(keys.map((key) => [key, domainFigure(domain, key, map.get(domain)!.get(key))]));
+      const total = Object.values(cells).reduce((a, cell) => a + cell.n, 0);
+      const good = (cells.outstanding?.n ?? 0) + (cells.good?.n ?? 0);
+      return { domain, label: domainLabel(domain), cells, total, goodOrBetter: total ? good / total : null };
+    });
+  const ownScales: OwnScale[] = [...own.entries()].map(([scaleId, { section, cells }]) => {
+    const options = section.options.map((option) => ({ key: `${scaleId}:${option.value}`, label: option.label }));
+    const keyed = new Map([...cells.entries()].map(([domain, values]) => [domain, new Map([...values.entries()].map(([value, cell]) => [`${scaleId}:${value}`, cell]))]));
+    return { scaleId, label: section.scaleLabel, options, rows: domainRows(keyed, options.map((option) => option.key)) };
+  });
+  const calibration: DomainCalibration[] = DOMAIN_ORDER.filter((domain) => pairs.has(domain)).map((domain) => {
+    const counts = pairs.get(domain)!;
+    let [kept, raised, lowered] = [0, 0, 0];
+    counts.forEach((row, i) => row.forEach((n, j) => (j < i ? (raised += n) : j > i ? (lowered += n) : (kept += n))));
+    return { domain, label: domainLabel(domain), total: kept + raised + lowered, kept, raised, lowered, kappa: weightedKappa(counts) };
+  });
+  return { ofsted: domainRows(ofsted, [...GRADES]), ownScales, calibration };
 }
 
 // ——— Inadequate audits, case directions and re-audits ———

@@ -5,7 +5,7 @@ import type { FieldError } from '../../platform/errors.ts';
 import type { IsoDate } from '../../platform/working-days.ts';
 import type { LegalStatus } from '../../db/types.ts';
 import { reportFilterOptions, trackerFilterOptions, type TrackerOption } from '../audits/queries.ts';
-import { blankToUndefined, GRADE_LABELS, GRADES, optionalId, stageClockFor } from '../audits/tracker.ts';
+import { blankToUndefined, GRADE_LABELS, GRADES, gradedSectionsFor, optionalId, stageClockFor } from '../audits/tracker.ts';
 import { LEGAL_STATUSES, LEGAL_STATUS_LABELS } from '../children/extract.ts';
 import { barChart, lineChart, type Chart } from './charts.ts';
 import { SMALL_NUMBERS } from './kappa.ts';
@@ -15,6 +15,7 @@ import {
   calibrationMeasure,
   gradesMeasure,
   gradesOverPeriods,
+  domainMeasure,
   inadequateMeasure,
   timelinessMeasure,
   type GradeDistribution,
@@ -84,6 +85,7 @@ export async function buildReport(db: Db, principal: Principal, query: Record<st
   const trend = await gradesOverPeriods(context, quartersEnding(period.to, 8));
   const calibration = await calibrationMeasure(context, period);
   const inadequate = await inadequateMeasure(context, period);
+  const domains = await domainMeasure(context, period, await gradedSectionsFor(db, principal.organisationId));
   const actions = await actionsMeasure(context, period);
   const names = await namesOf(db, principal.organisationId);
 
@@ -106,10 +108,11 @@ export async function buildReport(db: Db, principal: Principal, query: Record<st
     trend: trend.map((quarter) => ({ ...quarter, percent: percent(quarter.goodOrBetter), small: quarter.total.n < SMALL_NUMBERS })),
     calibration,
     inadequate,
+    domains,
     /** Actions are narrowed by service, team and tool only: the actions list has no locality, legal status or auditor filter. */
     actionsNotNarrowedBy: [filters.locality && 'locality', filters.legalStatus && 'legal status', filters.auditor && 'auditor'].filter(Boolean) as string[],
     actions: { ...actions, doneOnTimePercent: percent(actions.doneOnTimeShare) },
-    charts: { ...charts(grades.overall, previousGrades!, lastYearGrades!, trend, period), timeliness: timelinessChart(timeliness) },
+    charts: { ...charts(grades.overall, previousGrades!, lastYearGrades!, trend, period), timeliness: timelinessChart(timeliness), domains: domainChart(domains.ofsted) },
     smallNumbers: SMALL_NUMBERS,
   };
 }
@@ -153,6 +156,16 @@ function timelinessChart(stages: Awaited<ReturnType<typeof timelinessMeasure>>):
       .join('; '),
     categories: stages.map((stage) => STAGE_NAMES[stage.stage]),
     series: [{ name: 'On time', values: stages.map((stage) => percent(stage.onTimeShare)) }],
+    unit: '%',
+  });
+}
+
+function domainChart(rows: Awaited<ReturnType<typeof domainMeasure>>['ofsted']): Chart {
+  return barChart({
+    title: 'Section judgements Good or better, by practice domain',
+    description: rows.length ? rows.map((row) => `${row.label}: ${percent(row.goodOrBetter)}% of ${row.total}`).join('; ') : 'No section judgements on the Ofsted scale in the period',
+    categories: rows.map((row) => row.label),
+    series: [{ name: 'Good or better', values: rows.map((row) => percent(row.goodOrBetter)) }],
     unit: '%',
   });
 }

@@ -3,8 +3,8 @@ import type { Figure, GradeDistribution } from './measures.ts';
 import { STAGE_NAMES, type Report } from './report.ts';
 
 /**
- * The data tables of the report's sections on stage timeliness, grades by legal status and by
- * tool, and Inadequate audits and re-audits, in one generic shape that the exports (DOCX, PDF,
+ * The data tables of the report's sections on stage timeliness, grades by legal status, by tool
+ * and by practice domain (with moderation by domain), and Inadequate audits and re-audits, in one generic shape that the exports (DOCX, PDF,
  * CSV, XLSX) lay out. A cell keeps the figure's drill-down link, so an export can link each
  * number to the tracker as the page does.
  */
@@ -17,7 +17,58 @@ const figure = (value: Figure): Cell => ({ text: value.n.toLocaleString('en-GB')
 const percent = (share: number | null): Cell => text(share === null ? '—' : `${Math.round(share * 1000) / 10}%`);
 
 export function sectionTables(report: Report): ReportTable[] {
-  return [timelinessTable(report), gradesTable(report, 'legal-status'), gradesTable(report, 'tool'), inadequateTable(report), reAuditTable(report)];
+  return [
+    timelinessTable(report),
+    gradesTable(report, 'legal-status'),
+    gradesTable(report, 'tool'),
+    domainOfstedTable(report),
+    ...report.domains.ownScales.map(ownScaleTable),
+    domainCalibrationTable(report),
+    inadequateTable(report),
+    reAuditTable(report),
+  ];
+}
+
+/** A judgement count: its link lists the audits that have such a judgement. */
+const judgements = (value: Figure): Cell => figure(value);
+
+function domainOfstedTable(report: Report): ReportTable {
+  return {
+    id: 'domains-ofsted',
+    section: 'Grades',
+    title: 'Section judgements by practice domain, on the Ofsted scale',
+    columns: ['Practice domain', ...GRADES.map((grade) => GRADE_LABELS[grade]), 'All judgements', 'Good or better'],
+    rows: report.domains.ofsted.map((row) => [text(row.label), ...GRADES.map((grade) => judgements(row.cells[grade]!)), text(String(row.total)), percent(row.goodOrBetter)]),
+  };
+}
+
+function ownScaleTable(scale: Report['domains']['ownScales'][number]): ReportTable {
+  return {
+    id: `domains-scale-${scale.scaleId}`,
+    section: 'Grades',
+    title: `Section judgements on the ${scale.label} scale, by practice domain`,
+    columns: ['Practice domain', ...scale.options.map((option) => option.label), 'All judgements'],
+    rows: scale.rows.map((row) => [text(row.label), ...scale.options.map((option) => judgements(row.cells[option.key]!)), text(String(row.total))]),
+  };
+}
+
+function domainCalibrationTable(report: Report): ReportTable {
+  const round = (value: number) => (Math.round(value * 100) / 100).toString();
+  return {
+    id: 'domains-moderation',
+    section: 'Moderation and calibration',
+    title: 'Moderation of section judgements, by practice domain',
+    columns: ['Practice domain', 'Judgements moderated', 'Kept', 'Raised', 'Lowered', 'Weighted kappa', '95% confidence interval'],
+    rows: report.domains.calibration.map((row) => [
+      text(row.label),
+      text(String(row.total)),
+      text(String(row.kept)),
+      text(String(row.raised)),
+      text(String(row.lowered)),
+      text(row.kappa ? round(row.kappa.kappa) : '—'),
+      text(row.kappa ? `${round(row.kappa.low)} to ${round(row.kappa.high)}` : '—'),
+    ]),
+  };
 }
 
 function timelinessTable(report: Report): ReportTable {
