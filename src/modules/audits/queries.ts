@@ -5,6 +5,7 @@ import type { AuditStatus, Grade, LegalStatus } from '../../db/types.ts';
 import type { DataScope } from '../../platform/access.ts';
 import { type IsoDate } from '../../platform/working-days.ts';
 import type { AppliesTo } from '../tools/schema.ts';
+import type { FeedbackFact } from './feedback-answers.ts';
 
 /**
  * "Due" is one date everywhere (tracker, My audits, the audit page, exports, the API): the
@@ -120,6 +121,10 @@ export type TrackerCriteria = {
   domainGrade?: string | undefined;
   /** What `domain` and `domainGrade` mean in judgement rows, resolved from the tool editions by the caller. */
   domainJudgements?: { editionId: string; sectionKey: string; grades: string[] }[] | undefined;
+  /** Audits with a family respondent's feedback showing this (feedback-answers.ts FeedbackFact), and where to look. */
+  feedback?: string | undefined;
+  feedbackFact?: FeedbackFact | undefined;
+  feedbackPlaces?: { editionId: string; sectionKey: string; respondentKey: string; scalingKeys: string[] }[] | undefined;
   sort: SortKey;
   order: 'asc' | 'desc';
 };
@@ -272,6 +277,28 @@ function reportConditions(criteria: TrackerCriteria, today: IsoDate): Expression
         : sql<SqlBool>`false`,
     );
   }
+  if (criteria.feedback) {
+    const { feedbackFact: fact, feedbackPlaces: places } = criteria;
+    if (!fact || !places) throw new Error('a feedback filter needs its respondents resolved from the tool editions');
+    const matches = places.map((place) => {
+      const part = sql`(audits.answers -> ${place.sectionKey} -> 'respondents' -> ${place.respondentKey})`;
+      const obtained = sql`(${part} ->> 'obtained')`;
+      const shows =
+        fact.what === 'asked'
+          ? sql`${obtained} in ('yes', 'no')`
+          : fact.what === 'obtained'
+            ? sql`${obtained} = 'yes'`
+            : fact.what === 'not_obtained'
+              ? sql`${obtained} = 'no'`
+              : fact.what === 'reason'
+                ? sql`${obtained} = 'no' and coalesce(${part} ->> 'notObtainedReason', case when (${part} -> 'notObtainedOther') is not null then 'other' else 'not_given' end) = ${fact.reason}`
+                : fact.what === 'scaling' && place.scalingKeys.length
+                  ? sql`${obtained} = 'yes' and (${sql.join(place.scalingKeys.map((key) => sql`(${part} -> 'answers' ->> ${key}) = ${String(fact.score)}`), sql` or `)})`
+                  : sql`false`;
+      return sql`(audits.tool_edition_id = ${place.editionId} and ${shows})`;
+    });
+    conditions.push(matches.length ? sql<SqlBool>`(${sql.join(matches, sql` or `)})` : sql<SqlBool>`false`);
+  }
   if (criteria.directionReviewOverdue) conditions.push(direction(sql`case_directions.reviewed_at is null and case_directions.review_due_on < ${today}::date`));
   return conditions;
 }
@@ -283,6 +310,18 @@ export async function selectStageSpans(db: Db, scope: DataScope, criteria: Track
     .select([sql<string>`${start}::text`.as('started_on'), sql<string>`${end}::text`.as('ended_on')])
     .execute();
   return rows.filter((row) => row.started_on !== null && row.ended_on !== null);
+}
+
+/** The feedback sections (by key) of the matching audits' answers, for the family feedback a report counts. */
+export async function selectFeedbackAnswers(db: Db, scope: DataScope, criteria: TrackerCriteria, today: IsoDate, sectionKeys: readonly string[]) {
+  if (!sectionKeys.length) return [];
+  return filteredAudits(db, scope, criteria, today)
+    .select([
+      'audits.id as audit_id',
+      'audits.tool_edition_id as edition_id',
+      sql<Record<string, unknown> | null>`(select jsonb_object_agg(e.key, e.value) from jsonb_each(audits.answers) as e(key, value) where e.key in (${sql.join([...sectionKeys])}))`.as('sections'),
+    ])
+    .execute();
 }
 
 /** Each tool edition's definition, for the practice domains of its judgements. */

@@ -5,6 +5,7 @@ import { holidayCalendarFor } from '../org/calendar.ts';
 import { timescalesFor } from './transitions.ts';
 import { dataScope, type Principal } from '../../platform/access.ts';
 import type { FieldError } from '../../platform/errors.ts';
+import { feedbackPlaces, feedbackRespondents, parseFeedbackFact, type FeedbackRespondent } from './feedback-answers.ts';
 import { domainJudgementSets, gradedSections, isDomain, type DomainGrade, type GradedSection } from './domain-judgements.ts';
 import {
   countTrackerAudits,
@@ -182,6 +183,7 @@ export const trackerFilterSchema = z
     directionReviewedTo: optionalDateField('Case direction reviewed to'),
     directionReviewOverdue: z.preprocess(blankToUndefined, z.enum(['yes'], { error: 'Case direction review overdue must be yes' }).optional()),
     domain: z.preprocess(blankToUndefined, z.string().trim().refine(isDomain, 'Choose a practice domain from the list').optional()),
+    feedback: z.preprocess(blankToUndefined, z.string().trim().max(100).refine((text) => parseFeedbackFact(text) !== null, 'Choose family feedback from the list').optional()),
     domainGrade: z.preprocess(blankToUndefined, z.string().trim().max(100).regex(/^[a-z0-9_-]+(:[\w .-]+)?$/i, 'Choose a grade from the list').optional()),
     sort: z.preprocess(blankToUndefined, z.enum(SORT_KEYS, { error: 'Choose a column to sort by' }).default('allocated')),
     order: z.preprocess(blankToUndefined, z.enum(['asc', 'desc'], { error: 'Sort order must be asc or desc' }).default('desc')),
@@ -231,6 +233,7 @@ export const REPORT_FILTER_KEYS = [
   'directionReviewOverdue',
   'domain',
   'domainGrade',
+  'feedback',
 ] as const;
 
 // Compile-time check: what the schema gives is what the queries take.
@@ -371,6 +374,7 @@ export async function listTrackerAudits(
     ...filters,
     ...(filters.stageOnTime ? { stageClock: await stageClockFor(db, principal.organisationId) } : {}),
     ...(filters.domain ? { domainJudgements: await domainJudgementsFor(db, principal.organisationId, filters.domain, filters.domainGrade) } : {}),
+    ...(filters.feedback ? await feedbackCriteriaFor(db, principal.organisationId, filters.feedback) : {}),
   };
   const found = await selectTrackerAudits(db, scope, criteria, page, today);
   // A short first page is the whole answer; only count separately when there may be more.
@@ -396,6 +400,16 @@ export async function gradedSectionsFor(db: Db, organisationId: string): Promise
 /** The judgement rows a domain (and grade) filter means, across the organisation's tool editions. */
 async function domainJudgementsFor(db: Db, organisationId: string, domain: string, grade: string | undefined) {
   return isDomain(domain) ? domainJudgementSets(await gradedSectionsFor(db, organisationId), domain, grade as DomainGrade | undefined) : [];
+}
+
+/** Every family respondent of the organisation's tool editions, with the feedback section it is in. */
+export async function feedbackRespondentsFor(db: Db, organisationId: string): Promise<FeedbackRespondent[]> {
+  return (await selectEditionDefinitions(db, organisationId)).flatMap((edition) => feedbackRespondents(edition.id, edition.definition));
+}
+
+async function feedbackCriteriaFor(db: Db, organisationId: string, text: string) {
+  const fact = parseFeedbackFact(text);
+  return fact ? { feedbackFact: fact, feedbackPlaces: feedbackPlaces(await feedbackRespondentsFor(db, organisationId), fact) } : {};
 }
 
 /** How many audits the person can see at all: tells "none yet" from "none match". */

@@ -5,7 +5,8 @@ import type { IsoDate } from '../../platform/working-days.ts';
 import { NOT_MAPPED, domainLabel, type DomainOrNotMapped } from '../tools/domains.ts';
 import { PRACTICE_DOMAINS } from '../tools/schema.ts';
 import type { GradedSection } from '../audits/domain-judgements.ts';
-import { countTrackerAuditsBy, RE_AUDIT_OUTCOMES, selectFinalJudgements, selectStageSpans, TIMED_STAGES, type AuditGroup, type StageClock, type TimedStage } from '../audits/queries.ts';
+import { feedbackFactText, NO_REASON, OTHER_REASON, partShows, reasonOf, type FeedbackFact, type FeedbackRespondent, type RespondentPart } from '../audits/feedback-answers.ts';
+import { countTrackerAuditsBy, RE_AUDIT_OUTCOMES, selectFeedbackAnswers, selectFinalJudgements, selectStageSpans, TIMED_STAGES, type AuditGroup, type StageClock, type TimedStage } from '../audits/queries.ts';
 import { workingDaysBetween } from '../../platform/working-days.ts';
 import { DEFAULT_FILTERS, GRADES, trackerSearchParams, type TrackerFilters } from '../audits/tracker.ts';
 import { countActions, selectActions, type ActionCriteria } from '../actions/queries.ts';
@@ -302,6 +303,76 @@ export async function domainMeasure(context: MeasureContext, period: ReportPerio
     return { domain, label: domainLabel(domain), total: kept + raised + lowered, kept, raised, lowered, kappa: weightedKappa(counts) };
   });
   return { ofsted: domainRows(ofsted, [...GRADES]), ownScales, calibration };
+}
+
+// ——— Family feedback ———
+
+export const RESPONDENT_TYPE_LABELS: Record<string, string> = { parent_carer: 'Parents and carers', child: 'Children and young people', foster_carer: 'Foster carers', other: 'Others', any: 'All respondents' };
+export const SCORES = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10] as const;
+
+export type FeedbackRow = {
+  type: string;
+  label: string;
+  asked: DomainFigure;
+  obtained: DomainFigure;
+  notObtained: DomainFigure;
+  obtainedShare: number | null;
+  reasons: Record<string, DomainFigure>;
+  scores: DomainFigure[];
+  scoreCount: number;
+  medianScore: number | null;
+};
+
+/**
+ * The family's feedback on the audits submitted in the period (the auditor gathers it before
+ * submitting): for each type of respondent and in all, how many were asked (feedback obtained or
+ * not), obtained and not, why not, and the 0–10 scaling answers (distribution and median). A
+ * count is of respondents; its link lists the audits that have such a respondent, and says how many.
+ */
+export async function feedbackMeasure(context: MeasureContext, period: ReportPeriod, respondents: readonly FeedbackRespondent[]) {
+  const criteria = eventInPeriod('submitted', period);
+  const sectionKeys = [...new Set(respondents.map((respondent) => respondent.sectionKey))];
+  const rows = await selectFeedbackAnswers(context.db, context.scope, { ...criteriaOf(context, criteria), stageClock: context.stageClock }, context.today, sectionKeys);
+  const byEdition = new Map<string, FeedbackRespondent[]>();
+  for (const respondent of respondents) byEdition.set(respondent.editionId, [...(byEdition.get(respondent.editionId) ?? []), respondent]);
+  // Every respondent's part given, with its type and scaling questions.
+  const parts: { auditId: string; respondent: FeedbackRespondent; part: RespondentPart }[] = [];
+  for (const row of rows) {
+    for (const respondent of byEdition.get(row.edition_id) ?? []) {
+      const section = row.sections?.[respondent.sectionKey] as { respondents?: Record<string, RespondentPart> } | undefined;
+      const part = section?.respondents?.[respondent.respondentKey];
+      if (part) parts.push({ auditId: row.audit_id, respondent, part });
+    }
+  }
+  const reasonValues = [...new Set(respondents.flatMap((respondent) => respondent.reasons.map((reason) => reason.value))), OTHER_REASON, NO_REASON];
+  const reasonLabels: Record<string, string> = { [OTHER_REASON]: 'Another reason (written in)', [NO_REASON]: 'No reason given' };
+  for (const respondent of respondents) for (const reason of respondent.reasons) reasonLabels[reason.value] ??= reason.label;
+  const count = (fact: FeedbackFact): DomainFigure => {
+    const found = parts.filter(({ respondent, part }) => (fact.type === 'any' || respondent.type === fact.type) && partShows(part, fact, respondent.scalingKeys));
+    return { n: found.length, audits: new Set(found.map((entry) => entry.auditId)).size, href: trackerHref(criteriaOf(context, { ...criteria, feedback: feedbackFactText(fact) })) };
+  };
+  const types = [...new Set(respondents.map((respondent) => respondent.type))].filter((type) => parts.some((entry) => entry.respondent.type === type));
+  const rowFor = (type: string): FeedbackRow => {
+    const asked = count({ type, what: 'asked' });
+    const obtained = count({ type, what: 'obtained' });
+    const scoreValues = parts
+      .filter(({ respondent, part }) => (type === 'any' || respondent.type === type) && part.obtained === 'yes')
+      .flatMap(({ respondent, part }) => respondent.scalingKeys.map((key) => part.answers?.[key]))
+      .filter((value): value is number => typeof value === 'number');
+    return {
+      type,
+      label: RESPONDENT_TYPE_LABELS[type] ?? type,
+      asked,
+      obtained,
+      notObtained: count({ type, what: 'not_obtained' }),
+      obtainedShare: asked.n ? obtained.n / asked.n : null,
+      reasons: Object.fromEntries(reasonValues.map((reason) => [reason, count({ type, what: 'reason', reason })])),
+      scores: SCORES.map((score) => count({ type, what: 'scaling', score })),
+      scoreCount: scoreValues.length,
+      medianScore: median(scoreValues),
+    };
+  };
+  return { rows: [...types.map(rowFor), rowFor('any')], reasons: reasonValues.map((value) => ({ value, label: reasonLabels[value]! })) };
 }
 
 // ——— Inadequate audits, case directions and re-audits ———

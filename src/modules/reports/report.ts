@@ -5,7 +5,7 @@ import type { FieldError } from '../../platform/errors.ts';
 import type { IsoDate } from '../../platform/working-days.ts';
 import type { LegalStatus } from '../../db/types.ts';
 import { reportFilterOptions, trackerFilterOptions, type TrackerOption } from '../audits/queries.ts';
-import { blankToUndefined, GRADE_LABELS, GRADES, gradedSectionsFor, optionalId, stageClockFor } from '../audits/tracker.ts';
+import { blankToUndefined, feedbackRespondentsFor, GRADE_LABELS, GRADES, gradedSectionsFor, optionalId, stageClockFor } from '../audits/tracker.ts';
 import { LEGAL_STATUSES, LEGAL_STATUS_LABELS } from '../children/extract.ts';
 import { barChart, lineChart, type Chart } from './charts.ts';
 import { SMALL_NUMBERS } from './kappa.ts';
@@ -16,6 +16,7 @@ import {
   gradesMeasure,
   gradesOverPeriods,
   domainMeasure,
+  feedbackMeasure,
   inadequateMeasure,
   timelinessMeasure,
   type GradeDistribution,
@@ -86,6 +87,7 @@ export async function buildReport(db: Db, principal: Principal, query: Record<st
   const calibration = await calibrationMeasure(context, period);
   const inadequate = await inadequateMeasure(context, period);
   const domains = await domainMeasure(context, period, await gradedSectionsFor(db, principal.organisationId));
+  const feedback = await feedbackMeasure(context, period, await feedbackRespondentsFor(db, principal.organisationId));
   const actions = await actionsMeasure(context, period);
   const names = await namesOf(db, principal.organisationId);
 
@@ -109,6 +111,7 @@ export async function buildReport(db: Db, principal: Principal, query: Record<st
     calibration,
     inadequate,
     domains,
+    feedback,
     /** Actions are narrowed by service, team and tool only: the actions list has no locality, legal status or auditor filter. */
     actionsNotNarrowedBy: [filters.locality && 'locality', filters.legalStatus && 'legal status', filters.auditor && 'auditor'].filter(Boolean) as string[],
     actions: { ...actions, doneOnTimePercent: percent(actions.doneOnTimeShare) },

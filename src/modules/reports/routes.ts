@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppDependencies } from '../../platform/http/types.ts';
 import { GRADE_LABELS, GRADES } from '../audits/tracker.ts';
-import { ACTIVITY_EVENTS } from './measures.ts';
+import { ACTIVITY_EVENTS, SCORES } from './measures.ts';
 import { periodChoices, periodValue } from './period.ts';
 import { buildReport, STAGE_NAMES } from './report.ts';
 
@@ -21,6 +21,7 @@ export async function reportRoutes(app: FastifyInstance, deps: AppDependencies) 
       grades: GRADES.map((grade) => ({ grade, label: GRADE_LABELS[grade] })),
       events: ACTIVITY_EVENTS.map((event) => ({ event, label: EVENT_LABELS[event] })),
       stageNames: STAGE_NAMES,
+      scores: SCORES,
     });
   });
 }
