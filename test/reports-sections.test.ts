@@ -112,6 +112,23 @@ const DEFINITIONS = {
     sections: [
       { key: 'assessment', title: 'Assessment', domain: 'assessment', answers: [{ key: 'assessment_grade', kind: 'judgement', label: 'Grade', scale: 'ofsted' }] },
       { key: 'oversight', title: 'Oversight', answers: [{ key: 'oversight_grade', kind: 'judgement', label: 'Grade', scale: 'ofsted' }] },
+      {
+        key: 'family',
+        title: 'Service user feedback',
+        kind: 'serviceUserFeedback',
+        answers: [],
+        feedback: {
+          respondents: [
+            { key: 'parent_1', label: 'Parent/carer 1', type: 'parent_carer' },
+            { key: 'young_person', label: 'Young person', type: 'child' },
+          ],
+          questions: [
+            { key: 'going_well', kind: 'text', label: 'What is going well?' },
+            { key: 'scaling', kind: 'scaling', label: 'Scaling', min: 0, max: 10 },
+          ],
+          notObtained: { label: 'Feedback was not provided due to:', options: [{ value: 'unable_to_reach', label: 'Attempt made but unable to reach' }] },
+        },
+      },
     ],
   },
   b: {
@@ -128,6 +145,14 @@ const JUDGEMENTS: [number, string, string, string][] = [
   [1, 'assessment', 'good', 'requires_improvement'],
   [2, 'assessment', 'inadequate', 'inadequate'],
   [7, 'quality', '1', '2'],
+];
+
+/** The family's feedback as the form stores it, on audits by index in PLAN (A4 was submitted last quarter). */
+const FEEDBACK: [number, Record<string, unknown>][] = [
+  [0, { parent_1: { obtained: 'yes', answers: { going_well: 'Listened to', scaling: 7 } }, young_person: { obtained: 'no', notObtainedReason: 'unable_to_reach', answers: {} } }],
+  [1, { parent_1: { obtained: 'yes', answers: { scaling: 9 } }, young_person: { obtained: 'no', notObtainedOther: 'Did not want to talk', answers: {} } }],
+  [2, { parent_1: { obtained: 'no', answers: {} } }],
+  [3, { parent_1: { obtained: 'yes', answers: { scaling: 2 } } }],
 ];
 
 const TODAY = new Date('2026-11-15T12:00:00Z');
@@ -231,6 +256,9 @@ describe.each(testDrivers())('report sections on %s', (driver) => {
         await t.db.insertInto('audit_judgements').values({ audit_id: ids[audit]!, organisation_id: org, section_key: section, stage, grade, reason: null }).execute();
       }
     }
+    for (const [audit, respondents] of FEEDBACK) {
+      await t.db.updateTable('audits').set({ answers: JSON.stringify({ family: { respondents } }) }).where('id', '=', ids[audit]!).execute();
+    }
     lead = new TestClient(t.app);
     await lead.signIn(council.users.qa_lead.email, PASSWORD);
   }, 240_000);
@@ -306,10 +334,28 @@ describe.each(testDrivers())('report sections on %s', (driver) => {
     expect(row(html, moderation, 'Not mapped').slice(0, 4)).toEqual(['2', '0', '0', '2']);
   });
 
-  it('drills down from a domain’s judgements to the audits that have them', async () => {
+  it('shows family feedback by respondent, why it was not obtained and the scaling answers, as counted by hand', async () => {
+    const html = (await lead.get('/reports')).body;
+    const byRespondent = 'Family feedback by respondent';
+    // Columns: asked, obtained, not obtained, % obtained, median score.
+    expect(row(html, byRespondent, 'Parents and carers')).toEqual(['3', '2', '1', '66.7% Small numbers', '8']);
+    expect(row(html, byRespondent, 'Children and young people')).toEqual(['2', '0', '2', '0% Small numbers', '—']);
+    expect(row(html, byRespondent, 'All respondents')).toEqual(['5', '2', '3', '40% Small numbers', '8']);
+    const reasons = 'Why feedback was not obtained';
+    // Columns: parents and carers, children and young people, all.
+    expect(row(html, reasons, 'Attempt made but unable to reach')).toEqual(['0', '1', '1']);
+    expect(row(html, reasons, 'Another reason')).toEqual(['0', '1', '1']);
+    expect(row(html, reasons, 'No reason given')).toEqual(['1', '0', '1']);
+    const scores = row(html, 'Scaling answers, 0 to 10, by respondent', 'All respondents');
+    expect(scores.map((n, score) => (n === '0' ? '' : `${score}:${n}`)).filter(Boolean)).toEqual(['7:1', '9:1']);
+  });
+
+  it('drills down from a domain’s judgements and from family feedback to the audits that have them', async () => {
     const html = (await lead.get('/reports')).body;
     const links = [...html.matchAll(/<a class="govuk-link" href="(\/audits\?[^"]+)" data-audits="(\d+)">([\d,]+)</g)].map((match) => ({ href: match[1]!.replaceAll('&amp;', '&'), audits: Number(match[2]) }));
-    expect(links.length).toBe(6);
+    // Six domain counts; family feedback's non-zero counts.
+    expect(links.filter((link) => link.href.includes('domain=')).length).toBe(6);
+    expect(links.filter((link) => link.href.includes('feedback=')).length).toBeGreaterThan(10);
     for (const link of links) {
       const shown = /Showing [\d,]+ to [\d,]+ of ([\d,]+)/.exec(pageText((await lead.get(link.href)).body))?.[1];
       expect({ href: link.href, audits: Number(shown) }).toEqual(link);

@@ -5,7 +5,7 @@ import type { IsoDate } from '../../platform/working-days.ts';
 import { NOT_MAPPED, domainLabel, type DomainOrNotMapped } from '../tools/domains.ts';
 import { PRACTICE_DOMAINS } from '../tools/schema.ts';
 import type { GradedSection } from '../audits/domain-judgements.ts';
-import { feedbackFactText, NO_REASON, OTHER_REASON, partShows, reasonOf, type FeedbackFact, type FeedbackRespondent, type RespondentPart } from '../audits/feedback-answers.ts';
+import { feedbackFactText, NO_REASON, OTHER_REASON, partShows, type FeedbackFact, type FeedbackRespondent, type RespondentPart } from '../audits/feedback-answers.ts';
 import { countTrackerAuditsBy, RE_AUDIT_OUTCOMES, selectFeedbackAnswers, selectFinalJudgements, selectStageSpans, TIMED_STAGES, type AuditGroup, type StageClock, type TimedStage } from '../audits/queries.ts';
 import { workingDaysBetween } from '../../platform/working-days.ts';
 import { DEFAULT_FILTERS, GRADES, trackerSearchParams, type TrackerFilters } from '../audits/tracker.ts';
