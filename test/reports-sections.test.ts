@@ -2,6 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditStatus, Grade, LegalStatus } from '../src/db/types.ts';
 import { fixedClock } from '../src/platform/clock.ts';
 import { median } from '../src/modules/reports/measures.ts';
+import { buildReport } from '../src/modules/reports/report.ts';
+import { sectionTables } from '../src/modules/reports/section-tables.ts';
+import { loadPrincipal } from '../src/platform/auth/queries.ts';
 import { STANDARD_SCALES } from '../src/modules/tools/scales.ts';
 import { createTestApp, type TestApp } from './support/app.ts';
 import { createAudit, createAuditTool, createChild } from './support/audits.ts';
@@ -381,6 +384,30 @@ describe.each(testDrivers())('report sections on %s', (driver) => {
       }
     }
   }, 240_000);
+
+  it('gives the exports each new section’s table, with the same figures and links as the page', async () => {
+    const principal = (await loadPrincipal(t.db, council.users.qa_lead.id))!;
+    const tables = sectionTables(await buildReport(t.db, principal, {}, '2026-11-15'));
+    const table = (id: string) => tables.find((candidate) => candidate.id === id)!;
+    expect(tables.map((candidate) => candidate.id)).toEqual([
+      'stage-timeliness',
+      'grades-by-legal-status',
+      'grades-by-tool',
+      'domains-ofsted',
+      'domains-scale-telford_quality',
+      'domains-moderation',
+      'inadequate',
+      're-audits',
+      'feedback-respondents',
+      'feedback-not-obtained',
+      'feedback-scaling',
+    ]);
+    const moderation = table('stage-timeliness').rows.find((cells) => cells[0]!.text === 'Moderation')!;
+    expect(moderation.map((cell) => cell.text)).toEqual(['Moderation', '10 working days', '6', '5', '1', '83.3%', '5']);
+    expect(moderation[3]!.href).toContain('stage=moderation');
+    expect(table('re-audits').rows.map((cells) => cells[1]!.text)).toEqual(['1', '1', '0', '2']);
+    for (const found of tables) for (const cells of found.rows) expect(cells.length).toBe(found.columns.length);
+  });
 
   it('shows an empty period as zeros and says so', async () => {
     const html = (await lead.get('/reports?period=q:2020-1')).body;

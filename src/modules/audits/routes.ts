@@ -44,6 +44,8 @@ import {
 } from './tracker.ts';
 import { ukDateAt } from '../../platform/clock.ts';
 import { LEGAL_STATUS_LABELS } from '../children/extract.ts';
+import { domainLabel } from '../tools/domains.ts';
+import { isDomain } from './domain-judgements.ts';
 
 const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
 
@@ -306,6 +308,12 @@ function selectedFilterCategories(
     add('Case direction reviewed', [{ text: `${filters.directionReviewedFrom ?? '…'} to ${filters.directionReviewedTo ?? '…'}`, href: without({ directionReviewedFrom: undefined, directionReviewedTo: undefined }) }]);
   }
   if (filters.directionReviewOverdue) add('Case direction', [{ text: 'Review overdue', href: without({ directionReviewOverdue: undefined }) }]);
+  if (filters.domain) {
+    const domain = isDomain(filters.domain) ? domainLabel(filters.domain) : filters.domain;
+    const grade = filters.domainGrade ? `, ${GRADE_LABELS[filters.domainGrade as keyof typeof GRADE_LABELS] ?? filters.domainGrade.replace(':', ' ')}` : '';
+    add('Practice domain', [{ text: `A final judgement in ${domain}${grade}`, href: without({ domain: undefined, domainGrade: undefined }) }]);
+  }
+  if (filters.feedback) add('Family feedback', [{ text: filters.feedback.replaceAll('_', ' ').replaceAll(':', ': '), href: without({ feedback: undefined }) }]);
   return categories.length
     ? { heading: { text: 'Selected filters' }, clearLink: { text: 'Clear filters', href: hrefWith({ ...DEFAULT_FILTERS, sort: filters.sort, order: filters.order }) }, categories }
     : undefined;

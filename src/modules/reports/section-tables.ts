@@ -1,12 +1,14 @@
 import { GRADE_LABELS, GRADES } from '../audits/tracker.ts';
-import type { Figure, GradeDistribution } from './measures.ts';
+import { SCORES, type Figure, type GradeDistribution } from './measures.ts';
 import { STAGE_NAMES, type Report } from './report.ts';
 
 /**
  * The data tables of the report's sections on stage timeliness, grades by legal status, by tool
- * and by practice domain (with moderation by domain), and Inadequate audits and re-audits, in one generic shape that the exports (DOCX, PDF,
+ * and by practice domain (with moderation by domain), Inadequate audits and re-audits, and family
+ * feedback, in one generic shape that the exports (DOCX, PDF,
  * CSV, XLSX) lay out. A cell keeps the figure's drill-down link, so an export can link each
- * number to the tracker as the page does.
+ * number to the tracker as the page does (a count of judgements or of family respondents links to
+ * the audits that have one).
  */
 export type ReportTable = { id: string; section: string; title: string; columns: string[]; rows: { text: string; href?: string | null }[][] };
 
@@ -26,6 +28,34 @@ export function sectionTables(report: Report): ReportTable[] {
     domainCalibrationTable(report),
     inadequateTable(report),
     reAuditTable(report),
+    ...feedbackTables(report),
+  ];
+}
+
+function feedbackTables(report: Report): ReportTable[] {
+  const { rows, reasons } = report.feedback;
+  return [
+    {
+      id: 'feedback-respondents',
+      section: 'Family feedback',
+      title: 'Family feedback by respondent',
+      columns: ['Respondent', 'Asked', 'Obtained', 'Not obtained', '% obtained', 'Median score (0 to 10)'],
+      rows: rows.map((row) => [text(row.label), figure(row.asked), figure(row.obtained), figure(row.notObtained), percent(row.obtainedShare), text(row.medianScore === null ? '—' : String(row.medianScore))]),
+    },
+    {
+      id: 'feedback-not-obtained',
+      section: 'Family feedback',
+      title: 'Why feedback was not obtained',
+      columns: ['Reason', ...rows.map((row) => row.label)],
+      rows: reasons.map((reason) => [text(reason.label), ...rows.map((row) => figure(row.reasons[reason.value]!))]),
+    },
+    {
+      id: 'feedback-scaling',
+      section: 'Family feedback',
+      title: 'Scaling answers, 0 to 10, by respondent',
+      columns: ['Respondent', ...SCORES.map(String)],
+      rows: rows.map((row) => [text(row.label), ...row.scores.map(figure)]),
+    },
   ];
 }
 
