@@ -23,6 +23,7 @@ import { DEMO_PASSWORD } from '../src/demo/data.ts';
 import { dataScope, type Principal } from '../src/platform/access.ts';
 import { findUserByEmail, loadPrincipal } from '../src/platform/auth/queries.ts';
 import { ukDateAt } from '../src/platform/clock.ts';
+import { stageClockFor } from '../src/modules/audits/tracker.ts';
 import { judgementDomains } from '../src/modules/tools/domains.ts';
 import type { AuditTool } from '../src/modules/tools/schema.ts';
 import { buildReport } from '../src/modules/reports/report.ts';
@@ -85,7 +86,7 @@ export async function runReportsBench(ctx: BenchContext, options: { sizes?: numb
 
 async function measureSize(ctx: BenchContext, audits: number, generatedSeconds: number, period: ReportPeriod, today: string): Promise<ReportsSizeResult> {
   const principal = await signInPrincipal(ctx.db);
-  const context: MeasureContext = { db: ctx.db, scope: dataScope(principal, 'reports.view'), filters: {}, today };
+  const context: MeasureContext = { db: ctx.db, scope: dataScope(principal, 'reports.view'), filters: {}, today, stageClock: await stageClockFor(ctx.db, principal.organisationId) };
   const quarters = quartersEnding(period.to, 8);
   const bare = bareQueries(ctx.organisationId, period, quarters, today);
   const options = { warmups: 2, iterations: ctx.small ? 10 : 15 };

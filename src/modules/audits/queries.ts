@@ -1,10 +1,11 @@
-import { sql, type Expression, type SqlBool } from 'kysely';
+import { sql, type Expression, type RawBuilder, type SqlBool } from 'kysely';
 import type { Db } from '../../db/index.ts';
 import { onUkDays } from '../../db/values.ts';
-import type { AuditStatus, Grade } from '../../db/types.ts';
+import type { AuditStatus, Grade, LegalStatus } from '../../db/types.ts';
 import type { DataScope } from '../../platform/access.ts';
 import { type IsoDate } from '../../platform/working-days.ts';
 import type { AppliesTo } from '../tools/schema.ts';
+import type { FeedbackFact } from './feedback-answers.ts';
 
 /**
  * "Due" is one date everywhere (tracker, My audits, the audit page, exports, the API): the
@@ -96,6 +97,34 @@ export type TrackerCriteria = {
   moderatedTo?: string | undefined;
   closedFrom?: string | undefined;
   closedTo?: string | undefined;
+  /** Where the audit's team (else its service) is; the child's legal status (as the register has it now). */
+  locality?: string | undefined;
+  legalStatus?: LegalStatus | undefined;
+  /** A stage of the lifecycle that ended on these UK days, and whether it ended within its timescale. */
+  stage?: TimedStage | undefined;
+  stageEndedFrom?: string | undefined;
+  stageEndedTo?: string | undefined;
+  stageOnTime?: 'yes' | 'no' | undefined;
+  /** The timescales and bank holidays `stageOnTime` is judged by: the organisation's, loaded by the caller. */
+  stageClock?: StageClock | undefined;
+  /** Re-audits only ('yes'), and how the re-audit's final grade compares with the first audit's. */
+  reAudit?: 'yes' | undefined;
+  reAuditOutcome?: ReAuditOutcome | undefined;
+  /** Audits with a case direction given on these days, reviewed on these days, or whose review is overdue. */
+  directedFrom?: string | undefined;
+  directedTo?: string | undefined;
+  directionReviewedFrom?: string | undefined;
+  directionReviewedTo?: string | undefined;
+  directionReviewOverdue?: 'yes' | undefined;
+  /** Audits with a final (moderated) judgement in this practice domain, at this grade if given. */
+  domain?: string | undefined;
+  domainGrade?: string | undefined;
+  /** What `domain` and `domainGrade` mean in judgement rows, resolved from the tool editions by the caller. */
+  domainJudgements?: { editionId: string; sectionKey: string; grades: string[] }[] | undefined;
+  /** Audits with a family respondent's feedback showing this (feedback-answers.ts FeedbackFact), and where to look. */
+  feedback?: string | undefined;
+  feedbackFact?: FeedbackFact | undefined;
+  feedbackPlaces?: { editionId: string; sectionKey: string; respondentKey: string; scalingKeys: string[] }[] | undefined;
   sort: SortKey;
   order: 'asc' | 'desc';
 };
@@ -158,6 +187,7 @@ function filteredAudits(db: Db, scope: DataScope, criteria: TrackerCriteria, tod
   if (criteria.auditorGrade) query = query.where('audits.auditor_grade', '=', criteria.auditorGrade);
   if (criteria.auditor) query = query.where('audits.auditor_id', '=', criteria.auditor);
   if (criteria.moderator) query = query.where('audits.moderator_id', '=', criteria.moderator);
+  for (const condition of reportConditions(criteria, today)) query = query.where(condition);
   for (const condition of [
     ...onUkDays(sql.ref('audits.submitted_at'), criteria.submittedFrom, criteria.submittedTo),
     ...onUkDays(sql.ref('audits.moderated_at'), criteria.moderatedFrom, criteria.moderatedTo),
@@ -166,6 +196,150 @@ function filteredAudits(db: Db, scope: DataScope, criteria: TrackerCriteria, tod
     query = query.where(condition);
   }
   return query;
+}
+
+// ——— Filters a report's figures drill down by (additive to the tracker's own) ———
+
+/** The stages of the lifecycle that have a timescale (lifecycle.ts STAGE_OF). */
+export const TIMED_STAGES = ['auditor', 'moderation', 'distribution', 'feedback'] as const;
+export type TimedStage = (typeof TIMED_STAGES)[number];
+export type StageClock = { days: Record<Exclude<TimedStage, 'auditor'>, number>; holidays: readonly IsoDate[] };
+export const RE_AUDIT_OUTCOMES = ['improved', 'same', 'worse'] as const;
+export type ReAuditOutcome = (typeof RE_AUDIT_OUTCOMES)[number];
+
+const ukDay = (timestamp: RawBuilder<unknown>) => sql<string | null>`(${timestamp} at time zone 'Europe/London')::date`;
+const FIRST_SUBMITTED = sql`(select min(t.at) from audit_transitions t where t.audit_id = audits.id and t.transition = 'submit')`;
+const FEEDBACK_REQUESTED = sql`(select min(t.at) from audit_transitions t where t.audit_id = audits.id and t.transition = 'requestFeedback')`;
+
+/**
+ * When each stage started and ended, as UK days. The auditor's stage runs from allocation to
+ * the first submission (a return's extra time is not the first deadline's), against the due date
+ * allocation gave; moderation from the last submission to moderation; distribution from
+ * moderation to the request for feedback (distributing and requesting share the stage); feedback
+ * from that request to closing. Transitions say when; an audit without them (loaded before they
+ * were recorded) uses its own submitted date.
+ */
+export const STAGE_SPANS: Record<TimedStage, { start: RawBuilder<string | null>; end: RawBuilder<string | null> }> = {
+  auditor: { start: sql`audits.allocated_on`, end: ukDay(sql`coalesce(${FIRST_SUBMITTED}, audits.submitted_at)`) },
+  moderation: { start: ukDay(sql`audits.submitted_at`), end: ukDay(sql`audits.moderated_at`) },
+  distribution: { start: ukDay(sql`audits.moderated_at`), end: ukDay(FEEDBACK_REQUESTED) },
+  feedback: { start: ukDay(FEEDBACK_REQUESTED), end: ukDay(sql`audits.closed_at`) },
+};
+
+/**
+ * Whether the stage ended within its timescale: the auditor's by the due date; the others no
+ * later than the n-th working day after they started, i.e. fewer than n working days passed
+ * before the day they ended (weekends and the organisation's bank holidays are not counted).
+ */
+function stageOnTime(stage: TimedStage, clock: StageClock | undefined): RawBuilder<boolean> {
+  const { start, end } = STAGE_SPANS[stage];
+  if (stage === 'auditor') return sql<boolean>`(${end} <= audits.due_on)`;
+  if (!clock) throw new Error('stageOnTime needs the organisation’s stage clock (timescales and bank holidays)');
+  const holidays = `{${clock.holidays.join(',')}}`;
+  return sql<boolean>`((select count(*) from generate_series((${start} + 1)::timestamp, (${end} - 1)::timestamp, interval '1 day') as d(day)
+    where extract(isodow from d.day) < 6 and not (d.day::date = any(${holidays}::date[]))) < ${clock.days[stage]})`;
+}
+
+function reportConditions(criteria: TrackerCriteria, today: IsoDate): Expression<SqlBool>[] {
+  const conditions: Expression<SqlBool>[] = [];
+  if (criteria.locality) conditions.push(sql<SqlBool>`coalesce(teams.locality_id, services.locality_id) = ${criteria.locality}`);
+  if (criteria.legalStatus) conditions.push(sql<SqlBool>`children.legal_status = ${criteria.legalStatus}`);
+  if (criteria.stage) {
+    const { end } = STAGE_SPANS[criteria.stage];
+    conditions.push(sql<SqlBool>`${end} is not null`);
+    if (criteria.stageEndedFrom) conditions.push(sql<SqlBool>`${end} >= ${criteria.stageEndedFrom}::date`);
+    if (criteria.stageEndedTo) conditions.push(sql<SqlBool>`${end} <= ${criteria.stageEndedTo}::date`);
+    if (criteria.stageOnTime) conditions.push(sql<SqlBool>`${stageOnTime(criteria.stage, criteria.stageClock)} = ${criteria.stageOnTime === 'yes'}`);
+  }
+  if (criteria.reAudit || criteria.reAuditOutcome) conditions.push(sql<SqlBool>`audits.re_audit_of is not null`);
+  if (criteria.reAuditOutcome) {
+    const compare = { improved: sql`<`, same: sql`=`, worse: sql`>` }[criteria.reAuditOutcome];
+    conditions.push(
+      sql<SqlBool>`exists (select 1 from audits as first_audits where first_audits.id = audits.re_audit_of
+        and ${gradeRank(sql`audits.final_grade`)} ${compare} ${gradeRank(sql`first_audits.final_grade`)})`,
+    );
+  }
+  const direction = (condition: Expression<SqlBool>) => sql<SqlBool>`exists (select 1 from case_directions where case_directions.audit_id = audits.id and ${condition})`;
+  const directed = [
+    ...(criteria.directedFrom ? [sql`case_directions.directed_on >= ${criteria.directedFrom}::date`] : []),
+    ...(criteria.directedTo ? [sql`case_directions.directed_on <= ${criteria.directedTo}::date`] : []),
+  ];
+  if (directed.length) conditions.push(direction(sql.join(directed, sql` and `)));
+  const reviewed = onUkDays(sql.ref('case_directions.reviewed_at'), criteria.directionReviewedFrom, criteria.directionReviewedTo);
+  if (reviewed.length) conditions.push(direction(sql.join(reviewed, sql` and `)));
+  if (criteria.domain) {
+    const sets = criteria.domainJudgements;
+    if (!sets) throw new Error('a domain filter needs its judgement rows resolved from the tool editions');
+    const matches = sets.map((set) => sql`(audits.tool_edition_id = ${set.editionId} and j.section_key = ${set.sectionKey} and j.grade in (${sql.join(set.grades)}))`);
+    conditions.push(
+      sets.length
+        ? sql<SqlBool>`exists (select 1 from audit_judgements j where j.audit_id = audits.id and j.stage = 'moderator' and (${sql.join(matches, sql` or `)}))`
+        : sql<SqlBool>`false`,
+    );
+  }
+  if (criteria.feedback) {
+    const { feedbackFact: fact, feedbackPlaces: places } = criteria;
+    if (!fact || !places) throw new Error('a feedback filter needs its respondents resolved from the tool editions');
+    const matches = places.map((place) => {
+      const part = sql`(audits.answers -> ${place.sectionKey} -> 'respondents' -> ${place.respondentKey})`;
+      const obtained = sql`(${part} ->> 'obtained')`;
+      const shows =
+        fact.what === 'asked'
+          ? sql`${obtained} in ('yes', 'no')`
+          : fact.what === 'obtained'
+            ? sql`${obtained} = 'yes'`
+            : fact.what === 'not_obtained'
+              ? sql`${obtained} = 'no'`
+              : fact.what === 'reason'
+                ? sql`${obtained} = 'no' and coalesce(${part} ->> 'notObtainedReason', case when (${part} -> 'notObtainedOther') is not null then 'other' else 'not_given' end) = ${fact.reason}`
+                : fact.what === 'scaling' && place.scalingKeys.length
+                  ? sql`${obtained} = 'yes' and (${sql.join(place.scalingKeys.map((key) => sql`(${part} -> 'answers' ->> ${key}) = ${String(fact.score)}`), sql` or `)})`
+                  : sql`false`;
+      return sql`(audits.tool_edition_id = ${place.editionId} and ${shows})`;
+    });
+    conditions.push(matches.length ? sql<SqlBool>`(${sql.join(matches, sql` or `)})` : sql<SqlBool>`false`);
+  }
+  if (criteria.directionReviewOverdue) conditions.push(direction(sql`case_directions.reviewed_at is null and case_directions.review_due_on < ${today}::date`));
+  return conditions;
+}
+
+/** The UK days each matching audit's stage started and ended: for the median working days a report shows. */
+export async function selectStageSpans(db: Db, scope: DataScope, criteria: TrackerCriteria & { stage: TimedStage }, today: IsoDate) {
+  const { start, end } = STAGE_SPANS[criteria.stage];
+  const rows = await filteredAudits(db, scope, criteria, today)
+    .select([sql<string>`${start}::text`.as('started_on'), sql<string>`${end}::text`.as('ended_on')])
+    .execute();
+  return rows.filter((row) => row.started_on !== null && row.ended_on !== null);
+}
+
+/** The feedback sections (by key) of the matching audits' answers, for the family feedback a report counts. */
+export async function selectFeedbackAnswers(db: Db, scope: DataScope, criteria: TrackerCriteria, today: IsoDate, sectionKeys: readonly string[]) {
+  if (!sectionKeys.length) return [];
+  return filteredAudits(db, scope, criteria, today)
+    .select([
+      'audits.id as audit_id',
+      'audits.tool_edition_id as edition_id',
+      sql<Record<string, unknown> | null>`(select jsonb_object_agg(e.key, e.value) from jsonb_each(audits.answers) as e(key, value) where e.key in (${sql.join([...sectionKeys])}))`.as('sections'),
+    ])
+    .execute();
+}
+
+/** Each tool edition's definition, for the practice domains of its judgements. */
+export async function selectEditionDefinitions(db: Db, organisationId: string) {
+  return db.selectFrom('audit_tool_editions').select(['id', 'tool_id', 'definition']).where('organisation_id', '=', organisationId).execute();
+}
+
+/**
+ * The section judgements of the matching audits as moderation left them, each beside the
+ * auditor's grade for the same section: one row per audit and section (the overall grade is the
+ * audit's own final grade, counted elsewhere).
+ */
+export async function selectFinalJudgements(db: Db, scope: DataScope, criteria: TrackerCriteria, today: IsoDate) {
+  return filteredAudits(db, scope, criteria, today)
+    .innerJoin('audit_judgements as final', (join) => join.onRef('final.audit_id', '=', 'audits.id').on('final.stage', '=', 'moderator').on('final.section_key', '<>', 'overall'))
+    .leftJoin('audit_judgements as first', (join) => join.onRef('first.audit_id', '=', 'audits.id').on('first.stage', '=', 'auditor').onRef('first.section_key', '=', 'final.section_key'))
+    .select(['audits.id as audit_id', 'audits.tool_edition_id as edition_id', 'final.section_key', 'first.grade as auditor_grade', 'final.grade as final_grade'])
+    .execute();
 }
 
 export async function countTrackerAudits(db: Db, scope: DataScope, criteria: TrackerCriteria, today: IsoDate): Promise<number> {
@@ -182,6 +356,7 @@ export const AUDIT_GROUPS = {
   auditor: 'audits.auditor_id',
   moderator: 'audits.moderator_id',
   tool: 'editions.tool_id',
+  legalStatus: 'children.legal_status',
 } as const;
 export type AuditGroup = keyof typeof AUDIT_GROUPS;
 
@@ -335,6 +510,38 @@ export async function trackerFilterOptions(db: Db, scope: DataScope) {
     .orderBy('tools.name')
     .execute();
   return { teams: teams as TrackerOption[], services: services as TrackerOption[], tools: tools as TrackerOption[] };
+}
+
+/**
+ * The localities and auditors of the audits in scope: choices a report adds to the tracker's
+ * (an audit's locality is its team's, else its service's).
+ */
+export async function reportFilterOptions(db: Db, scope: DataScope) {
+  const localities = await db
+    .selectFrom('localities')
+    .select(['localities.id as value', 'localities.name as text'])
+    .where('localities.organisation_id', '=', scope.organisationId)
+    .where((eb) =>
+      eb.exists(
+        eb
+          .selectFrom('audits')
+          .leftJoin('teams', 'teams.id', 'audits.team_id')
+          .leftJoin('services', 'services.id', 'audits.service_id')
+          .select(ONE)
+          .where(sql<SqlBool>`coalesce(teams.locality_id, services.locality_id) = localities.id`)
+          .where(auditInScope(scope)),
+      ),
+    )
+    .orderBy('localities.name')
+    .execute();
+  const auditors = await db
+    .selectFrom('staff')
+    .select(['staff.id as value', 'staff.full_name as text'])
+    .where('staff.organisation_id', '=', scope.organisationId)
+    .where((eb) => eb.exists(eb.selectFrom('audits').select(ONE).whereRef('audits.auditor_id', '=', 'staff.id').where(auditInScope(scope))))
+    .orderBy('staff.full_name')
+    .execute();
+  return { localities: localities as TrackerOption[], auditors: auditors as TrackerOption[] };
 }
 
 /* Allocation: what a QA coordinator chooses from. */

@@ -43,6 +43,9 @@ import {
   type TrackerFilters,
 } from './tracker.ts';
 import { ukDateAt } from '../../platform/clock.ts';
+import { LEGAL_STATUS_LABELS } from '../children/extract.ts';
+import { domainLabel } from '../tools/domains.ts';
+import { isDomain } from './domain-judgements.ts';
 
 const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
 
@@ -104,7 +107,12 @@ export async function auditRoutes(app: FastifyInstance, deps: AppDependencies) {
       stageLabels: STAGE_LABELS,
       gradeLabels: GRADE_LABELS,
       columns: sortColumns(filters),
-      selectedFilters: selectedFilterCategories(filters, options, await staffNamesOf(db, principal.organisationId, [filters.auditor, filters.moderator])),
+      selectedFilters: selectedFilterCategories(
+        filters,
+        options,
+        await staffNamesOf(db, principal.organisationId, [filters.auditor, filters.moderator]),
+        filters.locality ? await localityNamesOf(db, principal.organisationId) : {},
+      ),
       reportFilterInputs: REPORT_FILTER_KEYS.filter((key) => filters[key]).map((key) => ({ name: key, value: filters[key] })),
       exportQuery: queryString(trackerSearchParams(filters)),
       pagination: paginationLinks('/audits', trackerSearchParams(filters), page, pages),
@@ -243,8 +251,21 @@ async function staffNamesOf(db: Db, organisationId: string, ids: (string | undef
   return Object.fromEntries(rows.map((row) => [row.id, row.full_name]));
 }
 
+async function localityNamesOf(db: Db, organisationId: string): Promise<Record<string, string>> {
+  const rows = await db.selectFrom('localities').select(['id', 'name']).where('organisation_id', '=', organisationId).execute();
+  return Object.fromEntries(rows.map((row) => [row.id, row.name]));
+}
+
+const TIMED_STAGE_LABELS = { auditor: 'Auditor’s stage', moderation: 'Moderation', distribution: 'Distribution', feedback: 'Practitioner feedback' } as const;
+const RE_AUDIT_OUTCOME_LABELS = { improved: 'improved on the first grade', same: 'the same grade as the first', worse: 'worse than the first grade' } as const;
+
 /** The MOJ filter's "selected filters": each tag links to the same list without it. */
-function selectedFilterCategories(filters: TrackerFilters, options: { teams: TrackerOption[]; services: TrackerOption[]; tools: TrackerOption[] }, staffNames: Record<string, string>) {
+function selectedFilterCategories(
+  filters: TrackerFilters,
+  options: { teams: TrackerOption[]; services: TrackerOption[]; tools: TrackerOption[] },
+  staffNames: Record<string, string>,
+  localityNames: Record<string, string> = {},
+) {
   const nameOf = (list: TrackerOption[], id: string | undefined, fallback: string) => list.find((option) => option.value === id)?.text ?? fallback;
   const without = (changes: Partial<TrackerFilters>) => hrefWith({ ...filters, ...changes });
   const categories: { heading: { text: string }; items: { href: string; text: string }[] }[] = [];
@@ -272,6 +293,27 @@ function selectedFilterCategories(filters: TrackerFilters, options: { teams: Tra
     const to = filters[`${event}To`];
     if (from || to) add(`${event[0]!.toUpperCase()}${event.slice(1)}`, [{ text: from && to ? `${from} to ${to}` : from ? `from ${from}` : `to ${to}`, href: without({ [`${event}From`]: undefined, [`${event}To`]: undefined }) }]);
   }
+  if (filters.locality) add('Locality', [{ text: localityNames[filters.locality] ?? 'Unknown locality', href: without({ locality: undefined }) }]);
+  if (filters.legalStatus) add('Legal status', [{ text: LEGAL_STATUS_LABELS[filters.legalStatus], href: without({ legalStatus: undefined }) }]);
+  if (filters.stage) {
+    const ended = filters.stageEndedFrom && filters.stageEndedTo ? `ended ${filters.stageEndedFrom} to ${filters.stageEndedTo}` : filters.stageEndedFrom ? `ended from ${filters.stageEndedFrom}` : filters.stageEndedTo ? `ended to ${filters.stageEndedTo}` : 'ended';
+    const timing = filters.stageOnTime === 'yes' ? ', within its timescale' : filters.stageOnTime === 'no' ? ', late' : '';
+    add('Stage', [{ text: `${TIMED_STAGE_LABELS[filters.stage]} ${ended}${timing}`, href: without({ stage: undefined, stageEndedFrom: undefined, stageEndedTo: undefined, stageOnTime: undefined }) }]);
+  }
+  if (filters.reAudit || filters.reAuditOutcome) {
+    add('Re-audit', [{ text: filters.reAuditOutcome ? `Re-audits, ${RE_AUDIT_OUTCOME_LABELS[filters.reAuditOutcome]}` : 'Re-audits', href: without({ reAudit: undefined, reAuditOutcome: undefined }) }]);
+  }
+  if (filters.directedFrom || filters.directedTo) add('Case direction given', [{ text: `${filters.directedFrom ?? '…'} to ${filters.directedTo ?? '…'}`, href: without({ directedFrom: undefined, directedTo: undefined }) }]);
+  if (filters.directionReviewedFrom || filters.directionReviewedTo) {
+    add('Case direction reviewed', [{ text: `${filters.directionReviewedFrom ?? '…'} to ${filters.directionReviewedTo ?? '…'}`, href: without({ directionReviewedFrom: undefined, directionReviewedTo: undefined }) }]);
+  }
+  if (filters.directionReviewOverdue) add('Case direction', [{ text: 'Review overdue', href: without({ directionReviewOverdue: undefined }) }]);
+  if (filters.domain) {
+    const domain = isDomain(filters.domain) ? domainLabel(filters.domain) : filters.domain;
+    const grade = filters.domainGrade ? `, ${GRADE_LABELS[filters.domainGrade as keyof typeof GRADE_LABELS] ?? filters.domainGrade.replace(':', ' ')}` : '';
+    add('Practice domain', [{ text: `A final judgement in ${domain}${grade}`, href: without({ domain: undefined, domainGrade: undefined }) }]);
+  }
+  if (filters.feedback) add('Family feedback', [{ text: filters.feedback.replaceAll('_', ' ').replaceAll(':', ': '), href: without({ feedback: undefined }) }]);
   return categories.length
     ? { heading: { text: 'Selected filters' }, clearLink: { text: 'Clear filters', href: hrefWith({ ...DEFAULT_FILTERS, sort: filters.sort, order: filters.order }) }, categories }
     : undefined;

@@ -1,9 +1,25 @@
 import { z } from 'zod';
 import type { Db } from '../../db/index.ts';
-import type { AuditStatus, Grade } from '../../db/types.ts';
+import type { AuditStatus, Grade, LegalStatus } from '../../db/types.ts';
+import { holidayCalendarFor } from '../org/calendar.ts';
+import { timescalesFor } from './transitions.ts';
 import { dataScope, type Principal } from '../../platform/access.ts';
 import type { FieldError } from '../../platform/errors.ts';
-import { countTrackerAudits, selectTrackerAudits, SORT_KEYS, trackerFilterOptions, type AuditRow, type SortKey, type TrackerCriteria } from './queries.ts';
+import { feedbackPlaces, feedbackRespondents, parseFeedbackFact, type FeedbackRespondent } from './feedback-answers.ts';
+import { domainJudgementSets, gradedSections, isDomain, type DomainGrade, type GradedSection } from './domain-judgements.ts';
+import {
+  countTrackerAudits,
+  selectEditionDefinitions,
+  RE_AUDIT_OUTCOMES,
+  selectTrackerAudits,
+  SORT_KEYS,
+  TIMED_STAGES,
+  trackerFilterOptions,
+  type AuditRow,
+  type SortKey,
+  type StageClock,
+  type TrackerCriteria,
+} from './queries.ts';
 import { isoTimestamp } from '../../db/values.ts';
 import { STAGE_OF, type Stage } from './lifecycle.ts';
 import { type IsoDate } from '../../platform/working-days.ts';
@@ -93,6 +109,8 @@ export function parseDateText(text: string): string | null {
   return null;
 }
 
+const LEGAL_STATUS_VALUES = ['early_help', 'cin', 'cp', 'plo', 'child_in_care', 'care_leaver'] as const satisfies readonly LegalStatus[];
+
 /** A blank text field is no answer at all. */
 export const blankToUndefined = (value: unknown) => (typeof value === 'string' && value.trim() === '' ? undefined : value);
 
@@ -151,6 +169,22 @@ export const trackerFilterSchema = z
     moderatedTo: optionalDateField('Moderated to'),
     closedFrom: optionalDateField('Closed from'),
     closedTo: optionalDateField('Closed to'),
+    locality: optionalId('Choose a locality from the list'),
+    legalStatus: z.preprocess(blankToUndefined, z.enum(LEGAL_STATUS_VALUES, { error: 'Choose a legal status from the list' }).optional()),
+    stage: z.preprocess(blankToUndefined, z.enum(TIMED_STAGES, { error: 'Choose a stage from the list' }).optional()),
+    stageEndedFrom: optionalDateField('Stage ended from'),
+    stageEndedTo: optionalDateField('Stage ended to'),
+    stageOnTime: z.preprocess(blankToUndefined, z.enum(['yes', 'no'], { error: 'Within the timescale must be yes or no' }).optional()),
+    reAudit: z.preprocess(blankToUndefined, z.enum(['yes'], { error: 'Re-audits must be yes' }).optional()),
+    reAuditOutcome: z.preprocess(blankToUndefined, z.enum(RE_AUDIT_OUTCOMES, { error: 'Choose a re-audit outcome from the list' }).optional()),
+    directedFrom: optionalDateField('Case direction from'),
+    directedTo: optionalDateField('Case direction to'),
+    directionReviewedFrom: optionalDateField('Case direction reviewed from'),
+    directionReviewedTo: optionalDateField('Case direction reviewed to'),
+    directionReviewOverdue: z.preprocess(blankToUndefined, z.enum(['yes'], { error: 'Case direction review overdue must be yes' }).optional()),
+    domain: z.preprocess(blankToUndefined, z.string().trim().refine(isDomain, 'Choose a practice domain from the list').optional()),
+    feedback: z.preprocess(blankToUndefined, z.string().trim().max(100).refine((text) => parseFeedbackFact(text) !== null, 'Choose family feedback from the list').optional()),
+    domainGrade: z.preprocess(blankToUndefined, z.string().trim().max(100).regex(/^[a-z0-9_-]+(:[\w .-]+)?$/i, 'Choose a grade from the list').optional()),
     sort: z.preprocess(blankToUndefined, z.enum(SORT_KEYS, { error: 'Choose a column to sort by' }).default('allocated')),
     order: z.preprocess(blankToUndefined, z.enum(['asc', 'desc'], { error: 'Sort order must be asc or desc' }).default('desc')),
   })
@@ -163,12 +197,44 @@ export const trackerFilterSchema = z
       const to = filters[`${event}To`];
       if (from && to && to < from) context.addIssue({ code: 'custom', path: [`${event}To`], message: `${event[0]!.toUpperCase()}${event.slice(1)} to must be the same as or after ${event} from` });
     }
+    // When a stage ended, and whether on time, mean nothing without the stage.
+    for (const key of ['stageEndedFrom', 'stageEndedTo', 'stageOnTime'] as const) {
+      if (filters[key] && !filters.stage) context.addIssue({ code: 'custom', path: ['stage'], message: 'Choose a stage from the list' });
+    }
+    if (filters.domainGrade && !filters.domain) context.addIssue({ code: 'custom', path: ['domain'], message: 'Choose a practice domain from the list' });
   });
 
 export type TrackerFilters = z.infer<typeof trackerFilterSchema>;
 
 /** Filters the tracker's own form does not offer: they arrive from a report's figure (a drill-down). */
-export const REPORT_FILTER_KEYS = ['finalGrade', 'auditorGrade', 'auditor', 'moderator', 'submittedFrom', 'submittedTo', 'moderatedFrom', 'moderatedTo', 'closedFrom', 'closedTo'] as const;
+export const REPORT_FILTER_KEYS = [
+  'finalGrade',
+  'auditorGrade',
+  'auditor',
+  'moderator',
+  'submittedFrom',
+  'submittedTo',
+  'moderatedFrom',
+  'moderatedTo',
+  'closedFrom',
+  'closedTo',
+  'locality',
+  'legalStatus',
+  'stage',
+  'stageEndedFrom',
+  'stageEndedTo',
+  'stageOnTime',
+  'reAudit',
+  'reAuditOutcome',
+  'directedFrom',
+  'directedTo',
+  'directionReviewedFrom',
+  'directionReviewedTo',
+  'directionReviewOverdue',
+  'domain',
+  'domainGrade',
+  'feedback',
+] as const;
 
 // Compile-time check: what the schema gives is what the queries take.
 const _criteria: (filters: TrackerFilters) => TrackerCriteria = (filters) => filters;
@@ -304,10 +370,46 @@ export async function listTrackerAudits(
 ): Promise<{ rows: TrackerAudit[]; total: number }> {
   const scope = dataScope(principal, 'audits.view');
   const page = paging ? { offset: (paging.page - 1) * paging.pageSize, limit: paging.pageSize } : null;
-  const found = await selectTrackerAudits(db, scope, filters, page, today);
+  const criteria: TrackerCriteria = {
+    ...filters,
+    ...(filters.stageOnTime ? { stageClock: await stageClockFor(db, principal.organisationId) } : {}),
+    ...(filters.domain ? { domainJudgements: await domainJudgementsFor(db, principal.organisationId, filters.domain, filters.domainGrade) } : {}),
+    ...(filters.feedback ? await feedbackCriteriaFor(db, principal.organisationId, filters.feedback) : {}),
+  };
+  const found = await selectTrackerAudits(db, scope, criteria, page, today);
   // A short first page is the whole answer; only count separately when there may be more.
-  const total = page && (found.length === page.limit || page.offset > 0) ? await countTrackerAudits(db, scope, filters, today) : found.length + (page?.offset ?? 0);
+  const total = page && (found.length === page.limit || page.offset > 0) ? await countTrackerAudits(db, scope, criteria, today) : found.length + (page?.offset ?? 0);
   return { rows: found.map(toTrackerAudit), total };
+}
+
+/** The organisation's timescales and bank holidays, by which a stage ended on time or late. */
+export async function stageClockFor(db: Db, organisationId: string): Promise<StageClock> {
+  const timescales = await timescalesFor(db, organisationId);
+  const calendar = await holidayCalendarFor(db, organisationId);
+  return {
+    days: { moderation: timescales.moderationDays, distribution: timescales.distributionDays, feedback: timescales.feedbackDays },
+    holidays: [...calendar].sort(),
+  };
+}
+
+/** Every graded section of the organisation's tool editions, with its practice domain and scale. */
+export async function gradedSectionsFor(db: Db, organisationId: string): Promise<GradedSection[]> {
+  return (await selectEditionDefinitions(db, organisationId)).flatMap((edition) => gradedSections(edition.id, edition.definition));
+}
+
+/** The judgement rows a domain (and grade) filter means, across the organisation's tool editions. */
+async function domainJudgementsFor(db: Db, organisationId: string, domain: string, grade: string | undefined) {
+  return isDomain(domain) ? domainJudgementSets(await gradedSectionsFor(db, organisationId), domain, grade as DomainGrade | undefined) : [];
+}
+
+/** Every family respondent of the organisation's tool editions, with the feedback section it is in. */
+export async function feedbackRespondentsFor(db: Db, organisationId: string): Promise<FeedbackRespondent[]> {
+  return (await selectEditionDefinitions(db, organisationId)).flatMap((edition) => feedbackRespondents(edition.id, edition.definition));
+}
+
+async function feedbackCriteriaFor(db: Db, organisationId: string, text: string) {
+  const fact = parseFeedbackFact(text);
+  return fact ? { feedbackFact: fact, feedbackPlaces: feedbackPlaces(await feedbackRespondentsFor(db, organisationId), fact) } : {};
 }
 
 /** How many audits the person can see at all: tells "none yet" from "none match". */

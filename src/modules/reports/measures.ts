@@ -1,8 +1,13 @@
 import type { Db } from '../../db/index.ts';
-import type { Grade } from '../../db/types.ts';
+import type { Grade, LegalStatus } from '../../db/types.ts';
 import type { DataScope } from '../../platform/access.ts';
 import type { IsoDate } from '../../platform/working-days.ts';
-import { countTrackerAuditsBy, type AuditGroup } from '../audits/queries.ts';
+import { NOT_MAPPED, domainLabel, type DomainOrNotMapped } from '../tools/domains.ts';
+import { PRACTICE_DOMAINS } from '../tools/schema.ts';
+import type { GradedSection } from '../audits/domain-judgements.ts';
+import { feedbackFactText, NO_REASON, OTHER_REASON, partShows, type FeedbackFact, type FeedbackRespondent, type RespondentPart } from '../audits/feedback-answers.ts';
+import { countTrackerAuditsBy, RE_AUDIT_OUTCOMES, selectFeedbackAnswers, selectFinalJudgements, selectStageSpans, TIMED_STAGES, type AuditGroup, type StageClock, type TimedStage } from '../audits/queries.ts';
+import { workingDaysBetween } from '../../platform/working-days.ts';
 import { DEFAULT_FILTERS, GRADES, trackerSearchParams, type TrackerFilters } from '../audits/tracker.ts';
 import { countActions, selectActions, type ActionCriteria } from '../actions/queries.ts';
 import { actionSearchParams, DEFAULT_ACTION_FILTERS, type ActionFilters } from '../actions/service.ts';
@@ -19,18 +24,26 @@ import type { ReportPeriod } from './period.ts';
  * (`audits.service_id`, `audits.team_id`), even if the child has moved since.
  */
 
-/** The report's own filters: the same ids the tracker filters by. */
-export type ReportFilters = { service?: string | undefined; team?: string | undefined; tool?: string | undefined };
+/** The report's own filters: the same ids and codes the tracker filters by. */
+export type ReportFilters = {
+  service?: string | undefined;
+  team?: string | undefined;
+  tool?: string | undefined;
+  locality?: string | undefined;
+  legalStatus?: LegalStatus | undefined;
+  auditor?: string | undefined;
+};
 
 /**
  * A number on the report and the tracker link that lists the audits behind it. No link only
  * for audits with no team or service recorded, which the tracker cannot filter to.
  */
-export type Figure = { n: number; href: string | null };
+export type Figure = { n: number; href: string | null; audits?: number };
 
 type Criteria = Partial<TrackerFilters>;
 
-export type MeasureContext = { db: Db; scope: DataScope; filters: ReportFilters; today: IsoDate };
+/** `stageClock`: the organisation's timescales and bank holidays, for "on time". */
+export type MeasureContext = { db: Db; scope: DataScope; filters: ReportFilters; today: IsoDate; stageClock: StageClock };
 
 function criteriaOf(context: MeasureContext, criteria: Criteria): TrackerFilters {
   return { ...DEFAULT_FILTERS, ...context.filters, ...criteria };
@@ -43,7 +56,7 @@ export function trackerHref(criteria: TrackerFilters): string {
 
 async function countBy<G extends AuditGroup>(context: MeasureContext, criteria: Criteria, groups: readonly G[]) {
   const full = criteriaOf(context, criteria);
-  const rows = await countTrackerAuditsBy(context.db, context.scope, full, context.today, groups);
+  const rows = await countTrackerAuditsBy(context.db, context.scope, { ...full, stageClock: context.stageClock }, context.today, groups);
   return { full, rows };
 }
 
@@ -85,6 +98,53 @@ export async function activityMeasure(context: MeasureContext, period: ReportPer
   return { totals, overdue, byService: breakdown(services), byTeam: breakdown(teams) };
 }
 
+// ——— Timeliness ———
+
+export type StageTimeliness = {
+  stage: TimedStage;
+  /** Working days the stage is given; null for the auditor's, whose deadline is the due date allocation set. */
+  days: number | null;
+  ended: Figure;
+  onTime: Figure;
+  late: Figure;
+  onTimeShare: number | null;
+  /** Working days from the stage's start to its end, the middle value; null when none ended. */
+  medianWorkingDays: number | null;
+};
+
+/**
+ * Each stage that ended in the period (its end on one of the period's UK days): how many, how
+ * many within the stage's timescale and how many late, and the median working days it took.
+ */
+export async function timelinessMeasure(context: MeasureContext, period: ReportPeriod): Promise<StageTimeliness[]> {
+  const holidays = new Set(context.stageClock.holidays);
+  const results: StageTimeliness[] = [];
+  for (const stage of TIMED_STAGES) {
+    const ended: Criteria = { stage, stageEndedFrom: period.from, stageEndedTo: period.to };
+    const spans = await selectStageSpans(context.db, context.scope, { ...criteriaOf(context, ended), stage, stageClock: context.stageClock }, context.today);
+    const onTime = sum((await countBy(context, { ...ended, stageOnTime: 'yes' }, [] as const)).rows);
+    const total = spans.length;
+    results.push({
+      stage,
+      days: stage === 'auditor' ? null : context.stageClock.days[stage],
+      ended: figure(context, ended, total),
+      onTime: figure(context, { ...ended, stageOnTime: 'yes' }, onTime),
+      late: figure(context, { ...ended, stageOnTime: 'no' }, total - onTime),
+      onTimeShare: total ? onTime / total : null,
+      medianWorkingDays: median(spans.map((span) => workingDaysBetween(span.started_on, span.ended_on, holidays))),
+    });
+  }
+  return results;
+}
+
+/** The middle value (the mean of the two middle ones for an even count); null for none. */
+export function median(values: readonly number[]): number | null {
+  if (!values.length) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
 // ——— Grades ———
 
 /** The audits whose grade the period reports: those moderated in it, by their final grade. */
@@ -107,16 +167,16 @@ function distribution(context: MeasureContext, criteria: Criteria, rows: readonl
   return { total, grades, goodOrBetter: total.n ? goodOrBetterCount / total.n : null, goodOrBetterCount };
 }
 
-/** The final-grade distribution of the period, in all, by service and by team. */
+/** The final-grade distribution of the period, in all, by service, team, legal status and tool. */
 export async function gradesMeasure(context: MeasureContext, period: ReportPeriod) {
   const criteria = gradedInPeriod(period);
-  const { rows } = await countBy(context, criteria, ['service', 'team', 'finalGrade'] as const);
-  const split = (key: 'service' | 'team') =>
+  const { rows } = await countBy(context, criteria, ['service', 'team', 'legalStatus', 'tool', 'finalGrade'] as const);
+  const split = (key: 'service' | 'team' | 'legalStatus' | 'tool') =>
     [...new Set(rows.map((row) => row[key]))].map((id) => {
       const found = distribution(context, { ...criteria, ...(id ? { [key]: id } : {}) }, rows.filter((row) => row[key] === id));
       return { id, ...(id ? found : unlinked(found)) };
     });
-  return { overall: distribution(context, criteria, rows), byService: split('service'), byTeam: split('team') };
+  return { overall: distribution(context, criteria, rows), byService: split('service'), byTeam: split('team'), byLegalStatus: split('legalStatus'), byTool: split('tool') };
 }
 
 /** The final-grade distribution of each of several periods (the trend, the comparisons). */
@@ -165,6 +225,177 @@ export async function calibrationMeasure(context: MeasureContext, period: Report
       return { id, ...found, total: strip(found.total), matrix: found.matrix.map((row) => row.map(strip)) };
     });
   return { overall: calibration(context, criteria, rows), byAuditor: per('auditor'), byModerator: per('moderator') };
+}
+
+// ——— Practice domains ———
+
+type Cell = { judgements: number; audits: Set<string> };
+const DOMAIN_ORDER: DomainOrNotMapped[] = [...(Object.keys(PRACTICE_DOMAINS) as DomainOrNotMapped[]), NOT_MAPPED];
+
+/** A count of judgements, linked to the tracker's audits that have such a judgement (`audits` of them). */
+export type DomainFigure = Figure & { audits: number };
+
+export type DomainRow = { domain: DomainOrNotMapped; label: string; cells: Record<string, DomainFigure>; total: number; goodOrBetter: number | null };
+export type OwnScale = { scaleId: string; label: string; options: { key: string; label: string }[]; rows: DomainRow[] };
+export type DomainCalibration = { domain: DomainOrNotMapped; label: string; total: number; kept: number; raised: number; lowered: number; kappa: Kappa | null };
+
+/**
+ * Section judgements of the audits moderated in the period, as moderation left them, by practice
+ * domain across tools: on the Ofsted scale wherever the tool's scale maps to it, and on each
+ * other scale's own terms (Telford's 1–5 with N/A appears in both); and, per domain, how the
+ * moderator changed the auditor's judgements (on the Ofsted scale). A count is of judgements; its
+ * link lists the audits that have such a judgement, and says how many.
+ */
+export async function domainMeasure(context: MeasureContext, period: ReportPeriod, sections: readonly GradedSection[]) {
+  const criteria = gradedInPeriod(period);
+  const rows = await selectFinalJudgements(context.db, context.scope, { ...criteriaOf(context, criteria), stageClock: context.stageClock }, context.today);
+  const bySection = new Map(sections.map((section) => [`${section.editionId}|${section.sectionKey}`, section]));
+  const ofsted = new Map<DomainOrNotMapped, Map<string, Cell>>();
+  const own = new Map<string, { section: GradedSection; cells: Map<DomainOrNotMapped, Map<string, Cell>> }>();
+  const pairs = new Map<DomainOrNotMapped, number[][]>();
+  const add = (map: Map<DomainOrNotMapped, Map<string, Cell>>, domain: DomainOrNotMapped, key: string, auditId: string) => {
+    const inDomain = map.get(domain) ?? new Map<string, Cell>();
+    const cell = inDomain.get(key) ?? { judgements: 0, audits: new Set<string>() };
+    cell.judgements += 1;
+    cell.audits.add(auditId);
+    inDomain.set(key, cell);
+    map.set(domain, inDomain);
+  };
+  for (const row of rows) {
+    const section = bySection.get(`${row.edition_id}|${row.section_key}`);
+    if (!section) continue;
+    const final = section.options.find((option) => option.value === row.final_grade);
+    if (!final) continue;
+    if (final.ofsted) add(ofsted, section.domain, final.ofsted, row.audit_id);
+    if (section.scaleId !== 'ofsted') {
+      const scale = own.get(section.scaleId) ?? { section, cells: new Map() };
+      add(scale.cells, section.domain, final.value, row.audit_id);
+      own.set(section.scaleId, scale);
+    }
+    const first = section.options.find((option) => option.value === row.auditor_grade)?.ofsted;
+    if (first && final.ofsted) {
+      const matrix = pairs.get(section.domain) ?? GRADES.map(() => GRADES.map(() => 0));
+      matrix[GRADES.indexOf(first)]![GRADES.indexOf(final.ofsted)]! += 1;
+      pairs.set(section.domain, matrix);
+    }
+  }
+  const domainFigure = (domain: DomainOrNotMapped, grade: string, cell: Cell | undefined): DomainFigure => ({
+    n: cell?.judgements ?? 0,
+    audits: cell?.audits.size ?? 0,
+    href: trackerHref(criteriaOf(context, { ...criteria, domain, domainGrade: grade })),
+  });
+  const domainRows = (map: Map<DomainOrNotMapped, Map<string, Cell>>, keys: string[]): DomainRow[] =>
+    DOMAIN_ORDER.filter((domain) => map.has(domain)).map((domain) => {
+      const cells = Object.fromEntries(keys.map((key) => [key, domainFigure(domain, key, map.get(domain)!.get(key))]));
+      const total = Object.values(cells).reduce((a, cell) => a + cell.n, 0);
+      const good = (cells.outstanding?.n ?? 0) + (cells.good?.n ?? 0);
+      return { domain, label: domainLabel(domain), cells, total, goodOrBetter: total ? good / total : null };
+    });
+  const ownScales: OwnScale[] = [...own.entries()].map(([scaleId, { section, cells }]) => {
+    const options = section.options.map((option) => ({ key: `${scaleId}:${option.value}`, label: option.label }));
+    const keyed = new Map([...cells.entries()].map(([domain, values]) => [domain, new Map([...values.entries()].map(([value, cell]) => [`${scaleId}:${value}`, cell]))]));
+    return { scaleId, label: section.scaleLabel, options, rows: domainRows(keyed, options.map((option) => option.key)) };
+  });
+  const calibration: DomainCalibration[] = DOMAIN_ORDER.filter((domain) => pairs.has(domain)).map((domain) => {
+    const counts = pairs.get(domain)!;
+    let [kept, raised, lowered] = [0, 0, 0];
+    counts.forEach((row, i) => row.forEach((n, j) => (j < i ? (raised += n) : j > i ? (lowered += n) : (kept += n))));
+    return { domain, label: domainLabel(domain), total: kept + raised + lowered, kept, raised, lowered, kappa: weightedKappa(counts) };
+  });
+  return { ofsted: domainRows(ofsted, [...GRADES]), ownScales, calibration };
+}
+
+// ——— Family feedback ———
+
+export const RESPONDENT_TYPE_LABELS: Record<string, string> = { parent_carer: 'Parents and carers', child: 'Children and young people', foster_carer: 'Foster carers', other: 'Others', any: 'All respondents' };
+export const SCORES = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10] as const;
+
+export type FeedbackRow = {
+  type: string;
+  label: string;
+  asked: DomainFigure;
+  obtained: DomainFigure;
+  notObtained: DomainFigure;
+  obtainedShare: number | null;
+  reasons: Record<string, DomainFigure>;
+  scores: DomainFigure[];
+  scoreCount: number;
+  medianScore: number | null;
+};
+
+/**
+ * The family's feedback on the audits submitted in the period (the auditor gathers it before
+ * submitting): for each type of respondent and in all, how many were asked (feedback obtained or
+ * not), obtained and not, why not, and the 0–10 scaling answers (distribution and median). A
+ * count is of respondents; its link lists the audits that have such a respondent, and says how many.
+ */
+export async function feedbackMeasure(context: MeasureContext, period: ReportPeriod, respondents: readonly FeedbackRespondent[]) {
+  const criteria = eventInPeriod('submitted', period);
+  const sectionKeys = [...new Set(respondents.map((respondent) => respondent.sectionKey))];
+  const rows = await selectFeedbackAnswers(context.db, context.scope, { ...criteriaOf(context, criteria), stageClock: context.stageClock }, context.today, sectionKeys);
+  const byEdition = new Map<string, FeedbackRespondent[]>();
+  for (const respondent of respondents) byEdition.set(respondent.editionId, [...(byEdition.get(respondent.editionId) ?? []), respondent]);
+  // Every respondent's part given, with its type and scaling questions.
+  const parts: { auditId: string; respondent: FeedbackRespondent; part: RespondentPart }[] = [];
+  for (const row of rows) {
+    for (const respondent of byEdition.get(row.edition_id) ?? []) {
+      const section = row.sections?.[respondent.sectionKey] as { respondents?: Record<string, RespondentPart> } | undefined;
+      const part = section?.respondents?.[respondent.respondentKey];
+      if (part) parts.push({ auditId: row.audit_id, respondent, part });
+    }
+  }
+  const reasonValues = [...new Set(respondents.flatMap((respondent) => respondent.reasons.map((reason) => reason.value))), OTHER_REASON, NO_REASON];
+  const reasonLabels: Record<string, string> = { [OTHER_REASON]: 'Another reason (written in)', [NO_REASON]: 'No reason given' };
+  for (const respondent of respondents) for (const reason of respondent.reasons) reasonLabels[reason.value] ??= reason.label;
+  const count = (fact: FeedbackFact): DomainFigure => {
+    const found = parts.filter(({ respondent, part }) => (fact.type === 'any' || respondent.type === fact.type) && partShows(part, fact, respondent.scalingKeys));
+    return { n: found.length, audits: new Set(found.map((entry) => entry.auditId)).size, href: trackerHref(criteriaOf(context, { ...criteria, feedback: feedbackFactText(fact) })) };
+  };
+  const types = [...new Set(respondents.map((respondent) => respondent.type))].filter((type) => parts.some((entry) => entry.respondent.type === type));
+  const rowFor = (type: string): FeedbackRow => {
+    const asked = count({ type, what: 'asked' });
+    const obtained = count({ type, what: 'obtained' });
+    const scoreValues = parts
+      .filter(({ respondent, part }) => (type === 'any' || respondent.type === type) && part.obtained === 'yes')
+      .flatMap(({ respondent, part }) => respondent.scalingKeys.map((key) => part.answers?.[key]))
+      .filter((value): value is number => typeof value === 'number');
+    return {
+      type,
+      label: RESPONDENT_TYPE_LABELS[type] ?? type,
+      asked,
+      obtained,
+      notObtained: count({ type, what: 'not_obtained' }),
+      obtainedShare: asked.n ? obtained.n / asked.n : null,
+      reasons: Object.fromEntries(reasonValues.map((reason) => [reason, count({ type, what: 'reason', reason })])),
+      scores: SCORES.map((score) => count({ type, what: 'scaling', score })),
+      scoreCount: scoreValues.length,
+      medianScore: median(scoreValues),
+    };
+  };
+  return { rows: [...types.map(rowFor), rowFor('any')], reasons: reasonValues.map((value) => ({ value, label: reasonLabels[value]! })) };
+}
+
+// ——— Inadequate audits, case directions and re-audits ———
+
+/**
+ * Audits graded Inadequate in the period: by the auditor (submitted in the period) and finally
+ * (moderated in it); case directions given and reviewed in the period and reviews overdue today;
+ * re-audits moderated in the period, by how their final grade compares with the first audit's.
+ */
+export async function inadequateMeasure(context: MeasureContext, period: ReportPeriod) {
+  const count = async (criteria: Criteria): Promise<Figure> => figure(context, criteria, sum((await countBy(context, criteria, [] as const)).rows));
+  const reAudits: Criteria = { ...gradedInPeriod(period), reAudit: 'yes' };
+  const outcomes = {} as Record<(typeof RE_AUDIT_OUTCOMES)[number], Figure>;
+  for (const outcome of RE_AUDIT_OUTCOMES) outcomes[outcome] = await count({ ...reAudits, reAuditOutcome: outcome });
+  return {
+    auditorInadequate: await count({ ...eventInPeriod('submitted', period), auditorGrade: 'inadequate' }),
+    finalInadequate: await count({ ...gradedInPeriod(period), finalGrade: 'inadequate' }),
+    directed: await count({ directedFrom: period.from, directedTo: period.to }),
+    directionReviewed: await count({ directionReviewedFrom: period.from, directionReviewedTo: period.to }),
+    directionReviewOverdue: await count({ directionReviewOverdue: 'yes' }),
+    reAudits: await count(reAudits),
+    reAuditOutcomes: outcomes,
+  };
 }
 
 // ——— Actions ———

@@ -2,6 +2,7 @@ import ExcelJS from 'exceljs';
 import { csvDocument, neutralise } from '../audits/export.ts';
 import { periodValue } from './period.ts';
 import type { Report } from './report.ts';
+import { sectionTables } from './section-tables.ts';
 import { reportTables, type ReportTable } from './tables.ts';
 
 /**
@@ -10,14 +11,23 @@ import { reportTables, type ReportTable } from './tables.ts';
  * section that adds a table here appears in every output with no other change.
  */
 export function outputTables(report: Report): ReportTable[] {
-  return [...reportTables(report)];
+  const tables = [...reportTables(report), ...sectionTables(report)];
+  // In the report's own order of sections (the sort is stable: a section's tables keep theirs).
+  const rank = (table: ReportTable) => {
+    const at = SECTION_ORDER.indexOf(table.section);
+    return at === -1 ? SECTION_ORDER.length : at;
+  };
+  return tables.sort((a, b) => rank(a) - rank(b));
 }
+
+/** The sections of the report, in the order the page and the documents give them. */
+const SECTION_ORDER = ['Activity', 'Grades', 'Moderation and calibration', 'Inadequate audits and re-audits', 'Family feedback', 'Actions', 'Themes'];
 
 /** A chart as an issued report keeps it: the SVG itself, its title and its text description. */
 export type ReportChart = { id: string; section: string; title: string; description: string; svg: string; width: number; height: number };
 
 /** Which section each of the report's charts belongs to; a chart not named here goes under its own title. */
-const CHART_SECTIONS: Record<string, string> = { grades: 'Grades', trend: 'Grades' };
+const CHART_SECTIONS: Record<string, string> = { grades: 'Grades', trend: 'Grades', timeliness: 'Activity', domains: 'Grades' };
 
 export function outputCharts(report: Report): ReportChart[] {
   return Object.entries(report.charts as Record<string, { title: string; description: string; src: string; width: number; height: number }>).map(([id, chart]) => ({

@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppDependencies } from '../../platform/http/types.ts';
 import { GRADE_LABELS, GRADES } from '../audits/tracker.ts';
-import { ACTIVITY_EVENTS } from './measures.ts';
+import { ACTIVITY_EVENTS, SCORES } from './measures.ts';
 import { periodChoices, periodValue } from './period.ts';
-import { buildReport } from './report.ts';
 import { reportOutputs } from './export-routes.ts';
+import { buildReport, STAGE_NAMES } from './report.ts';
 
 const EVENT_LABELS = { allocated: 'Allocated', submitted: 'Submitted', moderated: 'Moderated', closed: 'Closed' } as const;
 
@@ -22,6 +22,8 @@ export async function reportRoutes(app: FastifyInstance, deps: AppDependencies) 
       grades: GRADES.map((grade) => ({ grade, label: GRADE_LABELS[grade] })),
       events: ACTIVITY_EVENTS.map((event) => ({ event, label: EVENT_LABELS[event] })),
       outputs: reportOutputs(report, request.principal!),
+      stageNames: STAGE_NAMES,
+      scores: SCORES,
     });
   });
 }
