@@ -24,6 +24,8 @@ const WHO_MAY: Record<string, readonly Role[] | 'anyone' | 'signed-in'> = {
   'reports.view': ['auditor', 'moderator', 'qa_coordinator', 'qa_lead', 'senior_leader'],
   'tools.view': ['auditor', 'moderator', 'qa_coordinator', 'qa_lead', 'senior_leader', 'administrator'],
   'tools.manage': ['qa_lead', 'administrator'],
+  'programme.view': ['moderator', 'qa_coordinator', 'qa_lead', 'senior_leader'],
+  'programme.manage': ['qa_lead'],
 };
 
 const ROLES: Role[] = ['practitioner', 'auditor', 'moderator', 'qa_coordinator', 'qa_lead', 'senior_leader', 'administrator'];
