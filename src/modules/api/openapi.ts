@@ -5,6 +5,7 @@
  */
 import { AUDIT_STATUSES, GRADES } from '../audits/tracker.ts';
 import { SORT_KEYS } from '../audits/queries.ts';
+import { PROGRAMME_OPENAPI_PATHS } from '../programme/api.ts';
 
 const problem = {
   type: 'object',
@@ -405,6 +406,8 @@ export function openApiDocument(trackerParameters: TrackerParameter[] = TRACKER_
           },
         },
       },
+      // The audit programme (schedule and compliance).
+      ...PROGRAMME_OPENAPI_PATHS,
     },
   };
 }

@@ -146,3 +146,36 @@ export async function removeCalendarEntry(db: Db, actor: Actor, entryId: string)
     return true;
   });
 }
+
+/** A round as the daily digest names it. */
+export type DigestRound = { title: string; dueOn: IsoDate; overdue: boolean; href: string };
+
+/**
+ * What the daily digest tells the QA coordinators about sampling rounds: those due from today to
+ * the end of the reminder window and, once rounds are recorded, those started and not yet done.
+ */
+export async function roundsForDigest(db: Db, organisationId: string, today: IsoDate, dueBy: IsoDate): Promise<{ staffIds: string[]; rounds: DigestRound[] }> {
+  // Windows that started up to a year back may still be running (a yearly row).
+  const from = `${Number(today.slice(0, 4)) - 1}${today.slice(4)}` as IsoDate;
+  const recorded = (await confirmedRoundPeriods(db, organisationId, from, dueBy)) !== null;
+  const rounds = (await roundsDue(db, organisationId, from, dueBy))
+    .filter((round) => (round.dueOn >= today && round.dueOn <= dueBy) || (recorded && !round.done && round.dueOn < today && round.window.to >= today))
+    .map((round) => ({
+      title: `${round.serviceName}: ${round.rowLabel}, ${round.frequency}, for ${ukDay(round.window.from)} to ${ukDay(round.window.to)}`,
+      dueOn: round.dueOn,
+      overdue: round.dueOn < today,
+      href: '/programme/calendar',
+    }));
+  if (!rounds.length) return { staffIds: [], rounds };
+  const coordinators = await db
+    .selectFrom('users')
+    .innerJoin('role_grants', 'role_grants.user_id', 'users.id')
+    .select('users.staff_id')
+    .distinct()
+    .where('users.organisation_id', '=', organisationId)
+    .where('users.disabled_at', 'is', null)
+    .where('users.staff_id', 'is not', null)
+    .where('role_grants.role', '=', 'qa_coordinator')
+    .execute();
+  return { staffIds: coordinators.map((row) => row.staff_id!), rounds };
+}
