@@ -169,8 +169,17 @@ export function blankRowForm(): RowForm {
 
 /** The rows the form sent, in order, without those ticked for removal. */
 export function formRows(body: Record<string, unknown>): RowForm[] {
+  // A page's form arrives flat ('rows[2][quantity]': '1'); JSON may nest it (rows: [{ quantity }]).
+  const byIndex = new Map<number, RowForm>();
+  for (const [key, value] of Object.entries(body)) {
+    const match = /^rows\[(\d{1,3})\]\[([A-Za-z]+)\]$/.exec(key);
+    if (!match) continue;
+    const index = Number(match[1]);
+    byIndex.set(index, { ...(byIndex.get(index) ?? {}), [match[2]!]: value });
+  }
   const raw = body.rows;
-  const rows = Array.isArray(raw) ? raw : raw && typeof raw === 'object' ? Object.keys(raw).sort((a, b) => Number(a) - Number(b)).map((key) => (raw as Record<string, unknown>)[key]) : [];
+  const nested = Array.isArray(raw) ? raw : raw && typeof raw === 'object' ? Object.keys(raw).sort((a, b) => Number(a) - Number(b)).map((key) => (raw as Record<string, unknown>)[key]) : [];
+  const rows = byIndex.size ? [...byIndex.entries()].sort(([a], [b]) => a - b).map(([, row]) => row) : nested;
   return rows.filter((row): row is RowForm => !!row && typeof row === 'object' && !yes((row as RowForm).remove)).slice(0, 200);
 }
 

@@ -82,7 +82,9 @@ export async function scheduleRoutes(app: FastifyInstance, deps: AppDependencies
     const versions = await scheduleVersions(db, organisationId);
     const latest = versions[0] ?? null;
     const { options } = await namesOf(organisationId);
-    const rows = state.rows ?? (latest ? latest.rows.map(rowToForm) : [blankRowForm()]);
+    // A single ticked box arrives as a string, none as nothing: the page's lists are always lists.
+    const asList = (value: unknown) => (Array.isArray(value) ? value : value === undefined || value === null || value === '' ? [] : [value]);
+    const rows = (state.rows ?? (latest ? latest.rows.map(rowToForm) : [blankRowForm()])).map((row) => ({ ...row, auditorRoles: asList(row.auditorRoles), legalStatuses: asList(row.legalStatuses) }));
     return reply.code(state.status ?? 200).page('programme/views/schedule-edit.njk', {
       rows,
       values: state.values ?? { appliesFrom: '', note: '' },
