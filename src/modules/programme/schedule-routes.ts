@@ -117,7 +117,8 @@ export async function scheduleRoutes(app: FastifyInstance, deps: AppDependencies
     if (body.action === 'add-row') return editPage(request, reply, { rows: [...formRows(body), blankRowForm()], values, basedOn });
     const organisationId = request.principal!.organisationId;
     const outcome = await saveScheduleVersion(db, actorOf(request), body, await scheduleOptions(db, organisationId));
-    if (!outcome.ok) return editPage(request, reply, { rows: formRows(body), values, errors: outcome.errors, status: outcome.status, basedOn: outcome.status === 409 ? basedOn : basedOn });
+    // After a stale save the page shows the version now saved beside the user's rows; saving again builds on it.
+    if (!outcome.ok) return editPage(request, reply, { rows: formRows(body), values, errors: outcome.errors, status: outcome.status, ...(outcome.status === 409 ? {} : { basedOn }) });
     return reply.redirect(`/programme/schedule?version=${outcome.versionId}&done=saved`, 303);
   });
 
@@ -156,7 +157,7 @@ export async function scheduleRoutes(app: FastifyInstance, deps: AppDependencies
 
   const calendarPage = async (request: FastifyRequest, reply: FastifyReply, state: { values?: Record<string, unknown>; errors?: FieldError[] } = {}) => {
     const query = request.query as Record<string, unknown>;
-    const year = calendarYear(state.values?.startsOn && typeof query.year !== 'string' ? {} : query, request.today);
+    const year = calendarYear(query, request.today);
     const calendar = await programmeCalendar(db, request.principal!.organisationId, year);
     return reply.code(state.errors?.length ? 400 : 200).page('programme/views/calendar.njk', {
       calendar,
@@ -174,8 +175,7 @@ export async function scheduleRoutes(app: FastifyInstance, deps: AppDependencies
     const body = (request.body ?? {}) as Record<string, unknown>;
     const outcome = await addCalendarEntry(db, actorOf(request), body);
     if (!outcome.ok) return calendarPage(request, reply, { values: body, errors: outcome.errors });
-    const { year } = { year: calendarYear({}, outcome.startsOn) };
-    return reply.redirect(`/programme/calendar?year=${year}&done=added`, 303);
+    return reply.redirect(`/programme/calendar?year=${calendarYear({}, outcome.startsOn)}&done=added`, 303);
   });
 
   app.post('/programme/calendar/entries/:id/delete', { config: { access: 'programme.manage' } }, async (request, reply) => {
