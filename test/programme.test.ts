@@ -100,7 +100,8 @@ describe.each(testDrivers())('the schedule of expectations and compliance on %s'
     await lead.signIn(council.users.qa_lead.email, PASSWORD);
     moderator = new TestClient(t.app);
     await moderator.signIn(council.users.moderator.email, PASSWORD);
-  }, 120_000);
+    // Eight argon2 password hashes and two sign-ins: slow on a loaded machine.
+  }, 240_000);
   afterAll(async () => t?.close());
 
   it('refuses a schedule with a wrong row, naming the field and the row, and saves nothing', async () => {
