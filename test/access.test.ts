@@ -25,6 +25,8 @@ const WHO_MAY: Record<string, readonly Role[] | 'anyone' | 'signed-in'> = {
   'reports.issue': ['qa_lead'],
   'tools.view': ['auditor', 'moderator', 'qa_coordinator', 'qa_lead', 'senior_leader', 'administrator'],
   'tools.manage': ['qa_lead', 'administrator'],
+  'programme.view': ['moderator', 'qa_coordinator', 'qa_lead', 'senior_leader'],
+  'programme.manage': ['qa_lead'],
 };
 
 const ROLES: Role[] = ['practitioner', 'auditor', 'moderator', 'qa_coordinator', 'qa_lead', 'senior_leader', 'administrator'];

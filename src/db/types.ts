@@ -613,6 +613,21 @@ export interface IssuedReportsTable {
   issued_at: Timestamp;
 }
 
+export type CalendarEntryKind = 'moderation_panel' | 'practice_week' | 'other';
+
+/** A dated entry of the programme's calendar (a moderation panel, a practice week). */
+export interface ProgrammeCalendarEntriesTable {
+  id: Generated<string>;
+  organisation_id: string;
+  kind: CalendarEntryKind;
+  title: string;
+  starts_on: DateOnly;
+  ends_on: DateOnly;
+  note: Generated<string>;
+  created_by: string | null;
+  created_at: CreatedAt;
+}
+
 export interface Database {
   report_commentaries: ReportCommentariesTable;
   issued_reports: IssuedReportsTable;
@@ -652,6 +667,7 @@ export interface Database {
   notification_digest_items: NotificationDigestItemsTable;
   programme_schedule_versions: ProgrammeScheduleVersionsTable;
   programme_schedule_rows: ProgrammeScheduleRowsTable;
+  programme_calendar_entries: ProgrammeCalendarEntriesTable;
 }
 
 export type Organisation = Selectable<OrganisationsTable>;

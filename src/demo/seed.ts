@@ -1,9 +1,11 @@
 import type { Db } from '../db/index.ts';
+import type { IsoDate } from '../platform/working-days.ts';
 import { hashPassword } from '../platform/auth/passwords.ts';
 import { ukDateAt } from '../platform/clock.ts';
 import { loadBuiltInTools } from '../modules/tools/library.ts';
 import { seedDemoAudits, setDemoServiceTools } from './audits.ts';
 import { generateDemoCouncil, type DemoCouncil } from './data.ts';
+import { seedDemoProgramme } from './programme.ts';
 import * as queries from '../modules/org/queries.ts';
 
 /** True when the database holds no organisation yet: the demo is loaded only then. */
@@ -28,6 +30,7 @@ export async function seedDemoCouncil(db: Db, options: { now: Date; today?: stri
     const tools = await loadBuiltInTools(trx, loaded.organisation.id, { principal: null, ipAddress: null, at: options.now, label: 'built-in tools', organisationId: loaded.organisation.id });
     await setDemoServiceTools(trx, loaded.organisation.id);
     const audits = await seedDemoAudits(trx, loaded.organisation.id, today, options.now);
+    await seedDemoProgramme(trx, loaded.organisation.id, today as IsoDate, [...passwordHashes.values()][0]!);
     return { ...loaded, tools: tools.length, audits };
   });
 }

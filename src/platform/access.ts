@@ -55,17 +55,22 @@ export type Permission =
   /** Read the audit-tool library: each tool, its editions, the form and its file. */
   | 'tools.view'
   /** Load a new tool or a new edition of one into the library. */
-  | 'tools.manage';
+  | 'tools.manage'
+  /** Read the audit programme: the schedule of expectations, compliance with it (within scope) and the calendar. */
+  | 'programme.view'
+  /** Keep the schedule of expectations (a new version applying from a date) and the calendar's dated entries. */
+  | 'programme.manage';
 
 const EVERYONE: Permission[] = ['account', 'audits.view'];
 
 export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
   practitioner: [...EVERYONE],
   auditor: [...EVERYONE, 'children.view', 'tools.view', 'reports.view'],
-  moderator: [...EVERYONE, 'children.view', 'tools.view', 'reports.view'],
-  qa_coordinator: [...EVERYONE, 'children.view', 'children.import', 'org.view', 'tools.view', 'audits.allocate', 'reports.view'],
-  qa_lead: [...EVERYONE, 'children.view', 'children.import', 'org.view', 'tools.view', 'tools.manage', 'audits.allocate', 'reports.view', 'reports.issue'],
-  senior_leader: [...EVERYONE, 'children.view', 'org.view', 'tools.view', 'reports.view'],
+  // Moderators are the service managers: they read their service's compliance.
+  moderator: [...EVERYONE, 'children.view', 'tools.view', 'reports.view', 'programme.view'],
+  qa_coordinator: [...EVERYONE, 'children.view', 'children.import', 'org.view', 'tools.view', 'audits.allocate', 'reports.view', 'programme.view'],
+  qa_lead: [...EVERYONE, 'children.view', 'children.import', 'org.view', 'tools.view', 'tools.manage', 'audits.allocate', 'reports.view', 'programme.view', 'programme.manage', 'reports.issue'],
+  senior_leader: [...EVERYONE, 'children.view', 'org.view', 'tools.view', 'reports.view', 'programme.view'],
   administrator: [...EVERYONE, 'children.view', 'children.import', 'org.view', 'org.manage', 'activity.view', 'tools.view', 'tools.manage'],
 };
 

@@ -6,6 +6,7 @@
 import { AUDIT_STATUSES, GRADES } from '../audits/tracker.ts';
 import { SORT_KEYS } from '../audits/queries.ts';
 import { FEED_PATHS } from '../reports/feed-openapi.ts';
+import { PROGRAMME_OPENAPI_PATHS } from '../programme/api.ts';
 
 const problem = {
   type: 'object',
@@ -408,6 +409,8 @@ export function openApiDocument(trackerParameters: TrackerParameter[] = TRACKER_
       },
       // The data feed for BI tools: its paths and column dictionary live with the feed.
       ...FEED_PATHS,
+      // The audit programme (schedule and compliance).
+      ...PROGRAMME_OPENAPI_PATHS,
     },
   };
 }

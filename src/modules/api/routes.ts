@@ -15,6 +15,7 @@ import { allocateAudit } from '../audits/allocation.ts';
 import { auditOverdue, findAudit, type AuditRecord } from '../audits/audit.ts';
 import { findEdition, listTools } from '../tools/library.ts';
 import { openApiDocument } from './openapi.ts';
+import { programmeApiRoutes } from '../programme/api.ts';
 
 const CSV = 'text/csv';
 const XLSX = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
@@ -246,6 +247,9 @@ export async function apiRoutes(app: FastifyInstance, { db, config, clock }: App
       definition: edition.definition,
     };
   });
+
+  // The audit programme: the schedule of expectations and compliance with it.
+  programmeApiRoutes(app, db);
 }
 
 /**

@@ -4,6 +4,7 @@ import { can, dataScope, roles, type Principal } from '../../platform/access.ts'
 import { logActivity } from '../../platform/activity.ts';
 import { AUDIT_STATUS_LABELS } from '../audits/tracker.ts';
 import { bankHolidayCoverageFor, holidayCalendarFor } from '../org/calendar.ts';
+import { myWorkCompliance } from '../programme/compliance.ts';
 import { coordinates, DUE_SOON_WORKING_DAYS, groupBySection, selectPipeline, selectWork, workDates, type PipelineRow, type SectionKey, type WorkItem } from './my-work.ts';
 
 /** The home page is "My work": what waits on this person, for QA the whole pipeline, and where they can go. */
@@ -36,6 +37,7 @@ export async function homeRoutes(app: FastifyInstance, deps: AppDependencies) {
       dueSoonDays: DUE_SOON_WORKING_DAYS,
       links: linksFor(principal),
       bankHolidays: can(principal, 'org.manage') ? await bankHolidayCoverageFor(deps.db, principal.organisationId, request.today) : null,
+      programmeCompliance: await myWorkCompliance(deps.db, principal, request.today),
     });
   });
 }
@@ -75,6 +77,7 @@ function linksFor(principal: Principal) {
     { href: '/audits/allocate', text: 'Allocate an audit', description: 'Choose a child, the audit tool and the auditor.', show: can(principal, 'audits.allocate') },
     { href: '/children', text: 'Children', description: 'The child register loaded from the case-management system.', show: can(principal, 'children.view') },
     { href: '/children/imports/new', text: 'Import children', description: 'Load a case-management extract (CSV or XLSX).', show: can(principal, 'children.import') },
+    { href: '/programme', text: 'Audit programme', description: 'The schedule of expectations, compliance with it and the year’s calendar.', show: can(principal, 'programme.view') },
     { href: '/organisation', text: 'Organisation', description: 'Services, localities, teams, staff and users.', show: can(principal, 'org.view') },
     { href: '/activity', text: 'Activity log', description: 'Who viewed or changed which record, and when.', show: can(principal, 'activity.view') },
   ].filter((link) => link.show);

@@ -2,6 +2,7 @@ import { appLink } from '../../platform/outbox.ts';
 import type { IsoDate } from '../../platform/working-days.ts';
 import { formatDate } from '../../platform/views.ts';
 import { groupBySection, type SectionKey, type WorkItem } from '../home/my-work.ts';
+import type { DigestRound } from '../programme/calendar.ts';
 
 /**
  * One person's daily reminder: everything waiting on them that is overdue or due within the
@@ -34,11 +35,12 @@ function whenLine(item: WorkItem, section: SectionKey): string {
   return item.urgency === 'overdue' ? `OVERDUE: ${verb} ${date}` : `${verb.charAt(0).toUpperCase()}${verb.slice(1)} ${date}`;
 }
 
-export function buildDigest(recipient: DigestRecipient, items: WorkItem[], options: DigestOptions, events: DigestEvent[] = []): Digest {
+export function buildDigest(recipient: DigestRecipient, items: WorkItem[], options: DigestOptions, events: DigestEvent[] = [], rounds: DigestRound[] = []): Digest {
   const overdue = items.filter((item) => item.urgency === 'overdue').length;
   const dueSoon = items.length - overdue;
   const updates = events.length ? `${events.length} ${events.length === 1 ? 'update' : 'updates'} on your audits` : null;
-  const counts = [overdue ? `${overdue} overdue` : null, dueSoon ? `${dueSoon} due soon` : null, updates].filter(Boolean).join(', ');
+  const roundsDue = rounds.length ? `${rounds.length} sampling ${rounds.length === 1 ? 'round' : 'rounds'} due` : null;
+  const counts = [overdue ? `${overdue} overdue` : null, dueSoon ? `${dueSoon} due soon` : null, updates, roundsDue].filter(Boolean).join(', ');
   const lines = [
     `${recipient.name},`,
     '',
@@ -57,6 +59,11 @@ export function buildDigest(recipient: DigestRecipient, items: WorkItem[], optio
       if (item.detail) lines.push(`  ${oneLine(item.detail)}`);
       lines.push(`  ${appLink(item.href)}`);
     }
+  }
+  if (rounds.length) {
+    // The schedule of expectations makes a round due on the first day of each of its periods.
+    lines.push('', `Sampling rounds due (${rounds.length})`);
+    for (const round of rounds) lines.push(`- ${round.title}`, `  ${round.overdue ? 'OVERDUE: due' : 'Due'} ${formatDate(round.dueOn)}`, `  ${appLink(round.href)}`);
   }
   lines.push(
     '',

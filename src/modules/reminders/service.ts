@@ -13,6 +13,7 @@ import { isWorkingDay, type IsoDate } from '../../platform/working-days.ts';
 import { ukDateAt, type Clock } from '../../platform/clock.ts';
 import { coordinatorsOf, selectWork, workDates, type WorkItem } from '../home/my-work.ts';
 import { holidayCalendarFor } from '../org/calendar.ts';
+import { roundsForDigest } from '../programme/calendar.ts';
 import { buildDigest, digestDedupeKey } from './digest.ts';
 import { claimRun, finishRun, markNoticesDigested, runFinished, selectOrganisationIds, selectRecipients, selectWaitingNotices, type WaitingNotice } from './queries.ts';
 
@@ -74,7 +75,9 @@ async function runForOrganisation(db: Db, organisationId: string, options: Remin
     const [map, key] = notice.staffId ? [noticesByStaff, notice.staffId] : [noticesByUser, notice.userId];
     map.set(key, [...(map.get(key) ?? []), notice]);
   }
-  const recipients = await selectRecipients(db, organisationId, [...new Set([...byPerson.keys(), ...noticesByStaff.keys()])], options.today);
+  // The QA coordinators hear of the sampling rounds the schedule makes due.
+  const sampling = await roundsForDigest(db, organisationId, options.today, dates.dueSoonBy);
+  const recipients = await selectRecipients(db, organisationId, [...new Set([...byPerson.keys(), ...noticesByStaff.keys(), ...sampling.staffIds])], options.today);
   // Someone without a staff record has no work items, only the notices they chose to read here.
   for (const [userId, waiting] of noticesByUser) recipients.push({ staffId: `user:${userId}`, name: waiting[0]!.name, email: waiting[0]!.email });
   let queued = 0;
@@ -87,6 +90,7 @@ async function runForOrganisation(db: Db, organisationId: string, options: Remin
       byPerson.get(recipient.staffId) ?? [],
       { dueBy: dates.dueSoonBy, serviceName: options.serviceName ?? 'Assure' },
       waiting.map((notice) => ({ subject: notice.subject, text: notice.text })),
+      sampling.staffIds.includes(recipient.staffId) ? sampling.rounds : [],
     );
     let row: { id: string } | null;
     try {

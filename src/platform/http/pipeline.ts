@@ -135,6 +135,7 @@ export function navigationFor(principal: Principal | null, currentPath: string) 
     { href: '/my-actions', text: 'My actions', show: Boolean(principal.staffId) },
     { href: '/audits', text: 'Audit tracker', show: can(principal, 'audits.view') },
     { href: '/reports', text: 'Reports', show: can(principal, 'reports.view') },
+    { href: '/programme', text: 'Programme', show: can(principal, 'programme.view') },
     { href: '/children', text: 'Children', show: can(principal, 'children.view') },
     { href: '/tools', text: 'Audit tools', show: can(principal, 'tools.view') },
     { href: '/organisation', text: 'Organisation', show: can(principal, 'org.view') },

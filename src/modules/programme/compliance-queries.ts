@@ -1,0 +1,109 @@
+import { sql } from 'kysely';
+import type { Db } from '../../db/index.ts';
+import { isoDay } from '../../db/values.ts';
+import type { Role } from '../../db/types.ts';
+import type { DataScope } from '../../platform/access.ts';
+import type { IsoDate } from '../../platform/working-days.ts';
+import { auditInScope, overdueOn } from '../audits/queries.ts';
+import type { AuditorRef, CountedAudit, ServiceRef, TeamRef } from './compliance-rules.ts';
+import { scheduleRows, type ScheduleVersion } from './schedule.ts';
+
+/** Every version of the organisation's schedule with its rows, oldest first. */
+export async function selectScheduleVersions(db: Db, organisationId: string): Promise<ScheduleVersion[]> {
+  const versions = await db
+    .selectFrom('programme_schedule_versions')
+    .select(['id', 'applies_from', 'note', 'version'])
+    .where('organisation_id', '=', organisationId)
+    .orderBy('applies_from')
+    .execute();
+  const result: ScheduleVersion[] = [];
+  for (const version of versions) result.push({ id: version.id, appliesFrom: version.applies_from as IsoDate, note: version.note, version: version.version, rows: await scheduleRows(db, version.id) });
+  return result;
+}
+
+export async function selectServicesAndTeams(db: Db, organisationId: string): Promise<{ services: ServiceRef[]; teams: TeamRef[] }> {
+  const services = await db.selectFrom('services').select(['id', 'name']).where('organisation_id', '=', organisationId).orderBy('name').execute();
+  const teams = await db.selectFrom('teams').select(['id', 'name', 'service_id as serviceId']).where('organisation_id', '=', organisationId).orderBy('name').execute();
+  return { services, teams };
+}
+
+/** Staff who hold a role through a user account, with their team, service and working dates. */
+export async function selectAuditorsWithRoles(db: Db, organisationId: string): Promise<AuditorRef[]> {
+  const rows = await db
+    .selectFrom('staff')
+    .innerJoin('users', 'users.staff_id', 'staff.id')
+    .innerJoin('role_grants', 'role_grants.user_id', 'users.id')
+    .leftJoin('teams', 'teams.id', 'staff.team_id')
+    .select(['staff.id', 'staff.full_name', 'staff.team_id', 'teams.service_id', 'staff.start_date', 'staff.leaving_date', 'role_grants.role'])
+    .where('staff.organisation_id', '=', organisationId)
+    .where('users.disabled_at', 'is', null)
+    .execute();
+  const byStaff = new Map<string, AuditorRef>();
+  for (const row of rows) {
+    const found = byStaff.get(row.id) ?? {
+      staffId: row.id,
+      name: row.full_name,
+      teamId: row.team_id,
+      serviceId: row.service_id,
+      roles: [] as Role[],
+      startDate: isoDay(row.start_date) as IsoDate | null,
+      leavingDate: isoDay(row.leaving_date) as IsoDate | null,
+    };
+    if (!found.roles.includes(row.role)) found.roles.push(row.role);
+    byStaff.set(row.id, found);
+  }
+  return [...byStaff.values()];
+}
+
+/**
+ * The audits in the reader's scope allocated from..to, with what compliance reads of them.
+ * Overdue is the tracker's own definition, for an audit still with its auditor, so the figure's
+ * link (status with the auditor, overdue) lists the same audits.
+ */
+export async function selectCountedAudits(db: Db, scope: DataScope, from: IsoDate, to: IsoDate, today: IsoDate): Promise<CountedAudit[]> {
+  const rows = await db
+    .selectFrom('audits')
+    .innerJoin('audit_tool_editions as editions', 'editions.id', 'audits.tool_edition_id')
+    .select([
+      'audits.id',
+      'audits.auditor_id',
+      'audits.team_id',
+      'audits.service_id',
+      'editions.tool_id',
+      'audits.allocated_on',
+      'audits.due_on',
+      // Submitted: moved on from its auditor. One moved on without a submission time (old work loaded) counts as done on its due date.
+      sql<string | null>`case when audits.status in ('allocated', 'in_progress', 'returned') then null
+        else coalesce(to_char((audits.submitted_at at time zone 'Europe/London')::date, 'YYYY-MM-DD'), to_char(audits.due_on, 'YYYY-MM-DD')) end`.as('submitted_on'),
+      sql<boolean>`(audits.status in ('allocated', 'in_progress', 'returned') and ${overdueOn(today)})`.as('overdue'),
+    ])
+    .where(auditInScope(scope))
+    .where('audits.allocated_on', '>=', from)
+    .where('audits.allocated_on', '<=', to)
+    .execute();
+  return rows.map((row) => ({
+    id: row.id,
+    auditorId: row.auditor_id,
+    teamId: row.team_id,
+    serviceId: row.service_id,
+    toolId: row.tool_id,
+    allocatedOn: isoDay(row.allocated_on) as IsoDate,
+    dueOn: isoDay(row.due_on) as IsoDate,
+    submittedOn: (row.submitted_on as IsoDate | null) ?? null,
+    overdue: Boolean(row.overdue),
+  }));
+}
+
+/** Open cases per service on a day, from the child register (by the team each child is allocated to). */
+export async function selectOpenCasesByService(db: Db, organisationId: string, day: IsoDate): Promise<Map<string, number>> {
+  const rows = await db
+    .selectFrom('children')
+    .innerJoin('teams', 'teams.id', 'children.allocated_team_id')
+    .select(['teams.service_id', sql<number>`count(*)::int`.as('n')])
+    .where('children.organisation_id', '=', organisationId)
+    .where((eb) => eb.or([eb('children.open_date', 'is', null), eb('children.open_date', '<=', day)]))
+    .where((eb) => eb.or([eb('children.close_date', 'is', null), eb('children.close_date', '>=', day)]))
+    .groupBy('teams.service_id')
+    .execute();
+  return new Map(rows.map((row) => [row.service_id, Number(row.n)]));
+}
