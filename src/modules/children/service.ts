@@ -4,6 +4,7 @@ import type { Db } from '../../db/index.ts';
 import type { ChildImportStatus } from '../../db/types.ts';
 import { logActivity, type Actor } from '../../platform/activity.ts';
 import { ukDateAt, type Clock } from '../../platform/clock.ts';
+import { stageCsvByCopy } from './csv-copy.ts';
 import { readExtract, type ExtractRow, type RowError, type SheetPlan } from './extract.ts';
 import { ifNoLiveImport, withImportLock } from './import-lock.ts';
 import * as queries from './queries.ts';
@@ -227,6 +228,24 @@ async function stageHoldingLock(db: Db, input: ImportOptions & ImportFile & { im
 
 async function stageExtract(db: Db, input: ImportOptions & ImportFile & { importId: string }) {
   const resolve = buildResolvers(await queries.loadResolvers(db, input.organisationId));
+  // A CSV on PostgreSQL is parsed by the server (see csv-copy.ts); any other file, or a CSV it
+  // would read differently, is read here.
+  const copied = await stageCsvByCopy(db, {
+    importId: input.importId,
+    organisationId: input.organisationId,
+    path: input.path,
+    filename: input.filename,
+    today: ukDateAt(input.clock.now()),
+    resolve,
+    maxStoredErrors: MAX_STORED_ERRORS,
+    recordSheets: (plan) => recordSheets(db, input.importId, plan),
+    afterRead: async (rowsRead) => {
+      await queries.updateImport(db, input.importId, { rows_read: rowsRead });
+      input.onProgress?.(rowsRead);
+      await input.pause?.('reading');
+    },
+  });
+  if (copied) return copied;
   let rows: ExtractRow[] = [];
   let errors: RowError[] = [];
   let errorCount = 0;
