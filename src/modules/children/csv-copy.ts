@@ -80,7 +80,6 @@ export async function stageCsvByCopy(db: Db, input: CopyStageInput): Promise<{ r
     }
     await input.recordSheets({ read: [{ name: header.sheet, list: header.list }], skipped: [] });
     await input.afterRead(rowsRead);
-    await client.query('analyze pg_temp.child_import_raw');
     await loadVerdicts(client, header, input);
     const errorCount = await recordProblems(client, header, input);
     if (errorCount === 0) await stageRows(client, header, input.importId);
