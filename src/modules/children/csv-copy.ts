@@ -52,11 +52,11 @@ export type CopyStageInput = {
   afterRead: (rowsRead: number) => Promise<void>;
 };
 
-/** Case IDs this plain are valid as they stand (no spaces to trim, not blank, not too long). */
-const PLAIN_CASE_ID = '^[A-Za-z0-9][A-Za-z0-9_./-]{0,63}$';
-
-/** What `btrim` removes to decide a row is blank, as the reader's `trim` would. */
-const BLANKS = ' \t\r\n\u00a0\ufeff';
+/**
+ * What JavaScript's `trim` removes (its white space and line terminators): `btrim` with these
+ * decides, as the reader would, whether a row is blank and whether a case ID needs trimming.
+ */
+const JS_WHITESPACE = '\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff';
 
 /**
  * Stages the file, or records every problem of it; null when the file is not one for this path
@@ -164,7 +164,7 @@ async function loadRaw(client: Client, file: string, width: number): Promise<boo
 /** Blank rows are skipped, as the reader skips them (their numbers stay: rows keep the file's numbering). */
 async function dropBlankRows(client: Client, width: number): Promise<number> {
   const blank = Array.from({ length: width }, (_, i) => `coalesce(btrim(c${i + 1}, $1), '') = ''`).join(' and ');
-  await client.query(`delete from pg_temp.child_import_raw where ${blank}`, [BLANKS]);
+  await client.query(`delete from pg_temp.child_import_raw where ${blank}`, [JS_WHITESPACE]);
   const { rows } = await client.query<{ n: number }>('select count(*)::int as n from pg_temp.child_import_raw');
   return rows[0]!.n;
 }
@@ -188,8 +188,9 @@ async function loadVerdicts(client: Client, header: Header, input: CopyStageInpu
   for (const field of EXTRACT_FIELDS) {
     const ref = header.mapping[field];
     if (!ref) continue;
-    const plainOnly = field === 'externalId' ? ` where ${cell(ref)} !~ '${PLAIN_CASE_ID}'` : '';
-    const { rows } = await client.query<{ v: string }>(`select distinct ${cell(ref)} as v from pg_temp.child_import_raw r${plainOnly}`);
+    // A case ID that is not blank, not too long and has nothing to trim is valid as it stands.
+    const plainOnly = field === 'externalId' ? ` where not (${cell(ref)} <> '' and length(${cell(ref)}) <= 64 and ${cell(ref)} = btrim(${cell(ref)}, $1))` : '';
+    const { rows } = await client.query<{ v: string }>(`select distinct ${cell(ref)} as v from pg_temp.child_import_raw r${plainOnly}`, plainOnly ? [JS_WHITESPACE] : []);
     for (const { v } of rows) {
       const verdict = judge(field, v, parse, input.resolve);
       fields.push(field);
