@@ -81,10 +81,11 @@ export async function stageCsvByCopy(db: Db, input: CopyStageInput): Promise<{ r
     await input.recordSheets({ read: [{ name: header.sheet, list: header.list }], skipped: [] });
     await input.afterRead(rowsRead);
     await loadVerdicts(client, header, input);
-    const errorCount = await recordProblems(client, header, input);
-    if (errorCount === 0) await stageRows(client, header, input.importId);
+    const problems = await recordProblems(client, header, input);
+    if (problems.errors === 0) await stageRows(client, header, input.importId);
     await client.query('commit');
-    return { rowsRead, errorCount };
+    // As the reader counts them: a row refused for its own cells is not read; one whose worker or team is unknown is.
+    return { rowsRead: rowsRead - problems.refusedRows, errorCount: problems.errors };
   } catch (error) {
     broken = true;
     await client.query('rollback').catch(() => {});
@@ -238,12 +239,15 @@ function caseIdSql(ref: ColumnRef): string {
   return `case when v_externalId.raw is null then r.${col(ref)} else v_externalId.norm end`;
 }
 
+/** Problems ordered from here on are workers and teams not found: the row itself was read. */
+const UNRESOLVED = 100_000;
+
 /**
  * Every problem of every row in one statement, as the reader words them: a cell's own fault, a
  * case ID already on an earlier row, a close date before the open date, a worker or team not in
  * Assure. All are counted; the first `maxStoredErrors` (in the file's order) are kept.
  */
-async function recordProblems(client: Client, header: Header, input: CopyStageInput): Promise<number> {
+async function recordProblems(client: Client, header: Header, input: CopyStageInput): Promise<{ errors: number; refusedRows: number }> {
   const { mapping } = header;
   const parts: string[] = [];
   const params: unknown[] = [input.importId, input.organisationId, input.maxStoredErrors];
@@ -255,7 +259,7 @@ async function recordProblems(client: Client, header: Header, input: CopyStageIn
     const ref = mapping[field];
     if (!ref) continue;
     // Workers and teams not found come after the row's other problems, as the import reports them.
-    const order = field === 'allocatedTeam' || field === 'allocatedWorker' ? `case when v.err_column is null then ${ref.index} else 100000 + ${ref.index} end` : `${ref.index}`;
+    const order = field === 'allocatedTeam' || field === 'allocatedWorker' ? `case when v.err_column is null then ${ref.index} else ${UNRESOLVED} + ${ref.index} end` : `${ref.index}`;
     parts.push(`
       select r.n, ${order} as ord, coalesce(v.err_column, ${param(ref.header)}) as column_name, v.err_value as value, v.reason
       from pg_temp.child_import_raw r join pg_temp.child_import_verdicts v on v.field = '${field}' and v.raw = ${cell(ref)}
@@ -275,17 +279,18 @@ async function recordProblems(client: Client, header: Header, input: CopyStageIn
       from pg_temp.child_import_raw r${verdictJoin('openDate', mapping.openDate)}${verdictJoin('closeDate', mapping.closeDate)}
       where v_closeDate.norm < v_openDate.norm`);
   }
-  const { rows } = await client.query<{ errors: number }>(
+  const { rows } = await client.query<{ errors: number; refused_rows: number }>(
     `with e as materialized (${parts.join(' union all ')}),
      kept as (
        insert into child_import_errors (import_id, organisation_id, sheet, row_number, column_name, value, reason)
        select $1::uuid, $2::uuid, null::text, n, column_name, left(value, 500), reason from e order by n, ord limit $3
        returning 1
      )
-     select (select count(*) from e)::int as errors, (select count(*) from kept)::int as kept`,
+     select (select count(*) from e)::int as errors, (select count(distinct n) from e where ord < ${UNRESOLVED})::int as refused_rows,
+       (select count(*) from kept)::int as kept`,
     params,
   );
-  return rows[0]!.errors;
+  return { errors: rows[0]!.errors, refusedRows: rows[0]!.refused_rows };
 }
 
 /** The rows, read and resolved, into the import's staging: what the preview and the apply read. */
