@@ -188,7 +188,7 @@ function duplicateColumnError(field: ExtractField, first: ColumnRef, header: str
 /** Title and note rows may sit above an Annex A list's header: it is looked for this far down. */
 const HEADER_SEARCH_ROWS = 10;
 
-function isHeaderRow(cells: readonly Cell[]): boolean {
+export function isHeaderRow(cells: readonly Cell[]): boolean {
   return cells.some((cell) => FIELD_BY_HEADER.get(normaliseHeader(cellText(cell))) === 'externalId');
 }
 
@@ -249,7 +249,7 @@ export async function* readExtract(input: Readable, options: ExtractOptions): As
 }
 
 /** `List 8 - CLA.csv` is the sheet `List 8 - CLA`; a CSV with no name given is `CSV`. */
-function sheetNameOfFile(name: string | undefined): string {
+export function sheetNameOfFile(name: string | undefined): string {
   return name?.replace(/\.(csv|xlsx|txt)$/i, '').trim() || 'CSV';
 }
 
@@ -302,7 +302,8 @@ async function* readCsv(body: Readable, context: ReadContext, progress: Progress
     yield { kind: 'sheets', read: [{ name: context.name, list }], skipped: [] };
     yield { kind: 'columns', sheet: context.name, columns };
     if (columns.errors.length > 0) return yield* errorEvents(columns.errors);
-    const sheet: SheetContext = { name: context.name, errorSheet: null, list, mapping: columns.mapping, today: context.today, facts: { date1904: false } };
+    const facts = { date1904: false };
+    const sheet: SheetContext = { name: context.name, errorSheet: null, list, mapping: columns.mapping, today: context.today, facts, parsers: fieldParsers(list, context.today, facts) };
     const count = yield* sheetRowEvents(iterable(rows), sheet, progress);
     if (count === 0) yield* errorEvents([fileError(noRowsReason('The file'), first.rowNumber)]);
   } catch (error) {
@@ -466,7 +467,7 @@ async function* readPlannedSheets(file: string, sheets: readonly PlannedSheet[],
     const planned = sheets.find((s) => s.file === worksheet.file);
     if (!planned) continue; // the reader drains it
     yield { kind: 'columns', sheet: planned.name, columns: planned.columns };
-    const sheet: SheetContext = { name: planned.name, errorSheet: planned.name, list: planned.list, mapping: planned.columns.mapping, today: context.today, facts };
+    const sheet: SheetContext = { name: planned.name, errorSheet: planned.name, list: planned.list, mapping: planned.columns.mapping, today: context.today, facts, parsers: fieldParsers(planned.list, context.today, facts) };
     yield* sheetRowEvents(rowsAfter(worksheet.rows, planned.headerRowNumber, progress), sheet, progress);
   }
 }
@@ -489,6 +490,7 @@ type SheetContext = {
   mapping: HeaderMatch['mapping'];
   today: string;
   facts: { date1904: boolean };
+  parsers: FieldParsers;
 };
 
 /** Yields the sheet's rows and errors; returns how many data rows it had. */
@@ -534,13 +536,49 @@ function todayInLondon(): string {
 // ---------------------------------------------------------------------------------------------
 // Rows
 
-type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string };
+export type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string };
 const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
 const fail = (reason: string): Parsed<never> => ({ ok: false, reason });
 
+/** How each field's cell is read: the one place the rules for a cell live (the CSV fast path uses them too). */
+export type FieldParsers = {
+  externalId: (cell: Cell) => Parsed<string>;
+  initials: (cell: Cell) => Parsed<string | null>;
+  dateOfBirth: (cell: Cell) => Parsed<string | null>;
+  gender: (cell: Cell) => Parsed<Gender | null>;
+  ethnicity: (cell: Cell) => Parsed<string | null>;
+  legalStatus: (cell: Cell) => Parsed<LegalStatus>;
+  allocatedWorker: (cell: Cell) => Parsed<string | null>;
+  allocatedTeam: (cell: Cell) => Parsed<string | null>;
+  openDate: (cell: Cell) => Parsed<string | null>;
+  closeDate: (cell: Cell) => Parsed<string | null>;
+  referralFactors: (cell: Cell) => Parsed<string[]>;
+};
+
+export function fieldParsers(list: SourceList | null, today: string, facts: { date1904: boolean }): FieldParsers {
+  return {
+    externalId: (cell) => parseExternalId(cellText(cell)),
+    initials: (cell) => parseInitials(cellText(cell)),
+    dateOfBirth: (cell) => parseDateOfBirth(cell, facts, today),
+    gender: (cell) => parseGender(cellText(cell)),
+    ethnicity: (cell) => optionalText(cellText(cell), 100),
+    legalStatus: (cell) => legalStatusOnList(cellText(cell), list),
+    allocatedWorker: (cell) => optionalText(cellText(cell), 120),
+    allocatedTeam: (cell) => optionalText(cellText(cell), 120),
+    openDate: (cell) => parseOptionalDate(cell, facts),
+    closeDate: (cell) => parseOptionalDate(cell, facts),
+    referralFactors: (cell) => parseReferralFactors(cellText(cell)),
+  };
+}
+
+/** The legal status of a row whose file has no legal-status column (an Annex A list implies it). */
+export function fallbackLegalStatus(list: SourceList | null): LegalStatus {
+  return (list && LIST_LEGAL_STATUS[list]) ?? 'cin';
+}
+
 /** Returns the row with fallbacks in failed fields; it is valid only when `errors` is empty. */
 function normaliseRow(source: SourceRow, sheet: SheetContext): { row: ExtractRow; errors: RowError[] } {
-  const { mapping, list, today, facts } = sheet;
+  const { mapping, list } = sheet;
   const errors: { index: number; error: RowError }[] = [];
   const report = (column: ColumnRef, reason: string) => errors.push({ index: column.index, error: cellError(source, sheet, column, reason) });
   const read = <T>(field: ExtractField, parse: (cell: Cell) => Parsed<T>, fallback: T): T => {
@@ -551,21 +589,22 @@ function normaliseRow(source: SourceRow, sheet: SheetContext): { row: ExtractRow
     report(column, result.reason);
     return fallback;
   };
+  const parse = sheet.parsers;
   const row: ExtractRow = {
     rowNumber: source.rowNumber,
     sheet: sheet.name,
     sourceList: list,
-    externalId: read('externalId', (cell) => parseExternalId(cellText(cell)), ''),
-    initials: read('initials', (cell) => parseInitials(cellText(cell)), null),
-    dateOfBirth: read('dateOfBirth', (cell) => parseDateOfBirth(cell, facts, today), null),
-    gender: read('gender', (cell) => parseGender(cellText(cell)), null),
-    ethnicity: read('ethnicity', (cell) => optionalText(cellText(cell), 100), null),
-    legalStatus: read('legalStatus', (cell) => legalStatusOnList(cellText(cell), list), (list && LIST_LEGAL_STATUS[list]) ?? 'cin'),
-    allocatedWorker: read('allocatedWorker', (cell) => optionalText(cellText(cell), 120), null),
-    allocatedTeam: read('allocatedTeam', (cell) => optionalText(cellText(cell), 120), null),
-    openDate: read('openDate', (cell) => parseOptionalDate(cell, facts), null),
-    closeDate: read('closeDate', (cell) => parseOptionalDate(cell, facts), null),
-    referralFactors: read('referralFactors', (cell) => parseReferralFactors(cellText(cell)), []),
+    externalId: read('externalId', parse.externalId, ''),
+    initials: read('initials', parse.initials, null),
+    dateOfBirth: read('dateOfBirth', parse.dateOfBirth, null),
+    gender: read('gender', parse.gender, null),
+    ethnicity: read('ethnicity', parse.ethnicity, null),
+    legalStatus: read('legalStatus', parse.legalStatus, fallbackLegalStatus(list)),
+    allocatedWorker: read('allocatedWorker', parse.allocatedWorker, null),
+    allocatedTeam: read('allocatedTeam', parse.allocatedTeam, null),
+    openDate: read('openDate', parse.openDate, null),
+    closeDate: read('closeDate', parse.closeDate, null),
+    referralFactors: read('referralFactors', parse.referralFactors, []),
   };
   if (row.openDate && row.closeDate && row.closeDate < row.openDate) {
     report(mapping.closeDate!, `close date is before the open date (${formatUkDate(row.openDate)})`);
@@ -577,12 +616,16 @@ function normaliseRow(source: SourceRow, sheet: SheetContext): { row: ExtractRow
 const MAX_ERROR_VALUE_CHARS = 200;
 
 function cellError(source: SourceRow, sheet: SheetContext, column: ColumnRef, reason: string): RowError {
-  const value = cellText(source.cells[column.index] ?? null);
-  const shown = value.length > MAX_ERROR_VALUE_CHARS ? `${value.slice(0, MAX_ERROR_VALUE_CHARS)}…` : value;
-  return { sheet: sheet.errorSheet, rowNumber: source.rowNumber, column: column.header, value: shown, reason };
+  return { sheet: sheet.errorSheet, rowNumber: source.rowNumber, column: column.header, value: shownValue(source.cells[column.index] ?? null), reason };
 }
 
-function cellText(cell: Cell): string {
+/** A cell's text as an error quotes it: trimmed, and cut short when very long. */
+export function shownValue(cell: Cell): string {
+  const value = cellText(cell);
+  return value.length > MAX_ERROR_VALUE_CHARS ? `${value.slice(0, MAX_ERROR_VALUE_CHARS)}…` : value;
+}
+
+export function cellText(cell: Cell): string {
   if (cell === null) return '';
   if (typeof cell === 'string') return cell.trim();
   if (typeof cell === 'number') return String(cell);

@@ -224,14 +224,19 @@ export async function deleteStagingRows(db: Db, importId: string) {
 }
 
 /**
- * One row per child: a child on several Annex A lists (several sheets) becomes one record with
+ * One row per child. A sheet never holds a child twice (a case ID on two rows of a sheet is an
+ * error), so an import of one sheet — any CSV — has its rows as they are (`onePerChild`), with
+ * no sort. A child on several Annex A lists (several sheets) becomes one record with
  * the status that governs. Being in care governs over a child protection plan, which governs
  * over a child in need plan. A care leaver who is back on List 8 is in care again, and one on a
  * child protection plan is first of all protected; otherwise leaving-care support is the more
  * specific duty, so it governs over child in need and early help. The governing row gives
  * every other field too (its worker and team are the ones responsible for that plan).
  */
-const governingRows = (importId: string) => sql`
+const governingRows = (importId: string, onePerChild: boolean) =>
+  onePerChild
+    ? sql`select * from child_import_rows where import_id = ${importId}`
+    : sql`
   select distinct on (external_id) *
   from child_import_rows
   where import_id = ${importId}
@@ -252,9 +257,9 @@ const CHANGED = sql`(c.initials, c.date_of_birth, c.gender, c.ethnicity, c.legal
   is distinct from (s.initials, s.date_of_birth, s.gender, s.ethnicity, s.legal_status, s.allocated_worker_id, s.allocated_team_id, s.open_date, s.close_date, s.referral_factors)`;
 
 /** What applying a staged import would do, without doing it. */
-export async function previewStagedImport(db: Db, input: { importId: string; organisationId: string; closeMissing: boolean; listed: number }) {
+export async function previewStagedImport(db: Db, input: { importId: string; organisationId: string; closeMissing: boolean; listed: number; onePerChild: boolean }) {
   const { rows } = await sql<{ adds: number; updates: number; unchanged: number; open_count: number; closes: number }>`
-    with s as (${governingRows(input.importId)}),
+    with s as (${governingRows(input.importId, input.onePerChild)}),
     matched as (
       select (c.id is null) as is_new, (c.id is not null and ${CHANGED}) as is_changed
       from s left join children c on c.organisation_id = ${input.organisationId} and c.external_id = s.external_id
@@ -283,7 +288,14 @@ export async function previewStagedImport(db: Db, input: { importId: string; org
 }
 
 /** Children by Annex A list, and how many were on more than one list. */
-export async function countChildrenByList(db: Db, importId: string): Promise<Record<string, number>> {
+export async function countChildrenByList(db: Db, importId: string, onePerChild: boolean): Promise<Record<string, number>> {
+  if (onePerChild) {
+    // One sheet: one list (or none), each child on it once, none on several.
+    const { rows } = await sql<{ list: string; children: number }>`
+      select coalesce(min(source_list), 'none') as list, count(*)::int as children from child_import_rows where import_id = ${importId}
+    `.execute(db);
+    return { [rows[0]!.list]: rows[0]!.children, several: 0 };
+  }
   const { rows } = await sql<{ list: string; children: number }>`
     select coalesce(source_list, 'none') as list, count(distinct external_id)::int as children
     from child_import_rows where import_id = ${importId} group by 1
@@ -305,9 +317,9 @@ export async function countChildrenByList(db: Db, importId: string): Promise<Rec
  * the open children missing from the file are closed on `closeDate`, never deleted, and recorded
  * so that they can be reopened.
  */
-export async function applyStagedImport(trx: Db, input: { importId: string; organisationId: string; closeMissing: boolean; closeDate: string; at: Date }) {
+export async function applyStagedImport(trx: Db, input: { importId: string; organisationId: string; closeMissing: boolean; closeDate: string; at: Date; onePerChild: boolean }) {
   const { rows } = await sql<{ created: number; updated: number }>`
-    with s as materialized (${governingRows(input.importId)}),
+    with s as materialized (${governingRows(input.importId, input.onePerChild)}),
     updated as (
       update children c set
         initials = s.initials, date_of_birth = s.date_of_birth, gender = s.gender, ethnicity = s.ethnicity,

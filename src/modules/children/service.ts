@@ -4,6 +4,7 @@ import type { Db } from '../../db/index.ts';
 import type { ChildImportStatus } from '../../db/types.ts';
 import { logActivity, type Actor } from '../../platform/activity.ts';
 import { ukDateAt, type Clock } from '../../platform/clock.ts';
+import { stageCsvByCopy } from './csv-copy.ts';
 import { readExtract, type ExtractRow, type RowError, type SheetPlan } from './extract.ts';
 import { ifNoLiveImport, withImportLock } from './import-lock.ts';
 import * as queries from './queries.ts';
@@ -204,7 +205,8 @@ async function stageHoldingLock(db: Db, input: ImportOptions & ImportFile & { im
   try {
     const staged = await stageExtract(db, { ...input, importId });
     if (staged.errorCount > 0) return await failImport(db, importId, staged, input.clock);
-    const preview = await queries.previewStagedImport(db, { importId, organisationId: input.organisationId, closeMissing: input.closeMissing, listed: CLOSURES_LISTED });
+    const onePerChild = staged.sheetsRead <= 1;
+    const preview = await queries.previewStagedImport(db, { importId, organisationId: input.organisationId, closeMissing: input.closeMissing, listed: CLOSURES_LISTED, onePerChild });
     await queries.updateImport(db, importId, {
       status: input.awaitConfirmation ? 'staged' : 'running',
       rows_read: staged.rowsRead,
@@ -214,7 +216,7 @@ async function stageHoldingLock(db: Db, input: ImportOptions & ImportFile & { im
       closed_count: preview.closes,
       open_count: preview.open_count,
       first_closures: JSON.stringify(preview.firstClosures),
-      list_counts: JSON.stringify(await queries.countChildrenByList(db, importId)),
+      list_counts: JSON.stringify(await queries.countChildrenByList(db, importId, onePerChild)),
       register_fingerprint: await queries.registerFingerprint(db, input.organisationId),
     });
     return outcomeOf((await queries.findImport(db, input.organisationId, importId))!);
@@ -227,12 +229,31 @@ async function stageHoldingLock(db: Db, input: ImportOptions & ImportFile & { im
 
 async function stageExtract(db: Db, input: ImportOptions & ImportFile & { importId: string }) {
   const resolve = buildResolvers(await queries.loadResolvers(db, input.organisationId));
+  // A CSV on PostgreSQL is parsed by the server (see csv-copy.ts); any other file, or a CSV it
+  // would read differently, is read here.
+  const copied = await stageCsvByCopy(db, {
+    importId: input.importId,
+    organisationId: input.organisationId,
+    path: input.path,
+    filename: input.filename,
+    today: ukDateAt(input.clock.now()),
+    resolve,
+    maxStoredErrors: MAX_STORED_ERRORS,
+    recordSheets: (plan) => recordSheets(db, input.importId, plan),
+    afterRead: async (rowsRead) => {
+      await queries.updateImport(db, input.importId, { rows_read: rowsRead });
+      input.onProgress?.(rowsRead);
+      await input.pause?.('reading');
+    },
+  });
+  if (copied) return { ...copied, sheetsRead: 1 };
   let rows: ExtractRow[] = [];
   let errors: RowError[] = [];
   let errorCount = 0;
   let storedErrors = 0;
   let rowsRead = 0;
   let batches = 0;
+  let sheetsRead = 0;
   // A batch is written while the next one is read: the file's parsing (in this process) and
   // the database's work overlap. At most one write is in flight, so memory stays at two batches.
   let writing: Promise<void> = Promise.resolve();
@@ -267,7 +288,10 @@ async function stageExtract(db: Db, input: ImportOptions & ImportFile & { import
         errorCount++;
         continue;
       }
-      if (event.kind === 'sheets') await recordSheets(db, input.importId, event);
+      if (event.kind === 'sheets') {
+        sheetsRead = event.read.length;
+        await recordSheets(db, input.importId, event);
+      }
       if (event.kind === 'rejected') {
         // Its format problems come as error events; its team and worker are checked too, so one upload names them all.
         const rowErrors = resolutionErrors(event.row, resolve, options.format === 'xlsx');
@@ -293,7 +317,7 @@ async function stageExtract(db: Db, input: ImportOptions & ImportFile & { import
   // A file with any problem stages nothing: its rows are never applied, only its errors shown.
   if (errorCount > 0) await staging.abort();
   else await staging.finish();
-  return { rowsRead, errorCount };
+  return { rowsRead, errorCount, sheetsRead };
 }
 
 /** The workbook's sheets: those read and those skipped with why, kept for the report. */
@@ -416,7 +440,8 @@ async function applyHoldingLock(db: Db, input: ConfirmInput, expected: 'staged' 
     }
     const now = input.clock.now();
     const closeDate = ukDateAt(now);
-    const counts = await queries.applyStagedImport(trx, { importId: input.importId, organisationId: input.organisationId, closeMissing: found.full_extract, closeDate, at: now });
+    const onePerChild = (found.sheets?.read.length ?? 2) <= 1;
+    const counts = await queries.applyStagedImport(trx, { importId: input.importId, organisationId: input.organisationId, closeMissing: found.full_extract, closeDate, at: now, onePerChild });
     await input.pause?.('final-write');
     await queries.logImportedChildren(trx, {
       importId: input.importId,
