@@ -22,6 +22,7 @@ const WHO_MAY: Record<string, readonly Role[] | 'anyone' | 'signed-in'> = {
   'children.import': ['qa_coordinator', 'qa_lead', 'administrator'],
   'activity.view': ['administrator'],
   'reports.view': ['auditor', 'moderator', 'qa_coordinator', 'qa_lead', 'senior_leader'],
+  'themes.manage': ['qa_lead'],
   'tools.view': ['auditor', 'moderator', 'qa_coordinator', 'qa_lead', 'senior_leader', 'administrator'],
   'tools.manage': ['qa_lead', 'administrator'],
 };

@@ -21,6 +21,7 @@ import * as activityByChild from './migrations/2026-12-07T1400_activity_by_child
 import * as auditNotifications from './migrations/2026-12-07T1200_audit_notifications.ts';
 import * as gradeAlerts from './migrations/2026-12-07T1500_grade_alerts.ts';
 import * as importStagingSpeed from './migrations/2026-12-07T1000_import_staging_speed.ts';
+import * as themes from './migrations/2026-12-08T1400_themes.ts';
 
 /**
  * Migrations are listed here, in order, rather than read from a folder at run time, so the
@@ -49,6 +50,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '2026-12-07T1300_audit_form_drafts': auditFormDrafts,
   '2026-12-07T1400_activity_by_child': activityByChild,
   '2026-12-07T1500_grade_alerts': gradeAlerts,
+  '2026-12-08T1400_themes': themes,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

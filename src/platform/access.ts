@@ -48,6 +48,8 @@ export type Permission =
   | 'audits.allocate'
   /** Read the reports: grades, moderation and activity over a period (within scope). */
   | 'reports.view'
+  /** Keep the organisation's themes list: the themes the report looks for in strengths and areas for improvement. */
+  | 'themes.manage'
   /** Read the activity log. */
   | 'activity.view'
   /** Read the audit-tool library: each tool, its editions, the form and its file. */
@@ -62,7 +64,7 @@ export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
   auditor: [...EVERYONE, 'children.view', 'tools.view', 'reports.view'],
   moderator: [...EVERYONE, 'children.view', 'tools.view', 'reports.view'],
   qa_coordinator: [...EVERYONE, 'children.view', 'children.import', 'org.view', 'tools.view', 'audits.allocate', 'reports.view'],
-  qa_lead: [...EVERYONE, 'children.view', 'children.import', 'org.view', 'tools.view', 'tools.manage', 'audits.allocate', 'reports.view'],
+  qa_lead: [...EVERYONE, 'children.view', 'children.import', 'org.view', 'tools.view', 'tools.manage', 'audits.allocate', 'reports.view', 'themes.manage'],
   senior_leader: [...EVERYONE, 'children.view', 'org.view', 'tools.view', 'reports.view'],
   administrator: [...EVERYONE, 'children.view', 'children.import', 'org.view', 'org.manage', 'activity.view', 'tools.view', 'tools.manage'],
 };

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Db } from '../../db/index.ts';
-import { dataScope, type Principal } from '../../platform/access.ts';
+import { can, dataScope, type Principal } from '../../platform/access.ts';
 import type { FieldError } from '../../platform/errors.ts';
 import type { IsoDate } from '../../platform/working-days.ts';
 import { trackerFilterOptions, type TrackerOption } from '../audits/queries.ts';
@@ -8,6 +8,7 @@ import { GRADE_LABELS, GRADES, optionalId } from '../audits/tracker.ts';
 import { barChart, lineChart, type Chart } from './charts.ts';
 import { SMALL_NUMBERS } from './kappa.ts';
 import { actionsMeasure, activityMeasure, calibrationMeasure, gradesMeasure, gradesOverPeriods, type GradeDistribution, type MeasureContext, type ReportFilters } from './measures.ts';
+import { themesMeasure } from './themes.ts';
 import { parseReportPeriod, previousPeriod, quartersEnding, samePeriodLastYear, type ReportPeriod } from './period.ts';
 
 /**
@@ -80,6 +81,7 @@ export async function buildReport(db: Db, principal: Principal, query: Record<st
     trend: trend.map((quarter) => ({ ...quarter, percent: percent(quarter.goodOrBetter), small: quarter.total.n < SMALL_NUMBERS })),
     calibration,
     actions: { ...actions, doneOnTimePercent: percent(actions.doneOnTimeShare) },
+    themes: await themesMeasure(context, period, previous, can(principal, 'themes.manage')),
     charts: charts(grades.overall, previousGrades!, lastYearGrades!, trend, period),
     smallNumbers: SMALL_NUMBERS,
   };
