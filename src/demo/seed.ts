@@ -4,6 +4,7 @@ import { ukDateAt } from '../platform/clock.ts';
 import { loadBuiltInTools } from '../modules/tools/library.ts';
 import { seedDemoAudits, setDemoServiceTools } from './audits.ts';
 import { generateDemoCouncil, type DemoCouncil } from './data.ts';
+import { seedDemoHistory } from './history.ts';
 import * as queries from '../modules/org/queries.ts';
 
 /** True when the database holds no organisation yet: the demo is loaded only then. */
@@ -28,7 +29,10 @@ export async function seedDemoCouncil(db: Db, options: { now: Date; today?: stri
     const tools = await loadBuiltInTools(trx, loaded.organisation.id, { principal: null, ipAddress: null, at: options.now, label: 'built-in tools', organisationId: loaded.organisation.id });
     await setDemoServiceTools(trx, loaded.organisation.id);
     const audits = await seedDemoAudits(trx, loaded.organisation.id, today, options.now);
-    return { ...loaded, tools: tools.length, audits };
+    // Two years of closed work behind the work in hand, done by others than the demo's sign-ins.
+    const signIns = await trx.selectFrom('users').select('staff_id').where('organisation_id', '=', loaded.organisation.id).where('staff_id', 'is not', null).execute();
+    const pastAudits = await seedDemoHistory(trx, loaded.organisation.id, today, signIns.map((user) => user.staff_id!));
+    return { ...loaded, tools: tools.length, audits, pastAudits };
   });
 }
 
