@@ -73,7 +73,9 @@ describe('proposing themes', () => {
     expect(proposePhrases(now, before, { known: [phraseLemmas('contingency plan')] }).map((proposal) => proposal.phrase)).not.toContain('contingency plan');
   });
 
-  it('proposes nothing from no audits', () => {
+  it('proposes nothing from no audits, and the most used phrases when there is nothing earlier', () => {
     expect(proposePhrases([], [], { known: [] })).toEqual([]);
+    const now = ['No contingency plan.', 'The contingency plan is missing.', 'Housing need is high.'].map(phrasesOf);
+    expect(proposePhrases(now, [], { known: [] }).map((proposal) => proposal.phrase)).toEqual(['contingency plan']);
   });
 });

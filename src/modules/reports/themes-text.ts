@@ -187,7 +187,8 @@ export function proposePhrases(current: readonly Set<string>[], earlier: readonl
     const b = before.get(phrase) ?? 0;
     const odds = (k: number, n: number) => Math.log((k + 0.5) / (n - k + 0.5));
     const variance = 1 / (a + 0.5) + 1 / (n1 - a + 0.5) + 1 / (b + 0.5) + 1 / (n2 - b + 0.5);
-    const score = (odds(a, n1) - odds(b, n2)) / Math.sqrt(variance);
+    // With nothing earlier to compare against, the phrases most used now come first.
+    const score = n2 ? (odds(a, n1) - odds(b, n2)) / Math.sqrt(variance) : a / n1;
     proposals.push({ phrase, audits: a, earlierAudits: b, score: Math.round(score * 100) / 100 });
   }
   return proposals
