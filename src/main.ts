@@ -36,7 +36,7 @@ async function main() {
     await migrateToLatest(handle.db);
     if (withDemo && (await isEmpty(handle.db))) {
       const loaded = await seedDemoCouncil(handle.db, { now: clock.now() });
-      console.log(`Loaded the demo council ${loaded.organisation.name}: ${loaded.staff} staff, ${loaded.users} users, ${loaded.children} children, ${loaded.tools} audit tools, ${loaded.audits} audits at every stage of their life.`);
+      console.log(`Loaded the demo council ${loaded.organisation.name}: ${loaded.staff} staff, ${loaded.users} users, ${loaded.children} children, ${loaded.tools} audit tools, ${loaded.audits} audits at every stage of their life and ${loaded.pastAudits} closed over the last two years.`);
     }
     // Imports whose process has gone are failed and their spooled uploads deleted; imports a
     // live process is running (another server, the command line) are left alone.

@@ -23,6 +23,7 @@ const WHO_MAY: Record<string, readonly Role[] | 'anyone' | 'signed-in'> = {
   'activity.view': ['administrator'],
   'reports.view': ['auditor', 'moderator', 'qa_coordinator', 'qa_lead', 'senior_leader'],
   'reports.issue': ['qa_lead'],
+  'themes.manage': ['qa_lead'],
   'tools.view': ['auditor', 'moderator', 'qa_coordinator', 'qa_lead', 'senior_leader', 'administrator'],
   'tools.manage': ['qa_lead', 'administrator'],
   'programme.view': ['moderator', 'qa_coordinator', 'qa_lead', 'senior_leader'],

@@ -7,6 +7,8 @@ import { holidayCalendarFor } from '../src/modules/org/calendar.ts';
 import { seedDemoCouncil } from '../src/demo/seed.ts';
 import { DEMO_SIGN_INS } from '../src/demo/data.ts';
 import { fillInForm, submit } from '../src/demo/lifecycle.ts';
+import { HISTORY_ACTOR } from '../src/demo/history.ts';
+import { quartersEnding } from '../src/modules/reports/period.ts';
 import { loadPrincipal } from '../src/platform/auth/queries.ts';
 import { workingDaysAfter } from '../src/platform/working-days.ts';
 import { createTestApp, type TestApp } from './support/app.ts';
@@ -77,7 +79,8 @@ describe.each(testDrivers())('demo council on %s', (driver) => {
   it('allocates audits through the allocation rules: due in 10 working days, one e-mail each, some overdue', async () => {
     expect(loaded.audits).toBeGreaterThanOrEqual(20);
     const audits = await t.db.selectFrom('audits').select(['allocated_on', 'due_on', 'status']).where('organisation_id', '=', org()).execute();
-    expect(audits).toHaveLength(loaded.audits);
+    // The work in hand, and two years of closed work behind it (src/demo/history.ts).
+    expect(audits).toHaveLength(loaded.audits + loaded.pastAudits);
     // Allocated on the day itself: due 10 working days later.
     const dueOn = workingDaysAfter(TODAY, 10, await holidayCalendarFor(t.db, org()));
     expect(audits.filter((audit) => audit.allocated_on === TODAY && audit.status === 'allocated').map((audit) => audit.due_on)).toContain(dueOn);
@@ -124,6 +127,28 @@ describe.each(testDrivers())('demo council on %s', (driver) => {
     expect(transitions.filter((row) => row.audit_id === closed.id).map((row) => row.transition)).toEqual(['allocate', 'start', 'submit', 'moderate', 'distribute', 'requestFeedback', 'giveFeedback', 'close']);
   });
 
+  it('has two years of closed work behind it: eight quarters of moderated audits, regrades, re-audits and verified actions', async () => {
+    const past = await t.db
+      .selectFrom('audits')
+      .select(['id', 'moderated_at', 'auditor_grade', 'final_grade', 're_audit_of', 'status'])
+      .where('organisation_id', '=', org())
+      .where('id', 'in', t.db.selectFrom('audit_transitions').select('audit_id').where('actor_label', '=', HISTORY_ACTOR))
+      .execute();
+    expect(past.length).toBe(loaded.pastAudits);
+    expect(past.length).toBeGreaterThan(150);
+    expect(past.length).toBeLessThan(400);
+    expect(past.every((audit) => audit.status === 'closed')).toBe(true);
+    const quarters = quartersEnding(TODAY, 9).slice(0, 8);
+    for (const quarter of quarters) {
+      const inQuarter = past.filter((audit) => ukDateAt(new Date(audit.moderated_at!)) >= quarter.from && ukDateAt(new Date(audit.moderated_at!)) <= quarter.to);
+      expect(inQuarter.length, quarter.label).toBeGreaterThan(15);
+    }
+    expect(past.filter((audit) => audit.auditor_grade !== audit.final_grade).length).toBeGreaterThan(10);
+    expect(past.filter((audit) => audit.re_audit_of).length).toBeGreaterThan(0);
+    const verified = await t.db.selectFrom('actions').select('id').where('status', '=', 'verified').where('audit_id', 'in', past.map((audit) => audit.id)).execute();
+    expect(verified.length).toBeGreaterThan(100);
+  });
+
   it('shows the returned audit to its auditor with what needs to change', async () => {
     const [returned] = await auditsIn('returned');
     const reason = await t.db.selectFrom('audit_transitions').select('reason').where('audit_id', '=', returned!.id).where('to_status', '=', 'returned').executeTakeFirstOrThrow();
@@ -153,7 +178,9 @@ describe.each(testDrivers())('demo council on %s', (driver) => {
   });
 
   it('tracks actions: some open, one done waiting for verification, one verified by someone else', async () => {
-    const actions = await t.db.selectFrom('actions').select(['status', 'owner_id', 'verified_by', 'done_by']).where('organisation_id', '=', org()).execute();
+    // Of the work in hand: the past audits' actions are done and verified long ago.
+    const past = t.db.selectFrom('audit_transitions').select('audit_id').where('actor_label', '=', HISTORY_ACTOR);
+    const actions = await t.db.selectFrom('actions').select(['status', 'owner_id', 'verified_by', 'done_by']).where('organisation_id', '=', org()).where('audit_id', 'not in', past).execute();
     expect(actions.filter((action) => action.status === 'open').length).toBeGreaterThan(1);
     expect(actions.filter((action) => action.status === 'done')).toHaveLength(1);
     const verified = actions.filter((action) => action.status === 'verified');

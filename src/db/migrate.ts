@@ -25,6 +25,7 @@ import * as auditProgramme from './migrations/2026-12-08T0900_audit_programme.ts
 import * as programmeCalendar from './migrations/2026-12-08T1200_programme_calendar.ts';
 import * as issuedReports from './migrations/2026-12-08T1300_issued_reports.ts';
 import * as secondLineActions from './migrations/2026-12-08T1500_second_line_actions.ts';
+import * as themes from './migrations/2026-12-08T1400_themes.ts';
 
 /**
  * Migrations are listed here, in order, rather than read from a folder at run time, so the
@@ -57,6 +58,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '2026-12-08T1200_programme_calendar': programmeCalendar,
   '2026-12-08T1300_issued_reports': issuedReports,
   '2026-12-08T1500_second_line_actions': secondLineActions,
+  '2026-12-08T1400_themes': themes,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -628,9 +628,21 @@ export interface ProgrammeCalendarEntriesTable {
   created_at: CreatedAt;
 }
 
+/** A theme looked for in the strengths and areas for improvement: its name and the phrases that mark it. */
+export interface ThemesTable {
+  id: Generated<string>;
+  organisation_id: string;
+  name: string;
+  phrases: Json<string[]>;
+  version: Generated<number>;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+}
+
 export interface Database {
   report_commentaries: ReportCommentariesTable;
   issued_reports: IssuedReportsTable;
+  themes: ThemesTable;
   audit_form_drafts: AuditFormDraftsTable;
   organisations: OrganisationsTable;
   localities: LocalitiesTable;

@@ -6,6 +6,7 @@ import { loadBuiltInTools } from '../modules/tools/library.ts';
 import { seedDemoAudits, setDemoServiceTools } from './audits.ts';
 import { generateDemoCouncil, type DemoCouncil } from './data.ts';
 import { seedDemoProgramme } from './programme.ts';
+import { seedDemoHistory } from './history.ts';
 import * as queries from '../modules/org/queries.ts';
 
 /** True when the database holds no organisation yet: the demo is loaded only then. */
@@ -31,7 +32,10 @@ export async function seedDemoCouncil(db: Db, options: { now: Date; today?: stri
     await setDemoServiceTools(trx, loaded.organisation.id);
     const audits = await seedDemoAudits(trx, loaded.organisation.id, today, options.now);
     await seedDemoProgramme(trx, loaded.organisation.id, today as IsoDate, [...passwordHashes.values()][0]!);
-    return { ...loaded, tools: tools.length, audits };
+    // Two years of closed work behind the work in hand, done by others than the demo's sign-ins.
+    const signIns = await trx.selectFrom('users').select('staff_id').where('organisation_id', '=', loaded.organisation.id).where('staff_id', 'is not', null).execute();
+    const pastAudits = await seedDemoHistory(trx, loaded.organisation.id, today, signIns.map((user) => user.staff_id!));
+    return { ...loaded, tools: tools.length, audits, pastAudits };
   });
 }
 

@@ -50,6 +50,8 @@ export type Permission =
   | 'reports.view'
   /** Write the quarterly QA report's commentary and issue it (a frozen edition). */
   | 'reports.issue'
+  /** Keep the organisation's themes list: the themes the report looks for in strengths and areas for improvement. */
+  | 'themes.manage'
   /** Read the activity log. */
   | 'activity.view'
   /** Read the audit-tool library: each tool, its editions, the form and its file. */
@@ -69,7 +71,7 @@ export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
   // Moderators are the service managers: they read their service's compliance.
   moderator: [...EVERYONE, 'children.view', 'tools.view', 'reports.view', 'programme.view'],
   qa_coordinator: [...EVERYONE, 'children.view', 'children.import', 'org.view', 'tools.view', 'audits.allocate', 'reports.view', 'programme.view'],
-  qa_lead: [...EVERYONE, 'children.view', 'children.import', 'org.view', 'tools.view', 'tools.manage', 'audits.allocate', 'reports.view', 'programme.view', 'programme.manage', 'reports.issue'],
+  qa_lead: [...EVERYONE, 'children.view', 'children.import', 'org.view', 'tools.view', 'tools.manage', 'audits.allocate', 'reports.view', 'programme.view', 'programme.manage', 'reports.issue', 'themes.manage'],
   senior_leader: [...EVERYONE, 'children.view', 'org.view', 'tools.view', 'reports.view', 'programme.view'],
   administrator: [...EVERYONE, 'children.view', 'children.import', 'org.view', 'org.manage', 'activity.view', 'tools.view', 'tools.manage'],
 };

@@ -4,6 +4,7 @@ import { periodValue } from './period.ts';
 import type { Report } from './report.ts';
 import { sectionTables } from './section-tables.ts';
 import { reportTables, type ReportTable } from './tables.ts';
+import { themeTables } from './themes.ts';
 
 /**
  * What every output of a report is made of: its tables and its charts, each under a section.
@@ -11,7 +12,7 @@ import { reportTables, type ReportTable } from './tables.ts';
  * section that adds a table here appears in every output with no other change.
  */
 export function outputTables(report: Report): ReportTable[] {
-  const tables = [...reportTables(report), ...sectionTables(report)];
+  const tables = [...reportTables(report), ...sectionTables(report), ...themeTables(report)];
   // In the report's own order of sections (the sort is stable: a section's tables keep theirs).
   const rank = (table: ReportTable) => {
     const at = SECTION_ORDER.indexOf(table.section);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Db } from '../../db/index.ts';
-import { dataScope, type Principal } from '../../platform/access.ts';
+import { can, dataScope, type DataScope, type Principal } from '../../platform/access.ts';
 import type { FieldError } from '../../platform/errors.ts';
 import type { IsoDate } from '../../platform/working-days.ts';
 import type { LegalStatus } from '../../db/types.ts';
@@ -23,6 +23,7 @@ import {
   type MeasureContext,
   type ReportFilters,
 } from './measures.ts';
+import { themesMeasure } from './themes.ts';
 import { parseReportPeriod, previousPeriod, quartersEnding, samePeriodLastYear, type ReportPeriod } from './period.ts';
 
 /**
@@ -65,13 +66,18 @@ export function parseReportFilters(query: Record<string, unknown>, options: Opti
 
 const percent = (share: number | null) => (share === null ? null : Math.round(share * 1000) / 10);
 
-export async function buildReport(db: Db, principal: Principal, query: Record<string, unknown>, today: IsoDate) {
-  const scope = dataScope(principal, 'audits.view');
-  const options: Options = {
+/** The choices of each report filter within the reader's reach. */
+export async function reportOptions(db: Db, scope: DataScope): Promise<Options> {
+  return {
     ...(await trackerFilterOptions(db, scope)),
     ...(await reportFilterOptions(db, scope)),
     legalStatuses: LEGAL_STATUSES.map((value) => ({ value, text: LEGAL_STATUS_LABELS[value] })),
   };
+}
+
+export async function buildReport(db: Db, principal: Principal, query: Record<string, unknown>, today: IsoDate) {
+  const scope = dataScope(principal, 'audits.view');
+  const options = await reportOptions(db, scope);
   const { period, errors: periodErrors } = parseReportPeriod(query, today);
   const { filters, errors: filterErrors } = parseReportFilters(query, options);
   const context: MeasureContext = { db, scope, filters, today, stageClock: await stageClockFor(db, principal.organisationId) };
@@ -115,6 +121,7 @@ export async function buildReport(db: Db, principal: Principal, query: Record<st
     /** Actions are narrowed by service, team and tool only: the actions list has no locality, legal status or auditor filter. */
     actionsNotNarrowedBy: [filters.locality && 'locality', filters.legalStatus && 'legal status', filters.auditor && 'auditor'].filter(Boolean) as string[],
     actions: { ...actions, doneOnTimePercent: percent(actions.doneOnTimeShare) },
+    themes: await themesMeasure(context, period, previous, can(principal, 'themes.manage')),
     charts: { ...charts(grades.overall, previousGrades!, lastYearGrades!, trend, period), timeliness: timelinessChart(timeliness), domains: domainChart(domains.ofsted) },
     smallNumbers: SMALL_NUMBERS,
   };
