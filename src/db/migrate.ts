@@ -22,6 +22,7 @@ import * as auditNotifications from './migrations/2026-12-07T1200_audit_notifica
 import * as gradeAlerts from './migrations/2026-12-07T1500_grade_alerts.ts';
 import * as importStagingSpeed from './migrations/2026-12-07T1000_import_staging_speed.ts';
 import * as auditProgramme from './migrations/2026-12-08T0900_audit_programme.ts';
+import * as samplingRounds from './migrations/2026-12-08T1100_sampling_rounds.ts';
 
 /**
  * Migrations are listed here, in order, rather than read from a folder at run time, so the
@@ -51,6 +52,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '2026-12-07T1400_activity_by_child': activityByChild,
   '2026-12-07T1500_grade_alerts': gradeAlerts,
   '2026-12-08T0900_audit_programme': auditProgramme,
+  '2026-12-08T1100_sampling_rounds': samplingRounds,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
