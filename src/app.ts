@@ -39,6 +39,7 @@ import { searchRoutes } from './modules/search/routes.ts';
 import { toolRoutes } from './modules/tools/routes.ts';
 import { apiRoutes } from './modules/api/routes.ts';
 import { reportRoutes } from './modules/reports/routes.ts';
+import { roundRoutes } from './modules/programme/rounds-routes.ts';
 
 
 /**
@@ -102,6 +103,7 @@ export async function buildApp(deps: AppDependencies, options: { logStream?: Nod
   await app.register(async (scope) => searchRoutes(scope, deps));
   await app.register(async (scope) => toolRoutes(scope, deps));
   await app.register(async (scope) => reportRoutes(scope, deps));
+  await app.register(async (scope) => roundRoutes(scope, deps));
   await app.register(async (scope) => apiRoutes(scope, deps), { prefix: '/api/v1' });
 
   return app;

@@ -1,4 +1,5 @@
 import { randomInt } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import { inTransaction, type Db } from '../../db/index.ts';
 import type { LegalStatus, Role } from '../../db/types.ts';
@@ -193,7 +194,7 @@ export async function replayStoredRound(db: Db, principal: Principal, roundId: s
   const round = await roundInScope(db, principal, roundId);
   const { rows, snapshot, proposal, months } = storedRound(round);
   const replayed = replayRound({ snapshot, rows, seed: round.seed, months, replacements: replacementsOf(await queries.selectReplacements(db, round.id)) });
-  return { replayed, stored: proposal, matches: JSON.stringify(replayed) === JSON.stringify(proposal) };
+  return { replayed, stored: proposal, matches: isDeepStrictEqual(replayed, proposal) };
 }
 
 export const replacementInputSchema = z.object({
@@ -374,8 +375,8 @@ export async function roundView(db: Db, actor: RoundActor, roundId: string) {
           scopeSize: unit.scopeSize,
           eligible: unit.eligibleIds.length,
           shortfall: unit.shortfall,
-          exclusions: Object.entries(unit.excluded).map(([rule, ids]) => ({ rule, count: ids.length, who: ids.slice(0, NAMED_LIMIT).map(childLabel), more: Math.max(0, ids.length - NAMED_LIMIT) })),
-          auditorExclusions: Object.entries(unit.auditorExclusions).map(([rule, ids]) => ({ rule, count: ids.length, who: ids.slice(0, NAMED_LIMIT).map(staffName) })),
+          exclusions: Object.entries(unit.excluded).map(([rule, ids]) => ({ rule, count: ids.length, who: ids.map(childLabel).sort().slice(0, NAMED_LIMIT), more: Math.max(0, ids.length - NAMED_LIMIT) })),
+          auditorExclusions: Object.entries(unit.auditorExclusions).map(([rule, ids]) => ({ rule, count: ids.length, who: ids.map(staffName).sort().slice(0, NAMED_LIMIT) })),
           eligibleChildren: unit.eligibleIds.filter((id) => !picked.some((pick) => pick.childId === id)).slice(0, 200).map((id) => ({ id, label: childLabel(id), legalStatus: children.get(id)!.legalStatus })),
           picks: unit.picks.map((pick) => {
             const child = children.get(pick.childId)!;
