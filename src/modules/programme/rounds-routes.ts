@@ -4,7 +4,7 @@ import type { FieldError } from '../../platform/errors.ts';
 import { addCalendarMonths, addDays } from '../../platform/working-days.ts';
 import { LEGAL_STATUS_LABELS } from '../children/extract.ts';
 import { ruleName } from './sampling.ts';
-import { confirmSamplingRound, listRounds, proposeSamplingRound, replaceInRound, replayStoredRound, roundView, samplingRowsInForce, type RoundActor, type RoundView } from './rounds.ts';
+import { confirmSamplingRound, listRounds, proposeSamplingRound, replaceInRound, roundView, samplingRowsInForce, type RoundActor, type RoundView } from './rounds.ts';
 
 const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
 const list = (value: unknown) => (Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : typeof value === 'string' ? [value] : []);
@@ -84,13 +84,12 @@ export async function roundRoutes(app: FastifyInstance, { db }: AppDependencies)
 
   async function roundPage(request: FastifyRequest, reply: FastifyReply, errors: FieldError[], status = 200) {
     const round = await viewOf(request);
-    const replay = await replayStoredRound(db, request.principal!, round.id);
     const query = request.query as Record<string, unknown>;
     return reply.code(status).page('programme/views/round.njk', {
       pageTitle: `Sampling round ${round.periodFrom} to ${round.periodTo}`,
       errors,
       round,
-      replayMatches: replay.matches,
+      replayMatches: round.replayMatches,
       banner: query.confirmed === 'now' ? 'confirmed' : query.confirmed === 'already' ? 'already' : query.replaced ? 'replaced' : null,
       ruleWords: (rule: string, rules: RoundView['rows'][number]['rules']) => ruleName(rule as Parameters<typeof ruleName>[0], rules),
       auditorFromWords: AUDITOR_FROM_WORDS,

@@ -132,7 +132,7 @@ export async function proposeSamplingRound(db: Db, actor: RoundActor, input: unk
         schedule_version_id: schedule.id,
         draw_rows: JSON.stringify(rows),
         snapshot: JSON.stringify(packSnapshot(snapshot)),
-        proposal: JSON.stringify(proposal),
+        proposal: JSON.stringify(compactProposal(proposal)),
         proposed_by: principal.userId,
         proposed_at: actor.at,
       })
@@ -160,6 +160,27 @@ export function unpackSnapshot(packed: PackedSnapshot): PoolSnapshot {
   return { ...packed, children: packed.children.map((values) => Object.fromEntries(packed.childKeys.map((key, index) => [key, values[index]])) as PoolChild) } as PoolSnapshot & { childKeys?: unknown };
 }
 
+/**
+ * The proposal as stored: per unit its counts and picks, without the lists of eligible and
+ * excluded children (over a large register those are millions of ids); the lists are worked
+ * out again from the stored pool and seed whenever the round is read, and the counts stored
+ * here are checked against them (the replay check on the round's page).
+ */
+export type StoredProposal = { seed: number; rows: { rowId: string; expected: number; proposed: number; shortfall: number; units: { key: string; expected: number; scopeSize: number; eligible: number; excluded: Record<string, number>; picks: Proposal['rows'][number]['units'][number]['picks']; shortfall: number }[] }[] };
+
+export function compactProposal(proposal: Proposal): StoredProposal {
+  return {
+    seed: proposal.seed,
+    rows: proposal.rows.map((row) => ({
+      rowId: row.rowId, expected: row.expected, proposed: row.proposed, shortfall: row.shortfall,
+      units: row.units.map((unit) => ({
+        key: unit.key, expected: unit.expected, scopeSize: unit.scopeSize, eligible: unit.eligibleIds.length,
+        excluded: Object.fromEntries(Object.entries(unit.excluded).map(([rule, ids]) => [rule, ids.length])), picks: unit.picks, shortfall: unit.shortfall,
+      })),
+    })),
+  };
+}
+
 type StoredRound = NonNullable<Awaited<ReturnType<typeof queries.selectRound>>>;
 
 function parseJson<T>(value: unknown): T {
@@ -169,7 +190,15 @@ function parseJson<T>(value: unknown): T {
 /** A stored round's parts, parsed; the rows' rules checked again by their schema. */
 export function storedRound(round: StoredRound) {
   const rows = parseJson<RoundRow[]>(round.draw_rows).map((row) => ({ ...row, rules: samplingRulesSchema.parse(row.rules) }));
-  return { rows, snapshot: unpackSnapshot(parseJson<PackedSnapshot>(round.snapshot)), proposal: parseJson<Proposal>(round.proposal), months: periodMonths(round.period_from, round.period_to) };
+  return { rows, snapshot: unpackSnapshot(parseJson<PackedSnapshot>(round.snapshot)), stored: parseJson<StoredProposal>(round.proposal), months: periodMonths(round.period_from, round.period_to) };
+}
+
+/** The round's proposal in full: the seed over the stored pool, then the replacements in order. */
+async function fullProposal(db: Db, round: StoredRound) {
+  const parts = storedRound(round);
+  const replacementRows = await queries.selectReplacements(db, round.id);
+  const proposal = replayRound({ snapshot: parts.snapshot, rows: parts.rows, seed: round.seed, months: parts.months, replacements: replacementsOf(replacementRows) });
+  return { ...parts, proposal, replacementRows, matches: isDeepStrictEqual(compactProposal(proposal), parts.stored) };
 }
 
 function replacementsOf(rows: Awaited<ReturnType<typeof queries.selectReplacements>>): Replacement[] {
@@ -192,9 +221,8 @@ async function roundInScope(db: Db, principal: Principal, roundId: string, optio
 export async function replayStoredRound(db: Db, principal: Principal, roundId: string) {
   requireAllocator(principal);
   const round = await roundInScope(db, principal, roundId);
-  const { rows, snapshot, proposal, months } = storedRound(round);
-  const replayed = replayRound({ snapshot, rows, seed: round.seed, months, replacements: replacementsOf(await queries.selectReplacements(db, round.id)) });
-  return { replayed, stored: proposal, matches: isDeepStrictEqual(replayed, proposal) };
+  const { proposal, stored, matches } = await fullProposal(db, round);
+  return { replayed: proposal, stored, matches };
 }
 
 export const replacementInputSchema = z.object({
@@ -220,8 +248,7 @@ export async function replaceInRound(db: Db, actor: RoundActor, roundId: string,
   return inTransaction(db, async (trx) => {
     const round = await roundInScope(trx, principal, roundId, { lock: true });
     if (round.status !== 'proposed') return { ok: false as const, errors: [{ field: 'reason', message: 'This round is confirmed: its audits are allocated and it can no longer change' }] };
-    const { rows, snapshot, proposal } = storedRound(round);
-    const earlier = await queries.selectReplacements(trx, round.id);
+    const { rows, snapshot, proposal, replacementRows: earlier } = await fullProposal(trx, round);
     const removed = new Set(earlier.filter((row) => row.kind === 'child').map((row) => row.child_id));
     const drawSeed = randomInt(0, 2 ** 31 - 1);
     const replacement: Replacement = value.kind === 'child'
@@ -246,7 +273,7 @@ export async function replaceInRound(db: Db, actor: RoundActor, roundId: string,
       made_by: principal.userId,
       made_at: actor.at,
     }).execute();
-    await trx.updateTable('programme_rounds').set({ proposal: JSON.stringify(outcome.proposal), version: round.version + 1 }).where('id', '=', round.id).execute();
+    await trx.updateTable('programme_rounds').set({ proposal: JSON.stringify(compactProposal(outcome.proposal)), version: round.version + 1 }).where('id', '=', round.id).execute();
     await logActivity(trx, actor, { action: 'update', recordType: 'programme_round', recordId: round.id, childId: value.childId, summary: `replaced the ${value.kind} proposed for child ${value.childId}${value.kind === 'child' ? ` with child ${outcome.pick.childId}${value.method === 'hand' ? ' (hand-picked)' : ' (drawn again)'}` : ` with staff ${outcome.pick.auditorId}`}: ${value.reason}` });
     return { ok: true as const, roundId: round.id };
   });
@@ -280,7 +307,9 @@ export async function confirmSamplingRound(db: Db, actor: RoundActor, roundId: s
         const audits = await queries.selectRoundAudits(trx, round.id);
         return { ok: true as const, alreadyConfirmed: true, audits: audits.map((audit) => ({ id: audit.id, reference: audit.reference })) };
       }
-      const { rows, snapshot, proposal } = storedRound(round);
+      const { rows, snapshot, proposal, matches } = await fullProposal(trx, round);
+      // The audits allocated are the proposal shown: a replay that differs from it allocates nothing.
+      if (!matches) throw new RoundNotAllocated([{ field: 'round', message: 'The round replayed from its seed differs from the proposal stored: nothing was allocated. Propose the round again' }]);
       const children = new Map(snapshot.children.map((child) => [child.id, child]));
       const allocated: { id: string; reference: number }[] = [];
       for (const pick of allPicks(proposal)) {
@@ -322,8 +351,7 @@ export async function roundView(db: Db, actor: RoundActor, roundId: string) {
   const { principal } = actor;
   requireAllocator(principal);
   const round = await roundInScope(db, principal, roundId);
-  const { rows, snapshot, proposal } = storedRound(round);
-  const replacementRows = await queries.selectReplacements(db, round.id);
+  const { rows, snapshot, proposal, replacementRows, matches } = await fullProposal(db, round);
   const audits = await queries.selectRoundAudits(db, round.id);
   const children = new Map(snapshot.children.map((child) => [child.id, child]));
   const staff = new Map(snapshot.auditors.map((auditor) => [auditor.id, auditor.name]));
@@ -348,6 +376,7 @@ export async function roundView(db: Db, actor: RoundActor, roundId: string) {
     asOf: round.as_of,
     seed: round.seed,
     version: round.version,
+    replayMatches: matches,
     proposedBy: users.get(round.proposed_by) ?? 'unknown',
     proposedAt: round.proposed_at,
     confirmedBy: round.confirmed_by ? users.get(round.confirmed_by) ?? 'unknown' : null,

@@ -134,9 +134,20 @@ export function openInWindow(child: PoolChild, asOf: IsoDate, weeks: number): bo
 
 /** The child-only rules, in order; the first that leaves the child out, or null. */
 export function childExclusion(child: PoolChild, rules: SamplingRules, asOf: IsoDate): ExclusionRule | null {
-  if (!openInWindow(child, asOf, rules.openWithinWeeks)) return 'open_to_team';
+  return childExclusionWithin(child, rules, boundsOf(rules, asOf));
+}
+
+/** The days a row's windows start on, worked out once per row rather than once per child. */
+type Bounds = { asOf: IsoDate; windowStart: IsoDate; auditedAfter: IsoDate };
+function boundsOf(rules: SamplingRules, asOf: IsoDate): Bounds {
+  return { asOf, windowStart: addWeeks(asOf, -rules.openWithinWeeks), auditedAfter: addCalendarMonths(asOf, -rules.excludeAuditedWithinMonths) };
+}
+
+function childExclusionWithin(child: PoolChild, rules: SamplingRules, bounds: Bounds): ExclusionRule | null {
+  // Open to the team in the window: open now, or closed within it (openInWindow, without its date sums).
+  if (!child.teamId || (child.openDate && child.openDate > bounds.asOf) || (child.closeDate !== null && child.closeDate < bounds.windowStart)) return 'open_to_team';
   if (rules.legalStatuses.length && !rules.legalStatuses.includes(child.legalStatus)) return 'legal_status';
-  if (rules.excludeAuditedWithinMonths > 0 && child.lastAuditedOn && child.lastAuditedOn > addCalendarMonths(asOf, -rules.excludeAuditedWithinMonths)) return 'audited_recently';
+  if (rules.excludeAuditedWithinMonths > 0 && child.lastAuditedOn && child.lastAuditedOn > bounds.auditedAfter) return 'audited_recently';
   if (rules.excludeOpenAudit && child.hasOpenAudit) return 'open_audit';
   return null;
 }
@@ -174,10 +185,33 @@ export const emptyRoundState = (): RoundState => ({ chosen: new Set(), caseHolde
 
 type Unit = { kind: UnitKind; id: string; scope: PoolChild[]; auditor?: PoolAuditor };
 
+/** The snapshot sorted and grouped once per round, so a round of many rows over a large register stays fast. */
+type PoolIndex = { children: PoolChild[]; byTeam: Map<string, PoolChild[]>; byService: Map<string, PoolChild[]>; auditors: PoolAuditor[]; auditorsByTeam: Map<string, PoolAuditor[]> };
+
+function indexOf(snapshot: PoolSnapshot): PoolIndex {
+  const children = [...snapshot.children].sort(byId);
+  const group = <T>(items: T[], key: (item: T) => string | null) => {
+    const map = new Map<string, T[]>();
+    for (const item of items) {
+      const k = key(item);
+      if (k !== null) (map.get(k) ?? map.set(k, []).get(k)!).push(item);
+    }
+    return map;
+  };
+  const auditors = [...snapshot.auditors].sort(byId);
+  return { children, byTeam: group(children, (child) => child.teamId), byService: group(children, (child) => child.serviceId), auditors, auditorsByTeam: group(auditors, (auditor) => auditor.teamId) };
+}
+
+const indexes = new WeakMap<PoolSnapshot, PoolIndex>();
+function poolIndex(snapshot: PoolSnapshot): PoolIndex {
+  return indexes.get(snapshot) ?? indexes.set(snapshot, indexOf(snapshot)).get(snapshot)!;
+}
+
 /** The units a row counts by, each with the children in its reach. */
 function unitsOf(row: DrawRow, snapshot: PoolSnapshot): Unit[] {
   const inRowService = (child: PoolChild) => row.serviceId === null || child.serviceId === row.serviceId;
-  const children = [...snapshot.children].sort(byId);
+  const index = poolIndex(snapshot);
+  const children = index.children;
   if (row.per === 'auditor') {
     const serviceOfTeam = new Map(snapshot.teams.map((team) => [team.id, team.serviceId]));
     return [...snapshot.auditors].sort(byId)
@@ -187,21 +221,19 @@ function unitsOf(row: DrawRow, snapshot: PoolSnapshot): Unit[] {
         kind: 'auditor' as const,
         id: auditor.id,
         auditor,
-        scope: children.filter((child) => {
-          if (row.rules.auditorFrom === 'own_team') return auditor.teamId !== null && child.teamId === auditor.teamId;
-          if (row.rules.auditorFrom === 'outside_service') return child.serviceId !== auditor.serviceId && inRowService(child);
-          return inRowService(child);
-        }),
+        scope: row.rules.auditorFrom === 'own_team'
+          ? (auditor.teamId === null ? [] : index.byTeam.get(auditor.teamId) ?? [])
+          : children.filter((child) => (row.rules.auditorFrom !== 'outside_service' || child.serviceId !== auditor.serviceId) && inRowService(child)),
       }));
   }
   if (row.per === 'team') {
     return [...snapshot.teams].sort(byId)
       .filter((team) => row.serviceId === null || team.serviceId === row.serviceId)
-      .map((team) => ({ kind: 'team' as const, id: team.id, scope: children.filter((child) => child.teamId === team.id) }));
+      .map((team) => ({ kind: 'team' as const, id: team.id, scope: index.byTeam.get(team.id) ?? [] }));
   }
   return [...snapshot.services].sort(byId)
     .filter((service) => row.serviceId === null || service.id === row.serviceId)
-    .map((service) => ({ kind: 'service' as const, id: service.id, scope: children.filter((child) => child.serviceId === service.id) }));
+    .map((service) => ({ kind: 'service' as const, id: service.id, scope: index.byService.get(service.id) ?? [] }));
 }
 
 /** The auditors who may audit a child in a team or service unit, and which rule left out each of the others. */
@@ -226,18 +258,37 @@ function drawUnit(unit: Unit, row: DrawRow, snapshot: PoolSnapshot, expected: nu
   const excluded: Partial<Record<ExclusionRule, string[]>> = {};
   const auditorExclusions: Partial<Record<AuditorRule, string[]>> = {};
   const eligible: PoolChild[] = [];
-  const auditors = [...snapshot.auditors].sort(byId);
+  const index = poolIndex(snapshot);
+  const auditors = index.auditors;
+  const bounds = boundsOf(row.rules, snapshot.asOf);
   const allowedAuditors = new Map<string, PoolAuditor[]>();
   const exclude = (rule: ExclusionRule, child: PoolChild) => (excluded[rule] ??= []).push(child.id);
+  // Whom the auditor rule could allow for a child, before the case-holder and past auditors are checked.
+  const roles = rolesOf(row);
+  const withRole = (list: PoolAuditor[]) => list.filter((auditor) => auditor.roles.some((role) => roles.includes(role)));
+  const candidatesByKey = new Map<string, PoolAuditor[]>();
+  const candidatesFor = (child: PoolChild) => {
+    const key = row.rules.auditorFrom === 'own_team' ? `t:${child.teamId}` : row.rules.auditorFrom === 'outside_service' ? `s:${child.serviceId}` : 'any';
+    let list = candidatesByKey.get(key);
+    if (!list) {
+      list = row.rules.auditorFrom === 'own_team' ? withRole(child.teamId ? index.auditorsByTeam.get(child.teamId) ?? [] : [])
+        : row.rules.auditorFrom === 'outside_service' ? withRole(auditors.filter((auditor) => auditor.serviceId !== null && auditor.serviceId !== child.serviceId))
+          : withRole(auditors);
+      candidatesByKey.set(key, list);
+    }
+    return list;
+  };
   for (const child of unit.scope) {
-    const rule = childExclusion(child, row.rules, snapshot.asOf) ?? (state.chosen.has(child.id) ? 'chosen_in_round' : null);
+    const rule = childExclusionWithin(child, row.rules, bounds) ?? (state.chosen.has(child.id) ? 'chosen_in_round' : null);
     if (rule) { exclude(rule, child); continue; }
     if (unit.auditor) {
       const auditorRule = auditorExclusion(unit.auditor, child, row);
       if (auditorRule === 'auditor_is_case_holder' || auditorRule === 'previous_auditor') { exclude(auditorRule, child); continue; }
     } else {
-      const { allowed, excluded: byRule } = auditorsFor(child, row, auditors);
+      const allowed = candidatesFor(child).filter((auditor) => auditor.id !== child.caseHolderId && !child.pastAuditorIds.includes(auditor.id));
       if (!allowed.length) {
+        // Nobody is left: say which rule left out whom, over everyone who may audit.
+        const { excluded: byRule } = auditorsFor(child, row, auditors);
         exclude('no_auditor', child);
         for (const [auditorRule, ids] of Object.entries(byRule) as [AuditorRule, string[]][]) {
           const list = (auditorExclusions[auditorRule] ??= []);
