@@ -358,6 +358,7 @@ export async function roundView(db: Db, actor: RoundActor, roundId: string) {
   const staff = new Map(snapshot.auditors.map((auditor) => [auditor.id, auditor.name]));
   const caseHolderIds = [...new Set(snapshot.children.map((child) => child.caseHolderId).filter((id): id is string => id !== null && !staff.has(id)))];
   const picked = allPicks(proposal);
+  const pickedIds = new Set(picked.map((pick) => pick.childId));
   const holders = await queries.selectStaffNames(db, principal.organisationId, caseHolderIds.filter((id) => picked.some((pick) => children.get(pick.childId)?.caseHolderId === id)));
   const users = await queries.selectUserNames(db, principal.organisationId, [round.proposed_by, ...(round.confirmed_by ? [round.confirmed_by] : []), ...replacementRows.map((row) => row.made_by)]);
   const teams = new Map(snapshot.teams.map((team) => [team.id, team.name]));
@@ -407,7 +408,7 @@ export async function roundView(db: Db, actor: RoundActor, roundId: string) {
           shortfall: unit.shortfall,
           exclusions: Object.entries(unit.excluded).map(([rule, ids]) => ({ rule, count: ids.length, who: ids.map(childLabel).sort().slice(0, NAMED_LIMIT), more: Math.max(0, ids.length - NAMED_LIMIT) })),
           auditorExclusions: Object.entries(unit.auditorExclusions).map(([rule, ids]) => ({ rule, count: ids.length, who: ids.map(staffName).sort().slice(0, NAMED_LIMIT) })),
-          eligibleChildren: unit.eligibleIds.filter((id) => !picked.some((pick) => pick.childId === id)).slice(0, 200).map((id) => ({ id, label: childLabel(id), legalStatus: children.get(id)!.legalStatus })),
+          eligibleChildren: unit.eligibleIds.filter((id) => !pickedIds.has(id)).slice(0, 200).map((id) => ({ id, label: childLabel(id), legalStatus: children.get(id)!.legalStatus })),
           picks: unit.picks.map((pick) => {
             const child = children.get(pick.childId)!;
             const audit = auditByChild.get(pick.childId);

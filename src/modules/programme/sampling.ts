@@ -301,15 +301,14 @@ function drawUnit(unit: Unit, row: DrawRow, snapshot: PoolSnapshot, expected: nu
     eligible.push(child);
   }
   const picks: Choice[] = [];
-  const taken = new Set<string>();
+  const draw = new CandidateGroups(eligible);
   const statusCounts = new Map<LegalStatus, number>();
   while (picks.length < expected) {
-    const child = chooseChild(eligible.filter((candidate) => !taken.has(candidate.id)), row.rules, state, statusCounts, rng);
+    const child = draw.choose(row.rules, state, statusCounts, rng);
     if (!child) break;
     const auditor = unit.auditor ?? chooseAuditor(allowedAuditors.get(child.id) ?? [], state, rng);
     const caseHolderRepeated = child.caseHolderId !== null && state.caseHolders.has(child.caseHolderId);
     picks.push({ childId: child.id, auditorId: auditor.id, caseHolderRepeated });
-    taken.add(child.id);
     state.chosen.add(child.id);
     if (child.caseHolderId) state.caseHolders.add(child.caseHolderId);
     state.auditorLoad.set(auditor.id, (state.auditorLoad.get(auditor.id) ?? 0) + 1);
@@ -327,6 +326,47 @@ function drawUnit(unit: Unit, row: DrawRow, snapshot: PoolSnapshot, expected: nu
     picks,
     shortfall: expected - picks.length,
   };
+}
+
+/**
+ * A unit's candidates grouped by legal status and case-holder, so that drawing many children
+ * from a large unit (a percentage of a service's open cases) costs a pass over the case-holders
+ * per child rather than over the children. The choice is the same as chooseChild's: among
+ * children whose case-holder is not yet in the round while there are any, from a status chosen
+ * least so far among those present, uniformly.
+ */
+class CandidateGroups {
+  /** status → case-holder (or '' for none, always fresh) → children not yet taken, in id order. */
+  readonly groups = new Map<LegalStatus, Map<string, PoolChild[]>>();
+
+  constructor(eligible: PoolChild[]) {
+    for (const child of eligible) {
+      const byHolder = this.groups.get(child.legalStatus) ?? this.groups.set(child.legalStatus, new Map()).get(child.legalStatus)!;
+      const key = child.caseHolderId ?? '';
+      (byHolder.get(key) ?? byHolder.set(key, []).get(key)!).push(child);
+    }
+  }
+
+  choose(rules: SamplingRules, state: RoundState, statusCounts: Map<LegalStatus, number>, rng: RandomGenerator): PoolChild | null {
+    const fresh = (key: string) => key === '' || !state.caseHolders.has(key);
+    const statuses = [...this.groups.keys()].sort();
+    const lists = (status: LegalStatus, freshOnly: boolean) => [...this.groups.get(status)!.entries()].filter(([key, children]) => children.length && (!freshOnly || fresh(key))).map(([, children]) => children);
+    const freshOnly = rules.varyCaseHolders && statuses.some((status) => lists(status, true).length > 0);
+    let chosenStatuses = statuses.filter((status) => lists(status, freshOnly).length > 0);
+    if (!chosenStatuses.length) return null;
+    if (rules.stratifyLegalStatus) {
+      const least = Math.min(...chosenStatuses.map((status) => statusCounts.get(status) ?? 0));
+      const tied = chosenStatuses.filter((status) => (statusCounts.get(status) ?? 0) === least);
+      chosenStatuses = [tied[pickIndex(rng, tied.length)]!];
+    }
+    const pools = chosenStatuses.flatMap((status) => lists(status, freshOnly));
+    let index = pickIndex(rng, pools.reduce((sum, list) => sum + list.length, 0));
+    for (const list of pools) {
+      if (index < list.length) return list.splice(index, 1)[0]!;
+      index -= list.length;
+    }
+    return null;
+  }
 }
 
 /** One child from the candidates by the choice rules (vary case-holders, stratify), or null when none is left. */
