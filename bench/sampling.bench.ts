@@ -62,7 +62,7 @@ export async function runSamplingBench(ctx: BenchContext): Promise<SamplingBench
   if (rows.length !== ROWS) throw new Error(`expected ${ROWS} rows in force, found ${rows.length}`);
   const input = { periodFrom: `${today.slice(0, 7)}-01`, periodTo: `${today.slice(0, 7)}-28`, rowIds: rows.map((row) => row.id), seed: 20261207 };
 
-  const iterations = ctx.small ? 3 : 5;
+  const iterations = 3;
   const warmups = 1;
   const windowStart = addWeeks(today, -Math.max(...rows.map((row) => row.rules.openWithinWeeks)));
   const bareQuery = () => sql`

@@ -278,6 +278,7 @@ function drawUnit(unit: Unit, row: DrawRow, snapshot: PoolSnapshot, expected: nu
     }
     return list;
   };
+  const allowedOf = (child: PoolChild, candidates: PoolAuditor[]) => candidates.filter((auditor) => auditor.id !== child.caseHolderId && !child.pastAuditorIds.includes(auditor.id));
   for (const child of unit.scope) {
     const rule = childExclusionWithin(child, row.rules, bounds) ?? (state.chosen.has(child.id) ? 'chosen_in_round' : null);
     if (rule) { exclude(rule, child); continue; }
@@ -285,8 +286,10 @@ function drawUnit(unit: Unit, row: DrawRow, snapshot: PoolSnapshot, expected: nu
       const auditorRule = auditorExclusion(unit.auditor, child, row);
       if (auditorRule === 'auditor_is_case_holder' || auditorRule === 'previous_auditor') { exclude(auditorRule, child); continue; }
     } else {
-      const allowed = candidatesFor(child).filter((auditor) => auditor.id !== child.caseHolderId && !child.pastAuditorIds.includes(auditor.id));
-      if (!allowed.length) {
+      const candidates = candidatesFor(child);
+      // More candidates than the case-holder and past auditors together: someone is left, worked out when the child is chosen.
+      const allowed = candidates.length > 1 + child.pastAuditorIds.length ? null : allowedOf(child, candidates);
+      if (allowed && !allowed.length) {
         // Nobody is left: say which rule left out whom, over everyone who may audit.
         const { excluded: byRule } = auditorsFor(child, row, auditors);
         exclude('no_auditor', child);
@@ -296,7 +299,7 @@ function drawUnit(unit: Unit, row: DrawRow, snapshot: PoolSnapshot, expected: nu
         }
         continue;
       }
-      allowedAuditors.set(child.id, allowed);
+      if (allowed) allowedAuditors.set(child.id, allowed);
     }
     eligible.push(child);
   }
@@ -306,7 +309,7 @@ function drawUnit(unit: Unit, row: DrawRow, snapshot: PoolSnapshot, expected: nu
   while (picks.length < expected) {
     const child = draw.choose(row.rules, state, statusCounts, rng);
     if (!child) break;
-    const auditor = unit.auditor ?? chooseAuditor(allowedAuditors.get(child.id) ?? [], state, rng);
+    const auditor = unit.auditor ?? chooseAuditor(allowedAuditors.get(child.id) ?? allowedOf(child, candidatesFor(child)), state, rng);
     const caseHolderRepeated = child.caseHolderId !== null && state.caseHolders.has(child.caseHolderId);
     picks.push({ childId: child.id, auditorId: auditor.id, caseHolderRepeated });
     state.chosen.add(child.id);
@@ -349,17 +352,27 @@ class CandidateGroups {
 
   choose(rules: SamplingRules, state: RoundState, statusCounts: Map<LegalStatus, number>, rng: RandomGenerator): PoolChild | null {
     const fresh = (key: string) => key === '' || !state.caseHolders.has(key);
-    const statuses = [...this.groups.keys()].sort();
-    const lists = (status: LegalStatus, freshOnly: boolean) => [...this.groups.get(status)!.entries()].filter(([key, children]) => children.length && (!freshOnly || fresh(key))).map(([, children]) => children);
-    const freshOnly = rules.varyCaseHolders && statuses.some((status) => lists(status, true).length > 0);
-    let chosenStatuses = statuses.filter((status) => lists(status, freshOnly).length > 0);
+    // One pass over the groups: each status's lists, and those whose case-holder is not yet in the round.
+    const byStatus = new Map<LegalStatus, { all: PoolChild[][]; fresh: PoolChild[][] }>();
+    for (const [status, byHolder] of this.groups) {
+      const lists = { all: [] as PoolChild[][], fresh: [] as PoolChild[][] };
+      for (const [key, children] of byHolder) {
+        if (!children.length) { byHolder.delete(key); continue; }
+        lists.all.push(children);
+        if (fresh(key)) lists.fresh.push(children);
+      }
+      if (lists.all.length) byStatus.set(status, lists);
+    }
+    const freshOnly = rules.varyCaseHolders && [...byStatus.values()].some((lists) => lists.fresh.length > 0);
+    const listsOf = (status: LegalStatus) => (freshOnly ? byStatus.get(status)!.fresh : byStatus.get(status)!.all);
+    let chosenStatuses = [...byStatus.keys()].sort().filter((status) => listsOf(status).length > 0);
     if (!chosenStatuses.length) return null;
     if (rules.stratifyLegalStatus) {
       const least = Math.min(...chosenStatuses.map((status) => statusCounts.get(status) ?? 0));
       const tied = chosenStatuses.filter((status) => (statusCounts.get(status) ?? 0) === least);
       chosenStatuses = [tied[pickIndex(rng, tied.length)]!];
     }
-    const pools = chosenStatuses.flatMap((status) => lists(status, freshOnly));
+    const pools = chosenStatuses.flatMap(listsOf);
     let index = pickIndex(rng, pools.reduce((sum, list) => sum + list.length, 0));
     for (const list of pools) {
       if (index < list.length) return list.splice(index, 1)[0]!;
@@ -408,7 +421,7 @@ export function proposeRound(input: { snapshot: PoolSnapshot; rows: DrawRow[]; s
   const rng = generator(input.seed);
   const state = emptyRoundState();
   const rows = [...input.rows].sort((a, b) => a.position - b.position).map((row): RowResult => {
-    const units = unitsOf(row, input.snapshot).map((unit) => drawUnit(unit, row, input.snapshot, expectedPerUnit(row, input.months, openCasesIn(unit, input.snapshot.asOf)), state, rng));
+    const units = unitsOf(row, input.snapshot).map((unit) => drawUnit(unit, row, input.snapshot, expectedPerUnit(row, input.months, row.per === 'open_cases_percent' ? openCasesIn(unit, input.snapshot.asOf) : 0), state, rng));
     const expected = units.reduce((sum, unit) => sum + unit.expected, 0);
     const proposed = units.reduce((sum, unit) => sum + unit.picks.length, 0);
     const note = units.length ? null : row.per === 'auditor' ? 'Nobody holds an auditing role this row names' + (row.serviceId ? ' in its service' : '') : `No ${row.per === 'team' ? 'team' : 'service'} is in this row's reach`;
