@@ -5,7 +5,7 @@
  *   BENCH_DATABASE_URL   PostgreSQL server to create the scratch database on
  *                        (default postgres://postgres@127.0.0.1:5432/test)
  *   --pglite             run on the embedded driver instead, with smaller sizes
- *   --only=import|tracker|mywork|form|load|reports  run one benchmark (results go to latest-only-<name>.*)
+ *   --only=import|tracker|mywork|form|load|sampling|reports  run one benchmark (results go to latest-only-<name>.*)
  *   --audits=100000,1000000  the register sizes of the reports benchmark (default: both on PostgreSQL, 100,000 on PGlite)
  *
  * The load benchmark (load.bench.ts) runs the server in its own process on its own scratch
@@ -28,6 +28,7 @@ import { round } from './measure.ts';
 import type { MyWorkBenchResult } from './my-work.bench.ts';
 import type { ReportsBenchResult } from './reports.bench.ts';
 import type { TrackerBenchResult } from './tracker.bench.ts';
+import type { SamplingBenchResult } from './sampling.bench.ts';
 
 const RESULTS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
 
@@ -44,9 +45,10 @@ type Results = {
   form?: FormBenchResult;
   load?: LoadBenchResult;
   reports?: ReportsBenchResult;
+  sampling?: SamplingBenchResult;
 };
 
-const BENCHMARKS = ['import', 'tracker', 'mywork', 'form', 'load', 'reports'];
+const BENCHMARKS = ['import', 'tracker', 'mywork', 'form', 'load', 'sampling', 'reports'];
 
 async function main() {
   const args = process.argv.slice(2);
@@ -80,6 +82,10 @@ async function main() {
     if (!only || only === 'form') {
       const { runFormBench } = await import('./audit-form.bench.ts');
       results.form = await runFormBench(ctx);
+    }
+    if (!only || only === 'sampling') {
+      const { runSamplingBench } = await import('./sampling.bench.ts');
+      results.sampling = await runSamplingBench(ctx);
     }
     if (!only || only === 'load') {
       const { runLoadBench } = await import('./load.bench.ts');
@@ -156,6 +162,7 @@ function renderMarkdown(results: Results): string {
   if (results.tracker) parts.push('', renderTracker(results.tracker));
   if (results.mywork) parts.push('', renderMyWork(results.mywork));
   if (results.form) parts.push('', renderForm(results.form));
+  if (results.sampling) parts.push('', renderSampling(results.sampling));
   if (results.load) parts.push('', renderLoad(results.load));
   if (results.reports) parts.push('', renderReports(results.reports));
   return `${parts.join('\n')}\n`;
@@ -264,6 +271,24 @@ function renderForm(result: FormBenchResult): string {
       `every save carried the audit's current version and was accepted (version ${result.versions.before} to ${result.versions.after}).`,
     '',
     table(['what', 'median', 'p95', 'ratio to bare route'], rows),
+    '',
+    ...result.notes.map((note) => `- ${note}`),
+  ].join('\n');
+}
+
+function renderSampling(result: SamplingBenchResult): string {
+  return [
+    '## Sampling round: a proposal over a large register',
+    '',
+    `${n(result.children)} children (${n(result.poolRead)} in the pool read), ${n(result.audits)} audits, ${result.rows} schedule rows; ${n(result.proposed)} of ${n(result.expected)} expected audits proposed. ${result.iterations} timed runs after one warm-up.`,
+    '',
+    table(['what', 'median', 'p95', 'ratio to the bare query'], [
+      ['propose (read the pool, draw, store the round)', ms(result.propose.medianMs), ms(result.propose.p95Ms), x(result.ratios.proposeToBareQuery)],
+      ['draw only (the rules and the generator)', ms(result.drawOnly.medianMs), ms(result.drawOnly.p95Ms), x(result.ratios.drawToBareQuery)],
+      ['baseline: the bare eligibility query', ms(result.bareQuery.medianMs), ms(result.bareQuery.p95Ms), '1×'],
+    ]),
+    '',
+    `Goal (under 2 s on PostgreSQL at 100,000 children): ${result.goalMet ? 'met' : '**not met**'}.`,
     '',
     ...result.notes.map((note) => `- ${note}`),
   ].join('\n');

@@ -44,6 +44,7 @@ import { reportIssueRoutes } from './modules/reports/issue-routes.ts';
 import { reportFeedApiRoutes, reportFeedRoutes } from './modules/reports/feed-routes.ts';
 import { scheduleRoutes } from './modules/programme/schedule-routes.ts';
 import { themeRoutes } from './modules/reports/themes-routes.ts';
+import { roundRoutes } from './modules/programme/rounds-routes.ts';
 
 
 /**
@@ -113,6 +114,7 @@ export async function buildApp(deps: AppDependencies, options: { logStream?: Nod
   await app.register(async (scope) => reportFeedApiRoutes(scope, deps), { prefix: '/api/v1' });
   await app.register(async (scope) => scheduleRoutes(scope, deps));
   await app.register(async (scope) => themeRoutes(scope, deps));
+  await app.register(async (scope) => roundRoutes(scope, deps));
   await app.register(async (scope) => apiRoutes(scope, deps), { prefix: '/api/v1' });
 
   return app;

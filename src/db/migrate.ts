@@ -22,10 +22,11 @@ import * as auditNotifications from './migrations/2026-12-07T1200_audit_notifica
 import * as gradeAlerts from './migrations/2026-12-07T1500_grade_alerts.ts';
 import * as importStagingSpeed from './migrations/2026-12-07T1000_import_staging_speed.ts';
 import * as auditProgramme from './migrations/2026-12-08T0900_audit_programme.ts';
+import * as samplingRounds from './migrations/2026-12-08T1100_sampling_rounds.ts';
 import * as programmeCalendar from './migrations/2026-12-08T1200_programme_calendar.ts';
 import * as issuedReports from './migrations/2026-12-08T1300_issued_reports.ts';
-import * as secondLineActions from './migrations/2026-12-08T1500_second_line_actions.ts';
 import * as themes from './migrations/2026-12-08T1400_themes.ts';
+import * as secondLineActions from './migrations/2026-12-08T1500_second_line_actions.ts';
 
 /**
  * Migrations are listed here, in order, rather than read from a folder at run time, so the
@@ -55,10 +56,11 @@ export const MIGRATIONS: Record<string, Migration> = {
   '2026-12-07T1400_activity_by_child': activityByChild,
   '2026-12-07T1500_grade_alerts': gradeAlerts,
   '2026-12-08T0900_audit_programme': auditProgramme,
+  '2026-12-08T1100_sampling_rounds': samplingRounds,
   '2026-12-08T1200_programme_calendar': programmeCalendar,
   '2026-12-08T1300_issued_reports': issuedReports,
-  '2026-12-08T1500_second_line_actions': secondLineActions,
   '2026-12-08T1400_themes': themes,
+  '2026-12-08T1500_second_line_actions': secondLineActions,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

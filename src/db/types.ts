@@ -639,6 +639,54 @@ export interface ThemesTable {
   updated_at: Timestamp;
 }
 
+/** A sampling round: the draw of children for the schedule rows chosen at random, and what it read. */
+export interface ProgrammeRoundsTable {
+  id: Generated<string>;
+  organisation_id: string;
+  period_from: DateOnly;
+  period_to: DateOnly;
+  status: 'proposed' | 'confirmed';
+  as_of: DateOnly;
+  seed: number;
+  schedule_version_id: string | null;
+  draw_rows: Json<unknown>;
+  snapshot: Json<unknown>;
+  proposal: Json<unknown>;
+  proposed_by: string;
+  proposed_at: Timestamp;
+  confirmed_at: NullableTimestamp;
+  confirmed_by: string | null;
+  version: Generated<number>;
+  created_at: CreatedAt;
+}
+
+/** A replacement of a proposed child or auditor in a round, with its reason. */
+export interface ProgrammeRoundReplacementsTable {
+  id: Generated<string>;
+  organisation_id: string;
+  round_id: string;
+  sequence: number;
+  kind: 'child' | 'auditor';
+  unit_key: string;
+  child_id: string;
+  new_child_id: string | null;
+  auditor_id: string | null;
+  new_auditor_id: string | null;
+  hand_picked: Generated<boolean>;
+  draw_seed: number | null;
+  reason: string;
+  made_by: string;
+  made_at: Timestamp;
+}
+
+/** An audit a confirmed round allocated. */
+export interface ProgrammeRoundAuditsTable {
+  round_id: string;
+  audit_id: string;
+  organisation_id: string;
+  schedule_row_id: string | null;
+}
+
 export interface Database {
   report_commentaries: ReportCommentariesTable;
   issued_reports: IssuedReportsTable;
@@ -680,6 +728,9 @@ export interface Database {
   programme_schedule_versions: ProgrammeScheduleVersionsTable;
   programme_schedule_rows: ProgrammeScheduleRowsTable;
   programme_calendar_entries: ProgrammeCalendarEntriesTable;
+  programme_rounds: ProgrammeRoundsTable;
+  programme_round_replacements: ProgrammeRoundReplacementsTable;
+  programme_round_audits: ProgrammeRoundAuditsTable;
 }
 
 export type Organisation = Selectable<OrganisationsTable>;

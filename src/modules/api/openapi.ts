@@ -249,6 +249,26 @@ const paging = [
   { name: 'pageSize', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500, default: 100 } },
 ];
 
+/** A sampling round as GET /programme/rounds/{id} gives it (see the round's page for the same). */
+const samplingRound = {
+  type: 'object',
+  properties: {
+    id: { type: 'string', format: 'uuid' }, status: { type: 'string', enum: ['proposed', 'confirmed'] },
+    periodFrom: { type: 'string', format: 'date' }, periodTo: { type: 'string', format: 'date' }, asOf: { type: 'string', format: 'date' },
+    seed: { type: 'integer' }, poolSize: { type: 'integer' }, proposedBy: { type: 'string' }, confirmedBy: { type: ['string', 'null'] },
+    rows: { type: 'array', items: { type: 'object', properties: {
+      id: { type: 'string' }, label: { type: 'string' }, expected: { type: 'integer' }, proposed: { type: 'integer' }, shortfall: { type: 'integer' }, rules: { type: 'object' },
+      units: { type: 'array', items: { type: 'object', properties: {
+        key: { type: 'string' }, kind: { type: 'string', enum: ['auditor', 'team', 'service'] }, name: { type: 'string' }, expected: { type: 'integer' }, scopeSize: { type: 'integer' }, eligible: { type: 'integer' }, shortfall: { type: 'integer' },
+        exclusions: { type: 'array', items: { type: 'object', properties: { rule: { type: 'string' }, count: { type: 'integer' }, who: { type: 'array', items: { type: 'string' } } } } },
+        auditorExclusions: { type: 'array', items: { type: 'object', properties: { rule: { type: 'string' }, count: { type: 'integer' }, who: { type: 'array', items: { type: 'string' } } } } },
+        picks: { type: 'array', items: { type: 'object', properties: { childId: { type: 'string', format: 'uuid' }, child: { type: 'string' }, auditorId: { type: 'string', format: 'uuid' }, auditor: { type: 'string' } } } },
+      } } },
+    } } },
+    replacements: { type: 'array', items: { type: 'object', properties: { kind: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, how: { type: 'string' }, reason: { type: 'string' }, by: { type: 'string' } } } },
+  },
+};
+
 const errors = {
   '400': { description: 'The request is malformed', content: { 'application/json': { schema: problem } } },
   '401': { description: 'No valid API token', content: { 'application/json': { schema: problem } } },
@@ -381,6 +401,45 @@ export function openApiDocument(trackerParameters: TrackerParameter[] = TRACKER_
           },
         },
       },
+      // --- Sampling rounds (issue 14) ---
+      '/programme/rounds': {
+        post: {
+          operationId: 'proposeSamplingRound',
+          summary: 'Propose a sampling round: one child per expected audit, with its auditor, drawn by the schedule rows\' sampling rules',
+          description: 'Draws from the register as it stands today with a seeded generator (the seed is recorded; give one to draw again the same way). Nothing is allocated until the round is confirmed. Needs the QA coordinator or QA lead role.',
+          requestBody: { required: true, content: { 'application/json': { schema: {
+            type: 'object', required: ['periodFrom', 'periodTo', 'rowIds'],
+            properties: {
+              periodFrom: { type: 'string', format: 'date' }, periodTo: { type: 'string', format: 'date' },
+              rowIds: { type: 'array', items: { type: 'string', format: 'uuid' }, description: 'Rows of the schedule in force on periodFrom whose cases are chosen at random' },
+              seed: { type: 'integer', description: 'A 32-bit seed; random when left out' },
+            },
+          } } } },
+          responses: { '201': { description: 'The proposal, with each row\'s pool, exclusions by rule, choices and shortfall', content: { 'application/json': { schema: samplingRound } } }, ...errors },
+        },
+      },
+      '/programme/rounds/{id}': {
+        get: {
+          operationId: 'getSamplingRound',
+          summary: 'A sampling round: its proposal and provenance (seed, rules, pool, exclusions, replacements, who confirmed)',
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }],
+          responses: { '200': { description: 'The round', content: { 'application/json': { schema: samplingRound } } }, '404': { description: 'No such round', content: { 'application/json': { schema: problem } } }, ...errors },
+        },
+      },
+      '/programme/rounds/{id}/confirm': {
+        post: {
+          operationId: 'confirmSamplingRound',
+          summary: 'Confirm a round: every proposed audit is allocated at once, in one transaction, with its e-mail',
+          description: 'A round confirmed twice allocates once: the second answer says alreadyConfirmed. If any audit cannot be allocated, nothing is, and the answer (409) names the child.',
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }],
+          responses: {
+            '200': { description: 'Allocated', content: { 'application/json': { schema: { type: 'object', properties: { alreadyConfirmed: { type: 'boolean' }, audits: { type: 'array', items: { type: 'object', properties: { id: { type: 'string', format: 'uuid' }, reference: { type: 'integer' } } } } } } } } },
+            '409': { description: 'An audit could not be allocated; nothing was', content: { 'application/json': { schema: problem } } },
+            ...errors,
+          },
+        },
+      },
+      // --- end of sampling rounds ---
       '/tools': {
         get: {
           operationId: 'listTools',

@@ -16,6 +16,7 @@ import { auditOverdue, findAudit, type AuditRecord } from '../audits/audit.ts';
 import { findEdition, listTools } from '../tools/library.ts';
 import { openApiDocument } from './openapi.ts';
 import { programmeApiRoutes } from '../programme/api.ts';
+import { confirmSamplingRound, proposeSamplingRound, roundView } from '../programme/rounds.ts';
 
 const CSV = 'text/csv';
 const XLSX = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
@@ -216,6 +217,26 @@ export async function apiRoutes(app: FastifyInstance, { db, config, clock }: App
     await logActivity(db, { principal, ipAddress: request.ip, at: request.at }, { action: 'view', recordType: 'audit', recordId: audit.id, childId: audit.child.id, summary: 'API' });
     return apiAudit(audit, await auditOverdue(db, audit, request.today));
   });
+
+  // --- Sampling rounds (issue 14): propose, read, confirm. ---
+  app.post('/programme/rounds', { config: { access: 'audits.allocate' } }, async (request, reply) => {
+    const actor = { principal: request.principal!, ipAddress: request.ip, at: request.at };
+    const outcome = await proposeSamplingRound(db, actor, request.body ?? {}, { today: request.today });
+    if (!outcome.ok) throw invalid('The round was not proposed. Correct the fields named and try again.', outcome.errors);
+    return reply.code(201).header('Location', `/api/v1/programme/rounds/${outcome.roundId}`).send(await roundView(db, actor, outcome.roundId));
+  });
+
+  app.get('/programme/rounds/:id', { config: { access: 'audits.allocate' } }, async (request) => {
+    return roundView(db, { principal: request.principal!, ipAddress: request.ip, at: request.at }, (request.params as { id: string }).id);
+  });
+
+  app.post('/programme/rounds/:id/confirm', { config: { access: 'audits.allocate' } }, async (request) => {
+    const actor = { principal: request.principal!, ipAddress: request.ip, at: request.at };
+    const outcome = await confirmSamplingRound(db, actor, (request.params as { id: string }).id, { today: request.today });
+    if (!outcome.ok) throw conflict(outcome.errors.map((error) => error.message).join(' '));
+    return { alreadyConfirmed: outcome.alreadyConfirmed, audits: outcome.audits };
+  });
+  // --- end of sampling rounds ---
 
   app.get('/tools', { config: { access: 'tools.view' } }, async (request) => {
     const tools = await listTools(db, request.principal!.organisationId);

@@ -82,10 +82,10 @@ function checkedToday(today: string): string {
 type RegisterChild = NonNullable<Awaited<ReturnType<typeof children.findChildInScope>>>;
 
 /** The child if it is in the allocator's reach and its case is open; else the error for the field. */
-async function allocatableChild(db: Db, principal: Principal, childId: string): Promise<{ child: RegisterChild } | { error: FieldError }> {
+async function allocatableChild(db: Db, principal: Principal, childId: string, closedSince?: string): Promise<{ child: RegisterChild } | { error: FieldError }> {
   const child = await children.findChildInScope(db, dataScope(principal, 'audits.allocate'), childId);
   if (!child) return { error: { field: 'childId', message: 'Choose a child from the register' } };
-  if (child.close_date) return { error: { field: 'childId', message: `The case of ${child.initials} (${child.external_id}) is closed: choose a child whose case is open` } };
+  if (child.close_date && !(closedSince && String(child.close_date).slice(0, 10) >= closedSince)) return { error: { field: 'childId', message: `The case of ${child.initials} (${child.external_id}) is closed: choose a child whose case is open` } };
   return { child };
 }
 
@@ -218,8 +218,10 @@ function parseFields(input: unknown) {
  * Allocates an audit. Input: `{ childId, toolId?, auditorId }` (toolId defaults to the
  * service's default tool). Invalid input is refused with every problem named by field and
  * nothing written. The audit is allocated on the actor's UK today, or on `today` (the demo's past).
+ * `closedSince`: a child whose case closed on or after that day may still be audited (a
+ * sampling round's "open to the team in the last N weeks").
  */
-export async function allocateAudit(db: Db, actor: AllocationActor, input: unknown, options: { today?: string } = {}): Promise<AllocationOutcome> {
+export async function allocateAudit(db: Db, actor: AllocationActor, input: unknown, options: { today?: string; closedSince?: string } = {}): Promise<AllocationOutcome> {
   const { principal } = actor;
   if (!can(principal, 'audits.allocate')) throw forbidden();
   const today = checkedToday(options.today ?? ukDateAt(actor.at));
@@ -227,7 +229,7 @@ export async function allocateAudit(db: Db, actor: AllocationActor, input: unkno
   const fields = parseFields(input);
   const errors = [...fields.errors];
 
-  const found = fields.childId ? await allocatableChild(db, principal, fields.childId) : null;
+  const found = fields.childId ? await allocatableChild(db, principal, fields.childId, options.closedSince) : null;
   if (found && 'error' in found) errors.push(found.error);
   const child = found && 'child' in found ? found.child : null;
 

@@ -26,13 +26,20 @@ export const ENTRY_KIND_LABELS: Record<CalendarEntryKind, string> = {
 export type DueRound = { dueOn: IsoDate; window: Window; rowLabel: string; serviceName: string; frequency: string; done: boolean };
 
 /**
- * The rounds recorded for the organisation whose period starts from..to, or null while this
- * build keeps no record of rounds. The sampling rounds (programme_rounds: organisation_id,
- * period_from, period_to, status, confirmed_at) are wired here when they are merged: return the
- * confirmed rounds' periods.
+ * The periods of the organisation's confirmed sampling rounds that overlap from..to. A window
+ * of the schedule counts as done when a confirmed round's period covers it (a round is for a
+ * period, whichever of its random-selection rows it drew).
  */
-export async function confirmedRoundPeriods(_db: Db, _organisationId: string, _from: IsoDate, _to: IsoDate): Promise<Window[] | null> {
-  return null;
+export async function confirmedRoundPeriods(db: Db, organisationId: string, from: IsoDate, to: IsoDate): Promise<Window[]> {
+  const rows = await db
+    .selectFrom('programme_rounds')
+    .select(['period_from', 'period_to'])
+    .where('organisation_id', '=', organisationId)
+    .where('status', '=', 'confirmed')
+    .where('period_from', '<=', to)
+    .where('period_to', '>=', from)
+    .execute();
+  return rows.map((row) => ({ from: row.period_from, to: row.period_to }));
 }
 
 /** The rounds the schedule makes due with a window starting from..to: rows whose cases the QA coordinator chooses at random. */
@@ -55,7 +62,7 @@ export async function roundsDue(db: Db, organisationId: string, from: IsoDate, t
           rowLabel: row.activityLabel,
           serviceName: row.serviceId ? (services.get(row.serviceId) ?? 'Unknown service') : 'All services',
           frequency: describeFrequency(row),
-          done: !!done?.some((round) => round.from <= window.from && round.to >= window.to),
+          done: done.some((round) => round.from <= window.from && round.to >= window.to),
         });
       }
     }
@@ -152,14 +159,13 @@ export type DigestRound = { title: string; dueOn: IsoDate; overdue: boolean; hre
 
 /**
  * What the daily digest tells the QA coordinators about sampling rounds: those due from today to
- * the end of the reminder window and, once rounds are recorded, those started and not yet done.
+ * the end of the reminder window, and those started and not yet done.
  */
 export async function roundsForDigest(db: Db, organisationId: string, today: IsoDate, dueBy: IsoDate): Promise<{ staffIds: string[]; rounds: DigestRound[] }> {
   // Windows that started up to a year back may still be running (a yearly row).
   const from = `${Number(today.slice(0, 4)) - 1}${today.slice(4)}` as IsoDate;
-  const recorded = (await confirmedRoundPeriods(db, organisationId, from, dueBy)) !== null;
   const rounds = (await roundsDue(db, organisationId, from, dueBy))
-    .filter((round) => (round.dueOn >= today && round.dueOn <= dueBy) || (recorded && !round.done && round.dueOn < today && round.window.to >= today))
+    .filter((round) => (round.dueOn >= today && round.dueOn <= dueBy) || (!round.done && round.dueOn < today && round.window.to >= today))
     .map((round) => ({
       title: `${round.serviceName}: ${round.rowLabel}, ${round.frequency}, for ${ukDay(round.window.from)} to ${ukDay(round.window.to)}`,
       dueOn: round.dueOn,

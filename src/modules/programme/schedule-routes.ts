@@ -37,7 +37,7 @@ export async function scheduleRoutes(app: FastifyInstance, deps: AppDependencies
 
   app.get('/programme', { config: { access: 'programme.view' } }, async (request, reply) => {
     const inForce = await scheduleInForce(db, request.principal!.organisationId, request.today);
-    return reply.page('programme/views/overview.njk', { inForce, canManage: can(request.principal, 'programme.manage') });
+    return reply.page('programme/views/overview.njk', { inForce, canManage: can(request.principal, 'programme.manage'), canSample: can(request.principal, 'audits.allocate') });
   });
 
   // ——— the schedule ———
