@@ -305,8 +305,8 @@ export async function listTrackerAudits(
   const scope = dataScope(principal, 'audits.view');
   const page = paging ? { offset: (paging.page - 1) * paging.pageSize, limit: paging.pageSize } : null;
   const found = await selectTrackerAudits(db, scope, filters, page, today);
-  // A short first page is the whole answer; only count separately when there may be more.
-  const total = page && (found.length === page.limit || page.offset > 0) ? await countTrackerAudits(db, scope, filters, today) : found.length + (page?.offset ?? 0);
+  // Each row carries the count of every match; only a page past the end (no rows) asks again.
+  const total = found.length ? Number(found[0]!.matching) : page && page.offset > 0 ? await countTrackerAudits(db, scope, filters, today) : 0;
   return { rows: found.map(toTrackerAudit), total };
 }
 

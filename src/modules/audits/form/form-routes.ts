@@ -43,6 +43,9 @@ export function pageHref(id: string, page: string): string {
   return page === DETAILS_PAGE ? `/audits/${id}/form/details` : `/audits/${id}/form/sections/${page}`;
 }
 
+/** How many blank rows to add to a table (`?add=`), made once. */
+const ADD_ROWS = z.coerce.number().int().min(0).max(20).catch(0);
+
 type PageState = {
   values: Record<string, unknown>;
   errors: FieldError[];
@@ -118,7 +121,7 @@ export async function auditFormRoutes(app: FastifyInstance, { db }: AppDependenc
       const page = knownPage(form, pageOf(request));
       await logFormView(db, actorOf(request), form, page);
       const query = request.query as { add?: string; check?: string };
-      const add = z.coerce.number().int().min(0).max(20).catch(0).parse(query.add);
+      const add = ADD_ROWS.parse(query.add);
       const answers = await shownAnswers(form);
       const stage = await stageContext(form, request);
       // What was typed here and could not be saved comes back as typed, with its problems.
