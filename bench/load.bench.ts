@@ -207,14 +207,14 @@ async function startServer(options: LoadOptions, databaseUrl: string | null): Pr
   return { origin, stop };
 }
 
-/** Waits for the server's "listening on" line (it seeds the demo council first). */
+/** Waits for the server's "listening on" line (it seeds the demo council first: minutes on a busy machine). */
 function listeningOrigin(child: ChildProcess): Promise<string> {
   return new Promise((resolve, reject) => {
     let output = '';
     const timer = setTimeout(() => {
       child.kill('SIGTERM');
-      reject(new Error(`the server did not start within 180 s:\n${output}`));
-    }, 180_000);
+      reject(new Error(`the server did not start within 600 s:\n${output}`));
+    }, 600_000);
     const read = (chunk: Buffer) => {
       output += chunk.toString();
       const found = /listening on (http:\/\/[^\s:]+:\d+)/.exec(output);
