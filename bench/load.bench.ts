@@ -65,8 +65,15 @@ export type LoadBenchResult = {
   levels: { connections: number; rows: LoadRow[] }[];
   goals: { connections: number; maxP50Ratio: number; minRequestsPerSecond: number; met: boolean; misses: string[] };
   profile: string | null;
+  /** With a profile: when each target was loaded (microseconds on the monotonic clock the profile uses), to read the profile page by page. */
+  profileWindows?: ProfileWindow[];
   notes: string[];
 };
+
+export type ProfileWindow = { key: string; connections: number; startUs: number; endUs: number };
+
+/** Microseconds on the monotonic clock, as V8 stamps a CPU profile's samples (the same clock in every process). */
+const monotonicUs = () => Number(process.hrtime.bigint() / 1000n);
 
 const BASELINE = 'baseline';
 const GOAL_P50_RATIO = 3;
@@ -85,11 +92,14 @@ export async function runLoadBench(options: LoadOptions): Promise<LoadBenchResul
     for (const target of targets) await load(server.origin, target, { connections: warm, durationSeconds: 2 });
 
     const levels: LoadBenchResult['levels'] = [];
+    const windows: ProfileWindow[] = [];
     for (const connections of options.connections) {
       const runs = new Map<string, LoadMeasurement[]>(targets.map((target) => [target.key, []]));
       for (let round = 0; round < options.rounds; round++) {
         for (const target of targets) {
+          const startUs = monotonicUs();
           const measured = await load(server.origin, target, { connections, durationSeconds: options.durationSeconds }, transactions);
+          windows.push({ key: target.key, connections, startUs, endUs: monotonicUs() });
           runs.get(target.key)!.push(measured);
           log(`  ${connections} connections, round ${round + 1}: ${target.what}: ${measured.requestsPerSecond} req/s, p50 ${measured.p50Ms} ms${measured.failures ? `, ${measured.failures} FAILED` : ''}`);
         }
@@ -112,7 +122,16 @@ export async function runLoadBench(options: LoadOptions): Promise<LoadBenchResul
       });
     }
     const profile = await server.stop();
-    return { durationSeconds: options.durationSeconds, rounds: options.rounds, audits, levels, goals: goals(levels), profile, notes: notes(options) };
+    return {
+      durationSeconds: options.durationSeconds,
+      rounds: options.rounds,
+      audits,
+      levels,
+      goals: goals(levels),
+      profile,
+      ...(profile ? { profileWindows: windows } : {}),
+      notes: notes(options),
+    };
   } finally {
     await server?.stop();
     await scratch?.close();
@@ -188,14 +207,14 @@ async function startServer(options: LoadOptions, databaseUrl: string | null): Pr
   return { origin, stop };
 }
 
-/** Waits for the server's "listening on" line (it seeds the demo council first). */
+/** Waits for the server's "listening on" line (it seeds the demo council first: minutes on a busy machine). */
 function listeningOrigin(child: ChildProcess): Promise<string> {
   return new Promise((resolve, reject) => {
     let output = '';
     const timer = setTimeout(() => {
       child.kill('SIGTERM');
-      reject(new Error(`the server did not start within 180 s:\n${output}`));
-    }, 180_000);
+      reject(new Error(`the server did not start within 600 s:\n${output}`));
+    }, 600_000);
     const read = (chunk: Buffer) => {
       output += chunk.toString();
       const found = /listening on (http:\/\/[^\s:]+:\d+)/.exec(output);

@@ -145,7 +145,7 @@ describe.each(testDrivers())('the report’s outputs on %s', (driver) => {
       const page = await clients.lead.get(`/reports/quarterly?${Q3}`);
       expect(page.statusCode).toBe(200);
       const text = pageText(page.body);
-      for (const section of ['1. Activity', '2. Grades', '3. Moderation and calibration', '4. Actions']) expect(text).toContain(section);
+      for (const section of ['1. Activity', '2. Grades', '3. Moderation and calibration', '4. Inadequate audits and re-audits', '5. Family feedback', '6. Actions', '7. Themes']) expect(text).toContain(section);
       expect(text).toContain('Not issued yet');
       versionOnPage = /name="_version" value="(\d+)"/.exec(page.body)![1]!;
       expect(versionOnPage).toBe('0');
@@ -162,7 +162,18 @@ describe.each(testDrivers())('the report’s outputs on %s', (driver) => {
       expect(stale.body).toContain('My own words on grades.');
       expect(stale.body).toContain('Half of audits were Good or better.');
       const stored = await t.db.selectFrom('report_commentaries').select(['commentary', 'version']).executeTakeFirstOrThrow();
-      expect(stored).toEqual({ commentary: { 'commentary-activity': '', 'commentary-grades': 'Half of audits were Good or better.', 'commentary-moderation-and-calibration': '', 'commentary-actions': '' }, version: 1 });
+      expect(stored).toEqual({
+        commentary: {
+          'commentary-activity': '',
+          'commentary-grades': 'Half of audits were Good or better.',
+          'commentary-moderation-and-calibration': '',
+          'commentary-inadequate-audits-and-re-audits': '',
+          'commentary-family-feedback': '',
+          'commentary-actions': '',
+          'commentary-themes': '',
+        },
+        version: 1,
+      });
     });
 
     let editionOne: string;
@@ -196,10 +207,11 @@ describe.each(testDrivers())('the report’s outputs on %s', (driver) => {
       expect(text).toContain('No commentary was written for this section.');
       const marks = await docxPageMarks(docx.rawPayload);
       expect(marks.headers.join(' ')).toContain('OFFICIAL-SENSITIVE');
-      // The charts are pictures in the document, with their descriptions as alternative text.
+      // The charts are pictures in the document, with their descriptions as alternative text: the
+      // final grades, their trend, each stage's timeliness and the grades by practice domain.
       const JSZip = (await import('jszip')).default;
       const zip = await JSZip.loadAsync(docx.rawPayload);
-      expect(Object.keys(zip.files).filter((name) => name.startsWith('word/media/'))).toHaveLength(2);
+      expect(Object.keys(zip.files).filter((name) => name.startsWith('word/media/'))).toHaveLength(4);
       expect(await zip.file('word/document.xml')!.async('string')).toContain('descr="This period (Q3 2026–27 (October to December 2026)): Outstanding 0, Good 1');
 
       const pdf = await clients.lead.get(`/reports/issued/${editionOne}/report.pdf`);

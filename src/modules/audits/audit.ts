@@ -4,7 +4,7 @@ import { dataScope, type Principal } from '../../platform/access.ts';
 import type { IsoDate } from '../../platform/working-days.ts';
 import { sql } from 'kysely';
 import { FEEDBACK_GIVEN_LABEL, STAGE_OF, type Stage } from './lifecycle.ts';
-import { overdueOn, selectAuditInScope, selectAuditOverdue, selectAuditsByReferenceOrCaseId, selectAuditsOfAuditor, selectChildAudits, selectJudgements } from './queries.ts';
+import { overdueOn, selectAuditInScope, selectAuditOverdue, selectAuditsByReferenceOrCaseId, selectAuditsOfAuditor, selectChildAudits } from './queries.ts';
 import { toTrackerAudit, type TrackerAudit } from './tracker.ts';
 import { auditTimeline, type TimelineEntry } from './transitions.ts';
 import { isoTimestamp } from '../../db/values.ts';
@@ -62,7 +62,7 @@ export function auditOverdue(db: Db, audit: AuditRecord, today: IsoDate): Promis
 export async function findAudit(db: Db, principal: Principal, auditId: string): Promise<AuditRecord | null> {
   const row = await selectAuditInScope(db, dataScope(principal, 'audits.view'), auditId);
   if (!row) return null;
-  const judgements = await selectJudgements(db, row.id);
+  const judgements = row.judgements;
   return {
     id: row.id,
     reference: row.reference,
@@ -112,17 +112,20 @@ export type AuditLifecycle = {
 
 /** Where an audit the person can see (found with findAudit) stands in its lifecycle, and how it got there. */
 export async function auditLifecycle(db: Db, principal: Principal, audit: AuditRecord, today: IsoDate): Promise<AuditLifecycle> {
-  const row = await db
-    .selectFrom('audits')
-    .select(['stage_started_on', overdueOn(today).as('overdue'), sql<boolean>`practitioner_feedback is not null`.as('feedback_given')])
-    .where('id', '=', audit.id)
-    .where('organisation_id', '=', principal.organisationId)
-    .executeTakeFirstOrThrow();
+  const [row, timeline] = await Promise.all([
+    db
+      .selectFrom('audits')
+      .select(['stage_started_on', overdueOn(today).as('overdue'), sql<boolean>`practitioner_feedback is not null`.as('feedback_given')])
+      .where('id', '=', audit.id)
+      .where('organisation_id', '=', principal.organisationId)
+      .executeTakeFirstOrThrow(),
+    auditTimeline(db, principal.organisationId, audit.id),
+  ]);
   return {
     stage: audit.stage,
     stageStartedOn: row.stage_started_on,
     overdue: Boolean(row.overdue),
-    timeline: await auditTimeline(db, principal.organisationId, audit.id),
+    timeline,
     // The audit still awaits closing, but nothing more awaits the case holder.
     statusLabel: audit.status === 'awaiting_feedback' && row.feedback_given ? FEEDBACK_GIVEN_LABEL : null,
   };

@@ -1,3 +1,4 @@
+import { jsonArrayFrom } from 'kysely/helpers/postgres';
 import { sql, type Expression, type RawBuilder, type SqlBool } from 'kysely';
 import type { Db } from '../../db/index.ts';
 import { onUkDays } from '../../db/values.ts';
@@ -422,6 +423,9 @@ export async function selectTrackerAudits(db: Db, scope: DataScope, criteria: Tr
   const direction = criteria.order === 'asc' ? sql`asc` : sql`desc`;
   let query = selectAuditColumns(filteredAudits(db, scope, criteria, today))
     .select(overdueOn(today).as('overdue'))
+    // Every matching audit counted in the same statement (a window is counted before the page
+    // is cut), so a page needs no second query for its total; null-free only on a non-empty page.
+    .select(sql<number>`count(*) over ()`.as('matching'))
     // Empty values sort last either way; the reference breaks ties so pages never overlap.
     .orderBy(sql`${SORT_EXPRESSIONS[criteria.sort]} ${direction} nulls last`)
     .orderBy(sql`audits.reference ${direction}`);
@@ -455,6 +459,17 @@ export async function selectAuditInScope(db: Db, scope: DataScope, auditId: stri
       'moderators.full_name as moderator_name',
       'allocators.display_name as allocated_by_name',
     ])
+    // Its judgements in the same statement (as a JSON array, in selectJudgements' order): every audit page reads both.
+    .select((eb) =>
+      jsonArrayFrom(
+        eb
+          .selectFrom('audit_judgements')
+          .select(['audit_judgements.section_key', 'audit_judgements.stage', 'audit_judgements.grade', 'audit_judgements.reason'])
+          .whereRef('audit_judgements.audit_id', '=', 'audits.id')
+          .orderBy('audit_judgements.stage')
+          .orderBy('audit_judgements.section_key'),
+      ).as('judgements'),
+    )
     .executeTakeFirst();
 }
 
@@ -479,22 +494,20 @@ export type TrackerOption = { value: string; text: string };
 const ONE = sql<number>`1`.as('one');
 
 export async function trackerFilterOptions(db: Db, scope: DataScope) {
-  const teams = await db
+  const teams = db
     .selectFrom('teams')
     .select(['teams.id as value', 'teams.name as text'])
     .where('teams.organisation_id', '=', scope.organisationId)
     .where((eb) => eb.exists(eb.selectFrom('audits').select(ONE).whereRef('audits.team_id', '=', 'teams.id').where(auditInScope(scope))))
-    .orderBy('teams.name')
-    .execute();
-  const services = await db
+    .orderBy('teams.name');
+  const services = db
     .selectFrom('services')
     .select(['services.id as value', 'services.name as text'])
     .where('services.organisation_id', '=', scope.organisationId)
     .where((eb) => eb.exists(eb.selectFrom('audits').select(ONE).whereRef('audits.service_id', '=', 'services.id').where(auditInScope(scope))))
-    .orderBy('services.name')
-    .execute();
+    .orderBy('services.name');
   // Edition by edition, so each probe is one index lookup on audits (tool_edition_id).
-  const tools = await db
+  const tools = db
     .selectFrom('audit_tools as tools')
     .select(['tools.id as value', 'tools.name as text'])
     .where('tools.organisation_id', '=', scope.organisationId)
@@ -507,9 +520,10 @@ export async function trackerFilterOptions(db: Db, scope: DataScope) {
           .where((inner) => inner.exists(inner.selectFrom('audits').select(ONE).whereRef('audits.tool_edition_id', '=', 'editions.id').where(auditInScope(scope)))),
       ),
     )
-    .orderBy('tools.name')
-    .execute();
-  return { teams: teams as TrackerOption[], services: services as TrackerOption[], tools: tools as TrackerOption[] };
+    .orderBy('tools.name');
+  // The three lists in one statement, each a JSON array in its own order: one round trip, not three.
+  const row = await db.selectNoFrom([jsonArrayFrom(teams).as('teams'), jsonArrayFrom(services).as('services'), jsonArrayFrom(tools).as('tools')]).executeTakeFirstOrThrow();
+  return { teams: row.teams as TrackerOption[], services: row.services as TrackerOption[], tools: row.tools as TrackerOption[] };
 }
 
 /**

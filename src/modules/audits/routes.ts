@@ -63,6 +63,7 @@ const COLUMNS: { key: SortKey; text: string; numeric?: boolean }[] = [
   { key: 'allocated', text: 'Allocated' },
 ];
 
+const AUDIT_ID = z.uuid();
 const pageNumber = z.coerce.number().int().min(1).max(1_000_000).catch(1);
 
 export async function auditRoutes(app: FastifyInstance, deps: AppDependencies) {
@@ -79,7 +80,12 @@ export async function auditRoutes(app: FastifyInstance, deps: AppDependencies) {
     const query = request.query as Record<string, unknown>;
     const { filters, errors } = parseTrackerFilters(query);
     const page = pageNumber.parse(query.page);
-    const { rows, total } = await listTrackerAudits(db, principal, filters, { page, pageSize: TRACKER_PAGE_SIZE }, request.today);
+    // The page of audits, the filters' choices and the names a filter shows, asked at once.
+    const [{ rows, total }, options, staffNames] = await Promise.all([
+      listTrackerAudits(db, principal, filters, { page, pageSize: TRACKER_PAGE_SIZE }, request.today),
+      listTrackerFilterOptions(db, principal),
+      staffNamesOf(db, principal.organisationId, [filters.auditor, filters.moderator]),
+    ]);
     const pages = Math.max(1, Math.ceil(total / TRACKER_PAGE_SIZE));
     if (page > pages) return reply.redirect(hrefWith(filters, { page: pages }), 303);
     const visible = total > 0 || !hasFilters(filters) ? total : await countVisibleAudits(db, principal, request.today);
@@ -88,7 +94,6 @@ export async function auditRoutes(app: FastifyInstance, deps: AppDependencies) {
       recordType: 'audit_tracker',
       summary: `page ${page}: ${rows.length} of ${total} audits; ${describeFilters(filters)}`,
     });
-    const options = await listTrackerFilterOptions(db, principal);
     return reply.code(errors.length ? 400 : 200).page('audits/views/tracker.njk', {
       canAllocate: can(principal, 'audits.allocate'),
       rows,
@@ -107,12 +112,7 @@ export async function auditRoutes(app: FastifyInstance, deps: AppDependencies) {
       stageLabels: STAGE_LABELS,
       gradeLabels: GRADE_LABELS,
       columns: sortColumns(filters),
-      selectedFilters: selectedFilterCategories(
-        filters,
-        options,
-        await staffNamesOf(db, principal.organisationId, [filters.auditor, filters.moderator]),
-        filters.locality ? await localityNamesOf(db, principal.organisationId) : {},
-      ),
+      selectedFilters: selectedFilterCategories(filters, options, staffNames, filters.locality ? await localityNamesOf(db, principal.organisationId) : {}),
       reportFilterInputs: REPORT_FILTER_KEYS.filter((key) => filters[key]).map((key) => ({ name: key, value: filters[key] })),
       exportQuery: queryString(trackerSearchParams(filters)),
       pagination: paginationLinks('/audits', trackerSearchParams(filters), page, pages),
@@ -144,18 +144,26 @@ export async function auditRoutes(app: FastifyInstance, deps: AppDependencies) {
   });
 
   app.get('/audits/:id', { config: { access: 'audits.view' } }, async (request, reply) => {
-    const id = z.uuid().safeParse((request.params as { id?: string }).id);
+    const id = AUDIT_ID.safeParse((request.params as { id?: string }).id);
     const principal = request.principal!;
     const audit = id.success ? await findAudit(db, principal, id.data) : null;
     if (!audit) throw notFound('Audit');
-    await logActivity(db, { principal, ipAddress: request.ip, at: request.at }, { action: 'view', recordType: 'audit', recordId: audit.id, childId: audit.child.id });
     // Only the audit's own auditor completes it, while it is with them.
     const canComplete = Boolean(principal.staffId) && audit.auditor.id === principal.staffId && EDITABLE_STATUSES.includes(audit.status);
     const canModerate = audit.status === 'in_moderation' && mayModerate(principal, audit);
     const today = request.today;
+    // The page's parts are independent questions: asked at once, each on its own connection,
+    // with the view's activity-log entry written alongside.
+    const [, lifecycle, distribution, escalation, actions] = await Promise.all([
+      logActivity(db, { principal, ipAddress: request.ip, at: request.at }, { action: 'view', recordType: 'audit', recordId: audit.id, childId: audit.child.id }),
+      auditLifecycle(db, principal, audit, today),
+      distributionPanel(db, principal, audit),
+      escalationPanel(db, principal, audit, today),
+      listAuditActions(db, principal, audit.id, today),
+    ]);
     return reply.page('audits/views/audit.njk', {
       audit,
-      lifecycle: await auditLifecycle(db, principal, audit, today),
+      lifecycle,
       statusLabels: AUDIT_STATUS_LABELS,
       statusTagClasses: AUDIT_STATUS_TAG_CLASSES,
       stageLabels: STAGE_LABELS,
@@ -163,9 +171,9 @@ export async function auditRoutes(app: FastifyInstance, deps: AppDependencies) {
       canViewChild: can(principal, 'children.view'),
       canComplete,
       canModerate,
-      distributionPanel: await distributionPanel(db, principal, audit),
-      escalationPanel: await escalationPanel(db, principal, audit, today),
-      actions: await listAuditActions(db, principal, audit.id, today),
+      distributionPanel: distribution,
+      escalationPanel: escalation,
+      actions,
       actionStatusLabels: ACTION_STATUS_LABELS,
       actionStatusTagClasses: ACTION_STATUS_TAG_CLASSES,
       flash: doneMessage(request.query as Record<string, unknown>, audit),

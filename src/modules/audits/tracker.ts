@@ -377,8 +377,8 @@ export async function listTrackerAudits(
     ...(filters.feedback ? await feedbackCriteriaFor(db, principal.organisationId, filters.feedback) : {}),
   };
   const found = await selectTrackerAudits(db, scope, criteria, page, today);
-  // A short first page is the whole answer; only count separately when there may be more.
-  const total = page && (found.length === page.limit || page.offset > 0) ? await countTrackerAudits(db, scope, criteria, today) : found.length + (page?.offset ?? 0);
+  // Each row carries the count of every match; only a page past the end (no rows) asks again.
+  const total = found.length ? Number(found[0]!.matching) : page && page.offset > 0 ? await countTrackerAudits(db, scope, criteria, today) : 0;
   return { rows: found.map(toTrackerAudit), total };
 }
 

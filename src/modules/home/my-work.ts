@@ -1,4 +1,6 @@
-import { sql, type SqlBool } from 'kysely';
+import { sql, type SelectQueryBuilder, type SqlBool } from 'kysely';
+import { jsonArrayFrom } from 'kysely/helpers/postgres';
+import type { Database } from '../../db/types.ts';
 import type { Db } from '../../db/index.ts';
 import type { AuditAlertKind, AuditStatus } from '../../db/types.ts';
 import { dataScope, type DataScope, type Principal } from '../../platform/access.ts';
@@ -100,7 +102,7 @@ const AUDIT_SECTIONS: readonly AuditSection[] = [
 /** An audit's deadline is its current stage's: the tracker's own rule (audits/queries.ts). */
 const AUDIT_DUE = CURRENT_DUE;
 
-async function auditItems(db: Db, query: WorkQuery, spec: AuditSection, dates: WorkDates): Promise<WorkItem[]> {
+function auditItems(db: Db, query: WorkQuery, spec: AuditSection, dates: WorkDates): Section {
   const party = sql.ref(`audits.${spec.party}`);
   let select = db
     .selectFrom('audits')
@@ -124,8 +126,9 @@ async function auditItems(db: Db, query: WorkQuery, spec: AuditSection, dates: W
   if (spec.feedbackGiven !== undefined) select = select.where('audits.practitioner_feedback', spec.feedbackGiven ? 'is not' : 'is', null);
   if (query.staffId) select = select.where(sql<SqlBool>`${party} = ${query.staffId}`);
   if (query.dueBy) select = select.where(sql<SqlBool>`${AUDIT_DUE} <= ${query.dueBy}::date`);
-  const rows = await select.orderBy(sql`${AUDIT_DUE} asc nulls last`).orderBy('audits.reference').execute();
-  return rows.map((row) => auditWorkItem(row, { section: spec.section, staffId: row.staff_id, path: spec.path, detail: auditDetail(row) }, dates));
+  return section(select.orderBy(sql`${AUDIT_DUE} asc nulls last`).orderBy('audits.reference'), (row) =>
+    auditWorkItem(row, { section: spec.section, staffId: row.staff_id, path: spec.path, detail: auditDetail(row) }, dates),
+  );
 }
 
 type AuditItemRow = { id: string; reference: number; initials: string; external_id: string; tool_name: string; due_on: unknown };
@@ -162,7 +165,7 @@ const COORDINATOR_SECTIONS: readonly CoordinatorSection[] = [
   { section: 'close', status: 'awaiting_feedback', feedbackGiven: true, path: '/close', detail: 'The case holder has given their feedback: read it and close the audit' },
 ];
 
-async function coordinatorItems(db: Db, query: WorkQuery, coordinator: Coordinator, spec: CoordinatorSection, dates: WorkDates): Promise<WorkItem[]> {
+function coordinatorItems(db: Db, query: WorkQuery, coordinator: Coordinator, spec: CoordinatorSection, dates: WorkDates): Section {
   let select = db
     .selectFrom('audits')
     .innerJoin('children', 'children.id', 'audits.child_id')
@@ -174,8 +177,9 @@ async function coordinatorItems(db: Db, query: WorkQuery, coordinator: Coordinat
     .where('audits.status', '=', spec.status);
   if (spec.feedbackGiven !== null) select = select.where('audits.practitioner_feedback', spec.feedbackGiven ? 'is not' : 'is', null);
   if (query.dueBy) select = select.where(sql<SqlBool>`${AUDIT_DUE} <= ${query.dueBy}::date`);
-  const rows = await select.orderBy(sql`${AUDIT_DUE} asc nulls last`).orderBy('audits.reference').execute();
-  return rows.map((row) => auditWorkItem(row, { section: spec.section, staffId: coordinator.staffId, path: spec.path, detail: spec.detail }, dates));
+  return section(select.orderBy(sql`${AUDIT_DUE} asc nulls last`).orderBy('audits.reference'), (row) =>
+    auditWorkItem(row, { section: spec.section, staffId: coordinator.staffId, path: spec.path, detail: spec.detail }, dates),
+  );
 }
 
 /**
@@ -218,7 +222,7 @@ const ALERT_DETAILS: Record<AuditAlertKind, string> = {
 };
 
 /** Audits graded Inadequate (on submission or by moderation) that the person has not yet acknowledged. */
-async function alertItems(db: Db, query: WorkQuery, dates: WorkDates): Promise<WorkItem[]> {
+function alertItems(db: Db, query: WorkQuery, dates: WorkDates): Section {
   let select = db
     .selectFrom('audit_alerts')
     .innerJoin('audits', 'audits.id', 'audit_alerts.audit_id')
@@ -228,8 +232,7 @@ async function alertItems(db: Db, query: WorkQuery, dates: WorkDates): Promise<W
     .where('audit_alerts.acknowledged_at', 'is', null);
   if (query.staffId) select = select.where('audit_alerts.staff_id', '=', query.staffId);
   if (query.dueBy) select = select.where(sql<SqlBool>`${ALERT_DAY} <= ${query.dueBy}::date`);
-  const rows = await select.orderBy('audit_alerts.created_at').orderBy('audits.reference').execute();
-  return rows.map((row) => {
+  return section(select.orderBy('audit_alerts.created_at').orderBy('audits.reference'), (row) => {
     const raisedOn = isoDay(row.raised_on);
     return {
       section: 'alerts',
@@ -247,7 +250,7 @@ async function alertItems(db: Db, query: WorkQuery, dates: WorkDates): Promise<W
  * Case directions not yet reviewed, for the staff member whose account recorded them: they
  * review the actions within a month (PROCESS.md §4.5).
  */
-async function caseDirectionItems(db: Db, query: WorkQuery, dates: WorkDates): Promise<WorkItem[]> {
+function caseDirectionItems(db: Db, query: WorkQuery, dates: WorkDates): Section {
   let select = db
     .selectFrom('case_directions')
     .innerJoin('users', 'users.id', 'case_directions.directed_by')
@@ -259,8 +262,7 @@ async function caseDirectionItems(db: Db, query: WorkQuery, dates: WorkDates): P
     .where('users.staff_id', 'is not', null);
   if (query.staffId) select = select.where('users.staff_id', '=', query.staffId);
   if (query.dueBy) select = select.where('case_directions.review_due_on', '<=', query.dueBy);
-  const rows = await select.orderBy('case_directions.review_due_on').orderBy('audits.reference').execute();
-  return rows.map((row) => {
+  return section(select.orderBy('case_directions.review_due_on').orderBy('audits.reference'), (row) => {
     const dueOn = isoDay(row.review_due_on);
     return {
       section: 'case_directions',
@@ -285,15 +287,16 @@ function actionsBase(db: Db, organisationId: string) {
 }
 
 /** Open actions, by their owner and due date. */
-async function ownedActionItems(db: Db, query: WorkQuery, dates: WorkDates): Promise<WorkItem[]> {
+function ownedActionItems(db: Db, query: WorkQuery, dates: WorkDates): Section {
   let select = actionsBase(db, query.organisationId)
     .select(['actions.owner_id as staff_id', 'actions.due_on'])
     .where('actions.status', '=', 'open')
     .where('actions.owner_id', 'is not', null);
   if (query.staffId) select = select.where('actions.owner_id', '=', query.staffId);
   if (query.dueBy) select = select.where('actions.due_on', '<=', query.dueBy);
-  const rows = await select.orderBy(sql`actions.due_on asc nulls last`).orderBy('audits.reference').orderBy('actions.row_index').execute();
-  return rows.map((row) => actionItem('actions', row.staff_id!, row, isoDay(row.due_on), dates));
+  return section(select.orderBy(sql`actions.due_on asc nulls last`).orderBy('audits.reference').orderBy('actions.row_index'), (row) =>
+    actionItem('actions', row.staff_id!, row, isoDay(row.due_on), dates),
+  );
 }
 
 /**
@@ -301,7 +304,7 @@ async function ownedActionItems(db: Db, query: WorkQuery, dates: WorkDates): Pro
  * checks completion months after the due date) — unless the auditor owns the action or
  * marked it done: nobody verifies their own action (see actions/service.ts mayVerify).
  */
-async function verificationItems(db: Db, query: WorkQuery, dates: WorkDates): Promise<WorkItem[]> {
+function verificationItems(db: Db, query: WorkQuery, dates: WorkDates): Section {
   let select = actionsBase(db, query.organisationId)
     .select(['audits.auditor_id as staff_id', VERIFY_BY.as('verify_by')])
     .where('actions.status', '=', 'done')
@@ -309,8 +312,9 @@ async function verificationItems(db: Db, query: WorkQuery, dates: WorkDates): Pr
     .where(sql<SqlBool>`not exists (select 1 from users where users.id = actions.done_by and users.staff_id = audits.auditor_id)`);
   if (query.staffId) select = select.where('audits.auditor_id', '=', query.staffId);
   if (query.dueBy) select = select.where(sql<SqlBool>`${VERIFY_BY} <= ${query.dueBy}::date`);
-  const rows = await select.orderBy(sql`${VERIFY_BY} asc nulls last`).orderBy('audits.reference').orderBy('actions.row_index').execute();
-  return rows.map((row) => actionItem('verification', row.staff_id, row, isoDay(row.verify_by), dates));
+  return section(select.orderBy(sql`${VERIFY_BY} asc nulls last`).orderBy('audits.reference').orderBy('actions.row_index'), (row) =>
+    actionItem('verification', row.staff_id, row, isoDay(row.verify_by), dates),
+  );
 }
 
 function actionItem(
@@ -331,19 +335,35 @@ function actionItem(
   };
 }
 
-/** Every item waiting on the people asked about, in section order, earliest deadline first. */
+/**
+ * One section's question and how its rows become items. The sections are asked together in one
+ * statement (see selectWork), each as a JSON array in its own order.
+ */
+type Section = { query: SelectQueryBuilder<Database, keyof Database, object>; toItem: (row: never) => WorkItem };
+
+function section<Row>(query: SelectQueryBuilder<Database, never, Row>, toItem: (row: Row) => WorkItem): Section {
+  return { query: query as unknown as Section['query'], toItem: toItem as Section['toItem'] };
+}
+
+/**
+ * Every item waiting on the people asked about, in section order, earliest deadline first.
+ * Every section is a sub-select of one statement (one round trip, not one per section); each
+ * keeps its own order inside its JSON array, and its rows are read as they were on their own
+ * (dates come back as 'YYYY-MM-DD' text either way).
+ */
 export async function selectWork(db: Db, query: WorkQuery, dates: WorkDates): Promise<WorkItem[]> {
-  const items: WorkItem[] = [];
-  items.push(...(await alertItems(db, query, dates)));
+  const sections: Section[] = [alertItems(db, query, dates)];
   for (const coordinator of query.coordinators ?? []) {
     if (query.staffId && coordinator.staffId !== query.staffId) continue;
-    for (const spec of COORDINATOR_SECTIONS) items.push(...(await coordinatorItems(db, query, coordinator, spec, dates)));
+    for (const spec of COORDINATOR_SECTIONS) sections.push(coordinatorItems(db, query, coordinator, spec, dates));
   }
-  for (const spec of AUDIT_SECTIONS) items.push(...(await auditItems(db, query, spec, dates)));
-  items.push(...(await caseDirectionItems(db, query, dates)));
-  items.push(...(await ownedActionItems(db, query, dates)));
-  items.push(...(await verificationItems(db, query, dates)));
-  return items;
+  for (const spec of AUDIT_SECTIONS) sections.push(auditItems(db, query, spec, dates));
+  sections.push(caseDirectionItems(db, query, dates), ownedActionItems(db, query, dates), verificationItems(db, query, dates));
+  const row = await db
+    .selectNoFrom(sections.map((each, index) => jsonArrayFrom(each.query).as(`s${index}`)))
+    .executeTakeFirstOrThrow();
+  const found = row as unknown as Record<string, unknown[]>;
+  return sections.flatMap((each, index) => (found[`s${index}`] ?? []).map((item) => each.toItem(item as never)));
 }
 
 export type WorkSection = { key: SectionKey; title: string; items: WorkItem[] };

@@ -13,9 +13,13 @@ export async function homeRoutes(app: FastifyInstance, deps: AppDependencies) {
     const principal = request.principal!;
     const dates = workDates(request.today, await holidayCalendarFor(deps.db, principal.organisationId));
     const coordinators = principal.staffId && coordinates(principal) ? [{ staffId: principal.staffId, scope: dataScope(principal, 'audits.view') }] : [];
-    const items = principal.staffId ? await selectWork(deps.db, { organisationId: principal.organisationId, staffId: principal.staffId, coordinators }, dates) : [];
     const seesPipeline = roles(principal).some((role) => role === 'qa_coordinator' || role === 'qa_lead');
-    const pipeline = seesPipeline ? (await selectPipeline(deps.db, dataScope(principal, 'audits.view'), dates)).map(pipelineLinks) : null;
+    // Two questions on two connections at once: the page waits for the slower, not for both.
+    const [items, pipelineRows] = await Promise.all([
+      principal.staffId ? selectWork(deps.db, { organisationId: principal.organisationId, staffId: principal.staffId, coordinators }, dates) : [],
+      seesPipeline ? selectPipeline(deps.db, dataScope(principal, 'audits.view'), dates) : null,
+    ]);
+    const pipeline = pipelineRows?.map(pipelineLinks) ?? null;
     // The page names children (initials and case numbers): looking at it is logged like the tracker.
     await logActivity(deps.db, { principal, ipAddress: request.ip, at: request.at }, {
       action: 'view',

@@ -75,11 +75,41 @@ function combinedCalendar(division: Division, loaded: BankHolidaysFile | null) {
   return { calendar: new Set(dates) as HolidayCalendar, loadedYears, bundledYears };
 }
 
-/** The bank holidays that are not working days for this organisation. */
+/**
+ * Calendars by division and loaded file: both fixed once chosen (a loaded file never changes),
+ * so a calendar is combined once per process, not on every page that counts working days.
+ * Keyed by the file's id, a newer file or another division makes a new entry.
+ */
+const combinedCalendars = new Map<string, HolidayCalendar>();
+
+/**
+ * The bank holidays that are not working days for this organisation: its division and newest
+ * file asked in one statement (every page with a deadline asks).
+ */
 export async function holidayCalendarFor(db: Db, organisationId: string): Promise<HolidayCalendar> {
-  const division = await organisationDivision(db, organisationId);
-  const file = await newestFile(db, organisationId);
-  return combinedCalendar(division, file ? await fileContent(db, file.id) : null).calendar;
+  const row = await db
+    .selectFrom('organisations')
+    .select((eb) => [
+      'organisations.bank_holiday_division as division',
+      eb
+        .selectFrom('bank_holiday_files as f')
+        .select('f.id')
+        .whereRef('f.organisation_id', '=', 'organisations.id')
+        .orderBy('f.loaded_at', 'desc')
+        .orderBy('f.id', 'desc')
+        .limit(1)
+        .as('file_id'),
+    ])
+    .where('organisations.id', '=', organisationId)
+    .executeTakeFirstOrThrow();
+  const key = `${row.division} ${row.file_id ?? ''}`;
+  let calendar = combinedCalendars.get(key);
+  if (!calendar) {
+    calendar = combinedCalendar(row.division, row.file_id ? await fileContent(db, row.file_id) : null).calendar;
+    if (combinedCalendars.size >= 100) combinedCalendars.clear();
+    combinedCalendars.set(key, calendar);
+  }
+  return calendar;
 }
 
 /** What the bank holidays page shows: the division, the years covered and where they come from. */

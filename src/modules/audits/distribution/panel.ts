@@ -2,7 +2,7 @@ import type { Db } from '../../../db/index.ts';
 import type { AuditStatus } from '../../../db/types.ts';
 import type { Principal } from '../../../platform/access.ts';
 import type { AuditRecord } from '../audit.ts';
-import { loadAuditDocument } from '../document/load.ts';
+import { loadDocumentOf } from '../document/load.ts';
 import { feedbackQuestions, feedbackRows, feedbackStaffNames, type FeedbackRow } from './feedback.ts';
 import { distributionState, listRecipients, mayMoveByRole, type Recipient } from './record.ts';
 
@@ -37,21 +37,20 @@ function actionsFor(principal: Principal, audit: AuditRecord, hasFeedback: boole
 export async function distributionPanel(db: Db, principal: Principal, audit: AuditRecord): Promise<DistributionPanel | null> {
   if (!AFTER_MODERATION.includes(audit.status)) return null;
   const organisationId = principal.organisationId;
-  const state = await distributionState(db, organisationId, audit.id);
+  const [state, recipients] = await Promise.all([distributionState(db, organisationId, audit.id), listRecipients(db, organisationId, audit.id)]);
   const actions = actionsFor(principal, audit, state.feedback !== null);
   // A moderated audit not yet sent has nothing to show but the QA coordinator's button.
   if (audit.status === 'moderated' && !actions.length) return null;
   let feedback: DistributionPanel['feedback'] = null;
   if (state.feedback) {
-    const input = await loadAuditDocument(db, principal, audit.id);
-    if (input) {
-      const asked = feedbackQuestions(input.tool, state.finalGrade);
-      const staff = await feedbackStaffNames(db, organisationId, asked, state.feedback);
-      feedback = { by: state.feedbackBy, at: state.feedbackAt, rows: feedbackRows(input, asked, state.feedback, staff) };
-    }
+    // The audit is the one found for this person: its document is read without finding it again.
+    const input = await loadDocumentOf(db, principal, audit);
+    const asked = feedbackQuestions(input.tool, state.finalGrade);
+    const staff = await feedbackStaffNames(db, organisationId, asked, state.feedback);
+    feedback = { by: state.feedbackBy, at: state.feedbackAt, rows: feedbackRows(input, asked, state.feedback, staff) };
   }
   return {
-    recipients: await listRecipients(db, organisationId, audit.id),
+    recipients,
     actions,
     awaitingFeedback: audit.status === 'awaiting_feedback',
     feedbackDueOn: audit.status === 'awaiting_feedback' ? state.stageDueOn : null,

@@ -8,7 +8,7 @@ import type { Principal } from '../../../platform/access.ts';
 import type { ChildFacts } from '../../tools/expression.ts';
 import type { AuditTool } from '../../tools/schema.ts';
 import { reAuditForm } from '../../tools/escalation.ts';
-import { findAudit } from '../audit.ts';
+import { findAudit, type AuditRecord } from '../audit.ts';
 import type { DocumentInput } from './model.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -16,21 +16,24 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** The audit's document input, or null when there is no such audit within the person's reach. */
 export async function loadAuditDocument(db: Db, principal: Principal, auditId: string): Promise<DocumentInput | null> {
   const audit = await findAudit(db, principal, auditId);
-  if (!audit) return null;
+  return audit ? loadDocumentOf(db, principal, audit) : null;
+}
+
+/**
+ * The document input of an audit already found within the person's reach (findAudit), so a page
+ * that has it does not look it up again. The edition and the child in one statement.
+ */
+export async function loadDocumentOf(db: Db, principal: Principal, audit: AuditRecord): Promise<DocumentInput> {
   const edition = await db
     .selectFrom('audit_tool_editions')
     .innerJoin('audits', 'audits.tool_edition_id', 'audit_tool_editions.id')
-    .select(['audit_tool_editions.definition', 'audits.re_audit_of'])
+    .leftJoin('children', (join) => join.onRef('children.id', '=', 'audits.child_id').on('children.organisation_id', '=', principal.organisationId))
+    .select(['audit_tool_editions.definition', 'audits.re_audit_of', 'children.id as child_id', 'children.legal_status', 'children.date_of_birth', 'children.referral_factors'])
     .where('audits.id', '=', audit.id)
     .where('audit_tool_editions.organisation_id', '=', principal.organisationId)
     .executeTakeFirstOrThrow();
   const tool = edition.definition as AuditTool;
-  const child = await db
-    .selectFrom('children')
-    .select(['legal_status', 'date_of_birth', 'referral_factors'])
-    .where('id', '=', audit.child.id)
-    .where('organisation_id', '=', principal.organisationId)
-    .executeTakeFirst();
+  const child = edition.child_id ? { legal_status: edition.legal_status!, date_of_birth: edition.date_of_birth, referral_factors: edition.referral_factors } : undefined;
   return {
     audit,
     // A re-audit's document shows the tool's re-audit section, which its form asked.

@@ -15,6 +15,7 @@ import { escalationDocumentSection } from '../escalation/document.ts';
 
 const DOCX_TYPE = 'application/vnd.openxmlformats-officedocument.wordprocessingml.document';
 
+const AUDIT_ID = z.uuid();
 const editionParams = z.object({ toolId: z.uuid(), editionId: z.uuid() });
 
 /**
@@ -24,18 +25,25 @@ const editionParams = z.object({ toolId: z.uuid(), editionId: z.uuid() });
  */
 export async function auditDocumentRoutes(app: FastifyInstance, { db, config }: AppDependencies) {
   async function load(request: FastifyRequest, exported: boolean) {
-    const id = z.uuid().safeParse((request.params as { id?: string }).id);
+    const id = AUDIT_ID.safeParse((request.params as { id?: string }).id);
     const input = id.success ? await loadAuditDocument(db, request.principal!, id.data) : null;
     if (!input) throw notFound('Audit');
     const typed = exported ? typedForExport : (text: string) => text;
     const document = buildAuditDocument(input, { typed });
     const organisationId = request.principal!.organisationId;
-    const escalation = await escalationDocumentSection(db, organisationId, input, typed);
+    // Independent questions, asked at once; the sections keep their order.
+    const [escalation, distribution] = await Promise.all([
+      escalationDocumentSection(db, organisationId, input, typed),
+      distributionDocumentSection(db, organisationId, input, typed),
+    ]);
     if (escalation) document.sections.push(escalation);
-    const distribution = await distributionDocumentSection(db, organisationId, input, typed);
     if (distribution) document.sections.push(distribution);
-    const marks: PageMarks = { marking: config.protectiveMarking, council: await councilName(db, organisationId), subject: `Case ID ${document.childExternalId}` };
-    return { audit: input.audit, document, marks };
+    return { audit: input.audit, document };
+  }
+
+  /** What heads each page of a download (the read view on screen has none). */
+  async function pageMarks(request: FastifyRequest, document: AuditDocument): Promise<PageMarks> {
+    return { marking: config.protectiveMarking, council: await councilName(db, request.principal!.organisationId), subject: `Case ID ${document.childExternalId}` };
   }
 
   async function logged(request: FastifyRequest, audit: { id: string; child: { id: string } }, action: 'view' | 'export', summary: string) {
@@ -49,15 +57,15 @@ export async function auditDocumentRoutes(app: FastifyInstance, { db, config }: 
   });
 
   app.get('/audits/:id/export.docx', { config: { access: 'audits.view' } }, async (request, reply) => {
-    const { audit, document, marks } = await load(request, true);
-    const bytes = await auditDocxBuffer(document, marks);
+    const { audit, document } = await load(request, true);
+    const bytes = await auditDocxBuffer(document, await pageMarks(request, document));
     await logged(request, audit, 'export', 'DOCX');
     return download(reply, document, 'docx', DOCX_TYPE).send(bytes);
   });
 
   app.get('/audits/:id/export.pdf', { config: { access: 'audits.view' } }, async (request, reply) => {
-    const { audit, document, marks } = await load(request, true);
-    const bytes = await auditPdf(document, marks);
+    const { audit, document } = await load(request, true);
+    const bytes = await auditPdf(document, await pageMarks(request, document));
     await logged(request, audit, 'export', 'PDF');
     return download(reply, document, 'pdf', 'application/pdf').send(bytes);
   });

@@ -7,7 +7,7 @@ import { findAudit } from '../audit.ts';
 import { AUDIT_STATUS_LABELS, GRADE_LABELS } from '../tracker.ts';
 import { ALERT_KIND_LABELS } from './alerts.ts';
 import { mayDirect, needsCaseDirection, serviceManagerOf } from './case-direction.ts';
-import { selectActionsOfAudit, selectAlertsOfAudit, selectCaseDirection, selectEscalationAudit, selectReAuditOf, type ActionToReview, type ReAuditRow } from './queries.ts';
+import { selectActionsOfAudit, selectAlertsOfAudit, selectCaseDirection, selectEscalationAudit, selectReAuditOf, type ActionToReview, type EscalationAudit, type ReAuditRow } from './queries.ts';
 import { needsReAudit } from './re-audit.ts';
 import { REVIEW_NOTES_MAX } from './review.ts';
 import { alertsAtGrade, toolEscalation } from '../../tools/escalation.ts';
@@ -39,8 +39,9 @@ export type ReAuditContext = {
  * for an audit that is not a re-audit. The first audit's actions are the re-auditor's brief,
  * so they are shown even to a re-auditor whose own reach does not include the first audit.
  */
-export async function reAuditContext(db: Db, principal: Principal, auditId: string): Promise<ReAuditContext | null> {
-  const audit = await selectEscalationAudit(db, principal.organisationId, auditId);
+export async function reAuditContext(db: Db, principal: Principal, auditId: string, known?: EscalationAudit): Promise<ReAuditContext | null> {
+  // `known`: the audit's escalation facts when the caller has just read them (the audit's page).
+  const audit = known ?? (await selectEscalationAudit(db, principal.organisationId, auditId));
   if (!audit?.reAuditOf) return null;
   const first = await selectEscalationAudit(db, principal.organisationId, audit.reAuditOf);
   if (!first) return null;
@@ -54,10 +55,9 @@ export async function reAuditContext(db: Db, principal: Principal, auditId: stri
 /** What the audit's page shows of an Inadequate escalation, or null for nothing. */
 export async function escalationPanel(db: Db, principal: Principal, audit: AuditRecord, today: IsoDate): Promise<Record<string, unknown> | null> {
   const organisationId = principal.organisationId;
-  const facts = await selectEscalationAudit(db, organisationId, audit.id);
+  const [facts, alerts] = await Promise.all([selectEscalationAudit(db, organisationId, audit.id), selectAlertsOfAudit(db, organisationId, audit.id)]);
   if (!facts) return null;
-  const alerts = await selectAlertsOfAudit(db, organisationId, audit.id);
-  const reAuditOf = await reAuditContext(db, principal, audit.id);
+  const reAuditOf = await reAuditContext(db, principal, audit.id, facts);
   const finalInadequate = facts.finalGrade === 'inadequate';
   // A final Inadequate shows the panel only where the tool sets a re-audit or a case direction off.
   const escalation = toolEscalation(facts.definition);

@@ -43,6 +43,9 @@ export function pageHref(id: string, page: string): string {
   return page === DETAILS_PAGE ? `/audits/${id}/form/details` : `/audits/${id}/form/sections/${page}`;
 }
 
+/** How many blank rows to add to a table (`?add=`), made once. */
+const ADD_ROWS = z.coerce.number().int().min(0).max(20).catch(0);
+
 type PageState = {
   values: Record<string, unknown>;
   errors: FieldError[];
@@ -116,13 +119,16 @@ export async function auditFormRoutes(app: FastifyInstance, { db }: AppDependenc
       const form = await editableForm(request, reply);
       if (!form) return reply;
       const page = knownPage(form, pageOf(request));
-      await logFormView(db, actorOf(request), form, page);
       const query = request.query as { add?: string; check?: string };
-      const add = z.coerce.number().int().min(0).max(20).catch(0).parse(query.add);
-      const answers = await shownAnswers(form);
-      const stage = await stageContext(form, request);
-      // What was typed here and could not be saved comes back as typed, with its problems.
-      const draft = await findDraft(db, form, page);
+      const add = ADD_ROWS.parse(query.add);
+      // The view logged, and what the page shows, asked at once.
+      const [, answers, stage, draft] = await Promise.all([
+        logFormView(db, actorOf(request), form, page),
+        shownAnswers(form),
+        stageContext(form, request),
+        // What was typed here and could not be saved comes back as typed, with its problems.
+        findDraft(db, form, page),
+      ]);
       if (draft) return renderPage(reply, form, page, { values: draft, errors: parsePage(form.tool, page, draft, form.context).errors, addRows: add, stage });
       // Opened from a refused submission's list: what stops it is shown beside each field.
       const errors = query.check === '1' ? pageProblems(form, page, answers).map(({ field, message }) => ({ field, message })) : [];

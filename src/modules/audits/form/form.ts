@@ -78,27 +78,37 @@ export async function openForm(db: Db, principal: Principal, auditId: string, to
   const audit = await findAudit(db, principal, auditId);
   if (!audit) throw notFound('Audit');
   if (!principal.staffId || audit.auditor.id !== principal.staffId) throw forbidden();
-  const row = await db
-    .selectFrom('audits')
-    .innerJoin('audit_tool_editions as editions', 'editions.id', 'audits.tool_edition_id')
-    .innerJoin('children', 'children.id', 'audits.child_id')
-    .leftJoin('teams', 'teams.id', 'children.allocated_team_id')
-    .select([
-      'audits.version',
-      'audits.answers',
-      'audits.completed_sections',
-      'audits.re_audit_of',
-      'editions.definition',
-      'children.legal_status',
-      'children.date_of_birth',
-      'children.referral_factors',
-      'children.open_date',
-      'children.allocated_worker_id',
-      'teams.name as team_name',
-    ])
-    .where('audits.id', '=', audit.id)
-    .where('audits.organisation_id', '=', principal.organisationId)
-    .executeTakeFirstOrThrow();
+  // The form's audit, edition and child, and the staff its answers name: asked at once.
+  const [row, staff] = await Promise.all([
+    db
+      .selectFrom('audits')
+      .innerJoin('audit_tool_editions as editions', 'editions.id', 'audits.tool_edition_id')
+      .innerJoin('children', 'children.id', 'audits.child_id')
+      .leftJoin('teams', 'teams.id', 'children.allocated_team_id')
+      .select([
+        'audits.version',
+        'audits.answers',
+        'audits.completed_sections',
+        'audits.re_audit_of',
+        'editions.definition',
+        'children.legal_status',
+        'children.date_of_birth',
+        'children.referral_factors',
+        'children.open_date',
+        'children.allocated_worker_id',
+        'teams.name as team_name',
+      ])
+      .where('audits.id', '=', audit.id)
+      .where('audits.organisation_id', '=', principal.organisationId)
+      .executeTakeFirstOrThrow(),
+    db
+      .selectFrom('staff')
+      .select(['id', 'full_name', 'job_title', 'line_manager_id'])
+      .where('organisation_id', '=', principal.organisationId)
+      .where((eb) => eb.or([eb('leaving_date', 'is', null), eb('leaving_date', '>=', sql<string>`${today}::date`)]))
+      .orderBy('full_name')
+      .execute(),
+  ]);
   const stored = (typeof row.definition === 'string' ? JSON.parse(row.definition) : row.definition) as AuditTool;
   // A re-audit also asks the tool's re-audit section.
   const tool = row.re_audit_of ? reAuditForm(stored) : stored;
@@ -112,13 +122,6 @@ export async function openForm(db: Db, principal: Principal, auditId: string, to
     allocatedWorkerId: row.allocated_worker_id,
     teamName: row.team_name,
   };
-  const staff = await db
-    .selectFrom('staff')
-    .select(['id', 'full_name', 'job_title', 'line_manager_id'])
-    .where('organisation_id', '=', principal.organisationId)
-    .where((eb) => eb.or([eb('leaving_date', 'is', null), eb('leaving_date', '>=', sql<string>`${today}::date`)]))
-    .orderBy('full_name')
-    .execute();
   return {
     audit: { ...audit, answers: row.answers ?? {} },
     tool,
