@@ -1,5 +1,5 @@
 import { GRADE_LABELS, GRADES } from '../audits/tracker.ts';
-import type { ReportTable } from './tables.ts';
+import { fig as figure, share as percent, text, type ReportTable } from './tables.ts';
 import { SCORES, type Figure, type GradeDistribution } from './measures.ts';
 import { STAGE_NAMES, type Report } from './report.ts';
 
@@ -12,12 +12,7 @@ import { STAGE_NAMES, type Report } from './report.ts';
  * the audits that have one).
  */
 
-
 type Cell = ReportTable['rows'][number][number];
-
-const text = (value: string): Cell => ({ text: value });
-const figure = (value: Figure): Cell => ({ text: value.n.toLocaleString('en-GB'), href: value.n ? value.href : null });
-const percent = (share: number | null): Cell => text(share === null ? '—' : `${Math.round(share * 1000) / 10}%`);
 
 export function sectionTables(report: Report): ReportTable[] {
   return [

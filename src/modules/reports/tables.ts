@@ -15,10 +15,11 @@ export type ReportTable = { id: string; section: string; title: string; columns:
 
 const EVENT_LABELS = { allocated: 'Allocated', submitted: 'Submitted', moderated: 'Moderated', closed: 'Closed' } as const;
 
-const text = (value: string): ReportCell => ({ text: value });
+/** Cells of a table, shared by every section's tables (section-tables.ts, themes.ts). */
+export const text = (value: string): ReportCell => ({ text: value });
 const number = (n: number): ReportCell => ({ text: String(n) });
-const fig = (value: Figure | undefined): ReportCell => (value ? { text: String(value.n), href: value.href } : { text: '0' });
-const share = (value: number | null): ReportCell => ({ text: value === null ? '' : `${Math.round(value * 1000) / 10}%` });
+export const fig = (value: Figure | undefined): ReportCell => (value ? { text: String(value.n), href: value.href } : { text: '0' });
+export const share = (value: number | null): ReportCell => ({ text: value === null ? '' : `${Math.round(value * 1000) / 10}%` });
 const percent = (value: number | null): ReportCell => ({ text: value === null ? '' : `${value}%` });
 const kappa = (value: { kappa: number } | null): ReportCell => ({ text: value ? (Math.round(value.kappa * 100) / 100).toFixed(2) : '' });
 const nameOf = (names: Record<string, string>, id: string | null, fallback: string) => (id && names[id]) || fallback;
