@@ -255,6 +255,26 @@ describe.each(testDrivers())('the schedule of expectations and compliance on %s'
       const sent = await t.db.selectFrom('email_outbox').select(['to_address', 'subject', 'text_body']).where('dedupe_key', 'like', `digest:%:${day}`).execute();
       return sent.filter((email) => email.text_body.includes('Sampling rounds due'));
     };
+    // The June–July round was confirmed (a window started and not done would be named too).
+    const proposer = await t.db.selectFrom('users').select('id').where('organisation_id', '=', council.organisation.id).executeTakeFirstOrThrow();
+    await t.db
+      .insertInto('programme_rounds')
+      .values({
+        organisation_id: council.organisation.id,
+        period_from: '2026-06-01',
+        period_to: '2026-07-31',
+        status: 'confirmed',
+        as_of: '2026-06-01',
+        seed: 1,
+        draw_rows: '[]',
+        snapshot: '{}',
+        proposal: '{}',
+        proposed_by: proposer.id,
+        proposed_at: '2026-06-01T09:00:00Z',
+        confirmed_at: '2026-06-01T09:30:00Z',
+        confirmed_by: proposer.id,
+      })
+      .execute();
     expect(await run('2026-07-29')).toEqual([]);
     const sent = await run('2026-07-30');
     expect(sent.map((email) => email.to_address)).toEqual([council.staff.qaOfficer.email]);
