@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
 import pg from 'pg';
+import { inject } from 'vitest';
 import { openPglite, openPostgres, type DatabaseHandle } from '../../src/db/index.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
 
@@ -18,19 +20,25 @@ export function testDrivers(): Driver[] {
   return ['pglite'];
 }
 
-/** A fresh, migrated database: in-memory PGlite, or a new PostgreSQL database dropped on close. */
+/**
+ * A fresh, migrated database: in-memory PGlite, or a new PostgreSQL database dropped on close.
+ * Each starts as a copy of the one the test run migrated once (test/support/global-setup.ts).
+ */
 export async function openTestDatabase(driver: Driver): Promise<DatabaseHandle> {
   if (driver === 'pglite') {
-    const handle = await openPglite(undefined);
+    const snapshot = inject('pgliteSnapshot');
+    const handle = await openPglite(undefined, snapshot ? { loadDataDir: new Blob([fs.readFileSync(snapshot)]) } : {});
     await migrateToLatest(handle.db);
     return handle;
   }
   const serverUrl = process.env.TEST_DATABASE_URL!;
   const name = `assure_test_${randomBytes(6).toString('hex')}`;
-  await adminQuery(serverUrl, `create database ${name}`);
+  const template = inject('postgresTemplate');
+  await adminQuery(serverUrl, template ? `create database ${name} template ${template}` : `create database ${name}`);
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
   const handle = await openPostgres(url.toString(), { max: 5 });
+  // Nothing to do on a copy of the migrated template; it checks the copy is current.
   await migrateToLatest(handle.db);
   return {
     ...handle,
@@ -41,7 +49,7 @@ export async function openTestDatabase(driver: Driver): Promise<DatabaseHandle> 
   };
 }
 
-async function adminQuery(serverUrl: string, text: string) {
+export async function adminQuery(serverUrl: string, text: string) {
   const client = new pg.Client({ connectionString: serverUrl });
   await client.connect();
   try {
