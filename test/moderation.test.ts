@@ -404,6 +404,109 @@ describe.each(testDrivers())("the tool's own questions for the moderator on %s",
     expect(olderRead).toMatch(/Date \/ time of feedback meeting between moderator and auditor \d{1,2} \w+ \d{4}(?! at)/);
   }, 120_000);
 
+  it("shows the question another of the moderator's answers decides with its condition in words, and autosave says when it is asked", async () => {
+    const { id } = await submittedAudit(LAMBETH);
+    const page = await clients.moderator.get(`/audits/${id}/moderate`);
+    // Without JavaScript the grading question is on the page, saying when to answer it; the script hides it until then.
+    expect(page.body).toMatch(/<div data-asked-for="second_line_grade" data-asked="no">/);
+    expect(page.body).toContain('name="second_line_grade"');
+    expect(pageText(page.body)).toContain('If not please state your grading Answer only if you answered No to ‘Do you agree with the grading’.');
+    expect(page.body).toContain('data-module="app-autosave"');
+    expect(page.body).toContain('src="/assets/js/audit-form.js"');
+    // Questions nothing on the page decides are not wrapped.
+    expect(page.body).not.toContain('data-asked-for="audit_quality_comment"');
+
+    // As the moderator answers, autosave keeps what was typed and says whether the grading is asked.
+    const autosave = (fields: Record<string, string>) => clients.moderator.post(`/audits/${id}/moderate`, { _version: versionOf(page.body), _autosave: '1', ...fields });
+    const disagree = await autosave({ agrees_with_grading: 'no', audit_quality_comment: 'Typed, not yet sent' });
+    expect(disagree.statusCode).toBe(200);
+    expect(JSON.parse(disagree.body)).toEqual({ status: 'saved', version: Number(versionOf(page.body)), asked: { second_line_grade: true } });
+    const reopened = await clients.moderator.get(`/audits/${id}/moderate`);
+    expect(reopened.body).toMatch(/<div data-asked-for="second_line_grade" data-asked="yes">/);
+    expect(reopened.body).toContain('Typed, not yet sent');
+    expect(JSON.parse((await autosave({ agrees_with_grading: 'yes' })).body).asked).toEqual({ second_line_grade: false });
+    // Nothing is sent by autosave: the audit is still in moderation, and a save from a page that is out of date is refused.
+    expect((await t.db.selectFrom('audits').select('status').where('id', '=', id).executeTakeFirstOrThrow()).status).toBe('in_moderation');
+    const stale = await clients.moderator.post(`/audits/${id}/moderate`, { _version: String(Number(versionOf(page.body)) - 1), _autosave: '1', agrees_with_grading: 'no' });
+    expect(stale.statusCode).toBe(409);
+    expect(JSON.parse((await autosave({ agrees_with_grading: 'no' })).body).asked).toEqual({ second_line_grade: true });
+    const logged = await t.db.selectFrom('activity_log').select('summary').where('record_id', '=', id).where('summary', '=', 'moderation kept as typed, not yet sent').execute();
+    expect(logged.length).toBe(3);
+  }, 120_000);
+
+  it("refuses \"Do you agree with the grading\" when the overall grade says otherwise, keeping what was typed (Lambeth)", async () => {
+    const { id, tool } = await submittedAudit(LAMBETH);
+    const page = await clients.moderator.get(`/audits/${id}/moderate`);
+    const grades = openedGrades(page.body);
+    expect(grades['grade-overall']).toBe('good');
+    const fields = {
+      _version: versionOf(page.body),
+      ...grades,
+      ...completeModeratorsPart(tool, { staffId: council.staff.worker1.id, today: today() }),
+      audit_quality_comment: 'Detailed enough, but the plan is vague',
+    };
+    const status = async () => (await t.db.selectFrom('audits').select('status').where('id', '=', id).executeTakeFirstOrThrow()).status;
+
+    // Agreeing, and giving another overall grade.
+    const agreeing = await clients.moderator.post(`/audits/${id}/moderate`, { ...fields, agrees_with_grading: 'yes', 'grade-overall': 'requires_improvement', 'reason-overall': 'The plan has no dates' });
+    expect(agreeing.statusCode).toBe(400);
+    const agreeingMessage = 'You answered Yes to ‘Do you agree with the grading’, but you changed the overall grade from Good to Requires improvement: answer No, or keep the auditor’s grade';
+    expect(pageText(agreeing.body)).toContain(agreeingMessage);
+    expect(agreeing.body).toContain('href="#agrees_with_grading"');
+    expect(agreeing.body).toMatch(/id="agrees_with_grading-error"[^>]*>\s*<span class="govuk-visually-hidden">Error:<\/span> You answered Yes/);
+    // Everything typed is kept.
+    expect(agreeing.body).toContain('The plan has no dates');
+    expect(agreeing.body).toContain('Detailed enough, but the plan is vague');
+    expect(await status()).toBe('in_moderation');
+
+    // Not agreeing, and keeping the auditor's overall grade (their own grading the same).
+    const notAgreeing = await clients.moderator.post(`/audits/${id}/moderate`, { ...fields, agrees_with_grading: 'no', second_line_grade: 'good' });
+    expect(notAgreeing.statusCode).toBe(400);
+    expect(pageText(notAgreeing.body)).toContain('You answered No to ‘Do you agree with the grading’, but your overall grade is the auditor’s, Good: answer Yes, or change the overall grade');
+    expect(notAgreeing.body).toContain('href="#agrees_with_grading"');
+    // The grading question stays in view: the answer asks for it.
+    expect(notAgreeing.body).toMatch(/<div data-asked-for="second_line_grade" data-asked="yes">/);
+    expect(await status()).toBe('in_moderation');
+
+    // Agreeing and keeping the grade is accepted.
+    const done = await clients.moderator.post(`/audits/${id}/moderate`, { ...fields, agrees_with_grading: 'yes' });
+    expect(done.statusCode, pageText(done.body).slice(0, 800)).toBe(303);
+    const saved = await t.db.selectFrom('audits').select(['status', 'final_grade', 'answers']).where('id', '=', id).executeTakeFirstOrThrow();
+    expect(saved).toMatchObject({ status: 'moderated', final_grade: 'good', answers: { agrees_with_grading: 'yes' } });
+    expect((saved.answers as Record<string, unknown>).second_line_grade).toBeUndefined();
+  }, 120_000);
+
+  it("refuses \"Did you change the audit grading\" when the overall grade says otherwise, and accepts it when they agree (Bolton)", async () => {
+    const { id, tool } = await submittedAudit(BOLTON);
+    const page = await clients.moderator.get(`/audits/${id}/moderate`);
+    // Bolton's §14 questions after "Has this case been moderated?" are on the page, each saying when it is asked.
+    for (const key of ['moderated_grade', 'grading_changed', 'moderators_report', 'feedback_meeting_date']) expect(page.body).toMatch(new RegExp(`<div data-asked-for="${key}" data-asked="no">`));
+    expect(pageText(page.body)).toContain('Did you change the audit grading (optional) Answer only if you answered Yes to ‘Has this case been moderated?’.');
+    const grades = openedGrades(page.body);
+    expect(grades['grade-overall']).toBe('good');
+    const label = (value: string) => tool.scales.find((scale) => scale.id === 'bolton_grade')!.options.find((option) => option.value === value)!.label;
+    const regraded = { 'grade-overall': 'requires_improvement', 'reason-overall': 'Outcomes are not improving', moderated_grade: 'requires_improvement' };
+    const fields = { _version: versionOf(page.body), ...grades, ...completeModeratorsPart(tool, { staffId: council.staff.worker1.id, today: today(), overall: 'good' }), case_moderated: 'yes' };
+
+    const notChanged = await clients.moderator.post(`/audits/${id}/moderate`, { ...fields, ...regraded, grading_changed: 'no' });
+    expect(notChanged.statusCode).toBe(400);
+    expect(pageText(notChanged.body)).toContain(
+      `You answered No to ‘Did you change the audit grading’, but you changed the overall grade from ${label('good')} to ${label('requires_improvement')}: answer Yes, or keep the auditor’s grade`,
+    );
+    expect(notChanged.body).toContain('href="#grading_changed"');
+    expect(notChanged.body).toContain('Outcomes are not improving');
+
+    const changed = await clients.moderator.post(`/audits/${id}/moderate`, { ...fields, grading_changed: 'yes' });
+    expect(changed.statusCode).toBe(400);
+    expect(pageText(changed.body)).toContain(`You answered Yes to ‘Did you change the audit grading’, but your overall grade is the auditor’s, ${label('good')}: answer No, or change the overall grade`);
+    expect((await t.db.selectFrom('audits').select('status').where('id', '=', id).executeTakeFirstOrThrow()).status).toBe('in_moderation');
+
+    const done = await clients.moderator.post(`/audits/${id}/moderate`, { ...fields, ...regraded, grading_changed: 'yes' });
+    expect(done.statusCode, pageText(done.body).slice(0, 800)).toBe(303);
+    const saved = await t.db.selectFrom('audits').select(['status', 'final_grade', 'answers']).where('id', '=', id).executeTakeFirstOrThrow();
+    expect(saved).toMatchObject({ status: 'moderated', final_grade: 'requires_improvement', answers: { grading_changed: 'yes', moderated_grade: 'requires_improvement' } });
+  }, 120_000);
+
   it('keeps the answers of a moderator who adds a row or leaves to come back later', async () => {
     const { id } = await submittedAudit(LAMBETH);
     const page = await clients.moderator.get(`/audits/${id}/moderate`);

@@ -174,6 +174,32 @@ describe('audit-tool format: errors name the file, the path and what is wrong', 
     expect(problems(variant((d) => (d.header[0].prefill = 'audit.today')))).toEqual(['header[0].prefill: audit.today cannot fill a text answer: it fills date']);
   });
 
+  it("yesMeans only on a moderator's yes/no question, in a tool with an overall grade", () => {
+    const agrees = { key: 'agrees', kind: 'yesno', label: 'Do you agree with the grading', yesMeans: 'overallGradeKept' };
+    const valid = parseToolFile(variant((d) => d.sections[5].answers.push(agrees)), 'x.yaml');
+    if (!valid.ok) throw new Error(JSON.stringify(valid.errors));
+    expect(valid.tool.sections[5]!.answers[1]).toMatchObject({ kind: 'yesno', yesMeans: 'overallGradeKept' });
+    // The auditor's question cannot say what the moderator did; a moderator's marked so can.
+    expect(problems(variant((d) => d.sections[0].answers.push(agrees)))).toEqual([
+      'sections[0].answers[1].yesMeans: yesMeans belongs on a question the moderator answers (in a moderation section, or marked completedBy: moderator)',
+    ]);
+    expect(parseToolFile(variant((d) => d.sections[0].answers.push({ ...agrees, completedBy: 'moderator' })), 'x.yaml').ok).toBe(true);
+    expect(problems(variant((d) => d.sections[5].answers.push({ ...agrees, yesMeans: 'kept' })))[0]).toMatch(/^sections\[5\]\.answers\[1\]\.yesMeans: must be one of overallGradeKept, overallGradeChanged/);
+    expect(problems(variant((d) => d.sections[5].answers.push({ ...agrees, kind: 'text' })))[0]).toMatch(/^sections\[5\]\.answers\[1\]/);
+    expect(
+      problems(
+        variant((d) => {
+          delete d.overall;
+          d.rules = [];
+          d.sections[5].answers.push(agrees);
+        }),
+      ),
+    ).toEqual(['sections[5].answers[1].yesMeans: yesMeans speaks of the overall grade, and this tool has none: add overall, or remove yesMeans']);
+    expect(problems(variant((d) => d.sections[4].answers[0].columns.push({ key: 'agreed', kind: 'yesno', label: 'Agreed', yesMeans: 'overallGradeKept' })))).toEqual([
+      "sections[4].answers[0].columns[3].yesMeans: a column cannot have yesMeans: only a question the moderator answers can say what its Yes means of the overall grade",
+    ]);
+  });
+
   it('descriptors keyed by a value that is not on the scale', () => {
     expect(problems(variant((d) => (d.sections[0].answers[0].descriptors.great = 'Very good')))).toEqual([
       'sections[0].answers[0].descriptors.great: "great" is not a value of the scale ofsted: use outstanding, good, requires_improvement, inadequate',

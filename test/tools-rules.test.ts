@@ -20,6 +20,7 @@ import { domainOf, judgementDomains, NOT_MAPPED } from '../src/modules/tools/dom
 import { reAuditForm } from '../src/modules/tools/escalation.ts';
 import { auditorSections } from '../src/modules/audits/form/answers.ts';
 import { missingOnPage, respondentAsked, type AuditForm } from '../src/modules/audits/form/form.ts';
+import { conditionInWords } from '../src/modules/tools/condition-words.ts';
 
 function load(yamlText: string, file = 'test.yaml'): AuditTool {
   const result = parseToolFile(yamlText, file);
@@ -523,5 +524,45 @@ describe('the built-in tools, newest editions, against their forms', () => {
     const cutDown = judgementDomains(load(boltonYaml));
     expect(cutDown.length).toBeGreaterThan(0);
     expect(cutDown.every((d) => d.domain === NOT_MAPPED)).toBe(true);
+  });
+});
+
+describe("a question's condition in words (for the page without JavaScript)", () => {
+  const builtIn = (name: string) => {
+    const loaded = loadToolFile(builtInToolFiles().find((file) => file.endsWith(name))!);
+    if (!loaded.ok) throw new Error(JSON.stringify(loaded.errors));
+    return loaded.tool;
+  };
+
+  it("says the built-in moderator's conditions in the forms' own words", () => {
+    const lambeth = builtIn('lambeth-service-based-case-audit-2020.1.yaml');
+    expect(conditionInWords(lambeth, "answers.agrees_with_grading == 'no'")).toBe('Answer only if you answered No to ‘Do you agree with the grading’.');
+    const bolton = builtIn('bolton-collaborative-case-audit-undated.2.yaml');
+    expect(conditionInWords(bolton, "answers.case_moderated == 'yes'")).toBe('Answer only if you answered Yes to ‘Has this case been moderated?’.');
+  });
+
+  it('names options and grades by their labels, and leaves alone what it cannot say plainly', () => {
+    const tool = load(`
+schemaVersion: 2
+key: words
+name: Words
+edition: '1'
+source: A test
+description: Conditions in words
+sections:
+  - key: one
+    title: One
+    answers:
+      - { key: grade, kind: judgement, label: 'Grading:', scale: ofsted }
+      - { key: route, kind: single, label: Route, options: [{ value: a, label: Alpha }, { value: b, label: Beta }, { value: c, label: Gamma }] }
+      - { key: visits, kind: number, label: Visits }
+      - { key: note, kind: text, label: Note }
+`);
+    expect(conditionInWords(tool, "answers.grade <= 'requires_improvement'")).toBe('Answer only if your answer to ‘Grading’ is Requires improvement or worse.');
+    expect(conditionInWords(tool, "answers.route in ['a', 'c'] and answers.visits > 2")).toBe('Answer only if you answered Alpha or Gamma to ‘Route’ and your answer to ‘Visits’ is more than 2.');
+    expect(conditionInWords(tool, "answers.route != 'b' or isAnswered(answers.note)")).toBe('Answer only if your answer to ‘Route’ is not Beta or you answered ‘Note’.');
+    expect(conditionInWords(tool, 'not isAnswered(answers.note)')).toBe('Answer only if you left ‘Note’ unanswered.');
+    expect(conditionInWords(tool, "child.legalStatus == 'cp' and answers.route == 'a'")).toBeUndefined();
+    expect(conditionInWords(tool, "not (answers.route == 'a')")).toBeUndefined();
   });
 });

@@ -81,6 +81,9 @@ export async function moderate(db: Db, moderator: DemoActor, auditId: string, op
   const asked = part.sections.flatMap(({ questions }) => questions.map(({ spec }) => spec)).filter((spec) => spec.kind !== 'repeating' && spec.kind !== 'staff');
   Object.assign(fields, moderatorFields(part), demoFeedbackFields(part.tool, asked, part.context.today));
   for (const spec of asked) if (spec.kind === 'judgement' && spec.domain === 'overall' && fields[`grade-${OVERALL_KEY}`]) fields[spec.key] = fields[`grade-${OVERALL_KEY}`]!;
+  // "Do you agree with the grading" / "Did you change the audit grading" say what they did with the overall grade.
+  const overallChanged = moderation.overall !== null && fields[`grade-${OVERALL_KEY}`] !== moderation.overall.auditorGrade;
+  for (const spec of asked) if (spec.kind === 'yesno' && spec.yesMeans) fields[spec.key] = overallChanged === (spec.yesMeans === 'overallGradeChanged') ? 'yes' : 'no';
   check(await moderateAudit(db, moderator, auditId, fields, moderation.version), `moderate audit ${moderation.audit.reference}`);
 }
 

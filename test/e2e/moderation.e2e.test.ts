@@ -10,19 +10,19 @@ import { builtInTool } from '../support/audit-flow.ts';
 import { createChild } from '../support/audits.ts';
 import { createSmallCouncil, PASSWORD, type SmallCouncil } from '../support/fixtures.ts';
 import { completePage } from '../support/form-fields.ts';
-import { clickAndLoad, describeInBrowser, expectNoAxeViolations, signIn, startBrowserApp, verifyOnPage, type BrowserApp } from './support.ts';
+import { clickAndLoad, describeInBrowser, expectNoAxeViolations, expectNoAxeViolationsWithoutScripts, signIn, startBrowserApp, verifyOnPage, type BrowserApp } from './support.ts';
 import { ukDateAt } from '../../src/platform/clock.ts';
 
 const BRISTOL = 'bristol-child-case-audit';
 
 const LAMBETH = 'lambeth-service-based-case-audit';
 
-type Seeded = { council: SmallCouncil; audits: { regrade: string; giveBack: string; secondLine: string } };
+type Seeded = { council: SmallCouncil; audits: { regrade: string; giveBack: string; secondLine: string; disagrees: string; disagreesNoScript: string } };
 
 /**
- * Two Bristol audits by Tina Manager (team manager) of children Wes Worker holds, completed
- * and submitted through the form's own services: the rule makes Sam Service their moderator.
- * Every section and the overall grade are Good.
+ * Two Bristol and three Lambeth audits by Tina Manager (team manager) of children Wes Worker holds,
+ * completed and submitted through the form's own services: the rule makes Sam Service their
+ * moderator. Every section and the overall grade are Good.
  */
 async function seed(db: Db): Promise<Seeded> {
   const council = await createSmallCouncil(db);
@@ -50,7 +50,16 @@ async function seed(db: Db): Promise<Seeded> {
     if (!done.ok) throw new Error(JSON.stringify(done));
     return id;
   };
-  return { council, audits: { regrade: await submitted('MOD-1'), giveBack: await submitted('MOD-2'), secondLine: await submitted('MOD-3', lambeth) } };
+  return {
+    council,
+    audits: {
+      regrade: await submitted('MOD-1'),
+      giveBack: await submitted('MOD-2'),
+      secondLine: await submitted('MOD-3', lambeth),
+      disagrees: await submitted('MOD-4', lambeth),
+      disagreesNoScript: await submitted('MOD-5', lambeth),
+    },
+  };
 }
 
 describeInBrowser('moderating an audit in Chromium', () => {
@@ -263,5 +272,100 @@ describeInBrowser('moderating an audit in Chromium', () => {
     const read = await page.locator('main').innerText();
     expect(read).toContain('Detailed, and it gave a good sense of the case');
     expect(read).toMatch(/Do you agree with the grading\s+Yes/);
+  });
+
+  /** Lambeth's "Do you agree with the grading" and the grading it asks for when the answer is No. */
+  const agrees = (page: Page) => page.getByRole('group', { name: 'Do you agree with the grading', exact: true });
+  const ownGrading = (page: Page) => page.getByRole('group', { name: 'If not please state your grading', exact: true });
+  const CONDITION = 'Answer only if you answered No to ‘Do you agree with the grading’.';
+
+  /** The page does not scroll sideways at this width. */
+  const fitsWidth = (page: Page) => page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+
+  it('asks for the second line\'s own grading as the moderator answers No, and refuses a "No" that keeps the grade', { timeout: 90_000 }, async () => {
+    const page = moderator;
+    const id = t.seeded.audits.disagrees;
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await page.goto(`/audits/${id}/moderate`);
+    await onPage(page, 'Moderate the audit');
+    // Not asked until the moderator says they do not agree.
+    expect(await ownGrading(page).isVisible()).toBe(false);
+    await agrees(page).getByLabel('No', { exact: true }).check();
+    await ownGrading(page).waitFor({ state: 'visible' });
+    await expectNoAxeViolations(page);
+    await agrees(page).getByLabel('Yes', { exact: true }).check();
+    await ownGrading(page).waitFor({ state: 'hidden' });
+    await agrees(page).getByLabel('No', { exact: true }).check();
+    await ownGrading(page).waitFor({ state: 'visible' });
+    await page.locator('[data-autosave-status]').filter({ hasText: /^Your answers are kept \(not yet sent\) at \d{2}:\d{2}$/ }).waitFor();
+
+    // At 375 px the question reads in the column, and the page passes axe.
+    await page.setViewportSize({ width: 375, height: 800 });
+    expect(await ownGrading(page).isVisible()).toBe(true);
+    expect(await fitsWidth(page)).toBe(true);
+    await expectNoAxeViolations(page);
+    await page.setViewportSize({ width: 1280, height: 800 });
+
+    // "No" with the auditor's overall grade kept: refused beside the question, nothing lost.
+    await page.locator('#audit_quality_comment').fill('Thorough, but the plan is vague');
+    await ownGrading(page).locator('input[value="good"]').check();
+    await clickAndLoad(page.getByRole('button', { name: 'Moderate the audit' }));
+    await onPage(page, 'Moderate the audit');
+    expect(await page.title()).toMatch(/^Error: /);
+    const message = 'You answered No to ‘Do you agree with the grading’, but your overall grade is the auditor’s, Good: answer Yes, or change the overall grade';
+    const link = errorSummary(page).getByRole('link', { name: message });
+    expect(await link.getAttribute('href')).toBe('#agrees_with_grading');
+    expect(await page.locator('#agrees_with_grading-error').innerText()).toContain(message);
+    expect(await page.locator('#audit_quality_comment').inputValue()).toBe('Thorough, but the plan is vague');
+    expect(await agrees(page).getByLabel('No', { exact: true }).isChecked()).toBe(true);
+    expect(await ownGrading(page).isVisible()).toBe(true);
+
+    // Regrading the overall grade as their own grading says, it is moderated.
+    await ownGrading(page).locator('input[value="requires_improvement"]').check();
+    await gradeGroup(page, 'Overall grade').getByLabel('Requires improvement', { exact: true }).check();
+    await page.getByLabel('Reason for the change to Overall grade').fill('The plan has no dates');
+    await clickAndLoad(page.getByRole('button', { name: 'Moderate the audit' }));
+    expect(new URL(page.url()).pathname).toBe(`/audits/${id}`);
+    await onPage(page, 'MB (MOD-4)');
+    const stored = await t.db.selectFrom('audits').select(['final_grade', 'answers']).where('id', '=', id).executeTakeFirstOrThrow();
+    expect(stored).toMatchObject({ final_grade: 'requires_improvement', answers: { agrees_with_grading: 'no', second_line_grade: 'requires_improvement' } });
+  });
+
+  it('shows the grading with its condition in words without JavaScript, asking for it only when the moderator does not agree', { timeout: 90_000 }, async () => {
+    const page = await t.newPage({ javaScript: false });
+    await signIn(page, t.seeded.council.users.moderator.email, PASSWORD);
+    const id = t.seeded.audits.disagreesNoScript;
+    const onPageWithoutScripts = async () => {
+      await verifyOnPage(page, 'Moderate the audit');
+      await expectNoAxeViolationsWithoutScripts(page);
+    };
+    await page.goto(`/audits/${id}/moderate`);
+    await onPageWithoutScripts();
+    expect(await ownGrading(page).isVisible()).toBe(true);
+    expect(await ownGrading(page).innerText()).toContain(CONDITION);
+    await page.setViewportSize({ width: 375, height: 800 });
+    expect(await fitsWidth(page)).toBe(true);
+    await onPageWithoutScripts();
+    await page.setViewportSize({ width: 1280, height: 800 });
+
+    // "No" without a grading: the grading is asked for.
+    await page.locator('#audit_quality_comment').fill('Detailed, and it gave a good sense of the case');
+    await agrees(page).getByLabel('No', { exact: true }).check();
+    await clickAndLoad(page.getByRole('button', { name: 'Moderate the audit' }));
+    await onPageWithoutScripts();
+    expect(await errorSummary(page).getByRole('link', { name: 'Select a judgement for If not please state your grading' }).getAttribute('href')).toBe('#second_line_grade');
+    expect(await ownGrading(page).innerText()).toContain(CONDITION);
+
+    // "Yes": the grading is not asked for, and one left chosen is not kept.
+    await agrees(page).getByLabel('Yes', { exact: true }).check();
+    await ownGrading(page).locator('input[value="inadequate"]').check();
+    await clickAndLoad(page.getByRole('button', { name: 'Moderate the audit' }));
+    expect(new URL(page.url()).pathname).toBe(`/audits/${id}`);
+    await verifyOnPage(page, 'MB (MOD-5)');
+    const stored = await t.db.selectFrom('audits').select(['final_grade', 'answers']).where('id', '=', id).executeTakeFirstOrThrow();
+    expect(stored.final_grade).toBe('good');
+    expect(stored.answers).toMatchObject({ agrees_with_grading: 'yes' });
+    expect((stored.answers as Record<string, unknown>).second_line_grade).toBeUndefined();
+    await page.context().close();
   });
 });

@@ -60,7 +60,8 @@ export async function moderateOverHttp(client: TestClient, auditId: string, chan
   const page = await client.get(`/audits/${auditId}/moderate`);
   expect(page.statusCode).toBe(200);
   const grades = openedGrades(page.body);
-  const theirs = completeModeratorsPart(part.tool, { ...part, overall: changes['grade-overall'] ?? grades['grade-overall'] });
+  const overall = changes['grade-overall'] ?? grades['grade-overall'];
+  const theirs = completeModeratorsPart(part.tool, { ...part, ...(overall ? { overall } : {}), overallChanged: overall !== grades['grade-overall'] });
   const done = await client.post(`/audits/${auditId}/moderate`, { _version: versionOf(page.body), ...grades, ...theirs, ...changes });
   expect(done.statusCode, pageText(done.body).slice(0, 600)).toBe(303);
 }

@@ -34,12 +34,17 @@ export function completePage(tool: AuditTool, page: string, context: { staffId: 
 /**
  * A valid answer to every question of the tool's part for the moderator (its moderation
  * section, Lambeth's second line actions), as the moderation page posts them; a grade of the
- * moderator's that speaks to the overall grade is `overall` when given.
+ * moderator's that speaks to the overall grade is `overall` when given, and a question saying
+ * whether they kept or changed the overall grade (`yesMeans`) says they kept it unless
+ * `overallChanged`.
  */
-export function completeModeratorsPart(tool: AuditTool, context: { staffId: string; today: string; overall?: string }): Fields {
+export function completeModeratorsPart(tool: AuditTool, context: { staffId: string; today: string; overall?: string; overallChanged?: boolean }): Fields {
   const questions = moderatorSections(tool).flatMap((section) => sectionQuestions(section, 'moderator'));
   const fields = completeQuestions(tool, questions, context, '', 'moderator');
-  for (const { spec } of questions) if (context.overall && spec.kind === 'judgement' && spec.domain === 'overall') fields[spec.key] = context.overall;
+  for (const { spec } of questions) {
+    if (context.overall && spec.kind === 'judgement' && spec.domain === 'overall') fields[spec.key] = context.overall;
+    if (spec.kind === 'yesno' && spec.yesMeans) fields[spec.key] = Boolean(context.overallChanged) === (spec.yesMeans === 'overallGradeChanged') ? 'yes' : 'no';
+  }
   return fields;
 }
 

@@ -1,4 +1,5 @@
-// Autosave for the audit form (progressive enhancement: without it, each Continue saves).
+// Autosave for the audit form and the moderation page (progressive enhancement: without it,
+// each Continue, or sending the moderation, saves).
 // While typing pauses, the page is posted as the Continue button would post it, answered in
 // JSON. The form's version moves on with each save, so a save from another tab is refused.
 const form = document.querySelector('form[data-module="app-autosave"]');
@@ -14,6 +15,9 @@ if (form && status && window.fetch && window.FormData) {
   let inFlight = null;
   let again = false;
   let stale = false;
+
+  /** The button that saves the page without autosave, as the page names it. */
+  const saveButton = status.dataset.saveButton ?? 'Continue';
 
   const say = (text) => {
     status.textContent = text;
@@ -108,10 +112,11 @@ if (form && status && window.fetch && window.FormData) {
         form.querySelector('input[name="_version"]').value = String(result.version);
         if (result.limits && typeof result.limits === 'object') showLimits(result.limits);
         if (result.asked && typeof result.asked === 'object') showAsked(result.asked);
-        say(`Saved at ${new Date().toLocaleTimeString('en-GB', { hour: '2-digit', minute: '2-digit' })}`);
+        // A page whose save is not yet the final word (the moderation page keeps a draft) says so in its own words.
+        say(`${status.dataset.savedWords ?? 'Saved at'} ${new Date().toLocaleTimeString('en-GB', { hour: '2-digit', minute: '2-digit' })}`);
       } else if (response.status === 409) {
         stale = true;
-        say('Not saved: this audit has been changed in another tab or by someone else. Select Continue to see your answers beside the newer version.');
+        say(`Not saved: this audit has been changed in another tab or by someone else. Select ${saveButton} to see your answers beside the newer version.`);
       } else if (response.status === 422 && Array.isArray(result.errors)) {
         say(`Not saved yet: ${result.errors.map((error) => error.message).join('. ')}`);
         // A grade better than a limit allows is refused on that grade: say why beside it too.
@@ -123,10 +128,10 @@ if (form && status && window.fetch && window.FormData) {
         }
         showLimits(limits);
       } else {
-        say('Not saved automatically. Select Continue to save.');
+        say(`Not saved automatically. Select ${saveButton} to save.`);
       }
     } catch {
-      say('Not saved automatically: check your connection, then select Continue.');
+      say(`Not saved automatically: check your connection, then select ${saveButton}.`);
     }
     saving = false;
     if (again) {

@@ -131,7 +131,14 @@ const evidenceSchema = z.strictObject({
 
 const singleAnswer = z.strictObject({ ...answerBase, kind: z.literal('single'), options: z.array(choiceOption).min(2).optional(), scale: key.optional() });
 const multipleAnswer = z.strictObject({ ...answerBase, kind: z.literal('multiple'), options: z.array(choiceOption).min(1).optional(), scale: key.optional() });
-const yesnoAnswer = z.strictObject({ ...answerBase, kind: z.literal('yesno') });
+/**
+ * What a moderator's Yes says of the overall grade they give on the moderation page: that they
+ * kept the auditor's (Lambeth's "Do you agree with the grading") or changed it (Bolton's "Did you
+ * change the audit grading"). The page refuses an answer the grade contradicts.
+ */
+export const YES_MEANS = ['overallGradeKept', 'overallGradeChanged'] as const;
+export type YesMeans = (typeof YES_MEANS)[number];
+const yesnoAnswer = z.strictObject({ ...answerBase, kind: z.literal('yesno'), yesMeans: z.enum(YES_MEANS).optional() });
 const textAnswer = z.strictObject({ ...answerBase, kind: z.literal('text'), rows: z.number().int().min(1).max(30).optional(), maxLength: z.number().int().min(1).optional() });
 const numberAnswer = z.strictObject({
   ...answerBase,

@@ -15,12 +15,14 @@ import { checkExpression, parseExpression, pathsIn, type ToolContext, type Value
 import { standardScale, ranksOf, STANDARD_SCALES, type Scale, type ScaleOption } from './scales.ts';
 import {
   ANSWER_KINDS,
+  defaultCompletedBy,
   LEGAL_STATUSES,
   PREFILL_SOURCES,
   SIMPLE_ANSWER_KINDS,
   toolFileSchema,
   type AuditTool,
   type PrefillSource,
+  type SectionKind,
 } from './schema.ts';
 
 export type ToolFileError = { file: string; path: string; message: string; line?: number };
@@ -229,6 +231,7 @@ function indexTool(root: Raw, problems: Problem[]): ToolIndex {
   for (const { path, text: source, self } of expressions) checkExpressionAt(source, path, context, report, self);
   checkRules(root, answers, context, report);
   checkOverall(root, answers, report);
+  checkYesMeans(root, report);
   checkGradeGuide(record(root.gradeGuide), useScale, report);
   checkEscalation(root, report);
   checkAppliesTo(root.appliesTo, report);
@@ -395,6 +398,7 @@ function checkSimpleAnswers(items: unknown[], path: Path, what: string, useScale
     if (key !== undefined && types.has(key)) report([...at, 'key'], `duplicate ${what} key "${key}"`);
     if (def.appliesWhen !== undefined) report([...at, 'appliesWhen'], `a ${what} cannot have appliesWhen`);
     if (def.prefill !== undefined) report([...at, 'prefill'], `a ${what} cannot be prefilled`);
+    if (def.yesMeans !== undefined) report([...at, 'yesMeans'], `a ${what} cannot have yesMeans: only a question the moderator answers can say what its Yes means of the overall grade`);
     const type = answerType(def, at, useScale, report);
     if (key !== undefined) types.set(key, type.type);
   });
@@ -600,6 +604,28 @@ function checkOverall(root: Raw, answers: Map<string, IndexedAnswer>, report: Re
   if (overall.mode === 'lowest-of-sections' && !from && defaultOverallSources(root, answers, key).length === 0) {
     report(['overall'], 'lowest-of-sections needs judgements to take the lowest of: the tool has none on the same scale; list them in from');
   }
+}
+
+/**
+ * `yesMeans` says what a moderator's Yes means of the overall grade they give on the moderation
+ * page: only the moderator's own yes/no questions can say it, and only of a tool with an overall grade.
+ */
+function checkYesMeans(root: Raw, report: ReportFn): void {
+  const hasOverall = text(record(root.overall)?.answer) !== undefined;
+  const check = (def: Raw | undefined, path: Path, person: string) => {
+    if (!def || def.yesMeans === undefined) return;
+    const at = [...path, 'yesMeans'];
+    if (def.kind !== 'yesno') return report(at, `yesMeans belongs on a yesno answer, and this is a ${text(def.kind) ?? 'answer of no kind'}`);
+    if ((text(def.completedBy) ?? person) !== 'moderator') return report(at, 'yesMeans belongs on a question the moderator answers (in a moderation section, or marked completedBy: moderator)');
+    if (!hasOverall) report(at, 'yesMeans speaks of the overall grade, and this tool has none: add overall, or remove yesMeans');
+  };
+  list(root.header).forEach((answer, i) => check(record(answer), ['header', i], 'auditor'));
+  list(root.sections).forEach((value, s) => {
+    const section = record(value);
+    if (!section) return;
+    const person = text(section.completedBy) ?? defaultCompletedBy((text(section.kind) ?? 'standard') as SectionKind);
+    list(section.answers).forEach((answer, i) => check(record(answer), ['sections', s, 'answers', i], person));
+  });
 }
 
 /** The judgements an overall grade is taken from by default: those in standard sections, on its scale. */

@@ -15,6 +15,7 @@ import { forbidden, notFound, type FieldError } from '../../../platform/errors.t
 import { ukDateAt } from '../../../platform/clock.ts';
 import type { IsoDate } from '../../../platform/working-days.ts';
 import { createActionsFromAudit } from '../../actions/service.ts';
+import { conditionInWords } from '../../tools/condition-words.ts';
 import type { ChildFacts } from '../../tools/expression.ts';
 import { answerApplies, answersItTurnsOn, overallGrade, scaleOf, sectionApplies } from '../../tools/judgements.ts';
 import type { Answer, AuditTool, PrefillSource, Section } from '../../tools/schema.ts';
@@ -203,15 +204,57 @@ export function moderatorFields(part: ModeratorPart): Record<string, string | st
   return Object.assign({}, ...part.sections.map(({ questions }) => questionFields(questions, part.answers, 'moderator')));
 }
 
+/** Whether one of the moderator's questions is asked for the answers so far, and whether another of their answers decides it. */
+export type QuestionAsked = { asked: boolean; live: boolean };
+
 /**
- * Which of the moderator's questions the page shows: those that apply to the answers so far,
- * and those whose condition reads another of the moderator's answers (Lambeth's "If not please
- * state your grading" after "Do you agree with the grading"): the moderator's answer decides
- * them, so they stay on the page, and are asked for only when it holds.
+ * The moderator's answers as the page's fields hold them (typed and not yet sent, or saved): what
+ * decides which of their questions are asked. A field not in a form the tool takes counts as
+ * unanswered here; it is refused when the moderation is sent.
  */
-export function moderatorQuestionShown(part: ModeratorPart, key: string): boolean {
+export function moderatorAnswersAsTyped(part: ModeratorPart, raw: RawFields): Record<string, unknown> {
+  const merged: Record<string, unknown> = { ...part.answers };
+  for (const { section } of part.sections) {
+    for (const [key, value] of Object.entries(parseSection(part.tool, section, 'moderator', raw, part.context).answers)) {
+      if (value === undefined) delete merged[key];
+      else merged[key] = value;
+    }
+  }
+  return merged;
+}
+
+/**
+ * Which of the moderator's questions are asked for these answers. A question whose condition
+ * reads another of the moderator's answers (Lambeth's "If not please state your grading" after
+ * "Do you agree with the grading") is `live`: it stays on the page, shown or hidden as the
+ * moderator answers (with JavaScript) or shown with its condition in words (without), and is
+ * asked for only when the condition holds. Any other question not asked is left off the page.
+ */
+export function moderatorQuestionsAsked(part: ModeratorPart, answers: Record<string, unknown>): Map<string, QuestionAsked> {
   const onPage = new Set(part.sections.flatMap(({ questions }) => questions.map(({ spec }) => spec.key)));
-  return answerApplies(part.tool, key, part.answers, part.child) || answersItTurnsOn(part.tool, key).some((other) => onPage.has(other));
+  const asked = new Map<string, QuestionAsked>();
+  for (const { questions } of part.sections) {
+    for (const { spec } of questions) {
+      const live = answersItTurnsOn(part.tool, spec.key).some((other) => other !== spec.key && onPage.has(other));
+      asked.set(spec.key, { asked: answerApplies(part.tool, spec.key, answers, part.child), live });
+    }
+  }
+  return asked;
+}
+
+/** The live questions and whether each is asked now: what the page's autosave tells it. */
+export function liveModeratorQuestions(part: ModeratorPart, answers: Record<string, unknown>): Record<string, boolean> {
+  return Object.fromEntries([...moderatorQuestionsAsked(part, answers)].filter(([, state]) => state.live).map(([key, state]) => [key, state.asked]));
+}
+
+/**
+ * A live question's condition in words, for the page without JavaScript ("Answer only if you
+ * answered No to ‘Do you agree with the grading’."). An evidence box is asked when its judgement is.
+ */
+export function askedWhenInWords(part: ModeratorPart, question: Question): string {
+  const owner = question.judgementKey ? part.sections.flatMap(({ questions }) => questions).find(({ spec }) => spec.key === question.judgementKey)?.spec : question.spec;
+  const condition = owner && 'appliesWhen' in owner ? owner.appliesWhen : undefined;
+  return (condition && conditionInWords(part.tool, condition)) ?? 'Answer only if it applies to your answers above.';
 }
 
 /**
@@ -220,18 +263,8 @@ export function moderatorQuestionShown(part: ModeratorPart, key: string): boolea
  * that does not apply (a grading given while agreeing with the auditor's) is not kept.
  */
 export function parseModeratorsPart(part: ModeratorPart, raw: RawFields): { answers: Record<string, unknown>; errors: FieldError[] } {
-  const given: Record<string, unknown> = {};
-  const errors: FieldError[] = [];
-  for (const { section } of part.sections) {
-    const parsed = parseSection(part.tool, section, 'moderator', raw, part.context);
-    Object.assign(given, parsed.answers);
-    errors.push(...parsed.errors);
-  }
-  const merged: Record<string, unknown> = { ...part.answers };
-  for (const [key, value] of Object.entries(given)) {
-    if (value === undefined) delete merged[key];
-    else merged[key] = value;
-  }
+  const errors = part.sections.flatMap(({ section }) => parseSection(part.tool, section, 'moderator', raw, part.context).errors);
+  const merged = moderatorAnswersAsTyped(part, raw);
   const answers: Record<string, unknown> = {};
   for (const { section, questions } of part.sections) {
     const failed = new Set(errors.map((error) => error.field));
@@ -262,6 +295,37 @@ function overallAgreement(moderation: Moderation, answers: Record<string, unknow
       if (given === overallGradeGiven) continue;
       const words = (value: string) => overall.options.find((option) => option.value === value)?.label ?? value;
       errors.push({ field: spec.key, message: `${spec.label.replace(/[.:]$/, '')} is ${words(given)}, but your grade for the overall grade is ${words(overallGradeGiven)}: give the same grade in both` });
+    }
+  }
+  return errors;
+}
+
+/**
+ * A moderator's yes/no question that says whether they kept the auditor's overall grade or
+ * changed it (`yesMeans` in the tool: Lambeth's "Do you agree with the grading", Bolton's "Did
+ * you change the audit grading") must say what they did with the overall grade on the page:
+ * "agree" with a new grade, or "changed" with the auditor's, is refused on the question.
+ */
+function gradingAnswerAgreement(moderation: Moderation, answers: Record<string, unknown>, overallGradeGiven: string | undefined): FieldError[] {
+  const overall = moderation.overall;
+  if (!overall || overallGradeGiven === undefined || !overall.options.some((option) => option.value === overallGradeGiven)) return [];
+  const words = (value: string | null) => overall.options.find((option) => option.value === value)?.label ?? value ?? 'not graded';
+  const changed = overallGradeGiven !== overall.auditorGrade;
+  const errors: FieldError[] = [];
+  for (const { questions } of moderation.moderatorsPart.sections) {
+    for (const { spec } of questions) {
+      const answer = answers[spec.key];
+      if (spec.kind !== 'yesno' || !spec.yesMeans || (answer !== 'yes' && answer !== 'no')) continue;
+      const saysChanged = (answer === 'yes') === (spec.yesMeans === 'overallGradeChanged');
+      if (saysChanged === changed) continue;
+      const question = `‘${spec.label.trim().replace(/[:.]$/, '')}’`;
+      const [given, other] = answer === 'yes' ? ['Yes', 'No'] : ['No', 'Yes'];
+      errors.push({
+        field: spec.key,
+        message: changed
+          ? `You answered ${given} to ${question}, but you changed the overall grade from ${words(overall.auditorGrade)} to ${words(overallGradeGiven)}: answer ${other}, or keep the auditor’s grade`
+          : `You answered ${given} to ${question}, but your overall grade is the auditor’s, ${words(overallGradeGiven)}: answer ${other}, or change the overall grade`,
+      });
     }
   }
   return errors;
@@ -321,7 +385,12 @@ export async function moderateAudit(db: Db, actor: TransitionActor, auditId: str
   const parsed = moderationSchema(items).safeParse(fields);
   const theirs = parseModeratorsPart(moderation.moderatorsPart, fields);
   const overallGiven = typeof fields[`grade-${OVERALL_KEY}`] === 'string' ? (fields[`grade-${OVERALL_KEY}`] as string) : undefined;
-  const errors = [...(parsed.success ? [] : fieldErrors(parsed.error)), ...theirs.errors, ...overallAgreement(moderation, theirs.answers, overallGiven)];
+  const errors = [
+    ...(parsed.success ? [] : fieldErrors(parsed.error)),
+    ...theirs.errors,
+    ...overallAgreement(moderation, theirs.answers, overallGiven),
+    ...gradingAnswerAgreement(moderation, theirs.answers, overallGiven),
+  ];
   // On the page the tool's questions come after the overall grade: so do their errors.
   if (!parsed.success || errors.length) return { ok: false, reason: 'invalid', errors: inPageOrder(errors, moderation) };
   const data = parsed.data as Record<string, string>;
@@ -391,11 +460,11 @@ function typedFields(fields: RawFields): RawFields {
 }
 
 /**
- * Keeps what the moderator typed and could not yet send (a refused moderation, a row added, or
- * "come back later"), as typed, so leaving the page loses nothing: the page shows it again until
+ * Keeps what the moderator typed and could not yet send (a refused moderation, a row added,
+ * "come back later", or the page's autosave as they answer), as typed, so leaving the page loses nothing: the page shows it again until
  * the audit is moderated. Like the audit form's drafts.
  */
-export async function keepModerationDraft(db: Db, actor: TransitionActor, moderation: Moderation, fields: RawFields): Promise<void> {
+export async function keepModerationDraft(db: Db, actor: TransitionActor, moderation: Moderation, fields: RawFields, summary = 'moderation kept unsent, to finish later'): Promise<void> {
   const typed = JSON.stringify(typedFields(fields));
   await inTransaction(db, async (trx) => {
     await trx
@@ -403,7 +472,7 @@ export async function keepModerationDraft(db: Db, actor: TransitionActor, modera
       .values({ audit_id: moderation.audit.id, organisation_id: actor.principal.organisationId, page: MODERATION_DRAFT, fields: typed, saved_by: actor.principal.userId })
       .onConflict((conflict) => conflict.columns(['audit_id', 'page']).doUpdateSet({ fields: typed, saved_by: actor.principal.userId, updated_at: sql<string>`now()` }))
       .execute();
-    await logActivity(trx, actor, { action: 'update', recordType: 'audit', recordId: moderation.audit.id, childId: moderation.audit.child.id, summary: 'moderation kept unsent, to finish later' });
+    await logActivity(trx, actor, { action: 'update', recordType: 'audit', recordId: moderation.audit.id, childId: moderation.audit.child.id, summary });
   });
 }
 

@@ -10,8 +10,11 @@ import {
   logModerationView,
   moderateAudit,
   moderationItems,
+  askedWhenInWords,
+  liveModeratorQuestions,
+  moderatorAnswersAsTyped,
   moderatorFields,
-  moderatorQuestionShown,
+  moderatorQuestionsAsked,
   openModeration,
   returnAudit,
   type Moderation,
@@ -49,6 +52,17 @@ export async function moderationRoutes(app: FastifyInstance, { db }: AppDependen
   app.post('/audits/:id/moderate', { config: { access: 'audits.view' } }, async (request, reply) => {
     const body = (request.body ?? {}) as Body;
     const id = auditIdParam(request);
+    // Autosave (the audit form's script, as the moderator answers): what was typed is kept, and
+    // the page is told which of the tool's questions those answers ask.
+    if (body._autosave === '1') {
+      const moderation = await openModeration(db, request.principal!, id, request.today);
+      if (moderation.audit.status !== 'in_moderation' || postedVersion(body) !== moderation.version) {
+        return reply.code(409).header('Cache-Control', 'no-store').send({ status: 'stale', version: moderation.version });
+      }
+      await keepModerationDraft(db, actorOf(request), moderation, body, 'moderation kept as typed, not yet sent');
+      const asked = liveModeratorQuestions(moderation.moderatorsPart, moderatorAnswersAsTyped(moderation.moderatorsPart, body));
+      return reply.header('Cache-Control', 'no-store').send({ status: 'saved', version: moderation.version, asked });
+    }
     // Adding a row, or leaving to finish later, keeps what was typed without sending it.
     if (body._action === 'add-row' || body._action === 'later') {
       const moderation = await openModeration(db, request.principal!, id, request.today);
@@ -86,18 +100,33 @@ export async function moderationRoutes(app: FastifyInstance, { db }: AppDependen
     return part.sections.flatMap(({ section }) => parseSection(part.tool, section, 'moderator', draft, part.context).errors);
   }
 
-  /** The tool's questions for the moderator, section by section, as the audit form draws them. */
+  /**
+   * The tool's questions for the moderator, section by section, as the audit form draws them:
+   * those the answers on the page ask, and those another of the moderator's answers decides
+   * (live), with their condition in words for the page without JavaScript.
+   */
   function moderatorSectionModels(moderation: Moderation, values: Body, errors: FieldError[], addRows: number) {
     const part = moderation.moderatorsPart;
     const form = { tool: part.tool, staffOptions: part.staffOptions, child: part.child };
+    const asked = moderatorQuestionsAsked(part, moderatorAnswersAsTyped(part, values));
     return part.sections.map(({ section, questions }) => ({
       key: section.key,
       title: section.title,
       guidance: section.guidance,
       prompts: section.prompts ?? [],
       fields: questions
-        .filter(({ spec }) => moderatorQuestionShown(part, spec.key))
-        .map(({ spec }) => (spec.kind === 'repeating' ? repeatingModel(form, spec, values, errors, addRows, 'moderator') : fieldModel(form, spec, spec.key, values, errors, { section }))),
+        .filter(({ spec }) => asked.get(spec.key)?.asked || asked.get(spec.key)?.live)
+        .map((question) => {
+          const { spec } = question;
+          const model = spec.kind === 'repeating' ? repeatingModel(form, spec, values, errors, addRows, 'moderator') : fieldModel(form, spec, spec.key, values, errors, { section });
+          const state = asked.get(spec.key)!;
+          if (state.live) {
+            // A question with a problem to put right stays in view.
+            model.live = { asked: state.asked || model.error !== undefined };
+            model.hint = [askedWhenInWords(part, question), model.hint].filter(Boolean).join(' ');
+          }
+          return model;
+        }),
     }));
   }
 
