@@ -1,5 +1,5 @@
+import { createRequire } from 'node:module';
 import winkNLP from 'wink-nlp';
-import model from 'wink-eng-lite-web-model';
 
 /**
  * Reading the strengths and areas for improvement: wink-nlp (with its small English model,
@@ -8,9 +8,18 @@ import model from 'wink-eng-lite-web-model';
  * theme's phrase "chronology out of date" is found in "the chronologies were out of date".
  */
 
-// Only what matching needs: sentences and parts of speech (lemmas follow from them); no entities or sentiment.
-const nlp = winkNLP(model, ['sbd', 'pos']);
-const its = nlp.its;
+type Nlp = ReturnType<typeof winkNLP>;
+let loaded: Nlp | undefined;
+
+/**
+ * The model is loaded at first use, not at start-up: it is a large module that every process
+ * would otherwise parse, though only the reports' themes read text. Only what matching needs:
+ * sentences and parts of speech (lemmas follow from them); no entities or sentiment.
+ */
+function englishModel(): Nlp {
+  loaded ??= winkNLP(createRequire(import.meta.url)('wink-eng-lite-web-model'), ['sbd', 'pos']);
+  return loaded;
+}
 
 /**
  * A word of a sentence as the matcher sees it: its lemma and, where the text has it in another
@@ -32,6 +41,8 @@ const same = (text: string) => SAME_AS[text] ?? text;
 
 /** The text's sentences, each with its words (lemmas), articles and punctuation left out. */
 export function readSentences(text: string): Sentence[] {
+  const nlp = englishModel();
+  const its = nlp.its;
   const doc = nlp.readDoc(text);
   // Whole-document arrays: reading token by token is several times slower.
   const tokens = doc.tokens();
