@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Db } from '../../db/index.ts';
 import type { AppDependencies } from '../../platform/http/types.ts';
-import { dataScope } from '../../platform/access.ts';
+import { reportScope } from '../../platform/access.ts';
 import { logActivity } from '../../platform/activity.ts';
 import { AppError, notFound } from '../../platform/errors.ts';
 import { FEED_COLUMNS, FEED_DATASETS, feedCsv, type FeedDataset } from './feed.ts';
@@ -50,6 +50,6 @@ async function sendFeed(db: Db, request: FastifyRequest, reply: FastifyReply, da
     .header('Content-Type', 'text/csv; charset=utf-8')
     .header('Content-Disposition', `attachment; filename="${fileName(dataset, period.label.replace(/ \(.*\)$/, ''))}.csv"`)
     .header('Cache-Control', 'no-store')
-    .send(feedCsv(db, dataScope(principal, 'audits.view'), dataset, period, request.today));
+    .send(feedCsv(db, reportScope(principal), dataset, period, request.today));
 }
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Db } from '../../db/index.ts';
-import { can, dataScope, type DataScope, type Principal } from '../../platform/access.ts';
+import { can, reportScope, type DataScope, type Principal } from '../../platform/access.ts';
 import type { FieldError } from '../../platform/errors.ts';
 import type { IsoDate } from '../../platform/working-days.ts';
 import type { LegalStatus } from '../../db/types.ts';
@@ -28,8 +28,9 @@ import { parseReportPeriod, previousPeriod, quartersEnding, samePeriodLastYear, 
 
 /**
  * A report as a reader sees it: the period, its comparisons and each section's figures,
- * charts and names. Scope is the tracker's (`audits.view`), so every figure's link opens the
- * tracker on exactly the audits counted.
+ * charts and names. Its scope is `reportScope` (access.ts): the organisation, or the reader's
+ * services and teams alone; for the latter every figure's link carries the tracker's "your
+ * services and teams only" filter, so it opens the tracker on exactly the audits counted.
  */
 
 const filterSchema = z.object({
@@ -75,12 +76,18 @@ export async function reportOptions(db: Db, scope: DataScope): Promise<Options> 
   };
 }
 
+/** What the measures read for this reader: the report's scope, the filters (with "own units" for a limited scope) and the clock. */
+export async function measureContextFor(db: Db, principal: Principal, filters: ReportFilters, today: IsoDate): Promise<MeasureContext> {
+  const scope = reportScope(principal);
+  return { db, scope, filters: scope.kind === 'limited' ? { ...filters, ownUnits: 'yes' } : filters, today, stageClock: await stageClockFor(db, principal.organisationId) };
+}
+
 export async function buildReport(db: Db, principal: Principal, query: Record<string, unknown>, today: IsoDate) {
-  const scope = dataScope(principal, 'audits.view');
+  const scope = reportScope(principal);
   const options = await reportOptions(db, scope);
   const { period, errors: periodErrors } = parseReportPeriod(query, today);
   const { filters, errors: filterErrors } = parseReportFilters(query, options);
-  const context: MeasureContext = { db, scope, filters, today, stageClock: await stageClockFor(db, principal.organisationId) };
+  const context = await measureContextFor(db, principal, filters, today);
   const previous = previousPeriod(period);
   const lastYear = samePeriodLastYear(period);
 
@@ -101,6 +108,8 @@ export async function buildReport(db: Db, principal: Principal, query: Record<st
     period,
     previous,
     lastYear,
+    /** The services and teams a limited report counts, by name; null for the organisation. */
+    reach: scope.kind === 'limited' ? [...scope.serviceIds.map((id) => names.services[id]), ...scope.teamIds.map((id) => names.teams[id])].filter((name): name is string => Boolean(name)) : null,
     filters,
     options,
     errors: [...periodErrors, ...filterErrors],
