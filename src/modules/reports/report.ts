@@ -23,6 +23,7 @@ import {
   type MeasureContext,
   type ReportFilters,
 } from './measures.ts';
+import { complianceSection } from '../programme/compliance.ts';
 import { themesMeasure } from './themes.ts';
 import { parseReportPeriod, previousPeriod, quartersEnding, samePeriodLastYear, type ReportPeriod } from './period.ts';
 
@@ -103,6 +104,8 @@ export async function buildReport(db: Db, principal: Principal, query: Record<st
   const feedback = await feedbackMeasure(context, period, await feedbackRespondentsFor(db, principal.organisationId));
   const actions = await actionsMeasure(context, period);
   const names = await namesOf(db, principal.organisationId);
+  // Compliance with the schedule, for those who may read it (programme.view), as the compliance page counts it.
+  const compliance = can(principal, 'programme.view') ? await complianceSection(db, principal, period, filters, today) : null;
 
   return {
     period,
@@ -130,6 +133,9 @@ export async function buildReport(db: Db, principal: Principal, query: Record<st
     /** Actions are narrowed by service, team and tool only: the actions list has no locality, legal status or auditor filter. */
     actionsNotNarrowedBy: [filters.locality && 'locality', filters.legalStatus && 'legal status', filters.auditor && 'auditor'].filter(Boolean) as string[],
     actions: { ...actions, doneOnTimePercent: percent(actions.doneOnTimeShare) },
+    compliance,
+    /** Compliance is narrowed by service and team only: its lines are services, teams and auditors. */
+    complianceNotNarrowedBy: [filters.tool && 'audit tool', filters.locality && 'locality', filters.legalStatus && 'legal status', filters.auditor && 'auditor'].filter(Boolean) as string[],
     themes: await themesMeasure(context, period, previous, can(principal, 'themes.manage')),
     charts: { ...charts(grades.overall, previousGrades!, lastYearGrades!, trend, period), timeliness: timelinessChart(timeliness), domains: domainChart(domains.ofsted) },
     smallNumbers: SMALL_NUMBERS,
