@@ -268,6 +268,32 @@ describe.each(testDrivers())('the schedule of expectations and compliance on %s'
     expect(pageText((await practitioner.get('/')).body)).not.toContain('Compliance with the schedule');
   });
 
+  it('shows the QA coordinator on My work the sampling rounds due and those started and not confirmed, with the rounds page', async () => {
+    const proposer = await t.db.selectFrom('users').select('id').where('id', '=', council.users.qa_coordinator.id).executeTakeFirstOrThrow();
+    const started = await t.db
+      .insertInto('programme_rounds')
+      .values({ organisation_id: council.organisation.id, period_from: '2026-06-01', period_to: '2026-07-31', status: 'proposed', as_of: '2026-07-10', seed: 7, draw_rows: '[]', snapshot: '{}', proposal: '{}', proposed_by: proposer.id, proposed_at: '2026-07-10T09:00:00Z' })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    try {
+      const coordinator = new TestClient(t.app);
+      await coordinator.signIn(council.users.qa_coordinator.email, PASSWORD);
+      const html = (await coordinator.get('/')).body;
+      const text = pageText(html).replace(/ ,/g, ',');
+      // Today is 15 July: the Area row's June–July round was due on 1 June, its period still runs, and no confirmed round covers it.
+      expect(text).toContain('Due and not yet confirmed (1)');
+      expect(text).toContain('Overdue Area Social Work: Case file, 1 per auditor every 2 months, for 1 June 2026 to 31 July 2026 — was due 1 June 2026');
+      expect(text).toContain('Started and not yet confirmed (1)');
+      expect(html).toContain(`href="/programme/rounds/${started.id}"`);
+      expect(html).toContain('href="/programme/rounds"');
+      expect(text).toContain('Round for 1 June 2026 to 31 July 2026, proposed 10 July 2026');
+      // The service manager does not run rounds.
+      expect(pageText((await moderator.get('/')).body)).not.toContain('Sampling rounds');
+    } finally {
+      await t.db.deleteFrom('programme_rounds').where('id', '=', started.id).execute();
+    }
+  });
+
   it('puts the rounds due and the moderation panel on the calendar', async () => {
     const page = await lead.get('/programme/calendar?year=2026');
     await lead.post('/programme/calendar/entries', { kind: 'moderation_panel', title: 'Moderation panel', startsOn: '14/10/2026', endsOn: '', note: '' });

@@ -6,7 +6,6 @@ import { DEFAULT_FILTERS, type TrackerFilters } from '../audits/tracker.ts';
 import { trackerHref } from '../reports/measures.ts';
 import { parseReportPeriod, type ReportPeriod } from '../reports/period.ts';
 import { selectAuditorsWithRoles, selectCountedAudits, selectOpenCasesByService, selectScheduleVersions, selectServicesAndTeams } from './compliance-queries.ts';
-import { roundsDue } from './calendar.ts';
 import { complianceLines, windowsOverlapping, type ComplianceLine, type LineKind, type Rag } from './compliance-rules.ts';
 
 /**
@@ -131,8 +130,8 @@ export function allLines(compliance: Compliance): ComplianceRow[] {
 
 /**
  * My work's compliance block: the quarter so far, per service the reader answers for — the QA
- * coordinator and QA lead every service, a service manager (moderator) their own — with the
- * sampling rounds due this month. Null for anyone else.
+ * coordinator and QA lead every service, a service manager (moderator) their own. Null for
+ * anyone else. (The sampling rounds due are My work's own block: calendar.ts `myWorkRounds`.)
  */
 export async function myWorkCompliance(db: Db, principal: Principal, today: IsoDate) {
   const holds = principal.grants.some((grant) => grant.role === 'qa_coordinator' || grant.role === 'qa_lead' || (grant.role === 'moderator' && grant.scope === 'service'));
@@ -140,10 +139,6 @@ export async function myWorkCompliance(db: Db, principal: Principal, today: IsoD
   const { period } = parseReportPeriod({}, today);
   const compliance = await complianceFor(db, principal, period, today);
   if (!compliance.hasSchedule) return null;
-  const month = today.slice(0, 7);
-  const roundsThisMonth = principal.grants.some((grant) => grant.role === 'qa_coordinator' || grant.role === 'qa_lead')
-    ? (await roundsDue(db, principal.organisationId, `${month}-01` as IsoDate, today)).filter((round) => !round.done)
-    : [];
   return {
     period,
     rag: RAG_LABELS,
@@ -151,7 +146,6 @@ export async function myWorkCompliance(db: Db, principal: Principal, today: IsoD
       ...line,
       behind: compliance.auditors.filter((auditor) => auditor.serviceId === line.id && auditor.rag === 'red').length,
     })),
-    roundsDue: roundsThisMonth,
   };
 }
 
