@@ -8,6 +8,7 @@ import { createTestApp, type TestApp } from './support/app.ts';
 import { createAudit, createAuditTool, createChild } from './support/audits.ts';
 import { testDrivers } from './support/database.ts';
 import { createSmallCouncil, PASSWORD, type SmallCouncil } from './support/fixtures.ts';
+import { docxText } from './support/documents.ts';
 import { pageText, TestClient } from './support/client.ts';
 
 /**
@@ -185,6 +186,55 @@ describe.each(testDrivers())('the schedule of expectations and compliance on %s'
     expect(rowCells(all, 'By service', 'Through Care').length).toBeGreaterThan(0);
   });
 
+  it('puts the same compliance in the reports, for the same period and reader: tables, summary, links, downloads and the issued report', async () => {
+    /** Every row of a table's body as the eye reads it (name, status and figures), by its caption. */
+    const rowsOf = (html: string, caption: string) => {
+      const table = new RegExp(`<caption[^>]*>\\s*${caption}\\s*</caption>[\\s\\S]*?</table>`).exec(html)?.[0] ?? '';
+      const body = /<tbody[\s\S]*?<\/tbody>/.exec(table)?.[0] ?? '';
+      return [...body.matchAll(/<tr class="govuk-table__row">([\s\S]*?)<\/tr>/g)].map((match) => pageText(match[1]!));
+    };
+    for (const reader of [lead, moderator]) {
+      const page = (await reader.get('/programme/compliance?period=q:2026-1')).body;
+      const report = (await reader.get('/reports?period=q:2026-1')).body;
+      for (const level of ['service', 'team', 'auditor']) {
+        const onPage = rowsOf(page, `By ${level}`);
+        expect(onPage.length).toBeGreaterThan(0);
+        expect(rowsOf(report, `Compliance by ${level}`)).toEqual(onPage);
+      }
+    }
+    const report = (await lead.get('/reports?period=q:2026-1')).body;
+    expect(figures(report, 'Compliance by auditor', 'Ola Manager')).toEqual({ status: 'Red: Behind', numbers: ['2', '1', '0', '0', '0', '1'] });
+    // The text summary: Area Social Work (red) and Through Care (amber), added up.
+    expect(pageText(report)).toContain('Across the 2 services the schedule expects case file audits of, 5 audits were expected; 4 were allocated, 1 completed on time and 1 late, 1 are overdue and 1 not yet allocated.');
+    expect(pageText(report)).toContain('Services: 1 red (behind), 1 amber (at risk) and 0 green (on track)');
+    // The service manager's report: Area Social Work's lines alone.
+    expect(rowsOf((await moderator.get('/reports?period=q:2026-1')).body, 'Compliance by team').map((text) => text.split(' Counted')[0])).toEqual(['North Unit 1 Area Social Work', 'North Unit 2 Area Social Work']);
+    // Narrowed to a team: its line and its auditors'.
+    const team = (await lead.get(`/reports?period=q:2026-1&team=${council.teams.careTeam.id}`)).body;
+    expect(rowsOf(team, 'Compliance by service')).toEqual([expect.stringContaining('The schedule expects nothing here')]);
+    expect(rowsOf(team, 'Compliance by team').map((text) => text.split(' ')[0])).toEqual(['Through']);
+    // Each linked figure opens the tracker on that many audits.
+    const section = /id="compliance"[\s\S]*?id="inadequate"/.exec(report)![0];
+    const links = [...section.matchAll(/<a class="govuk-link" href="(\/audits\?[^"]+)">(\d+)</g)].map((match) => ({ href: match[1]!.replaceAll('&amp;', '&'), n: Number(match[2]) }));
+    expect(links.length).toBeGreaterThan(5);
+    for (const link of links) {
+      const shown = /Showing [\d,]+ to [\d,]+ of ([\d,]+)/.exec(pageText((await lead.get(link.href)).body))?.[1];
+      expect({ href: link.href, n: Number(shown) }).toEqual(link);
+    }
+    // The table as CSV, with the status in words.
+    const csv = await lead.get('/reports/export.csv?period=q:2026-1&table=compliance-by-auditor');
+    expect(csv.statusCode).toBe(200);
+    expect(csv.body.split('\r\n')).toContain('Ola Manager,North Unit 2,Area Social Work,Red: Behind,2,1,0,0,0,1,2026-04-01,2026-07-31,Behind: 1 period ended with fewer audits completed than expected');
+    expect((await lead.get('/reports/export.xlsx?period=q:2026-1&table=compliance-summary')).statusCode).toBe(200);
+    // The quarterly report has the section, with its commentary, in its DOCX.
+    await lead.get('/reports/quarterly?period=q:2026-1');
+    const issued = await lead.post('/reports/quarterly', { period: 'q:2026-1', _version: '0', action: 'issue', 'commentary-compliance-with-the-schedule': 'Ola has not audited since March.' });
+    expect(issued.statusCode).toBe(303);
+    const id = /issued=([0-9a-f-]{36})/.exec(String(issued.headers.location))![1]!;
+    const docx = await docxText((await lead.get(`/reports/issued/${id}/report.docx`)).rawPayload);
+    expect(docx).toMatch(/Compliance with the schedule[\s\S]*Ola has not audited since March\.[\s\S]*Compliance by auditor[\s\S]*Ola Manager[\s\S]*Red: Behind/);
+  }, 120_000);
+
   it('downloads the same figures as CSV and XLSX', async () => {
     const csv = await lead.get('/programme/compliance.csv?period=q:2026-1');
     expect(csv.statusCode).toBe(200);
@@ -216,6 +266,32 @@ describe.each(testDrivers())('the schedule of expectations and compliance on %s'
     const practitioner = new TestClient(t.app);
     await practitioner.signIn(council.users.practitioner.email, PASSWORD);
     expect(pageText((await practitioner.get('/')).body)).not.toContain('Compliance with the schedule');
+  });
+
+  it('shows the QA coordinator on My work the sampling rounds due and those started and not confirmed, with the rounds page', async () => {
+    const proposer = await t.db.selectFrom('users').select('id').where('id', '=', council.users.qa_coordinator.id).executeTakeFirstOrThrow();
+    const started = await t.db
+      .insertInto('programme_rounds')
+      .values({ organisation_id: council.organisation.id, period_from: '2026-06-01', period_to: '2026-07-31', status: 'proposed', as_of: '2026-07-10', seed: 7, draw_rows: '[]', snapshot: '{}', proposal: '{}', proposed_by: proposer.id, proposed_at: '2026-07-10T09:00:00Z' })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    try {
+      const coordinator = new TestClient(t.app);
+      await coordinator.signIn(council.users.qa_coordinator.email, PASSWORD);
+      const html = (await coordinator.get('/')).body;
+      const text = pageText(html).replace(/ ,/g, ',');
+      // Today is 15 July: the Area row's June–July round was due on 1 June, its period still runs, and no confirmed round covers it.
+      expect(text).toContain('Due and not yet confirmed (1)');
+      expect(text).toContain('Overdue Area Social Work: Case file, 1 per auditor every 2 months, for 1 June 2026 to 31 July 2026 — was due 1 June 2026');
+      expect(text).toContain('Started and not yet confirmed (1)');
+      expect(html).toContain(`href="/programme/rounds/${started.id}"`);
+      expect(html).toContain('href="/programme/rounds"');
+      expect(text).toContain('Round for 1 June 2026 to 31 July 2026, proposed 10 July 2026');
+      // The service manager does not run rounds.
+      expect(pageText((await moderator.get('/')).body)).not.toContain('Sampling rounds');
+    } finally {
+      await t.db.deleteFrom('programme_rounds').where('id', '=', started.id).execute();
+    }
   });
 
   it('puts the rounds due and the moderation panel on the calendar', async () => {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditStatus, Grade, LegalStatus } from '../src/db/types.ts';
+import { createApiToken } from '../src/modules/account/service.ts';
 import { fixedClock } from '../src/platform/clock.ts';
 import { median } from '../src/modules/reports/measures.ts';
 import { buildReport } from '../src/modules/reports/report.ts';
@@ -351,6 +352,47 @@ describe.each(testDrivers())('report sections on %s', (driver) => {
     expect(row(html, reasons, 'No reason given')).toEqual(['1', '0', '1']);
     const scores = row(html, 'Scaling answers, 0 to 10, by respondent', 'All respondents');
     expect(scores.map((n, score) => (n === '0' ? '' : `${score}:${n}`)).filter(Boolean)).toEqual(['7:1', '9:1']);
+  });
+
+  it('gives the family feedback in the BI data feed, row for row what the report counts, within the reader’s scope', async () => {
+    // Allocated July to December: A1–A9. Their family feedback: A1, A2, A3 (submitted in Q3) and A4 (submitted in September).
+    const feed = await lead.get('/reports/feed/family_feedback.csv?period=range&from=2026-07-01&to=2026-12-31');
+    expect(feed.statusCode).toBe(200);
+    const [header, ...lines] = feed.body.replace(/^\uFEFF/, '').trim().split('\r\n');
+    const columns = header!.split(',');
+    expect(columns).toEqual(['audit_id', 'audit_reference', 'submitted_on', 'tool_key', 'section_key', 'respondent_key', 'respondent_type', 'feedback_obtained', 'not_obtained_reason', 'not_obtained_reason_label', 'scaling_question_key', 'scaling_score']);
+    const rows = lines.map((line) => Object.fromEntries(line.split(',').map((value, i) => [columns[i]!, value])));
+    expect(rows).toHaveLength(6);
+    // What the report's Family feedback section counts for Q3: the rows of audits submitted in it.
+    const q3 = rows.filter((found) => found.submitted_on! >= '2026-10-01' && found.submitted_on! <= '2026-12-31');
+    const count = (type: string | null, test: (found: Record<string, string>) => boolean) => q3.filter((found) => (!type || found.respondent_type === type) && test(found)).length;
+    expect([count('parent_carer', () => true), count('parent_carer', (f) => f.feedback_obtained === 'yes'), count('child', () => true), count('child', (f) => f.feedback_obtained === 'no')]).toEqual([3, 2, 2, 2]);
+    expect(q3.filter((found) => found.feedback_obtained === 'no').map((found) => `${found.respondent_type}:${found.not_obtained_reason}:${found.not_obtained_reason_label}`).sort()).toEqual([
+      'child:other:Another reason (written in)',
+      'child:unable_to_reach:Attempt made but unable to reach',
+      'parent_carer:not_given:No reason given',
+    ]);
+    expect(q3.filter((found) => found.scaling_score !== '').map((found) => `${found.scaling_question_key}:${found.scaling_score}`).sort()).toEqual(['scaling:7', 'scaling:9']);
+    // The same figures as the page's table.
+    const html = (await lead.get('/reports')).body;
+    expect(row(html, 'Family feedback by respondent', 'All respondents').slice(0, 3)).toEqual([String(q3.length), String(count(null, (f) => f.feedback_obtained === 'yes')), String(count(null, (f) => f.feedback_obtained === 'no'))]);
+    // A4, submitted last quarter, scored 2; the written-in reason's words are not in the feed.
+    expect(rows.find((found) => found.scaling_score === '2')?.submitted_on).toBe('2026-09-01');
+    expect(feed.body).not.toContain('Did not want to talk');
+
+    // On the API with a token, in the reader's report scope: the service manager of Area Social Work
+    // moderated A3 (Through Care) but their feed holds their service's audits alone.
+    const token = await createApiToken(t.db, { userId: council.users.moderator.id, organisationId: council.organisation.id, name: 'BI' });
+    const api = await t.app.inject({ url: '/api/v1/feed/family_feedback?period=range&from=2026-07-01&to=2026-12-31', headers: { authorization: `Bearer ${token}` } });
+    expect(api.statusCode).toBe(200);
+    const theirs = api.body.replace(/^\uFEFF/, '').trim().split('\r\n').slice(1);
+    expect(theirs).toHaveLength(5);
+    const a3 = (await t.db.selectFrom('audits').select('id').where('reference', '=', Number(rows.find((found) => found.respondent_type === 'parent_carer' && found.submitted_on === '2026-10-19')!.audit_reference)).executeTakeFirstOrThrow()).id;
+    expect(theirs.some((line) => line.startsWith(a3))).toBe(false);
+    const logged = await t.db.selectFrom('activity_log').select('summary').where('action', '=', 'export').where('record_type', '=', 'report_feed').execute();
+    expect(logged.map((entry) => entry.summary.split(';')[0]).sort()).toEqual(['API: family_feedback', 'CSV: family_feedback']);
+    const description = (await t.app.inject({ url: '/api/v1/openapi.json' })).json().paths['/feed/{dataset}'].get.description as string;
+    for (const column of ['**family_feedback**', '`respondent_type`', '`not_obtained_reason`', '`scaling_score`']) expect(description).toContain(column);
   });
 
   it('drills down from a domain’s judgements and from family feedback to the audits that have them', async () => {

@@ -186,4 +186,26 @@ describe.each(testDrivers())('reports on %s', (driver) => {
     expect(pageText(html)).not.toContain('Through Care Team');
     expect((await clients.practitioner.get('/reports')).statusCode).toBe(403);
   });
+
+  it('keeps a service manager to their service alone: an audit they moderated in another service does not count, and every link lists what is counted', async () => {
+    const html = (await clients.moderator.get('/reports')).body;
+    // Sam Service (Area Social Work) moderated audit 4, of the Through Care Team in Through Care: not in their report.
+    // The quarter's graded audits in Area Social Work: 1, 2, 3, 5 and 7 — Good 3, Requires improvement 2, Inadequate 0.
+    expect([0, 1, 2, 3, 4].map((column) => cell(html, 'Final grades of audits graded in each period', 'This period', column))).toEqual(['0', '3', '2', '0', '5']);
+    expect(pageText(html)).not.toContain('Through Care Team');
+    expect(pageText(html)).toContain('This report counts the audits of Area Social Work alone');
+    // The tracker reaches audit 4 too (Sam moderated it); the report's links say "your services and teams only".
+    const reached = pageText((await clients.moderator.get('/audits?moderatedFrom=2026-10-01&moderatedTo=2026-12-31')).body);
+    expect(/Showing 1 to (\d+) of/.exec(reached)?.[1]).toBe('6');
+    const links = [...html.matchAll(/<a class="govuk-link" href="(\/(?:audits|actions)\?[^"]+)">([\d,]+)</g)].map((match) => ({ href: match[1]!.replaceAll('&amp;', '&'), n: Number(match[2]!.replace(',', '')) }));
+    expect(links.length).toBeGreaterThan(20);
+    for (const link of links) {
+      expect(link.href).toContain('ownUnits=yes');
+      const tracker = (await clients.moderator.get(link.href)).body;
+      const shown = /Showing [\d,]+ to [\d,]+ of ([\d,]+)/.exec(pageText(tracker))?.[1] ?? (/No actions|no actions/.test(tracker) ? '0' : undefined);
+      expect({ href: link.href, n: Number(shown?.replace(',', '')) }).toEqual(link);
+    }
+    // Organisation scope is unchanged: the QA lead's links carry no such filter.
+    expect((await clients.lead.get('/reports')).body).not.toContain('ownUnits=yes');
+  }, 120_000);
 });

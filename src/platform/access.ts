@@ -127,6 +127,25 @@ export function dataScope(principal: Principal, permission: Permission): DataSco
   };
 }
 
+/**
+ * A scope without the person's own reach: the organisation, or their teams and services alone —
+ * not the audits they reach elsewhere because they audited, moderated, hold the case, were sent
+ * or alerted to them. What a report counts (see `reportScope`), and the tracker's "your services
+ * and teams only" filter, so a report's figure and the audits its link lists stay the same.
+ */
+export function unitsAlone(scope: DataScope): DataScope {
+  return scope.kind === 'limited' ? { ...scope, staffId: null } : scope;
+}
+
+/**
+ * What a report reaches: QA roles and senior leaders the organisation; a service manager their
+ * service, a team manager their team — alone, so a service's figures are the service's whoever
+ * reads them. Built on the tracker's scope (`audits.view`), which a report's links open.
+ */
+export function reportScope(principal: Principal): DataScope {
+  return unitsAlone(dataScope(principal, 'audits.view'));
+}
+
 /** The people around an action that decide who may verify it (staff ids; the user who marked it done). */
 export type ActionParties = { ownerId: string | null; ownerLineManagerId: string | null; caseHolderId: string | null; doneById: string | null };
 

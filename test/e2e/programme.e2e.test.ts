@@ -91,4 +91,24 @@ describeInBrowser('the audit programme in Chromium', () => {
     expect(await page.getByTestId('audit-count').innerText()).toBe('Showing 1 to 1 of 1 audit');
     await page.context().close();
   }, 90_000);
+
+  it('shows compliance as a section of the reports, and the sampling rounds on the QA coordinator’s My work, passing axe at 1280 px and 375 px', async () => {
+    const page = await t.newPage();
+    await signIn(page, t.seeded.users.qa_lead.email, PASSWORD);
+    await page.goto('/reports?period=q:2026-1');
+    await verifyOnPage(page, 'Reports');
+    const tina = page.getByRole('table', { name: 'Compliance by auditor' }).getByRole('row', { name: /Tina Manager/ });
+    expect(await tina.innerText()).toMatch(/Red: Behind[\s\S]*1 overdue/);
+    await expectFitsAndPassesAxe(page);
+    await page.context().close();
+
+    const coordinator = await t.newPage();
+    await signIn(coordinator, t.seeded.users.qa_coordinator.email, PASSWORD);
+    await coordinator.goto('/');
+    await coordinator.getByRole('heading', { name: 'Sampling rounds' }).waitFor();
+    await expectFitsAndPassesAxe(coordinator);
+    await clickAndLoad(coordinator.getByRole('link', { name: /Sampling rounds: start a round/ }));
+    await verifyOnPage(coordinator, 'Sampling rounds');
+    await coordinator.context().close();
+  }, 120_000);
 });

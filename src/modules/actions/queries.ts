@@ -1,7 +1,7 @@
 import { sql, type Expression, type SqlBool } from 'kysely';
 import type { Db } from '../../db/index.ts';
 import { onUkDays } from '../../db/values.ts';
-import type { DataScope } from '../../platform/access.ts';
+import { unitsAlone, type DataScope } from '../../platform/access.ts';
 import { auditInScope } from '../audits/queries.ts';
 import { DEFAULT_TIMESCALES } from '../audits/lifecycle.ts';
 
@@ -45,6 +45,8 @@ export type ActionCriteria = {
   verifiedTo?: string | undefined;
   /** Done (or verified) on or before its due date: yes, or no (not done, or done late). */
   doneOnTime?: 'yes' | 'no' | undefined;
+  /** From a report's figure: only the actions of the person's own teams' and services' audits (access.ts `unitsAlone`). */
+  ownUnits?: 'yes' | undefined;
 };
 
 /** Done on or before the due date, by the UK day it was marked done. */
@@ -141,6 +143,7 @@ function filtered(db: Db, scope: DataScope, criteria: ActionCriteria, today: str
     query = query.where(condition);
   }
   if (criteria.doneOnTime) query = query.where(criteria.doneOnTime === 'yes' ? DONE_ON_TIME : sql<SqlBool>`not ${DONE_ON_TIME}`);
+  if (criteria.ownUnits) query = query.where(auditInScope(unitsAlone(scope)));
   return query;
 }
 

@@ -85,7 +85,7 @@ export async function actionRoutes(app: FastifyInstance, deps: AppDependencies) 
       statusTagClasses: ACTION_STATUS_TAG_CLASSES,
       exportQuery: queryString(actionSearchParams(filters)),
       clearHref: hasFilters(filters) ? '/actions' : undefined,
-      reportFilterInputs: REPORT_ACTION_FILTER_KEYS.filter((key) => filters[key]).map((key) => ({ name: key, value: filters[key], label: key === 'service' || key === 'tool' ? REPORT_ACTION_FILTER_LABELS[key] : `${REPORT_ACTION_FILTER_LABELS[key]} ${filters[key]}` })),
+      reportFilterInputs: REPORT_ACTION_FILTER_KEYS.filter((key) => filters[key]).map((key) => ({ name: key, value: filters[key], label: key === 'service' || key === 'tool' || key === 'ownUnits' ? REPORT_ACTION_FILTER_LABELS[key] : `${REPORT_ACTION_FILTER_LABELS[key]} ${filters[key]}` })),
       pagination: paginationLinks('/actions', actionSearchParams(filters), page, pages),
     });
   });
@@ -170,6 +170,7 @@ const REPORT_ACTION_FILTER_LABELS: Record<(typeof REPORT_ACTION_FILTER_KEYS)[num
   verifiedFrom: 'verified from',
   verifiedTo: 'verified to',
   doneOnTime: 'done by its due date:',
+  ownUnits: 'the audits of your services and teams',
 };
 
 /** The version field is hidden: its problem is told as a general one. */

@@ -253,6 +253,7 @@ export const actionFilterSchema = z
     verifiedFrom: optionalDateField('Verified from'),
     verifiedTo: optionalDateField('Verified to'),
     doneOnTime: z.preprocess(blankToUndefined, z.enum(['yes', 'no'], { error: 'Done on time must be yes or no' }).optional()),
+    ownUnits: z.preprocess(blankToUndefined, z.enum(['yes'], { error: 'Your services and teams only must be yes' }).optional()),
   })
   .superRefine((filters, context) => {
     if (filters.dueFrom && filters.dueTo && filters.dueTo < filters.dueFrom) {
@@ -278,10 +279,10 @@ export function parseActionFilters(query: Record<string, unknown>): { filters: A
 }
 
 /** Every filter of the list of actions, in the order a link carries them. */
-export const ACTION_FILTER_KEYS = ['status', 'team', 'owner', 'dueFrom', 'dueTo', 'service', 'tool', 'createdFrom', 'createdTo', 'doneFrom', 'doneTo', 'verifiedFrom', 'verifiedTo', 'doneOnTime'] as const;
+export const ACTION_FILTER_KEYS = ['status', 'team', 'owner', 'dueFrom', 'dueTo', 'service', 'tool', 'createdFrom', 'createdTo', 'doneFrom', 'doneTo', 'verifiedFrom', 'verifiedTo', 'doneOnTime', 'ownUnits'] as const;
 
 /** Filters the list's own form does not offer: they arrive from a report's figure. */
-export const REPORT_ACTION_FILTER_KEYS = ['service', 'tool', 'createdFrom', 'createdTo', 'doneFrom', 'doneTo', 'verifiedFrom', 'verifiedTo', 'doneOnTime'] as const;
+export const REPORT_ACTION_FILTER_KEYS = ['service', 'tool', 'createdFrom', 'createdTo', 'doneFrom', 'doneTo', 'verifiedFrom', 'verifiedTo', 'doneOnTime', 'ownUnits'] as const;
 
 export function actionSearchParams(filters: ActionFilters): URLSearchParams {
   const params = new URLSearchParams();

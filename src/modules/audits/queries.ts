@@ -3,7 +3,7 @@ import { sql, type Expression, type RawBuilder, type SqlBool } from 'kysely';
 import type { Db } from '../../db/index.ts';
 import { onUkDays } from '../../db/values.ts';
 import type { AuditStatus, Grade, LegalStatus } from '../../db/types.ts';
-import type { DataScope } from '../../platform/access.ts';
+import { unitsAlone, type DataScope } from '../../platform/access.ts';
 import { type IsoDate } from '../../platform/working-days.ts';
 import type { AppliesTo } from '../tools/schema.ts';
 import type { FeedbackFact } from './feedback-answers.ts';
@@ -126,6 +126,8 @@ export type TrackerCriteria = {
   feedback?: string | undefined;
   feedbackFact?: FeedbackFact | undefined;
   feedbackPlaces?: { editionId: string; sectionKey: string; respondentKey: string; scalingKeys: string[] }[] | undefined;
+  /** Only the audits of the person's own teams and services, not those they reach elsewhere (a report's scope: access.ts `unitsAlone`). */
+  ownUnits?: 'yes' | undefined;
   sort: SortKey;
   order: 'asc' | 'desc';
 };
@@ -188,6 +190,7 @@ function filteredAudits(db: Db, scope: DataScope, criteria: TrackerCriteria, tod
   if (criteria.auditorGrade) query = query.where('audits.auditor_grade', '=', criteria.auditorGrade);
   if (criteria.auditor) query = query.where('audits.auditor_id', '=', criteria.auditor);
   if (criteria.moderator) query = query.where('audits.moderator_id', '=', criteria.moderator);
+  if (criteria.ownUnits) query = query.where(auditInScope(unitsAlone(scope)));
   for (const condition of reportConditions(criteria, today)) query = query.where(condition);
   for (const condition of [
     ...onUkDays(sql.ref('audits.submitted_at'), criteria.submittedFrom, criteria.submittedTo),

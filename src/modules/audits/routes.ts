@@ -301,6 +301,7 @@ function selectedFilterCategories(
     const to = filters[`${event}To`];
     if (from || to) add(`${event[0]!.toUpperCase()}${event.slice(1)}`, [{ text: from && to ? `${from} to ${to}` : from ? `from ${from}` : `to ${to}`, href: without({ [`${event}From`]: undefined, [`${event}To`]: undefined }) }]);
   }
+  if (filters.ownUnits) add('Whose audits', [{ text: 'Your services and teams only', href: without({ ownUnits: undefined }) }]);
   if (filters.locality) add('Locality', [{ text: localityNames[filters.locality] ?? 'Unknown locality', href: without({ locality: undefined }) }]);
   if (filters.legalStatus) add('Legal status', [{ text: LEGAL_STATUS_LABELS[filters.legalStatus], href: without({ legalStatus: undefined }) }]);
   if (filters.stage) {

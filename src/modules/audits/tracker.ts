@@ -185,6 +185,7 @@ export const trackerFilterSchema = z
     domain: z.preprocess(blankToUndefined, z.string().trim().refine(isDomain, 'Choose a practice domain from the list').optional()),
     feedback: z.preprocess(blankToUndefined, z.string().trim().max(100).refine((text) => parseFeedbackFact(text) !== null, 'Choose family feedback from the list').optional()),
     domainGrade: z.preprocess(blankToUndefined, z.string().trim().max(100).regex(/^[a-z0-9_-]+(:[\w .-]+)?$/i, 'Choose a grade from the list').optional()),
+    ownUnits: z.preprocess(blankToUndefined, z.enum(['yes'], { error: 'Your services and teams only must be yes' }).optional()),
     sort: z.preprocess(blankToUndefined, z.enum(SORT_KEYS, { error: 'Choose a column to sort by' }).default('allocated')),
     order: z.preprocess(blankToUndefined, z.enum(['asc', 'desc'], { error: 'Sort order must be asc or desc' }).default('desc')),
   })
@@ -234,6 +235,7 @@ export const REPORT_FILTER_KEYS = [
   'domain',
   'domainGrade',
   'feedback',
+  'ownUnits',
 ] as const;
 
 // Compile-time check: what the schema gives is what the queries take.

@@ -4,6 +4,7 @@ import { can, dataScope, roles, type Principal } from '../../platform/access.ts'
 import { logActivity } from '../../platform/activity.ts';
 import { AUDIT_STATUS_LABELS } from '../audits/tracker.ts';
 import { bankHolidayCoverageFor, holidayCalendarFor } from '../org/calendar.ts';
+import { myWorkRounds } from '../programme/calendar.ts';
 import { myWorkCompliance } from '../programme/compliance.ts';
 import { coordinates, DUE_SOON_WORKING_DAYS, groupBySection, selectPipeline, selectWork, workDates, type PipelineRow, type SectionKey, type WorkItem } from './my-work.ts';
 
@@ -42,6 +43,7 @@ export async function homeRoutes(app: FastifyInstance, deps: AppDependencies) {
       links: linksFor(principal),
       bankHolidays: can(principal, 'org.manage') ? await bankHolidayCoverageFor(deps.db, principal.organisationId, request.today) : null,
       programmeCompliance: await myWorkCompliance(deps.db, principal, request.today),
+      programmeRounds: await myWorkRounds(deps.db, principal, request.today),
     });
   });
 }

@@ -4,7 +4,10 @@ import type { CalendarEntryKind } from '../../db/types.ts';
 import { logActivity, type Actor } from '../../platform/activity.ts';
 import type { FieldError } from '../../platform/errors.ts';
 import { fieldErrorsFrom } from '../../platform/views.ts';
-import type { IsoDate } from '../../platform/working-days.ts';
+import { addCalendarMonths, addDays, type IsoDate } from '../../platform/working-days.ts';
+import { can, type Principal } from '../../platform/access.ts';
+import { ukDateAt } from '../../platform/clock.ts';
+import { isoDay } from '../../db/values.ts';
 import { parseDateText } from '../audits/tracker.ts';
 import { financialQuarterOf, financialYear, financialYearLabel, ukDay } from '../reports/period.ts';
 import { selectScheduleVersions } from './compliance-queries.ts';
@@ -184,4 +187,37 @@ export async function roundsForDigest(db: Db, organisationId: string, today: Iso
     .where('role_grants.role', '=', 'qa_coordinator')
     .execute();
   return { staffIds: coordinators.map((row) => row.staff_id!), rounds };
+}
+
+/**
+ * My work's sampling rounds, for those who run them (`audits.allocate`: the QA coordinator and
+ * QA lead): the schedule's rounds due by the end of this month whose period is still running and
+ * that no confirmed round covers, and the rounds proposed and not yet confirmed. Null for anyone else.
+ */
+export async function myWorkRounds(db: Db, principal: Principal, today: IsoDate) {
+  if (!can(principal, 'audits.allocate')) return null;
+  const organisationId = principal.organisationId;
+  // Windows that started up to a year back may still be running (a yearly row), as in the digest.
+  const yearBack = `${Number(today.slice(0, 4)) - 1}${today.slice(4)}` as IsoDate;
+  const endOfMonth = addDays(addCalendarMonths(`${today.slice(0, 7)}-01` as IsoDate, 1), -1);
+  const due = (await roundsDue(db, organisationId, yearBack, endOfMonth))
+    .filter((round) => !round.done && round.window.to >= today)
+    .map((round) => ({ ...round, overdue: round.dueOn < today, windowLabel: `${ukDay(round.window.from)} to ${ukDay(round.window.to)}` }));
+  const proposed = await db
+    .selectFrom('programme_rounds')
+    .leftJoin('users as proposer', 'proposer.id', 'programme_rounds.proposed_by')
+    .select(['programme_rounds.id', 'programme_rounds.period_from', 'programme_rounds.period_to', 'programme_rounds.proposed_at', 'proposer.display_name as proposed_by_name'])
+    .where('programme_rounds.organisation_id', '=', organisationId)
+    .where('programme_rounds.status', '=', 'proposed')
+    .orderBy('programme_rounds.proposed_at', 'desc')
+    .execute();
+  return {
+    due,
+    proposed: proposed.map((round) => ({
+      id: round.id,
+      periodLabel: `${ukDay(isoDay(round.period_from) as IsoDate)} to ${ukDay(isoDay(round.period_to) as IsoDate)}`,
+      proposedOn: ukDay(ukDateAt(new Date(round.proposed_at))),
+      proposedByName: round.proposed_by_name,
+    })),
+  };
 }

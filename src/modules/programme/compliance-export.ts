@@ -1,6 +1,6 @@
 import ExcelJS from 'exceljs';
 import { csvDocument, neutralise, type CsvValue } from '../audits/export.ts';
-import { allLines, RAG_LABELS, type Compliance, type ComplianceRow } from './compliance.ts';
+import { allLines, ragText, type Compliance, type ComplianceRow } from './compliance.ts';
 
 /** Compliance as a spreadsheet: one line per service, team and auditor, with the tracker's CSV safety. */
 
@@ -19,7 +19,7 @@ const COLUMNS: { header: string; width: number; value: (row: ComplianceRow) => C
   { header: 'Completed late', width: 12, value: (row) => row.counts.completedLate },
   { header: 'Overdue', width: 10, value: (row) => row.counts.overdue },
   { header: 'Not yet allocated', width: 12, value: (row) => row.counts.notYetAllocated },
-  { header: 'Status', width: 16, value: (row) => `${row.rag === 'none' ? '' : `${row.rag[0]!.toUpperCase()}${row.rag.slice(1)}: `}${RAG_LABELS[row.rag].word}` },
+  { header: 'Status', width: 16, value: (row) => ragText(row.rag) },
   { header: 'Why', width: 60, value: (row) => row.reason },
 ];
 

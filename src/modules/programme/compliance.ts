@@ -6,7 +6,6 @@ import { DEFAULT_FILTERS, type TrackerFilters } from '../audits/tracker.ts';
 import { trackerHref } from '../reports/measures.ts';
 import { parseReportPeriod, type ReportPeriod } from '../reports/period.ts';
 import { selectAuditorsWithRoles, selectCountedAudits, selectOpenCasesByService, selectScheduleVersions, selectServicesAndTeams } from './compliance-queries.ts';
-import { roundsDue } from './calendar.ts';
 import { complianceLines, windowsOverlapping, type ComplianceLine, type LineKind, type Rag } from './compliance-rules.ts';
 
 /**
@@ -21,6 +20,11 @@ export const RAG_LABELS: Record<Rag, { word: string; tag: string; meaning: strin
   green: { word: 'On track', tag: 'govuk-tag--green', meaning: 'every audit the schedule expects so far was completed on time' },
   none: { word: 'Nothing expected', tag: 'govuk-tag--grey', meaning: 'the schedule expects no case audits here in the period' },
 };
+
+/** "Red: Behind", "Nothing expected": the status in words, as the page's tag, the downloads and the reports write it. */
+export function ragText(rag: Rag): string {
+  return `${rag === 'none' ? '' : `${rag[0]!.toUpperCase()}${rag.slice(1)}: `}${RAG_LABELS[rag].word}`;
+}
 
 /** A number and the tracker filtered to the audits behind it; no link where the tracker cannot filter to them. */
 export type Figure = { n: number; href: string | null };
@@ -126,8 +130,8 @@ export function allLines(compliance: Compliance): ComplianceRow[] {
 
 /**
  * My work's compliance block: the quarter so far, per service the reader answers for — the QA
- * coordinator and QA lead every service, a service manager (moderator) their own — with the
- * sampling rounds due this month. Null for anyone else.
+ * coordinator and QA lead every service, a service manager (moderator) their own. Null for
+ * anyone else. (The sampling rounds due are My work's own block: calendar.ts `myWorkRounds`.)
  */
 export async function myWorkCompliance(db: Db, principal: Principal, today: IsoDate) {
   const holds = principal.grants.some((grant) => grant.role === 'qa_coordinator' || grant.role === 'qa_lead' || (grant.role === 'moderator' && grant.scope === 'service'));
@@ -135,10 +139,6 @@ export async function myWorkCompliance(db: Db, principal: Principal, today: IsoD
   const { period } = parseReportPeriod({}, today);
   const compliance = await complianceFor(db, principal, period, today);
   if (!compliance.hasSchedule) return null;
-  const month = today.slice(0, 7);
-  const roundsThisMonth = principal.grants.some((grant) => grant.role === 'qa_coordinator' || grant.role === 'qa_lead')
-    ? (await roundsDue(db, principal.organisationId, `${month}-01` as IsoDate, today)).filter((round) => !round.done)
-    : [];
   return {
     period,
     rag: RAG_LABELS,
@@ -146,6 +146,60 @@ export async function myWorkCompliance(db: Db, principal: Principal, today: IsoD
       ...line,
       behind: compliance.auditors.filter((auditor) => auditor.serviceId === line.id && auditor.rag === 'red').length,
     })),
-    roundsDue: roundsThisMonth,
+  };
+}
+
+/** How many lines are red, amber, green or expect nothing. */
+export type RagCounts = Record<Rag, number>;
+
+export type ComplianceSection = {
+  hasSchedule: boolean;
+  services: ComplianceRow[];
+  teams: ComplianceRow[];
+  auditors: ComplianceRow[];
+  /** Red, amber and green lines at each level. */
+  rags: { services: RagCounts; teams: RagCounts; auditors: RagCounts };
+  /** The headline: the service lines added up, or the team lines when the report is for a team. */
+  totals: ComplianceRow['counts'] & { level: 'services' | 'teams'; lines: number };
+  rag: typeof RAG_LABELS;
+};
+
+const ragCounts = (rows: readonly ComplianceRow[]): RagCounts => ({
+  red: rows.filter((row) => row.rag === 'red').length,
+  amber: rows.filter((row) => row.rag === 'amber').length,
+  green: rows.filter((row) => row.rag === 'green').length,
+  none: rows.filter((row) => row.rag === 'none').length,
+});
+
+/**
+ * Compliance as a section of the reports: the compliance page's own lines for the period and the
+ * reader (`complianceFor`, so the figures are the page's), narrowed to the report's service or
+ * team — a service keeps its line, its teams' and its auditors'; a team its line and its auditors'.
+ */
+export async function complianceSection(db: Db, principal: Principal, period: ReportPeriod, filters: { service?: string | undefined; team?: string | undefined }, today: IsoDate): Promise<ComplianceSection> {
+  const found = await complianceFor(db, principal, period, today);
+  const inService = (row: ComplianceRow) => !filters.service || row.serviceId === filters.service;
+  const services = filters.team ? [] : found.services.filter((row) => !filters.service || row.id === filters.service);
+  const teams = found.teams.filter((row) => inService(row) && (!filters.team || row.id === filters.team));
+  const auditors = found.auditors.filter((row) => inService(row) && (!filters.team || row.teamId === filters.team));
+  const headline = filters.team ? teams : services;
+  const sum = (key: keyof ComplianceRow['counts']) => headline.reduce((total, row) => total + row.counts[key], 0);
+  return {
+    hasSchedule: found.hasSchedule,
+    services,
+    teams,
+    auditors,
+    rags: { services: ragCounts(services), teams: ragCounts(teams), auditors: ragCounts(auditors) },
+    totals: {
+      level: filters.team ? 'teams' : 'services',
+      lines: headline.length,
+      expected: sum('expected'),
+      allocated: sum('allocated'),
+      completedOnTime: sum('completedOnTime'),
+      completedLate: sum('completedLate'),
+      overdue: sum('overdue'),
+      notYetAllocated: sum('notYetAllocated'),
+    },
+    rag: RAG_LABELS,
   };
 }

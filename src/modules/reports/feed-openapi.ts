@@ -16,8 +16,8 @@ export const FEED_PATHS = {
       operationId: 'readDataFeed',
       summary: 'A table of the data feed for BI tools, as CSV',
       description: [
-        'Flat tables for Power BI, Qlik or a spreadsheet: the audits allocated in the period that the token owner may see (the tracker\'s scope), and the judgements, practitioner feedback and actions of those audits. The answer is CSV (UTF-8 with a byte-order mark, CRLF line ends; text that starts like a formula is prefixed with an apostrophe), streamed as it is read. Every download is recorded in the activity log.',
-        ...FEED_DATASETS.map((dataset) => `\n\n**${dataset}** — ${FEED_COLUMNS[dataset].description}. Columns:\n\n${dictionary(dataset)}`),
+        'Flat tables for Power BI, Qlik or a spreadsheet: the audits allocated in the period that the token owner\'s reports count (the whole organisation, or their services and teams alone: the service and team an audit was allocated to), and the judgements, practitioner feedback, family feedback and actions of those audits. The answer is CSV (UTF-8 with a byte-order mark, CRLF line ends; text that starts like a formula is prefixed with an apostrophe), streamed as it is read. Every download is recorded in the activity log.',
+        ...FEED_DATASETS.map((dataset) => `\n\n**${dataset}** (${FEED_COLUMNS[dataset].title.toLowerCase()}) — ${FEED_COLUMNS[dataset].description}. Columns:\n\n${dictionary(dataset)}`),
       ].join(''),
       parameters: [
         { name: 'dataset', in: 'path', required: true, schema: { type: 'string', enum: [...FEED_DATASETS] } },

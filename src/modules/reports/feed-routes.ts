@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Db } from '../../db/index.ts';
 import type { AppDependencies } from '../../platform/http/types.ts';
-import { dataScope } from '../../platform/access.ts';
+import { reportScope } from '../../platform/access.ts';
 import { logActivity } from '../../platform/activity.ts';
 import { AppError, notFound } from '../../platform/errors.ts';
 import { FEED_COLUMNS, FEED_DATASETS, feedCsv, type FeedDataset } from './feed.ts';
@@ -10,7 +10,7 @@ import { parseReportPeriod } from './period.ts';
 
 /**
  * The BI data feed as CSV: on the Reports pages (`/reports/feed/audits.csv` …) and on the API
- * with a bearer token (`/api/v1/feed/audits` …). Same scope as the reports, a period filter
+ * with a bearer token (`/api/v1/feed/audits` …). Same scope as the reports (access.ts `reportScope`), a period filter
  * like theirs (`period=q:2026-3`, `fy:2026`, `m:2026-05` or `period=range&from=…&to=…`; the
  * current quarter when none is given), streamed, and every download in the activity log.
  */
@@ -31,7 +31,7 @@ export async function reportFeedRoutes(app: FastifyInstance, { db }: AppDependen
 
 }
 
-/** The feed on the API, registered under /api/v1: `/feed/audits`, `/feed/judgements`, `/feed/feedback`, `/feed/actions`. */
+/** The feed on the API, registered under /api/v1: `/feed/audits`, `/feed/judgements`, `/feed/feedback`, `/feed/family_feedback`, `/feed/actions`. */
 export async function reportFeedApiRoutes(app: FastifyInstance, { db }: AppDependencies) {
   app.get('/feed/:dataset', { config: { access: 'reports.view' } }, async (request, reply) => {
     const name = (request.params as { dataset?: string }).dataset;
@@ -50,6 +50,6 @@ async function sendFeed(db: Db, request: FastifyRequest, reply: FastifyReply, da
     .header('Content-Type', 'text/csv; charset=utf-8')
     .header('Content-Disposition', `attachment; filename="${fileName(dataset, period.label.replace(/ \(.*\)$/, ''))}.csv"`)
     .header('Cache-Control', 'no-store')
-    .send(feedCsv(db, dataScope(principal, 'audits.view'), dataset, period, request.today));
+    .send(feedCsv(db, reportScope(principal), dataset, period, request.today));
 }
 

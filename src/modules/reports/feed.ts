@@ -1,22 +1,25 @@
 import { Readable } from 'node:stream';
+import { sql } from 'kysely';
 import type { Db } from '../../db/index.ts';
 import type { DataScope } from '../../platform/access.ts';
 import type { IsoDate } from '../../platform/working-days.ts';
 import { CSV_BOM, csvLine, ukDay, type CsvValue } from '../audits/export.ts';
+import { feedbackRespondents, NO_REASON, OTHER_REASON, partShows, reasonOf, type FeedbackRespondent, type RespondentPart } from '../audits/feedback-answers.ts';
 import { auditInScope, overdueOn } from '../audits/queries.ts';
 import { judgementDomains, NOT_MAPPED } from '../tools/domains.ts';
 import type { AuditTool } from '../tools/schema.ts';
 import type { ReportPeriod } from './period.ts';
 
 /**
- * The data feed for BI tools (Power BI, Qlik): four flat tables — audits, judgements,
- * practitioner feedback and actions — as CSV, each row one thing, each column documented
- * below (the README's column dictionary and the OpenAPI document are written from the same
- * words). A feed holds the audits allocated in the period within the reader's scope (the
- * tracker's), and for the other tables the rows of those audits. It is written in batches of
- * audits as it is read, so a year of a large council is never held in memory.
+ * The data feed for BI tools (Power BI, Qlik): five flat tables — audits, judgements,
+ * practitioner feedback, family feedback and actions — as CSV, each row one thing, each column
+ * documented below (the README's column dictionary and the OpenAPI document are written from the
+ * same words). A feed holds the audits allocated in the period within the reader's report scope
+ * (access.ts `reportScope`: the organisation, or their services and teams alone), and for the
+ * other tables the rows of those audits. It is written in batches of audits as it is read, so a
+ * year of a large council is never held in memory.
  */
-export const FEED_DATASETS = ['audits', 'judgements', 'feedback', 'actions'] as const;
+export const FEED_DATASETS = ['audits', 'judgements', 'feedback', 'family_feedback', 'actions'] as const;
 export type FeedDataset = (typeof FEED_DATASETS)[number];
 
 type Column<Row> = { name: string; description: string; value: (row: Row) => CsvValue };
@@ -111,6 +114,35 @@ export const FEEDBACK_COLUMNS: Column<FeedbackRow>[] = [
   { name: 'answer', description: 'The answer as given (a list is joined with "; ")', value: (f) => f.answer },
 ];
 
+/** A family member asked for feedback on an audit, with one of their 0–10 scaling answers (or none). */
+type FamilyFeedbackRow = { audit: AuditRow; respondent: FeedbackRespondent; part: RespondentPart; scalingKey: string | null; score: number | null };
+
+/** The words of a reason feedback was not obtained: the tool's, or the report's for "other" and "none given". */
+function reasonLabel(respondent: FeedbackRespondent, reason: string): string {
+  if (reason === OTHER_REASON) return 'Another reason (written in)';
+  if (reason === NO_REASON) return 'No reason given';
+  return respondent.reasons.find((option) => option.value === reason)?.label ?? reason;
+}
+
+export const FAMILY_FEEDBACK_COLUMNS: Column<FamilyFeedbackRow>[] = [
+  { name: 'audit_id', description: 'The audit the family member was asked on', value: (f) => f.audit.id },
+  { name: 'audit_reference', description: 'The audit number people use', value: (f) => f.audit.reference },
+  { name: 'submitted_on', description: 'Day the audit was submitted for moderation (UK day): the report counts family feedback in the period the audit was submitted', value: (f) => day(f.audit.submitted_at) },
+  { name: 'tool_key', description: 'The audit tool, by its key', value: (f) => f.audit.tool_key },
+  { name: 'section_key', description: "The tool's family (service user) feedback section, by its key", value: (f) => f.respondent.sectionKey },
+  { name: 'respondent_key', description: "The respondent, by their key in the tool's file (for example parent_carer_1, young_person); with audit_id and section_key it names one respondent", value: (f) => f.respondent.respondentKey },
+  { name: 'respondent_type', description: 'parent_carer, child, foster_carer or other', value: (f) => f.respondent.type },
+  { name: 'feedback_obtained', description: 'yes when the family member gave feedback, no when they were asked and did not', value: (f) => (f.part.obtained === 'yes' ? 'yes' : 'no') },
+  {
+    name: 'not_obtained_reason',
+    description: `When not obtained, why: the tool's reason by its value, ${OTHER_REASON} when only a reason of the auditor's own was written (its words are not in the feed), ${NO_REASON} when none was given`,
+    value: (f) => (f.part.obtained === 'no' ? reasonOf(f.part) : null),
+  },
+  { name: 'not_obtained_reason_label', description: 'That reason in words', value: (f) => (f.part.obtained === 'no' ? reasonLabel(f.respondent, reasonOf(f.part)) : null) },
+  { name: 'scaling_question_key', description: 'The 0–10 scaling question answered, by its key; empty when feedback was not obtained or the question not answered', value: (f) => f.scalingKey },
+  { name: 'scaling_score', description: 'The answer, 0 to 10. A respondent whose tool asks more than one scaling question has one row per answer, so count respondents by audit_id, section_key and respondent_key', value: (f) => f.score },
+];
+
 type ActionRow = { audit: AuditRow; id: string; source: string; status: string; created_at: Date | string; due_on: string | null; done_at: Date | string | null; verified_at: Date | string | null; overdue: boolean };
 
 export const ACTION_COLUMNS: Column<ActionRow>[] = [
@@ -137,11 +169,17 @@ export const ACTION_COLUMNS: Column<ActionRow>[] = [
   },
 ];
 
-export const FEED_COLUMNS: Record<FeedDataset, { description: string; columns: { name: string; description: string }[] }> = {
-  audits: { description: 'One row per audit allocated in the period', columns: AUDIT_COLUMNS },
-  judgements: { description: 'One row per judgement of those audits, with its tool, domain, and auditor’s and final grade', columns: JUDGEMENT_COLUMNS },
-  feedback: { description: "One row per answer of the case holder's practitioner feedback on those audits", columns: FEEDBACK_COLUMNS },
-  actions: { description: "One row per action agreed on those audits' plans and case directions", columns: ACTION_COLUMNS },
+export const FEED_COLUMNS: Record<FeedDataset, { title: string; description: string; columns: { name: string; description: string }[] }> = {
+  audits: { title: 'Audits', description: 'One row per audit allocated in the period', columns: AUDIT_COLUMNS },
+  judgements: { title: 'Judgements', description: 'One row per judgement of those audits, with its tool, domain, and auditor’s and final grade', columns: JUDGEMENT_COLUMNS },
+  feedback: { title: 'Practitioner feedback', description: "One row per answer of the case holder's practitioner feedback on those audits", columns: FEEDBACK_COLUMNS },
+  family_feedback: {
+    title: 'Family feedback',
+    description:
+      "One row per family member asked for feedback (obtained or not) in the family feedback sections of those audits once submitted for moderation (the auditor gathers it before submitting; a draft is not counted), with why it was not obtained and the 0–10 scaling answer. The family's own words are not in the feed",
+    columns: FAMILY_FEEDBACK_COLUMNS,
+  },
+  actions: { title: 'Actions', description: "One row per action agreed on those audits' plans and case directions", columns: ACTION_COLUMNS },
 };
 
 /** The audits of the feed, a batch at a time, in a stable order (by id) so no batch repeats or skips one. */
@@ -239,6 +277,62 @@ function* feedbackRows(audits: AuditRow[]): Generator<FeedbackRow> {
   }
 }
 
+/**
+ * The family members asked on a batch's submitted audits, as the report's Family feedback section
+ * reads them (audits/feedback-answers.ts): each respondent part of each feedback section of the
+ * audit's tool edition with feedback obtained or not, and each of its 0–10 scaling answers.
+ */
+async function* familyFeedbackRows(db: Db, audits: AuditRow[], respondentsOf: (editionId: string) => Promise<FeedbackRespondent[]>): AsyncGenerator<FamilyFeedbackRow> {
+  const byEdition = new Map<string, FeedbackRespondent[]>();
+  const submitted: AuditRow[] = [];
+  for (const audit of audits) {
+    if (audit.submitted_at === null) continue;
+    if (!byEdition.has(audit.tool_edition_id)) byEdition.set(audit.tool_edition_id, await respondentsOf(audit.tool_edition_id));
+    if (byEdition.get(audit.tool_edition_id)!.length) submitted.push(audit);
+  }
+  if (!submitted.length) return;
+  const sectionKeys = [...new Set([...byEdition.values()].flat().map((respondent) => respondent.sectionKey))];
+  // Only the feedback sections of each audit's answers: the rest of the form stays in the database.
+  const rows = await db
+    .selectFrom('audits')
+    .select(['audits.id', sql<unknown>`(select jsonb_object_agg(e.key, e.value) from jsonb_each(audits.answers) as e(key, value) where e.key in (${sql.join(sectionKeys)}))`.as('sections')])
+    .where('audits.id', 'in', submitted.map((audit) => audit.id))
+    .execute();
+  const sectionsOf = new Map(rows.map((row) => [row.id, (typeof row.sections === 'string' ? JSON.parse(row.sections) : row.sections) as Record<string, { respondents?: Record<string, RespondentPart> }> | null]));
+  for (const audit of submitted) {
+    const sections = sectionsOf.get(audit.id);
+    if (!sections) continue;
+    for (const respondent of byEdition.get(audit.tool_edition_id)!) {
+      const part = sections[respondent.sectionKey]?.respondents?.[respondent.respondentKey];
+      if (!part || !partShows(part, { type: 'any', what: 'asked' }, respondent.scalingKeys)) continue;
+      const scores = part.obtained === 'yes' ? respondent.scalingKeys.map((key) => ({ key, score: scoreOf(part.answers?.[key]) })).filter((answer) => answer.score !== null) : [];
+      if (!scores.length) yield { audit, respondent, part, scalingKey: null, score: null };
+      for (const answer of scores) yield { audit, respondent, part, scalingKey: answer.key, score: answer.score };
+    }
+  }
+}
+
+/** A 0–10 scaling answer as stored (a number; a digit string from an older form), else null. */
+function scoreOf(value: unknown): number | null {
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 10) return value;
+  if (typeof value === 'string' && /^(10|\d)$/.test(value)) return Number(value);
+  return null;
+}
+
+/** The family respondents of an edition's feedback sections, read once per edition for the whole feed. */
+function editionRespondents(db: Db) {
+  const cache = new Map<string, FeedbackRespondent[]>();
+  return async (editionId: string) => {
+    const known = cache.get(editionId);
+    if (known) return known;
+    const row = await db.selectFrom('audit_tool_editions').select('definition').where('id', '=', editionId).executeTakeFirst();
+    const definition = typeof row?.definition === 'string' ? (JSON.parse(row.definition) as unknown) : row?.definition;
+    const respondents = feedbackRespondents(editionId, definition);
+    cache.set(editionId, respondents);
+    return respondents;
+  };
+}
+
 async function actionRows(db: Db, audits: AuditRow[], today: IsoDate): Promise<ActionRow[]> {
   const byAudit = new Map(audits.map((audit) => [audit.id, audit]));
   const rows = await db
@@ -274,11 +368,13 @@ async function* lines(db: Db, scope: DataScope, dataset: FeedDataset, period: Re
   const row = <Row>(columns: Column<Row>[], value: Row) => csvLine(columns.map((column) => column.value(value)));
   yield CSV_BOM + csvLine(FEED_COLUMNS[dataset].columns.map((column) => column.name));
   const domainsOf = editionDomains(db);
+  const respondentsOf = editionRespondents(db);
   for await (const audits of auditBatches(db, scope, period, today)) {
     let chunk = '';
     if (dataset === 'audits') for (const audit of audits) chunk += row(AUDIT_COLUMNS, audit);
     if (dataset === 'judgements') for await (const judgement of judgementRows(db, audits, domainsOf)) chunk += row(JUDGEMENT_COLUMNS, judgement);
     if (dataset === 'feedback') for (const feedback of feedbackRows(audits)) chunk += row(FEEDBACK_COLUMNS, feedback);
+    if (dataset === 'family_feedback') for await (const family of familyFeedbackRows(db, audits, respondentsOf)) chunk += row(FAMILY_FEEDBACK_COLUMNS, family);
     if (dataset === 'actions') for (const action of await actionRows(db, audits, today)) chunk += row(ACTION_COLUMNS, action);
     if (chunk) yield chunk;
   }

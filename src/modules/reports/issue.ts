@@ -4,10 +4,9 @@ import { dataScope, type Principal } from '../../platform/access.ts';
 import { logActivity } from '../../platform/activity.ts';
 import type { IsoDate } from '../../platform/working-days.ts';
 import { councilName } from '../audits/document/load.ts';
-import { stageClockFor } from '../audits/tracker.ts';
 import { ACTIVITY_EVENTS, actionsMeasure, activityMeasure, calibrationMeasure, type MeasureContext } from './measures.ts';
 import { describeReportFilters, outputCharts, outputSections, outputTables, reportQuery, type ReportChart } from './outputs.ts';
-import type { Report } from './report.ts';
+import { measureContextFor, type Report } from './report.ts';
 import type { ReportTable } from './tables.ts';
 
 /**
@@ -142,7 +141,7 @@ const frozen = (table: ReportTable): ReportTable => ({ ...table, rows: table.row
 /** The report's content as it will be issued: each section's charts, comparison, tables and commentary. */
 export async function issuedContent(db: Db, principal: Principal, report: Report, commentary: Record<string, string>, today: IsoDate): Promise<IssuedContent> {
   // The comparisons are counted in the same scope and with the same filters as the report itself.
-  const context: MeasureContext = { db, scope: dataScope(principal, 'audits.view'), filters: report.filters, today, stageClock: await stageClockFor(db, principal.organisationId) };
+  const context = await measureContextFor(db, principal, report.filters, today);
   const thisPeriod: PeriodFigures = { period: report.period, activity: report.activity, calibration: report.calibration.overall, actions: report.actions };
   const compared = comparisons([
     { label: 'This period', figures: thisPeriod },

@@ -32,6 +32,8 @@ export type ReportFilters = {
   locality?: string | undefined;
   legalStatus?: LegalStatus | undefined;
   auditor?: string | undefined;
+  /** Set by the report for a service or team reader: its links open the tracker on their services and teams alone, as counted. */
+  ownUnits?: 'yes' | undefined;
 };
 
 /**
@@ -411,7 +413,7 @@ function actionHref(criteria: ActionFilters): string {
  * date; and the oldest overdue. Each figure links to the list of actions filtered to it.
  */
 export async function actionsMeasure(context: MeasureContext, period: ReportPeriod) {
-  const base: ActionFilters = { ...DEFAULT_ACTION_FILTERS, service: context.filters.service, team: context.filters.team, tool: context.filters.tool };
+  const base: ActionFilters = { ...DEFAULT_ACTION_FILTERS, service: context.filters.service, team: context.filters.team, tool: context.filters.tool, ownUnits: context.filters.ownUnits };
   const count = async (criteria: Partial<ActionCriteria>): Promise<Figure> => {
     const full = { ...base, ...criteria } as ActionFilters;
     return { n: await countActions(context.db, context.scope, full, context.today), href: actionHref(full) };

@@ -1,5 +1,6 @@
 import ExcelJS from 'exceljs';
 import { csvDocument, neutralise } from '../audits/export.ts';
+import { COMPLIANCE_SECTION, complianceTables } from './compliance-tables.ts';
 import { periodValue } from './period.ts';
 import type { Report } from './report.ts';
 import { sectionTables } from './section-tables.ts';
@@ -12,7 +13,7 @@ import { themeTables } from './themes.ts';
  * section that adds a table here appears in every output with no other change.
  */
 export function outputTables(report: Report): ReportTable[] {
-  const tables = [...reportTables(report), ...sectionTables(report), ...themeTables(report)];
+  const tables = [...reportTables(report), ...sectionTables(report), ...complianceTables(report), ...themeTables(report)];
   // In the report's own order of sections (the sort is stable: a section's tables keep theirs).
   const rank = (table: ReportTable) => {
     const at = SECTION_ORDER.indexOf(table.section);
@@ -22,7 +23,7 @@ export function outputTables(report: Report): ReportTable[] {
 }
 
 /** The sections of the report, in the order the page and the documents give them. */
-const SECTION_ORDER = ['Activity', 'Grades', 'Moderation and calibration', 'Inadequate audits and re-audits', 'Family feedback', 'Actions', 'Themes'];
+const SECTION_ORDER = ['Activity', COMPLIANCE_SECTION, 'Grades', 'Moderation and calibration', 'Inadequate audits and re-audits', 'Family feedback', 'Actions', 'Themes'];
 
 /** A chart as an issued report keeps it: the SVG itself, its title and its text description. */
 export type ReportChart = { id: string; section: string; title: string; description: string; svg: string; width: number; height: number };

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Db } from '../../db/index.ts';
-import { can, dataScope, type DataScope, type Principal } from '../../platform/access.ts';
+import { can, reportScope, type DataScope, type Principal } from '../../platform/access.ts';
 import type { FieldError } from '../../platform/errors.ts';
 import type { IsoDate } from '../../platform/working-days.ts';
 import type { LegalStatus } from '../../db/types.ts';
@@ -23,13 +23,15 @@ import {
   type MeasureContext,
   type ReportFilters,
 } from './measures.ts';
+import { complianceSection } from '../programme/compliance.ts';
 import { themesMeasure } from './themes.ts';
 import { parseReportPeriod, previousPeriod, quartersEnding, samePeriodLastYear, type ReportPeriod } from './period.ts';
 
 /**
  * A report as a reader sees it: the period, its comparisons and each section's figures,
- * charts and names. Scope is the tracker's (`audits.view`), so every figure's link opens the
- * tracker on exactly the audits counted.
+ * charts and names. Its scope is `reportScope` (access.ts): the organisation, or the reader's
+ * services and teams alone; for the latter every figure's link carries the tracker's "your
+ * services and teams only" filter, so it opens the tracker on exactly the audits counted.
  */
 
 const filterSchema = z.object({
@@ -75,12 +77,18 @@ export async function reportOptions(db: Db, scope: DataScope): Promise<Options> 
   };
 }
 
+/** What the measures read for this reader: the report's scope, the filters (with "own units" for a limited scope) and the clock. */
+export async function measureContextFor(db: Db, principal: Principal, filters: ReportFilters, today: IsoDate): Promise<MeasureContext> {
+  const scope = reportScope(principal);
+  return { db, scope, filters: scope.kind === 'limited' ? { ...filters, ownUnits: 'yes' } : filters, today, stageClock: await stageClockFor(db, principal.organisationId) };
+}
+
 export async function buildReport(db: Db, principal: Principal, query: Record<string, unknown>, today: IsoDate) {
-  const scope = dataScope(principal, 'audits.view');
+  const scope = reportScope(principal);
   const options = await reportOptions(db, scope);
   const { period, errors: periodErrors } = parseReportPeriod(query, today);
   const { filters, errors: filterErrors } = parseReportFilters(query, options);
-  const context: MeasureContext = { db, scope, filters, today, stageClock: await stageClockFor(db, principal.organisationId) };
+  const context = await measureContextFor(db, principal, filters, today);
   const previous = previousPeriod(period);
   const lastYear = samePeriodLastYear(period);
 
@@ -96,11 +104,15 @@ export async function buildReport(db: Db, principal: Principal, query: Record<st
   const feedback = await feedbackMeasure(context, period, await feedbackRespondentsFor(db, principal.organisationId));
   const actions = await actionsMeasure(context, period);
   const names = await namesOf(db, principal.organisationId);
+  // Compliance with the schedule, for those who may read it (programme.view), as the compliance page counts it.
+  const compliance = can(principal, 'programme.view') ? await complianceSection(db, principal, period, filters, today) : null;
 
   return {
     period,
     previous,
     lastYear,
+    /** The services and teams a limited report counts, by name; null for the organisation. */
+    reach: scope.kind === 'limited' ? [...scope.serviceIds.map((id) => names.services[id]), ...scope.teamIds.map((id) => names.teams[id])].filter((name): name is string => Boolean(name)) : null,
     filters,
     options,
     errors: [...periodErrors, ...filterErrors],
@@ -121,6 +133,9 @@ export async function buildReport(db: Db, principal: Principal, query: Record<st
     /** Actions are narrowed by service, team and tool only: the actions list has no locality, legal status or auditor filter. */
     actionsNotNarrowedBy: [filters.locality && 'locality', filters.legalStatus && 'legal status', filters.auditor && 'auditor'].filter(Boolean) as string[],
     actions: { ...actions, doneOnTimePercent: percent(actions.doneOnTimeShare) },
+    compliance,
+    /** Compliance is narrowed by service and team only: its lines are services, teams and auditors. */
+    complianceNotNarrowedBy: [filters.tool && 'audit tool', filters.locality && 'locality', filters.legalStatus && 'legal status', filters.auditor && 'auditor'].filter(Boolean) as string[],
     themes: await themesMeasure(context, period, previous, can(principal, 'themes.manage')),
     charts: { ...charts(grades.overall, previousGrades!, lastYearGrades!, trend, period), timeliness: timelinessChart(timeliness), domains: domainChart(domains.ofsted) },
     smallNumbers: SMALL_NUMBERS,

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { dataScope } from '../../platform/access.ts';
+import { reportScope } from '../../platform/access.ts';
 import { logActivities, type Actor } from '../../platform/activity.ts';
 import { notFound } from '../../platform/errors.ts';
 import type { AppDependencies } from '../../platform/http/types.ts';
@@ -86,7 +86,7 @@ export async function themeRoutes(app: FastifyInstance, deps: AppDependencies) {
     const theme = await findTheme(db, principal.organisationId, idParam(request));
     if (!theme) throw notFound('Theme');
     const query = request.query as Record<string, unknown>;
-    const scope = dataScope(principal, 'audits.view');
+    const scope = reportScope(principal);
     const { period, errors: periodErrors } = parseReportPeriod(query, request.today);
     const { filters, errors: filterErrors } = parseReportFilters(query, await reportOptions(db, scope));
     const fieldParsed = z.enum(THEME_FIELDS).safeParse(query.field);
