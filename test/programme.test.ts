@@ -357,5 +357,7 @@ describe.each(testDrivers())('the schedule of expectations and compliance on %s'
     expect(sent[0]!.subject).toContain('1 sampling round due');
     expect(sent[0]!.text_body).toContain('Area Social Work: Case file, 2 per auditor every 2 months, for 1 August 2026 to 30 September 2026');
     expect(sent[0]!.text_body).toContain('Due 1 August 2026');
+    // The link opens the rounds page, where the round is started.
+    expect(sent[0]!.text_body).toMatch(/Due 1 August 2026\s+\S+\/programme\/rounds\n/);
   });
 });

@@ -173,7 +173,8 @@ export async function roundsForDigest(db: Db, organisationId: string, today: Iso
       title: `${round.serviceName}: ${round.rowLabel}, ${round.frequency}, for ${ukDay(round.window.from)} to ${ukDay(round.window.to)}`,
       dueOn: round.dueOn,
       overdue: round.dueOn < today,
-      href: '/programme/calendar',
+      // The rounds page is where the coordinator starts the round (or finishes one started).
+      href: '/programme/rounds',
     }));
   if (!rounds.length) return { staffIds: [], rounds };
   const coordinators = await db
