@@ -13,6 +13,7 @@
  * Measured in the same run, for each size:
  *   report page       GET /reports?period=… through the real app, signed in as the QA coordinator
  *   report (service)  buildReport(): every section's measures, as the page calls it
+ *   first read        the same with nothing kept from the last call (charts drawn, list queries built: memo.ts)
  *   trend             the eight quarters' final-grade distributions (gradesOverPeriods)
  *   calibration       the auditor × final matrices by auditor and moderator (calibrationMeasure)
  *   BI feed           the judgements dataset of the financial year as CSV (feedCsv), read to the end
@@ -32,6 +33,7 @@ import { feedbackRespondentsFor, stageClockFor } from '../src/modules/audits/tra
 import { judgementDomains } from '../src/modules/tools/domains.ts';
 import type { AuditTool } from '../src/modules/tools/schema.ts';
 import { feedCsv } from '../src/modules/reports/feed.ts';
+import { forgetMemoised } from '../src/modules/reports/memo.ts';
 import { buildReport } from '../src/modules/reports/report.ts';
 import { calibrationMeasure, gradesOverPeriods, type MeasureContext } from '../src/modules/reports/measures.ts';
 import { addDays } from '../src/platform/working-days.ts';
@@ -57,11 +59,12 @@ export type ReportsSizeResult = {
   feedRows: number;
   page: Summary;
   report: Summary;
+  firstRead: Summary;
   trend: Summary;
   calibration: Summary;
   feed: Summary;
   bare: { report: Summary; trend: Summary; calibration: Summary; feed: Summary };
-  ratios: { pageToBare: number; reportToBare: number; trendToBare: number; calibrationToBare: number; feedToBare: number };
+  ratios: { pageToBare: number; reportToBare: number; firstReadToBare: number; trendToBare: number; calibrationToBare: number; feedToBare: number };
   statements: { report: Statements; trend: Statements; calibration: Statements; feed: Statements; bareReport: Statements };
   memory: { reportPeakRssIncreaseMb: number; feedPeakRssIncreaseMb: number; processMaxRssMb: number };
 };
@@ -159,6 +162,13 @@ async function measureSize(ctx: BenchContext, audits: number, generatedSeconds: 
     ctx.log(`  bare SQL (report): ${bareReport.medianMs} ms`);
     const report = summarise(await latencies(() => buildReport(ctx.db, principal, {}, today), options));
     ctx.log(`  report (service): ${report.medianMs} ms`);
+    const firstRead = summarise(
+      await latencies(() => {
+        forgetMemoised();
+        return buildReport(ctx.db, principal, {}, today);
+      }, options),
+    );
+    ctx.log(`  report, first read: ${firstRead.medianMs} ms`);
     const page = summarise(
       await latencies(async () => {
         const response = await client.get('/reports');
@@ -188,6 +198,7 @@ async function measureSize(ctx: BenchContext, audits: number, generatedSeconds: 
       feedRows,
       page,
       report,
+      firstRead,
       trend,
       calibration,
       feed: feedTimes,
@@ -195,6 +206,7 @@ async function measureSize(ctx: BenchContext, audits: number, generatedSeconds: 
       ratios: {
         pageToBare: round(ratio(page.medianMs, bareReport.medianMs), 1),
         reportToBare: round(ratio(report.medianMs, bareReport.medianMs), 1),
+        firstReadToBare: round(ratio(firstRead.medianMs, bareReport.medianMs), 1),
         trendToBare: round(ratio(trend.medianMs, bareTrend.medianMs), 1),
         calibrationToBare: round(ratio(calibration.medianMs, bareCalibration.medianMs), 1),
         feedToBare: round(ratio(feedTimes.medianMs, bareFeed.medianMs), 1),

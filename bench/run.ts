@@ -336,6 +336,7 @@ function renderReports(result: ReportsBenchResult): string {
   const rows = result.sizes.flatMap((size) => [
     [n(size.audits), 'report page (GET /reports, signed in)', ms(size.page.medianMs), ms(size.bare.report.medianMs), x(size.ratios.pageToBare), '', ''],
     [n(size.audits), 'report, all sections (buildReport)', ms(size.report.medianMs), ms(size.bare.report.medianMs), x(size.ratios.reportToBare), waves(size.statements.report), waves(size.statements.bareReport)],
+    [n(size.audits), 'report, first read (charts drawn, queries built)', ms(size.firstRead.medianMs), ms(size.bare.report.medianMs), x(size.ratios.firstReadToBare), '', ''],
     [n(size.audits), 'eight-quarter trend', ms(size.trend.medianMs), ms(size.bare.trend.medianMs), x(size.ratios.trendToBare), waves(size.statements.trend), '1'],
     [n(size.audits), 'calibration', ms(size.calibration.medianMs), ms(size.bare.calibration.medianMs), x(size.ratios.calibrationToBare), waves(size.statements.calibration), '1'],
     [n(size.audits), `BI feed: judgements of the year as CSV (${n(size.feedRows)} rows)`, ms(size.feed.medianMs), ms(size.bare.feed.medianMs), x(size.ratios.feedToBare), waves(size.statements.feed), '1 (COPY)'],

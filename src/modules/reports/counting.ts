@@ -23,6 +23,7 @@ import type { DataScope } from '../../platform/access.ts';
 import type { IsoDate } from '../../platform/working-days.ts';
 import { countActions, type ActionCriteria } from '../actions/queries.ts';
 import { countTrackerAuditsBy, type TrackerCriteria } from '../audits/queries.ts';
+import { memoised } from './memo.ts';
 
 /**
  * Many figures in one statement, each counted by exactly the filter of the list it links to.
@@ -72,11 +73,19 @@ function conjuncts(node: OperationNode | undefined): OperationNode[] {
   return AndNode.is(node) ? [...conjuncts(node.left), ...conjuncts(node.right)] : [node];
 }
 
-/** The tracker's query for these criteria (audits/queries.ts), as the tracker page sends it. */
-export const trackerQuery = (scope: DataScope, criteria: TrackerCriteria, today: IsoDate) => listQuery((db) => countTrackerAuditsBy(db, scope, criteria, today, []));
+/** The tracker's query for these criteria (audits/queries.ts), as the tracker page sends it; built once for the same inputs. */
+export const trackerQuery = memoised(
+  (scope: DataScope, criteria: TrackerCriteria, today: IsoDate) => listQuery((db) => countTrackerAuditsBy(db, scope, criteria, today, [])),
+  (scope, criteria, today) => JSON.stringify([scope, criteria, today]),
+  1000,
+);
 
-/** The actions list's query for these criteria (actions/queries.ts), as the actions page sends it. */
-export const actionsQuery = (scope: DataScope, criteria: ActionCriteria, today: IsoDate) => listQuery((db) => countActions(db, scope, criteria, today));
+/** The actions list's query for these criteria (actions/queries.ts), as the actions page sends it; built once for the same inputs. */
+export const actionsQuery = memoised(
+  (scope: DataScope, criteria: ActionCriteria, today: IsoDate) => listQuery((db) => countActions(db, scope, criteria, today)),
+  (scope, criteria, today) => JSON.stringify([scope, criteria, today]),
+  200,
+);
 
 const asExpression = (node: OperationNode): Expression<SqlBool> => ({
   get expressionType() {

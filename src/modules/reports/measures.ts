@@ -11,7 +11,7 @@ import { workingDaysBetween } from '../../platform/working-days.ts';
 import { DEFAULT_FILTERS, GRADES, trackerSearchParams, type TrackerFilters } from '../audits/tracker.ts';
 import { selectActions, type ActionCriteria } from '../actions/queries.ts';
 import { actionSearchParams, DEFAULT_ACTION_FILTERS, type ActionFilters } from '../actions/service.ts';
-import { sql } from 'kysely';
+import { sql, type Expression, type SqlBool } from 'kysely';
 import { actionsQuery, countWhere, narrowing, selectOver, trackerQuery } from './counting.ts';
 import { weightedKappa, type Kappa } from './kappa.ts';
 import type { ReportPeriod } from './period.ts';
@@ -73,13 +73,18 @@ const trackerOf = (context: MeasureContext, criteria: Criteria) => trackerQuery(
 /**
  * Several figures in one statement: for each, how many of the tracker's audits match its
  * criteria (within the section's), by the given groups. One row per group (one in all without).
+ * Only the audits some figure counts are read and grouped.
  */
 async function countFigures<K extends string, G extends AuditGroup>(context: MeasureContext, section: Criteria, figures: Record<K, Criteria>, groups: readonly G[]) {
   const entries = Object.entries(figures) as [K, Criteria][];
   const [base, ...narrowed] = await Promise.all([trackerOf(context, section), ...entries.map(([, criteria]) => trackerOf(context, { ...section, ...criteria }))]);
-  const selections = [...groups.map((group) => sql.ref(AUDIT_GROUPS[group]).as(group)), ...entries.map(([name], i) => countWhere(narrowing(base!, narrowed[i]!)).as(name))];
-  return selectOver<Record<G, string | null> & Record<K, number>>(context.db, base!, selections, groups.map((group) => AUDIT_GROUPS[group]));
+  const conditions = narrowed.map((query) => narrowing(base!, query));
+  const selections = [...groups.map((group) => sql.ref(AUDIT_GROUPS[group]).as(group)), ...entries.map(([name], i) => countWhere(conditions[i]!).as(name))];
+  return selectOver<Record<G, string | null> & Record<K, number>>(context.db, base!, selections, groups.map((group) => AUDIT_GROUPS[group]), anyOf(conditions));
 }
+
+/** Rows that meet any of the conditions (the first that holds decides, so the others are not asked). */
+const anyOf = (conditions: readonly Expression<SqlBool>[]) => sql<SqlBool>`(${sql.join(conditions, sql` or `)})`;
 
 // ——— Activity ———
 
@@ -143,15 +148,17 @@ export async function timelinessMeasure(context: MeasureContext, period: ReportP
     trackerOf(context, {}),
     ...TIMED_STAGES.flatMap((stage) => [trackerOf(context, endedIn(stage)), trackerOf(context, { ...endedIn(stage), stageOnTime: 'yes' })]),
   ]);
-  // Each stage's spans (for the median working days) and its count on time, in one statement.
+  // Each stage's spans (for the median working days) and its count on time, in one statement
+  // over the audits with some stage ended in the period.
+  const ended = TIMED_STAGES.map((_, i) => narrowing(base!, narrowed[2 * i]!));
   const selections = TIMED_STAGES.flatMap((stage, i) => {
     const { start, end } = STAGE_SPANS[stage];
     return [
-      sql<[string | null, string | null][]>`coalesce(json_agg(json_build_array(${start}::text, ${end}::text)) filter (where ${narrowing(base!, narrowed[2 * i]!)}), '[]')`.as(`${stage}Spans`),
+      sql<[string | null, string | null][]>`coalesce(json_agg(json_build_array(${start}::text, ${end}::text)) filter (where ${ended[i]!}), '[]')`.as(`${stage}Spans`),
       countWhere(narrowing(base!, narrowed[2 * i + 1]!)).as(`${stage}OnTime`),
     ];
   });
-  const [row] = await selectOver<Record<string, unknown>>(context.db, base!, selections);
+  const [row] = await selectOver<Record<string, unknown>>(context.db, base!, selections, [], anyOf(ended));
   return TIMED_STAGES.map((stage) => {
     const ended = endedIn(stage);
     const spans = (row![`${stage}Spans`] as [string | null, string | null][]).filter((span): span is [string, string] => span[0] !== null && span[1] !== null);
