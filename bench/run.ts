@@ -334,9 +334,9 @@ await main();
 function renderReports(result: ReportsBenchResult): string {
   const waves = (counted: { statements: number; waves: number }) => `${counted.statements} in ${counted.waves} wave${counted.waves === 1 ? '' : 's'}`;
   const rows = result.sizes.flatMap((size) => [
-    [n(size.audits), 'report page (GET /reports, signed in)', ms(size.page.medianMs), ms(size.bare.report.medianMs), x(size.ratios.pageToBare), '', ''],
+    [n(size.audits), 'report page (GET /reports, signed in)', ms(size.page.medianMs), ms(size.bare.page.medianMs), x(size.ratios.pageToBare), '', ''],
     [n(size.audits), 'report, all sections (buildReport)', ms(size.report.medianMs), ms(size.bare.report.medianMs), x(size.ratios.reportToBare), waves(size.statements.report), waves(size.statements.bareReport)],
-    [n(size.audits), 'report, first read (charts drawn, queries built)', ms(size.firstRead.medianMs), ms(size.bare.report.medianMs), x(size.ratios.firstReadToBare), '', ''],
+    [n(size.audits), 'report, first read (charts drawn, queries built)', ms(size.firstRead.medianMs), ms(size.bare.firstRead.medianMs), x(size.ratios.firstReadToBare), '', ''],
     [n(size.audits), 'eight-quarter trend', ms(size.trend.medianMs), ms(size.bare.trend.medianMs), x(size.ratios.trendToBare), waves(size.statements.trend), '1'],
     [n(size.audits), 'calibration', ms(size.calibration.medianMs), ms(size.bare.calibration.medianMs), x(size.ratios.calibrationToBare), waves(size.statements.calibration), '1'],
     [n(size.audits), `BI feed: judgements of the year as CSV (${n(size.feedRows)} rows)`, ms(size.feed.medianMs), ms(size.bare.feed.medianMs), x(size.ratios.feedToBare), waves(size.statements.feed), '1 (COPY)'],
@@ -352,7 +352,7 @@ function renderReports(result: ReportsBenchResult): string {
   const pglite = lite
     ? [
         '',
-        `On PGlite (embedded, in memory): ${n(lite.audits)} audits (the reader's council ${n(lite.readerAudits)}), generated in ${lite.generatedSeconds} s; RSS after generating ${lite.memory.rssAfterGenerationMb} MB, peak RSS increase of one report +${lite.memory.reportPeakRssIncreaseMb} MB.`,
+        `On PGlite (embedded, on a data directory): ${n(lite.audits)} audits (the reader's council ${n(lite.readerAudits)}), generated in ${lite.generatedSeconds} s; RSS after generating ${lite.memory.rssAfterGenerationMb} MB, peak RSS increase of one report +${lite.memory.reportPeakRssIncreaseMb} MB.`,
         '',
         table(
           ['audits', 'what', 'median', 'bare SQL median', 'ratio', 'ratio to PostgreSQL at the same size', 'statements'],

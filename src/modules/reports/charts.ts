@@ -34,8 +34,8 @@ type BarInput = { title: string; description: string; categories: string[]; seri
 type LineInput = { title: string; description: string; categories: string[]; values: (number | null)[]; unit?: string; max?: number };
 
 /** A chart is drawn once for the same title, description and figures (memo.ts); each caller gets its own copy. */
-const drawBars = memoised(bars, (input: BarInput) => JSON.stringify(input));
-const drawLine = memoised(line, (input: LineInput) => JSON.stringify(input));
+const drawBars = memoised(bars, (input: BarInput) => JSON.stringify(input), 100);
+const drawLine = memoised(line, (input: LineInput) => JSON.stringify(input), 100);
 
 /** Bars for categories, one series per period (e.g. this quarter beside the previous one). */
 export function barChart(input: BarInput): Chart {

@@ -77,7 +77,7 @@ function conjuncts(node: OperationNode | undefined): OperationNode[] {
 export const trackerQuery = memoised(
   (scope: DataScope, criteria: TrackerCriteria, today: IsoDate) => listQuery((db) => countTrackerAuditsBy(db, scope, criteria, today, [])),
   (scope, criteria, today) => JSON.stringify([scope, criteria, today]),
-  1000,
+  500,
 );
 
 /** The actions list's query for these criteria (actions/queries.ts), as the actions page sends it; built once for the same inputs. */
