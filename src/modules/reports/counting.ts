@@ -107,6 +107,21 @@ export function narrowing(base: ListQuery, narrower: ListQuery): Expression<SqlB
   return added.length ? sql<SqlBool>`(${sql.join(added, sql` and `)})` : sql<SqlBool>`true`;
 }
 
+/**
+ * Runs `work` with PostgreSQL's JIT compilation off, in a transaction of its own (one the caller
+ * holds already is used as it is). A statement that asks a correlated subquery of every audit in
+ * reach (when each stage ended, whether a case direction was given) is costed high, and the server
+ * then compiles it to machine code before running it: for a council with 666 audits that took
+ * 0.4 s, to run a statement that takes 36 ms without it.
+ */
+export async function withoutJit<R>(db: Db, work: (db: Db) => Promise<R>): Promise<R> {
+  if (db.isTransaction) return work(db);
+  return db.transaction().execute(async (trx) => {
+    await sql`set local jit = off`.execute(trx);
+    return work(trx);
+  });
+}
+
 /** `count(*) filter (where …)`: the rows of the statement that meet the condition. */
 export const countWhere = (condition: Expression<SqlBool>) => sql<number>`count(*) filter (where ${condition})::int`;
 

@@ -12,7 +12,7 @@ import { DEFAULT_FILTERS, GRADES, trackerSearchParams, type TrackerFilters } fro
 import { selectActions, type ActionCriteria } from '../actions/queries.ts';
 import { actionSearchParams, DEFAULT_ACTION_FILTERS, type ActionFilters } from '../actions/service.ts';
 import { sql, type Expression, type SqlBool } from 'kysely';
-import { actionsQuery, countWhere, narrowing, selectOver, trackerQuery } from './counting.ts';
+import { actionsQuery, countWhere, narrowing, selectOver, trackerQuery, withoutJit } from './counting.ts';
 import { weightedKappa, type Kappa } from './kappa.ts';
 import type { ReportPeriod } from './period.ts';
 
@@ -158,7 +158,8 @@ export async function timelinessMeasure(context: MeasureContext, period: ReportP
       countWhere(narrowing(base!, narrowed[2 * i + 1]!)).as(`${stage}OnTime`),
     ];
   });
-  const [row] = await selectOver<Record<string, unknown>>(context.db, base!, selections, [], anyOf(ended));
+  // The stages' ends are a subquery each per audit: the statement runs without JIT (counting.ts).
+  const [row] = await withoutJit(context.db, (db) => selectOver<Record<string, unknown>>(db, base!, selections, [], anyOf(ended)));
   return TIMED_STAGES.map((stage) => {
     const ended = endedIn(stage);
     const spans = (row![`${stage}Spans`] as [string | null, string | null][]).filter((span): span is [string, string] => span[0] !== null && span[1] !== null);
@@ -429,7 +430,8 @@ export async function inadequateMeasure(context: MeasureContext, period: ReportP
     reAudits,
     ...outcomes,
   } satisfies Record<string, Criteria>;
-  const [row] = await countFigures(context, {}, criteria, [] as const);
+  // Case directions and first audits are a subquery each per audit: the statement runs without JIT (counting.ts).
+  const [row] = await withoutJit(context.db, (db) => countFigures({ ...context, db }, {}, criteria, [] as const));
   const count = (name: keyof typeof criteria) => figure(context, criteria[name], row![name]);
   return {
     auditorInadequate: count('auditorInadequate'),
