@@ -120,6 +120,7 @@ export async function runReportsBench(ctx: BenchContext, options: { sizes?: numb
       'The report is the whole Reports page for the current quarter as the QA coordinator (organisation scope) reads it, no filters. Bare SQL: the same figures as few hand-written statements over the same tables, sent together — ' +
       'filter choices and names; activity; timeliness per stage (with the working days of each span); grades by service, team, legal status and tool; the comparisons and the trend; calibration; Inadequate, case directions and re-audits; judgements by domain; family feedback answers; the texts the themes read; actions. ' +
       'The bare SQL does not tokenise the texts or draw charts: the report does, on the server. BI feed: the judgements CSV of the financial year; its bare SQL is a COPY of the same rows (the domain of each judgement joined from the tool file). ' +
+      'Statements: those the code sends through Kysely, in waves (statements in flight together count as one wave); a transaction\u2019s begin and commit are not among them (the report opens two, to run its timeliness and Inadequate statements without JIT). ' +
       'Peak RSS increase: over the RSS after a full GC, sampled every 50 ms while the work runs once.',
   };
 }
@@ -232,7 +233,7 @@ async function measureSize(ctx: BenchContext, audits: number, generatedSeconds: 
  * on a shared machine both meet the same load, so their ratio holds when the times do not.
  * The ratio's median is of the runs' own ratios.
  */
-async function paired(bare: () => Promise<unknown>, work: () => Promise<unknown>, options: { warmups: number; iterations: number }): Promise<[Summary, Summary & { medianRatio: number }]> {
+export async function paired(bare: () => Promise<unknown>, work: () => Promise<unknown>, options: { warmups: number; iterations: number }): Promise<[Summary, Summary & { medianRatio: number }]> {
   for (let i = 0; i < options.warmups; i++) {
     await bare();
     await work();
@@ -515,7 +516,7 @@ const literal = (text: string) => `'${text.replaceAll("'", "''")}'`;
  * cost if it were written as one page of SQL. Reads the organisation's timescales, bank holidays
  * and tool files once, beforehand (the report reads them on every call).
  */
-async function bareQueries(db: Db, organisationId: string, period: ReportPeriod, today: string) {
+export async function bareQueries(db: Db, organisationId: string, period: ReportPeriod, today: string) {
   const ukDay = (column: string) => sql.raw(`(${column} at time zone 'Europe/London')::date`);
   const inPeriod = (column: string, within: ReportPeriod = period) => sql`${ukDay(column)} between ${within.from}::date and ${within.to}::date`;
   const clock = await stageClockFor(db, organisationId);
