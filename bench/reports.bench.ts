@@ -233,7 +233,7 @@ async function measureSize(ctx: BenchContext, audits: number, generatedSeconds: 
  * on a shared machine both meet the same load, so their ratio holds when the times do not.
  * The ratio's median is of the runs' own ratios.
  */
-export async function paired(bare: () => Promise<unknown>, work: () => Promise<unknown>, options: { warmups: number; iterations: number }): Promise<[Summary, Summary & { medianRatio: number }]> {
+async function paired(bare: () => Promise<unknown>, work: () => Promise<unknown>, options: { warmups: number; iterations: number }): Promise<[Summary, Summary & { medianRatio: number }]> {
   for (let i = 0; i < options.warmups; i++) {
     await bare();
     await work();
@@ -339,7 +339,7 @@ async function measurePglite(ctx: BenchContext, audits: number, period: ReportPe
   }
 }
 
-export async function signInPrincipal(db: Db): Promise<Principal> {
+async function signInPrincipal(db: Db): Promise<Principal> {
   const user = await findUserByEmail(db, SIGN_IN);
   const principal = user ? await loadPrincipal(db, user.id) : null;
   if (!principal) throw new Error(`no demo user ${SIGN_IN}`);
@@ -350,7 +350,7 @@ export async function signInPrincipal(db: Db): Promise<Principal> {
 // The register
 
 /** The other 149 councils (names only: their audits borrow the reader's children and staff ids). */
-export async function addOrganisations(db: Db, readerId: string): Promise<{ organisations: string[] }> {
+async function addOrganisations(db: Db, readerId: string): Promise<{ organisations: string[] }> {
   await sql`
     insert into organisations (slug, name, settings)
     select 'bench-council-' || g, 'Bench council ' || g, '{}' from generate_series(2, ${ORGANISATIONS}) g
@@ -363,7 +363,7 @@ export async function addOrganisations(db: Db, readerId: string): Promise<{ orga
  * Adds `count` audits over the last three years, one in 150 to the reader, with their
  * judgements, transitions and actions. `offset` numbers them after those already made.
  */
-export async function generateAudits(ctx: BenchContext, organisations: string[], count: number, today: string, offset: number): Promise<void> {
+async function generateAudits(ctx: BenchContext, organisations: string[], count: number, today: string, offset: number): Promise<void> {
   const reader = ctx.organisationId;
   const edition = await sql<{ id: string; definition: AuditTool }>`
     select e.id, e.definition from audit_tool_editions e join audit_tools t on t.id = e.tool_id
@@ -516,7 +516,7 @@ const literal = (text: string) => `'${text.replaceAll("'", "''")}'`;
  * cost if it were written as one page of SQL. Reads the organisation's timescales, bank holidays
  * and tool files once, beforehand (the report reads them on every call).
  */
-export async function bareQueries(db: Db, organisationId: string, period: ReportPeriod, today: string) {
+async function bareQueries(db: Db, organisationId: string, period: ReportPeriod, today: string) {
   const ukDay = (column: string) => sql.raw(`(${column} at time zone 'Europe/London')::date`);
   const inPeriod = (column: string, within: ReportPeriod = period) => sql`${ukDay(column)} between ${within.from}::date and ${within.to}::date`;
   const clock = await stageClockFor(db, organisationId);
