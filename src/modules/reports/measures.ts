@@ -1,3 +1,4 @@
+import { sql, type Expression, type SqlBool } from 'kysely';
 import type { Db } from '../../db/index.ts';
 import type { Grade, LegalStatus } from '../../db/types.ts';
 import type { DataScope } from '../../platform/access.ts';
@@ -11,7 +12,6 @@ import { workingDaysBetween } from '../../platform/working-days.ts';
 import { DEFAULT_FILTERS, GRADES, trackerSearchParams, type TrackerFilters } from '../audits/tracker.ts';
 import { selectActions, type ActionCriteria } from '../actions/queries.ts';
 import { actionSearchParams, DEFAULT_ACTION_FILTERS, type ActionFilters } from '../actions/service.ts';
-import { sql, type Expression, type SqlBool } from 'kysely';
 import { actionsQuery, countWhere, narrowing, selectOver, trackerQuery, withoutJit } from './counting.ts';
 import { weightedKappa, type Kappa } from './kappa.ts';
 import type { ReportPeriod } from './period.ts';
@@ -150,16 +150,16 @@ export async function timelinessMeasure(context: MeasureContext, period: ReportP
   ]);
   // Each stage's spans (for the median working days) and its count on time, in one statement
   // over the audits with some stage ended in the period.
-  const ended = TIMED_STAGES.map((_, i) => narrowing(base!, narrowed[2 * i]!));
+  const endedConditions = TIMED_STAGES.map((_, i) => narrowing(base!, narrowed[2 * i]!));
   const selections = TIMED_STAGES.flatMap((stage, i) => {
     const { start, end } = STAGE_SPANS[stage];
     return [
-      sql<[string | null, string | null][]>`coalesce(json_agg(json_build_array(${start}::text, ${end}::text)) filter (where ${ended[i]!}), '[]')`.as(`${stage}Spans`),
+      sql<[string | null, string | null][]>`coalesce(json_agg(json_build_array(${start}::text, ${end}::text)) filter (where ${endedConditions[i]!}), '[]')`.as(`${stage}Spans`),
       countWhere(narrowing(base!, narrowed[2 * i + 1]!)).as(`${stage}OnTime`),
     ];
   });
   // The stages' ends are a subquery each per audit: the statement runs without JIT (counting.ts).
-  const [row] = await withoutJit(context.db, (db) => selectOver<Record<string, unknown>>(db, base!, selections, [], anyOf(ended)));
+  const [row] = await withoutJit(context.db, (db) => selectOver<Record<string, unknown>>(db, base!, selections, [], anyOf(endedConditions)));
   return TIMED_STAGES.map((stage) => {
     const ended = endedIn(stage);
     const spans = (row![`${stage}Spans`] as [string | null, string | null][]).filter((span): span is [string, string] => span[0] !== null && span[1] !== null);
@@ -172,7 +172,7 @@ export async function timelinessMeasure(context: MeasureContext, period: ReportP
       onTime: figure(context, { ...ended, stageOnTime: 'yes' }, onTime),
       late: figure(context, { ...ended, stageOnTime: 'no' }, total - onTime),
       onTimeShare: total ? onTime / total : null,
-      medianWorkingDays: median(spans.map(([started, ended]) => workingDaysBetween(started as IsoDate, ended as IsoDate, holidays))),
+      medianWorkingDays: median(spans.map(([startedOn, endedOn]) => workingDaysBetween(startedOn as IsoDate, endedOn as IsoDate, holidays))),
     };
   });
 }
