@@ -7,6 +7,7 @@
  *   --pglite             run on the embedded driver instead, with smaller sizes
  *   --only=import|tracker|mywork|form|load|sampling|reports  run one benchmark (results go to latest-only-<name>.*)
  *   --audits=100000,1000000  the register sizes of the reports benchmark (default: both on PostgreSQL, 100,000 on PGlite)
+ *   --pglite-audits=100000   the reports benchmark also runs the report on the embedded database over this many audits
  *
  * The load benchmark (load.bench.ts) runs the server in its own process on its own scratch
  * database with the demo council:
@@ -105,7 +106,8 @@ async function main() {
     if (only === 'reports') {
       const { runReportsBench } = await import('./reports.bench.ts');
       const sizes = option('audits')?.split(',').map(Number);
-      results.reports = await runReportsBench(ctx, sizes ? { sizes } : {});
+      const pgliteAudits = option('pglite-audits') ? Number(option('pglite-audits')) : undefined;
+      results.reports = await runReportsBench(ctx, { ...(sizes ? { sizes } : {}), ...(pgliteAudits ? { pgliteAudits } : {}) });
     }
   } finally {
     fs.rmSync(tmpDir, { recursive: true, force: true });
@@ -330,14 +332,42 @@ function renderLoad(result: LoadBenchResult): string {
 await main();
 
 function renderReports(result: ReportsBenchResult): string {
+  const waves = (counted: { statements: number; waves: number }) => `${counted.statements} in ${counted.waves} wave${counted.waves === 1 ? '' : 's'}`;
   const rows = result.sizes.flatMap((size) => [
-    [n(size.audits), 'report page (GET /reports, signed in)', ms(size.page.medianMs), ms(size.bare.report.medianMs), x(size.ratios.pageToBare)],
-    [n(size.audits), 'report, all sections (buildReport)', ms(size.report.medianMs), ms(size.bare.report.medianMs), x(size.ratios.reportToBare)],
-    [n(size.audits), 'eight-quarter trend', ms(size.trend.medianMs), ms(size.bare.trend.medianMs), x(size.ratios.trendToBare)],
-    [n(size.audits), 'calibration', ms(size.calibration.medianMs), ms(size.bare.calibration.medianMs), x(size.ratios.calibrationToBare)],
+    [n(size.audits), 'report page (GET /reports, signed in)', ms(size.page.medianMs), ms(size.bare.page.medianMs), x(size.ratios.pageToBare), '', ''],
+    [n(size.audits), 'report, all sections (buildReport)', ms(size.report.medianMs), ms(size.bare.report.medianMs), x(size.ratios.reportToBare), waves(size.statements.report), waves(size.statements.bareReport)],
+    [n(size.audits), 'report, first read (charts drawn, queries built)', ms(size.firstRead.medianMs), ms(size.bare.firstRead.medianMs), x(size.ratios.firstReadToBare), '', ''],
+    [n(size.audits), 'eight-quarter trend', ms(size.trend.medianMs), ms(size.bare.trend.medianMs), x(size.ratios.trendToBare), waves(size.statements.trend), '1'],
+    [n(size.audits), 'calibration', ms(size.calibration.medianMs), ms(size.bare.calibration.medianMs), x(size.ratios.calibrationToBare), waves(size.statements.calibration), '1'],
+    [n(size.audits), `BI feed: judgements of the year as CSV (${n(size.feedRows)} rows)`, ms(size.feed.medianMs), ms(size.bare.feed.medianMs), x(size.ratios.feedToBare), waves(size.statements.feed), '1 (COPY)'],
   ]);
   const sizes = result.sizes
-    .map((size) => `${n(size.audits)} audits (${n(size.judgements)} judgement rows; the reader's council ${n(size.readerAudits)} audits, ${n(size.gradedInQuarter)} graded in the quarter; generated in ${size.generatedSeconds} s; peak RSS increase of one report +${size.peakReportRssIncreaseMb} MB)`)
+    .map(
+      (size) =>
+        `${n(size.audits)} audits (${n(size.judgements)} judgement rows; the reader's council ${n(size.readerAudits)} audits, ${n(size.gradedInQuarter)} graded in the quarter; generated in ${size.generatedSeconds} s; ` +
+        `peak RSS increase of one report +${size.memory.reportPeakRssIncreaseMb} MB, of one feed +${size.memory.feedPeakRssIncreaseMb} MB; process maxRSS ${size.memory.processMaxRssMb} MB)`,
+    )
     .join('; ');
-  return ['## Reports at scale', '', `${result.organisations} organisations, ${result.period}. ${sizes}.`, '', table(['audits', 'what', 'median', 'bare SQL median', 'ratio'], rows), '', result.note].join('\n');
+  const lite = result.pglite;
+  const pglite = lite
+    ? [
+        '',
+        `On PGlite (embedded, on a data directory): ${n(lite.audits)} audits (the reader's council ${n(lite.readerAudits)}), generated in ${lite.generatedSeconds} s; RSS after generating ${lite.memory.rssAfterGenerationMb} MB, peak RSS increase of one report +${lite.memory.reportPeakRssIncreaseMb} MB.`,
+        '',
+        table(
+          ['audits', 'what', 'median', 'bare SQL median', 'ratio', 'ratio to PostgreSQL at the same size', 'statements'],
+          [[n(lite.audits), 'report, all sections (buildReport)', ms(lite.report.medianMs), ms(lite.bareReport.medianMs), x(lite.reportToBare), lite.toPostgres === null ? 'not measured at this size' : x(lite.toPostgres), waves(lite.statements)]],
+        ),
+      ]
+    : [];
+  return [
+    '## Reports at scale',
+    '',
+    `${result.organisations} organisations, ${result.period}; the feed for ${result.feedPeriod}. ${sizes}.`,
+    '',
+    table(['audits', 'what', 'median', 'bare SQL median', 'ratio', 'statements', 'bare statements'], rows),
+    ...pglite,
+    '',
+    result.note,
+  ].join('\n');
 }

@@ -1,4 +1,5 @@
 import * as echarts from 'echarts';
+import { memoised } from './memo.ts';
 
 /**
  * Charts drawn on the server as SVG by ECharts, so a report needs no JavaScript in the
@@ -29,8 +30,24 @@ function draw(title: string, description: string, option: echarts.EChartsCoreOpt
   return { title, description, src: `data:image/svg+xml;base64,${Buffer.from(svg).toString('base64')}`, width, height };
 }
 
+type BarInput = { title: string; description: string; categories: string[]; series: { name: string; values: (number | null)[] }[]; unit?: string };
+type LineInput = { title: string; description: string; categories: string[]; values: (number | null)[]; unit?: string; max?: number };
+
+/** A chart is drawn once for the same title, description and figures (memo.ts); each caller gets its own copy. */
+const drawBars = memoised(bars, (input: BarInput) => JSON.stringify(input), 100);
+const drawLine = memoised(line, (input: LineInput) => JSON.stringify(input), 100);
+
 /** Bars for categories, one series per period (e.g. this quarter beside the previous one). */
-export function barChart(input: { title: string; description: string; categories: string[]; series: { name: string; values: (number | null)[] }[]; unit?: string }): Chart {
+export function barChart(input: BarInput): Chart {
+  return { ...drawBars(input) };
+}
+
+/** A line over time (e.g. % Good or better over eight quarters); null marks a period with no audits. */
+export function lineChart(input: LineInput): Chart {
+  return { ...drawLine(input) };
+}
+
+function bars(input: BarInput): Chart {
   const unit = input.unit ?? '';
   return draw(input.title, input.description, {
     legend: { show: input.series.length > 1, top: 0, textStyle: FONT },
@@ -46,8 +63,7 @@ export function barChart(input: { title: string; description: string; categories
   });
 }
 
-/** A line over time (e.g. % Good or better over eight quarters); null marks a period with no audits. */
-export function lineChart(input: { title: string; description: string; categories: string[]; values: (number | null)[]; unit?: string; max?: number }): Chart {
+function line(input: LineInput): Chart {
   const unit = input.unit ?? '';
   return draw(input.title, input.description, {
     grid: { left: 56, right: 24, top: 24, bottom: 56 },

@@ -91,11 +91,11 @@ type PeriodFigures = {
 };
 
 async function figuresOf(context: MeasureContext, period: Report['period']): Promise<PeriodFigures> {
-  const actions = await actionsMeasure(context, period);
+  const [actions, activity, calibration] = await Promise.all([actionsMeasure(context, period), activityMeasure(context, period), calibrationMeasure(context, period)]);
   return {
     period,
-    activity: await activityMeasure(context, period),
-    calibration: (await calibrationMeasure(context, period)).overall,
+    activity,
+    calibration: calibration.overall,
     actions: { ...actions, doneOnTimePercent: actions.doneOnTimeShare === null ? null : Math.round(actions.doneOnTimeShare * 1000) / 10 },
   };
 }
@@ -143,10 +143,11 @@ export async function issuedContent(db: Db, principal: Principal, report: Report
   // The comparisons are counted in the same scope and with the same filters as the report itself.
   const context = await measureContextFor(db, principal, report.filters, today);
   const thisPeriod: PeriodFigures = { period: report.period, activity: report.activity, calibration: report.calibration.overall, actions: report.actions };
+  const [previous, lastYear] = await Promise.all([figuresOf(context, report.previous), figuresOf(context, report.lastYear)]);
   const compared = comparisons([
     { label: 'This period', figures: thisPeriod },
-    { label: 'Previous period', figures: await figuresOf(context, report.previous) },
-    { label: 'Same period last year', figures: await figuresOf(context, report.lastYear) },
+    { label: 'Previous period', figures: previous },
+    { label: 'Same period last year', figures: lastYear },
   ]);
   const tables = outputTables(report);
   const charts = outputCharts(report);

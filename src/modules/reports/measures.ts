@@ -1,3 +1,4 @@
+import { sql, type Expression, type SqlBool } from 'kysely';
 import type { Db } from '../../db/index.ts';
 import type { Grade, LegalStatus } from '../../db/types.ts';
 import type { DataScope } from '../../platform/access.ts';
@@ -6,11 +7,12 @@ import { NOT_MAPPED, domainLabel, type DomainOrNotMapped } from '../tools/domain
 import { PRACTICE_DOMAINS } from '../tools/schema.ts';
 import type { GradedSection } from '../audits/domain-judgements.ts';
 import { feedbackFactText, NO_REASON, OTHER_REASON, partShows, type FeedbackFact, type FeedbackRespondent, type RespondentPart } from '../audits/feedback-answers.ts';
-import { countTrackerAuditsBy, RE_AUDIT_OUTCOMES, selectFeedbackAnswers, selectFinalJudgements, selectStageSpans, TIMED_STAGES, type AuditGroup, type StageClock, type TimedStage } from '../audits/queries.ts';
+import { AUDIT_GROUPS, countTrackerAuditsBy, RE_AUDIT_OUTCOMES, selectFeedbackAnswers, selectFinalJudgements, STAGE_SPANS, TIMED_STAGES, type AuditGroup, type StageClock, type TimedStage } from '../audits/queries.ts';
 import { workingDaysBetween } from '../../platform/working-days.ts';
 import { DEFAULT_FILTERS, GRADES, trackerSearchParams, type TrackerFilters } from '../audits/tracker.ts';
-import { countActions, selectActions, type ActionCriteria } from '../actions/queries.ts';
+import { selectActions, type ActionCriteria } from '../actions/queries.ts';
 import { actionSearchParams, DEFAULT_ACTION_FILTERS, type ActionFilters } from '../actions/service.ts';
+import { actionsQuery, countWhere, narrowing, selectOver, trackerQuery, withoutJit } from './counting.ts';
 import { weightedKappa, type Kappa } from './kappa.ts';
 import type { ReportPeriod } from './period.ts';
 
@@ -18,7 +20,8 @@ import type { ReportPeriod } from './period.ts';
  * The report's measures, each defined once as tracker criteria and a breakdown. A figure is a
  * count of the tracker's own rows for those criteria, so the link behind every figure opens
  * the tracker filtered to exactly the audits counted (the drill-down), and the page, its
- * exports and the API read the same functions.
+ * exports and the API read the same functions. A section asks for all its figures in one statement
+ * (counting.ts): each figure counted by the tracker's own filter for its criteria.
  *
  * Which service and team an audit counts for: the ones recorded when it was allocated
  * (`audits.service_id`, `audits.team_id`), even if the child has moved since.
@@ -66,6 +69,25 @@ function figure(context: MeasureContext, criteria: Criteria, n: number): Figure 
   return { n, href: trackerHref(criteriaOf(context, criteria)) };
 }
 
+/** The tracker's query for these criteria, in the report's scope and filters. */
+const trackerOf = (context: MeasureContext, criteria: Criteria) => trackerQuery(context.scope, { ...criteriaOf(context, criteria), stageClock: context.stageClock }, context.today);
+
+/**
+ * Several figures in one statement: for each, how many of the tracker's audits match its
+ * criteria (within the section's), by the given groups. One row per group (one in all without).
+ * Only the audits some figure counts are read and grouped.
+ */
+async function countFigures<K extends string, G extends AuditGroup>(context: MeasureContext, section: Criteria, figures: Record<K, Criteria>, groups: readonly G[]) {
+  const entries = Object.entries(figures) as [K, Criteria][];
+  const [base, ...narrowed] = await Promise.all([trackerOf(context, section), ...entries.map(([, criteria]) => trackerOf(context, { ...section, ...criteria }))]);
+  const conditions = narrowed.map((query) => narrowing(base!, query));
+  const selections = [...groups.map((group) => sql.ref(AUDIT_GROUPS[group]).as(group)), ...entries.map(([name], i) => countWhere(conditions[i]!).as(name))];
+  return selectOver<Record<G, string | null> & Record<K, number>>(context.db, base!, selections, groups.map((group) => AUDIT_GROUPS[group]), anyOf(conditions));
+}
+
+/** Rows that meet any of the conditions (the first that holds decides, so the others are not asked). */
+const anyOf = (conditions: readonly Expression<SqlBool>[]) => sql<SqlBool>`(${sql.join(conditions, sql` or `)})`;
+
 // ——— Activity ———
 
 export const ACTIVITY_EVENTS = ['allocated', 'submitted', 'moderated', 'closed'] as const;
@@ -81,22 +103,25 @@ export function eventInPeriod(event: ActivityEvent, period: ReportPeriod): Crite
  * team; and the audits overdue today.
  */
 export async function activityMeasure(context: MeasureContext, period: ReportPeriod) {
+  const events = Object.fromEntries(ACTIVITY_EVENTS.map((event) => [event, eventInPeriod(event, period)])) as Record<ActivityEvent, Criteria>;
+  const rows = await countFigures(context, {}, { ...events, overdue: { overdue: true } }, ['service', 'team'] as const);
   const totals: Record<string, Figure> = {};
   const services = new Map<string | null, Record<string, Figure>>();
   const teams = new Map<string | null, Record<string, Figure>>();
   for (const event of ACTIVITY_EVENTS) {
-    const criteria = eventInPeriod(event, period);
-    const { rows } = await countBy(context, criteria, ['service', 'team'] as const);
-    totals[event] = figure(context, criteria, sum(rows));
+    const criteria = events[event];
+    // A group shows a figure for the events that happened in it.
+    const happened = rows.filter((row) => row[event] > 0).map((row) => ({ service: row.service, team: row.team, n: row[event] }));
+    totals[event] = figure(context, criteria, sum(happened));
     for (const [key, map] of [['service', services], ['team', teams]] as const) {
-      for (const [id, n] of sumBy(rows, key)) {
+      for (const [id, n] of sumBy(happened, key)) {
         const row = map.get(id) ?? {};
         row[event] = id ? figure(context, { ...criteria, [key]: id }, n) : { n, href: null };
         map.set(id, row);
       }
     }
   }
-  const overdue = figure(context, { overdue: true }, sum((await countBy(context, { overdue: true }, [] as const)).rows));
+  const overdue = figure(context, { overdue: true }, rows.reduce((total, row) => total + row.overdue, 0));
   return { totals, overdue, byService: breakdown(services), byTeam: breakdown(teams) };
 }
 
@@ -120,23 +145,38 @@ export type StageTimeliness = {
  */
 export async function timelinessMeasure(context: MeasureContext, period: ReportPeriod): Promise<StageTimeliness[]> {
   const holidays = new Set(context.stageClock.holidays);
-  const results: StageTimeliness[] = [];
-  for (const stage of TIMED_STAGES) {
-    const ended: Criteria = { stage, stageEndedFrom: period.from, stageEndedTo: period.to };
-    const spans = await selectStageSpans(context.db, context.scope, { ...criteriaOf(context, ended), stage, stageClock: context.stageClock }, context.today);
-    const onTime = sum((await countBy(context, { ...ended, stageOnTime: 'yes' }, [] as const)).rows);
+  const endedIn = (stage: TimedStage): Criteria => ({ stage, stageEndedFrom: period.from, stageEndedTo: period.to });
+  const [base, ...narrowed] = await Promise.all([
+    trackerOf(context, {}),
+    ...TIMED_STAGES.flatMap((stage) => [trackerOf(context, endedIn(stage)), trackerOf(context, { ...endedIn(stage), stageOnTime: 'yes' })]),
+  ]);
+  // Each stage's spans (for the median working days) and its count on time, in one statement
+  // over the audits with some stage ended in the period.
+  const endedConditions = TIMED_STAGES.map((_, i) => narrowing(base!, narrowed[2 * i]!));
+  const selections = TIMED_STAGES.flatMap((stage, i) => {
+    const { start, end } = STAGE_SPANS[stage];
+    return [
+      sql<[string | null, string | null][]>`coalesce(json_agg(json_build_array(${start}::text, ${end}::text)) filter (where ${endedConditions[i]!}), '[]')`.as(`${stage}Spans`),
+      countWhere(narrowing(base!, narrowed[2 * i + 1]!)).as(`${stage}OnTime`),
+    ];
+  });
+  // The stages' ends are a subquery each per audit: the statement runs without JIT (counting.ts).
+  const [row] = await withoutJit(context.db, (db) => selectOver<Record<string, unknown>>(db, base!, selections, [], anyOf(endedConditions)));
+  return TIMED_STAGES.map((stage) => {
+    const ended = endedIn(stage);
+    const spans = (row![`${stage}Spans`] as [string | null, string | null][]).filter((span): span is [string, string] => span[0] !== null && span[1] !== null);
+    const onTime = row![`${stage}OnTime`] as number;
     const total = spans.length;
-    results.push({
+    return {
       stage,
       days: stage === 'auditor' ? null : context.stageClock.days[stage],
       ended: figure(context, ended, total),
       onTime: figure(context, { ...ended, stageOnTime: 'yes' }, onTime),
       late: figure(context, { ...ended, stageOnTime: 'no' }, total - onTime),
       onTimeShare: total ? onTime / total : null,
-      medianWorkingDays: median(spans.map((span) => workingDaysBetween(span.started_on, span.ended_on, holidays))),
-    });
-  }
-  return results;
+      medianWorkingDays: median(spans.map(([startedOn, endedOn]) => workingDaysBetween(startedOn as IsoDate, endedOn as IsoDate, holidays))),
+    };
+  });
 }
 
 /** The middle value (the mean of the two middle ones for an even count); null for none. */
@@ -181,15 +221,11 @@ export async function gradesMeasure(context: MeasureContext, period: ReportPerio
   return { overall: distribution(context, criteria, rows), byService: split('service'), byTeam: split('team'), byLegalStatus: split('legalStatus'), byTool: split('tool') };
 }
 
-/** The final-grade distribution of each of several periods (the trend, the comparisons). */
+/** The final-grade distribution of each of several periods (the trend, the comparisons), in one statement. */
 export async function gradesOverPeriods(context: MeasureContext, periods: readonly ReportPeriod[]) {
-  const results: (GradeDistribution & { period: ReportPeriod })[] = [];
-  for (const period of periods) {
-    const criteria = gradedInPeriod(period);
-    const { rows } = await countBy(context, criteria, ['finalGrade'] as const);
-    results.push({ period, ...distribution(context, criteria, rows) });
-  }
-  return results;
+  const figures = Object.fromEntries(periods.map((period, i) => [`period${i}`, gradedInPeriod(period)]));
+  const rows = await countFigures(context, {}, figures, ['finalGrade'] as const);
+  return periods.map((period, i) => ({ period, ...distribution(context, gradedInPeriod(period), rows.map((row) => ({ finalGrade: row.finalGrade, n: row[`period${i}`]! }))) }));
 }
 
 // ——— Moderation and calibration ———
@@ -385,18 +421,28 @@ export async function feedbackMeasure(context: MeasureContext, period: ReportPer
  * re-audits moderated in the period, by how their final grade compares with the first audit's.
  */
 export async function inadequateMeasure(context: MeasureContext, period: ReportPeriod) {
-  const count = async (criteria: Criteria): Promise<Figure> => figure(context, criteria, sum((await countBy(context, criteria, [] as const)).rows));
   const reAudits: Criteria = { ...gradedInPeriod(period), reAudit: 'yes' };
-  const outcomes = {} as Record<(typeof RE_AUDIT_OUTCOMES)[number], Figure>;
-  for (const outcome of RE_AUDIT_OUTCOMES) outcomes[outcome] = await count({ ...reAudits, reAuditOutcome: outcome });
+  const outcomes = Object.fromEntries(RE_AUDIT_OUTCOMES.map((outcome) => [outcome, { ...reAudits, reAuditOutcome: outcome }])) as Record<(typeof RE_AUDIT_OUTCOMES)[number], Criteria>;
+  const criteria = {
+    auditorInadequate: { ...eventInPeriod('submitted', period), auditorGrade: 'inadequate' },
+    finalInadequate: { ...gradedInPeriod(period), finalGrade: 'inadequate' },
+    directed: { directedFrom: period.from, directedTo: period.to },
+    directionReviewed: { directionReviewedFrom: period.from, directionReviewedTo: period.to },
+    directionReviewOverdue: { directionReviewOverdue: 'yes' },
+    reAudits,
+    ...outcomes,
+  } satisfies Record<string, Criteria>;
+  // Case directions and first audits are a subquery each per audit: the statement runs without JIT (counting.ts).
+  const [row] = await withoutJit(context.db, (db) => countFigures({ ...context, db }, {}, criteria, [] as const));
+  const count = (name: keyof typeof criteria) => figure(context, criteria[name], row![name]);
   return {
-    auditorInadequate: await count({ ...eventInPeriod('submitted', period), auditorGrade: 'inadequate' }),
-    finalInadequate: await count({ ...gradedInPeriod(period), finalGrade: 'inadequate' }),
-    directed: await count({ directedFrom: period.from, directedTo: period.to }),
-    directionReviewed: await count({ directionReviewedFrom: period.from, directionReviewedTo: period.to }),
-    directionReviewOverdue: await count({ directionReviewOverdue: 'yes' }),
-    reAudits: await count(reAudits),
-    reAuditOutcomes: outcomes,
+    auditorInadequate: count('auditorInadequate'),
+    finalInadequate: count('finalInadequate'),
+    directed: count('directed'),
+    directionReviewed: count('directionReviewed'),
+    directionReviewOverdue: count('directionReviewOverdue'),
+    reAudits: count('reAudits'),
+    reAuditOutcomes: Object.fromEntries(RE_AUDIT_OUTCOMES.map((outcome) => [outcome, count(outcome)])) as Record<(typeof RE_AUDIT_OUTCOMES)[number], Figure>,
   };
 }
 
@@ -414,20 +460,34 @@ function actionHref(criteria: ActionFilters): string {
  */
 export async function actionsMeasure(context: MeasureContext, period: ReportPeriod) {
   const base: ActionFilters = { ...DEFAULT_ACTION_FILTERS, service: context.filters.service, team: context.filters.team, tool: context.filters.tool, ownUnits: context.filters.ownUnits };
-  const count = async (criteria: Partial<ActionCriteria>): Promise<Figure> => {
-    const full = { ...base, ...criteria } as ActionFilters;
-    return { n: await countActions(context.db, context.scope, full, context.today), href: actionHref(full) };
-  };
   const dueInPeriod = { dueFrom: period.from, dueTo: period.to };
-  const due = await count(dueInPeriod);
-  const doneOnTime = await count({ ...dueInPeriod, doneOnTime: 'yes' });
-  const [oldest] = await selectActions(context.db, context.scope, { ...base, status: 'overdue' }, context.today, { offset: 0, limit: 1 });
+  const criteria = {
+    agreed: { createdFrom: period.from, createdTo: period.to },
+    done: { doneFrom: period.from, doneTo: period.to },
+    verified: { verifiedFrom: period.from, verifiedTo: period.to },
+    open: { status: 'open' },
+    overdue: { status: 'overdue' },
+    due: dueInPeriod,
+    doneOnTime: { ...dueInPeriod, doneOnTime: 'yes' },
+  } satisfies Record<string, Partial<ActionCriteria>>;
+  const names = Object.keys(criteria) as (keyof typeof criteria)[];
+  const full = (name: keyof typeof criteria) => ({ ...base, ...criteria[name] }) as ActionFilters;
+  // Every count in one statement over the actions list's rows, each by the list's own filter; the oldest overdue beside it.
+  const counted = async () => {
+    const [all, ...narrowed] = await Promise.all([actionsQuery(context.scope, base, context.today), ...names.map((name) => actionsQuery(context.scope, full(name), context.today))]);
+    const [row] = await selectOver<Record<keyof typeof criteria, number>>(context.db, all!, names.map((name, i) => countWhere(narrowing(all!, narrowed[i]!)).as(name)));
+    return row!;
+  };
+  const [row, [oldest]] = await Promise.all([counted(), selectActions(context.db, context.scope, { ...base, status: 'overdue' }, context.today, { offset: 0, limit: 1 })]);
+  const count = (name: keyof typeof criteria): Figure => ({ n: row[name], href: actionHref(full(name)) });
+  const due = count('due');
+  const doneOnTime = count('doneOnTime');
   return {
-    agreed: await count({ createdFrom: period.from, createdTo: period.to }),
-    done: await count({ doneFrom: period.from, doneTo: period.to }),
-    verified: await count({ verifiedFrom: period.from, verifiedTo: period.to }),
-    open: await count({ status: 'open' }),
-    overdue: await count({ status: 'overdue' }),
+    agreed: count('agreed'),
+    done: count('done'),
+    verified: count('verified'),
+    open: count('open'),
+    overdue: count('overdue'),
     due,
     doneOnTime,
     doneOnTimeShare: due.n ? doneOnTime.n / due.n : null,

@@ -1,11 +1,14 @@
+import { jsonArrayFrom } from 'kysely/helpers/postgres';
 import { z } from 'zod';
 import type { Db } from '../../db/index.ts';
 import { can, reportScope, type DataScope, type Principal } from '../../platform/access.ts';
 import type { FieldError } from '../../platform/errors.ts';
 import type { IsoDate } from '../../platform/working-days.ts';
 import type { LegalStatus } from '../../db/types.ts';
-import { reportFilterOptions, trackerFilterOptions, type TrackerOption } from '../audits/queries.ts';
-import { blankToUndefined, feedbackRespondentsFor, GRADE_LABELS, GRADES, gradedSectionsFor, optionalId, stageClockFor } from '../audits/tracker.ts';
+import { reportFilterOptions, selectEditionDefinitions, trackerFilterOptions, type TrackerOption } from '../audits/queries.ts';
+import { gradedSections } from '../audits/domain-judgements.ts';
+import { feedbackRespondents } from '../audits/feedback-answers.ts';
+import { blankToUndefined, GRADE_LABELS, GRADES, optionalId, stageClockFor } from '../audits/tracker.ts';
 import { LEGAL_STATUSES, LEGAL_STATUS_LABELS } from '../children/extract.ts';
 import { barChart, lineChart, type Chart } from './charts.ts';
 import { SMALL_NUMBERS } from './kappa.ts';
@@ -70,9 +73,10 @@ const percent = (share: number | null) => (share === null ? null : Math.round(sh
 
 /** The choices of each report filter within the reader's reach. */
 export async function reportOptions(db: Db, scope: DataScope): Promise<Options> {
+  const [tracker, report] = await Promise.all([trackerFilterOptions(db, scope), reportFilterOptions(db, scope)]);
   return {
-    ...(await trackerFilterOptions(db, scope)),
-    ...(await reportFilterOptions(db, scope)),
+    ...tracker,
+    ...report,
     legalStatuses: LEGAL_STATUSES.map((value) => ({ value, text: LEGAL_STATUS_LABELS[value] })),
   };
 }
@@ -80,32 +84,42 @@ export async function reportOptions(db: Db, scope: DataScope): Promise<Options> 
 /** What the measures read for this reader: the report's scope, the filters (with "own units" for a limited scope) and the clock. */
 export async function measureContextFor(db: Db, principal: Principal, filters: ReportFilters, today: IsoDate): Promise<MeasureContext> {
   const scope = reportScope(principal);
-  return { db, scope, filters: scope.kind === 'limited' ? { ...filters, ownUnits: 'yes' } : filters, today, stageClock: await stageClockFor(db, principal.organisationId) };
+  return { db, scope, filters: withOwnUnits(scope, filters), today, stageClock: await stageClockFor(db, principal.organisationId) };
 }
+
+/** A service or team scope counts its own units alone, through the tracker filter its links carry. */
+const withOwnUnits = (scope: DataScope, filters: ReportFilters): ReportFilters => (scope.kind === 'limited' ? { ...filters, ownUnits: 'yes' } : filters);
 
 export async function buildReport(db: Db, principal: Principal, query: Record<string, unknown>, today: IsoDate) {
   const scope = reportScope(principal);
-  const options = await reportOptions(db, scope);
+  const organisationId = principal.organisationId;
   const { period, errors: periodErrors } = parseReportPeriod(query, today);
+  // What the sections need first, asked together: the filters' choices, the timescales, the tool files and the names.
+  const [options, stageClock, editions, names] = await Promise.all([reportOptions(db, scope), stageClockFor(db, organisationId), selectEditionDefinitions(db, organisationId), namesOf(db, organisationId)]);
   const { filters, errors: filterErrors } = parseReportFilters(query, options);
-  const context = await measureContextFor(db, principal, filters, today);
+  const context: MeasureContext = { db, scope, filters: withOwnUnits(scope, filters), today, stageClock };
   const previous = previousPeriod(period);
   const lastYear = samePeriodLastYear(period);
+  const sections = editions.flatMap((edition) => gradedSections(edition.id, edition.definition));
+  const respondents = editions.flatMap((edition) => feedbackRespondents(edition.id, edition.definition));
 
-  const activity = await activityMeasure(context, period);
-  const timeliness = await timelinessMeasure(context, period);
-  const grades = await gradesMeasure(context, period);
-  // This period's distribution is the grades section's own; only the comparisons are counted here.
-  const [previousGrades, lastYearGrades] = await gradesOverPeriods(context, [previous, lastYear]);
-  const trend = await gradesOverPeriods(context, quartersEnding(period.to, 8));
-  const calibration = await calibrationMeasure(context, period);
-  const inadequate = await inadequateMeasure(context, period);
-  const domains = await domainMeasure(context, period, await gradedSectionsFor(db, principal.organisationId));
-  const feedback = await feedbackMeasure(context, period, await feedbackRespondentsFor(db, principal.organisationId));
-  const actions = await actionsMeasure(context, period);
-  const names = await namesOf(db, principal.organisationId);
-  // Compliance with the schedule, for those who may read it (programme.view), as the compliance page counts it.
-  const compliance = can(principal, 'programme.view') ? await complianceSection(db, principal, period, filters, today) : null;
+  // Each section asks for its figures in one statement (the actions two), and the sections ask together.
+  const [activity, timeliness, grades, compared, calibration, inadequate, domains, feedback, actions, themes, compliance] = await Promise.all([
+    activityMeasure(context, period),
+    timelinessMeasure(context, period),
+    gradesMeasure(context, period),
+    // This period's distribution is the grades section's own; only the comparisons and the trend are counted here.
+    gradesOverPeriods(context, [previous, lastYear, ...quartersEnding(period.to, 8)]),
+    calibrationMeasure(context, period),
+    inadequateMeasure(context, period),
+    domainMeasure(context, period, sections),
+    feedbackMeasure(context, period, respondents),
+    actionsMeasure(context, period),
+    themesMeasure(context, period, previous, can(principal, 'themes.manage'), editions),
+    // Compliance with the schedule, for those who may read it (programme.view), as the compliance page counts it.
+    can(principal, 'programme.view') ? complianceSection(db, principal, period, filters, today) : null,
+  ]);
+  const [previousGrades, lastYearGrades, ...trend] = compared;
 
   return {
     period,
@@ -136,7 +150,7 @@ export async function buildReport(db: Db, principal: Principal, query: Record<st
     compliance,
     /** Compliance is narrowed by service and team only: its lines are services, teams and auditors. */
     complianceNotNarrowedBy: [filters.tool && 'audit tool', filters.locality && 'locality', filters.legalStatus && 'legal status', filters.auditor && 'auditor'].filter(Boolean) as string[],
-    themes: await themesMeasure(context, period, previous, can(principal, 'themes.manage')),
+    themes,
     charts: { ...charts(grades.overall, previousGrades!, lastYearGrades!, trend, period), timeliness: timelinessChart(timeliness), domains: domainChart(domains.ofsted) },
     smallNumbers: SMALL_NUMBERS,
   };
@@ -195,16 +209,19 @@ function domainChart(rows: Awaited<ReturnType<typeof domainMeasure>>['ofsted']):
   });
 }
 
-/** Names of the services, teams, staff, tools and legal statuses a report mentions, by id. */
+/** Names of the services, teams, staff, tools and legal statuses a report mentions, by id: one statement. */
 async function namesOf(db: Db, organisationId: string) {
-  const [services, teams, staff, tools] = await Promise.all([
-    db.selectFrom('services').select(['id', 'name']).where('organisation_id', '=', organisationId).execute(),
-    db.selectFrom('teams').select(['id', 'name']).where('organisation_id', '=', organisationId).execute(),
-    db.selectFrom('staff').select(['id', 'full_name as name']).where('organisation_id', '=', organisationId).execute(),
-    db.selectFrom('audit_tools').select(['id', 'name']).where('organisation_id', '=', organisationId).execute(),
-  ]);
-  const byId = (rows: { id: string; name: string }[]) => Object.fromEntries(rows.map((row) => [row.id, row.name]));
-  return { services: byId(services), teams: byId(teams), staff: byId(staff), tools: byId(tools), legalStatuses: { ...LEGAL_STATUS_LABELS } as Record<string, string> };
+  const of = (table: 'services' | 'teams' | 'audit_tools') => db.selectFrom(table).select(['id', 'name']).where('organisation_id', '=', organisationId);
+  const row = await db
+    .selectNoFrom([
+      jsonArrayFrom(of('services')).as('services'),
+      jsonArrayFrom(of('teams')).as('teams'),
+      jsonArrayFrom(db.selectFrom('staff').select(['id', 'full_name as name']).where('organisation_id', '=', organisationId)).as('staff'),
+      jsonArrayFrom(of('audit_tools')).as('tools'),
+    ])
+    .executeTakeFirstOrThrow();
+  const byId = (rows: { id: string; name: string }[]) => Object.fromEntries(rows.map((entry) => [entry.id, entry.name]));
+  return { services: byId(row.services), teams: byId(row.teams), staff: byId(row.staff), tools: byId(row.tools), legalStatuses: { ...LEGAL_STATUS_LABELS } as Record<string, string> };
 }
 
 export type Report = Awaited<ReturnType<typeof buildReport>>;

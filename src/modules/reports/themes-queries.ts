@@ -50,19 +50,6 @@ export async function deleteTheme(db: Db, input: { organisationId: string; id: s
   return db.deleteFrom('themes').where('organisation_id', '=', input.organisationId).where('id', '=', input.id).where('version', '=', input.version).returning('id').executeTakeFirst();
 }
 
-/** The answers and tool of each of these audits, with what the evidence page shows of them. */
-export async function selectAuditTexts(db: Db, organisationId: string, auditIds: readonly string[]) {
-  if (!auditIds.length) return [];
-  return db
-    .selectFrom('audits')
-    .innerJoin('children', 'children.id', 'audits.child_id')
-    .select(['audits.id', 'audits.reference', 'audits.answers', 'audits.tool_edition_id', 'audits.moderated_at', 'children.id as child_id', 'children.external_id as child_external_id'])
-    .where('audits.organisation_id', '=', organisationId)
-    .where('audits.id', 'in', auditIds)
-    .orderBy('audits.reference')
-    .execute();
-}
-
 /** The stored definitions of these tool editions, to find each one's strengths and areas boxes. */
 export async function selectEditionDefinitions(db: Db, editionIds: readonly string[]) {
   if (!editionIds.length) return [];

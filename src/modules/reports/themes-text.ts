@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import winkNLP from 'wink-nlp';
+import { memoised } from './memo.ts';
 
 /**
  * Reading the strengths and areas for improvement: wink-nlp (with its small English model,
@@ -72,9 +73,12 @@ export function readSentences(text: string): Sentence[] {
 /** A phrase as the words it is matched on: each word's lemma, or the word as written. */
 export type PhraseWords = readonly (readonly string[])[];
 
-export function phraseLemmas(phrase: string): PhraseWords {
-  return readSentences(phrase).flatMap((sentence) => sentence.words.map((word) => word.forms));
-}
+/** A phrase's lemmas, read once (memo.ts): every report matches the council's themes by them. */
+export const phraseLemmas = memoised(
+  (phrase: string): PhraseWords => readSentences(phrase).flatMap((sentence) => sentence.words.map((word) => word.forms)),
+  (phrase) => phrase,
+  2000,
+);
 
 /** Whether a word of the text is this word of a phrase, in any of their forms. */
 const isWord = (word: Word, forms: readonly string[]) => forms.some((form) => word.forms.includes(form));

@@ -2,13 +2,14 @@ import type { Db } from '../../db/index.ts';
 import type { DataScope } from '../../platform/access.ts';
 import type { IsoDate } from '../../platform/working-days.ts';
 import { addDays } from '../../platform/working-days.ts';
-import { selectTrackerAudits } from '../audits/queries.ts';
+import { sql } from 'kysely';
 import { DEFAULT_FILTERS } from '../audits/tracker.ts';
 import type { AuditTool } from '../tools/schema.ts';
+import { narrowing, selectOver, trackerQuery } from './counting.ts';
 import { gradedInPeriod, type MeasureContext, type ReportFilters } from './measures.ts';
 import { periodValue, quartersEnding, type ReportPeriod } from './period.ts';
 import type { Report } from './report.ts';
-import { listThemes, selectAuditTexts, selectEditionDefinitions, type Theme } from './themes-queries.ts';
+import { listThemes, selectEditionDefinitions, type Theme } from './themes-queries.ts';
 import { candidatePhrases, phraseLemmas, proposePhrases, readSentences, sentencesMarking, themeMatcher, type Proposal, type Sentence } from './themes-text.ts';
 
 /**
@@ -59,25 +60,57 @@ function readCached(text: string): Sentence[] {
   return sentences;
 }
 
+/** A tool edition's stored definition, as read from audit_tool_editions. */
+export type EditionDefinition = { id: string; definition: unknown };
+
 /** The texts of the audits graded in the period, within the scope and filters, by reference. */
 export async function auditTexts(db: Db, scope: DataScope, filters: ReportFilters, period: ReportPeriod, today: IsoDate): Promise<AuditText[]> {
-  const criteria = { ...DEFAULT_FILTERS, ...filters, ...gradedInPeriod(period) };
-  const ids = (await selectTrackerAudits(db, scope, criteria, null, today)).map((row) => row.id);
-  const rows = await selectAuditTexts(db, scope.organisationId, ids);
-  const editions = new Map(
-    (await selectEditionDefinitions(db, [...new Set(rows.map((row) => row.tool_edition_id))])).map((row) => {
+  return (await auditTextsOver(db, scope, filters, [period], today))[0]!;
+}
+
+type TextRow = { id: string; reference: number; answers: unknown; tool_edition_id: string; child_id: string; child_external_id: string } & Record<`in${number}`, boolean>;
+
+/**
+ * The texts of the audits graded in each of the periods (the tracker's audits for the scope,
+ * filters and period), by reference: one statement for all the periods. `editions`: the tool
+ * editions' definitions when the caller has them already; else those the texts need are read.
+ */
+export async function auditTextsOver(db: Db, scope: DataScope, filters: ReportFilters, periods: readonly ReportPeriod[], today: IsoDate, editions?: readonly EditionDefinition[]): Promise<AuditText[][]> {
+  const criteria = (period?: ReportPeriod) => ({ ...DEFAULT_FILTERS, ...filters, ...(period ? gradedInPeriod(period) : {}) });
+  const [base, ...graded] = await Promise.all([trackerQuery(scope, criteria(), today), ...periods.map((period) => trackerQuery(scope, criteria(period), today))]);
+  const inPeriods = graded.map((query) => narrowing(base!, query));
+  const rows = await selectOver<TextRow>(
+    db,
+    base!,
+    [
+      sql.ref('audits.id').as('id'),
+      sql.ref('audits.reference').as('reference'),
+      sql.ref('audits.answers').as('answers'),
+      sql.ref('audits.tool_edition_id').as('tool_edition_id'),
+      sql.ref('children.id').as('child_id'),
+      sql.ref('children.external_id').as('child_external_id'),
+      ...inPeriods.map((inPeriod, i) => sql<boolean>`${inPeriod}`.as(`in${i}`)),
+    ],
+    [],
+    sql`(${sql.join(inPeriods, sql` or `)})`,
+  );
+  rows.sort((a, b) => a.reference - b.reference);
+  const definitions = editions ?? (await selectEditionDefinitions(db, [...new Set(rows.map((row) => row.tool_edition_id))]));
+  const boxes = new Map(
+    definitions.map((row) => {
       const tool = (typeof row.definition === 'string' ? JSON.parse(row.definition) : row.definition) as AuditTool;
       return [row.id, themeBoxes(tool)];
     }),
   );
-  return rows.map((row) => {
+  const texts = rows.map((row) => {
     const answers = (typeof row.answers === 'string' ? JSON.parse(row.answers) : row.answers) as Record<string, unknown>;
-    const boxes = editions.get(row.tool_edition_id) ?? { strengths: [], areas: [] };
+    const found = boxes.get(row.tool_edition_id) ?? { strengths: [], areas: [] };
     const fields = Object.fromEntries(
-      THEME_FIELDS.map((field) => [field, boxes[field].flatMap((key) => (typeof answers[key] === 'string' && answers[key].trim() ? readCached(answers[key]) : []))]),
+      THEME_FIELDS.map((field) => [field, found[field].flatMap((key) => (typeof answers[key] === 'string' && answers[key].trim() ? readCached(answers[key]) : []))]),
     ) as Record<ThemeField, Sentence[]>;
     return { id: row.id, reference: row.reference, childId: row.child_id, childExternalId: row.child_external_id, fields };
   });
+  return periods.map((_, i) => texts.filter((_, j) => rows[j]![`in${i}`]));
 }
 
 /** The audits (with the sentences) that mark a theme in a field. */
@@ -128,32 +161,30 @@ export function evidenceHref(themeId: string, field: ThemeField, period: ReportP
  * and phrases proposed as new themes: the most distinctive of this period against the four
  * quarters before it.
  */
-export async function themesMeasure(context: MeasureContext, period: ReportPeriod, previous: ReportPeriod, canManage = false) {
+export async function themesMeasure(context: MeasureContext, period: ReportPeriod, previous: ReportPeriod, canManage = false, editions?: readonly EditionDefinition[]) {
   const { db, scope, filters, today } = context;
-  const themes = await listThemes(db, scope.organisationId);
-  const current = await auditTexts(db, scope, filters, period, today);
-  const before = await auditTexts(db, scope, filters, previous, today);
+  // Proposals weigh this period's phrases against the four quarters before it.
+  const earlierQuarters = quartersEnding(addDays(period.from, -1), 4);
+  const earlierPeriod: ReportPeriod = { kind: 'range', from: earlierQuarters[0]!.from, to: earlierQuarters.at(-1)!.to, label: '' };
+  const [themes, [current, before, earlier]] = await Promise.all([listThemes(db, scope.organisationId), auditTextsOver(db, scope, filters, [period, previous, earlierPeriod], today, editions)]);
   const rows: ThemeRow[] = themes.map((theme) => {
     const fields = Object.fromEntries(
       THEME_FIELDS.map((field) => {
-        const n = auditsMarking(current, theme, field).length;
-        const previousN = auditsMarking(before, theme, field).length;
-        const [now, then] = [share(n, current.length), share(previousN, before.length)];
+        const n = auditsMarking(current!, theme, field).length;
+        const previousN = auditsMarking(before!, theme, field).length;
+        const [now, then] = [share(n, current!.length), share(previousN, before!.length)];
         const count: ThemeCount = { n, share: now, previousN, previousShare: then, direction: direction(now, then, n, previousN), href: n ? evidenceHref(theme.id, field, period, filters) : null };
         return [field, count];
       }),
     ) as Record<ThemeField, ThemeCount>;
     return { id: theme.id, name: theme.name, fields };
   });
-  const proposals = await proposeThemes(context, period, current, themes);
-  return { audits: current.length, previousAudits: before.length, period, previous, rows, proposals, canManage };
+  const proposals = proposeThemes(current!, earlier!, themes);
+  return { audits: current!.length, previousAudits: before!.length, period, previous, rows, proposals, canManage };
 }
 
 /** Phrases of this period's audits most distinctive against the four quarters before it, not already a theme's. */
-async function proposeThemes(context: MeasureContext, period: ReportPeriod, current: readonly AuditText[], themes: readonly Theme[]): Promise<Proposal[]> {
-  const earlierQuarters = quartersEnding(addDays(period.from, -1), 4);
-  const earlierPeriod: ReportPeriod = { kind: 'range', from: earlierQuarters[0]!.from, to: earlierQuarters.at(-1)!.to, label: '' };
-  const earlier = await auditTexts(context.db, context.scope, context.filters, earlierPeriod, context.today);
+function proposeThemes(current: readonly AuditText[], earlier: readonly AuditText[], themes: readonly Theme[]): Proposal[] {
   const phrasesOf = (text: AuditText) => candidatePhrases([...text.fields.strengths, ...text.fields.areas]);
   const known = themes.flatMap((theme) => theme.phrases.map(phraseLemmas));
   return proposePhrases(current.map(phrasesOf), earlier.map(phrasesOf), { known });
