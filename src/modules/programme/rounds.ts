@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto';
-import { isDeepStrictEqual } from 'node:util';
+import { isDeepStrictEqual, promisify } from 'node:util';
+import zlib from 'node:zlib';
 import { z } from 'zod';
 import { inTransaction, type Db } from '../../db/index.ts';
 import type { LegalStatus, Role } from '../../db/types.ts';
@@ -119,6 +120,7 @@ export async function proposeSamplingRound(db: Db, actor: RoundActor, input: unk
   const seed = values.seed ?? randomInt(0, 2 ** 31 - 1);
   const snapshot = await readPool(db, principal, rows, options.today);
   const proposal = proposeRound({ snapshot, rows, seed, months: periodMonths(values.periodFrom, values.periodTo) });
+  const stored = await storableSnapshot(snapshot);
   const round = await inTransaction(db, async (trx) => {
     const inserted = await trx
       .insertInto('programme_rounds')
@@ -131,7 +133,8 @@ export async function proposeSamplingRound(db: Db, actor: RoundActor, input: unk
         seed,
         schedule_version_id: schedule.id,
         draw_rows: JSON.stringify(rows),
-        snapshot: JSON.stringify(packSnapshot(snapshot)),
+        snapshot: stored.snapshot,
+        snapshot_children: stored.children,
         proposal: JSON.stringify(compactProposal(proposal)),
         proposed_by: principal.userId,
         proposed_at: actor.at,
@@ -146,18 +149,61 @@ export async function proposeSamplingRound(db: Db, actor: RoundActor, input: unk
 }
 
 /**
- * The snapshot as stored: children as arrays (a round over 100,000 children stores them once,
- * without a key per attribute). `unpackSnapshot` gives back exactly what the draw read.
+ * The snapshot as stored. Rounds proposed before `snapshot_children` existed keep every child
+ * in `snapshot` as an array of values in the order its `childKeys` names. Rounds since keep the auditors,
+ * teams and services in `snapshot` and the children apart in `snapshot_children`: each child
+ * an array whose legal status, team, service, case-holder and past auditors are numbers into
+ * one list of the values they stand for (a round over 100,000 children names the same few
+ * hundred ids again and again), the whole deflated — about 4 MB for 100,000 children, where
+ * the JSON was 26 MB and storing it took longer than the draw. Either way `readSnapshot` gives
+ * back exactly what the draw read.
  */
-const CHILD_KEYS = ['id', 'externalId', 'initials', 'legalStatus', 'teamId', 'serviceId', 'caseHolderId', 'openDate', 'closeDate', 'lastAuditedOn', 'hasOpenAudit', 'pastAuditorIds'] as const;
 type PackedSnapshot = Omit<PoolSnapshot, 'children'> & { childKeys: readonly string[]; children: unknown[][] };
 
-export function packSnapshot(snapshot: PoolSnapshot): PackedSnapshot {
-  return { ...snapshot, childKeys: CHILD_KEYS, children: snapshot.children.map((child) => CHILD_KEYS.map((key) => child[key])) };
+function unpackSnapshot(packed: PackedSnapshot): PoolSnapshot {
+  const { childKeys, children, ...rest } = packed;
+  return { ...rest, children: children.map((values) => Object.fromEntries(childKeys.map((key, index) => [key, values[index]])) as PoolChild) };
 }
 
-export function unpackSnapshot(packed: PackedSnapshot): PoolSnapshot {
-  return { ...packed, children: packed.children.map((values) => Object.fromEntries(packed.childKeys.map((key, index) => [key, values[index]])) as PoolChild) } as PoolSnapshot & { childKeys?: unknown };
+/** A child as `snapshot_children` keeps it: numbers are places in the list of values (-1: none). */
+type StoredChild = [id: string, externalId: string, initials: string, legalStatus: number, team: number, service: number, caseHolder: number, openDate: IsoDate | null, closeDate: IsoDate | null, lastAuditedOn: IsoDate | null, hasOpenAudit: 0 | 1, pastAuditors: number[]];
+type StoredChildren = { values: string[]; children: StoredChild[] };
+
+const deflate = promisify(zlib.deflate);
+const inflate = promisify(zlib.inflate);
+
+/** The snapshot to store: the auditors, teams and services as JSON, the children packed and deflated. */
+export async function storableSnapshot(snapshot: PoolSnapshot): Promise<{ snapshot: string; children: Buffer }> {
+  const numbers = new Map<string, number>();
+  const values: string[] = [];
+  const numberOf = (value: string | null) => {
+    if (value === null) return -1;
+    let n = numbers.get(value);
+    if (n === undefined) numbers.set(value, (n = values.push(value) - 1));
+    return n;
+  };
+  const children = snapshot.children.map((child): StoredChild => [
+    child.id, child.externalId, child.initials, numberOf(child.legalStatus), numberOf(child.teamId), numberOf(child.serviceId), numberOf(child.caseHolderId),
+    child.openDate, child.closeDate, child.lastAuditedOn, child.hasOpenAudit ? 1 : 0, child.pastAuditorIds.map(numberOf),
+  ]);
+  const { children: _children, ...rest } = snapshot;
+  // The fastest level: the packing has already taken out most of the repetition.
+  return { snapshot: JSON.stringify(rest), children: await deflate(JSON.stringify({ values, children } satisfies StoredChildren), { level: 1 }) };
+}
+
+/** The snapshot a round stored, exactly as the draw read it. */
+export async function readSnapshot(round: Pick<StoredRound, 'snapshot' | 'snapshot_children'>): Promise<PoolSnapshot> {
+  if (!round.snapshot_children) return unpackSnapshot(parseJson<PackedSnapshot>(round.snapshot));
+  const rest = parseJson<Omit<PoolSnapshot, 'children'>>(round.snapshot);
+  const { values, children } = JSON.parse((await inflate(round.snapshot_children)).toString('utf8')) as StoredChildren;
+  const valueOf = (n: number) => (n < 0 ? null : values[n]!);
+  return {
+    ...rest,
+    children: children.map(([id, externalId, initials, legalStatus, team, service, caseHolder, openDate, closeDate, lastAuditedOn, hasOpenAudit, pastAuditors]) => ({
+      id, externalId, initials, legalStatus: values[legalStatus] as LegalStatus, teamId: valueOf(team), serviceId: valueOf(service), caseHolderId: valueOf(caseHolder),
+      openDate, closeDate, lastAuditedOn, hasOpenAudit: hasOpenAudit === 1, pastAuditorIds: pastAuditors.map((n) => values[n]!),
+    })),
+  };
 }
 
 /**
@@ -188,14 +234,14 @@ function parseJson<T>(value: unknown): T {
 }
 
 /** A stored round's parts, parsed; the rows' rules checked again by their schema. */
-export function storedRound(round: StoredRound) {
+export async function storedRound(round: StoredRound) {
   const rows = parseJson<RoundRow[]>(round.draw_rows).map((row) => ({ ...row, rules: samplingRulesSchema.parse(row.rules) }));
-  return { rows, snapshot: unpackSnapshot(parseJson<PackedSnapshot>(round.snapshot)), stored: parseJson<StoredProposal>(round.proposal), months: periodMonths(round.period_from, round.period_to) };
+  return { rows, snapshot: await readSnapshot(round), stored: parseJson<StoredProposal>(round.proposal), months: periodMonths(round.period_from, round.period_to) };
 }
 
 /** The round's proposal in full: the seed over the stored pool, then the replacements in order. */
 async function fullProposal(db: Db, round: StoredRound) {
-  const parts = storedRound(round);
+  const parts = await storedRound(round);
   const replacementRows = await queries.selectReplacements(db, round.id);
   const proposal = replayRound({ snapshot: parts.snapshot, rows: parts.rows, seed: round.seed, months: parts.months, replacements: replacementsOf(replacementRows) });
   return { ...parts, proposal, replacementRows, matches: isDeepStrictEqual(compactProposal(proposal), parts.stored) };
