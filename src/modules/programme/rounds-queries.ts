@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../../db/index.ts';
-import type { LegalStatus, Role } from '../../db/types.ts';
+import type { Role } from '../../db/types.ts';
 import type { IsoDate } from '../../platform/working-days.ts';
 import { AUDITING_ROLES, type PoolAuditor, type PoolChild } from './sampling.ts';
 
@@ -19,12 +19,11 @@ import { AUDITING_ROLES, type PoolAuditor, type PoolChild } from './sampling.ts'
  * `distinct … order by` inside the aggregate sorts every child's audits on the server).
  */
 export async function selectPoolChildren(db: Db, organisationId: string, asOf: IsoDate, windowStart: IsoDate): Promise<PoolChild[]> {
-  const { rows } = await sql<{
-    id: string; external_id: string; initials: string; legal_status: LegalStatus; team_id: string; service_id: string; case_holder_id: string | null;
-    open_date: string | null; close_date: string | null; last_audited_on: string | null; has_open_audit: boolean | null; past_auditor_ids: string | null;
-  }>`
-    select c.id, c.external_id, c.initials, c.legal_status, c.allocated_team_id as team_id, t.service_id, c.allocated_worker_id as case_holder_id,
-           c.open_date, c.close_date, a.last_audited_on, a.has_open_audit, a.past_auditor_ids
+  // Named as the pool names them, so each row becomes the child itself (100,000 objects not made twice).
+  const { rows } = await sql<Omit<PoolChild, 'pastAuditorIds'> & { pastAuditorIds: string | null | string[] }>`
+    select c.id, c.external_id as "externalId", c.initials, c.legal_status as "legalStatus", c.allocated_team_id as "teamId", t.service_id as "serviceId",
+           c.allocated_worker_id as "caseHolderId", c.open_date as "openDate", c.close_date as "closeDate", a.last_audited_on as "lastAuditedOn",
+           coalesce(a.has_open_audit, false) as "hasOpenAudit", a.past_auditor_ids as "pastAuditorIds"
       from children c
       join teams t on t.id = c.allocated_team_id
       left join (
@@ -36,20 +35,8 @@ export async function selectPoolChildren(db: Db, organisationId: string, asOf: I
        and (c.close_date is null or c.close_date >= ${windowStart})
        and (c.open_date is null or c.open_date <= ${asOf})
      order by c.id`.execute(db);
-  return rows.map((row) => ({
-    id: row.id,
-    externalId: row.external_id,
-    initials: row.initials,
-    legalStatus: row.legal_status,
-    teamId: row.team_id,
-    serviceId: row.service_id,
-    caseHolderId: row.case_holder_id,
-    openDate: row.open_date,
-    closeDate: row.close_date,
-    lastAuditedOn: row.last_audited_on === null ? null : String(row.last_audited_on).slice(0, 10),
-    hasOpenAudit: row.has_open_audit === true,
-    pastAuditorIds: pastAuditors(row.past_auditor_ids),
-  }));
+  for (const row of rows) row.pastAuditorIds = pastAuditors(row.pastAuditorIds as string | null);
+  return rows as PoolChild[];
 }
 
 /** A child's past auditors from their comma-separated ids: each once, in id order (a uuid's text sorts as the uuid does). */

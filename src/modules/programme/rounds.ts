@@ -16,7 +16,10 @@ import {
   periodMonths,
   proposeRound,
   replayRound,
+  packChildren,
+  unpackChildren,
   type DrawRow,
+  type PackedChildren,
   type PoolChild,
   type PoolSnapshot,
   type Proposal,
@@ -95,11 +98,14 @@ export async function samplingRowsInForce(db: Db, organisationId: string, on: Is
 export async function readPool(db: Db, principal: Principal, rows: RoundRow[], asOf: IsoDate): Promise<PoolSnapshot> {
   const organisationId = principal.organisationId;
   const widest = Math.max(...rows.map((row) => row.rules.openWithinWeeks));
-  let children = await queries.selectPoolChildren(db, organisationId, asOf, addWeeks(asOf, -widest));
+  // Three independent questions, asked at once (on PostgreSQL each on a connection of its own).
+  const [pool, auditors, { teams, services }] = await Promise.all([
+    queries.selectPoolChildren(db, organisationId, asOf, addWeeks(asOf, -widest)),
+    queries.selectPoolAuditors(db, organisationId, asOf),
+    queries.selectTeamsAndServices(db, organisationId),
+  ]);
   const scope = dataScope(principal, 'audits.allocate');
-  if (scope.kind === 'limited') children = children.filter((child) => scope.teamIds.includes(child.teamId ?? '') || scope.serviceIds.includes(child.serviceId ?? ''));
-  const auditors = await queries.selectPoolAuditors(db, organisationId, asOf);
-  const { teams, services } = await queries.selectTeamsAndServices(db, organisationId);
+  const children = scope.kind === 'limited' ? pool.filter((child) => scope.teamIds.includes(child.teamId ?? '') || scope.serviceIds.includes(child.serviceId ?? '')) : pool;
   return { asOf, children, auditors, teams, services };
 }
 
@@ -119,8 +125,11 @@ export async function proposeSamplingRound(db: Db, actor: RoundActor, input: unk
   }
   const seed = values.seed ?? randomInt(0, 2 ** 31 - 1);
   const snapshot = await readPool(db, principal, rows, options.today);
+  // The snapshot is packed first and deflated on a worker thread while the draw runs.
+  const storing = storableSnapshot(snapshot);
+  storing.catch(() => {}); // awaited below; if the draw throws first, its failure is not left unhandled
   const proposal = proposeRound({ snapshot, rows, seed, months: periodMonths(values.periodFrom, values.periodTo) });
-  const stored = await storableSnapshot(snapshot);
+  const stored = await storing;
   const round = await inTransaction(db, async (trx) => {
     const inserted = await trx
       .insertInto('programme_rounds')
@@ -150,13 +159,12 @@ export async function proposeSamplingRound(db: Db, actor: RoundActor, input: unk
 
 /**
  * The snapshot as stored. Rounds proposed before `snapshot_children` existed keep every child
- * in `snapshot` as an array of values in the order its `childKeys` names. Rounds since keep the auditors,
- * teams and services in `snapshot` and the children apart in `snapshot_children`: each child
- * an array whose legal status, team, service, case-holder and past auditors are numbers into
- * one list of the values they stand for (a round over 100,000 children names the same few
- * hundred ids again and again), the whole deflated — about 4 MB for 100,000 children, where
- * the JSON was 26 MB and storing it took longer than the draw. Either way `readSnapshot` gives
- * back exactly what the draw read.
+ * in `snapshot` as an array of values in the order its `childKeys` names. Rounds since keep
+ * the auditors, teams and services in `snapshot` and the children apart in
+ * `snapshot_children`: column by column, with the ids that repeat (teams, services, staff,
+ * legal statuses) written once and referred to by number (packChildren), deflated — about
+ * 4 MB for 100,000 children where the JSON was 26 MB and storing it took longer than the draw.
+ * Either way `readSnapshot` gives back exactly what the draw read.
  */
 type PackedSnapshot = Omit<PoolSnapshot, 'children'> & { childKeys: readonly string[]; children: unknown[][] };
 
@@ -165,45 +173,30 @@ function unpackSnapshot(packed: PackedSnapshot): PoolSnapshot {
   return { ...rest, children: children.map((values) => Object.fromEntries(childKeys.map((key, index) => [key, values[index]])) as PoolChild) };
 }
 
-/** A child as `snapshot_children` keeps it: numbers are places in the list of values (-1: none). */
-type StoredChild = [id: string, externalId: string, initials: string, legalStatus: number, team: number, service: number, caseHolder: number, openDate: IsoDate | null, closeDate: IsoDate | null, lastAuditedOn: IsoDate | null, hasOpenAudit: 0 | 1, pastAuditors: number[]];
-type StoredChildren = { values: string[]; children: StoredChild[] };
-
 const deflate = promisify(zlib.deflate);
 const inflate = promisify(zlib.inflate);
 
+/**
+ * Deflates at the fastest level (the packing has already taken out most of the repetition) in
+ * one piece on a worker thread: with room for the whole output, zlib does not come back to the
+ * main thread for every 16 KB, so the deflating runs while the main thread draws.
+ */
+function deflateWhole(text: string): Promise<Buffer> {
+  const input = Buffer.from(text, 'utf8');
+  return deflate(input, { level: 1, chunkSize: Math.max(zlib.constants.Z_DEFAULT_CHUNK, input.length + 1024) });
+}
+
 /** The snapshot to store: the auditors, teams and services as JSON, the children packed and deflated. */
 export async function storableSnapshot(snapshot: PoolSnapshot): Promise<{ snapshot: string; children: Buffer }> {
-  const numbers = new Map<string, number>();
-  const values: string[] = [];
-  const numberOf = (value: string | null) => {
-    if (value === null) return -1;
-    let n = numbers.get(value);
-    if (n === undefined) numbers.set(value, (n = values.push(value) - 1));
-    return n;
-  };
-  const children = snapshot.children.map((child): StoredChild => [
-    child.id, child.externalId, child.initials, numberOf(child.legalStatus), numberOf(child.teamId), numberOf(child.serviceId), numberOf(child.caseHolderId),
-    child.openDate, child.closeDate, child.lastAuditedOn, child.hasOpenAudit ? 1 : 0, child.pastAuditorIds.map(numberOf),
-  ]);
   const { children: _children, ...rest } = snapshot;
-  // The fastest level: the packing has already taken out most of the repetition.
-  return { snapshot: JSON.stringify(rest), children: await deflate(JSON.stringify({ values, children } satisfies StoredChildren), { level: 1 }) };
+  return { snapshot: JSON.stringify(rest), children: await deflateWhole(JSON.stringify(packChildren(snapshot))) };
 }
 
 /** The snapshot a round stored, exactly as the draw read it. */
 export async function readSnapshot(round: Pick<StoredRound, 'snapshot' | 'snapshot_children'>): Promise<PoolSnapshot> {
   if (!round.snapshot_children) return unpackSnapshot(parseJson<PackedSnapshot>(round.snapshot));
   const rest = parseJson<Omit<PoolSnapshot, 'children'>>(round.snapshot);
-  const { values, children } = JSON.parse((await inflate(round.snapshot_children)).toString('utf8')) as StoredChildren;
-  const valueOf = (n: number) => (n < 0 ? null : values[n]!);
-  return {
-    ...rest,
-    children: children.map(([id, externalId, initials, legalStatus, team, service, caseHolder, openDate, closeDate, lastAuditedOn, hasOpenAudit, pastAuditors]) => ({
-      id, externalId, initials, legalStatus: values[legalStatus] as LegalStatus, teamId: valueOf(team), serviceId: valueOf(service), caseHolderId: valueOf(caseHolder),
-      openDate, closeDate, lastAuditedOn, hasOpenAudit: hasOpenAudit === 1, pastAuditorIds: pastAuditors.map((n) => values[n]!),
-    })),
-  };
+  return { ...rest, children: unpackChildren(JSON.parse((await inflate(round.snapshot_children)).toString('utf8')) as PackedChildren) };
 }
 
 /**
@@ -220,8 +213,8 @@ export function compactProposal(proposal: Proposal): StoredProposal {
     rows: proposal.rows.map((row) => ({
       rowId: row.rowId, expected: row.expected, proposed: row.proposed, shortfall: row.shortfall,
       units: row.units.map((unit) => ({
-        key: unit.key, expected: unit.expected, scopeSize: unit.scopeSize, eligible: unit.eligibleIds.length,
-        excluded: Object.fromEntries(Object.entries(unit.excluded).map(([rule, ids]) => [rule, ids.length])), picks: unit.picks, shortfall: unit.shortfall,
+        key: unit.key, expected: unit.expected, scopeSize: unit.scopeSize, eligible: unit.eligibleCount,
+        excluded: { ...unit.excludedCounts }, picks: unit.picks, shortfall: unit.shortfall,
       })),
     })),
   };
@@ -450,7 +443,7 @@ export async function roundView(db: Db, actor: RoundActor, roundId: string) {
           name: unitName(unit.kind, unit.unitId),
           expected: unit.expected,
           scopeSize: unit.scopeSize,
-          eligible: unit.eligibleIds.length,
+          eligible: unit.eligibleCount,
           shortfall: unit.shortfall,
           exclusions: Object.entries(unit.excluded).map(([rule, ids]) => ({ rule, count: ids.length, who: ids.map(childLabel).sort().slice(0, NAMED_LIMIT), more: Math.max(0, ids.length - NAMED_LIMIT) })),
           auditorExclusions: Object.entries(unit.auditorExclusions).map(([rule, ids]) => ({ rule, count: ids.length, who: ids.map(staffName).sort().slice(0, NAMED_LIMIT) })),

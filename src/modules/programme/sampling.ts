@@ -100,8 +100,11 @@ export type UnitResult = {
   expected: number;
   /** Children in the unit's reach before the rules (the scope), and those left after them. */
   scopeSize: number;
+  eligibleCount: number;
+  /** Worked out when first read (a round over a large register has millions; proposing needs only the counts). */
   eligibleIds: string[];
-  /** Children left out, by the first rule that left them out. */
+  /** Children left out, by the first rule that left them out: how many, and (worked out when first read) who. */
+  excludedCounts: Partial<Record<ExclusionRule, number>>;
   excluded: Partial<Record<ExclusionRule, string[]>>;
   /** For children left out because no auditor was left: which rule excluded which auditor. */
   auditorExclusions: Partial<Record<AuditorRule, string[]>>;
@@ -207,9 +210,11 @@ type PoolIndex = {
   all: number[];
   byTeam: Map<string, number[]>;
   byService: Map<string, number[]>;
-  /** Teams and services as numbers (-1: none). */
+  /** Teams and services as numbers (-1: none), and the ids the numbers stand for. */
   teamNumbers: Map<string, number>;
   serviceNumbers: Map<string, number>;
+  teamIds: string[];
+  serviceIds: string[];
   teamOf: Int32Array;
   serviceOf: Int32Array;
   /** Staff (case-holders, past auditors, auditors) as numbers; `holderOf[place]` is the child's case-holder (-1: none). */
@@ -233,8 +238,9 @@ type PoolIndex = {
   openCases: Map<number[], number>;
 };
 
-/** The child-only rules as `PoolIndex.childRules` numbers them. */
+/** The child-only rules as `PoolIndex.childRules` numbers them, and all of a unit's rules as drawUnit does. */
 const CHILD_RULES: readonly (ExclusionRule | null)[] = [null, 'open_to_team', 'legal_status', 'audited_recently', 'open_audit'];
+const UNIT_RULES: readonly (ExclusionRule | null)[] = [...CHILD_RULES, 'chosen_in_round', 'auditor_is_case_holder', 'previous_auditor', 'no_auditor'];
 
 /**
  * The first child rule that leaves each child out under a row's rules, worked out once for all
@@ -310,6 +316,8 @@ function indexOf(snapshot: PoolSnapshot): PoolIndex {
     all: children.map((_, place) => place),
     teamNumbers: teams.numbers,
     serviceNumbers: services.numbers,
+    teamIds: teams.values,
+    serviceIds: services.values,
     people: people.values,
     personNumbers: people.numbers,
     pastAuditors: Int32Array.from(pastAuditors),
@@ -327,6 +335,77 @@ function indexOf(snapshot: PoolSnapshot): PoolIndex {
 const indexes = new WeakMap<PoolSnapshot, PoolIndex>();
 function poolIndex(snapshot: PoolSnapshot): PoolIndex {
   return indexes.get(snapshot) ?? indexes.set(snapshot, indexOf(snapshot)).get(snapshot)!;
+}
+
+/**
+ * The pool's children as numbers, the way the index keeps them, for a round to store: the ids
+ * that repeat (teams, services, staff, legal statuses) once each, and per child, in id order,
+ * its values column by column, with numbers into those lists (-1: none). `unpackChildren`
+ * gives back the children exactly.
+ */
+export type PackedChildren = {
+  teams: string[];
+  services: string[];
+  people: string[];
+  statuses: LegalStatus[];
+  ids: string[];
+  externalIds: string[];
+  initials: string[];
+  status: number[];
+  team: number[];
+  service: number[];
+  caseHolder: number[];
+  openDates: (IsoDate | null)[];
+  closeDates: (IsoDate | null)[];
+  lastAuditedOn: (IsoDate | null)[];
+  openAudit: number[];
+  /** A child's past auditors are `pastAuditors` from `pastFrom[place]` up to `pastFrom[place + 1]`. */
+  pastFrom: number[];
+  pastAuditors: number[];
+};
+
+/** A typed array's numbers as a plain list (Array.from walks an iterator, several times slower over 100,000). */
+function listOf(numbers: Int32Array | Uint8Array): number[] {
+  const list: number[] = [];
+  for (let at = 0; at < numbers.length; at++) list.push(numbers[at]!);
+  return list;
+}
+
+export function packChildren(snapshot: PoolSnapshot): PackedChildren {
+  const index = poolIndex(snapshot);
+  const packed: PackedChildren = {
+    teams: index.teamIds, services: index.serviceIds, people: index.people, statuses: index.statuses, ids: index.ids,
+    externalIds: [], initials: [], status: listOf(index.statusOf), team: listOf(index.teamOf), service: listOf(index.serviceOf), caseHolder: listOf(index.holderOf),
+    openDates: [], closeDates: [], lastAuditedOn: [], openAudit: [], pastFrom: listOf(index.pastFrom), pastAuditors: listOf(index.pastAuditors),
+  };
+  // One pass over the children for what the index does not keep as numbers.
+  for (const child of index.children) {
+    packed.externalIds.push(child.externalId);
+    packed.initials.push(child.initials);
+    packed.openDates.push(child.openDate);
+    packed.closeDates.push(child.closeDate);
+    packed.lastAuditedOn.push(child.lastAuditedOn);
+    packed.openAudit.push(child.hasOpenAudit ? 1 : 0);
+  }
+  return packed;
+}
+
+export function unpackChildren(packed: PackedChildren): PoolChild[] {
+  const valueOf = (values: string[], n: number) => (n < 0 ? null : values[n]!);
+  return packed.ids.map((id, place) => ({
+    id,
+    externalId: packed.externalIds[place]!,
+    initials: packed.initials[place]!,
+    legalStatus: packed.statuses[packed.status[place]!]!,
+    teamId: valueOf(packed.teams, packed.team[place]!),
+    serviceId: valueOf(packed.services, packed.service[place]!),
+    caseHolderId: valueOf(packed.people, packed.caseHolder[place]!),
+    openDate: packed.openDates[place]!,
+    closeDate: packed.closeDates[place]!,
+    lastAuditedOn: packed.lastAuditedOn[place]!,
+    hasOpenAudit: packed.openAudit[place] === 1,
+    pastAuditorIds: packed.pastAuditors.slice(packed.pastFrom[place], packed.pastFrom[place + 1]).map((n) => packed.people[n]!),
+  }));
 }
 
 /** Did the person (a number) audit the child (a place) before. */
@@ -473,12 +552,16 @@ function drawUnit(unit: Unit, context: RowContext, expected: number, state: Roun
   const { row, index, childRules } = context;
   const { children, ids } = index;
   const { taken, eligible } = round;
-  const excluded: Partial<Record<ExclusionRule, string[]>> = {};
+  const { scope } = unit;
   const auditorExclusions: Partial<Record<AuditorRule, string[]>> = {};
+  // Each child's verdict (0: eligible, else its rule in UNIT_RULES), how many each has, and the rules in the order first met.
+  const verdicts = new Uint8Array(scope.length);
+  const counts = new Array<number>(UNIT_RULES.length).fill(0);
+  const rulesMet: number[] = [];
   let eligibleCount = 0;
-  const eligibleIds: string[] = [];
   const auditorRule = unit.auditor ? unitAuditorRule(index, row, unit.auditor) : null;
-  for (const place of unit.scope) {
+  for (let at = 0; at < scope.length; at++) {
+    const place = scope[at]!;
     let rule = CHILD_RULES[childRules[place]!] ?? (taken[place] ? 'chosen_in_round' : null);
     if (rule === null && auditorRule) rule = auditorRule(place);
     else if (rule === null) {
@@ -495,12 +578,21 @@ function drawUnit(unit: Unit, context: RowContext, expected: number, state: Roun
       }
     }
     if (rule !== null) {
-      (excluded[rule] ??= []).push(ids[place]!);
+      const verdict = UNIT_RULES.indexOf(rule);
+      verdicts[at] = verdict;
+      if (counts[verdict]!++ === 0) rulesMet.push(verdict);
       continue;
     }
     eligible[eligibleCount++] = place;
-    eligibleIds.push(ids[place]!);
   }
+  // The lists of ids, from the verdicts, when first read.
+  const listed = (verdict: number) => {
+    const list: string[] = [];
+    for (let at = 0; at < scope.length; at++) if (verdicts[at] === verdict) list.push(ids[scope[at]!]!);
+    return list;
+  };
+  let eligibleIds: string[] | undefined;
+  let excluded: Partial<Record<ExclusionRule, string[]>> | undefined;
   const picks: Choice[] = [];
   const draw = expected > 0 ? new CandidateGroups(eligible.subarray(0, eligibleCount), index, round) : null;
   const statusCounts = new Map<LegalStatus, number>();
@@ -522,9 +614,15 @@ function drawUnit(unit: Unit, context: RowContext, expected: number, state: Roun
     kind: unit.kind,
     unitId: unit.id,
     expected,
-    scopeSize: unit.scope.length,
-    eligibleIds,
-    excluded,
+    scopeSize: scope.length,
+    eligibleCount,
+    get eligibleIds() {
+      return (eligibleIds ??= listed(0));
+    },
+    excludedCounts: Object.fromEntries(rulesMet.map((verdict) => [UNIT_RULES[verdict], counts[verdict]])),
+    get excluded() {
+      return (excluded ??= Object.fromEntries(rulesMet.map((verdict) => [UNIT_RULES[verdict], listed(verdict)])));
+    },
     auditorExclusions,
     picks,
     shortfall: expected - picks.length,
