@@ -1,4 +1,5 @@
 import { randomInt } from 'node:crypto';
+import os from 'node:os';
 import { isDeepStrictEqual, promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { z } from 'zod';
@@ -17,9 +18,11 @@ import {
   proposeRound,
   replayRound,
   packChildren,
+  PACKED_NUMBERS,
   unpackChildren,
   type DrawRow,
   type PackedChildren,
+  type PackedNumbers,
   type PoolChild,
   type PoolSnapshot,
   type Proposal,
@@ -161,10 +164,15 @@ export async function proposeSamplingRound(db: Db, actor: RoundActor, input: unk
  * The snapshot as stored. Rounds proposed before `snapshot_children` existed keep every child
  * in `snapshot` as an array of values in the order its `childKeys` names. Rounds since keep
  * the auditors, teams and services in `snapshot` and the children apart in
- * `snapshot_children`: column by column, with the ids that repeat (teams, services, staff,
- * legal statuses) written once and referred to by number (packChildren), deflated — about
- * 4 MB for 100,000 children where the JSON was 26 MB and storing it took longer than the draw.
- * Either way `readSnapshot` gives back exactly what the draw read.
+ * `snapshot_children`, column by column as packChildren gives them (the ids that repeat —
+ * teams, services, staff, legal statuses — written once and referred to by number), deflated:
+ * about 4 MB for 100,000 children where the JSON was 26 MB and storing it took longer than the
+ * draw. Either way `readSnapshot` gives back exactly what the draw read.
+ *
+ * `snapshot_children`, once inflated: the length of a JSON header (4 bytes, little-endian),
+ * the header (the lists of ids, strings and dates, and `count`, `pastCount`), then the numeric
+ * columns of PACKED_NUMBERS in that order as 32-bit little-endian integers — `count` each but
+ * `pastFrom` (`count` + 1) and `pastAuditors` (`pastCount`).
  */
 type PackedSnapshot = Omit<PoolSnapshot, 'children'> & { childKeys: readonly string[]; children: unknown[][] };
 
@@ -173,30 +181,50 @@ function unpackSnapshot(packed: PackedSnapshot): PoolSnapshot {
   return { ...rest, children: children.map((values) => Object.fromEntries(childKeys.map((key, index) => [key, values[index]])) as PoolChild) };
 }
 
+type ChildrenHeader = Omit<PackedChildren, 'numbers'> & { count: number; pastCount: number };
+
 const deflate = promisify(zlib.deflate);
 const inflate = promisify(zlib.inflate);
+const bigEndian = os.endianness() === 'BE';
 
-/**
- * Deflates at the fastest level (the packing has already taken out most of the repetition) in
- * one piece on a worker thread: with room for the whole output, zlib does not come back to the
- * main thread for every 16 KB, so the deflating runs while the main thread draws.
- */
-function deflateWhole(text: string): Promise<Buffer> {
-  const input = Buffer.from(text, 'utf8');
-  return deflate(input, { level: 1, chunkSize: Math.max(zlib.constants.Z_DEFAULT_CHUNK, input.length + 1024) });
+/** A column's integers as little-endian bytes (a copy: the column stays as it is). */
+function littleEndian(column: Int32Array): Buffer {
+  const bytes = Buffer.from(column.buffer.slice(column.byteOffset, column.byteOffset + column.byteLength));
+  return bigEndian ? bytes.swap32() : bytes;
 }
 
 /** The snapshot to store: the auditors, teams and services as JSON, the children packed and deflated. */
 export async function storableSnapshot(snapshot: PoolSnapshot): Promise<{ snapshot: string; children: Buffer }> {
   const { children: _children, ...rest } = snapshot;
-  return { snapshot: JSON.stringify(rest), children: await deflateWhole(JSON.stringify(packChildren(snapshot))) };
+  const { numbers, ...strings } = packChildren(snapshot);
+  const header = Buffer.from(JSON.stringify({ ...strings, count: strings.ids.length, pastCount: numbers.pastAuditors.length } satisfies ChildrenHeader), 'utf8');
+  const length = Buffer.alloc(4);
+  length.writeUInt32LE(header.length);
+  const input = Buffer.concat([length, header, ...PACKED_NUMBERS.map((name) => littleEndian(numbers[name]))]);
+  // The fastest level (the packing has already taken out most of the repetition), in one piece
+  // on a worker thread: with room for the whole output, zlib does not come back to the main
+  // thread for every 16 KB, so the deflating runs while the main thread draws.
+  const deflated = deflate(input, { level: 1, chunkSize: Math.max(zlib.constants.Z_DEFAULT_CHUNK, input.length + 1024) });
+  return { snapshot: JSON.stringify(rest), children: await deflated };
 }
 
 /** The snapshot a round stored, exactly as the draw read it. */
 export async function readSnapshot(round: Pick<StoredRound, 'snapshot' | 'snapshot_children'>): Promise<PoolSnapshot> {
   if (!round.snapshot_children) return unpackSnapshot(parseJson<PackedSnapshot>(round.snapshot));
   const rest = parseJson<Omit<PoolSnapshot, 'children'>>(round.snapshot);
-  return { ...rest, children: unpackChildren(JSON.parse((await inflate(round.snapshot_children)).toString('utf8')) as PackedChildren) };
+  const bytes = await inflate(round.snapshot_children);
+  const headerLength = bytes.readUInt32LE(0);
+  const { count, pastCount, ...strings } = JSON.parse(bytes.toString('utf8', 4, 4 + headerLength)) as ChildrenHeader;
+  let at = 4 + headerLength;
+  const column = (length: number) => {
+    const numbers = new Int32Array(length);
+    const view = Buffer.from(numbers.buffer);
+    view.set(bytes.subarray(at, (at += 4 * length)));
+    if (bigEndian) view.swap32();
+    return numbers;
+  };
+  const numbers = Object.fromEntries(PACKED_NUMBERS.map((name) => [name, column(name === 'pastFrom' ? count + 1 : name === 'pastAuditors' ? pastCount : count)])) as PackedNumbers;
+  return { ...rest, children: unpackChildren({ ...strings, numbers }) };
 }
 
 /**

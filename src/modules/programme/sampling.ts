@@ -340,8 +340,8 @@ function poolIndex(snapshot: PoolSnapshot): PoolIndex {
 /**
  * The pool's children as numbers, the way the index keeps them, for a round to store: the ids
  * that repeat (teams, services, staff, legal statuses) once each, and per child, in id order,
- * its values column by column, with numbers into those lists (-1: none). `unpackChildren`
- * gives back the children exactly.
+ * its values column by column — the numbers (into those lists; -1: none) as the index's own
+ * arrays. `unpackChildren` gives back the children exactly.
  */
 export type PackedChildren = {
   teams: string[];
@@ -351,60 +351,55 @@ export type PackedChildren = {
   ids: string[];
   externalIds: string[];
   initials: string[];
-  status: number[];
-  team: number[];
-  service: number[];
-  caseHolder: number[];
   openDates: (IsoDate | null)[];
   closeDates: (IsoDate | null)[];
   lastAuditedOn: (IsoDate | null)[];
-  openAudit: number[];
-  /** A child's past auditors are `pastAuditors` from `pastFrom[place]` up to `pastFrom[place + 1]`. */
-  pastFrom: number[];
-  pastAuditors: number[];
+  numbers: PackedNumbers;
 };
 
-/** A typed array's numbers as a plain list (Array.from walks an iterator, several times slower over 100,000). */
-function listOf(numbers: Int32Array | Uint8Array): number[] {
-  const list: number[] = [];
-  for (let at = 0; at < numbers.length; at++) list.push(numbers[at]!);
-  return list;
-}
+/** The numeric columns, in the order they are stored. */
+export const PACKED_NUMBERS = ['status', 'team', 'service', 'caseHolder', 'openAudit', 'pastFrom', 'pastAuditors'] as const;
+/** A child's past auditors are `pastAuditors` from `pastFrom[place]` up to `pastFrom[place + 1]`. */
+export type PackedNumbers = Record<(typeof PACKED_NUMBERS)[number], Int32Array>;
 
 export function packChildren(snapshot: PoolSnapshot): PackedChildren {
   const index = poolIndex(snapshot);
   const packed: PackedChildren = {
     teams: index.teamIds, services: index.serviceIds, people: index.people, statuses: index.statuses, ids: index.ids,
-    externalIds: [], initials: [], status: listOf(index.statusOf), team: listOf(index.teamOf), service: listOf(index.serviceOf), caseHolder: listOf(index.holderOf),
-    openDates: [], closeDates: [], lastAuditedOn: [], openAudit: [], pastFrom: listOf(index.pastFrom), pastAuditors: listOf(index.pastAuditors),
+    externalIds: [], initials: [], openDates: [], closeDates: [], lastAuditedOn: [],
+    numbers: {
+      status: Int32Array.from(index.statusOf), team: index.teamOf, service: index.serviceOf, caseHolder: index.holderOf,
+      openAudit: new Int32Array(index.children.length), pastFrom: index.pastFrom, pastAuditors: index.pastAuditors,
+    },
   };
   // One pass over the children for what the index does not keep as numbers.
-  for (const child of index.children) {
+  for (const [place, child] of index.children.entries()) {
     packed.externalIds.push(child.externalId);
     packed.initials.push(child.initials);
     packed.openDates.push(child.openDate);
     packed.closeDates.push(child.closeDate);
     packed.lastAuditedOn.push(child.lastAuditedOn);
-    packed.openAudit.push(child.hasOpenAudit ? 1 : 0);
+    if (child.hasOpenAudit) packed.numbers.openAudit[place] = 1;
   }
   return packed;
 }
 
 export function unpackChildren(packed: PackedChildren): PoolChild[] {
   const valueOf = (values: string[], n: number) => (n < 0 ? null : values[n]!);
+  const { status, team, service, caseHolder, openAudit, pastFrom, pastAuditors } = packed.numbers;
   return packed.ids.map((id, place) => ({
     id,
     externalId: packed.externalIds[place]!,
     initials: packed.initials[place]!,
-    legalStatus: packed.statuses[packed.status[place]!]!,
-    teamId: valueOf(packed.teams, packed.team[place]!),
-    serviceId: valueOf(packed.services, packed.service[place]!),
-    caseHolderId: valueOf(packed.people, packed.caseHolder[place]!),
+    legalStatus: packed.statuses[status[place]!]!,
+    teamId: valueOf(packed.teams, team[place]!),
+    serviceId: valueOf(packed.services, service[place]!),
+    caseHolderId: valueOf(packed.people, caseHolder[place]!),
     openDate: packed.openDates[place]!,
     closeDate: packed.closeDates[place]!,
     lastAuditedOn: packed.lastAuditedOn[place]!,
-    hasOpenAudit: packed.openAudit[place] === 1,
-    pastAuditorIds: packed.pastAuditors.slice(packed.pastFrom[place], packed.pastFrom[place + 1]).map((n) => packed.people[n]!),
+    hasOpenAudit: openAudit[place] === 1,
+    pastAuditorIds: Array.from(pastAuditors.subarray(pastFrom[place]!, pastFrom[place + 1]!), (n) => packed.people[n]!),
   }));
 }
 
