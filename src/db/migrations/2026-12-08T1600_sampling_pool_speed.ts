@@ -9,12 +9,14 @@ import { sql, type Kysely } from 'kysely';
  * - `programme_rounds.snapshot_children`: the pool's children as the draw read them, packed
  *   (ids that repeat — teams, services, case-holders, past auditors — written once and
  *   referred to by number) and deflated: a few megabytes in one value where the JSON was 26 MB
- *   for 100,000 children. Rounds proposed before keep their children in `snapshot`.
+ *   for 100,000 children. Rounds proposed before keep their children in `snapshot`. Stored
+ *   as it is (`external`): deflated bytes do not compress again, so the database need not try.
  */
 export async function up(db: Kysely<any>): Promise<void> {
   await sql`
     create index audits_child_history on audits (organisation_id, child_id, auditor_id) include (allocated_on, status);
     alter table programme_rounds add column snapshot_children bytea;
+    alter table programme_rounds alter column snapshot_children set storage external;
   `.execute(db);
 }
 
