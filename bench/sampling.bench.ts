@@ -7,7 +7,8 @@
  *                draws every row, stores the round with its pool snapshot. The figure the
  *                issue's 2-second goal is about.
  *   read only    readPool(): the pool query and the auditors, as the children the draw reads.
- *   draw only    proposeRound() on the pool already read: the rules and the generator alone.
+ *   draw only    proposeRound() on the pool already read: its index of the pool, the rules and
+ *                the generator.
  *   baseline     the bare eligibility query: the children open in the window with what their
  *                audits say (last audit, open audit, past auditors), in one SQL statement —
  *                the statement readPool sends, with its rows as node-postgres gives them.
@@ -92,7 +93,8 @@ export async function runSamplingBench(ctx: BenchContext, options: { children?: 
   const snapshot = await readPool(ctx.db, principal, rows, today);
   let proposal = proposeRound({ snapshot, rows, seed: input.seed, months: periodMonths(input.periodFrom, input.periodTo) });
   const draw = summarise(await latencies(async () => {
-    proposal = proposeRound({ snapshot, rows, seed: input.seed, months: periodMonths(input.periodFrom, input.periodTo) });
+    // A copy of the snapshot each time: the draw indexes a pool once, and a round's draw does that too.
+    proposal = proposeRound({ snapshot: { ...snapshot }, rows, seed: input.seed, months: periodMonths(input.periodFrom, input.periodTo) });
   }, { warmups, iterations }));
   const propose = summarise(await latencies(async () => {
     const outcome = await proposeSamplingRound(ctx.db, actor, input, { today });
