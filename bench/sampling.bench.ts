@@ -1,14 +1,17 @@
 /**
- * Sampling round: a round proposed over a register of 100,000 children (10,000 on PGlite) and
- * 200 schedule rows chosen at random, as the QA coordinator proposes it. Measured in the same
- * process:
+ * Sampling round: a round proposed over a register of 100,000 children (10,000 on PGlite;
+ * `--children=` for another size while developing) and 200 schedule rows chosen at random, as
+ * the QA coordinator proposes it. Measured in the same process:
  *
  *   propose      proposeSamplingRound(): reads the pool (children, their audits, the auditors),
  *                draws every row, stores the round with its pool snapshot. The figure the
  *                issue's 2-second goal is about.
- *   draw only    proposeRound() on the pool already read: the rules and the generator alone.
+ *   read only    readPool(): the pool query and the auditors, as the children the draw reads.
+ *   draw only    proposeRound() on the pool already read: its index of the pool, the rules and
+ *                the generator.
  *   baseline     the bare eligibility query: the children open in the window with what their
- *                audits say (last audit, open audit, past auditors), in one SQL statement.
+ *                audits say (last audit, open audit, past auditors), in one SQL statement —
+ *                the statement readPool sends, with its rows as node-postgres gives them.
  */
 import { sql } from 'kysely';
 import { DEMO_PASSWORD } from '../src/demo/data.ts';
@@ -18,7 +21,7 @@ import { findUserByEmail, loadPrincipal } from '../src/platform/auth/queries.ts'
 import { addWeeks } from '../src/platform/working-days.ts';
 import type { BenchContext } from './context.ts';
 import { seedAuditsSql, seedChildrenSql } from './generate.ts';
-import { latencies, ratio, summarise } from './measure.ts';
+import { latencies, ratio, round, summarise } from './measure.ts';
 
 type Summary = ReturnType<typeof summarise>;
 
@@ -31,24 +34,28 @@ export type SamplingBenchResult = {
   expected: number;
   iterations: number;
   propose: Summary;
+  readOnly: Summary;
   drawOnly: Summary;
   bareQuery: Summary;
-  ratios: { proposeToBareQuery: number; drawToBareQuery: number };
-  goalMet: boolean;
+  ratios: { proposeToBareQuery: number; readToBareQuery: number; drawToBareQuery: number };
+  /** Whether the 2-second goal is met; null when the run is not the goal's (PostgreSQL, 100,000 children). */
+  goalMet: boolean | null;
   notes: string[];
 };
 
 const SIGN_IN = 'qa.coordinator@avonford.example';
 const ROWS = 200;
 
-export async function runSamplingBench(ctx: BenchContext): Promise<SamplingBenchResult> {
-  const sizes = ctx.small ? { children: 10_000, audits: 20_000 } : { children: 100_000, audits: 100_000 };
+export async function runSamplingBench(ctx: BenchContext, options: { children?: number } = {}): Promise<SamplingBenchResult> {
+  const full = ctx.small ? { children: 10_000, audits: 20_000 } : { children: 100_000, audits: 100_000 };
+  // A smaller register while developing: as many audits as children, as at full size.
+  const sizes = options.children ? { children: options.children, audits: options.children } : full;
   const started = performance.now();
   const today = (await sql<{ today: string }>`select current_date::text as today`.execute(ctx.db)).rows[0]!.today;
   await ctx.db.transaction().execute(async (trx) => {
     await seedChildrenSql(trx, ctx.organisationId, sizes.children);
     await seedAuditsSql(trx, ctx.organisationId, sizes.audits, today);
-    await seedSchedule(trx, ctx.organisationId);
+    await seedSchedule(trx, ctx.organisationId, today);
   });
   if (ctx.driver === 'postgres') await sql`vacuum analyze`.execute(ctx.db);
   ctx.log(`sampling: generated ${sizes.children.toLocaleString('en-GB')} children, ${sizes.audits.toLocaleString('en-GB')} audits and ${ROWS} schedule rows in ${((performance.now() - started) / 1000).toFixed(1)} s`);
@@ -65,18 +72,29 @@ export async function runSamplingBench(ctx: BenchContext): Promise<SamplingBench
   const iterations = 3;
   const warmups = 1;
   const windowStart = addWeeks(today, -Math.max(...rows.map((row) => row.rules.openWithinWeeks)));
+  // The statement of selectPoolChildren (rounds-queries.ts), word for word.
   const bareQuery = () => sql`
-    select c.id, c.legal_status, c.allocated_team_id, t.service_id, c.allocated_worker_id, c.open_date, c.close_date,
-           a.last_audited_on, a.has_open_audit, a.past_auditor_ids
-      from children c join teams t on t.id = c.allocated_team_id
-      left join (select child_id, max(allocated_on) as last_audited_on, bool_or(status <> 'closed') as has_open_audit, array_agg(distinct auditor_id) as past_auditor_ids
-                   from audits where organisation_id = ${ctx.organisationId} group by child_id) a on a.child_id = c.id
-     where c.organisation_id = ${ctx.organisationId} and (c.close_date is null or c.close_date >= ${windowStart}) and (c.open_date is null or c.open_date <= ${today})`.execute(ctx.db);
+    select c.id, c.external_id as "externalId", c.initials, c.legal_status as "legalStatus", c.allocated_team_id as "teamId", t.service_id as "serviceId",
+           c.allocated_worker_id as "caseHolderId", c.open_date as "openDate", c.close_date as "closeDate", a.last_audited_on as "lastAuditedOn",
+           coalesce(a.has_open_audit, false) as "hasOpenAudit", a.past_auditor_ids as "pastAuditorIds"
+      from children c
+      join teams t on t.id = c.allocated_team_id
+      left join (
+        select child_id, max(allocated_on) as last_audited_on, bool_or(status <> 'closed') as has_open_audit,
+               string_agg(auditor_id::text, ',') as past_auditor_ids
+          from audits where organisation_id = ${ctx.organisationId} group by child_id
+      ) a on a.child_id = c.id
+     where c.organisation_id = ${ctx.organisationId}
+       and (c.close_date is null or c.close_date >= ${windowStart})
+       and (c.open_date is null or c.open_date <= ${today})
+     order by c.id`.execute(ctx.db);
   const bare = summarise(await latencies(bareQuery, { warmups, iterations }));
+  const read = summarise(await latencies(() => readPool(ctx.db, principal, rows, today), { warmups, iterations }));
   const snapshot = await readPool(ctx.db, principal, rows, today);
   let proposal = proposeRound({ snapshot, rows, seed: input.seed, months: periodMonths(input.periodFrom, input.periodTo) });
   const draw = summarise(await latencies(async () => {
-    proposal = proposeRound({ snapshot, rows, seed: input.seed, months: periodMonths(input.periodFrom, input.periodTo) });
+    // A copy of the snapshot each time: the draw indexes a pool once, and a round's draw does that too.
+    proposal = proposeRound({ snapshot: { ...snapshot }, rows, seed: input.seed, months: periodMonths(input.periodFrom, input.periodTo) });
   }, { warmups, iterations }));
   const propose = summarise(await latencies(async () => {
     const outcome = await proposeSamplingRound(ctx.db, actor, input, { today });
@@ -92,20 +110,30 @@ export async function runSamplingBench(ctx: BenchContext): Promise<SamplingBench
     expected: proposal.rows.reduce((sum, row) => sum + row.expected, 0),
     iterations,
     propose,
+    readOnly: read,
     drawOnly: draw,
     bareQuery: bare,
-    ratios: { proposeToBareQuery: ratio(propose.medianMs, bare.medianMs), drawToBareQuery: ratio(draw.medianMs, bare.medianMs) },
-    goalMet: ctx.driver === 'postgres' && !ctx.small ? propose.medianMs < 2000 : true,
+    ratios: {
+      proposeToBareQuery: round(ratio(propose.medianMs, bare.medianMs), 2),
+      readToBareQuery: round(ratio(read.medianMs, bare.medianMs), 2),
+      drawToBareQuery: round(ratio(draw.medianMs, bare.medianMs), 2),
+    },
+    goalMet: ctx.driver === 'postgres' && !ctx.small && !options.children ? propose.medianMs < 2000 : null,
     notes: [
       'Rows: per team, per auditor (own team), per service (auditor from outside the service) and a percentage of open cases, over every service in turn, with the default rules.',
-      'propose includes storing the round: its pool snapshot (every child read, with the attributes the rules used) and the proposal.',
+      'propose includes storing the round: its pool snapshot (every child read, with the attributes the rules used, packed and deflated) and the proposal.',
+      ...(options.children ? [`A development size (--children=${options.children}), not the goal's 100,000.`] : []),
     ],
   };
 }
 
-/** A schedule in force with ROWS rows chosen at random, cycling over the services and the ways of counting. */
-async function seedSchedule(db: BenchContext['db'], organisationId: string) {
-  const version = await db.insertInto('programme_schedule_versions').values({ organisation_id: organisationId, applies_from: '2000-01-01', note: 'bench' }).returning('id').executeTakeFirstOrThrow();
+/**
+ * A schedule in force with ROWS rows chosen at random, cycling over the services and the ways
+ * of counting. It applies from the first of this month, so it, and not the demo council's own
+ * schedule, is the one in force for the round.
+ */
+async function seedSchedule(db: BenchContext['db'], organisationId: string, today: string) {
+  const version = await db.insertInto('programme_schedule_versions').values({ organisation_id: organisationId, applies_from: `${today.slice(0, 7)}-01`, note: 'bench' }).returning('id').executeTakeFirstOrThrow();
   const services = await db.selectFrom('services').select('id').where('organisation_id', '=', organisationId).orderBy('name').execute();
   const kinds = [
     { per: 'team' as const, quantity: 1, sampling: {} },

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../src/db/index.ts';
 import type { LegalStatus } from '../src/db/types.ts';
 import { createApiToken } from '../src/modules/account/service.ts';
-import { replayStoredRound } from '../src/modules/programme/rounds.ts';
+import { readSnapshot, replayStoredRound } from '../src/modules/programme/rounds.ts';
 import { loadPrincipal } from '../src/platform/auth/queries.ts';
 import { createTestApp, type TestApp } from './support/app.ts';
 import { createAudit, createAuditTool } from './support/audits.ts';
@@ -141,6 +141,29 @@ describe.each(testDrivers())('sampling rounds through HTTP on %s', (driver) => {
     } finally {
       for (const row of moved) await t.db.updateTable('children').set({ allocated_team_id: council.teams.unit1.id, allocated_worker_id: row.allocated_worker_id }).where('id', '=', row.id).execute();
     }
+  });
+
+  it('replays a round stored before rounds kept their children apart (every child in its snapshot)', async () => {
+    const roundId = await propose('7');
+    const principal = (await loadPrincipal(t.db, council.users.qa_coordinator.id))!;
+    const before = await replayStoredRound(t.db, principal, roundId);
+    const stored = await t.db.selectFrom('programme_rounds').select(['snapshot', 'snapshot_children']).where('id', '=', roundId).executeTakeFirstOrThrow();
+    expect(stored.snapshot_children).not.toBeNull();
+    // Written back as rounds were stored before: each child an array of values in the order childKeys names.
+    const { children, ...rest } = await readSnapshot(stored);
+    const childKeys = ['id', 'externalId', 'initials', 'legalStatus', 'teamId', 'serviceId', 'caseHolderId', 'openDate', 'closeDate', 'lastAuditedOn', 'hasOpenAudit', 'pastAuditorIds'] as const;
+    await t.db.updateTable('programme_rounds')
+      .set({ snapshot: JSON.stringify({ ...rest, childKeys, children: children.map((pooled) => childKeys.map((key) => pooled[key])) }), snapshot_children: null })
+      .where('id', '=', roundId).execute();
+    const replay = await replayStoredRound(t.db, principal, roundId);
+    expect(replay.matches).toBe(true);
+    expect(replay.replayed).toEqual(before.replayed);
+    const page = pageText((await coordinator.get(`/programme/rounds/${roundId}`)).body);
+    expect(page).toContain('The stored pool and seed, with the replacements in order, give this proposal again');
+    // The chosen children are named from the stored pool.
+    const chosen = before.replayed.rows.flatMap((row) => row.units.flatMap((unit) => unit.picks)).map((pick) => children.find((pooled) => pooled.id === pick.childId)!);
+    expect(chosen.length).toBeGreaterThan(0);
+    for (const pooled of chosen) expect(page).toContain(`${pooled.initials} (${pooled.externalId})`);
   });
 
   it('a round confirmed twice at once allocates once, each audit with its e-mail', async () => {

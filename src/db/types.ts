@@ -651,6 +651,8 @@ export interface ProgrammeRoundsTable {
   schedule_version_id: string | null;
   draw_rows: Json<unknown>;
   snapshot: Json<unknown>;
+  /** The pool's children, packed and deflated (rounds proposed before it keep them in `snapshot`). */
+  snapshot_children: Uint8Array | null;
   proposal: Json<unknown>;
   proposed_by: string;
   proposed_at: Timestamp;

@@ -100,8 +100,11 @@ export type UnitResult = {
   expected: number;
   /** Children in the unit's reach before the rules (the scope), and those left after them. */
   scopeSize: number;
+  eligibleCount: number;
+  /** Worked out when first read (a round over a large register has millions; proposing needs only the counts). */
   eligibleIds: string[];
-  /** Children left out, by the first rule that left them out. */
+  /** Children left out, by the first rule that left them out: how many, and (worked out when first read) who. */
+  excludedCounts: Partial<Record<ExclusionRule, number>>;
   excluded: Partial<Record<ExclusionRule, string[]>>;
   /** For children left out because no auditor was left: which rule excluded which auditor. */
   auditorExclusions: Partial<Record<AuditorRule, string[]>>;
@@ -154,7 +157,17 @@ function childExclusionWithin(child: PoolChild, rules: SamplingRules, bounds: Bo
 
 /** Why a member of staff may not audit a child under the rules; null when they may. */
 export function auditorExclusion(auditor: PoolAuditor, child: PoolChild, row: Pick<DrawRow, 'auditorRoles' | 'rules'>): AuditorRule | null {
-  if (!auditor.roles.some((role) => rolesOf(row).includes(role))) return 'auditor_role';
+  if (!holdsRowRole(auditor, row)) return 'auditor_role';
+  return auditorExclusionWithRole(auditor, child, row);
+}
+
+function holdsRowRole(auditor: PoolAuditor, row: { auditorRoles: Role[] }): boolean {
+  const roles = rolesOf(row);
+  return auditor.roles.some((role) => roles.includes(role));
+}
+
+/** auditorExclusion for someone known to hold one of the row's roles (the auditor a unit is). */
+function auditorExclusionWithRole(auditor: PoolAuditor, child: PoolChild, row: Pick<DrawRow, 'rules'>): AuditorRule | null {
   if (row.rules.auditorFrom === 'own_team' && (!auditor.teamId || auditor.teamId !== child.teamId)) return 'auditor_from';
   if (row.rules.auditorFrom === 'outside_service' && (auditor.serviceId === null || auditor.serviceId === child.serviceId)) return 'auditor_from';
   if (auditor.id === child.caseHolderId) return 'auditor_is_case_holder';
@@ -183,23 +196,140 @@ function pickIndex(rng: RandomGenerator, length: number): number {
 export type RoundState = { chosen: Set<string>; caseHolders: Set<string>; auditorLoad: Map<string, number> };
 export const emptyRoundState = (): RoundState => ({ chosen: new Set(), caseHolders: new Set(), auditorLoad: new Map() });
 
-type Unit = { kind: UnitKind; id: string; scope: PoolChild[]; auditor?: PoolAuditor };
+/**
+ * The snapshot indexed once per round, so that a round of many rows over a large register
+ * costs one pass over each unit's reach, reading small arrays rather than following every
+ * child's object: children by their place in id order, with their team, service, case-holder,
+ * past auditors and legal status as numbers; each team's and service's children as places.
+ * Numbers stand for ids one to one, so comparing them is comparing the ids.
+ */
+type PoolIndex = {
+  /** The children in id order; everything else refers to a child by its place here. */
+  children: PoolChild[];
+  ids: string[];
+  all: number[];
+  byTeam: Map<string, number[]>;
+  byService: Map<string, number[]>;
+  /** Teams and services as numbers (-1: none), and the ids the numbers stand for. */
+  teamNumbers: Map<string, number>;
+  serviceNumbers: Map<string, number>;
+  teamIds: string[];
+  serviceIds: string[];
+  teamOf: Int32Array;
+  serviceOf: Int32Array;
+  /** Staff (case-holders, past auditors, auditors) as numbers; `holderOf[place]` is the child's case-holder (-1: none). */
+  people: string[];
+  personNumbers: Map<string, number>;
+  holderOf: Int32Array;
+  /** The child's past auditors: `pastAuditors` from `pastFrom[place]` up to `pastFrom[place + 1]`. */
+  pastFrom: Int32Array;
+  pastAuditors: Int32Array;
+  /** The legal statuses present, sorted; `statusOf[place]` is the child's in that list. */
+  statuses: LegalStatus[];
+  statusOf: Uint8Array;
+  auditors: PoolAuditor[];
+  auditorsByTeam: Map<string, PoolAuditor[]>;
+  teams: PoolSnapshot['teams'];
+  services: PoolSnapshot['services'];
+  serviceOfTeam: Map<string, string>;
+  /** Per set of child rules: the first child rule that leaves each child out (a CHILD_RULES place; 0: none). */
+  childRules: Map<string, Uint8Array>;
+  /** Open cases in a unit's reach on the snapshot's day, per reach. */
+  openCases: Map<number[], number>;
+};
 
-/** The snapshot sorted and grouped once per round, so a round of many rows over a large register stays fast. */
-type PoolIndex = { children: PoolChild[]; byTeam: Map<string, PoolChild[]>; byService: Map<string, PoolChild[]>; auditors: PoolAuditor[]; auditorsByTeam: Map<string, PoolAuditor[]> };
+/** The child-only rules as `PoolIndex.childRules` numbers them, and all of a unit's rules as drawUnit does. */
+const CHILD_RULES: readonly (ExclusionRule | null)[] = [null, 'open_to_team', 'legal_status', 'audited_recently', 'open_audit'];
+const UNIT_RULES: readonly (ExclusionRule | null)[] = [...CHILD_RULES, 'chosen_in_round', 'auditor_is_case_holder', 'previous_auditor', 'no_auditor'];
+
+/**
+ * The first child rule that leaves each child out under a row's rules, worked out once for all
+ * rows with the same child rules (in a round they mostly share them) rather than once per unit.
+ */
+function childRulesOf(index: PoolIndex, rules: SamplingRules, bounds: Bounds): Uint8Array {
+  const key = JSON.stringify([rules.openWithinWeeks, rules.legalStatuses, rules.excludeAuditedWithinMonths, rules.excludeOpenAudit, bounds.asOf]);
+  let codes = index.childRules.get(key);
+  if (!codes) {
+    codes = new Uint8Array(index.children.length);
+    for (let place = 0; place < codes.length; place++) codes[place] = CHILD_RULES.indexOf(childExclusionWithin(index.children[place]!, rules, bounds));
+    index.childRules.set(key, codes);
+  }
+  return codes;
+}
+
+/** A list already in id order (the pool is read in id order) is kept as it is rather than sorted again. */
+function sortedById<T extends { id: string }>(items: readonly T[]): T[] {
+  for (let i = 1; i < items.length; i++) if (items[i - 1]!.id > items[i]!.id) return [...items].sort(byId);
+  return [...items];
+}
+
+/** Numbers ids in the order they are first met: the same id always gets the same number. */
+function numbering() {
+  const numbers = new Map<string, number>();
+  const values: string[] = [];
+  const numberOf = (id: string | null) => {
+    if (id === null) return -1;
+    let n = numbers.get(id);
+    if (n === undefined) numbers.set(id, (n = values.push(id) - 1));
+    return n;
+  };
+  return { numbers, values, numberOf };
+}
 
 function indexOf(snapshot: PoolSnapshot): PoolIndex {
-  const children = [...snapshot.children].sort(byId);
-  const group = <T>(items: T[], key: (item: T) => string | null) => {
-    const map = new Map<string, T[]>();
-    for (const item of items) {
-      const k = key(item);
-      if (k !== null) (map.get(k) ?? map.set(k, []).get(k)!).push(item);
-    }
-    return map;
+  const children = sortedById(snapshot.children);
+  const count = children.length;
+  const statuses = [...new Set(children.map((child) => child.legalStatus))].sort();
+  const statusNumbers = new Map(statuses.map((status, n) => [status, n]));
+  const teams = numbering();
+  const services = numbering();
+  const people = numbering();
+  const index = {
+    ids: new Array<string>(count), teamOf: new Int32Array(count), serviceOf: new Int32Array(count), holderOf: new Int32Array(count),
+    pastFrom: new Int32Array(count + 1), statusOf: new Uint8Array(count),
+    byTeam: new Map<string, number[]>(), byService: new Map<string, number[]>(),
   };
-  const auditors = [...snapshot.auditors].sort(byId);
-  return { children, byTeam: group(children, (child) => child.teamId), byService: group(children, (child) => child.serviceId), auditors, auditorsByTeam: group(auditors, (auditor) => auditor.teamId) };
+  const pastAuditors: number[] = [];
+  for (let place = 0; place < count; place++) {
+    const child = children[place]!;
+    index.ids[place] = child.id;
+    index.teamOf[place] = teams.numberOf(child.teamId);
+    index.serviceOf[place] = services.numberOf(child.serviceId);
+    index.holderOf[place] = people.numberOf(child.caseHolderId);
+    index.statusOf[place] = statusNumbers.get(child.legalStatus)!;
+    for (const id of child.pastAuditorIds) pastAuditors.push(people.numberOf(id));
+    index.pastFrom[place + 1] = pastAuditors.length;
+    if (child.teamId !== null) (index.byTeam.get(child.teamId) ?? index.byTeam.set(child.teamId, []).get(child.teamId)!).push(place);
+    if (child.serviceId !== null) (index.byService.get(child.serviceId) ?? index.byService.set(child.serviceId, []).get(child.serviceId)!).push(place);
+  }
+  const auditors = sortedById(snapshot.auditors);
+  const auditorsByTeam = new Map<string, PoolAuditor[]>();
+  for (const auditor of auditors) {
+    if (auditor.teamId !== null) (auditorsByTeam.get(auditor.teamId) ?? auditorsByTeam.set(auditor.teamId, []).get(auditor.teamId)!).push(auditor);
+    teams.numberOf(auditor.teamId);
+    services.numberOf(auditor.serviceId);
+    people.numberOf(auditor.id);
+  }
+  return {
+    ...index,
+    children,
+    all: children.map((_, place) => place),
+    teamNumbers: teams.numbers,
+    serviceNumbers: services.numbers,
+    teamIds: teams.values,
+    serviceIds: services.values,
+    people: people.values,
+    personNumbers: people.numbers,
+    pastAuditors: Int32Array.from(pastAuditors),
+    statuses,
+    auditors,
+    auditorsByTeam,
+    teams: sortedById(snapshot.teams),
+    services: sortedById(snapshot.services),
+    serviceOfTeam: new Map(snapshot.teams.map((team) => [team.id, team.serviceId])),
+    childRules: new Map(),
+    openCases: new Map(),
+  };
 }
 
 const indexes = new WeakMap<PoolSnapshot, PoolIndex>();
@@ -207,31 +337,112 @@ function poolIndex(snapshot: PoolSnapshot): PoolIndex {
   return indexes.get(snapshot) ?? indexes.set(snapshot, indexOf(snapshot)).get(snapshot)!;
 }
 
-/** The units a row counts by, each with the children in its reach. */
-function unitsOf(row: DrawRow, snapshot: PoolSnapshot): Unit[] {
-  const inRowService = (child: PoolChild) => row.serviceId === null || child.serviceId === row.serviceId;
+/**
+ * The pool's children as numbers, the way the index keeps them, for a round to store: the ids
+ * that repeat (teams, services, staff, legal statuses) once each, and per child, in id order,
+ * its values column by column — the numbers (into those lists; -1: none) as the index's own
+ * arrays. `unpackChildren` gives back the children exactly.
+ */
+export type PackedChildren = {
+  teams: string[];
+  services: string[];
+  people: string[];
+  statuses: LegalStatus[];
+  ids: string[];
+  externalIds: string[];
+  initials: string[];
+  openDates: (IsoDate | null)[];
+  closeDates: (IsoDate | null)[];
+  lastAuditedOn: (IsoDate | null)[];
+  numbers: PackedNumbers;
+};
+
+/** The numeric columns, in the order they are stored. */
+export const PACKED_NUMBERS = ['status', 'team', 'service', 'caseHolder', 'openAudit', 'pastFrom', 'pastAuditors'] as const;
+/** A child's past auditors are `pastAuditors` from `pastFrom[place]` up to `pastFrom[place + 1]`. */
+export type PackedNumbers = Record<(typeof PACKED_NUMBERS)[number], Int32Array>;
+
+export function packChildren(snapshot: PoolSnapshot): PackedChildren {
   const index = poolIndex(snapshot);
-  const children = index.children;
+  const packed: PackedChildren = {
+    teams: index.teamIds, services: index.serviceIds, people: index.people, statuses: index.statuses, ids: index.ids,
+    externalIds: [], initials: [], openDates: [], closeDates: [], lastAuditedOn: [],
+    numbers: {
+      status: Int32Array.from(index.statusOf), team: index.teamOf, service: index.serviceOf, caseHolder: index.holderOf,
+      openAudit: new Int32Array(index.children.length), pastFrom: index.pastFrom, pastAuditors: index.pastAuditors,
+    },
+  };
+  // One pass over the children for what the index does not keep as numbers.
+  for (const [place, child] of index.children.entries()) {
+    packed.externalIds.push(child.externalId);
+    packed.initials.push(child.initials);
+    packed.openDates.push(child.openDate);
+    packed.closeDates.push(child.closeDate);
+    packed.lastAuditedOn.push(child.lastAuditedOn);
+    if (child.hasOpenAudit) packed.numbers.openAudit[place] = 1;
+  }
+  return packed;
+}
+
+export function unpackChildren(packed: PackedChildren): PoolChild[] {
+  const valueOf = (values: string[], n: number) => (n < 0 ? null : values[n]!);
+  const { status, team, service, caseHolder, openAudit, pastFrom, pastAuditors } = packed.numbers;
+  return packed.ids.map((id, place) => ({
+    id,
+    externalId: packed.externalIds[place]!,
+    initials: packed.initials[place]!,
+    legalStatus: packed.statuses[status[place]!]!,
+    teamId: valueOf(packed.teams, team[place]!),
+    serviceId: valueOf(packed.services, service[place]!),
+    caseHolderId: valueOf(packed.people, caseHolder[place]!),
+    openDate: packed.openDates[place]!,
+    closeDate: packed.closeDates[place]!,
+    lastAuditedOn: packed.lastAuditedOn[place]!,
+    hasOpenAudit: openAudit[place] === 1,
+    pastAuditorIds: Array.from(pastAuditors.subarray(pastFrom[place]!, pastFrom[place + 1]!), (n) => packed.people[n]!),
+  }));
+}
+
+/** Did the person (a number) audit the child (a place) before. */
+function auditedBefore(index: PoolIndex, place: number, person: number): boolean {
+  for (let at = index.pastFrom[place]!; at < index.pastFrom[place + 1]!; at++) if (index.pastAuditors[at] === person) return true;
+  return false;
+}
+
+/** One unit of a row, with the children in its reach as places in the index, in id order. */
+type Unit = { kind: UnitKind; id: string; scope: number[]; auditor?: PoolAuditor };
+
+/** The units a row counts by, each with the children in its reach. */
+function unitsOf(row: DrawRow, index: PoolIndex): Unit[] {
+  const inRowService = row.serviceId === null ? index.all : index.byService.get(row.serviceId) ?? [];
   if (row.per === 'auditor') {
-    const serviceOfTeam = new Map(snapshot.teams.map((team) => [team.id, team.serviceId]));
-    return [...snapshot.auditors].sort(byId)
-      .filter((auditor) => auditor.roles.some((role) => rolesOf(row).includes(role)))
-      .filter((auditor) => row.serviceId === null || (auditor.teamId !== null && serviceOfTeam.get(auditor.teamId) === row.serviceId))
+    // Auditors from outside the child's service share their reach with the others of their service.
+    const reachOf = new Map<string | null | undefined, number[]>();
+    const reach = (auditor: PoolAuditor) => {
+      const key = row.rules.auditorFrom === 'outside_service' ? auditor.serviceId : undefined;
+      let scope = reachOf.get(key);
+      if (!scope) {
+        scope = key === undefined ? inRowService : inRowService.filter((place) => index.children[place]!.serviceId !== auditor.serviceId);
+        reachOf.set(key, scope);
+      }
+      return scope;
+    };
+    return index.auditors
+      .filter((auditor) => holdsRowRole(auditor, row))
+      .filter((auditor) => row.serviceId === null || (auditor.teamId !== null && index.serviceOfTeam.get(auditor.teamId) === row.serviceId))
       .map((auditor) => ({
         kind: 'auditor' as const,
         id: auditor.id,
         auditor,
-        scope: row.rules.auditorFrom === 'own_team'
-          ? (auditor.teamId === null ? [] : index.byTeam.get(auditor.teamId) ?? [])
-          : children.filter((child) => (row.rules.auditorFrom !== 'outside_service' || child.serviceId !== auditor.serviceId) && inRowService(child)),
+        scope: row.rules.auditorFrom === 'own_team' ? (auditor.teamId === null ? [] : index.byTeam.get(auditor.teamId) ?? []) : reach(auditor),
       }));
   }
   if (row.per === 'team') {
-    return [...snapshot.teams].sort(byId)
+    return index.teams
       .filter((team) => row.serviceId === null || team.serviceId === row.serviceId)
       .map((team) => ({ kind: 'team' as const, id: team.id, scope: index.byTeam.get(team.id) ?? [] }));
   }
-  return [...snapshot.services].sort(byId)
+  return index.services
     .filter((service) => row.serviceId === null || service.id === row.serviceId)
     .map((service) => ({ kind: 'service' as const, id: service.id, scope: index.byService.get(service.id) ?? [] }));
 }
@@ -248,71 +459,147 @@ export function auditorsFor(child: PoolChild, row: DrawRow, auditors: PoolAudito
   return { allowed, excluded };
 }
 
+/** Auditors the auditor rule could allow for a child, before the case-holder and past auditors are checked; with their numbers. */
+type Candidates = { auditors: PoolAuditor[]; people: Int32Array };
+
+/** What a row's draw works out once: its child rules for every child, and the candidate auditors for each team or service. */
+type RowContext = { row: DrawRow; index: PoolIndex; childRules: Uint8Array; candidatesAt: (place: number) => Candidates };
+
+function rowContext(row: DrawRow, index: PoolIndex, asOf: IsoDate): RowContext {
+  const withRole = (list: PoolAuditor[]): Candidates => {
+    const auditors = list.filter((auditor) => holdsRowRole(auditor, row));
+    return { auditors, people: Int32Array.from(auditors, (auditor) => index.personNumbers.get(auditor.id)!) };
+  };
+  const from = row.rules.auditorFrom;
+  // By the child's team (own team) or service (from outside it), or one list for all (any): numbers, -1 for none.
+  const keyOf = from === 'own_team' ? index.teamOf : from === 'outside_service' ? index.serviceOf : null;
+  const cache = new Map<number, Candidates>();
+  const candidatesAt = (place: number) => {
+    const key = keyOf ? keyOf[place]! : 0;
+    let candidates = cache.get(key);
+    if (!candidates) {
+      const child = index.children[place]!;
+      candidates = from === 'own_team' ? withRole(child.teamId ? index.auditorsByTeam.get(child.teamId) ?? [] : [])
+        : from === 'outside_service' ? withRole(index.auditors.filter((auditor) => auditor.serviceId !== null && auditor.serviceId !== child.serviceId))
+          : withRole(index.auditors);
+      cache.set(key, candidates);
+    }
+    return candidates;
+  };
+  return { row, index, childRules: childRulesOf(index, row.rules, boundsOf(row.rules, asOf)), candidatesAt };
+}
+
+/** May one of the candidates (numbers) audit the child (a place): neither the case-holder nor someone who audited the child before. */
+function anyAllowed(index: PoolIndex, place: number, people: Int32Array): boolean {
+  for (const person of people) if (person !== index.holderOf[place] && !auditedBefore(index, place, person)) return true;
+  return false;
+}
+
+const allowedOf = (child: PoolChild, candidates: PoolAuditor[]) => candidates.filter((auditor) => auditor.id !== child.caseHolderId && !child.pastAuditorIds.includes(auditor.id));
+
+/**
+ * For a unit that is an auditor: the rule that leaves a child out because of that auditor —
+ * the case-holder or a past auditor — as auditorExclusion decides it, on numbers. As there,
+ * the place rule (own team, outside the service) is decided first, and a child it would refuse
+ * is not left out (the unit's reach already keeps to it).
+ */
+function unitAuditorRule(index: PoolIndex, row: DrawRow, auditor: PoolAuditor): (place: number) => ExclusionRule | null {
+  if (!holdsRowRole(auditor, row)) return () => null;
+  const team = auditor.teamId === null ? -1 : index.teamNumbers.get(auditor.teamId)!;
+  const service = auditor.serviceId === null ? -1 : index.serviceNumbers.get(auditor.serviceId)!;
+  const person = index.personNumbers.get(auditor.id)!;
+  const from = row.rules.auditorFrom;
+  return (place) => {
+    if (from === 'own_team' && (team < 0 || team !== index.teamOf[place])) return null;
+    if (from === 'outside_service' && (service < 0 || service === index.serviceOf[place])) return null;
+    if (person === index.holderOf[place]) return 'auditor_is_case_holder';
+    if (auditedBefore(index, place, person)) return 'previous_auditor';
+    return null;
+  };
+}
+
+/**
+ * Working space a round's draw reuses from unit to unit, so that a unit allocates little more
+ * than the lists it returns: by place, the children chosen in the round so far (the same as
+ * `state.chosen`, without a lookup by id); a unit's eligible children; the order and the
+ * children taken of CandidateGroups; and its group of each status and case-holder.
+ */
+type RoundScratch = { taken: Uint8Array; eligible: Int32Array; order: Int32Array; drawn: Uint8Array; groupOf: Int32Array };
+
+function roundScratch(index: PoolIndex): RoundScratch {
+  const count = index.children.length;
+  return {
+    taken: new Uint8Array(count),
+    eligible: new Int32Array(count),
+    order: new Int32Array(count),
+    drawn: new Uint8Array(count),
+    groupOf: new Int32Array((index.people.length + 1) * index.statuses.length).fill(-1),
+  };
+}
+
 /**
  * Draws one unit: applies the exclusions, then picks `expected` children one by one —
  * only among children whose case-holder is not yet in the round while there are any
  * (vary case-holders), from the legal status chosen least so far among those present, the
  * status and then the child drawn uniformly (stratify legal status).
  */
-function drawUnit(unit: Unit, row: DrawRow, snapshot: PoolSnapshot, expected: number, state: RoundState, rng: RandomGenerator): UnitResult {
-  const excluded: Partial<Record<ExclusionRule, string[]>> = {};
+function drawUnit(unit: Unit, context: RowContext, expected: number, state: RoundState, round: RoundScratch, rng: RandomGenerator): UnitResult {
+  const { row, index, childRules } = context;
+  const { children, ids } = index;
+  const { taken, eligible } = round;
+  const { scope } = unit;
   const auditorExclusions: Partial<Record<AuditorRule, string[]>> = {};
-  const eligible: PoolChild[] = [];
-  const index = poolIndex(snapshot);
-  const auditors = index.auditors;
-  const bounds = boundsOf(row.rules, snapshot.asOf);
-  const allowedAuditors = new Map<string, PoolAuditor[]>();
-  const exclude = (rule: ExclusionRule, child: PoolChild) => (excluded[rule] ??= []).push(child.id);
-  // Whom the auditor rule could allow for a child, before the case-holder and past auditors are checked.
-  const roles = rolesOf(row);
-  const withRole = (list: PoolAuditor[]) => list.filter((auditor) => auditor.roles.some((role) => roles.includes(role)));
-  const candidatesByKey = new Map<string, PoolAuditor[]>();
-  const candidatesFor = (child: PoolChild) => {
-    const key = row.rules.auditorFrom === 'own_team' ? `t:${child.teamId}` : row.rules.auditorFrom === 'outside_service' ? `s:${child.serviceId}` : 'any';
-    let list = candidatesByKey.get(key);
-    if (!list) {
-      list = row.rules.auditorFrom === 'own_team' ? withRole(child.teamId ? index.auditorsByTeam.get(child.teamId) ?? [] : [])
-        : row.rules.auditorFrom === 'outside_service' ? withRole(auditors.filter((auditor) => auditor.serviceId !== null && auditor.serviceId !== child.serviceId))
-          : withRole(auditors);
-      candidatesByKey.set(key, list);
-    }
-    return list;
-  };
-  const allowedOf = (child: PoolChild, candidates: PoolAuditor[]) => candidates.filter((auditor) => auditor.id !== child.caseHolderId && !child.pastAuditorIds.includes(auditor.id));
-  for (const child of unit.scope) {
-    const rule = childExclusionWithin(child, row.rules, bounds) ?? (state.chosen.has(child.id) ? 'chosen_in_round' : null);
-    if (rule) { exclude(rule, child); continue; }
-    if (unit.auditor) {
-      const auditorRule = auditorExclusion(unit.auditor, child, row);
-      if (auditorRule === 'auditor_is_case_holder' || auditorRule === 'previous_auditor') { exclude(auditorRule, child); continue; }
-    } else {
-      const candidates = candidatesFor(child);
-      // More candidates than the case-holder and past auditors together: someone is left, worked out when the child is chosen.
-      const allowed = candidates.length > 1 + child.pastAuditorIds.length ? null : allowedOf(child, candidates);
-      if (allowed && !allowed.length) {
+  // Each child's verdict (0: eligible, else its rule in UNIT_RULES), how many each has, and the rules in the order first met.
+  const verdicts = new Uint8Array(scope.length);
+  const counts = new Array<number>(UNIT_RULES.length).fill(0);
+  const rulesMet: number[] = [];
+  let eligibleCount = 0;
+  const auditorRule = unit.auditor ? unitAuditorRule(index, row, unit.auditor) : null;
+  for (let at = 0; at < scope.length; at++) {
+    const place = scope[at]!;
+    let rule = CHILD_RULES[childRules[place]!] ?? (taken[place] ? 'chosen_in_round' : null);
+    if (rule === null && auditorRule) rule = auditorRule(place);
+    else if (rule === null) {
+      const candidates = context.candidatesAt(place);
+      // More candidates than the case-holder and past auditors together: someone is left, chosen when the child is.
+      if (candidates.people.length <= 1 + index.pastFrom[place + 1]! - index.pastFrom[place]! && !anyAllowed(index, place, candidates.people)) {
         // Nobody is left: say which rule left out whom, over everyone who may audit.
-        const { excluded: byRule } = auditorsFor(child, row, auditors);
-        exclude('no_auditor', child);
+        rule = 'no_auditor';
+        const { excluded: byRule } = auditorsFor(children[place]!, row, index.auditors);
         for (const [auditorRule, ids] of Object.entries(byRule) as [AuditorRule, string[]][]) {
           const list = (auditorExclusions[auditorRule] ??= []);
           for (const id of ids) if (!list.includes(id)) list.push(id);
         }
-        continue;
       }
-      if (allowed) allowedAuditors.set(child.id, allowed);
     }
-    eligible.push(child);
+    if (rule !== null) {
+      const verdict = UNIT_RULES.indexOf(rule);
+      verdicts[at] = verdict;
+      if (counts[verdict]!++ === 0) rulesMet.push(verdict);
+      continue;
+    }
+    eligible[eligibleCount++] = place;
   }
+  // The lists of ids, from the verdicts, when first read.
+  const listed = (verdict: number) => {
+    const list: string[] = [];
+    for (let at = 0; at < scope.length; at++) if (verdicts[at] === verdict) list.push(ids[scope[at]!]!);
+    return list;
+  };
+  let eligibleIds: string[] | undefined;
+  let excluded: Partial<Record<ExclusionRule, string[]>> | undefined;
   const picks: Choice[] = [];
-  const draw = new CandidateGroups(eligible);
+  const draw = expected > 0 ? new CandidateGroups(eligible.subarray(0, eligibleCount), index, round) : null;
   const statusCounts = new Map<LegalStatus, number>();
-  while (picks.length < expected) {
-    const child = draw.choose(row.rules, state, statusCounts, rng);
-    if (!child) break;
-    const auditor = unit.auditor ?? chooseAuditor(allowedAuditors.get(child.id) ?? allowedOf(child, candidatesFor(child)), state, rng);
+  while (draw && picks.length < expected) {
+    const place = draw.choose(row.rules, state, statusCounts, rng);
+    if (place < 0) break;
+    const child = children[place]!;
+    const auditor = unit.auditor ?? chooseAuditor(allowedOf(child, context.candidatesAt(place).auditors), state, rng);
     const caseHolderRepeated = child.caseHolderId !== null && state.caseHolders.has(child.caseHolderId);
     picks.push({ childId: child.id, auditorId: auditor.id, caseHolderRepeated });
     state.chosen.add(child.id);
+    round.taken[place] = 1;
     if (child.caseHolderId) state.caseHolders.add(child.caseHolderId);
     state.auditorLoad.set(auditor.id, (state.auditorLoad.get(auditor.id) ?? 0) + 1);
     statusCounts.set(child.legalStatus, (statusCounts.get(child.legalStatus) ?? 0) + 1);
@@ -322,9 +609,15 @@ function drawUnit(unit: Unit, row: DrawRow, snapshot: PoolSnapshot, expected: nu
     kind: unit.kind,
     unitId: unit.id,
     expected,
-    scopeSize: unit.scope.length,
-    eligibleIds: eligible.map((child) => child.id),
-    excluded,
+    scopeSize: scope.length,
+    eligibleCount,
+    get eligibleIds() {
+      return (eligibleIds ??= listed(0));
+    },
+    excludedCounts: Object.fromEntries(rulesMet.map((verdict) => [UNIT_RULES[verdict], counts[verdict]])),
+    get excluded() {
+      return (excluded ??= Object.fromEntries(rulesMet.map((verdict) => [UNIT_RULES[verdict], listed(verdict)])));
+    },
     auditorExclusions,
     picks,
     shortfall: expected - picks.length,
@@ -333,52 +626,97 @@ function drawUnit(unit: Unit, row: DrawRow, snapshot: PoolSnapshot, expected: nu
 
 /**
  * A unit's candidates grouped by legal status and case-holder, so that drawing many children
- * from a large unit (a percentage of a service's open cases) costs a pass over the case-holders
- * per child rather than over the children. The choice is the same as chooseChild's: among
- * children whose case-holder is not yet in the round while there are any, from a status chosen
- * least so far among those present, uniformly.
+ * from a large unit (a percentage of a service's open cases) costs a pass over the groups per
+ * child rather than over the children. The choice is chooseChild's: among children whose
+ * case-holder is not yet in the round while there are any, from a status chosen least so far
+ * among those present, uniformly; and the generator is asked the same questions in the same
+ * order as it always has been, so a round stored earlier replays to the same proposal.
+ *
+ * The children a draw counts through are, in order: the statuses in sorted order; within a
+ * status, its case-holders in the order their first child appears (id order); within a
+ * case-holder, their children in id order. They sit in that order in `order`, each group a
+ * stretch of it; a child drawn is marked in `drawn` and the group's count goes down.
  */
 class CandidateGroups {
-  /** status → case-holder (or '' for none, always fresh) → children not yet taken, in id order. */
-  readonly groups = new Map<LegalStatus, Map<string, PoolChild[]>>();
+  /** In order of status, then of first appearance: the case-holder (-1: none), the stretch of `order`, and how many are left. */
+  private readonly groups: { status: number; holder: number; start: number; end: number; left: number }[] = [];
+  private readonly index: PoolIndex;
+  private readonly order: Int32Array;
+  private readonly drawn: Uint8Array;
 
-  constructor(eligible: PoolChild[]) {
-    for (const child of eligible) {
-      const byHolder = this.groups.get(child.legalStatus) ?? this.groups.set(child.legalStatus, new Map()).get(child.legalStatus)!;
-      const key = child.caseHolderId ?? '';
-      (byHolder.get(key) ?? byHolder.set(key, []).get(key)!).push(child);
+  constructor(eligible: Int32Array, index: PoolIndex, round: RoundScratch) {
+    this.index = index;
+    this.order = round.order;
+    this.drawn = round.drawn;
+    const statusCount = index.statuses.length;
+    const { groupOf } = round;
+    // Each status and case-holder's group, in the order its first child comes, and its size.
+    const met: { key: number; status: number; holder: number; start: number; end: number; left: number }[] = [];
+    for (const place of eligible) {
+      const key = (index.holderOf[place]! + 1) * statusCount + index.statusOf[place]!;
+      let group = groupOf[key]!;
+      if (group < 0) {
+        groupOf[key] = group = met.length;
+        met.push({ key, status: index.statusOf[place]!, holder: index.holderOf[place]!, start: 0, end: 0, left: 0 });
+      }
+      met[group]!.left++;
     }
+    // Statuses in order, each status's groups as they were met (the sort is stable), and each group's stretch.
+    let start = 0;
+    for (const group of [...met].sort((a, b) => a.status - b.status)) {
+      group.start = group.end = start;
+      start += group.left;
+      this.groups.push(group);
+    }
+    for (const place of eligible) {
+      const group = met[groupOf[(index.holderOf[place]! + 1) * statusCount + index.statusOf[place]!]!]!;
+      this.order[group.end++] = place;
+    }
+    for (const group of met) groupOf[group.key] = -1;
+    this.drawn.fill(0, 0, start);
   }
 
-  choose(rules: SamplingRules, state: RoundState, statusCounts: Map<LegalStatus, number>, rng: RandomGenerator): PoolChild | null {
-    const fresh = (key: string) => key === '' || !state.caseHolders.has(key);
-    // One pass over the groups: each status's lists, and those whose case-holder is not yet in the round.
-    const byStatus = new Map<LegalStatus, { all: PoolChild[][]; fresh: PoolChild[][] }>();
-    for (const [status, byHolder] of this.groups) {
-      const lists = { all: [] as PoolChild[][], fresh: [] as PoolChild[][] };
-      for (const [key, children] of byHolder) {
-        if (!children.length) { byHolder.delete(key); continue; }
-        lists.all.push(children);
-        if (fresh(key)) lists.fresh.push(children);
+  /** The place of the child chosen, or -1 when none is left. */
+  choose(rules: SamplingRules, state: RoundState, statusCounts: Map<LegalStatus, number>, rng: RandomGenerator): number {
+    const { people, statuses } = this.index;
+    const fresh = (holder: number) => holder < 0 || !state.caseHolders.has(people[holder]!);
+    // One pass over the groups: each status's children left, and those whose case-holder is not yet in the round.
+    const left = new Array<number>(statuses.length).fill(0);
+    const freshLeft = new Array<number>(statuses.length).fill(0);
+    let anyFresh = false;
+    for (const group of this.groups) {
+      if (!group.left) continue;
+      left[group.status]! += group.left;
+      if (fresh(group.holder)) {
+        freshLeft[group.status]! += group.left;
+        anyFresh = true;
       }
-      if (lists.all.length) byStatus.set(status, lists);
     }
-    const freshOnly = rules.varyCaseHolders && [...byStatus.values()].some((lists) => lists.fresh.length > 0);
-    const listsOf = (status: LegalStatus) => (freshOnly ? byStatus.get(status)!.fresh : byStatus.get(status)!.all);
-    let chosenStatuses = [...byStatus.keys()].sort().filter((status) => listsOf(status).length > 0);
-    if (!chosenStatuses.length) return null;
+    const freshOnly = rules.varyCaseHolders && anyFresh;
+    const count = freshOnly ? freshLeft : left;
+    let chosenStatuses = statuses.map((_, status) => status).filter((status) => count[status]! > 0);
+    if (!chosenStatuses.length) return -1;
     if (rules.stratifyLegalStatus) {
-      const least = Math.min(...chosenStatuses.map((status) => statusCounts.get(status) ?? 0));
-      const tied = chosenStatuses.filter((status) => (statusCounts.get(status) ?? 0) === least);
+      const least = Math.min(...chosenStatuses.map((status) => statusCounts.get(statuses[status]!) ?? 0));
+      const tied = chosenStatuses.filter((status) => (statusCounts.get(statuses[status]!) ?? 0) === least);
       chosenStatuses = [tied[pickIndex(rng, tied.length)]!];
     }
-    const pools = chosenStatuses.flatMap(listsOf);
-    let index = pickIndex(rng, pools.reduce((sum, list) => sum + list.length, 0));
-    for (const list of pools) {
-      if (index < list.length) return list.splice(index, 1)[0]!;
-      index -= list.length;
+    let index = pickIndex(rng, chosenStatuses.reduce((sum, status) => sum + count[status]!, 0));
+    for (const group of this.groups) {
+      if (!chosenStatuses.includes(group.status) || !group.left || (freshOnly && !fresh(group.holder))) continue;
+      if (index < group.left) return this.take(group, index);
+      index -= group.left;
     }
-    return null;
+    return -1;
+  }
+
+  /** The group's index-th child not yet drawn, now drawn. */
+  private take(group: CandidateGroups['groups'][number], index: number): number {
+    let at = group.start;
+    for (let skip = index; ; at++) if (!this.drawn[at] && skip-- === 0) break;
+    this.drawn[at] = 1;
+    group.left--;
+    return this.order[at]!;
   }
 }
 
@@ -408,8 +746,17 @@ export function chooseAuditor(allowed: PoolAuditor[], state: RoundState, rng: Ra
 }
 
 /** The open children in a unit's reach today, for a percentage of open cases. */
-function openCasesIn(unit: Unit, asOf: IsoDate): number {
-  return unit.scope.filter((child) => child.closeDate === null && (child.openDate === null || child.openDate <= asOf)).length;
+function openCasesIn(unit: Unit, index: PoolIndex, asOf: IsoDate): number {
+  let open = index.openCases.get(unit.scope);
+  if (open === undefined) {
+    open = 0;
+    for (const place of unit.scope) {
+      const child = index.children[place]!;
+      if (child.closeDate === null && (child.openDate === null || child.openDate <= asOf)) open++;
+    }
+    index.openCases.set(unit.scope, open);
+  }
+  return open;
 }
 
 /**
@@ -420,8 +767,11 @@ function openCasesIn(unit: Unit, asOf: IsoDate): number {
 export function proposeRound(input: { snapshot: PoolSnapshot; rows: DrawRow[]; seed: number; months: number }): Proposal {
   const rng = generator(input.seed);
   const state = emptyRoundState();
+  const index = poolIndex(input.snapshot);
+  const round = roundScratch(index);
   const rows = [...input.rows].sort((a, b) => a.position - b.position).map((row): RowResult => {
-    const units = unitsOf(row, input.snapshot).map((unit) => drawUnit(unit, row, input.snapshot, expectedPerUnit(row, input.months, row.per === 'open_cases_percent' ? openCasesIn(unit, input.snapshot.asOf) : 0), state, rng));
+    const context = rowContext(row, index, input.snapshot.asOf);
+    const units = unitsOf(row, index).map((unit) => drawUnit(unit, context, expectedPerUnit(row, input.months, row.per === 'open_cases_percent' ? openCasesIn(unit, index, input.snapshot.asOf) : 0), state, round, rng));
     const expected = units.reduce((sum, unit) => sum + unit.expected, 0);
     const proposed = units.reduce((sum, unit) => sum + unit.picks.length, 0);
     const note = units.length ? null : row.per === 'auditor' ? 'Nobody holds an auditing role this row names' + (row.serviceId ? ' in its service' : '') : `No ${row.per === 'team' ? 'team' : 'service'} is in this row's reach`;
