@@ -19,7 +19,7 @@ export function testDrivers(): Driver[] {
 }
 
 /** A fresh, migrated database: in-memory PGlite, or a new PostgreSQL database dropped on close. */
-export async function openTestDatabase(driver: Driver): Promise<DatabaseHandle> {
+export async function openTestDatabase(driver: Driver, options: { connections?: number } = {}): Promise<DatabaseHandle> {
   if (driver === 'pglite') {
     const handle = await openPglite(undefined);
     await migrateToLatest(handle.db);
@@ -30,7 +30,7 @@ export async function openTestDatabase(driver: Driver): Promise<DatabaseHandle> 
   await adminQuery(serverUrl, `create database ${name}`);
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
-  const handle = await openPostgres(url.toString(), { max: 5 });
+  const handle = await openPostgres(url.toString(), { max: options.connections ?? 5 });
   await migrateToLatest(handle.db);
   return {
     ...handle,
