@@ -1,12 +1,12 @@
 /**
  * Everything one audit's document is made from, read within the person's reach: the audit,
- * the tool edition it is pinned to, the child's facts its rules read, and the names of the
+ * the tool edition it is pinned to (kept once read: tools/editions.ts), the child's facts its rules read, and the names of the
  * staff its answers name.
  */
 import type { Db } from '../../../db/index.ts';
 import type { Principal } from '../../../platform/access.ts';
 import type { ChildFacts } from '../../tools/expression.ts';
-import type { AuditTool } from '../../tools/schema.ts';
+import { editionDefinition } from '../../tools/editions.ts';
 import { reAuditForm } from '../../tools/escalation.ts';
 import { findAudit, type AuditRecord } from '../audit.ts';
 import type { DocumentInput } from './model.ts';
@@ -21,18 +21,17 @@ export async function loadAuditDocument(db: Db, principal: Principal, auditId: s
 
 /**
  * The document input of an audit already found within the person's reach (findAudit), so a page
- * that has it does not look it up again. The edition and the child in one statement.
+ * that has it does not look it up again.
  */
 export async function loadDocumentOf(db: Db, principal: Principal, audit: AuditRecord): Promise<DocumentInput> {
   const edition = await db
-    .selectFrom('audit_tool_editions')
-    .innerJoin('audits', 'audits.tool_edition_id', 'audit_tool_editions.id')
+    .selectFrom('audits')
     .leftJoin('children', (join) => join.onRef('children.id', '=', 'audits.child_id').on('children.organisation_id', '=', principal.organisationId))
-    .select(['audit_tool_editions.definition', 'audits.re_audit_of', 'children.id as child_id', 'children.legal_status', 'children.date_of_birth', 'children.referral_factors'])
+    .select(['audits.tool_edition_id', 'audits.re_audit_of', 'children.id as child_id', 'children.legal_status', 'children.date_of_birth', 'children.referral_factors'])
     .where('audits.id', '=', audit.id)
-    .where('audit_tool_editions.organisation_id', '=', principal.organisationId)
+    .where('audits.organisation_id', '=', principal.organisationId)
     .executeTakeFirstOrThrow();
-  const tool = edition.definition as AuditTool;
+  const tool = await editionDefinition(db, principal.organisationId, edition.tool_edition_id);
   const child = edition.child_id ? { legal_status: edition.legal_status!, date_of_birth: edition.date_of_birth, referral_factors: edition.referral_factors } : undefined;
   return {
     audit,

@@ -7,6 +7,7 @@ import type { Db } from '../../../db/index.ts';
 import type { ActionSource, ActionStatus, AuditAlertKind, AuditStatus, Grade } from '../../../db/types.ts';
 import { isoDay, isoTimestamp } from '../../../db/values.ts';
 import { auditsInScope } from '../queries.ts';
+import { editionDefinition } from '../../tools/editions.ts';
 
 export type EscalationAudit = {
   id: string;
@@ -47,7 +48,6 @@ export async function selectEscalationAudit(db: Db, organisationId: string, audi
       'tools.id as tool_id',
       'tools.name as tool_name',
       'audits.tool_edition_id',
-      'editions.definition',
       'audits.status',
       'audits.auditor_id',
       'auditors.full_name as auditor_name',
@@ -74,7 +74,7 @@ export async function selectEscalationAudit(db: Db, organisationId: string, audi
     toolId: row.tool_id,
     toolName: row.tool_name,
     toolEditionId: row.tool_edition_id,
-    definition: typeof row.definition === 'string' ? JSON.parse(row.definition) : row.definition,
+    definition: await editionDefinition(db, row.organisation_id, row.tool_edition_id),
     status: row.status,
     auditorId: row.auditor_id,
     auditorName: row.auditor_name,
