@@ -563,6 +563,9 @@ export async function reportFilterOptions(db: Db, scope: DataScope) {
 /** The roles whose holders may carry out an audit. */
 export const AUDITING_ROLES = ['auditor', 'moderator', 'qa_coordinator', 'qa_lead'] as const;
 
+/** Names in English order, by one collator: `localeCompare(…, 'en-GB')` sets one up at every comparison. */
+const byName = new Intl.Collator('en-GB').compare;
+
 /** Each tool of the organisation that has a published edition, with its newest one. */
 export async function selectAllocatableTools(db: Db, organisationId: string) {
   const rows = await db
@@ -580,7 +583,7 @@ export async function selectAllocatableTools(db: Db, organisationId: string) {
     // Editions loaded in one transaction (the built-in library) share their times: the later edition wins.
     .orderBy('editions.edition', 'desc')
     .execute();
-  return rows.sort((a, b) => a.tool_name.localeCompare(b.tool_name, 'en-GB'));
+  return rows.sort((a, b) => byName(a.tool_name, b.tool_name));
 }
 
 /** The tool a service audits with unless the coordinator chooses another. */

@@ -6,24 +6,22 @@ import type { DataScope } from '../../platform/access.ts';
 import type { IsoDate } from '../../platform/working-days.ts';
 import { auditInScope, overdueOn } from '../audits/queries.ts';
 import type { AuditorRef, CountedAudit, ServiceRef, TeamRef } from './compliance-rules.ts';
-import { scheduleRows, type ScheduleVersion } from './schedule.ts';
+import { scheduleRowsByVersion, type ScheduleVersion } from './schedule.ts';
 
-/** Every version of the organisation's schedule with its rows, oldest first. */
+/** Every version of the organisation's schedule with its rows, oldest first: two statements however many versions, asked at once. */
 export async function selectScheduleVersions(db: Db, organisationId: string): Promise<ScheduleVersion[]> {
-  const versions = await db
-    .selectFrom('programme_schedule_versions')
-    .select(['id', 'applies_from', 'note', 'version'])
-    .where('organisation_id', '=', organisationId)
-    .orderBy('applies_from')
-    .execute();
-  const result: ScheduleVersion[] = [];
-  for (const version of versions) result.push({ id: version.id, appliesFrom: version.applies_from as IsoDate, note: version.note, version: version.version, rows: await scheduleRows(db, version.id) });
-  return result;
+  const [versions, rows] = await Promise.all([
+    db.selectFrom('programme_schedule_versions').select(['id', 'applies_from', 'note', 'version']).where('organisation_id', '=', organisationId).orderBy('applies_from').execute(),
+    scheduleRowsByVersion(db, organisationId),
+  ]);
+  return versions.map((version) => ({ id: version.id, appliesFrom: version.applies_from as IsoDate, note: version.note, version: version.version, rows: rows.get(version.id) ?? [] }));
 }
 
 export async function selectServicesAndTeams(db: Db, organisationId: string): Promise<{ services: ServiceRef[]; teams: TeamRef[] }> {
-  const services = await db.selectFrom('services').select(['id', 'name']).where('organisation_id', '=', organisationId).orderBy('name').execute();
-  const teams = await db.selectFrom('teams').select(['id', 'name', 'service_id as serviceId']).where('organisation_id', '=', organisationId).orderBy('name').execute();
+  const [services, teams] = await Promise.all([
+    db.selectFrom('services').select(['id', 'name']).where('organisation_id', '=', organisationId).orderBy('name').execute(),
+    db.selectFrom('teams').select(['id', 'name', 'service_id as serviceId']).where('organisation_id', '=', organisationId).orderBy('name').execute(),
+  ]);
   return { services, teams };
 }
 
