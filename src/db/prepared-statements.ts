@@ -82,10 +82,23 @@ function preparingClient(client: pg.PoolClient): PostgresPoolClient {
 
 /** The statement's name on this connection, or null when it should go unnamed (the connection is full). */
 function statementName(state: ClientState, text: string): string | null {
-  const name = `s${createHash('sha1').update(text).digest('base64url')}`;
+  const name = nameOf(text);
   if (state.names.has(name)) return name;
   if (state.names.size >= PREPARED_PER_CONNECTION) return null;
   state.names.add(name);
+  return name;
+}
+
+/** A statement's name is a hash of its text, remembered: hashing a long statement at every request cost more than a map look-up. */
+const names = new Map<string, string>();
+const NAMES_MAX = 5_000;
+function nameOf(text: string): string {
+  let name = names.get(text);
+  if (name === undefined) {
+    name = `s${createHash('sha1').update(text).digest('base64url')}`;
+    if (names.size >= NAMES_MAX) names.clear();
+    names.set(text, name);
+  }
   return name;
 }
 
