@@ -24,21 +24,15 @@ export async function loadAuditDocument(db: Db, principal: Principal, auditId: s
  * that has it does not look it up again.
  */
 export async function loadDocumentOf(db: Db, principal: Principal, audit: AuditRecord): Promise<DocumentInput> {
-  const edition = await db
-    .selectFrom('audits')
-    .leftJoin('children', (join) => join.onRef('children.id', '=', 'audits.child_id').on('children.organisation_id', '=', principal.organisationId))
-    .select(['audits.tool_edition_id', 'audits.re_audit_of', 'children.id as child_id', 'children.legal_status', 'children.date_of_birth', 'children.referral_factors'])
-    .where('audits.id', '=', audit.id)
-    .where('audits.organisation_id', '=', principal.organisationId)
-    .executeTakeFirstOrThrow();
-  const tool = await editionDefinition(db, principal.organisationId, edition.tool_edition_id);
-  const child = edition.child_id ? { legal_status: edition.legal_status!, date_of_birth: edition.date_of_birth, referral_factors: edition.referral_factors } : undefined;
+  // The record has the child's facts and the edition; the edition's definition is kept once read.
+  const [tool, staff] = await Promise.all([editionDefinition(db, principal.organisationId, audit.tool.editionId), staffNames(db, principal.organisationId, audit.answers)]);
+  const { legalStatus, dateOfBirth, referralFactors } = audit.childFacts;
   return {
     audit,
     // A re-audit's document shows the tool's re-audit section, which its form asked.
-    tool: edition.re_audit_of ? reAuditForm(tool) : tool,
-    child: child ? childFacts(child, audit.allocatedOn) : null,
-    staff: await staffNames(db, principal.organisationId, audit.answers),
+    tool: audit.reAuditOf ? reAuditForm(tool) : tool,
+    child: childFacts({ legal_status: legalStatus, date_of_birth: dateOfBirth, referral_factors: referralFactors }, audit.allocatedOn),
+    staff,
   };
 }
 
