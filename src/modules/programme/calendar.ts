@@ -49,11 +49,11 @@ export async function confirmedRoundPeriods(db: Db, organisationId: string, from
 }
 
 /** The rounds the schedule makes due with a window starting from..to: rows whose cases the QA coordinator chooses at random. */
-export async function roundsDue(db: Db, organisationId: string, from: IsoDate, to: IsoDate, known?: { versions: ScheduleVersion[] }): Promise<DueRound[]> {
+export async function roundsDue(db: Db, organisationId: string, from: IsoDate, to: IsoDate, known?: { versions: ScheduleVersion[]; services: { id: string; name: string }[] }): Promise<DueRound[]> {
   const versions = known?.versions ?? (await selectScheduleVersions(db, organisationId));
   if (!versions.length) return [];
   const [serviceRows, done] = await Promise.all([
-    db.selectFrom('services').select(['id', 'name']).where('organisation_id', '=', organisationId).execute(),
+    known?.services ?? db.selectFrom('services').select(['id', 'name']).where('organisation_id', '=', organisationId).execute(),
     confirmedRoundPeriods(db, organisationId, from, to),
   ]);
   const services = new Map(serviceRows.map((s) => [s.id, s.name]));

@@ -5,10 +5,9 @@ import type { IsoDate } from '../../platform/working-days.ts';
 import { DEFAULT_FILTERS, type TrackerFilters } from '../audits/tracker.ts';
 import { trackerHref } from '../reports/measures.ts';
 import { parseReportPeriod, type ReportPeriod } from '../reports/period.ts';
-import { selectAuditorsWithRoles, selectCountedAudits, selectOpenCasesByService, selectScheduleVersions, selectServicesAndTeams } from './compliance-queries.ts';
+import { selectCountedAudits, selectOpenCasesByService, selectProgrammeReference, type ProgrammeReference } from './compliance-queries.ts';
 import { roundsDue } from './calendar.ts';
 import { complianceLines, windowsOverlapping, type ComplianceLine, type LineKind, type Rag } from './compliance-rules.ts';
-import type { ScheduleVersion } from './schedule.ts';
 
 /**
  * Compliance with the schedule of expectations over a period, per service, team and auditor,
@@ -67,12 +66,11 @@ function inScope(scope: DataScope, line: ComplianceLine): boolean {
 }
 
 /** Compliance over a period already parsed. */
-export async function complianceFor(db: Db, principal: Principal, period: ReportPeriod, today: IsoDate, known?: { versions: ScheduleVersion[] }): Promise<Omit<Compliance, 'errors'>> {
+export async function complianceFor(db: Db, principal: Principal, period: ReportPeriod, today: IsoDate, known?: ProgrammeReference): Promise<Omit<Compliance, 'errors'>> {
   const organisationId = principal.organisationId;
   const scope = dataScope(principal, 'programme.view');
-  const versions = known?.versions ?? (await selectScheduleVersions(db, organisationId));
+  const { versions, services, teams, auditors } = known ?? (await selectProgrammeReference(db, organisationId));
   if (!versions.length) return { period, hasSchedule: false, services: [], teams: [], auditors: [] };
-  const [{ services, teams }, auditors] = await Promise.all([selectServicesAndTeams(db, organisationId), selectAuditorsWithRoles(db, organisationId)]);
 
   // The days whose allocations may count: every window of every cadence the period touches.
   const cadences = new Set(versions.flatMap((version) => version.rows.map((row) => row.periodMonths)));
@@ -133,13 +131,13 @@ export async function myWorkCompliance(db: Db, principal: Principal, today: IsoD
   const holds = principal.grants.some((grant) => grant.role === 'qa_coordinator' || grant.role === 'qa_lead' || (grant.role === 'moderator' && grant.scope === 'service'));
   if (!holds) return null;
   const { period } = parseReportPeriod({}, today);
-  // The schedule once for both, then the compliance and the rounds due asked at once.
-  const versions = await selectScheduleVersions(db, principal.organisationId);
-  if (!versions.length) return null;
+  // The schedule, services, teams and staff once for both (one statement), then the compliance and the rounds due asked at once.
+  const reference = await selectProgrammeReference(db, principal.organisationId);
+  if (!reference.versions.length) return null;
   const month = today.slice(0, 7);
   const [compliance, rounds] = await Promise.all([
-    complianceFor(db, principal, period, today, { versions }),
-    principal.grants.some((grant) => grant.role === 'qa_coordinator' || grant.role === 'qa_lead') ? roundsDue(db, principal.organisationId, `${month}-01` as IsoDate, today, { versions }) : [],
+    complianceFor(db, principal, period, today, reference),
+    principal.grants.some((grant) => grant.role === 'qa_coordinator' || grant.role === 'qa_lead') ? roundsDue(db, principal.organisationId, `${month}-01` as IsoDate, today, reference) : [],
   ]);
   const roundsThisMonth = rounds.filter((round) => !round.done);
   return {

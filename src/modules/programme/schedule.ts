@@ -98,7 +98,7 @@ export async function scheduleRowsByVersion(db: Db, organisationId: string): Pro
   return byVersion;
 }
 
-function scheduleRowFrom(row: Selectable<ProgrammeScheduleRowsTable>): ScheduleRow {
+export function scheduleRowFrom(row: Omit<Selectable<ProgrammeScheduleRowsTable>, 'created_at'>): ScheduleRow {
   return {
     id: row.id,
     position: row.position,
