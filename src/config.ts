@@ -15,6 +15,7 @@ const environmentSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().trim().min(1).optional(),
   DATABASE_URL: z.string().url().optional(),
+  DATABASE_PREPARED_STATEMENTS: z.enum(['true', 'false', '1', '0']).default('true').transform((value) => value === 'true' || value === '1'),
   DATA_DIR: z.string().default('./data'),
   ALLOW_EMBEDDED_DB: booleanFlag,
   SESSION_SECRET: z.string().min(32).optional(),
@@ -73,6 +74,8 @@ export type Config = {
   /** The address to listen on; undefined: the caller's default (the demo keeps to this machine). */
   host: string | undefined;
   databaseUrl: string | undefined;
+  /** Statements prepared on each PostgreSQL connection (off behind a pooler that cannot keep them). */
+  databasePreparedStatements: boolean;
   dataDir: string;
   allowEmbeddedDatabase: boolean;
   sessionSecret: string;
@@ -182,6 +185,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     port: env.PORT,
     host: env.HOST,
     databaseUrl: env.DATABASE_URL,
+    databasePreparedStatements: env.DATABASE_PREPARED_STATEMENTS,
     dataDir: env.DATA_DIR,
     allowEmbeddedDatabase: env.ALLOW_EMBEDDED_DB,
     // Outside production a fixed development secret keeps sessions valid across restarts.

@@ -4,6 +4,7 @@ import { PGlite, types as pgliteTypes } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
 import { PGliteDialect } from './pglite-dialect.ts';
+import { preparingPool } from './prepared-statements.ts';
 import type { Database } from './types.ts';
 
 export type Db = Kysely<Database>;
@@ -43,7 +44,7 @@ export function postgresPoolOf(db: Db): pg.Pool | null {
   return postgresPools.get(db) ?? null;
 }
 
-export async function openPostgres(connectionString: string, options: { max?: number } = {}): Promise<DatabaseHandle> {
+export async function openPostgres(connectionString: string, options: { max?: number; preparedStatements?: boolean } = {}): Promise<DatabaseHandle> {
   const pool = new pg.Pool({
     connectionString,
     max: options.max ?? 10,
@@ -72,7 +73,8 @@ export async function openPostgres(connectionString: string, options: { max?: nu
     await pool.end().catch(() => {});
     throw new DatabaseUnavailableError(`cannot reach PostgreSQL: ${(error as Error).message}`);
   }
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  // Statements are prepared on each connection (see prepared-statements.ts): planning cost more than running.
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparingPool(pool, { enabled: options.preparedStatements ?? true }) }) });
   postgresPools.set(db, pool);
   return { db, driver: 'postgres', close: () => db.destroy() };
 }
@@ -118,8 +120,8 @@ export async function openPglite(dataDir: string | undefined, options: { loadDat
   };
 }
 
-export async function openDatabase(config: { databaseUrl: string | undefined; dataDir: string }): Promise<DatabaseHandle> {
-  if (config.databaseUrl) return openPostgres(config.databaseUrl);
+export async function openDatabase(config: { databaseUrl: string | undefined; dataDir: string; databasePreparedStatements?: boolean }): Promise<DatabaseHandle> {
+  if (config.databaseUrl) return openPostgres(config.databaseUrl, { preparedStatements: config.databasePreparedStatements ?? true });
   return openPglite(path.resolve(config.dataDir, 'pglite'));
 }
 

@@ -25,6 +25,7 @@ export function createViewEnvironment(): nunjucks.Environment {
     ],
     { autoescape: true, throwOnUndefined: false, noCache: false },
   );
+  keepImportedMacros(environment);
   // Nunjucks' own trim is a regular expression that takes time in proportion to the square of a
   // long run of whitespace; GOV.UK's macros trim their rendered HTML (a fieldset of checkboxes,
   // a whole filter panel), and that was a millisecond of every tracker page. Same result.
@@ -48,6 +49,63 @@ export function createViewEnvironment(): nunjucks.Environment {
   environment.addFilter('guidance', (text: unknown) => new nunjucks.runtime.SafeString(guidanceHtml(text)));
   environment.addFilter('indefiniteArticle', indefiniteArticle);
   return environment;
+}
+
+/**
+ * Every page imports GOV.UK's macros (the layout alone imports 21, and each GOV.UK component
+ * imports the ones it is made of, at every call), and Nunjucks runs an imported file afresh at
+ * each import to collect its macros, and works out a relative template name anew at each include:
+ * together a third of a page's rendering. An import without context reads nothing of the page
+ * (that is what "without context" means in Nunjucks), so what it exports is the same at every
+ * render: it is kept on the (cached, compiled) template after the first time. An import `with
+ * context` is still run each time. Relative names are resolved once per including template.
+ * Templates are cached and never reloaded here (noCache is false, no watch), so nothing kept
+ * can go stale. (Profiled with `npm run bench -- --only=load --profile`.)
+ */
+type TemplateWithExports = nunjucks.Template & {
+  env: nunjucks.Environment & { keepsImportedMacros?: boolean };
+  keptExports?: unknown;
+  getExported(...args: unknown[]): void;
+};
+let importsPatched = false;
+type NunjucksFrame = { variables: Record<string, unknown>; set(name: string, value: unknown, resolveUp?: boolean): void; resolve(name: string, forWrite: boolean): NunjucksFrame | undefined };
+
+function keepImportedMacros(environment: nunjucks.Environment) {
+  (environment as TemplateWithExports['env']).keepsImportedMacros = true;
+  const resolved = new Map<string, string>();
+  const resolveTemplate = (environment as unknown as { resolveTemplate: (loader: unknown, parentName: string | null, filename: string) => string }).resolveTemplate.bind(environment);
+  (environment as unknown as { resolveTemplate: typeof resolveTemplate }).resolveTemplate = (loader, parentName, filename) => {
+    // Every loader here is a FileSystemLoader: a relative name resolves the same for each.
+    if (!parentName || !(filename.startsWith('./') || filename.startsWith('../'))) return filename;
+    const key = `${parentName}\0${filename}`;
+    let name = resolved.get(key);
+    if (name === undefined) resolved.set(key, (name = resolveTemplate(loader, parentName, filename)));
+    return name;
+  };
+  if (importsPatched) return;
+  importsPatched = true;
+  // Nunjucks' Frame.set splits every name on '.' (to allow `set a.b`), once for every loop
+  // variable and macro argument: a twentieth of a long page's rendering. A name without a dot
+  // is set exactly as Nunjucks sets it, without the split.
+  const frame = (nunjucks as unknown as { runtime: { Frame: { prototype: NunjucksFrame } } }).runtime.Frame.prototype;
+  const set = frame.set;
+  frame.set = function (this: NunjucksFrame, name: string, value: unknown, resolveUp?: boolean) {
+    if (name.includes('.')) return set.call(this, name, value, resolveUp);
+    const target = resolveUp ? (this.resolve(name, true) ?? this) : this;
+    target.variables[name] = value;
+  };
+  const prototype = nunjucks.Template.prototype as unknown as TemplateWithExports;
+  const getExported = prototype.getExported;
+  prototype.getExported = function (this: TemplateWithExports, ...args: unknown[]) {
+    const callback = args[0];
+    // Only an import without context (the one argument is the callback), in an environment that asks for it.
+    if (args.length !== 1 || typeof callback !== 'function' || !this.env.keepsImportedMacros) return getExported.apply(this, args);
+    if (this.keptExports) return (callback as (error: null, exported: unknown) => void)(null, this.keptExports);
+    return getExported.call(this, (error: unknown, exported: unknown) => {
+      if (!error) this.keptExports = exported;
+      (callback as (error: unknown, exported: unknown) => void)(error, exported);
+    });
+  };
 }
 
 /**

@@ -24,7 +24,7 @@ export function testDrivers(): Driver[] {
  * A fresh, migrated database: in-memory PGlite, or a new PostgreSQL database dropped on close.
  * Each starts as a copy of the one the test run migrated once (test/support/global-setup.ts).
  */
-export async function openTestDatabase(driver: Driver): Promise<DatabaseHandle> {
+export async function openTestDatabase(driver: Driver, options: { connections?: number } = {}): Promise<DatabaseHandle> {
   if (driver === 'pglite') {
     const snapshot = inject('pgliteSnapshot');
     const handle = await openPglite(undefined, snapshot ? { loadDataDir: new Blob([fs.readFileSync(snapshot)]) } : {});
@@ -37,7 +37,7 @@ export async function openTestDatabase(driver: Driver): Promise<DatabaseHandle> 
   await adminQuery(serverUrl, template ? `create database ${name} template ${template}` : `create database ${name}`);
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
-  const handle = await openPostgres(url.toString(), { max: 5 });
+  const handle = await openPostgres(url.toString(), { max: options.connections ?? 5 });
   // Nothing to do on a copy of the migrated template; it checks the copy is current.
   await migrateToLatest(handle.db);
   return {

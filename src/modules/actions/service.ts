@@ -14,6 +14,7 @@ import { logActivity } from '../../platform/activity.ts';
 import { forbidden, notFound, type FieldError } from '../../platform/errors.ts';
 import { optionalDateField, topLevelErrors } from '../audits/tracker.ts';
 import { defaultCompletedBy, type Answer, type AuditTool, type Section } from '../tools/schema.ts';
+import { editionDefinition } from '../tools/editions.ts';
 import {
   ACTION_FILTER_STATUSES,
   actionFilterOptions,
@@ -94,11 +95,10 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export async function createActionsFromAudit(trx: Trx, auditId: string, by: 'auditor' | 'moderator' = 'auditor'): Promise<number> {
   const audit = await trx
     .selectFrom('audits')
-    .innerJoin('audit_tool_editions as editions', 'editions.id', 'audits.tool_edition_id')
-    .select(['audits.id', 'audits.organisation_id', 'audits.child_id', 'audits.case_holder_id', 'audits.answers', 'editions.definition'])
+    .select(['audits.id', 'audits.organisation_id', 'audits.child_id', 'audits.case_holder_id', 'audits.answers', 'audits.tool_edition_id'])
     .where('audits.id', '=', auditId)
     .executeTakeFirstOrThrow();
-  const tool = (typeof audit.definition === 'string' ? JSON.parse(audit.definition) : audit.definition) as AuditTool;
+  const tool = await editionDefinition(trx, audit.organisation_id, audit.tool_edition_id);
   const answers = (typeof audit.answers === 'string' ? JSON.parse(audit.answers) : audit.answers) as Record<string, unknown>;
   const rows: { answer_key: string; row_index: number; text: string; owner: string | null; due_on: string | null }[] = [];
   for (const plan of actionPlanAnswers(tool, by)) {

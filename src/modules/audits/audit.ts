@@ -2,12 +2,11 @@ import type { Db } from '../../db/index.ts';
 import type { AuditStatus, Grade } from '../../db/types.ts';
 import { dataScope, type Principal } from '../../platform/access.ts';
 import type { IsoDate } from '../../platform/working-days.ts';
-import { sql } from 'kysely';
 import { FEEDBACK_GIVEN_LABEL, STAGE_OF, type Stage } from './lifecycle.ts';
-import { overdueOn, selectAuditInScope, selectAuditOverdue, selectAuditsByReferenceOrCaseId, selectAuditsOfAuditor, selectChildAudits } from './queries.ts';
+import { selectAuditInScope, selectAuditOverdue, selectAuditsByReferenceOrCaseId, selectAuditsOfAuditor, selectChildAudits } from './queries.ts';
 import { toTrackerAudit, type TrackerAudit } from './tracker.ts';
 import { auditTimeline, type TimelineEntry } from './transitions.ts';
-import { isoTimestamp } from '../../db/values.ts';
+import { isoDay, isoTimestamp } from '../../db/values.ts';
 
 /**
  * One audit as its page and the API show it, and the audits a person carries out. Reach is
@@ -49,6 +48,20 @@ export type AuditRecord = {
     final: Grade | null;
     sections: { sectionKey: string; stage: 'auditor' | 'moderator' | 're_audit'; grade: string; reason: string | null }[];
   };
+  /** Whether it is overdue, when it was found for a given day (findAudit's `today`). */
+  overdue?: boolean;
+  /** The audit this one re-audits (the re-audit of an Inadequate audit), else null. */
+  reAuditOf: string | null;
+  /** A re-audit done as a desktop review, not with the worker. */
+  desktopOnly: boolean;
+  /** Its version: a change made from a page carries it, and a stale one is refused. */
+  version: number;
+  /** When the stage it is in started. */
+  stageStartedOn: string | null;
+  /** The child's facts a tool's rules read (its legal status, date of birth, referral factors). */
+  childFacts: { legalStatus: string; dateOfBirth: string | Date | null; referralFactors: unknown };
+  /** What distribution keeps on it: the stage's own deadline, the case holder's feedback, who gave it and when, the closing comments. */
+  distribution: { stageDueOn: string | null; feedback: Record<string, unknown> | null; feedbackBy: string | null; feedbackAt: string | null; closingComments: string | null };
 };
 
 const named = (id: string | null, name: string | null): Named | null => (id && name !== null ? { id, name } : null);
@@ -59,8 +72,9 @@ export function auditOverdue(db: Db, audit: AuditRecord, today: IsoDate): Promis
   return selectAuditOverdue(db, audit.id, today);
 }
 
-export async function findAudit(db: Db, principal: Principal, auditId: string): Promise<AuditRecord | null> {
-  const row = await selectAuditInScope(db, dataScope(principal, 'audits.view'), auditId);
+/** With `today`, the record also says whether it is overdue that day (its page shows it). */
+export async function findAudit(db: Db, principal: Principal, auditId: string, today?: IsoDate): Promise<AuditRecord | null> {
+  const row = await selectAuditInScope(db, dataScope(principal, 'audits.view'), auditId, today);
   if (!row) return null;
   const judgements = row.judgements;
   return {
@@ -89,6 +103,19 @@ export async function findAudit(db: Db, principal: Principal, auditId: string): 
       final: row.final_grade,
       sections: judgements.map((judgement) => ({ sectionKey: judgement.section_key, stage: judgement.stage, grade: judgement.grade, reason: judgement.reason })),
     },
+    ...(row.overdue === undefined ? {} : { overdue: Boolean(row.overdue) }),
+    reAuditOf: row.re_audit_of,
+    desktopOnly: Boolean(row.desktop_only),
+    version: row.version,
+    stageStartedOn: isoDay(row.stage_started_on),
+    childFacts: { legalStatus: row.legal_status, dateOfBirth: row.date_of_birth, referralFactors: row.referral_factors },
+    distribution: {
+      stageDueOn: isoDay(row.stage_due_on),
+      feedback: (typeof row.practitioner_feedback === 'string' ? JSON.parse(row.practitioner_feedback) : row.practitioner_feedback) ?? null,
+      feedbackBy: row.feedback_by_name,
+      feedbackAt: isoTimestamp(row.feedback_at),
+      closingComments: row.closing_comments,
+    },
   };
 }
 
@@ -112,22 +139,15 @@ export type AuditLifecycle = {
 
 /** Where an audit the person can see (found with findAudit) stands in its lifecycle, and how it got there. */
 export async function auditLifecycle(db: Db, principal: Principal, audit: AuditRecord, today: IsoDate): Promise<AuditLifecycle> {
-  const [row, timeline] = await Promise.all([
-    db
-      .selectFrom('audits')
-      .select(['stage_started_on', overdueOn(today).as('overdue'), sql<boolean>`practitioner_feedback is not null`.as('feedback_given')])
-      .where('id', '=', audit.id)
-      .where('organisation_id', '=', principal.organisationId)
-      .executeTakeFirstOrThrow(),
-    auditTimeline(db, principal.organisationId, audit.id),
-  ]);
+  // The record has the rest: only its timeline is asked for (and whether it is overdue, when not found for today).
+  const [overdue, timeline] = await Promise.all([audit.overdue ?? selectAuditOverdue(db, audit.id, today), auditTimeline(db, principal.organisationId, audit.id)]);
   return {
     stage: audit.stage,
-    stageStartedOn: row.stage_started_on,
-    overdue: Boolean(row.overdue),
+    stageStartedOn: audit.stageStartedOn,
+    overdue,
     timeline,
     // The audit still awaits closing, but nothing more awaits the case holder.
-    statusLabel: audit.status === 'awaiting_feedback' && row.feedback_given ? FEEDBACK_GIVEN_LABEL : null,
+    statusLabel: audit.status === 'awaiting_feedback' && audit.distribution.feedback !== null ? FEEDBACK_GIVEN_LABEL : null,
   };
 }
 

@@ -447,10 +447,26 @@ export async function selectAuditsOfAuditor(db: Db, organisationId: string, staf
 }
 
 /** One audit within the person's reach, with everything its page and the API show. */
-export async function selectAuditInScope(db: Db, scope: DataScope, auditId: string) {
+export async function selectAuditInScope(db: Db, scope: DataScope, auditId: string, today?: IsoDate) {
   return selectAuditColumns(auditsInScope(db, scope).where('audits.id', '=', auditId))
     .leftJoin('staff as moderators', 'moderators.id', 'audits.moderator_id')
     .leftJoin('users as allocators', 'allocators.id', 'audits.allocated_by')
+    .leftJoin('users as feedback_givers', 'feedback_givers.id', 'audits.feedback_by')
+    // What the page's panels (lifecycle, distribution, escalation, the document) read of the
+    // audit and its child: read here once, so that none of them asks for the audit again.
+    .select([
+      'audits.re_audit_of',
+      'audits.desktop_only',
+      'audits.version',
+      'audits.stage_started_on',
+      'audits.practitioner_feedback',
+      'audits.feedback_at',
+      'audits.closing_comments',
+      'feedback_givers.display_name as feedback_by_name',
+      'children.legal_status',
+      'children.date_of_birth',
+      'children.referral_factors',
+    ])
     .select([
       'audits.tool_edition_id',
       'audits.moderator_id',
@@ -473,6 +489,8 @@ export async function selectAuditInScope(db: Db, scope: DataScope, auditId: stri
           .orderBy('audit_judgements.section_key'),
       ).as('judgements'),
     )
+    // Whether it is overdue on the given day, by the one rule, when its page asks.
+    .$if(today !== undefined, (query) => query.select(overdueOn(today!).as('overdue')))
     .executeTakeFirst();
 }
 
@@ -566,6 +584,9 @@ export async function reportFilterOptions(db: Db, scope: DataScope) {
 /** The roles whose holders may carry out an audit. */
 export const AUDITING_ROLES = ['auditor', 'moderator', 'qa_coordinator', 'qa_lead'] as const;
 
+/** Names in English order, by one collator: `localeCompare(…, 'en-GB')` sets one up at every comparison. */
+const byName = new Intl.Collator('en-GB').compare;
+
 /** Each tool of the organisation that has a published edition, with its newest one. */
 export async function selectAllocatableTools(db: Db, organisationId: string) {
   const rows = await db
@@ -583,7 +604,7 @@ export async function selectAllocatableTools(db: Db, organisationId: string) {
     // Editions loaded in one transaction (the built-in library) share their times: the later edition wins.
     .orderBy('editions.edition', 'desc')
     .execute();
-  return rows.sort((a, b) => a.tool_name.localeCompare(b.tool_name, 'en-GB'));
+  return rows.sort((a, b) => byName(a.tool_name, b.tool_name));
 }
 
 /** The tool a service audits with unless the coordinator chooses another. */

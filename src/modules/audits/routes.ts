@@ -146,7 +146,7 @@ export async function auditRoutes(app: FastifyInstance, deps: AppDependencies) {
   app.get('/audits/:id', { config: { access: 'audits.view' } }, async (request, reply) => {
     const id = AUDIT_ID.safeParse((request.params as { id?: string }).id);
     const principal = request.principal!;
-    const audit = id.success ? await findAudit(db, principal, id.data) : null;
+    const audit = id.success ? await findAudit(db, principal, id.data, request.today) : null;
     if (!audit) throw notFound('Audit');
     // Only the audit's own auditor completes it, while it is with them.
     const canComplete = Boolean(principal.staffId) && audit.auditor.id === principal.staffId && EDITABLE_STATUSES.includes(audit.status);

@@ -11,6 +11,7 @@ import { isoDay } from '../../db/values.ts';
 import { parseDateText } from '../audits/tracker.ts';
 import { financialQuarterOf, financialYear, financialYearLabel, ukDay } from '../reports/period.ts';
 import { selectScheduleVersions } from './compliance-queries.ts';
+import type { ScheduleVersion } from './schedule.ts';
 import { versionInForce, windowsOverlapping, type Window } from './compliance-rules.ts';
 import { describeFrequency } from './schedule-edit.ts';
 
@@ -25,6 +26,11 @@ export const ENTRY_KIND_LABELS: Record<CalendarEntryKind, string> = {
   practice_week: 'Practice week',
   other: 'Other',
 };
+
+/** Names in English order, by one collator: `localeCompare(…, 'en-GB')` sets one up at every comparison. */
+const byName = new Intl.Collator('en-GB').compare;
+/** ISO dates in order. */
+const compareText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 export type DueRound = { dueOn: IsoDate; window: Window; rowLabel: string; serviceName: string; frequency: string; done: boolean };
 
@@ -46,11 +52,14 @@ export async function confirmedRoundPeriods(db: Db, organisationId: string, from
 }
 
 /** The rounds the schedule makes due with a window starting from..to: rows whose cases the QA coordinator chooses at random. */
-export async function roundsDue(db: Db, organisationId: string, from: IsoDate, to: IsoDate): Promise<DueRound[]> {
-  const versions = await selectScheduleVersions(db, organisationId);
+export async function roundsDue(db: Db, organisationId: string, from: IsoDate, to: IsoDate, known?: { versions: ScheduleVersion[]; services: { id: string; name: string }[] }): Promise<DueRound[]> {
+  const versions = known?.versions ?? (await selectScheduleVersions(db, organisationId));
   if (!versions.length) return [];
-  const services = new Map((await db.selectFrom('services').select(['id', 'name']).where('organisation_id', '=', organisationId).execute()).map((s) => [s.id, s.name]));
-  const done = await confirmedRoundPeriods(db, organisationId, from, to);
+  const [serviceRows, done] = await Promise.all([
+    known?.services ?? db.selectFrom('services').select(['id', 'name']).where('organisation_id', '=', organisationId).execute(),
+    confirmedRoundPeriods(db, organisationId, from, to),
+  ]);
+  const services = new Map(serviceRows.map((s) => [s.id, s.name]));
   const rounds: DueRound[] = [];
   const cadences = new Set(versions.flatMap((version) => version.rows.map((row) => row.periodMonths)));
   for (const months of cadences) {
@@ -70,7 +79,7 @@ export async function roundsDue(db: Db, organisationId: string, from: IsoDate, t
       }
     }
   }
-  return rounds.sort((a, b) => a.dueOn.localeCompare(b.dueOn) || a.serviceName.localeCompare(b.serviceName, 'en-GB'));
+  return rounds.sort((a, b) => compareText(a.dueOn, b.dueOn) || byName(a.serviceName, b.serviceName));
 }
 
 export type CalendarEntry = { id: string; kind: CalendarEntryKind; kindLabel: string; title: string; startsOn: IsoDate; endsOn: IsoDate; note: string };

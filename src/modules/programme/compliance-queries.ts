@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { jsonArrayFrom } from 'kysely/helpers/postgres';
 import type { Db } from '../../db/index.ts';
 import { isoDay } from '../../db/values.ts';
 import type { Role } from '../../db/types.ts';
@@ -6,38 +7,67 @@ import type { DataScope } from '../../platform/access.ts';
 import type { IsoDate } from '../../platform/working-days.ts';
 import { auditInScope, overdueOn } from '../audits/queries.ts';
 import type { AuditorRef, CountedAudit, ServiceRef, TeamRef } from './compliance-rules.ts';
-import { scheduleRows, type ScheduleVersion } from './schedule.ts';
+import { scheduleRowFrom, scheduleRowsByVersion, type ScheduleVersion } from './schedule.ts';
 
-/** Every version of the organisation's schedule with its rows, oldest first. */
+/** Every version of the organisation's schedule with its rows, oldest first: two statements however many versions, asked at once. */
 export async function selectScheduleVersions(db: Db, organisationId: string): Promise<ScheduleVersion[]> {
-  const versions = await db
-    .selectFrom('programme_schedule_versions')
-    .select(['id', 'applies_from', 'note', 'version'])
-    .where('organisation_id', '=', organisationId)
-    .orderBy('applies_from')
-    .execute();
-  const result: ScheduleVersion[] = [];
-  for (const version of versions) result.push({ id: version.id, appliesFrom: version.applies_from as IsoDate, note: version.note, version: version.version, rows: await scheduleRows(db, version.id) });
-  return result;
+  const [versions, rows] = await Promise.all([
+    db.selectFrom('programme_schedule_versions').select(['id', 'applies_from', 'note', 'version']).where('organisation_id', '=', organisationId).orderBy('applies_from').execute(),
+    scheduleRowsByVersion(db, organisationId),
+  ]);
+  return versions.map((version) => ({ id: version.id, appliesFrom: version.applies_from as IsoDate, note: version.note, version: version.version, rows: rows.get(version.id) ?? [] }));
 }
 
-export async function selectServicesAndTeams(db: Db, organisationId: string): Promise<{ services: ServiceRef[]; teams: TeamRef[] }> {
-  const services = await db.selectFrom('services').select(['id', 'name']).where('organisation_id', '=', organisationId).orderBy('name').execute();
-  const teams = await db.selectFrom('teams').select(['id', 'name', 'service_id as serviceId']).where('organisation_id', '=', organisationId).orderBy('name').execute();
-  return { services, teams };
+/** What compliance and the rounds due are measured against: the schedule, the services and teams, and the staff who hold a role. */
+export type ProgrammeReference = { versions: ScheduleVersion[]; services: ServiceRef[]; teams: TeamRef[]; auditors: AuditorRef[] };
+
+/**
+ * The schedule's versions with their rows, the services, the teams and the staff who hold a
+ * role through a user account (with their team, service and working dates), in one statement:
+ * each a JSON array of its own, in its own order.
+ */
+export async function selectProgrammeReference(db: Db, organisationId: string): Promise<ProgrammeReference> {
+  const row = await db
+    .selectNoFrom([
+      jsonArrayFrom(db.selectFrom('programme_schedule_versions').select(['id', 'applies_from', 'note', 'version']).where('organisation_id', '=', organisationId).orderBy('applies_from')).as('versions'),
+      jsonArrayFrom(
+        db
+          .selectFrom('programme_schedule_rows')
+          .innerJoin('programme_schedule_versions as versions', 'versions.id', 'programme_schedule_rows.schedule_version_id')
+          .selectAll('programme_schedule_rows')
+          .where('versions.organisation_id', '=', organisationId)
+          .orderBy('programme_schedule_rows.position'),
+      ).as('rows'),
+      jsonArrayFrom(db.selectFrom('services').select(['id', 'name']).where('organisation_id', '=', organisationId).orderBy('name')).as('services'),
+      jsonArrayFrom(db.selectFrom('teams').select(['id', 'name', 'service_id as serviceId']).where('organisation_id', '=', organisationId).orderBy('name')).as('teams'),
+      jsonArrayFrom(
+        db
+          .selectFrom('staff')
+          .innerJoin('users', 'users.staff_id', 'staff.id')
+          .innerJoin('role_grants', 'role_grants.user_id', 'users.id')
+          .leftJoin('teams', 'teams.id', 'staff.team_id')
+          .select(['staff.id', 'staff.full_name', 'staff.team_id', 'teams.service_id', 'staff.start_date', 'staff.leaving_date', 'role_grants.role'])
+          .where('staff.organisation_id', '=', organisationId)
+          .where('users.disabled_at', 'is', null),
+      ).as('auditors'),
+    ])
+    .executeTakeFirstOrThrow();
+  const rowsByVersion = new Map<string, ScheduleVersion['rows']>();
+  for (const scheduleRow of row.rows) {
+    const list = rowsByVersion.get(scheduleRow.schedule_version_id) ?? [];
+    list.push(scheduleRowFrom(scheduleRow));
+    rowsByVersion.set(scheduleRow.schedule_version_id, list);
+  }
+  return {
+    versions: row.versions.map((version) => ({ id: version.id, appliesFrom: isoDay(version.applies_from) as IsoDate, note: version.note, version: version.version, rows: rowsByVersion.get(version.id) ?? [] })),
+    services: row.services,
+    teams: row.teams,
+    auditors: auditorsFrom(row.auditors),
+  };
 }
 
-/** Staff who hold a role through a user account, with their team, service and working dates. */
-export async function selectAuditorsWithRoles(db: Db, organisationId: string): Promise<AuditorRef[]> {
-  const rows = await db
-    .selectFrom('staff')
-    .innerJoin('users', 'users.staff_id', 'staff.id')
-    .innerJoin('role_grants', 'role_grants.user_id', 'users.id')
-    .leftJoin('teams', 'teams.id', 'staff.team_id')
-    .select(['staff.id', 'staff.full_name', 'staff.team_id', 'teams.service_id', 'staff.start_date', 'staff.leaving_date', 'role_grants.role'])
-    .where('staff.organisation_id', '=', organisationId)
-    .where('users.disabled_at', 'is', null)
-    .execute();
+/** One entry per member of staff, with every role they hold. */
+function auditorsFrom(rows: { id: string; full_name: string; team_id: string | null; service_id: string | null; start_date: unknown; leaving_date: unknown; role: Role }[]): AuditorRef[] {
   const byStaff = new Map<string, AuditorRef>();
   for (const row of rows) {
     const found = byStaff.get(row.id) ?? {

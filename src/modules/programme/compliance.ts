@@ -5,7 +5,7 @@ import type { IsoDate } from '../../platform/working-days.ts';
 import { DEFAULT_FILTERS, type TrackerFilters } from '../audits/tracker.ts';
 import { trackerHref } from '../reports/measures.ts';
 import { parseReportPeriod, type ReportPeriod } from '../reports/period.ts';
-import { selectAuditorsWithRoles, selectCountedAudits, selectOpenCasesByService, selectScheduleVersions, selectServicesAndTeams } from './compliance-queries.ts';
+import { selectCountedAudits, selectOpenCasesByService, selectProgrammeReference, type ProgrammeReference } from './compliance-queries.ts';
 import { complianceLines, windowsOverlapping, type ComplianceLine, type LineKind, type Rag } from './compliance-rules.ts';
 
 /**
@@ -70,13 +70,11 @@ function inScope(scope: DataScope, line: ComplianceLine): boolean {
 }
 
 /** Compliance over a period already parsed. */
-export async function complianceFor(db: Db, principal: Principal, period: ReportPeriod, today: IsoDate): Promise<Omit<Compliance, 'errors'>> {
+export async function complianceFor(db: Db, principal: Principal, period: ReportPeriod, today: IsoDate, known?: ProgrammeReference): Promise<Omit<Compliance, 'errors'>> {
   const organisationId = principal.organisationId;
   const scope = dataScope(principal, 'programme.view');
-  const versions = await selectScheduleVersions(db, organisationId);
+  const { versions, services, teams, auditors } = known ?? (await selectProgrammeReference(db, organisationId));
   if (!versions.length) return { period, hasSchedule: false, services: [], teams: [], auditors: [] };
-  const { services, teams } = await selectServicesAndTeams(db, organisationId);
-  const auditors = await selectAuditorsWithRoles(db, organisationId);
 
   // The days whose allocations may count: every window of every cadence the period touches.
   const cadences = new Set(versions.flatMap((version) => version.rows.map((row) => row.periodMonths)));

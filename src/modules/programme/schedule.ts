@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Db } from '../../db/index.ts';
-import type { ProgrammeActivity, ProgrammePer, CaseSelection, Role } from '../../db/types.ts';
+import type { Selectable } from 'kysely';
+import type { ProgrammeActivity, ProgrammePer, CaseSelection, ProgrammeScheduleRowsTable, Role } from '../../db/types.ts';
 import type { IsoDate } from '../../platform/working-days.ts';
 
 /**
@@ -76,7 +77,29 @@ export async function scheduleInForce(db: Db, organisationId: string, on: IsoDat
 
 export async function scheduleRows(db: Db, versionId: string): Promise<ScheduleRow[]> {
   const rows = await db.selectFrom('programme_schedule_rows').selectAll().where('schedule_version_id', '=', versionId).orderBy('position').execute();
-  return rows.map((row) => ({
+  return rows.map(scheduleRowFrom);
+}
+
+/** The rows of every version of the organisation's schedule, in one statement: by version, in order. */
+export async function scheduleRowsByVersion(db: Db, organisationId: string): Promise<Map<string, ScheduleRow[]>> {
+  const rows = await db
+    .selectFrom('programme_schedule_rows')
+    .innerJoin('programme_schedule_versions as versions', 'versions.id', 'programme_schedule_rows.schedule_version_id')
+    .selectAll('programme_schedule_rows')
+    .where('versions.organisation_id', '=', organisationId)
+    .orderBy('programme_schedule_rows.position')
+    .execute();
+  const byVersion = new Map<string, ScheduleRow[]>();
+  for (const row of rows) {
+    const list = byVersion.get(row.schedule_version_id) ?? [];
+    list.push(scheduleRowFrom(row));
+    byVersion.set(row.schedule_version_id, list);
+  }
+  return byVersion;
+}
+
+export function scheduleRowFrom(row: Omit<Selectable<ProgrammeScheduleRowsTable>, 'created_at'>): ScheduleRow {
+  return {
     id: row.id,
     position: row.position,
     serviceId: row.service_id,
@@ -94,6 +117,6 @@ export async function scheduleRows(db: Db, versionId: string): Promise<ScheduleR
     selectedBy: row.selected_by,
     selectionLabel: row.selection_label,
     sampling: samplingRulesSchema.parse(row.sampling ?? {}),
-  }));
+  };
 }
 

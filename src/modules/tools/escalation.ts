@@ -66,12 +66,22 @@ export function alertsAtGrade(escalation: ToolEscalation, grade: string | null):
  */
 export function reAuditForm<T extends { schemaVersion: number; sections: readonly { kind: string; appliesWhen?: string | undefined }[] }>(tool: T): T {
   if (tool.schemaVersion < 2 || !tool.sections.some((section) => section.kind === 'reAudit')) return tool;
-  return {
+  // A kept edition (tools/editions.ts) gives the same re-audit form each time, and with it what
+  // judgements.ts works out once per tool object.
+  const made = reAuditForms.get(tool);
+  if (made) return made as T;
+  const form = {
     ...tool,
     sections: tool.sections.map((section) => {
       if (section.kind !== 'reAudit') return section;
       const { appliesWhen: _ignored, ...rest } = section;
-      return { ...rest, kind: 'standard' };
+      return Object.freeze({ ...rest, kind: 'standard' });
     }),
   };
+  // Shared like the edition it comes from: frozen like it.
+  Object.freeze(form.sections);
+  reAuditForms.set(tool, Object.freeze(form));
+  return form;
 }
+
+const reAuditForms = new WeakMap<object, object>();

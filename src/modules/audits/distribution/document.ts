@@ -6,10 +6,12 @@ import type { Db } from '../../../db/index.ts';
 import { formatDate } from '../../../platform/views.ts';
 import type { AnswerRow, DocumentInput, DocumentSection, TableRow } from '../document/model.ts';
 import { feedbackQuestions, feedbackRows, feedbackStaffNames } from './feedback.ts';
-import { distributionState, listRecipients } from './record.ts';
+import { distributionStateOf, listRecipients } from './record.ts';
 
 export async function distributionDocumentSection(db: Db, organisationId: string, input: DocumentInput, typed: (text: string) => string): Promise<DocumentSection | null> {
-  const [state, recipients] = await Promise.all([distributionState(db, organisationId, input.audit.id), listRecipients(db, organisationId, input.audit.id)]);
+  // The audit was found with its distribution state (findAudit): only its recipients are asked for.
+  const state = distributionStateOf(input.audit);
+  const recipients = await listRecipients(db, organisationId, input.audit.id);
   if (!recipients.length && !state.feedback && !state.closingComments) return null;
   const sent: TableRow[] = recipients.map((recipient) => ({ cells: [typed(recipient.name), recipient.roleLabel, typed(recipient.sentBy), formatDate(recipient.sentAt)] }));
   const asked = feedbackQuestions(input.tool, state.finalGrade);

@@ -4,7 +4,7 @@ import type { Principal } from '../../../platform/access.ts';
 import type { AuditRecord } from '../audit.ts';
 import { loadDocumentOf } from '../document/load.ts';
 import { feedbackQuestions, feedbackRows, feedbackStaffNames, type FeedbackRow } from './feedback.ts';
-import { distributionState, listRecipients, mayMoveByRole, type Recipient } from './record.ts';
+import { distributionStateOf, listRecipients, mayMoveByRole, type Recipient } from './record.ts';
 
 /** The statuses from which distribution has something to say. */
 const AFTER_MODERATION: readonly AuditStatus[] = ['moderated', 'distributed', 'awaiting_feedback', 'closed'];
@@ -37,7 +37,8 @@ function actionsFor(principal: Principal, audit: AuditRecord, hasFeedback: boole
 export async function distributionPanel(db: Db, principal: Principal, audit: AuditRecord): Promise<DistributionPanel | null> {
   if (!AFTER_MODERATION.includes(audit.status)) return null;
   const organisationId = principal.organisationId;
-  const [state, recipients] = await Promise.all([distributionState(db, organisationId, audit.id), listRecipients(db, organisationId, audit.id)]);
+  const state = distributionStateOf(audit);
+  const recipients = await listRecipients(db, organisationId, audit.id);
   const actions = actionsFor(principal, audit, state.feedback !== null);
   // A moderated audit not yet sent has nothing to show but the QA coordinator's button.
   if (audit.status === 'moderated' && !actions.length) return null;

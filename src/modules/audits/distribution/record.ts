@@ -11,6 +11,7 @@ import { roles, type Principal } from '../../../platform/access.ts';
 import { forbidden, notFound } from '../../../platform/errors.ts';
 import { loadAuditDocument } from '../document/load.ts';
 import type { DocumentInput } from '../document/model.ts';
+import type { AuditRecord } from '../audit.ts';
 import { mayMake, transitionFor } from '../lifecycle.ts';
 import { isoTimestamp } from '../../../db/values.ts';
 
@@ -31,6 +32,11 @@ export type DistributionState = {
   feedbackAt: string | null;
   closingComments: string | null;
 };
+
+/** The distribution state of an audit found with findAudit, which read it with the audit: no second look. */
+export function distributionStateOf(audit: AuditRecord): DistributionState {
+  return { version: audit.version, finalGrade: audit.grades.final, ...audit.distribution };
+}
 
 const isoDate = (value: Date | string | null) => (value === null ? null : typeof value === 'string' ? value.slice(0, 10) : value.toISOString().slice(0, 10));
 

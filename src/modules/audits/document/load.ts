@@ -1,12 +1,12 @@
 /**
  * Everything one audit's document is made from, read within the person's reach: the audit,
- * the tool edition it is pinned to, the child's facts its rules read, and the names of the
+ * the tool edition it is pinned to (kept once read: tools/editions.ts), the child's facts its rules read, and the names of the
  * staff its answers name.
  */
 import type { Db } from '../../../db/index.ts';
 import type { Principal } from '../../../platform/access.ts';
 import type { ChildFacts } from '../../tools/expression.ts';
-import type { AuditTool } from '../../tools/schema.ts';
+import { editionDefinition } from '../../tools/editions.ts';
 import { reAuditForm } from '../../tools/escalation.ts';
 import { findAudit, type AuditRecord } from '../audit.ts';
 import type { DocumentInput } from './model.ts';
@@ -21,25 +21,18 @@ export async function loadAuditDocument(db: Db, principal: Principal, auditId: s
 
 /**
  * The document input of an audit already found within the person's reach (findAudit), so a page
- * that has it does not look it up again. The edition and the child in one statement.
+ * that has it does not look it up again.
  */
 export async function loadDocumentOf(db: Db, principal: Principal, audit: AuditRecord): Promise<DocumentInput> {
-  const edition = await db
-    .selectFrom('audit_tool_editions')
-    .innerJoin('audits', 'audits.tool_edition_id', 'audit_tool_editions.id')
-    .leftJoin('children', (join) => join.onRef('children.id', '=', 'audits.child_id').on('children.organisation_id', '=', principal.organisationId))
-    .select(['audit_tool_editions.definition', 'audits.re_audit_of', 'children.id as child_id', 'children.legal_status', 'children.date_of_birth', 'children.referral_factors'])
-    .where('audits.id', '=', audit.id)
-    .where('audit_tool_editions.organisation_id', '=', principal.organisationId)
-    .executeTakeFirstOrThrow();
-  const tool = edition.definition as AuditTool;
-  const child = edition.child_id ? { legal_status: edition.legal_status!, date_of_birth: edition.date_of_birth, referral_factors: edition.referral_factors } : undefined;
+  // The record has the child's facts and the edition; the edition's definition is kept once read.
+  const [tool, staff] = await Promise.all([editionDefinition(db, principal.organisationId, audit.tool.editionId), staffNames(db, principal.organisationId, audit.answers)]);
+  const { legalStatus, dateOfBirth, referralFactors } = audit.childFacts;
   return {
     audit,
     // A re-audit's document shows the tool's re-audit section, which its form asked.
-    tool: edition.re_audit_of ? reAuditForm(tool) : tool,
-    child: child ? childFacts(child, audit.allocatedOn) : null,
-    staff: await staffNames(db, principal.organisationId, audit.answers),
+    tool: audit.reAuditOf ? reAuditForm(tool) : tool,
+    child: childFacts({ legal_status: legalStatus, date_of_birth: dateOfBirth, referral_factors: referralFactors }, audit.allocatedOn),
+    staff,
   };
 }
 

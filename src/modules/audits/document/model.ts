@@ -145,6 +145,8 @@ type Context = {
 
 /** A stored definition is checked when loaded, but one from before the format may lack lists. */
 export function normalised(tool: AuditTool): AuditTool {
+  // The same object when nothing is missing: what judgements.ts works out per tool is then kept.
+  if (Array.isArray(tool.scales) && Array.isArray(tool.header) && Array.isArray(tool.sections) && Array.isArray(tool.rules)) return tool;
   return {
     ...tool,
     scales: Array.isArray(tool.scales) ? tool.scales : [],

@@ -9,13 +9,13 @@ import { ACTION_STATUS_LABELS } from '../../actions/service.ts';
 import type { AnswerRow, DocumentBlock, DocumentInput, DocumentSection } from '../document/model.ts';
 import { AUDIT_STATUS_LABELS } from '../tracker.ts';
 import { gradeLabel, reAuditGrade } from './panel.ts';
-import { selectActionsOfAudit, selectCaseDirection, selectEscalationAudit, selectReAuditOf, type CaseDirectionRow, type ReAuditRow } from './queries.ts';
+import { escalationAuditOf, selectActionsOfAudit, selectCaseDirection, selectEscalationAudit, selectReAuditOf, type CaseDirectionRow, type ReAuditRow } from './queries.ts';
 
 type Typed = (text: string) => string;
 
 export async function escalationDocumentSection(db: Db, organisationId: string, input: DocumentInput, typed: Typed): Promise<DocumentSection | null> {
-  const audit = await selectEscalationAudit(db, organisationId, input.audit.id);
-  if (!audit) return null;
+  // The audit was found with these facts (findAudit): the first audit of a re-audit is still looked up.
+  const audit = await escalationAuditOf(db, organisationId, input.audit);
   if (audit.reAuditOf) {
     const first = await selectEscalationAudit(db, organisationId, audit.reAuditOf);
     if (!first) return null;

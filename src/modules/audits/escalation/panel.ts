@@ -7,7 +7,7 @@ import { findAudit } from '../audit.ts';
 import { AUDIT_STATUS_LABELS, GRADE_LABELS } from '../tracker.ts';
 import { ALERT_KIND_LABELS } from './alerts.ts';
 import { mayDirect, needsCaseDirection, serviceManagerOf } from './case-direction.ts';
-import { selectActionsOfAudit, selectAlertsOfAudit, selectCaseDirection, selectEscalationAudit, selectReAuditOf, type ActionToReview, type EscalationAudit, type ReAuditRow } from './queries.ts';
+import { escalationAuditOf, selectActionsOfAudit, selectAlertsOfAudit, selectCaseDirection, selectEscalationAudit, selectReAuditOf, type ActionToReview, type EscalationAudit, type ReAuditRow } from './queries.ts';
 import { needsReAudit } from './re-audit.ts';
 import { REVIEW_NOTES_MAX } from './review.ts';
 import { alertsAtGrade, toolEscalation } from '../../tools/escalation.ts';
@@ -55,7 +55,7 @@ export async function reAuditContext(db: Db, principal: Principal, auditId: stri
 /** What the audit's page shows of an Inadequate escalation, or null for nothing. */
 export async function escalationPanel(db: Db, principal: Principal, audit: AuditRecord, today: IsoDate): Promise<Record<string, unknown> | null> {
   const organisationId = principal.organisationId;
-  const [facts, alerts] = await Promise.all([selectEscalationAudit(db, organisationId, audit.id), selectAlertsOfAudit(db, organisationId, audit.id)]);
+  const [facts, alerts] = await Promise.all([escalationAuditOf(db, organisationId, audit), selectAlertsOfAudit(db, organisationId, audit.id)]);
   if (!facts) return null;
   const reAuditOf = await reAuditContext(db, principal, audit.id, facts);
   const finalInadequate = facts.finalGrade === 'inadequate';

@@ -7,6 +7,8 @@ import type { Db } from '../../../db/index.ts';
 import type { ActionSource, ActionStatus, AuditAlertKind, AuditStatus, Grade } from '../../../db/types.ts';
 import { isoDay, isoTimestamp } from '../../../db/values.ts';
 import { auditsInScope } from '../queries.ts';
+import type { AuditRecord } from '../audit.ts';
+import { editionDefinition } from '../../tools/editions.ts';
 
 export type EscalationAudit = {
   id: string;
@@ -33,6 +35,34 @@ export type EscalationAudit = {
   dueOn: string;
 };
 
+/** The same facts of an audit already found with findAudit (which read them with it): no second look at the audit. */
+export async function escalationAuditOf(db: Db, organisationId: string, audit: AuditRecord): Promise<EscalationAudit> {
+  return {
+    id: audit.id,
+    reference: audit.reference,
+    organisationId,
+    childId: audit.child.id,
+    childInitials: audit.child.initials,
+    childExternalId: audit.child.externalId,
+    toolId: audit.tool.id,
+    toolName: audit.tool.name,
+    toolEditionId: audit.tool.editionId,
+    definition: await editionDefinition(db, organisationId, audit.tool.editionId),
+    status: audit.status,
+    auditorId: audit.auditor.id,
+    auditorName: audit.auditor.name,
+    caseHolderId: audit.caseHolder?.id ?? null,
+    moderatorId: audit.moderator?.id ?? null,
+    teamId: audit.team?.id ?? null,
+    serviceId: audit.service?.id ?? null,
+    auditorGrade: audit.grades.auditor,
+    finalGrade: audit.grades.final,
+    reAuditOf: audit.reAuditOf,
+    desktopOnly: audit.desktopOnly,
+    dueOn: audit.dueOn,
+  };
+}
+
 /** One audit with what escalation needs of it, or undefined. Not a check of who may see it. */
 export async function selectEscalationAudit(db: Db, organisationId: string, auditId: string): Promise<EscalationAudit | undefined> {
   // The tracker's joins (child, tool, auditor) over the whole organisation: who may see it is the caller's question.
@@ -47,7 +77,6 @@ export async function selectEscalationAudit(db: Db, organisationId: string, audi
       'tools.id as tool_id',
       'tools.name as tool_name',
       'audits.tool_edition_id',
-      'editions.definition',
       'audits.status',
       'audits.auditor_id',
       'auditors.full_name as auditor_name',
@@ -74,7 +103,7 @@ export async function selectEscalationAudit(db: Db, organisationId: string, audi
     toolId: row.tool_id,
     toolName: row.tool_name,
     toolEditionId: row.tool_edition_id,
-    definition: typeof row.definition === 'string' ? JSON.parse(row.definition) : row.definition,
+    definition: await editionDefinition(db, row.organisation_id, row.tool_edition_id),
     status: row.status,
     auditorId: row.auditor_id,
     auditorName: row.auditor_name,

@@ -19,6 +19,7 @@ import { findAudit, type AuditRecord } from '../audit.ts';
 import { createActionsFromAudit } from '../../actions/service.ts';
 import { raiseSubmissionAlerts } from '../escalation/alerts.ts';
 import { reAuditForm } from '../../tools/escalation.ts';
+import { editionDefinition } from '../../tools/editions.ts';
 import { assignModerator } from '../moderation/rule.ts';
 import { announceAuditEvent } from '../notifications.ts';
 import { transitionAudit } from '../transitions.ts';
@@ -82,7 +83,6 @@ export async function openForm(db: Db, principal: Principal, auditId: string, to
   const [row, staff] = await Promise.all([
     db
       .selectFrom('audits')
-      .innerJoin('audit_tool_editions as editions', 'editions.id', 'audits.tool_edition_id')
       .innerJoin('children', 'children.id', 'audits.child_id')
       .leftJoin('teams', 'teams.id', 'children.allocated_team_id')
       .select([
@@ -90,7 +90,7 @@ export async function openForm(db: Db, principal: Principal, auditId: string, to
         'audits.answers',
         'audits.completed_sections',
         'audits.re_audit_of',
-        'editions.definition',
+        'audits.tool_edition_id',
         'children.legal_status',
         'children.date_of_birth',
         'children.referral_factors',
@@ -109,7 +109,8 @@ export async function openForm(db: Db, principal: Principal, auditId: string, to
       .orderBy('full_name')
       .execute(),
   ]);
-  const stored = (typeof row.definition === 'string' ? JSON.parse(row.definition) : row.definition) as AuditTool;
+  // The edition is kept once read (it never changes): the form does not fetch it again.
+  const stored = await editionDefinition(db, principal.organisationId, row.tool_edition_id);
   // A re-audit also asks the tool's re-audit section.
   const tool = row.re_audit_of ? reAuditForm(stored) : stored;
   const dateOfBirth = row.date_of_birth ? String(row.date_of_birth).slice(0, 10) : null;
