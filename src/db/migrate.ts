@@ -27,6 +27,7 @@ import * as programmeCalendar from './migrations/2026-12-08T1200_programme_calen
 import * as issuedReports from './migrations/2026-12-08T1300_issued_reports.ts';
 import * as themes from './migrations/2026-12-08T1400_themes.ts';
 import * as secondLineActions from './migrations/2026-12-08T1500_second_line_actions.ts';
+import * as importChangeHistory from './migrations/2026-12-09T0900_import_change_history.ts';
 
 /**
  * Migrations are listed here, in order, rather than read from a folder at run time, so the
@@ -61,6 +62,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '2026-12-08T1300_issued_reports': issuedReports,
   '2026-12-08T1400_themes': themes,
   '2026-12-08T1500_second_line_actions': secondLineActions,
+  '2026-12-09T0900_import_change_history': importChangeHistory,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
