@@ -100,20 +100,24 @@ export async function withCsvCopy<T>(db: Db, input: CopyStageInput, then: (copie
   const client = await connect(pool);
   let broken = false;
   try {
-    await client.query('begin');
-    // Hashing 100,000 case IDs (duplicates, the register's matches) stays in memory, not on disk.
-    await client.query(`set local work_mem = '64MB'`);
-    // A plain DD/MM/YYYY date is read day first, as the extract reader reads it (see readingOf).
-    await client.query(`set local datestyle = 'ISO, DMY'`);
+    // Hashing 100,000 case IDs (the register's matches) stays in memory, not on disk; a plain
+    // DD/MM/YYYY date is read day first, as the extract reader reads it (see readingOf).
+    await client.query(`begin; set local work_mem = '64MB'; set local datestyle = 'ISO, DMY'`);
     const loaded = await loadRaw(client, input.path, header.width);
-    const rowsRead = loaded === null ? 0 : loaded - (await dropBlankRows(client, header.width));
-    if (rowsRead === 0) {
+    let values = loaded === null ? null : await distinctValues(client, header);
+    const blankRows = values?.blankRows ?? 0;
+    if (values && blankRows > 0) {
+      await dropBlankRows(client, header.width);
+      values = await distinctValues(client, header);
+    }
+    const rowsRead = loaded === null ? 0 : loaded - blankRows;
+    if (!values || rowsRead === 0) {
       await client.query('rollback');
       return null;
     }
     await input.recordSheets({ read: [{ name: header.sheet, list: header.list }], skipped: [] });
     await input.afterRead(rowsRead);
-    const checked = await loadVerdicts(client, header, input);
+    const checked = await loadVerdicts(client, header, input, values.rows);
     // A file whose every value is valid, with no case ID twice and no close date to compare, has no problem to look for row by row.
     const mayHaveProblems = checked.anyRefused || checked.duplicatesPossible || Boolean(header.mapping.openDate && header.mapping.closeDate);
     const problems = mayHaveProblems ? await recordProblems(client, header, input, checked.duplicatesPossible) : { errors: 0, refusedRows: 0 };
@@ -194,9 +198,8 @@ const cell = (ref: ColumnRef) => `coalesce(r.${col(ref)}, '')`;
 async function loadRaw(client: Client, file: string, width: number): Promise<number | null> {
   const columns = Array.from({ length: width }, (_, i) => `c${i + 1}`);
   await client.query(
-    `create temp table child_import_raw (n integer generated always as identity (start with 2), ${columns.map((c) => `${c} text`).join(', ')}) on commit drop`,
+    `create temp table child_import_raw (n integer generated always as identity (start with 2), ${columns.map((c) => `${c} text`).join(', ')}) on commit drop; savepoint raw`,
   );
-  await client.query('savepoint raw');
   const copy = client.query(copyFrom(`copy pg_temp.child_import_raw (${columns.join(', ')}) from stdin with (format csv, header true)`));
   const ended = new Promise<void>((resolve, reject) => {
     copy.on('finish', resolve);
@@ -218,30 +221,44 @@ async function loadRaw(client: Client, file: string, width: number): Promise<num
   return quotes.faulty ? null : copy.rowCount;
 }
 
-/** Blank rows are skipped, as the reader skips them (their numbers stay: rows keep the file's numbering); how many. */
-async function dropBlankRows(client: Client, width: number): Promise<number> {
-  const blank = Array.from({ length: width }, (_, i) => `coalesce(btrim(c${i + 1}, $1), '') = ''`).join(' and ');
-  const { rowCount } = await client.query(`delete from pg_temp.child_import_raw where ${blank}`, [JS_WHITESPACE]);
-  return rowCount ?? 0;
+/** A row with nothing in any cell (by JavaScript's `trim`): the reader skips it, and so does this path. */
+const blankRow = (width: number) => Array.from({ length: width }, (_, i) => `coalesce(btrim(c${i + 1}, $1), '') = ''`).join(' and ');
+
+/** Blank rows are skipped, as the reader skips them (their numbers stay: rows keep the file's numbering). */
+async function dropBlankRows(client: Client, width: number) {
+  await client.query(`delete from pg_temp.child_import_raw where ${blankRow(width)}`, [JS_WHITESPACE]);
 }
+
+type DistinctValues = { rows: { k: number; v: string | null }[]; blankRows: number };
+
+/**
+ * Each mapped column's distinct values (`k` the column's place among the mapped fields), and how
+ * many rows are blank, from one pass over the rows (grouping sets: one hash table per column).
+ * Plain case IDs need no reading and are left out (null, their group skipped).
+ */
+async function distinctValues(client: Client, header: Header): Promise<DistinctValues> {
+  const mapped = mappedFields(header);
+  const value = ({ field, ref }: (typeof mapped)[number]) =>
+    field === 'externalId' ? `case when not (${cell(ref)} <> '' and length(${cell(ref)}) <= 64 and ${cell(ref)} = btrim(${cell(ref)}, $1)) then ${cell(ref)} end` : cell(ref);
+  const { rows } = await client.query<{ k: number; v: string | null; n: number }>(
+    `select case ${mapped.map((_, i) => `when grouping(x${i}) = 0 then ${i}`).join(' ')} else -1 end as k,
+       coalesce(${mapped.map((_, i) => `x${i}`).join(', ')}, blank::text) as v, count(*)::int as n
+     from (select ${mapped.map((m, i) => `${value(m)} as x${i}`).join(', ')}, ${blankRow(header.width)} as blank from pg_temp.child_import_raw r) r
+     group by grouping sets (${mapped.map((_, i) => `(x${i})`).join(', ')}, (blank))`,
+    [JS_WHITESPACE],
+  );
+  return { rows: rows.filter((row) => row.k >= 0), blankRows: rows.find((row) => row.k === -1 && row.v === 'true')?.n ?? 0 };
+}
+
+const mappedFields = (header: Header) => EXTRACT_FIELDS.flatMap((field) => (header.mapping[field] ? [{ field, ref: header.mapping[field] }] : []));
 
 /**
  * Each mapped column's distinct values, read by the extract reader's own rules (and workers and
  * teams resolved as for any import): the normalised value, or the reason and how the problem is
- * reported. Plain case IDs need no reading and are left out. The distinct values of every
- * column come from one pass over the rows (grouping sets: one hash table per column).
+ * reported.
  */
-async function loadVerdicts(client: Client, header: Header, input: CopyStageInput): Promise<Checked> {
-  const mapped = EXTRACT_FIELDS.flatMap((field) => (header.mapping[field] ? [{ field, ref: header.mapping[field] }] : []));
-  // A case ID that is not blank, not too long and has nothing to trim is valid as it stands: it is null here, and its group skipped.
-  const value = ({ field, ref }: (typeof mapped)[number]) =>
-    field === 'externalId' ? `case when not (${cell(ref)} <> '' and length(${cell(ref)}) <= 64 and ${cell(ref)} = btrim(${cell(ref)}, $1)) then ${cell(ref)} end` : cell(ref);
-  const { rows } = await client.query<{ k: number; v: string | null }>(
-    `select case ${mapped.map((_, i) => `when grouping(x${i}) = 0 then ${i}`).join(' ')} end as k, coalesce(${mapped.map((_, i) => `x${i}`).join(', ')}) as v
-     from (select ${mapped.map((m, i) => `${value(m)} as x${i}`).join(', ')} from pg_temp.child_import_raw r) r
-     group by grouping sets (${mapped.map((_, i) => `(x${i})`).join(', ')})`,
-    [JS_WHITESPACE],
-  );
+async function loadVerdicts(client: Client, header: Header, input: CopyStageInput, rows: DistinctValues['rows']): Promise<Checked> {
+  const mapped = mappedFields(header);
   const parse = fieldParsers(header.list, input.today, { date1904: false });
   const fields: string[] = [];
   const raws: string[] = [];

@@ -311,6 +311,7 @@ async function findOutcome(db: Db, organisationId: string, importId: string): Pr
 
 /** Where the file goes through PostgreSQL's own CSV reader (csv-copy.ts). */
 async function copyInput(db: Db, input: ImportOptions & ImportFile & { importId: string }, stageInto: CopyStageInput['stageInto']): Promise<CopyStageInput> {
+  let sheets: SheetPlan | null = null;
   return {
     importId: input.importId,
     organisationId: input.organisationId,
@@ -319,9 +320,10 @@ async function copyInput(db: Db, input: ImportOptions & ImportFile & { importId:
     today: ukDateAt(input.clock.now()),
     resolve: buildResolvers(await queries.loadResolvers(db, input.organisationId)),
     maxStoredErrors: MAX_STORED_ERRORS,
-    recordSheets: (plan) => recordSheets(db, input.importId, plan),
+    // The sheet read and the rows in it are known together: one write for both.
+    recordSheets: async (plan) => void (sheets = plan),
     afterRead: async (rowsRead) => {
-      await queries.updateImport(db, input.importId, { rows_read: rowsRead });
+      await queries.updateImport(db, input.importId, { rows_read: rowsRead, ...(sheets ? { sheets: JSON.stringify({ read: sheets.read, skipped: sheets.skipped }) } : {}) });
       input.onProgress?.(rowsRead);
       await input.pause?.('reading');
     },
