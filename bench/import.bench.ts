@@ -81,49 +81,49 @@ export async function runImportBench(ctx: BenchContext): Promise<ImportBenchResu
     peakGrowthMb,
     note:
       'First import: children truncated before each run (every row is an insert). Re-import: the same file over the register it created (every row unchanged). ' +
-      'Memory: RSS sampled every 50 ms; peak increase is over the RSS after a full GC just before the run. ' +
+      'Page: stageChildrenImport then confirmChildrenImport, update only, into an empty register. Each round runs a COPY, the first import and the re-import, ' +
+      'another COPY, the page and the reader alone; ratios are medians over the rounds against the median COPY. ' +
+      "Memory: RSS sampled every 50 ms and the kernel's own peak (VmHWM, reset before each run), whichever is higher; peak increase is over the RSS after a full GC just before the run. " +
       'processMaxRss is process.resourceUsage().maxRSS, a lifetime high-water mark (smaller file first).',
   };
 }
 
 async function benchSize(ctx: BenchContext, copier: Copier, file: string, rows: number, fileBytes: number): Promise<ImportSizeResult> {
   const first: Run[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    await emptyRegister(ctx);
-    const run = await measure(() => importOnce(ctx, file));
-    checkImport(run.result, rows, 'created');
-    first.push({ ms: round(run.ms, 1), memory: run.memory });
-    ctx.log(`  first import ${i + 1}/${RUNS}: ${(run.ms / 1000).toFixed(2)} s, peak +${run.memory.peakIncreaseMb} MB`);
-  }
   const again: Run[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    const run = await measure(() => importOnce(ctx, file));
-    checkImport(run.result, 0, 'created');
-    again.push({ ms: round(run.ms, 1), memory: run.memory });
-    ctx.log(`  re-import ${i + 1}/${RUNS}: ${(run.ms / 1000).toFixed(2)} s, peak +${run.memory.peakIncreaseMb} MB`);
-  }
   const copies: Run[] = [];
-  for (let i = 0; i < RUNS; i++) {
+  const reads: Run[] = [];
+  const pages: Run[] = [];
+  const copy = async (roundNumber: number) => {
     await copier.reset();
     const run = await measure(() => copier.copy(file));
     if (run.result !== rows) throw new Error(`COPY loaded ${run.result} rows, expected ${rows}`);
     copies.push({ ms: round(run.ms, 1), memory: run.memory });
-    ctx.log(`  COPY ${i + 1}/${RUNS}: ${(run.ms / 1000).toFixed(2)} s, peak +${run.memory.peakIncreaseMb} MB`);
-  }
-  const reads: Run[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    const run = await measure(() => readOnly(file));
-    if (run.result !== rows) throw new Error(`the reader gave ${run.result} rows, expected ${rows}`);
-    reads.push({ ms: round(run.ms, 1), memory: run.memory });
-    ctx.log(`  reader alone ${i + 1}/${RUNS}: ${(run.ms / 1000).toFixed(2)} s`);
-  }
-  const pages: Run[] = [];
-  for (let i = 0; i < RUNS; i++) {
+    ctx.log(`  COPY (round ${roundNumber}): ${(run.ms / 1000).toFixed(2)} s, peak +${run.memory.peakIncreaseMb} MB`);
+  };
+  // Round by round, each import beside a COPY: on a shared machine the load drifts over minutes,
+  // and a ratio is only as good as the pairing of what it compares.
+  for (let i = 1; i <= RUNS; i++) {
+    await copy(i);
     await emptyRegister(ctx);
-    const run = await measure(() => importByPage(ctx, file));
-    checkImport(run.result, rows, 'created');
-    pages.push({ ms: round(run.ms, 1), memory: run.memory });
-    ctx.log(`  page (stage, then confirm) ${i + 1}/${RUNS}: ${(run.ms / 1000).toFixed(2)} s, peak +${run.memory.peakIncreaseMb} MB`);
+    const firstRun = await measure(() => importOnce(ctx, file));
+    checkImport(firstRun.result, rows, 'created');
+    first.push({ ms: round(firstRun.ms, 1), memory: firstRun.memory });
+    ctx.log(`  first import (round ${i}): ${(firstRun.ms / 1000).toFixed(2)} s, peak +${firstRun.memory.peakIncreaseMb} MB`);
+    const againRun = await measure(() => importOnce(ctx, file));
+    checkImport(againRun.result, 0, 'created');
+    again.push({ ms: round(againRun.ms, 1), memory: againRun.memory });
+    ctx.log(`  re-import (round ${i}): ${(againRun.ms / 1000).toFixed(2)} s, peak +${againRun.memory.peakIncreaseMb} MB`);
+    await copy(i);
+    await emptyRegister(ctx);
+    const pageRun = await measure(() => importByPage(ctx, file));
+    checkImport(pageRun.result, rows, 'created');
+    pages.push({ ms: round(pageRun.ms, 1), memory: pageRun.memory });
+    ctx.log(`  page: stage, then confirm (round ${i}): ${(pageRun.ms / 1000).toFixed(2)} s, peak +${pageRun.memory.peakIncreaseMb} MB`);
+    const readRun = await measure(() => readOnly(file));
+    if (readRun.result !== rows) throw new Error(`the reader gave ${readRun.result} rows, expected ${rows}`);
+    reads.push({ ms: round(readRun.ms, 1), memory: readRun.memory });
+    ctx.log(`  reader alone (round ${i}): ${(readRun.ms / 1000).toFixed(2)} s`);
   }
   const pageMs = median(pages.map((r) => r.ms));
   const readMs = median(reads.map((r) => r.ms));
