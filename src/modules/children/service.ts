@@ -542,7 +542,11 @@ async function applyInTransaction(trx: Db, input: ConfirmInput & { staged?: quer
   const closeDate = ukDateAt(now);
   const staged = input.staged ?? { in: 'table', importId: input.importId, onePerChild: (found.sheets?.read.length ?? 2) <= 1 };
   const closes = found.full_extract && found.closed_count > 0;
-  const counts = await queries.applyStagedImport(trx, { staged, importId: input.importId, organisationId: input.organisationId, closes, closeDate, at: now });
+  // The register is as it was previewed (its fingerprint says so): a preview of no change has nothing to write.
+  const nothingToWrite = found.created_count === 0 && found.updated_count === 0 && !closes;
+  const counts = nothingToWrite
+    ? { created: 0, updated: 0, closed: 0 }
+    : await queries.applyStagedImport(trx, { staged, importId: input.importId, organisationId: input.organisationId, closes, closeDate, at: now });
   await input.pause?.('final-write');
   // One entry for the import: each child it changed is in child_import_changes, which the log's view of a child reads.
   await logActivity(trx, input.actor, {
