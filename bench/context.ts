@@ -1,5 +1,8 @@
 /** The scratch database a bench run works in: created, migrated and seeded, then dropped. */
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import pg from 'pg';
 import { buildApp } from '../src/app.ts';
@@ -26,9 +29,16 @@ export type ScratchDatabase = { db: Db; databaseUrl: string | null; name: string
 
 export async function openScratchDatabase(options: { driver: 'postgres' | 'pglite'; serverUrl: string }): Promise<ScratchDatabase> {
   if (options.driver === 'pglite') {
-    const handle = await openPglite(undefined);
+    // A data directory, as the product runs it: in memory, the database's files and its
+    // write-ahead log would themselves be the process's memory, which no server of ours has.
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'assure-bench-pglite-'));
+    const handle = await openPglite(dataDir);
     await migrateToLatest(handle.db);
-    return { db: handle.db, databaseUrl: null, name: 'pglite (in memory)', close: handle.close };
+    const close = async () => {
+      await handle.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    };
+    return { db: handle.db, databaseUrl: null, name: `pglite (data directory ${dataDir})`, close };
   }
   const name = `assure_bench_${randomBytes(6).toString('hex')}`;
   await adminQuery(options.serverUrl, `create database ${name}`);

@@ -26,7 +26,7 @@ import { openScratchDatabase, seedOrganisation, type BenchContext } from './cont
 import type { FormBenchResult } from './audit-form.bench.ts';
 import { runImportBench, type ImportBenchResult } from './import.bench.ts';
 import type { LoadBenchResult, LoadOptions } from './load.bench.ts';
-import { round } from './measure.ts';
+import { median, round } from './measure.ts';
 import type { MyWorkBenchResult } from './my-work.bench.ts';
 import type { ReportsBenchResult } from './reports.bench.ts';
 import type { TrackerBenchResult } from './tracker.bench.ts';
@@ -176,6 +176,9 @@ function renderImport(result: ImportBenchResult): string {
   const rows = result.sizes.flatMap((size) => [
     [n(size.rows), 'first import (importChildrenNow)', s(size.firstImport.medianMs), n(size.firstImport.rowsPerSecond), `+${size.firstImport.medianPeakIncreaseMb} MB`, x(size.ratioFirstImportToCopy)],
     [n(size.rows), 're-import, nothing changed', s(size.reImport.medianMs), n(Math.round(size.rows / (size.reImport.medianMs / 1000))), `+${size.reImport.medianPeakIncreaseMb} MB`, x(size.ratioReImportToCopy)],
+    ...(size.pageFlow
+      ? [[n(size.rows), 'first import by the page: stage, then confirm', s(size.pageFlow.medianMs), n(Math.round(size.rows / (size.pageFlow.medianMs / 1000))), `+${median(size.pageFlow.runs.map((run) => run.memory.peakIncreaseMb))} MB`, x(size.pageFlow.ratioToCopy)]]
+      : []),
     [n(size.rows), 'baseline: COPY of the same CSV', s(size.copy.medianMs), n(size.copy.rowsPerSecond), `+${size.copy.medianPeakIncreaseMb} MB`, '1×'],
     ...(size.readOnly
       ? [[n(size.rows), 'the extract reader alone (no database)', s(size.readOnly.medianMs), n(Math.round(size.rows / (size.readOnly.medianMs / 1000))), '', x(size.readOnly.ratioToCopy)]]

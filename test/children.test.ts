@@ -108,8 +108,14 @@ describe.each(testDrivers())('child register on %s', (driver) => {
       ['LCS-2', 'CD', 'female', 'cp', council.staff.worker2.id, '2016-03-04'],
       ['LCS-3', 'EF', 'female', 'child_in_care', council.staff.careWorker.id, '2010-05-06'],
     ]);
-    const logged = await t.db.selectFrom('activity_log').select('child_id').where('action', '=', 'import').where('record_type', '=', 'child').execute();
-    expect(logged).toHaveLength(3);
+    // Who changed each child and when: the import's entry in the activity log, found by the child's case ID.
+    const admin = new TestClient(t.app);
+    await admin.signIn(council.users.administrator.email, PASSWORD);
+    for (const caseId of ['LCS-1', 'LCS-3']) {
+      const log = pageText(/<tbody[\s\S]*?<\/tbody>/.exec((await admin.get(`/activity?caseId=${caseId}`)).body)?.[0] ?? '');
+      expect(log).toMatch(/Quinn QA .* import .*child import .*3 rows: 3 created, 0 updated, 0 closed/);
+    }
+    expect(pageText((await admin.get('/activity?caseId=LCS-404')).body)).toContain('No entries match these filters');
     expect(uploadsLeft()).toEqual([]);
   });
 
@@ -372,6 +378,44 @@ describe.each(testDrivers())('child register on %s', (driver) => {
     ]);
     const again = await upload('escapes.csv', content);
     expect(pageText(again.body)).toContain('This import adds 0, updates 0.');
+  });
+
+  it('imports through the API in one go as it previews: every problem listed, a child written only when it changes, each change on its activity log', async () => {
+    const token = await createApiToken(t.db, { userId: council.users.qa_coordinator.id, organisationId: council.organisation.id, name: 'test' });
+    const post = (payload: string) => t.app.inject({ method: 'POST', url: '/api/v1/children/imports', headers: { authorization: `Bearer ${token}`, 'content-type': 'text/csv' }, payload });
+    const header = 'Case ID,Initials,Date of birth,Gender,Legal status,Allocated worker,Open date,Close date';
+    const faulty = await post([header, 'ONE-1,AB,03/04/2015,a) Male,CIN,Wes Worker,01/02/2024,', 'ONE-2,CD,2016-05-06,F,CP,,01/03/2024,01/02/2024', 'ONE-1,EF,03/04/2015,M,CIN,,,'].join('\n'));
+    expect(faulty.statusCode, faulty.body).toBe(422);
+    expect(faulty.json().errors).toEqual([
+      expect.objectContaining({ row: 3, column: 'Close date', reason: 'close date is before the open date (01/03/2024)' }),
+      expect.objectContaining({ row: 4, column: 'Case ID', reason: 'duplicate of row 2' }),
+    ]);
+    expect(await t.db.selectFrom('children').select('id').where('external_id', 'like', 'ONE-%').execute()).toEqual([]);
+
+    const first = [header, 'ONE-1,AB,03/04/2015,a) Male,CIN,Wes Worker,01/02/2024,', 'ONE-2,CD,2016-05-06,F,CP,,01/03/2024,'].join('\n');
+    expect((await post(first)).json()).toMatchObject({ status: 'succeeded', created: 2, updated: 0 });
+    const register = () =>
+      t.db.selectFrom('children').select(['external_id', 'initials', 'date_of_birth', 'gender', 'allocated_worker_id', 'open_date', 'version']).where('external_id', 'like', 'ONE-%').orderBy('external_id').execute();
+    expect(await register()).toEqual([
+      { external_id: 'ONE-1', initials: 'AB', date_of_birth: '2015-04-03', gender: 'male', allocated_worker_id: council.staff.worker1.id, open_date: '2024-02-01', version: 1 },
+      { external_id: 'ONE-2', initials: 'CD', date_of_birth: '2016-05-06', gender: 'female', allocated_worker_id: null, open_date: '2024-03-01', version: 1 },
+    ]);
+
+    // ONE-1 changes its initials, ONE-2 is as it was, ONE-3 is new: only ONE-1 is written again.
+    const second = [header, 'ONE-1,AZ,03/04/2015,a) Male,CIN,Wes Worker,01/02/2024,', 'ONE-2,CD,2016-05-06,F,CP,,01/03/2024,', 'ONE-3,GH,,,CIN,,,'].join('\n');
+    expect((await post(second)).json()).toMatchObject({ status: 'succeeded', created: 1, updated: 1 });
+    expect((await register()).map((row) => [row.external_id, row.initials, row.version])).toEqual([['ONE-1', 'AZ', 2], ['ONE-2', 'CD', 1], ['ONE-3', 'GH', 1]]);
+    expect((await post(second)).json()).toMatchObject({ status: 'succeeded', created: 0, updated: 0 });
+    expect((await register()).map((row) => row.version)).toEqual([2, 1, 1]);
+
+    const admin = new TestClient(t.app);
+    await admin.signIn(council.users.administrator.email, PASSWORD);
+    const imports = async (caseId: string) => {
+      const body = /<tbody[\s\S]*?<\/tbody>/.exec((await admin.get(`/activity?caseId=${caseId}`)).body)?.[0] ?? '';
+      return pageText(body).match(/\d+ rows: \d+ created, \d+ updated, \d+ closed/g) ?? [];
+    };
+    expect(await imports('ONE-1')).toEqual(['3 rows: 1 created, 1 updated, 0 closed', '2 rows: 2 created, 0 updated, 0 closed']);
+    expect(await imports('ONE-2')).toEqual(['2 rows: 2 created, 0 updated, 0 closed']);
   });
 
   it('reads a CSV alike however the database reads it: quoted commas and line breaks, spaces, a blank row, duplicates, a close before the open date', async () => {

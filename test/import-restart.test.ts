@@ -152,8 +152,11 @@ describe.skipIf(!onPostgres)('imports and restarts on PostgreSQL, with real proc
     const after = await registerState(handle.db);
     expect({ children: after.children, open: after.open, staged: after.staged }).toEqual({ children: ROWS + 1, open: ROWS, staged: 0 });
     expect(after.imports.at(-1)).toEqual({ status: 'succeeded', created_count: ROWS, closed_count: 1 });
-    const logged = await handle.db.selectFrom('activity_log').select(sql<number>`count(*)::int`.as('n')).where('record_type', '=', 'child').where('action', '=', 'import').executeTakeFirstOrThrow();
-    expect(logged.n).toBe(ROWS + 1);
+    // One activity entry for the import; every child it created or closed is recorded beside it.
+    const logged = await handle.db.selectFrom('activity_log').select(sql<number>`count(*)::int`.as('n')).where('record_type', '=', 'child_import').where('action', '=', 'import').executeTakeFirstOrThrow();
+    expect(logged.n).toBe(1);
+    const changes = await handle.db.selectFrom('child_import_changes').select(['change', sql<number>`count(*)::int`.as('n')]).groupBy('change').orderBy('change').execute();
+    expect(changes).toEqual([{ change: 'closed', n: 1 }, { change: 'created', n: ROWS }]);
   }, 300_000);
 });
 

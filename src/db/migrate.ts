@@ -28,6 +28,8 @@ import * as issuedReports from './migrations/2026-12-08T1300_issued_reports.ts';
 import * as themes from './migrations/2026-12-08T1400_themes.ts';
 import * as secondLineActions from './migrations/2026-12-08T1500_second_line_actions.ts';
 import * as samplingPoolSpeed from './migrations/2026-12-08T1600_sampling_pool_speed.ts';
+import * as importChangeHistory from './migrations/2026-12-09T0900_import_change_history.ts';
+import * as registerReferencesByStatement from './migrations/2026-12-09T1000_register_references_by_statement.ts';
 
 /**
  * Migrations are listed here, in order, rather than read from a folder at run time, so the
@@ -63,6 +65,8 @@ export const MIGRATIONS: Record<string, Migration> = {
   '2026-12-08T1400_themes': themes,
   '2026-12-08T1500_second_line_actions': secondLineActions,
   '2026-12-08T1600_sampling_pool_speed': samplingPoolSpeed,
+  '2026-12-09T0900_import_change_history': importChangeHistory,
+  '2026-12-09T1000_register_references_by_statement': registerReferencesByStatement,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

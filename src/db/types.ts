@@ -273,6 +273,14 @@ export interface ChildImportClosuresTable {
   organisation_id: string;
 }
 
+/** Which import created, updated or closed which child: the history behind the import's one activity entry. */
+export interface ChildImportChangesTable {
+  organisation_id: string;
+  import_id: string;
+  child_id: string;
+  change: 'created' | 'updated' | 'closed';
+}
+
 export interface ChildImportErrorsTable {
   import_id: string;
   organisation_id: string;
@@ -711,6 +719,7 @@ export interface Database {
   child_import_errors: ChildImportErrorsTable;
   child_import_rows: ChildImportRowsTable;
   child_import_closures: ChildImportClosuresTable;
+  child_import_changes: ChildImportChangesTable;
   audit_tools: AuditToolsTable;
   service_default_tools: ServiceDefaultToolsTable;
   audit_tool_editions: AuditToolEditionsTable;

@@ -29,13 +29,18 @@ function filteredActivity(db: Db, organisationId: string, filters: ActivityFilte
   // A case ID names one child of this organisation (external IDs are unique within it).
   if (filters.caseId) {
     const caseId = filters.caseId;
-    query = query.where((eb) =>
-      eb(
-        'activity_log.child_id',
-        'in',
-        eb.selectFrom('children').select('children.id').where('children.organisation_id', '=', organisationId).where('children.external_id', '=', caseId),
-      ),
-    );
+    query = query.where((eb) => {
+      const child = () => eb.selectFrom('children').select('children.id').where('children.organisation_id', '=', organisationId).where('children.external_id', '=', caseId);
+      return eb.or([
+        eb('activity_log.child_id', 'in', child()),
+        // A register import logs itself once; the children it created, updated or closed are listed beside it.
+        eb.and([
+          eb('activity_log.record_type', '=', 'child_import'),
+          eb('activity_log.action', '=', 'import'),
+          eb('activity_log.record_id', 'in', eb.selectFrom('child_import_changes').select(sql<string>`import_id::text`.as('import_id')).where('child_import_changes.child_id', 'in', child())),
+        ]),
+      ]);
+    });
   }
   // Days are the UK's days: midnight in London, whatever the server's zone.
   for (const condition of onUkDays(sql.ref('activity_log.at'), filters.from, filters.to)) query = query.where(condition);

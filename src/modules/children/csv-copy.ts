@@ -5,7 +5,12 @@
  * text columns. The rules for a cell still live once, in the extract reader's `fieldParsers`:
  * they run here on each column's distinct values (a few thousand dates, a few hundred workers
  * and teams, not 100,000 rows), and their verdicts join back to the rows in SQL — one statement
- * for every problem of every row, one for the staged rows.
+ * for every problem of every row, one for the checked rows.
+ *
+ * The checked rows go where the caller says: into the import's staging table, kept for a
+ * confirmation that comes later (the page), or into a temporary table that the caller previews
+ * and applies in this same transaction (the command line and the API without a dry run), so
+ * that a file's 100,000 rows are never written to a table only to be read back and deleted.
  *
  * Only a file both parsers read alike takes this path: anything else (title rows above the
  * header, a missing column, blank lines, a quote inside an unquoted field, rows of different
@@ -14,9 +19,12 @@
  */
 import fs from 'node:fs';
 import { once } from 'node:events';
+import { Kysely, PostgresDialect, type PostgresPool } from 'kysely';
 import { from as copyFrom } from 'pg-copy-streams';
 import { postgresPoolOf, type Db } from '../../db/index.ts';
+import type { Database } from '../../db/types.ts';
 import type { SourceList } from './annex-a.ts';
+import { MATCH_COLUMNS_SQL } from './queries.ts';
 import { csvRows, fileKind } from './extract-source.ts';
 import {
   EXTRACT_FIELDS,
@@ -50,7 +58,27 @@ export type CopyStageInput = {
   recordSheets: (plan: SheetPlan) => Promise<void>;
   /** Called once the file is in the database, before it is checked: the import's 'reading' moment. */
   afterRead: (rowsRead: number) => Promise<void>;
+  /**
+   * Where the checked rows go: 'table', the import's rows in `child_import_rows` (kept when the
+   * transaction commits); 'transaction', the temporary table `child_import_typed` (its columns
+   * those of `child_import_rows`), gone when it ends.
+   */
+  stageInto: 'table' | 'transaction';
 };
+
+/** The rows of a file with no problem, in the transaction that checked them. */
+export type CopiedRows = {
+  rowsRead: number;
+  /** The Annex A list the file is, if it says (by its name or headers). */
+  sourceList: SourceList | null;
+  /** The copying connection's open transaction: what runs on it commits or rolls back with the copy. */
+  trx: Db;
+};
+
+export type CopyOutcome<T> = { rowsRead: number; errorCount: number; result: T | null };
+
+/** The temporary table of checked rows when they are staged into the transaction. */
+export const COPIED_ROWS_TABLE = 'pg_temp.child_import_typed';
 
 /**
  * What JavaScript's `trim` removes (its white space and line terminators): `btrim` with these
@@ -60,10 +88,11 @@ const JS_WHITESPACE = '\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u20
 
 /**
  * Stages the file, or records every problem of it; null when the file is not one for this path
- * (nothing kept then). The work is one transaction on a connection of its own: a process that
- * dies part-way leaves nothing staged.
+ * (nothing kept then). When the file has no problem, `then` runs in the same transaction with
+ * the checked rows staged; its result is returned once the transaction has committed. The work
+ * is one transaction on a connection of its own: a process that dies part-way leaves nothing.
  */
-export async function stageCsvByCopy(db: Db, input: CopyStageInput): Promise<{ rowsRead: number; errorCount: number } | null> {
+export async function withCsvCopy<T>(db: Db, input: CopyStageInput, then: (copied: CopiedRows) => Promise<T>): Promise<CopyOutcome<T> | null> {
   const pool = postgresPoolOf(db);
   if (!pool) return null;
   const header = await readHeader(input.path, input.filename);
@@ -71,21 +100,35 @@ export async function stageCsvByCopy(db: Db, input: CopyStageInput): Promise<{ r
   const client = await connect(pool);
   let broken = false;
   try {
-    await client.query('begin');
+    // Hashing 100,000 case IDs (the register's matches) stays in memory, not on disk; a plain
+    // DD/MM/YYYY date is read day first, as the extract reader reads it (see readingOf).
+    await client.query(`begin; set local work_mem = '64MB'; set local datestyle = 'ISO, DMY'`);
     const loaded = await loadRaw(client, input.path, header.width);
-    const rowsRead = loaded ? await dropBlankRows(client, header.width) : 0;
-    if (!loaded || rowsRead === 0) {
+    let values = loaded === null ? null : await distinctValues(client, header);
+    const blankRows = values?.blankRows ?? 0;
+    if (values && blankRows > 0) {
+      await dropBlankRows(client, header.width);
+      values = await distinctValues(client, header);
+    }
+    const rowsRead = loaded === null ? 0 : loaded - blankRows;
+    if (!values || rowsRead === 0) {
       await client.query('rollback');
       return null;
     }
     await input.recordSheets({ read: [{ name: header.sheet, list: header.list }], skipped: [] });
     await input.afterRead(rowsRead);
-    await loadVerdicts(client, header, input);
-    const problems = await recordProblems(client, header, input);
-    if (problems.errors === 0) await stageRows(client, header, input.importId);
+    const checked = await loadVerdicts(client, header, input, values.rows);
+    // A file whose every value is valid, with no case ID twice and no close date to compare, has no problem to look for row by row.
+    const mayHaveProblems = checked.anyRefused || checked.duplicatesPossible || Boolean(header.mapping.openDate && header.mapping.closeDate);
+    const problems = mayHaveProblems ? await recordProblems(client, header, input, checked.duplicatesPossible) : { errors: 0, refusedRows: 0 };
+    let result: T | null = null;
+    if (problems.errors === 0) {
+      await stageRows(client, header, checked.readings, input.importId, input.organisationId, input.stageInto);
+      result = await then({ rowsRead, sourceList: header.list, trx: kyselyOn(client) });
+    }
     await client.query('commit');
     // As the reader counts them: a row refused for its own cells is not read; one whose worker or team is unknown is.
-    return { rowsRead: rowsRead - problems.refusedRows, errorCount: problems.errors };
+    return { rowsRead: rowsRead - problems.refusedRows, errorCount: problems.errors, result };
   } catch (error) {
     broken = true;
     await client.query('rollback').catch(() => {});
@@ -93,6 +136,23 @@ export async function stageCsvByCopy(db: Db, input: CopyStageInput): Promise<{ r
   } finally {
     client.release(broken);
   }
+}
+
+/**
+ * Kysely over the copying connection, for the service's own queries in its transaction. The
+ * transaction is this module's: a query that would begin or end one is refused, so nothing can
+ * commit half of the work by mistake.
+ */
+function kyselyOn(client: Client): Db {
+  const connection = {
+    query: (text: string, values?: unknown[]) => {
+      if (/^\s*(begin|start|commit|rollback|end)\b/i.test(text)) throw new Error('the copy owns this transaction');
+      return client.query(text, values);
+    },
+    release: () => {},
+  };
+  const pool = { connect: async () => connection, end: async () => {} } as unknown as PostgresPool;
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
 
 type Header = { sheet: string; list: SourceList | null; width: number; mapping: Partial<Record<ExtractField, ColumnRef>> };
@@ -132,15 +192,14 @@ const cell = (ref: ColumnRef) => `coalesce(r.${col(ref)}, '')`;
 
 /**
  * The file into a temporary table of text columns, numbered as a spreadsheet numbers its rows
- * (the header is row 1). False when PostgreSQL cannot read it as it stands, or when it holds
- * what PostgreSQL and the extract reader would read differently.
+ * (the header is row 1); how many records it held. Null when PostgreSQL cannot read it as it
+ * stands, or when it holds what PostgreSQL and the extract reader would read differently.
  */
-async function loadRaw(client: Client, file: string, width: number): Promise<boolean> {
+async function loadRaw(client: Client, file: string, width: number): Promise<number | null> {
   const columns = Array.from({ length: width }, (_, i) => `c${i + 1}`);
   await client.query(
-    `create temp table child_import_raw (n integer generated always as identity (start with 2), ${columns.map((c) => `${c} text`).join(', ')}) on commit drop`,
+    `create temp table child_import_raw (n integer generated always as identity (start with 2), ${columns.map((c) => `${c} text`).join(', ')}) on commit drop; savepoint raw`,
   );
-  await client.query('savepoint raw');
   const copy = client.query(copyFrom(`copy pg_temp.child_import_raw (${columns.join(', ')}) from stdin with (format csv, header true)`));
   const ended = new Promise<void>((resolve, reject) => {
     copy.on('finish', resolve);
@@ -157,28 +216,49 @@ async function loadRaw(client: Client, file: string, width: number): Promise<boo
     await ended;
   } catch {
     await client.query('rollback to savepoint raw');
-    return false;
+    return null;
   }
-  return !quotes.faulty;
+  return quotes.faulty ? null : copy.rowCount;
 }
 
+/** A row with nothing in any cell (by JavaScript's `trim`): the reader skips it, and so does this path. */
+const blankRow = (width: number) => Array.from({ length: width }, (_, i) => `coalesce(btrim(c${i + 1}, $1), '') = ''`).join(' and ');
+
 /** Blank rows are skipped, as the reader skips them (their numbers stay: rows keep the file's numbering). */
-async function dropBlankRows(client: Client, width: number): Promise<number> {
-  const blank = Array.from({ length: width }, (_, i) => `coalesce(btrim(c${i + 1}, $1), '') = ''`).join(' and ');
-  await client.query(`delete from pg_temp.child_import_raw where ${blank}`, [JS_WHITESPACE]);
-  const { rows } = await client.query<{ n: number }>('select count(*)::int as n from pg_temp.child_import_raw');
-  return rows[0]!.n;
+async function dropBlankRows(client: Client, width: number) {
+  await client.query(`delete from pg_temp.child_import_raw where ${blankRow(width)}`, [JS_WHITESPACE]);
 }
+
+type DistinctValues = { rows: { k: number; v: string | null }[]; blankRows: number };
+
+/**
+ * Each mapped column's distinct values (`k` the column's place among the mapped fields), and how
+ * many rows are blank, from one pass over the rows (grouping sets: one hash table per column).
+ * Plain case IDs need no reading and are left out (null, their group skipped).
+ */
+async function distinctValues(client: Client, header: Header): Promise<DistinctValues> {
+  const mapped = mappedFields(header);
+  const value = ({ field, ref }: (typeof mapped)[number]) =>
+    field === 'externalId' ? `case when not (${cell(ref)} <> '' and length(${cell(ref)}) <= 64 and ${cell(ref)} = btrim(${cell(ref)}, $1)) then ${cell(ref)} end` : cell(ref);
+  const { rows } = await client.query<{ k: number; v: string | null; n: number }>(
+    `select case ${mapped.map((_, i) => `when grouping(x${i}) = 0 then ${i}`).join(' ')} else -1 end as k,
+       coalesce(${mapped.map((_, i) => `x${i}`).join(', ')}, blank::text) as v, count(*)::int as n
+     from (select ${mapped.map((m, i) => `${value(m)} as x${i}`).join(', ')}, ${blankRow(header.width)} as blank from pg_temp.child_import_raw r) r
+     group by grouping sets (${mapped.map((_, i) => `(x${i})`).join(', ')}, (blank))`,
+    [JS_WHITESPACE],
+  );
+  return { rows: rows.filter((row) => row.k >= 0), blankRows: rows.find((row) => row.k === -1 && row.v === 'true')?.n ?? 0 };
+}
+
+const mappedFields = (header: Header) => EXTRACT_FIELDS.flatMap((field) => (header.mapping[field] ? [{ field, ref: header.mapping[field] }] : []));
 
 /**
  * Each mapped column's distinct values, read by the extract reader's own rules (and workers and
  * teams resolved as for any import): the normalised value, or the reason and how the problem is
- * reported. Plain case IDs need no reading and are left out.
+ * reported.
  */
-async function loadVerdicts(client: Client, header: Header, input: CopyStageInput) {
-  await client.query(`
-    create temp table child_import_verdicts (field text, raw text, norm text, reason text, err_column text, err_value text, primary key (field, raw)) on commit drop
-  `);
+async function loadVerdicts(client: Client, header: Header, input: CopyStageInput, rows: DistinctValues['rows']): Promise<Checked> {
+  const mapped = mappedFields(header);
   const parse = fieldParsers(header.list, input.today, { date1904: false });
   const fields: string[] = [];
   const raws: string[] = [];
@@ -186,27 +266,74 @@ async function loadVerdicts(client: Client, header: Header, input: CopyStageInpu
   const reasons: (string | null)[] = [];
   const errColumns: (string | null)[] = [];
   const errValues: (string | null)[] = [];
-  for (const field of EXTRACT_FIELDS) {
-    const ref = header.mapping[field];
-    if (!ref) continue;
-    // A case ID that is not blank, not too long and has nothing to trim is valid as it stands.
-    const plainOnly = field === 'externalId' ? ` where not (${cell(ref)} <> '' and length(${cell(ref)}) <= 64 and ${cell(ref)} = btrim(${cell(ref)}, $1))` : '';
-    const { rows } = await client.query<{ v: string }>(`select distinct ${cell(ref)} as v from pg_temp.child_import_raw r${plainOnly}`, plainOnly ? [JS_WHITESPACE] : []);
-    for (const { v } of rows) {
-      const verdict = judge(field, v, parse, input.resolve);
-      fields.push(field);
-      raws.push(v);
-      norms.push(verdict.norm);
-      reasons.push(verdict.reason);
-      errColumns.push(verdict.errColumn);
-      errValues.push(verdict.errValue ?? shownValue(v));
-    }
+  const seen = new Map<ExtractField, [raw: string, norm: string | null][]>();
+  for (const { k, v } of rows) {
+    if (v === null) continue;
+    const field = mapped[k]!.field;
+    const verdict = judge(field, v, parse, input.resolve);
+    fields.push(field);
+    raws.push(v);
+    norms.push(verdict.norm);
+    reasons.push(verdict.reason);
+    errColumns.push(verdict.errColumn);
+    errValues.push(verdict.errValue ?? shownValue(v));
+    const values = seen.get(field) ?? [];
+    values.push([v, verdict.norm]);
+    seen.set(field, values);
   }
+  // No index and no statistics: every statement that reads it hashes it whole (a few thousand rows).
   await client.query(
-    `insert into pg_temp.child_import_verdicts select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])`,
+    `create temp table child_import_verdicts on commit drop as
+     select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) as v (field, raw, norm, reason, err_column, err_value)`,
     [fields, raws, norms, reasons, errColumns, errValues],
   );
-  await client.query('analyze pg_temp.child_import_verdicts');
+  return {
+    readings: new Map(mapped.filter(({ field }) => field !== 'externalId').map(({ field }) => [field, readingOf(field, seen.get(field) ?? [])])),
+    anyRefused: reasons.some((reason) => reason !== null),
+    // Two rows name the same child only if a case ID is written twice, or two are the same once read (trimmed).
+    duplicatesPossible: !(await caseIdsWrittenOnce(client, header)) || seen.has('externalId'),
+  };
+}
+
+/**
+ * Whether no case ID is written on two rows: a unique index on the column says so as it is
+ * built (a sort, cheaper than hashing 100,000 IDs), and is dropped with the table.
+ */
+async function caseIdsWrittenOnce(client: Client, header: Header): Promise<boolean> {
+  await client.query('savepoint ids');
+  try {
+    await client.query(`create unique index on pg_temp.child_import_raw (${col(header.mapping.externalId!)})`);
+    await client.query('release savepoint ids');
+    return true;
+  } catch (error) {
+    if ((error as { code?: string }).code !== '23505') throw error;
+    await client.query('rollback to savepoint ids');
+    return false;
+  }
+}
+
+/** What the verdicts say of the file as a whole: how to read each column, and which problems it may have. */
+type Checked = { readings: Readings; anyRefused: boolean; duplicatesPossible: boolean };
+
+/**
+ * How the checked rows take a column's value from its cell, decided from the column's distinct
+ * values once they are all valid: as written (`as-is`: every value reads as itself), a date
+ * PostgreSQL reads as the extract reader does (`date`: DD/MM/YYYY or YYYY-MM-DD, read day
+ * first), a short list of values mapped inline (`case`), or else a join to the verdicts. Each
+ * join costs a hash probe per row; most columns of an extract need none.
+ */
+type Reading = { kind: 'as-is' } | { kind: 'date' } | { kind: 'case'; pairs: [raw: string, norm: string | null][] } | { kind: 'join' };
+type Readings = Map<ExtractField, Reading>;
+
+const PLAIN_DATE = /^(\d{1,2}\/\d{1,2}\/\d{4}|\d{4}-\d{2}-\d{2})$/;
+const DATE_FIELDS: ReadonlySet<ExtractField> = new Set(['dateOfBirth', 'openDate', 'closeDate']);
+/** Up to this many values, a CASE in the statement is cheaper than a hash join. */
+const CASE_VALUES = 32;
+
+function readingOf(field: ExtractField, values: [raw: string, norm: string | null][]): Reading {
+  if (values.every(([raw, norm]) => norm === (raw === '' ? null : raw))) return { kind: 'as-is' };
+  if (DATE_FIELDS.has(field) && values.every(([raw]) => raw === '' || PLAIN_DATE.test(raw))) return { kind: 'date' };
+  return values.length <= CASE_VALUES ? { kind: 'case', pairs: values } : { kind: 'join' };
 }
 
 type Verdict = { norm: string | null; reason: string | null; errColumn: string | null; errValue: string | null };
@@ -247,7 +374,7 @@ const UNRESOLVED = 100_000;
  * case ID already on an earlier row, a close date before the open date, a worker or team not in
  * Assure. All are counted; the first `maxStoredErrors` (in the file's order) are kept.
  */
-async function recordProblems(client: Client, header: Header, input: CopyStageInput): Promise<{ errors: number; refusedRows: number }> {
+async function recordProblems(client: Client, header: Header, input: CopyStageInput, duplicatesPossible: boolean): Promise<{ errors: number; refusedRows: number }> {
   const { mapping } = header;
   const parts: string[] = [];
   const params: unknown[] = [input.importId, input.organisationId, input.maxStoredErrors];
@@ -266,12 +393,16 @@ async function recordProblems(client: Client, header: Header, input: CopyStageIn
       where v.reason is not null`);
   }
   const id = mapping.externalId!;
-  parts.push(`
-    select n, -1, ${param(id.header)}, shown, 'duplicate of row ' || first from (
-      select r.n, coalesce(v_externalId.err_value, r.${col(id)}) as shown, min(r.n) over (partition by ${caseIdSql(id)}) as first
+  // Case IDs on more than one row, found by hashing them (no sort of the whole file), then their later rows.
+  if (duplicatesPossible) parts.push(`
+    select r.n, -1, ${param(id.header)}, coalesce(v_externalId.err_value, r.${col(id)}), 'duplicate of row ' || d.first
+    from pg_temp.child_import_raw r${verdictJoin('externalId', id)}
+    join (
+      select ${caseIdSql(id)} as case_id, min(r.n) as first
       from pg_temp.child_import_raw r${verdictJoin('externalId', id)}
       where ${caseIdSql(id)} <> ''
-    ) d where n > first`);
+      group by 1 having count(*) > 1
+    ) d on d.case_id = ${caseIdSql(id)} and r.n > d.first`);
   if (mapping.openDate && mapping.closeDate) {
     parts.push(`
       select r.n, ${mapping.closeDate.index}, ${param(mapping.closeDate.header)}, v_closeDate.err_value,
@@ -293,20 +424,46 @@ async function recordProblems(client: Client, header: Header, input: CopyStageIn
   return { errors: rows[0]!.errors, refusedRows: rows[0]!.refused_rows };
 }
 
-/** The rows, read and resolved, into the import's staging: what the preview and the apply read. */
-async function stageRows(client: Client, header: Header, importId: string) {
+/** The rows, read and resolved, into the import's staging table or this transaction's own: what the preview and the apply read. */
+async function stageRows(client: Client, header: Header, readings: Readings, importId: string, organisationId: string, into: CopyStageInput['stageInto']) {
   const { mapping } = header;
-  const value = (field: ExtractField, fallback: string) => (mapping[field] ? `v_${field}.norm` : fallback);
-  const joins = EXTRACT_FIELDS.map((field) => verdictJoin(field, mapping[field])).join('');
+  const params: unknown[] = [importId, header.sheet, header.list, fallbackLegalStatus(header.list)];
+  const param = (value: unknown) => {
+    params.push(value);
+    return `$${params.length}::text`;
+  };
+  const joins: string[] = [];
+  const value = (field: ExtractField, fallback: string) => {
+    const ref = mapping[field];
+    const reading = readings.get(field);
+    if (!ref || !reading) return fallback;
+    if (reading.kind === 'as-is') return `nullif(r.${col(ref)}, '')`;
+    if (reading.kind === 'date') return `nullif(r.${col(ref)}, '')::date`;
+    if (reading.kind === 'case') return `(case ${cell(ref)} ${reading.pairs.map(([raw, norm]) => `when ${param(raw)} then ${param(norm)}`).join(' ')} end)`;
+    joins.push(verdictJoin(field, ref));
+    return `v_${field}.norm`;
+  };
+  const rows = `
+     select $1::uuid as import_id, $2::text as sheet, $3::text as source_list, r.n as row_number, ${caseIdSql(mapping.externalId!)} as external_id,
+       ${value('initials', 'null')} as initials, ${value('dateOfBirth', 'null')}::date as date_of_birth, ${value('gender', 'null')} as gender,
+       ${value('ethnicity', 'null')} as ethnicity, coalesce(${value('legalStatus', 'null')}, $4::text) as legal_status,
+       ${value('allocatedWorker', 'null')}::uuid as allocated_worker_id, ${value('allocatedTeam', 'null')}::uuid as allocated_team_id,
+       ${value('openDate', 'null')}::date as open_date, ${value('closeDate', 'null')}::date as close_date,
+       coalesce(${value('referralFactors', 'null')}, '[]')::jsonb as referral_factors
+     from pg_temp.child_import_raw r${verdictJoin('externalId', mapping.externalId)}${joins.join('')}`;
+  if (into === 'transaction') {
+    // Each row matched to the register as it is typed: the preview counts and the apply writes by these columns.
+    await client.query(
+      `create temp table child_import_typed on commit drop as
+       select s.*, ${MATCH_COLUMNS_SQL} from (${rows} offset 0) s left join children c on c.organisation_id = ${param(organisationId)}::uuid and c.external_id = s.external_id`,
+      params,
+    );
+    return;
+  }
   await client.query(
     `insert into child_import_rows (import_id, sheet, source_list, row_number, external_id, initials, date_of_birth, gender, ethnicity,
-       legal_status, allocated_worker_id, allocated_team_id, open_date, close_date, referral_factors)
-     select $1::uuid, $2::text, $3::text, r.n, ${caseIdSql(mapping.externalId!)}, ${value('initials', 'null')}, ${value('dateOfBirth', 'null')}::date,
-       ${value('gender', 'null')}, ${value('ethnicity', 'null')}, coalesce(${value('legalStatus', 'null')}, $4::text), ${value('allocatedWorker', 'null')}::uuid,
-       ${value('allocatedTeam', 'null')}::uuid, ${value('openDate', 'null')}::date, ${value('closeDate', 'null')}::date,
-       coalesce(${value('referralFactors', 'null')}, '[]')::jsonb
-     from pg_temp.child_import_raw r${joins}`,
-    [importId, header.sheet, header.list, fallbackLegalStatus(header.list)],
+       legal_status, allocated_worker_id, allocated_team_id, open_date, close_date, referral_factors) ${rows}`,
+    params,
   );
 }
 

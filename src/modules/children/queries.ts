@@ -224,6 +224,27 @@ export async function deleteStagingRows(db: Db, importId: string) {
 }
 
 /**
+ * Where an import's checked rows are when it is previewed and applied: a CSV copied on this
+ * transaction's connection (csv-copy.ts), one row per child, in a temporary table that already
+ * says which child each row is and whether it changes it (`classified`); or the rows staged in
+ * `child_import_rows` for a confirmation that comes later, matched to the register as they are read.
+ */
+export type StagedRows = { in: 'transaction'; rows: number; sourceList: string | null } | { in: 'table'; importId: string; onePerChild: boolean };
+
+/**
+ * The values a staged row `s` gives a child `c`: a child is updated only when one of them
+ * differs (so an unchanged child is never written). Plain text, for the copy's own SQL too.
+ */
+export const CHANGED_SQL = `(c.initials, c.date_of_birth, c.gender, c.ethnicity, c.legal_status, c.allocated_worker_id, c.allocated_team_id, c.open_date, c.close_date, c.referral_factors)
+  is distinct from (s.initials, s.date_of_birth, s.gender, s.ethnicity, s.legal_status, s.allocated_worker_id, s.allocated_team_id, s.open_date, s.close_date, s.referral_factors)`;
+
+/**
+ * How a staged row `s` meets the register `c` (joined on the organisation and case ID): the
+ * child it is (null for a new one), whether that child is open, whether the row changes it.
+ */
+export const MATCH_COLUMNS_SQL = `c.id as child_id, (c.id is not null and c.close_date is null) as child_open, (c.id is not null and ${CHANGED_SQL}) as changed`;
+
+/**
  * One row per child. A sheet never holds a child twice (a case ID on two rows of a sheet is an
  * error), so an import of one sheet — any CSV — has its rows as they are (`onePerChild`), with
  * no sort. A child on several Annex A lists (several sheets) becomes one record with
@@ -245,6 +266,25 @@ const governingRows = (importId: string, onePerChild: boolean) =>
     sheet, row_number
 `;
 
+/** The staged rows, one per child, each with its match in the register (see MATCH_COLUMNS_SQL). */
+const classified = (staged: StagedRows, organisationId: string) =>
+  staged.in === 'transaction'
+    ? sql`select * from pg_temp.child_import_typed`
+    : sql`
+      select s.*, ${sql.raw(MATCH_COLUMNS_SQL)}
+      from (${governingRows(staged.importId, staged.onePerChild)}) s
+      left join children c on c.organisation_id = ${organisationId} and c.external_id = s.external_id`;
+
+/**
+ * Open children whose case ID is not among the staged rows: those a full extract closes. The
+ * staged rows are looked up by an index, so however the planner guesses the register's size
+ * (a register just imported has no statistics yet) this stays one look-up per child.
+ */
+const notStaged = (staged: StagedRows) =>
+  staged.in === 'transaction'
+    ? sql`not exists (select 1 from pg_temp.child_import_typed x where x.external_id = c.external_id)`
+    : sql`not exists (select 1 from child_import_rows x where x.import_id = ${staged.importId} and x.external_id = c.external_id)`;
+
 /** The register's state, cheaply: any new child or any change (every change bumps `version`). */
 export async function registerFingerprint(db: Db, organisationId: string): Promise<string> {
   const { rows } = await sql<{ fingerprint: string }>`
@@ -253,55 +293,53 @@ export async function registerFingerprint(db: Db, organisationId: string): Promi
   return rows[0]!.fingerprint;
 }
 
-const CHANGED = sql`(c.initials, c.date_of_birth, c.gender, c.ethnicity, c.legal_status, c.allocated_worker_id, c.allocated_team_id, c.open_date, c.close_date, c.referral_factors)
-  is distinct from (s.initials, s.date_of_birth, s.gender, s.ethnicity, s.legal_status, s.allocated_worker_id, s.allocated_team_id, s.open_date, s.close_date, s.referral_factors)`;
-
-/** What applying a staged import would do, without doing it. */
-export async function previewStagedImport(db: Db, input: { importId: string; organisationId: string; closeMissing: boolean; listed: number; onePerChild: boolean }) {
-  const { rows } = await sql<{ adds: number; updates: number; unchanged: number; open_count: number; closes: number }>`
-    with s as (${governingRows(input.importId, input.onePerChild)}),
-    matched as (
-      select (c.id is null) as is_new, (c.id is not null and ${CHANGED}) as is_changed
-      from s left join children c on c.organisation_id = ${input.organisationId} and c.external_id = s.external_id
-    )
-    select
-      (select count(*)::int from matched where is_new) as adds,
-      (select count(*)::int from matched where is_changed) as updates,
-      (select count(*)::int from matched where not is_new and not is_changed) as unchanged,
-      (select count(*)::int from children where organisation_id = ${input.organisationId} and close_date is null) as open_count,
-      case when ${input.closeMissing} then (
-        select count(*)::int from children c where c.organisation_id = ${input.organisationId} and c.close_date is null
-          and not exists (select 1 from child_import_rows r where r.import_id = ${input.importId} and r.external_id = c.external_id)
-      ) else 0 end as closes
+/**
+ * What applying the staged rows would do, without doing it. The closures are counted, not
+ * looked for: the open children less those the file names. Only when there are some are the
+ * first of them found, by case ID.
+ */
+export async function previewStagedImport(db: Db, input: { staged: StagedRows; organisationId: string; closeMissing: boolean; listed: number }) {
+  const { rows } = await sql<{ adds: number; updates: number; unchanged: number; listed_open: number; open_count: number }>`
+    select count(*) filter (where k.child_id is null)::int as adds,
+      count(*) filter (where k.changed)::int as updates,
+      count(*) filter (where k.child_id is not null and not k.changed)::int as unchanged,
+      count(*) filter (where k.child_open)::int as listed_open,
+      (select count(*)::int from children where organisation_id = ${input.organisationId} and close_date is null) as open_count
+    from (${classified(input.staged, input.organisationId)}) k
   `.execute(db);
-  const firstClosures = input.closeMissing
-    ? (
-        await sql<{ externalId: string; initials: string | null }>`
-          select c.external_id as "externalId", c.initials from children c
-          where c.organisation_id = ${input.organisationId} and c.close_date is null
-            and not exists (select 1 from child_import_rows r where r.import_id = ${input.importId} and r.external_id = c.external_id)
-          order by c.external_id limit ${input.listed}
-        `.execute(db)
-      ).rows
-    : [];
-  return { ...rows[0]!, firstClosures };
+  const { listed_open: listedOpen, ...counts } = rows[0]!;
+  const closes = input.closeMissing ? counts.open_count - listedOpen : 0;
+  // The rows copied in this transaction get their index on the case ID only now, when some child is to be closed (see notStaged).
+  if (closes > 0 && input.staged.in === 'transaction') await sql`create index if not exists child_import_typed_external_id on pg_temp.child_import_typed (external_id)`.execute(db);
+  const firstClosures =
+    closes > 0
+      ? (
+          await sql<{ externalId: string; initials: string | null }>`
+            select c.external_id as "externalId", c.initials from children c
+            where c.organisation_id = ${input.organisationId} and c.close_date is null and ${notStaged(input.staged)}
+            order by c.external_id limit ${input.listed}
+          `.execute(db)
+        ).rows
+      : [];
+  return { ...counts, closes, firstClosures };
 }
 
 /** Children by Annex A list, and how many were on more than one list. */
-export async function countChildrenByList(db: Db, importId: string, onePerChild: boolean): Promise<Record<string, number>> {
-  if (onePerChild) {
-    // One sheet: one list (or none), each child on it once, none on several.
+export async function countChildrenByList(db: Db, staged: StagedRows): Promise<Record<string, number>> {
+  // One sheet: one list (or none), each child on it once, none on several.
+  if (staged.in === 'transaction') return { [staged.sourceList ?? 'none']: staged.rows, several: 0 };
+  if (staged.onePerChild) {
     const { rows } = await sql<{ list: string; children: number }>`
-      select coalesce(min(source_list), 'none') as list, count(*)::int as children from child_import_rows where import_id = ${importId}
+      select coalesce(min(source_list), 'none') as list, count(*)::int as children from child_import_rows where import_id = ${staged.importId}
     `.execute(db);
     return { [rows[0]!.list]: rows[0]!.children, several: 0 };
   }
   const { rows } = await sql<{ list: string; children: number }>`
     select coalesce(source_list, 'none') as list, count(distinct external_id)::int as children
-    from child_import_rows where import_id = ${importId} group by 1
+    from child_import_rows where import_id = ${staged.importId} group by 1
     union all
     select 'several', count(*)::int from (
-      select external_id from child_import_rows where import_id = ${importId} and source_list is not null
+      select external_id from child_import_rows where import_id = ${staged.importId} and source_list is not null
       group by external_id having count(distinct source_list) > 1
     ) several
   `.execute(db);
@@ -309,53 +347,58 @@ export async function countChildrenByList(db: Db, importId: string, onePerChild:
 }
 
 /**
- * Moves a whole validated import from staging into the register in set-based SQL, one
- * statement for the children: known ones are updated (only when something changed), new ones
- * inserted — two joins against the staged rows rather than an upsert, whose speculative
- * insertion costs as much for an unchanged child as for a new one. Both parts see the register
- * as it was before the statement, so no child is both. When the import closes missing children,
- * the open children missing from the file are closed on `closeDate`, never deleted, and recorded
- * so that they can be reopened.
+ * Moves a whole validated import from staging into the register in one statement: the
+ * children it changes are updated by their id, the new ones inserted, as the rows' match to
+ * the register says (the caller has checked that the register is as it was when they were
+ * matched) — no upsert, whose speculative insertion costs as much for an unchanged child as for
+ * a new one, and nothing written for an unchanged child. When the import closes missing
+ * children (`closes`: the preview found some), the open children missing from the file are
+ * closed on `closeDate` (never deleted) and recorded so that they can be reopened. All parts see
+ * the register as it was before the statement, so no child is both added and closed, or
+ * changed twice. Each child created, updated or closed is one row of `child_import_changes`:
+ * with the import's own activity entry, that is who changed the child and when.
  */
-export async function applyStagedImport(trx: Db, input: { importId: string; organisationId: string; closeMissing: boolean; closeDate: string; at: Date; onePerChild: boolean }) {
-  const { rows } = await sql<{ created: number; updated: number }>`
-    with s as materialized (${governingRows(input.importId, input.onePerChild)}),
+export async function applyStagedImport(trx: Db, input: { staged: StagedRows; importId: string; organisationId: string; closes: boolean; closeDate: string; at: Date }) {
+  const closed = input.closes
+    ? sql`
+      update children c set close_date = ${input.closeDate}, last_import_id = ${input.importId}, version = c.version + 1, updated_at = ${input.at}
+      where c.organisation_id = ${input.organisationId} and c.close_date is null and ${notStaged(input.staged)}
+      returning c.id`
+    : sql`select null::uuid as id where false`;
+  const { rows } = await sql<{ created: number; updated: number; closed: number }>`
+    with k as ${input.staged.in === 'transaction' ? sql`not materialized` : sql`materialized`} (${classified(input.staged, input.organisationId)}),
     updated as (
       update children c set
         initials = s.initials, date_of_birth = s.date_of_birth, gender = s.gender, ethnicity = s.ethnicity,
         legal_status = s.legal_status, allocated_worker_id = s.allocated_worker_id, allocated_team_id = s.allocated_team_id,
         open_date = s.open_date, close_date = s.close_date, referral_factors = s.referral_factors,
-        last_import_id = s.import_id, version = c.version + 1, updated_at = ${input.at}
-      from s
-      where c.organisation_id = ${input.organisationId} and c.external_id = s.external_id and ${CHANGED}
-      returning 1
+        last_import_id = ${input.importId}, version = c.version + 1, updated_at = ${input.at}
+      from k s
+      where s.changed and c.id = s.child_id and ${sql.raw(CHANGED_SQL)}
+      returning c.id
     ),
     created as (
       insert into children (organisation_id, external_id, initials, date_of_birth, gender, ethnicity, legal_status,
         allocated_worker_id, allocated_team_id, open_date, close_date, referral_factors, last_import_id, created_at, updated_at)
       select ${input.organisationId}, external_id, initials, date_of_birth, gender, ethnicity, legal_status,
-        allocated_worker_id, allocated_team_id, open_date, close_date, referral_factors, import_id, ${input.at}, ${input.at}
-      from s
-      where not exists (select 1 from children c where c.organisation_id = ${input.organisationId} and c.external_id = s.external_id)
-      returning 1
-    )
-    select (select count(*) from created)::int as created, (select count(*) from updated)::int as updated
-  `.execute(trx);
-  let closed = 0;
-  if (input.closeMissing) {
-    const result = await sql`
-      with closed as (
-        update children set close_date = ${input.closeDate}, last_import_id = ${input.importId}, version = version + 1, updated_at = ${input.at}
-        where organisation_id = ${input.organisationId} and close_date is null
-          and not exists (select 1 from child_import_rows r where r.import_id = ${input.importId} and r.external_id = children.external_id)
-        returning id
-      )
+        allocated_worker_id, allocated_team_id, open_date, close_date, referral_factors, ${input.importId}, ${input.at}, ${input.at}
+      from k where k.child_id is null
+      returning id
+    ),
+    closed as (${closed}),
+    closures as (
       insert into child_import_closures (import_id, child_id, organisation_id)
       select ${input.importId}, id, ${input.organisationId} from closed
-    `.execute(trx);
-    closed = Number(result.numAffectedRows ?? 0);
-  }
-  return { created: rows[0]!.created, updated: rows[0]!.updated, closed };
+    ),
+    changes as (
+      insert into child_import_changes (organisation_id, import_id, child_id, change)
+      select ${input.organisationId}::uuid, ${input.importId}::uuid, id, 'created' from created
+      union all select ${input.organisationId}::uuid, ${input.importId}::uuid, id, 'updated' from updated
+      union all select ${input.organisationId}::uuid, ${input.importId}::uuid, id, 'closed' from closed
+    )
+    select (select count(*) from created)::int as created, (select count(*) from updated)::int as updated, (select count(*) from closed)::int as closed
+  `.execute(trx);
+  return rows[0]!;
 }
 
 /**
@@ -370,15 +413,6 @@ export async function reopenClosedChildren(trx: Db, input: { importId: string; o
     returning id
   `.execute(trx);
   return rows.map((row) => row.id);
-}
-
-/** One activity entry per child the import created, changed or closed, written in SQL. */
-export async function logImportedChildren(trx: Db, input: { importId: string; organisationId: string; userId: string | null; actor: string; ipAddress: string | null }) {
-  await sql`
-    insert into activity_log (organisation_id, user_id, actor, action, record_type, record_id, child_id, summary, ip_address)
-    select ${input.organisationId}, ${input.userId}, ${input.actor}, 'import', 'child', id::text, id, ${`import ${input.importId}`}, ${input.ipAddress}
-    from children where last_import_id = ${input.importId}
-  `.execute(trx);
 }
 
 /** The activity entries for the children an import's closure was undone for. */

@@ -4,7 +4,7 @@ import type { Db } from '../../db/index.ts';
 import type { ChildImportStatus } from '../../db/types.ts';
 import { logActivity, type Actor } from '../../platform/activity.ts';
 import { ukDateAt, type Clock } from '../../platform/clock.ts';
-import { stageCsvByCopy } from './csv-copy.ts';
+import { withCsvCopy, type CopiedRows, type CopyStageInput } from './csv-copy.ts';
 import { readExtract, type ExtractRow, type RowError, type SheetPlan } from './extract.ts';
 import { ifNoLiveImport, withImportLock } from './import-lock.ts';
 import * as queries from './queries.ts';
@@ -141,6 +141,8 @@ export async function stageChildrenImport(db: Db, input: ImportOptions & ImportF
  * The command line and the API without a dry run: stage, preview and — when the caller asked
  * for exactly this (`closeMissing`, and `confirmManyClosures` past a quarter) — apply, all
  * while holding the organisation's import lock, so nothing can change the register between.
+ * A CSV on PostgreSQL is checked, previewed and applied in one transaction on the connection
+ * that copied it (see csv-copy.ts): its rows are never written to the staging table.
  */
 export async function importChildrenNow(
   db: Db,
@@ -148,14 +150,41 @@ export async function importChildrenNow(
 ): Promise<ImportOutcome> {
   return withImportLock(db, input.organisationId, async () => {
     // The import stays 'running' throughout: if this process dies, start-up knows it is an orphan.
-    const staged = await stageHoldingLock(db, { ...input, awaitConfirmation: false });
+    const importId = await startImport(db, input);
+    // Before the copied rows are matched to the register (see recordPreview).
+    const fingerprint = await queries.registerFingerprint(db, input.organisationId);
+    const copied = await failOnError(db, importId, input.clock, async () =>
+      withCsvCopy(db, await copyInput(db, { ...input, importId }, 'transaction'), (rows) => previewAndApply(rows, { ...input, importId, fingerprint })),
+    );
+    if (copied?.result) {
+      const { result } = copied;
+      if ('discard' in result) return discardHoldingLock(db, await findOutcome(db, input.organisationId, importId), input.clock, result.discard);
+      return { ...(await findOutcome(db, input.organisationId, importId)), createdCount: result.created, updatedCount: result.updated, closedCount: result.closed };
+    }
+    if (copied) return failImport(db, importId, copied, input.clock);
+    const staged = await stageStarted(db, { ...input, importId, awaitConfirmation: false });
     if (staged.status !== 'running') return staged;
     if (input.dryRun) return discardHoldingLock(db, staged, input.clock, 'A dry run: nothing was imported.');
     if (staged.preview!.closesMany && !input.confirmManyClosures) {
       return discardHoldingLock(db, staged, input.clock, manyClosuresRefusal(staged.preview!));
     }
-    return applyHoldingLock(db, { ...input, importId: staged.importId, confirmManyClosures: input.confirmManyClosures }, 'running');
+    return applyHoldingLock(db, { ...input, importId, confirmManyClosures: input.confirmManyClosures }, 'running');
   });
+}
+
+/**
+ * In the copying transaction: the preview (kept on the import), then what the caller asked for —
+ * nothing on a dry run or on too many closures not confirmed, else the register changed.
+ */
+async function previewAndApply(
+  rows: CopiedRows,
+  input: ImportOptions & { importId: string; dryRun: boolean; confirmManyClosures: boolean; fingerprint: string },
+): Promise<{ discard: string } | AppliedCounts> {
+  const staged: queries.StagedRows = { in: 'transaction', rows: rows.rowsRead, sourceList: rows.sourceList };
+  const preview = await recordPreview(rows.trx, { ...input, staged, rowsRead: rows.rowsRead, status: 'running' });
+  if (input.dryRun) return { discard: 'A dry run: nothing was imported.' };
+  if (preview.closesMany && !input.confirmManyClosures) return { discard: manyClosuresRefusal(preview) };
+  return applyInTransaction(rows.trx, { ...input, staged }, 'running');
 }
 
 export function manyClosuresRefusal(preview: ImportPreview): string {
@@ -188,65 +217,126 @@ export async function discardChildrenImport(db: Db, input: { importId: string; o
 }
 
 async function stageHoldingLock(db: Db, input: ImportOptions & ImportFile & { importId?: string; awaitConfirmation: boolean }): Promise<ImportOutcome> {
-  const startedAt = input.clock.now();
-  // Inserted only once the lock is held: a 'running' import always has a live process behind it.
+  const importId = await startImport(db, input);
+  return stageStarted(db, { ...input, importId });
+}
+
+/** The import's record, 'running'. Inserted only once the lock is held: a 'running' import always has a live process behind it. */
+async function startImport(db: Db, input: ImportOptions & ImportFile & { importId?: string }): Promise<string> {
   const importRun = await queries.insertImport(db, {
-        ...(input.importId ? { id: input.importId } : {}),
-        organisation_id: input.organisationId,
-        uploaded_by: input.actor.principal?.userId ?? null,
-        source: input.source,
-        filename: input.filename.slice(0, 255),
-        format: detectFormatFromName(input.filename),
-        full_extract: input.closeMissing,
-        status: 'running',
-        started_at: startedAt,
-      });
-  const importId = importRun.id;
-  try {
-    const staged = await stageExtract(db, { ...input, importId });
-    if (staged.errorCount > 0) return await failImport(db, importId, staged, input.clock);
-    const onePerChild = staged.sheetsRead <= 1;
-    const preview = await queries.previewStagedImport(db, { importId, organisationId: input.organisationId, closeMissing: input.closeMissing, listed: CLOSURES_LISTED, onePerChild });
-    await queries.updateImport(db, importId, {
+    ...(input.importId ? { id: input.importId } : {}),
+    organisation_id: input.organisationId,
+    uploaded_by: input.actor.principal?.userId ?? null,
+    source: input.source,
+    filename: input.filename.slice(0, 255),
+    format: detectFormatFromName(input.filename),
+    full_extract: input.closeMissing,
+    status: 'running',
+    started_at: input.clock.now(),
+  });
+  return importRun.id;
+}
+
+/** Reads, checks and stages the file into the staging table, and keeps its preview on the import. */
+async function stageStarted(db: Db, input: ImportOptions & ImportFile & { importId: string; awaitConfirmation: boolean }): Promise<ImportOutcome> {
+  const { importId } = input;
+  return failOnError(db, importId, input.clock, async () => {
+    const staged = await stageExtract(db, input);
+    if (staged.errorCount > 0) return failImport(db, importId, staged, input.clock);
+    await recordPreview(db, {
+      ...input,
+      staged: { in: 'table', importId, onePerChild: staged.sheetsRead <= 1 },
+      rowsRead: staged.rowsRead,
       status: input.awaitConfirmation ? 'staged' : 'running',
-      rows_read: staged.rowsRead,
-      created_count: preview.adds,
-      updated_count: preview.updates,
-      unchanged_count: preview.unchanged,
-      closed_count: preview.closes,
-      open_count: preview.open_count,
-      first_closures: JSON.stringify(preview.firstClosures),
-      list_counts: JSON.stringify(await queries.countChildrenByList(db, importId, onePerChild)),
-      register_fingerprint: await queries.registerFingerprint(db, input.organisationId),
     });
-    return outcomeOf((await queries.findImport(db, input.organisationId, importId))!);
+    return findOutcome(db, input.organisationId, importId);
+  });
+}
+
+/** A failure while reading or checking: the import says so, keeps nothing staged, and the error goes on. */
+async function failOnError<T>(db: Db, importId: string, clock: Clock, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
   } catch (error) {
     await queries.deleteStagingRows(db, importId);
-    await queries.updateImport(db, importId, { status: 'failed', message: `The file could not be read: ${(error as Error).message}`, finished_at: input.clock.now() });
+    const message = error instanceof ImportNotAppliedError ? error.message : `The file could not be read: ${(error as Error).message}`;
+    await queries.updateImport(db, importId, { status: 'failed', message, finished_at: clock.now() });
     throw error;
   }
 }
 
-async function stageExtract(db: Db, input: ImportOptions & ImportFile & { importId: string }) {
-  const resolve = buildResolvers(await queries.loadResolvers(db, input.organisationId));
-  // A CSV on PostgreSQL is parsed by the server (see csv-copy.ts); any other file, or a CSV it
-  // would read differently, is read here.
-  const copied = await stageCsvByCopy(db, {
+/** What applying the staged rows would do, kept on the import so that a confirmation applies exactly that. */
+async function recordPreview(
+  q: Db,
+  input: {
+    importId: string;
+    organisationId: string;
+    closeMissing: boolean;
+    staged: queries.StagedRows;
+    rowsRead: number;
+    status: 'staged' | 'running';
+    /** The register's fingerprint from before the rows were matched to it, when they were matched earlier. */
+    fingerprint?: string;
+  },
+): Promise<ImportPreview> {
+  // Taken before the rows are matched to the register: a change made meanwhile is then seen at the confirmation.
+  const fingerprint = input.fingerprint ?? (await queries.registerFingerprint(q, input.organisationId));
+  const preview = await queries.previewStagedImport(q, { staged: input.staged, organisationId: input.organisationId, closeMissing: input.closeMissing, listed: CLOSURES_LISTED });
+  await queries.updateImport(q, input.importId, {
+    status: input.status,
+    rows_read: input.rowsRead,
+    created_count: preview.adds,
+    updated_count: preview.updates,
+    unchanged_count: preview.unchanged,
+    closed_count: preview.closes,
+    open_count: preview.open_count,
+    first_closures: JSON.stringify(preview.firstClosures),
+    list_counts: JSON.stringify(await queries.countChildrenByList(q, input.staged)),
+    register_fingerprint: fingerprint,
+  });
+  return {
+    adds: preview.adds,
+    updates: preview.updates,
+    unchanged: preview.unchanged,
+    closes: preview.closes,
+    openCount: preview.open_count,
+    firstClosures: preview.firstClosures,
+    closesMany: closesMany(preview.closes, preview.open_count),
+  };
+}
+
+async function findOutcome(db: Db, organisationId: string, importId: string): Promise<ImportOutcome> {
+  return outcomeOf((await queries.findImport(db, organisationId, importId))!);
+}
+
+/** Where the file goes through PostgreSQL's own CSV reader (csv-copy.ts). */
+async function copyInput(db: Db, input: ImportOptions & ImportFile & { importId: string }, stageInto: CopyStageInput['stageInto']): Promise<CopyStageInput> {
+  let sheets: SheetPlan | null = null;
+  return {
     importId: input.importId,
     organisationId: input.organisationId,
     path: input.path,
     filename: input.filename,
     today: ukDateAt(input.clock.now()),
-    resolve,
+    resolve: buildResolvers(await queries.loadResolvers(db, input.organisationId)),
     maxStoredErrors: MAX_STORED_ERRORS,
-    recordSheets: (plan) => recordSheets(db, input.importId, plan),
+    // The sheet read and the rows in it are known together: one write for both.
+    recordSheets: async (plan) => void (sheets = plan),
     afterRead: async (rowsRead) => {
-      await queries.updateImport(db, input.importId, { rows_read: rowsRead });
+      await queries.updateImport(db, input.importId, { rows_read: rowsRead, ...(sheets ? { sheets: JSON.stringify({ read: sheets.read, skipped: sheets.skipped }) } : {}) });
       input.onProgress?.(rowsRead);
       await input.pause?.('reading');
     },
-  });
+    stageInto,
+  };
+}
+
+async function stageExtract(db: Db, input: ImportOptions & ImportFile & { importId: string }) {
+  // A CSV on PostgreSQL is parsed by the server (see csv-copy.ts); any other file, or a CSV it
+  // would read differently, is read here.
+  const copied = await withCsvCopy(db, await copyInput(db, input, 'table'), async () => null);
   if (copied) return { ...copied, sheetsRead: 1 };
+  const resolve = buildResolvers(await queries.loadResolvers(db, input.organisationId));
   let rows: ExtractRow[] = [];
   let errors: RowError[] = [];
   let errorCount = 0;
@@ -423,56 +513,62 @@ export class ImportNotAppliedError extends Error {
 }
 
 /**
- * One transaction: the register changes, the children changed are logged, the import says
- * 'succeeded' — all of it or, if anything fails or the process dies, none of it. The import's
- * row is locked first and must still be 'staged' against the same register it was previewed
- * against, so a confirmation applies exactly what was shown.
+ * One transaction: the register changes, the import logs itself and the children it changed,
+ * the import says 'succeeded' — all of it or, if anything fails or the process dies, none of it.
  */
 async function applyHoldingLock(db: Db, input: ConfirmInput, expected: 'staged' | 'running'): Promise<ImportOutcome> {
-  const applied = await db.transaction().execute(async (trx) => {
-    const found = await queries.lockImport(trx, input.organisationId, input.importId);
-    if (!found || found.status !== expected) throw new ImportNotAppliedError('not-staged', 'This import is no longer waiting to be confirmed.');
-    if ((await queries.registerFingerprint(trx, input.organisationId)) !== found.register_fingerprint) {
-      throw new ImportNotAppliedError('register-changed', 'The register has changed since this preview, so nothing was imported. Upload the file again to see what it would do now.');
-    }
-    if (closesMany(found.closed_count, found.open_count) && !input.confirmManyClosures) {
-      throw new ImportNotAppliedError('many-closures', `Confirm that you want to close ${found.closed_count} of the ${found.open_count} open children.`);
-    }
-    const now = input.clock.now();
-    const closeDate = ukDateAt(now);
-    const onePerChild = (found.sheets?.read.length ?? 2) <= 1;
-    const counts = await queries.applyStagedImport(trx, { importId: input.importId, organisationId: input.organisationId, closeMissing: found.full_extract, closeDate, at: now, onePerChild });
-    await input.pause?.('final-write');
-    await queries.logImportedChildren(trx, {
-      importId: input.importId,
-      organisationId: input.organisationId,
-      userId: input.actor.principal?.userId ?? null,
-      actor: input.actor.label ?? input.actor.principal?.email ?? 'anonymous',
-      ipAddress: input.actor.ipAddress,
-    });
-    await logActivity(trx, input.actor, {
-      action: 'import',
-      recordType: 'child_import',
-      recordId: input.importId,
-      summary: `${found.rows_read} rows: ${counts.created} created, ${counts.updated} updated, ${counts.closed} closed`,
-    });
-    await queries.deleteStagingRows(trx, input.importId);
-    await queries.discardOtherStagedImports(trx, input.organisationId, input.importId, now);
-    await queries.updateImport(trx, input.importId, {
-      status: 'succeeded',
-      created_count: counts.created,
-      updated_count: counts.updated,
-      closed_count: counts.closed,
-      close_date: counts.closed ? closeDate : null,
-      confirmed_by: input.actor.principal?.userId ?? null,
-      message: null,
-      finished_at: now,
-    });
-    await input.pause?.('commit');
-    return counts;
+  const applied = await db.transaction().execute((trx) => applyInTransaction(trx, input, expected));
+  return { ...(await findOutcome(db, input.organisationId, input.importId)), createdCount: applied.created, updatedCount: applied.updated, closedCount: applied.closed };
+}
+
+type AppliedCounts = { created: number; updated: number; closed: number };
+
+/**
+ * The apply, inside the caller's transaction. The import's row is locked first and must still
+ * be as expected ('staged' for a confirmation, 'running' for the command line) against the
+ * same register it was previewed against, so a confirmation applies exactly what was shown.
+ * The staged rows are the staging table's unless the caller has them in its transaction.
+ */
+async function applyInTransaction(trx: Db, input: ConfirmInput & { staged?: queries.StagedRows }, expected: 'staged' | 'running'): Promise<AppliedCounts> {
+  const found = await queries.lockImport(trx, input.organisationId, input.importId);
+  if (!found || found.status !== expected) throw new ImportNotAppliedError('not-staged', 'This import is no longer waiting to be confirmed.');
+  if ((await queries.registerFingerprint(trx, input.organisationId)) !== found.register_fingerprint) {
+    throw new ImportNotAppliedError('register-changed', 'The register has changed since this preview, so nothing was imported. Upload the file again to see what it would do now.');
+  }
+  if (closesMany(found.closed_count, found.open_count) && !input.confirmManyClosures) {
+    throw new ImportNotAppliedError('many-closures', `Confirm that you want to close ${found.closed_count} of the ${found.open_count} open children.`);
+  }
+  const now = input.clock.now();
+  const closeDate = ukDateAt(now);
+  const staged = input.staged ?? { in: 'table', importId: input.importId, onePerChild: (found.sheets?.read.length ?? 2) <= 1 };
+  const closes = found.full_extract && found.closed_count > 0;
+  // The register is as it was previewed (its fingerprint says so): a preview of no change has nothing to write.
+  const nothingToWrite = found.created_count === 0 && found.updated_count === 0 && !closes;
+  const counts = nothingToWrite
+    ? { created: 0, updated: 0, closed: 0 }
+    : await queries.applyStagedImport(trx, { staged, importId: input.importId, organisationId: input.organisationId, closes, closeDate, at: now });
+  await input.pause?.('final-write');
+  // One entry for the import: each child it changed is in child_import_changes, which the log's view of a child reads.
+  await logActivity(trx, input.actor, {
+    action: 'import',
+    recordType: 'child_import',
+    recordId: input.importId,
+    summary: `${found.rows_read} rows: ${counts.created} created, ${counts.updated} updated, ${counts.closed} closed`,
   });
-  const found = (await queries.findImport(db, input.organisationId, input.importId))!;
-  return { ...outcomeOf(found), createdCount: applied.created, updatedCount: applied.updated, closedCount: applied.closed };
+  await queries.deleteStagingRows(trx, input.importId);
+  await queries.discardOtherStagedImports(trx, input.organisationId, input.importId, now);
+  await queries.updateImport(trx, input.importId, {
+    status: 'succeeded',
+    created_count: counts.created,
+    updated_count: counts.updated,
+    closed_count: counts.closed,
+    close_date: counts.closed ? closeDate : null,
+    confirmed_by: input.actor.principal?.userId ?? null,
+    message: null,
+    finished_at: now,
+  });
+  await input.pause?.('commit');
+  return counts;
 }
 
 /** Whether the children this import closed may still be reopened from its page, by the clock. */
