@@ -77,9 +77,6 @@ export type CopiedRows = {
 
 export type CopyOutcome<T> = { rowsRead: number; errorCount: number; result: T | null };
 
-/** The temporary table of checked rows when they are staged into the transaction. */
-export const COPIED_ROWS_TABLE = 'pg_temp.child_import_typed';
-
 /**
  * What JavaScript's `trim` removes (its white space and line terminators): `btrim` with these
  * decides, as the reader would, whether a row is blank and whether a case ID needs trimming.
@@ -287,11 +284,12 @@ async function loadVerdicts(client: Client, header: Header, input: CopyStageInpu
      select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) as v (field, raw, norm, reason, err_column, err_value)`,
     [fields, raws, norms, reasons, errColumns, errValues],
   );
+  // Two rows name the same child only if a case ID is written twice, or two are the same once read (trimmed).
+  const duplicatesPossible = seen.has('externalId') || !(await caseIdsWrittenOnce(client, header));
   return {
     readings: new Map(mapped.filter(({ field }) => field !== 'externalId').map(({ field }) => [field, readingOf(field, seen.get(field) ?? [])])),
     anyRefused: reasons.some((reason) => reason !== null),
-    // Two rows name the same child only if a case ID is written twice, or two are the same once read (trimmed).
-    duplicatesPossible: !(await caseIdsWrittenOnce(client, header)) || seen.has('externalId'),
+    duplicatesPossible,
   };
 }
 

@@ -174,7 +174,7 @@ export async function importChildrenNow(
 
 /**
  * In the copying transaction: the preview (kept on the import), then what the caller asked for —
- * nothing on a dry run or on too many closures not confirmed, else the register changed.
+ * nothing on a dry run or on too many closures not confirmed, else the register changes.
  */
 async function previewAndApply(
   rows: CopiedRows,
