@@ -13,10 +13,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
 import { openPostgres, postgresPoolOf } from '../src/db/index.ts';
-import { importChildrenNow } from '../src/modules/children/service.ts';
-import { systemClock } from '../src/platform/clock.ts';
 import { adminQuery, openScratchDatabase, seedOrganisation } from './context.ts';
 import { loadCaseHolders, writeChildExtract } from './generate.ts';
+import { importFullExtract } from './import.bench.ts';
 
 const args = process.argv.slice(2);
 const option = (name: string) => args.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
@@ -62,17 +61,7 @@ try {
   for (const run of ['first import', 're-import (nothing changed)']) {
     statements.length = 0;
     const started = performance.now();
-    const outcome = await importChildrenNow(traced.db, {
-      organisationId,
-      path: file,
-      filename: path.basename(file),
-      source: 'command',
-      closeMissing: true,
-      dryRun: false,
-      confirmManyClosures: true,
-      clock: systemClock,
-      actor: { principal: null, ipAddress: null, at: new Date(), label: 'bench' },
-    });
+    const outcome = await importFullExtract(traced.db, organisationId, file);
     const wall = performance.now() - started;
     const total = statements.reduce((sum, s) => sum + s.ms, 0);
     process.stdout.write(`\n## ${run}: ${(wall / 1000).toFixed(2)} s wall, ${(total / 1000).toFixed(2)} s in ${statements.length} statements (${outcome.status}, ${outcome.createdCount} created, ${outcome.updatedCount} updated)\n`);

@@ -13,10 +13,9 @@ import path from 'node:path';
 import { sql } from 'kysely';
 import { openPglite } from '../src/db/index.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
-import { importChildrenNow } from '../src/modules/children/service.ts';
-import { systemClock } from '../src/platform/clock.ts';
 import { seedOrganisation } from './context.ts';
 import { loadCaseHolders, writeChildExtract } from './generate.ts';
+import { importFullExtract } from './import.bench.ts';
 import { collectGarbage, measure } from './measure.ts';
 
 const args = process.argv.slice(2);
@@ -49,17 +48,7 @@ try {
   `.execute(handle.db);
   process.stdout.write(`PGlite settings: ${settings.rows.map((row) => `${row.name}=${row.setting}${row.unit ?? ''}`).join(', ')}\n`);
   for (const run of ['first import', 're-import (nothing changed)']) {
-    const { result: outcome, ms, memory } = await measure(() => importChildrenNow(handle.db, {
-      organisationId,
-      path: file,
-      filename: path.basename(file),
-      source: 'command',
-      closeMissing: true,
-      dryRun: false,
-      confirmManyClosures: true,
-      clock: systemClock,
-      actor: { principal: null, ipAddress: null, at: new Date(), label: 'bench' },
-    }));
+    const { result: outcome, ms, memory } = await measure(() => importFullExtract(handle.db, organisationId, file));
     snapshot(`${run}: ${(ms / 1000).toFixed(1)} s, ${outcome.createdCount} created`, memory.peakRssMb * MB);
     process.stdout.write(`  peak increase over the RSS before it: +${memory.peakIncreaseMb} MB\n`);
   }
