@@ -12,7 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import { parse as parseCsv } from 'csv-parse';
 import ExcelJS from 'exceljs';
 import type { CellValue } from 'exceljs';
-import { Open as openZip } from 'unzipper';
+import { Open as openZip, type CentralDirectoryFile } from 'unzipper';
 
 /** A cell as the normaliser sees it: CSV gives strings, XLSX also numbers and dates. */
 export type Cell = string | number | Date | null;
@@ -156,60 +156,84 @@ export function newWorkbookFacts(): WorkbookFacts {
 }
 
 /**
- * The workbook's worksheets in file order, each to be read through (or left: the next sheet
- * drains it) before the next. Chart sheets are not worksheets and do not come out; `facts`
- * names every sheet, so the caller can account for them.
+ * The workbook's worksheets in archive order, each to be read through (or left: the next
+ * sheet drains it) before the next. Chart sheets are not worksheets and do not come out;
+ * `facts`, filled before the first sheet, names every sheet, so the caller can account for
+ * them.
+ *
+ * The archive is read through its directory, not as one stream. exceljs's own single pass
+ * (`WorkbookReader.parse`) sometimes loses every entry after the first worksheet on current
+ * Node.js (exceljs issue #3064), and then reads sheets without their shared strings or fails;
+ * and workbook.xml, the shared strings and the styles, which a workbook may store after its
+ * worksheets, are needed before any row. exceljs still parses every part; each worksheet
+ * streams, so the workbook is never held in memory.
  */
 export async function* worksheets(workbookPath: string, facts: WorkbookFacts): AsyncGenerator<WorksheetStream> {
-  const input = fs.createReadStream(workbookPath);
-  const workbook = new ExcelJS.stream.xlsx.WorkbookReader(input, {
+  const { files } = await openZip.file(workbookPath);
+  const part = (name: string) => files.find((file) => file.path === name);
+  const reader = partReader(workbookPath);
+  const relationships = part('xl/_rels/workbook.xml.rels');
+  if (relationships) await reader._parseRels(relationships.stream());
+  const workbookPart = part('xl/workbook.xml');
+  if (workbookPart) await reader._parseWorkbook(workbookPart.stream());
+  const sharedStrings = part('xl/sharedStrings.xml');
+  if (sharedStrings) for await (const event of reader._parseSharedStrings(sharedStrings.stream())) void event;
+  const styles = part('xl/styles.xml');
+  if (styles) await reader._parseStyles(styles.stream());
+  Object.assign(facts, await sheetsOf(part), { date1904: usesDate1904(reader) });
+  for (const file of files) {
+    const sheetNumber = /^xl\/worksheets\/sheet(\d+)\.xml$/.exec(file.path)?.[1];
+    if (sheetNumber === undefined) continue;
+    const content = file.stream();
+    try {
+      for (const { value: worksheet } of reader._parseWorksheet(content, sheetNumber)) {
+        const rows = worksheetRows(worksheet);
+        yield { file: Number(sheetNumber), rows };
+        // exceljs reads a sheet only as its rows are asked for; the caller may stop early.
+        for await (const row of rows) void row;
+      }
+    } finally {
+      content.destroy(); // a read stopped early would otherwise hold the member open
+    }
+  }
+}
+
+/** The parts of exceljs's stream reader that parse one archive member each. */
+type WorkbookPartReader = {
+  _parseRels(part: Readable): Promise<void>;
+  _parseWorkbook(part: Readable): Promise<void>;
+  _parseSharedStrings(part: Readable): AsyncGenerator<unknown>;
+  _parseStyles(part: Readable): Promise<void>;
+  _parseWorksheet(part: Readable, sheetNumber: string): Generator<{ value: AsyncIterable<ExcelJS.Row> }>;
+};
+
+function partReader(workbookPath: string): WorkbookPartReader {
+  const reader = new ExcelJS.stream.xlsx.WorkbookReader(workbookPath, {
     worksheets: 'emit',
     sharedStrings: 'cache',
     styles: 'cache', // needed to recognise date-formatted cells
     hyperlinks: 'ignore',
-    entries: 'emit',
   });
-  // exceljs names a worksheet from workbook.xml, and fails when that part comes after the
-  // worksheet in the archive; names are matched to parts here, once the workbook is read.
-  (workbook as { model?: unknown }).model = { sheets: [] };
-  let file = 0;
-  (workbook as unknown as NodeJS.EventEmitter).on('entry', (entry: { type?: string; id?: string }) => {
-    if (entry.type === 'worksheet') file = Number(entry.id);
-  });
-  try {
-    for await (const worksheet of workbook) {
-      facts.date1904 = usesDate1904(workbook);
-      const rows = worksheetRows(worksheet);
-      yield { file, rows };
-      // exceljs parses the next sheet only when this one has been read to its end.
-      for await (const row of rows) void row;
-    }
-    Object.assign(facts, await sheetsOf(workbookPath));
-  } finally {
-    input.destroy(); // a read stopped early would otherwise hold the file open
-  }
+  // A workbook without workbook.xml still has its sheets read, under their part names.
+  Object.assign(reader, { model: { sheets: [] }, properties: { model: { date1904: false } } });
+  return reader as unknown as WorkbookPartReader;
 }
 
-async function* worksheetRows(worksheet: AsyncIterable<ExcelJS.Row>): AsyncGenerator<SourceRow> {
-  for await (const row of worksheet) yield { rowNumber: row.number, cells: excelRowCells(row.values) };
-}
-
-/**
- * The sheets workbook.xml lists, in order, and which worksheet part each is. Read from the
- * archive's directory rather than from exceljs, whose streaming reader stops at the last
- * worksheet and so never sees a workbook.xml stored after it.
- */
-async function sheetsOf(workbookPath: string): Promise<Pick<WorkbookFacts, 'sheetNames' | 'nameByFile'>> {
-  const { files } = await openZip.file(workbookPath);
-  const text = async (name: string) => (await files.find((f) => f.path === name)?.buffer())?.toString('utf8') ?? '';
+/** The sheets workbook.xml lists, in order, and which worksheet part each is. */
+async function sheetsOf(part: (name: string) => CentralDirectoryFile | undefined): Promise<Pick<WorkbookFacts, 'sheetNames' | 'nameByFile'>> {
+  const text = async (name: string) => (await part(name)?.buffer())?.toString('utf8') ?? '';
   const targets = new Map(xmlElements(await text('xl/_rels/workbook.xml.rels'), 'Relationship').map((rel) => [rel.Id, rel.Target ?? ''] as const));
   const sheets = xmlElements(await text('xl/workbook.xml'), 'sheet').filter((sheet) => sheet.name);
   const nameByFile = new Map<number, string>();
   for (const sheet of sheets) {
-    const part = /worksheets\/sheet(\d+)\.xml$/.exec(targets.get(sheet['r:id']) ?? '');
-    if (part) nameByFile.set(Number(part[1]), sheet.name!);
+    const target = /worksheets\/sheet(\d+)\.xml$/.exec(targets.get(sheet['r:id']) ?? '');
+    if (target) nameByFile.set(Number(target[1]), sheet.name!);
   }
   return { sheetNames: sheets.map((sheet) => sheet.name!), nameByFile };
+}
+
+async function* worksheetRows(worksheet: AsyncIterable<ExcelJS.Row>): AsyncGenerator<SourceRow> {
+  for await (const row of worksheet) yield { rowNumber: row.number, cells: excelRowCells(row.values) };
 }
 
 /** The attributes of each `<tag …/>` in a small XML part (workbook.xml and its relationships). */

@@ -411,7 +411,7 @@ describe('readExtract: XLSX', () => {
 // Once in several runs on a heavily loaded machine, the first workbook of this block has been
 // read with every sheet empty (the streaming XLSX reader's rows never came; the import then
 // refuses the file, so nothing is changed). Until its cause is found, a failure is retried once.
-describe('readExtract: Annex A workbooks', { retry: 1 }, () => {
+describe('readExtract: Annex A workbooks', () => {
   type Sheet = { name: string; rows: unknown[][] };
 
   async function workbookBytes(sheets: Sheet[]): Promise<Buffer> {
@@ -480,6 +480,19 @@ describe('readExtract: Annex A workbooks', { retry: 1 }, () => {
     ]);
     expect(rows[0]).toMatchObject({ gender: 'female', dateOfBirth: '2010-01-03', allocatedWorker: 'Alex Brown' });
     expect(all.at(-1)).toEqual({ kind: 'progress', rowsRead: 8 });
+  });
+
+  // exceljs's single streaming pass lost the entries after the first worksheet now and then
+  // (exceljs issue #3064): a sheet came out with blank case IDs, or the read failed. Many
+  // reads at once make that likely; every one must see every sheet, its strings and its dates.
+  it('reads every sheet of the same workbook alike on every read, many at once', async () => {
+    const bytes = await workbookBytes(councilWorkbook());
+    const reads = await Promise.all(Array.from({ length: 40 }, () => events(chunked(bytes))));
+    for (const { rows, errors } of reads) {
+      expect(errors).toEqual([]);
+      expect(rows.map((r) => `${r.externalId} ${r.dateOfBirth}`)).toEqual(reads[0]!.rows.map((r) => `${r.externalId} ${r.dateOfBirth}`));
+    }
+    expect(reads[0]!.rows).toHaveLength(8);
   });
 
   it('reads a workbook whose file name says .csv as a workbook', async () => {
