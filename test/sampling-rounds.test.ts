@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../src/db/index.ts';
 import type { LegalStatus } from '../src/db/types.ts';
 import { createApiToken } from '../src/modules/account/service.ts';
-import { readSnapshot, replayStoredRound } from '../src/modules/programme/rounds.ts';
+import { compactProposal, readSnapshot, replayStoredRound, storedRound } from '../src/modules/programme/rounds.ts';
+import { DRAW_VERSION, proposeRound, type DrawVersion } from '../src/modules/programme/sampling.ts';
 import { loadPrincipal } from '../src/platform/auth/queries.ts';
 import { createTestApp, type TestApp } from './support/app.ts';
 import { createAudit, createAuditTool } from './support/audits.ts';
@@ -164,6 +165,24 @@ describe.each(testDrivers())('sampling rounds through HTTP on %s', (driver) => {
     const chosen = before.replayed.rows.flatMap((row) => row.units.flatMap((unit) => unit.picks)).map((pick) => children.find((pooled) => pooled.id === pick.childId)!);
     expect(chosen.length).toBeGreaterThan(0);
     for (const pooled of chosen) expect(page).toContain(`${pooled.initials} (${pooled.externalId})`);
+  });
+
+  it('replays a round with the version of the draw it was proposed with, after the draw has been corrected', async () => {
+    const roundId = await propose('5');
+    const principal = (await loadPrincipal(t.db, council.users.qa_coordinator.id))!;
+    const round = await t.db.selectFrom('programme_rounds').selectAll().where('id', '=', roundId).executeTakeFirstOrThrow();
+    expect(round.draw_version).toBe(DRAW_VERSION);
+    // A row the QA officer (in no team or service) audits, from outside each child's service:
+    // draw 1 gave them every child; draw 2 gives them none, as the auditor rule says.
+    const { rows, snapshot, months } = await storedRound(round);
+    const perAuditor = rows.map((row) => ({ ...row, per: 'auditor' as const, serviceId: null, auditorRoles: ['qa_coordinator' as const], rules: { ...row.rules, auditorFrom: 'outside_service' as const } }));
+    const drawn = (drawVersion: DrawVersion) => compactProposal(proposeRound({ snapshot, rows: perAuditor, seed: round.seed, months, drawVersion }));
+    expect(drawn(1).rows[0]!.proposed).toBeGreaterThan(0);
+    expect(drawn(2).rows[0]!.proposed).toBe(0);
+    // Stored as a round proposed before the correction was.
+    await t.db.updateTable('programme_rounds').set({ draw_rows: JSON.stringify(perAuditor), proposal: JSON.stringify(drawn(1)), draw_version: 1 }).where('id', '=', roundId).execute();
+    expect((await replayStoredRound(t.db, principal, roundId)).matches).toBe(true);
+    expect(pageText((await coordinator.get(`/programme/rounds/${roundId}`)).body)).toContain('The stored pool and seed, with the replacements in order, give this proposal again');
   });
 
   it('a round confirmed twice at once allocates once, each audit with its e-mail', async () => {

@@ -30,6 +30,7 @@ import * as secondLineActions from './migrations/2026-12-08T1500_second_line_act
 import * as samplingPoolSpeed from './migrations/2026-12-08T1600_sampling_pool_speed.ts';
 import * as importChangeHistory from './migrations/2026-12-09T0900_import_change_history.ts';
 import * as registerReferencesByStatement from './migrations/2026-12-09T1000_register_references_by_statement.ts';
+import * as samplingDrawVersion from './migrations/2026-12-10T0900_sampling_draw_version.ts';
 
 /**
  * Migrations are listed here, in order, rather than read from a folder at run time, so the
@@ -67,6 +68,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '2026-12-08T1600_sampling_pool_speed': samplingPoolSpeed,
   '2026-12-09T0900_import_change_history': importChangeHistory,
   '2026-12-09T1000_register_references_by_statement': registerReferencesByStatement,
+  '2026-12-10T0900_sampling_draw_version': samplingDrawVersion,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

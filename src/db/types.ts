@@ -661,6 +661,8 @@ export interface ProgrammeRoundsTable {
   snapshot: Json<unknown>;
   /** The pool's children, packed and deflated (rounds proposed before it keep them in `snapshot`). */
   snapshot_children: Uint8Array | null;
+  /** The version of the draw the round was proposed with, so that its replay draws alike (see sampling.ts). */
+  draw_version: Generated<number>;
   proposal: Json<unknown>;
   proposed_by: string;
   proposed_at: Timestamp;

@@ -255,7 +255,7 @@ const samplingRound = {
   properties: {
     id: { type: 'string', format: 'uuid' }, status: { type: 'string', enum: ['proposed', 'confirmed'] },
     periodFrom: { type: 'string', format: 'date' }, periodTo: { type: 'string', format: 'date' }, asOf: { type: 'string', format: 'date' },
-    seed: { type: 'integer' }, poolSize: { type: 'integer' }, proposedBy: { type: 'string' }, confirmedBy: { type: ['string', 'null'] },
+    seed: { type: 'integer' }, drawVersion: { type: 'integer', description: 'The version of the draw the round was proposed with and is replayed with (see the round page)' }, poolSize: { type: 'integer' }, proposedBy: { type: 'string' }, confirmedBy: { type: ['string', 'null'] },
     rows: { type: 'array', items: { type: 'object', properties: {
       id: { type: 'string' }, label: { type: 'string' }, expected: { type: 'integer' }, proposed: { type: 'integer' }, shortfall: { type: 'integer' }, rules: { type: 'object' },
       units: { type: 'array', items: { type: 'object', properties: {

@@ -15,12 +15,15 @@ import {
   allPicks,
   applyReplacement,
   periodMonths,
+  DRAW_VERSION,
+  DRAW_VERSIONS,
   proposeRound,
   replayRound,
   packChildren,
   PACKED_NUMBERS,
   unpackChildren,
   type DrawRow,
+  type DrawVersion,
   type PackedChildren,
   type PackedNumbers,
   type PoolChild,
@@ -131,7 +134,7 @@ export async function proposeSamplingRound(db: Db, actor: RoundActor, input: unk
   // The snapshot is packed first and deflated on a worker thread while the draw runs.
   const storing = storableSnapshot(snapshot);
   storing.catch(() => {}); // awaited below; if the draw throws first, its failure is not left unhandled
-  const proposal = proposeRound({ snapshot, rows, seed, months: periodMonths(values.periodFrom, values.periodTo) });
+  const proposal = proposeRound({ snapshot, rows, seed, months: periodMonths(values.periodFrom, values.periodTo), drawVersion: DRAW_VERSION });
   const stored = await storing;
   const round = await inTransaction(db, async (trx) => {
     const inserted = await trx
@@ -143,6 +146,7 @@ export async function proposeSamplingRound(db: Db, actor: RoundActor, input: unk
         status: 'proposed',
         as_of: options.today,
         seed,
+        draw_version: DRAW_VERSION,
         schedule_version_id: schedule.id,
         draw_rows: JSON.stringify(rows),
         snapshot: stored.snapshot,
@@ -264,8 +268,14 @@ export async function storedRound(round: StoredRound) {
 async function fullProposal(db: Db, round: StoredRound) {
   const parts = await storedRound(round);
   const replacementRows = await queries.selectReplacements(db, round.id);
-  const proposal = replayRound({ snapshot: parts.snapshot, rows: parts.rows, seed: round.seed, months: parts.months, replacements: replacementsOf(replacementRows) });
+  const proposal = replayRound({ snapshot: parts.snapshot, rows: parts.rows, seed: round.seed, months: parts.months, drawVersion: drawVersionOf(round.draw_version), replacements: replacementsOf(replacementRows) });
   return { ...parts, proposal, replacementRows, matches: isDeepStrictEqual(compactProposal(proposal), parts.stored) };
+}
+
+function drawVersionOf(stored: number): DrawVersion {
+  const version = DRAW_VERSIONS.find((known) => known === stored);
+  if (version === undefined) throw new Error(`a sampling round stored with draw version ${stored}, which this version of Assure does not know`);
+  return version;
 }
 
 function replacementsOf(rows: Awaited<ReturnType<typeof queries.selectReplacements>>): Replacement[] {
@@ -444,6 +454,7 @@ export async function roundView(db: Db, actor: RoundActor, roundId: string) {
     periodTo: round.period_to,
     asOf: round.as_of,
     seed: round.seed,
+    drawVersion: round.draw_version,
     version: round.version,
     replayMatches: matches,
     proposedBy: users.get(round.proposed_by) ?? 'unknown',

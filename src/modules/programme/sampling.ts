@@ -413,7 +413,7 @@ function auditedBefore(index: PoolIndex, place: number, person: number): boolean
 type Unit = { kind: UnitKind; id: string; scope: number[]; auditor?: PoolAuditor };
 
 /** The units a row counts by, each with the children in its reach. */
-function unitsOf(row: DrawRow, index: PoolIndex): Unit[] {
+function unitsOf(row: DrawRow, index: PoolIndex, drawVersion: DrawVersion): Unit[] {
   const inRowService = row.serviceId === null ? index.all : index.byService.get(row.serviceId) ?? [];
   if (row.per === 'auditor') {
     // Auditors from outside the child's service share their reach with the others of their service.
@@ -422,7 +422,10 @@ function unitsOf(row: DrawRow, index: PoolIndex): Unit[] {
       const key = row.rules.auditorFrom === 'outside_service' ? auditor.serviceId : undefined;
       let scope = reachOf.get(key);
       if (!scope) {
-        scope = key === undefined ? inRowService : inRowService.filter((place) => index.children[place]!.serviceId !== auditor.serviceId);
+        // An auditor with no service is outside no child's service (auditorExclusion refuses
+        // them every child). Draw 1 gave them every child unchecked; it stays for its rounds.
+        const outsideNoService = key === null && drawVersion >= 2;
+        scope = key === undefined ? inRowService : outsideNoService ? [] : inRowService.filter((place) => index.children[place]!.serviceId !== auditor.serviceId);
         reachOf.set(key, scope);
       }
       return scope;
@@ -760,18 +763,31 @@ function openCasesIn(unit: Unit, index: PoolIndex, asOf: IsoDate): number {
 }
 
 /**
+ * The versions of the draw. A round stores the version it was proposed with and is replayed
+ * with it, so a round keeps its children when the draw is corrected. 1: the first draw. 2: in a
+ * per-auditor row whose auditor must come from outside the child's service, an auditor with no
+ * service has no children in reach (1 gave them every child, unchecked for case-holder and
+ * previous auditor).
+ */
+export const DRAW_VERSIONS = [1, 2] as const;
+export type DrawVersion = (typeof DRAW_VERSIONS)[number];
+/** The version new rounds are proposed with. */
+export const DRAW_VERSION: DrawVersion = 2;
+
+/**
  * The proposal of a round: for each row, each unit's expected audits drawn from its eligible
  * children with the seeded generator. A unit with fewer eligible children than expected
  * proposes what it can and names the shortfall.
  */
-export function proposeRound(input: { snapshot: PoolSnapshot; rows: DrawRow[]; seed: number; months: number }): Proposal {
+export function proposeRound(input: { snapshot: PoolSnapshot; rows: DrawRow[]; seed: number; months: number; drawVersion?: DrawVersion }): Proposal {
+  const drawVersion = input.drawVersion ?? DRAW_VERSION;
   const rng = generator(input.seed);
   const state = emptyRoundState();
   const index = poolIndex(input.snapshot);
   const round = roundScratch(index);
   const rows = [...input.rows].sort((a, b) => a.position - b.position).map((row): RowResult => {
     const context = rowContext(row, index, input.snapshot.asOf);
-    const units = unitsOf(row, index).map((unit) => drawUnit(unit, context, expectedPerUnit(row, input.months, row.per === 'open_cases_percent' ? openCasesIn(unit, index, input.snapshot.asOf) : 0), state, round, rng));
+    const units = unitsOf(row, index, drawVersion).map((unit) => drawUnit(unit, context, expectedPerUnit(row, input.months, row.per === 'open_cases_percent' ? openCasesIn(unit, index, input.snapshot.asOf) : 0), state, round, rng));
     const expected = units.reduce((sum, unit) => sum + unit.expected, 0);
     const proposed = units.reduce((sum, unit) => sum + unit.picks.length, 0);
     const note = units.length ? null : row.per === 'auditor' ? 'Nobody holds an auditing role this row names' + (row.serviceId ? ' in its service' : '') : `No ${row.per === 'team' ? 'team' : 'service'} is in this row's reach`;
@@ -864,7 +880,7 @@ function locate(proposal: Proposal, unitKey: string, childId: string) {
 }
 
 /** Replays a round: the proposal from its seed, then each replacement in order. */
-export function replayRound(input: { snapshot: PoolSnapshot; rows: DrawRow[]; seed: number; months: number; replacements: Replacement[] }): Proposal {
+export function replayRound(input: { snapshot: PoolSnapshot; rows: DrawRow[]; seed: number; months: number; drawVersion: DrawVersion; replacements: Replacement[] }): Proposal {
   let proposal = proposeRound(input);
   const removed = new Set<string>();
   for (const replacement of input.replacements) {
