@@ -128,6 +128,16 @@ describe.each(testDrivers())('the report’s outputs on %s', (driver) => {
       expect(await exports('XLSX: Final grades of audits graded in each period%')).toHaveLength(1);
     });
 
+    it('keeps every filter of the page in its downloads: one auditor’s audits alone', async () => {
+      const auditor = council.staff.manager1.id;
+      const html = (await clients.lead.get(`/reports?${Q3}&legalStatus=cin&auditor=${auditor}`)).body;
+      expect(html).toContain(`/reports/export.csv?period=q%3A2026-3&amp;legalStatus=cin&amp;auditor=${auditor}&amp;table=grades-by-team`);
+      const lines = csvLines((await clients.lead.get(`/reports/export.csv?${Q3}&legalStatus=cin&auditor=${auditor}&table=grades-by-team`)).body);
+      // Only North Unit 1's audits are Tina Manager's; Through Care's is the QA officer's.
+      expect(lines.slice(1)).toEqual(['North Unit 1,0,1,1,0,2,50%']);
+      expect(await exports(`CSV: Final grades by team; Q3 2026–27%; legal status cin, auditor ${auditor}`)).toHaveLength(1);
+    });
+
     it('counts within the reader’s scope, and refuses an unknown table or a bad period', async () => {
       const lines = csvLines((await clients.auditor.get(`/reports/export.csv?${Q3}&table=grades-by-team`)).body);
       expect(lines.slice(1)).toEqual(['North Unit 1,0,1,1,0,2,50%']);

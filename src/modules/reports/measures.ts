@@ -28,6 +28,9 @@ import type { ReportPeriod } from './period.ts';
  */
 
 /** The report's own filters: the same ids and codes the tracker filters by. */
+/** Every filter of the Reports page, so that a download or a link counts what the page counted. */
+export const REPORT_FILTER_KEYS = ['service', 'team', 'tool', 'locality', 'legalStatus', 'auditor'] as const;
+
 export type ReportFilters = {
   service?: string | undefined;
   team?: string | undefined;

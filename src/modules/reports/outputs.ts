@@ -1,6 +1,7 @@
 import ExcelJS from 'exceljs';
 import { csvDocument, neutralise } from '../audits/export.ts';
 import { COMPLIANCE_SECTION, complianceTables } from './compliance-tables.ts';
+import { REPORT_FILTER_KEYS } from './measures.ts';
 import { periodValue } from './period.ts';
 import type { Report } from './report.ts';
 import { sectionTables } from './section-tables.ts';
@@ -101,7 +102,7 @@ export function reportQuery(report: Pick<Report, 'period' | 'filters'>): URLSear
     params.set('from', report.period.from);
     params.set('to', report.period.to);
   }
-  for (const key of ['service', 'team', 'tool'] as const) if (report.filters[key]) params.set(key, report.filters[key]);
+  for (const key of REPORT_FILTER_KEYS) if (report.filters[key]) params.set(key, report.filters[key]);
   return params;
 }
 
@@ -111,6 +112,9 @@ export function describeReportFilters(report: Pick<Report, 'filters' | 'names'>)
   if (report.filters.service) parts.push(`service ${report.names.services[report.filters.service] ?? report.filters.service}`);
   if (report.filters.team) parts.push(`team ${report.names.teams[report.filters.team] ?? report.filters.team}`);
   if (report.filters.tool) parts.push(`tool ${report.filters.tool}`);
+  if (report.filters.locality) parts.push(`locality ${report.filters.locality}`);
+  if (report.filters.legalStatus) parts.push(`legal status ${report.filters.legalStatus}`);
+  if (report.filters.auditor) parts.push(`auditor ${report.filters.auditor}`);
   return parts.length ? `; ${parts.join(', ')}` : '';
 }
 

@@ -6,7 +6,7 @@ import { sql } from 'kysely';
 import { DEFAULT_FILTERS } from '../audits/tracker.ts';
 import type { AuditTool } from '../tools/schema.ts';
 import { narrowing, selectOver, trackerQuery } from './counting.ts';
-import { gradedInPeriod, type MeasureContext, type ReportFilters } from './measures.ts';
+import { gradedInPeriod, REPORT_FILTER_KEYS, type MeasureContext, type ReportFilters } from './measures.ts';
 import { periodValue, quartersEnding, type ReportPeriod } from './period.ts';
 import type { Report } from './report.ts';
 import { listThemes, selectEditionDefinitions, type Theme } from './themes-queries.ts';
@@ -141,7 +141,7 @@ export function reportQuery(period: ReportPeriod, filters: ReportFilters): URLSe
     query.set('from', isoToSlashes(period.from));
     query.set('to', isoToSlashes(period.to));
   }
-  for (const key of ['service', 'team', 'tool'] as const) if (filters[key]) query.set(key, filters[key]!);
+  for (const key of REPORT_FILTER_KEYS) if (filters[key]) query.set(key, filters[key]!);
   return query;
 }
 
