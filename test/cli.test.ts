@@ -3,22 +3,35 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtInToolFiles } from '../src/modules/tools/library.ts';
+import { adminQuery } from './support/database.ts';
 
 const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '..');
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'assure-cli-'));
 
-/** Runs `assure <args>` on its own embedded database, as a person at a terminal would. */
+/**
+ * Where the commands keep their data. Each run starts Node and opens the database; PGlite's
+ * start (compiling its WebAssembly) is most of a run's time, so with a PostgreSQL server to
+ * hand the commands below run on a new, empty database of their own, and one test runs them on
+ * the embedded database, as a council without a server would.
+ */
+const serverUrl = process.env.TEST_DATABASE_URL;
+const databaseName = `assure_cli_${process.pid}_${Date.now()}`;
+const databaseUrl = serverUrl ? Object.assign(new URL(serverUrl), { pathname: `/${databaseName}` }).toString() : undefined;
+
+/** Runs `assure <args>` as a person at a terminal would. */
 async function assure(...args: string[]) {
   return assureWith({}, ...args);
 }
 
-async function assureWith(env: Record<string, string>, ...args: string[]) {
+/** `env` adds to or replaces the commands' environment; a variable given as undefined is left unset. */
+async function assureWith(env: Record<string, string | undefined>, ...args: string[]) {
+  const merged = { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, DATABASE_URL: databaseUrl, ...env };
   try {
     const result = await run(process.execPath, [path.join(root, 'src/cli.ts'), ...args], {
-      env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, ...env },
+      env: Object.fromEntries(Object.entries(merged).filter(([, value]) => value !== undefined)),
       timeout: 60_000,
     });
     return { code: 0, stdout: result.stdout, stderr: result.stderr };
@@ -35,7 +48,25 @@ function file(name: string, content: string) {
 }
 
 describe('the assure command line', () => {
-  afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+  beforeAll(async () => {
+    if (serverUrl) await adminQuery(serverUrl, `create database ${databaseName}`);
+  });
+  afterAll(async () => {
+    fs.rmSync(dataDir, { recursive: true, force: true });
+    if (serverUrl) await adminQuery(serverUrl, `drop database if exists ${databaseName} with (force)`);
+  });
+
+  it('keeps its data in an embedded database in DATA_DIR when no DATABASE_URL is given', async () => {
+    const embedded = { DATA_DIR: path.join(dataDir, 'embedded'), DATABASE_URL: undefined };
+    expect((await assureWith(embedded, 'migrate')).code).toBe(0);
+    const created = await assureWith(embedded, 'create-organisation', '--name', 'Embedshire Council', '--slug', 'embedshire');
+    expect(created).toMatchObject({ code: 0, stderr: '' });
+    expect(fs.readdirSync(embedded.DATA_DIR).length).toBeGreaterThan(0);
+    expect((await assureWith(embedded, 'create-user', '--email', 'ada@embedshire.example', '--name', 'Ada', '--password', 'long enough password', '--role', 'administrator')).code).toBe(0);
+    const again = await assureWith(embedded, 'create-organisation', '--name', 'Embedshire Council', '--slug', 'embedshire');
+    expect(again.code).not.toBe(0);
+    expect((await assureWith(embedded, 'seed-demo')).stderr).toContain('already holds an organisation');
+  }, 90_000);
 
   it('lists its commands, and refuses an unknown one', async () => {
     const help = await assure('help');
