@@ -37,6 +37,7 @@ describeInBrowser('a sampling round in Chromium, without JavaScript', () => {
     await clickAndLoad(page.getByRole('button', { name: 'Propose the round' }));
     await verifyOnPage(page, /to/);
     await expect(page.getByTestId('provenance').innerText()).resolves.toMatch(/Seed\s+-?\d+/);
+    await expect(page.getByTestId('provenance').innerText()).resolves.toMatch(/Draw\s+Version 2, the current rules/);
     expect(await page.getByTestId('pick').count()).toBe(2);
     for (const width of [1280, 375]) {
       await page.setViewportSize({ width, height: 900 });
