@@ -42,6 +42,8 @@ describeInBrowser('a sampling round in Chromium, without JavaScript', () => {
     for (const width of [1280, 375]) {
       await page.setViewportSize({ width, height: 900 });
       await expectNoAxeViolationsWithoutScripts(page);
+      // The chosen children's table scrolls within itself: the page never scrolls sideways.
+      expect(await page.evaluate(() => document.documentElement.scrollWidth), `page width at ${width} px`).toBeLessThanOrEqual(width);
     }
     await page.setViewportSize({ width: 1280, height: 900 });
     await clickAndLoad(page.getByRole('link', { name: /^Replace/ }).first());
