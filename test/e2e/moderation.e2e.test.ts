@@ -272,6 +272,12 @@ describeInBrowser('moderating an audit in Chromium', () => {
     const read = await page.locator('main').innerText();
     expect(read).toContain('Detailed, and it gave a good sense of the case');
     expect(read).toMatch(/Do you agree with the grading\s+Yes/);
+    // On a phone its tables scroll within themselves, not the page.
+    await page.setViewportSize({ width: 375, height: 800 });
+    expect(await page.locator('main table').count()).toBeGreaterThan(0);
+    expect(await fitsWidth(page)).toBe(true);
+    await expectNoAxeViolations(page);
+    await page.setViewportSize({ width: 1280, height: 800 });
   });
 
   /** Lambeth's "Do you agree with the grading" and the grading it asks for when the answer is No. */
