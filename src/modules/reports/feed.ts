@@ -7,7 +7,7 @@ import { CSV_BOM, csvLine, ukDay, type CsvValue } from '../audits/export.ts';
 import { feedbackRespondents, NO_REASON, OTHER_REASON, partShows, reasonOf, type FeedbackRespondent, type RespondentPart } from '../audits/feedback-answers.ts';
 import { auditInScope, overdueOn } from '../audits/queries.ts';
 import { judgementDomains, NOT_MAPPED } from '../tools/domains.ts';
-import type { AuditTool } from '../tools/schema.ts';
+import { editionDefinition } from '../tools/editions.ts';
 import type { ReportPeriod } from './period.ts';
 
 /**
@@ -320,14 +320,12 @@ function scoreOf(value: unknown): number | null {
 }
 
 /** The family respondents of an edition's feedback sections, read once per edition for the whole feed. */
-function editionRespondents(db: Db) {
+function editionRespondents(db: Db, organisationId: string) {
   const cache = new Map<string, FeedbackRespondent[]>();
   return async (editionId: string) => {
     const known = cache.get(editionId);
     if (known) return known;
-    const row = await db.selectFrom('audit_tool_editions').select('definition').where('id', '=', editionId).executeTakeFirst();
-    const definition = typeof row?.definition === 'string' ? (JSON.parse(row.definition) as unknown) : row?.definition;
-    const respondents = feedbackRespondents(editionId, definition);
+    const respondents = feedbackRespondents(editionId, await editionDefinition(db, organisationId, editionId));
     cache.set(editionId, respondents);
     return respondents;
   };
@@ -346,16 +344,15 @@ async function actionRows(db: Db, audits: AuditRow[], today: IsoDate): Promise<A
 }
 
 /** The domains of an edition's judgements, read once per edition for the whole feed. */
-function editionDomains(db: Db) {
+function editionDomains(db: Db, organisationId: string) {
   const cache = new Map<string, Map<string, { domain: string; domainLabel: string }>>();
   return async (editionId: string) => {
     const known = cache.get(editionId);
     if (known) return known;
-    const row = await db.selectFrom('audit_tool_editions').select('definition').where('id', '=', editionId).executeTakeFirst();
-    const definition = (typeof row?.definition === 'string' ? JSON.parse(row.definition) : row?.definition) as AuditTool | undefined;
+    const definition = await editionDefinition(db, organisationId, editionId);
     let domains = new Map<string, { domain: string; domainLabel: string }>();
     try {
-      if (definition) domains = new Map(judgementDomains(definition).map((entry) => [entry.answerKey, { domain: entry.domain, domainLabel: entry.domainLabel }]));
+      domains = new Map(judgementDomains(definition).map((entry) => [entry.answerKey, { domain: entry.domain, domainLabel: entry.domainLabel }]));
     } catch {
       // An edition whose file predates domains reports its judgements as not mapped.
     }
@@ -367,8 +364,9 @@ function editionDomains(db: Db) {
 async function* lines(db: Db, scope: DataScope, dataset: FeedDataset, period: ReportPeriod, today: IsoDate): AsyncGenerator<string> {
   const row = <Row>(columns: Column<Row>[], value: Row) => csvLine(columns.map((column) => column.value(value)));
   yield CSV_BOM + csvLine(FEED_COLUMNS[dataset].columns.map((column) => column.name));
-  const domainsOf = editionDomains(db);
-  const respondentsOf = editionRespondents(db);
+  // Edition definitions come from the kept editions (read once per process, never changing).
+  const domainsOf = editionDomains(db, scope.organisationId);
+  const respondentsOf = editionRespondents(db, scope.organisationId);
   for await (const audits of auditBatches(db, scope, period, today)) {
     let chunk = '';
     if (dataset === 'audits') for (const audit of audits) chunk += row(AUDIT_COLUMNS, audit);
