@@ -41,6 +41,8 @@ export type LoadOptions = {
   connections: number[];
   /** Write a CPU profile of the server (.cpuprofile) into this folder. */
   profileDir?: string;
+  /** Load only these pages (their keys), beside the baseline: for working on one page. */
+  pages?: string[];
 };
 
 type Target = { key: string; what: string; url: string; headers: Record<string, string>; status: number };
@@ -87,7 +89,9 @@ export async function runLoadBench(options: LoadOptions): Promise<LoadBenchResul
     server = await startServer(options, scratch?.databaseUrl ?? null);
     const transactions = scratch ? () => committedTransactions(scratch.db, scratch.name) : null;
     log(`load: server on ${server.origin} (${options.driver}, NODE_ENV=production, demo council)`);
-    const { targets, audits } = await prepareTargets(server.origin);
+    const prepared = await prepareTargets(server.origin);
+    const targets = prepared.targets.filter((target) => !options.pages || target.key === BASELINE || options.pages.includes(target.key));
+    const audits = prepared.audits;
     const warm = options.connections[0] ?? 10;
     for (const target of targets) await load(server.origin, target, { connections: warm, durationSeconds: 2 });
 

@@ -15,6 +15,7 @@
  *   --duration=10        seconds of load on each page, at each number of connections
  *   --rounds=1           runs of the whole set (figures are the medians over them)
  *   --connections=10,50  the numbers of connections
+ *   --pages=mywork,tracker  load only these pages (and the baseline), for working on one
  *   --profile            write a CPU profile of the server to bench/results/ (open it in Chrome's DevTools)
  */
 import fs from 'node:fs';
@@ -101,6 +102,7 @@ async function main() {
         rounds: Number(option('rounds') ?? 1),
         connections: (option('connections') ?? '10,50').split(',').map(Number),
         ...(args.includes('--profile') ? { profileDir: RESULTS_DIR } : {}),
+        ...(option('pages') ? { pages: option('pages')!.split(',') } : {}),
       };
       results.load = await runLoadBench(options);
     }

@@ -1,8 +1,8 @@
 import { jsonArrayFrom } from 'kysely/helpers/postgres';
-import { sql, type Expression, type RawBuilder, type SqlBool } from 'kysely';
+import { sql, type Expression, type QueryCreator, type RawBuilder, type SqlBool } from 'kysely';
 import type { Db } from '../../db/index.ts';
 import { onUkDays } from '../../db/values.ts';
-import type { AuditStatus, Grade, LegalStatus } from '../../db/types.ts';
+import type { AuditStatus, Database, Grade, LegalStatus } from '../../db/types.ts';
 import { unitsAlone, type DataScope } from '../../platform/access.ts';
 import { type IsoDate } from '../../platform/working-days.ts';
 import type { AppliesTo } from '../tools/schema.ts';
@@ -138,7 +138,7 @@ export type TrackerCriteria = {
  * those sent to them on distribution, those they were alerted to as Inadequate, and the first
  * audit of a re-audit they carry out.
  */
-export function auditsInScope(db: Db, scope: DataScope) {
+export function auditsInScope(db: QueryCreator<Database>, scope: DataScope) {
   return db
     .selectFrom('audits')
     .innerJoin('children', 'children.id', 'audits.child_id')
@@ -176,8 +176,28 @@ export function auditInScope(scope: DataScope): Expression<SqlBool> {
 
 type ScopedAudits = ReturnType<typeof auditsInScope>;
 
-function filteredAudits(db: Db, scope: DataScope, criteria: TrackerCriteria, today: IsoDate) {
-  let query = auditsInScope(db, scope);
+/**
+ * The same tables as auditsInScope, each joined as a left join: every join is on a non-null
+ * foreign key, so each audit still finds exactly its one row, and PostgreSQL can leave out a
+ * table that no filter or sort reads (it removes an unread left join on a unique key, never an
+ * inner one). For finding and counting a page's audits, whose names are joined afterwards: the
+ * columns' types are auditsInScope's, which holds because every one of these rows exists.
+ */
+function auditsToFilter(db: Db, scope: DataScope): ScopedAudits {
+  return db
+    .selectFrom('audits')
+    .leftJoin('children', 'children.id', 'audits.child_id')
+    .leftJoin('audit_tool_editions as editions', 'editions.id', 'audits.tool_edition_id')
+    .leftJoin('audit_tools as tools', 'tools.id', 'editions.tool_id')
+    .leftJoin('staff as auditors', 'auditors.id', 'audits.auditor_id')
+    .leftJoin('staff as case_holders', 'case_holders.id', 'audits.case_holder_id')
+    .leftJoin('teams', 'teams.id', 'audits.team_id')
+    .leftJoin('services', 'services.id', 'audits.service_id')
+    .where(auditInScope(scope)) as unknown as ScopedAudits;
+}
+
+function filteredAudits(db: Db, scope: DataScope, criteria: TrackerCriteria, today: IsoDate, from: (db: Db, scope: DataScope) => ScopedAudits = auditsInScope) {
+  let query = from(db, scope);
   if (criteria.status.length) query = query.where('audits.status', 'in', criteria.status);
   if (criteria.team) query = query.where('audits.team_id', '=', criteria.team);
   if (criteria.service) query = query.where('audits.service_id', '=', criteria.service);
@@ -421,19 +441,45 @@ export async function selectAuditOverdue(db: Db, auditId: string, today: IsoDate
   return Boolean(row?.overdue);
 }
 
-/** One page of the tracker (or, with no page, every matching audit, for an export). */
+/**
+ * One page of the tracker (or, with no page, every matching audit, for an export), each with
+ * `matching`, the number of audits that match (null-free only on a non-empty page).
+ *
+ * A page is found in two steps of one statement: the matching audits are counted (a window, so
+ * counted before the page is cut), sorted and cut to the page reading only the audit's own row
+ * and the tables a filter or the sort needs; only the page's audits are then joined to their
+ * child, tool, people and units. Joining every matching audit first made the demo council's
+ * first page (25 of 281 audits) cost 3–4 ms of the database's time instead of about 1 ms.
+ */
 export async function selectTrackerAudits(db: Db, scope: DataScope, criteria: TrackerCriteria, page: { offset: number; limit: number } | null, today: IsoDate) {
   const direction = criteria.order === 'asc' ? sql`asc` : sql`desc`;
-  let query = selectAuditColumns(filteredAudits(db, scope, criteria, today))
+  // Empty values sort last either way; the reference breaks ties so pages never overlap.
+  const sortKey = sql`${SORT_EXPRESSIONS[criteria.sort]} ${direction} nulls last`;
+  const tieBreak = sql`audits.reference ${direction}`;
+  const matching = sql<number>`count(*) over ()`;
+  if (!page) {
+    return selectAuditColumns(filteredAudits(db, scope, criteria, today)).select(overdueOn(today).as('overdue')).select(matching.as('matching')).orderBy(sortKey).orderBy(tieBreak).execute();
+  }
+  if (![page.offset, page.limit].every((n) => Number.isSafeInteger(n) && n >= 0)) throw new Error(`not a page of audits: ${JSON.stringify(page)}`);
+  const onPage = filteredAudits(db, scope, criteria, today, auditsToFilter)
+    .select(['audits.id', matching.as('matching')])
+    .orderBy(sortKey)
+    .orderBy(tieBreak)
+    // The page's size and place written into the statement: as parameters, a kept (generic)
+    // plan cannot know the page is 25 audits.
+    .offset(sql.lit(page.offset))
+    .limit(sql.lit(page.limit));
+  // The page's audits are looked up by id (an array the page fills, so the plan starts from
+  // them whatever order it joins the tables in), and the count is read from the page.
+  // (The page is read only by the raw SQL below, so the query creator keeps the plain tables' type.)
+  const withPage = db.with('page', () => onPage) as unknown as QueryCreator<Database>;
+  return selectAuditColumns(auditsInScope(withPage, scope))
+    .where(sql<SqlBool>`audits.id = any(array(select page.id from page))`)
     .select(overdueOn(today).as('overdue'))
-    // Every matching audit counted in the same statement (a window is counted before the page
-    // is cut), so a page needs no second query for its total; null-free only on a non-empty page.
-    .select(sql<number>`count(*) over ()`.as('matching'))
-    // Empty values sort last either way; the reference breaks ties so pages never overlap.
-    .orderBy(sql`${SORT_EXPRESSIONS[criteria.sort]} ${direction} nulls last`)
-    .orderBy(sql`audits.reference ${direction}`);
-  if (page) query = query.offset(page.offset).limit(page.limit);
-  return query.execute();
+    .select(sql<number>`(select page.matching from page limit 1)`.as('matching'))
+    .orderBy(sortKey)
+    .orderBy(tieBreak)
+    .execute();
 }
 
 /** The audits a staff member carries out as auditor, latest due date first. */

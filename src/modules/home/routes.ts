@@ -5,7 +5,7 @@ import { logActivity } from '../../platform/activity.ts';
 import { AUDIT_STATUS_LABELS } from '../audits/tracker.ts';
 import { bankHolidayCoverageFor, holidayCalendarFor } from '../org/calendar.ts';
 import { myWorkRounds } from '../programme/calendar.ts';
-import { myWorkCompliance } from '../programme/compliance.ts';
+import { myWorkCompliance, programmeReferenceOnce } from '../programme/compliance.ts';
 import { coordinates, DUE_SOON_WORKING_DAYS, groupBySection, selectPipeline, selectWork, workDates, type PipelineRow, type SectionKey, type WorkItem } from './my-work.ts';
 
 /** The home page is "My work": what waits on this person, for QA the whole pipeline, and where they can go. */
@@ -27,6 +27,9 @@ export async function homeRoutes(app: FastifyInstance, deps: AppDependencies) {
       recordType: 'my_work',
       summary: `${items.length} items waiting${pipeline ? '; audit pipeline' : ''}`,
     });
+    // Compliance and the rounds due measure against the same schedule, services and staff: read once.
+    const reference = programmeReferenceOnce(deps.db, principal.organisationId);
+    const [programmeCompliance, programmeRounds] = await Promise.all([myWorkCompliance(deps.db, principal, request.today, reference), myWorkRounds(deps.db, principal, request.today, reference)]);
     const sections = groupBySection(items);
     return reply.page('home/views/home.njk', {
       hasStaffRecord: principal.staffId !== null,
@@ -42,8 +45,8 @@ export async function homeRoutes(app: FastifyInstance, deps: AppDependencies) {
       dueSoonDays: DUE_SOON_WORKING_DAYS,
       links: linksFor(principal),
       bankHolidays: can(principal, 'org.manage') ? await bankHolidayCoverageFor(deps.db, principal.organisationId, request.today) : null,
-      programmeCompliance: await myWorkCompliance(deps.db, principal, request.today),
-      programmeRounds: await myWorkRounds(deps.db, principal, request.today),
+      programmeCompliance,
+      programmeRounds,
     });
   });
 }

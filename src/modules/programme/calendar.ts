@@ -10,7 +10,7 @@ import { ukDateAt } from '../../platform/clock.ts';
 import { isoDay } from '../../db/values.ts';
 import { parseDateText } from '../audits/tracker.ts';
 import { financialQuarterOf, financialYear, financialYearLabel, ukDay } from '../reports/period.ts';
-import { selectScheduleVersions } from './compliance-queries.ts';
+import { selectScheduleVersions, type ProgrammeReference } from './compliance-queries.ts';
 import type { ScheduleVersion } from './schedule.ts';
 import { versionInForce, windowsOverlapping, type Window } from './compliance-rules.ts';
 import { describeFrequency } from './schedule-edit.ts';
@@ -204,13 +204,13 @@ export async function roundsForDigest(db: Db, organisationId: string, today: Iso
  * QA lead): the schedule's rounds due by the end of this month whose period is still running and
  * that no confirmed round covers, and the rounds proposed and not yet confirmed. Null for anyone else.
  */
-export async function myWorkRounds(db: Db, principal: Principal, today: IsoDate) {
+export async function myWorkRounds(db: Db, principal: Principal, today: IsoDate, reference: () => Promise<ProgrammeReference>) {
   if (!can(principal, 'audits.allocate')) return null;
   const organisationId = principal.organisationId;
   // Windows that started up to a year back may still be running (a yearly row), as in the digest.
   const yearBack = `${Number(today.slice(0, 4)) - 1}${today.slice(4)}` as IsoDate;
   const endOfMonth = addDays(addCalendarMonths(`${today.slice(0, 7)}-01` as IsoDate, 1), -1);
-  const due = (await roundsDue(db, organisationId, yearBack, endOfMonth))
+  const due = (await roundsDue(db, organisationId, yearBack, endOfMonth, await reference()))
     .filter((round) => !round.done && round.window.to >= today)
     .map((round) => ({ ...round, overdue: round.dueOn < today, windowLabel: `${ukDay(round.window.from)} to ${ukDay(round.window.to)}` }));
   const proposed = await db

@@ -6,6 +6,15 @@ import { DEFAULT_FILTERS, type TrackerFilters } from '../audits/tracker.ts';
 import { trackerHref } from '../reports/measures.ts';
 import { parseReportPeriod, type ReportPeriod } from '../reports/period.ts';
 import { selectCountedAudits, selectOpenCasesByService, selectProgrammeReference, type ProgrammeReference } from './compliance-queries.ts';
+
+/**
+ * The programme reference read once, when first asked for: My work's compliance and its rounds
+ * due both measure against it, and either may not be shown at all.
+ */
+export function programmeReferenceOnce(db: Db, organisationId: string): () => Promise<ProgrammeReference> {
+  let reading: Promise<ProgrammeReference> | undefined;
+  return () => (reading ??= selectProgrammeReference(db, organisationId));
+}
 import { complianceLines, windowsOverlapping, type ComplianceLine, type LineKind, type Rag } from './compliance-rules.ts';
 
 /**
@@ -131,11 +140,11 @@ export function allLines(compliance: Compliance): ComplianceRow[] {
  * coordinator and QA lead every service, a service manager (moderator) their own. Null for
  * anyone else. (The sampling rounds due are My work's own block: calendar.ts `myWorkRounds`.)
  */
-export async function myWorkCompliance(db: Db, principal: Principal, today: IsoDate) {
+export async function myWorkCompliance(db: Db, principal: Principal, today: IsoDate, reference: () => Promise<ProgrammeReference>) {
   const holds = principal.grants.some((grant) => grant.role === 'qa_coordinator' || grant.role === 'qa_lead' || (grant.role === 'moderator' && grant.scope === 'service'));
   if (!holds) return null;
   const { period } = parseReportPeriod({}, today);
-  const compliance = await complianceFor(db, principal, period, today);
+  const compliance = await complianceFor(db, principal, period, today, await reference());
   if (!compliance.hasSchedule) return null;
   return {
     period,
