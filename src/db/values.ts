@@ -16,6 +16,15 @@ export function isoDay(value: unknown): string | null {
 }
 
 /**
+ * A JSON column's value, whichever driver read it: the drivers differ, and a json/jsonb value can
+ * come back already parsed or as its JSON text (depending on the driver, its type parsers and how
+ * the value was selected), so text is parsed and anything else is taken as it came.
+ */
+export function jsonValue<T>(value: unknown): T {
+  return (typeof value === 'string' ? JSON.parse(value) : value) as T;
+}
+
+/**
  * A timestamp column on UK calendar days from..to (either end open): from midnight in London on
  * the first day to midnight after the last, whatever the clock change. One condition per end given.
  */

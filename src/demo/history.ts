@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/index.ts';
 import type { AuditStatus, Grade } from '../db/types.ts';
+import { jsonValue } from '../db/values.ts';
 import { createActionsFromAudit } from '../modules/actions/service.ts';
 import { DETAILS_PAGE } from '../modules/audits/form/answers.ts';
 import { formPages, type AuditForm } from '../modules/audits/form/form.ts';
@@ -190,7 +191,7 @@ async function serviceEditions(trx: Db, organisationId: string): Promise<Map<str
     .execute();
   const editions = new Map<string | null, Edition>();
   for (const row of rows) {
-    const tool = (typeof row.definition === 'string' ? JSON.parse(row.definition) : row.definition) as AuditTool;
+    const tool = jsonValue<AuditTool>(row.definition);
     if (row.service_id) editions.set(row.service_id, { id: row.id, tool });
     if (row.key === 'bristol-child-case-audit') editions.set(null, { id: row.id, tool });
   }

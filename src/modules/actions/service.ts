@@ -27,7 +27,7 @@ import {
   type ActionFilterStatus,
   type ActionRow,
 } from './queries.ts';
-import { isoDay, isoTimestamp } from '../../db/values.ts';
+import { isoDay, isoTimestamp, jsonValue } from '../../db/values.ts';
 import { ukDateAt } from '../../platform/clock.ts';
 import { type IsoDate } from '../../platform/working-days.ts';
 
@@ -99,7 +99,7 @@ export async function createActionsFromAudit(trx: Trx, auditId: string, by: 'aud
     .where('audits.id', '=', auditId)
     .executeTakeFirstOrThrow();
   const tool = await editionDefinition(trx, audit.organisation_id, audit.tool_edition_id);
-  const answers = (typeof audit.answers === 'string' ? JSON.parse(audit.answers) : audit.answers) as Record<string, unknown>;
+  const answers = jsonValue<Record<string, unknown>>(audit.answers);
   const rows: { answer_key: string; row_index: number; text: string; owner: string | null; due_on: string | null }[] = [];
   for (const plan of actionPlanAnswers(tool, by)) {
     const value = answers[plan.key];

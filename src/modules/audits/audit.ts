@@ -6,7 +6,7 @@ import { FEEDBACK_GIVEN_LABEL, STAGE_OF, type Stage } from './lifecycle.ts';
 import { selectAuditInScope, selectAuditOverdue, selectAuditsByReferenceOrCaseId, selectAuditsOfAuditor, selectChildAudits } from './queries.ts';
 import { toTrackerAudit, type TrackerAudit } from './tracker.ts';
 import { auditTimeline, type TimelineEntry } from './transitions.ts';
-import { isoDay, isoTimestamp } from '../../db/values.ts';
+import { isoDay, isoTimestamp, jsonValue } from '../../db/values.ts';
 
 /**
  * One audit as its page and the API show it, and the audits a person carries out. Reach is
@@ -111,7 +111,7 @@ export async function findAudit(db: Db, principal: Principal, auditId: string, t
     childFacts: { legalStatus: row.legal_status, dateOfBirth: row.date_of_birth, referralFactors: row.referral_factors },
     distribution: {
       stageDueOn: isoDay(row.stage_due_on),
-      feedback: (typeof row.practitioner_feedback === 'string' ? JSON.parse(row.practitioner_feedback) : row.practitioner_feedback) ?? null,
+      feedback: jsonValue<Record<string, unknown> | null>(row.practitioner_feedback) ?? null,
       feedbackBy: row.feedback_by_name,
       feedbackAt: isoTimestamp(row.feedback_at),
       closingComments: row.closing_comments,

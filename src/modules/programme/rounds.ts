@@ -5,6 +5,7 @@ import zlib from 'node:zlib';
 import { z } from 'zod';
 import { inTransaction, type Db } from '../../db/index.ts';
 import type { LegalStatus, Role } from '../../db/types.ts';
+import { jsonValue } from '../../db/values.ts';
 import { can, dataScope, type Principal } from '../../platform/access.ts';
 import { logActivities, logActivity } from '../../platform/activity.ts';
 import { forbidden, notFound, type FieldError } from '../../platform/errors.ts';
@@ -214,8 +215,8 @@ export async function storableSnapshot(snapshot: PoolSnapshot): Promise<{ snapsh
 
 /** The snapshot a round stored, exactly as the draw read it. */
 export async function readSnapshot(round: Pick<StoredRound, 'snapshot' | 'snapshot_children'>): Promise<PoolSnapshot> {
-  if (!round.snapshot_children) return unpackSnapshot(parseJson<PackedSnapshot>(round.snapshot));
-  const rest = parseJson<Omit<PoolSnapshot, 'children'>>(round.snapshot);
+  if (!round.snapshot_children) return unpackSnapshot(jsonValue<PackedSnapshot>(round.snapshot));
+  const rest = jsonValue<Omit<PoolSnapshot, 'children'>>(round.snapshot);
   const bytes = await inflate(round.snapshot_children);
   const headerLength = bytes.readUInt32LE(0);
   const { count, pastCount, ...strings } = JSON.parse(bytes.toString('utf8', 4, 4 + headerLength)) as ChildrenHeader;
@@ -254,14 +255,10 @@ export function compactProposal(proposal: Proposal): StoredProposal {
 
 type StoredRound = NonNullable<Awaited<ReturnType<typeof queries.selectRound>>>;
 
-function parseJson<T>(value: unknown): T {
-  return (typeof value === 'string' ? JSON.parse(value) : value) as T;
-}
-
 /** A stored round's parts, parsed; the rows' rules checked again by their schema. */
 export async function storedRound(round: StoredRound) {
-  const rows = parseJson<RoundRow[]>(round.draw_rows).map((row) => ({ ...row, rules: samplingRulesSchema.parse(row.rules) }));
-  return { rows, snapshot: await readSnapshot(round), stored: parseJson<StoredProposal>(round.proposal), months: periodMonths(round.period_from, round.period_to) };
+  const rows = jsonValue<RoundRow[]>(round.draw_rows).map((row) => ({ ...row, rules: samplingRulesSchema.parse(row.rules) }));
+  return { rows, snapshot: await readSnapshot(round), stored: jsonValue<StoredProposal>(round.proposal), months: periodMonths(round.period_from, round.period_to) };
 }
 
 /** The round's proposal in full: the seed over the stored pool, then the replacements in order. */

@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { sql } from 'kysely';
 import type { Db } from '../../db/index.ts';
+import { jsonValue } from '../../db/values.ts';
 import type { DataScope } from '../../platform/access.ts';
 import type { IsoDate } from '../../platform/working-days.ts';
 import { CSV_BOM, csvLine, ukDay, type CsvValue } from '../audits/export.ts';
@@ -268,7 +269,7 @@ async function* judgementRows(db: Db, audits: AuditRow[], domainsOf: (editionId:
 
 function* feedbackRows(audits: AuditRow[]): Generator<FeedbackRow> {
   for (const audit of audits) {
-    const raw = typeof audit.practitioner_feedback === 'string' ? (JSON.parse(audit.practitioner_feedback) as unknown) : audit.practitioner_feedback;
+    const raw = jsonValue<unknown>(audit.practitioner_feedback);
     if (!raw || typeof raw !== 'object') continue;
     for (const [question, answer] of Object.entries(raw as Record<string, unknown>)) {
       if (answer === null || answer === undefined || answer === '') continue;
@@ -298,7 +299,7 @@ async function* familyFeedbackRows(db: Db, audits: AuditRow[], respondentsOf: (e
     .select(['audits.id', sql<unknown>`(select jsonb_object_agg(e.key, e.value) from jsonb_each(audits.answers) as e(key, value) where e.key in (${sql.join(sectionKeys)}))`.as('sections')])
     .where('audits.id', 'in', submitted.map((audit) => audit.id))
     .execute();
-  const sectionsOf = new Map(rows.map((row) => [row.id, (typeof row.sections === 'string' ? JSON.parse(row.sections) : row.sections) as Record<string, { respondents?: Record<string, RespondentPart> }> | null]));
+  const sectionsOf = new Map(rows.map((row) => [row.id, jsonValue<Record<string, { respondents?: Record<string, RespondentPart> }> | null>(row.sections)]));
   for (const audit of submitted) {
     const sections = sectionsOf.get(audit.id);
     if (!sections) continue;

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../../db/index.ts';
+import { jsonValue } from '../../db/values.ts';
 
 /** The organisation's themes, by name. */
 export async function listThemes(db: Db, organisationId: string) {
@@ -15,7 +16,7 @@ export async function findTheme(db: Db, organisationId: string, id: string) {
 export type Theme = { id: string; name: string; phrases: string[]; version: number };
 
 function asTheme(row: { id: string; name: string; phrases: unknown; version: number }): Theme {
-  const phrases = typeof row.phrases === 'string' ? (JSON.parse(row.phrases) as string[]) : (row.phrases as string[]);
+  const phrases = jsonValue<string[]>(row.phrases);
   return { id: row.id, name: row.name, phrases, version: row.version };
 }
 

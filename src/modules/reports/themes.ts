@@ -1,4 +1,5 @@
 import type { Db } from '../../db/index.ts';
+import { jsonValue } from '../../db/values.ts';
 import type { DataScope } from '../../platform/access.ts';
 import type { IsoDate } from '../../platform/working-days.ts';
 import { addDays } from '../../platform/working-days.ts';
@@ -98,12 +99,12 @@ export async function auditTextsOver(db: Db, scope: DataScope, filters: ReportFi
   const definitions = editions ?? (await selectEditionDefinitions(db, [...new Set(rows.map((row) => row.tool_edition_id))]));
   const boxes = new Map(
     definitions.map((row) => {
-      const tool = (typeof row.definition === 'string' ? JSON.parse(row.definition) : row.definition) as AuditTool;
+      const tool = jsonValue<AuditTool>(row.definition);
       return [row.id, themeBoxes(tool)];
     }),
   );
   const texts = rows.map((row) => {
-    const answers = (typeof row.answers === 'string' ? JSON.parse(row.answers) : row.answers) as Record<string, unknown>;
+    const answers = jsonValue<Record<string, unknown>>(row.answers);
     const found = boxes.get(row.tool_edition_id) ?? { strengths: [], areas: [] };
     const fields = Object.fromEntries(
       THEME_FIELDS.map((field) => [field, found[field].flatMap((key) => (typeof answers[key] === 'string' && answers[key].trim() ? readCached(answers[key]) : []))]),

@@ -12,21 +12,18 @@
  * least recently are dropped first.
  */
 import type { Db } from '../../db/index.ts';
+import { jsonValue } from '../../db/values.ts';
+import { LeastRecentlyUsed } from '../../platform/lru.ts';
 import type { AuditTool } from './schema.ts';
 
 const KEPT_MAX = 64;
-const kept = new Map<string, AuditTool>();
+const kept = new LeastRecentlyUsed<string, AuditTool>(KEPT_MAX);
 
 /** The definition of one of the organisation's tool editions; throws when it has no such edition. */
 export async function editionDefinition(db: Db, organisationId: string, editionId: string): Promise<AuditTool> {
   const key = `${organisationId} ${editionId}`;
   const found = kept.get(key);
-  if (found) {
-    // Most recently used last: the first key is the one to drop.
-    kept.delete(key);
-    kept.set(key, found);
-    return found;
-  }
+  if (found) return found;
   const row = await db
     .selectFrom('audit_tool_editions')
     .select('definition')
@@ -34,8 +31,7 @@ export async function editionDefinition(db: Db, organisationId: string, editionI
     .where('organisation_id', '=', organisationId)
     .executeTakeFirst();
   if (!row) throw new Error(`no tool edition ${editionId} in organisation ${organisationId}`);
-  const definition = deepFreeze((typeof row.definition === 'string' ? JSON.parse(row.definition) : row.definition) as AuditTool);
-  if (kept.size >= KEPT_MAX) kept.delete(kept.keys().next().value!);
+  const definition = deepFreeze(jsonValue<AuditTool>(row.definition));
   kept.set(key, definition);
   return definition;
 }

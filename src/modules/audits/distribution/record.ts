@@ -13,7 +13,7 @@ import { loadAuditDocument } from '../document/load.ts';
 import type { DocumentInput } from '../document/model.ts';
 import type { AuditRecord } from '../audit.ts';
 import { mayMake, transitionFor } from '../lifecycle.ts';
-import { isoTimestamp } from '../../../db/values.ts';
+import { isoTimestamp, jsonValue } from '../../../db/values.ts';
 
 export const RECIPIENT_ROLE_LABELS: Record<RecipientRole, string> = {
   team_manager: 'Team manager',
@@ -56,7 +56,7 @@ export async function distributionState(db: Db, organisationId: string, auditId:
     .where('audits.id', '=', auditId)
     .where('audits.organisation_id', '=', organisationId)
     .executeTakeFirstOrThrow();
-  const feedback = typeof row.practitioner_feedback === 'string' ? (JSON.parse(row.practitioner_feedback) as Record<string, unknown>) : row.practitioner_feedback;
+  const feedback = jsonValue<Record<string, unknown> | null>(row.practitioner_feedback);
   return {
     version: row.version,
     finalGrade: row.final_grade,

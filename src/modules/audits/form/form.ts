@@ -8,6 +8,7 @@
 import { sql } from 'kysely';
 import { inTransaction, type Db } from '../../../db/index.ts';
 import type { AuditStatus, Grade } from '../../../db/types.ts';
+import { jsonValue } from '../../../db/values.ts';
 import type { Principal } from '../../../platform/access.ts';
 import { logActivity } from '../../../platform/activity.ts';
 import { conflict, forbidden, notFound, type FieldError } from '../../../platform/errors.ts';
@@ -475,7 +476,7 @@ export async function keepDraft(db: Db, actor: FormActor, form: AuditForm, page:
 export async function findDraft(db: Db, form: AuditForm, page: string): Promise<RawFields | undefined> {
   const row = await db.selectFrom('audit_form_drafts').select('fields').where('audit_id', '=', form.audit.id).where('page', '=', page).executeTakeFirst();
   if (!row) return undefined;
-  return (typeof row.fields === 'string' ? JSON.parse(row.fields) : row.fields) as RawFields;
+  return jsonValue<RawFields>(row.fields);
 }
 
 /** The overall grade as an Ofsted grade, through the scale option's `ofsted` where it has one. */

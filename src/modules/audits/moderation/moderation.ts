@@ -9,6 +9,7 @@ import { sql } from 'kysely';
 import { z } from 'zod';
 import { inTransaction, type Db } from '../../../db/index.ts';
 import type { Grade } from '../../../db/types.ts';
+import { jsonValue } from '../../../db/values.ts';
 import { roles, type Principal } from '../../../platform/access.ts';
 import { logActivity } from '../../../platform/activity.ts';
 import { forbidden, notFound, type FieldError } from '../../../platform/errors.ts';
@@ -480,7 +481,7 @@ export async function keepModerationDraft(db: Db, actor: TransitionActor, modera
 export async function findModerationDraft(db: Db, moderation: Moderation): Promise<RawFields | undefined> {
   const row = await db.selectFrom('audit_form_drafts').select('fields').where('audit_id', '=', moderation.audit.id).where('page', '=', MODERATION_DRAFT).executeTakeFirst();
   if (!row) return undefined;
-  return (typeof row.fields === 'string' ? JSON.parse(row.fields) : row.fields) as RawFields;
+  return jsonValue<RawFields>(row.fields);
 }
 
 const returnSchema = z.object({
