@@ -6,6 +6,7 @@ import { DEFAULT_FILTERS, type TrackerFilters } from '../audits/tracker.ts';
 import { trackerHref } from '../reports/measures.ts';
 import { parseReportPeriod, type ReportPeriod } from '../reports/period.ts';
 import { selectCountedAudits, selectOpenCasesByService, selectProgrammeReference, type ProgrammeReference } from './compliance-queries.ts';
+import { complianceLines, windowsOverlapping, type ComplianceLine, type LineKind, type Rag } from './compliance-rules.ts';
 
 /**
  * The programme reference read once, when first asked for: My work's compliance and its rounds
@@ -15,7 +16,6 @@ export function programmeReferenceOnce(db: Db, organisationId: string): () => Pr
   let reading: Promise<ProgrammeReference> | undefined;
   return () => (reading ??= selectProgrammeReference(db, organisationId));
 }
-import { complianceLines, windowsOverlapping, type ComplianceLine, type LineKind, type Rag } from './compliance-rules.ts';
 
 /**
  * Compliance with the schedule of expectations over a period, per service, team and auditor,
