@@ -9,15 +9,6 @@ import { selectCountedAudits, selectOpenCasesByService, selectProgrammeReference
 import { complianceLines, windowsOverlapping, type ComplianceLine, type LineKind, type Rag } from './compliance-rules.ts';
 
 /**
- * The programme reference read once, when first asked for: My work's compliance and its rounds
- * due both measure against it, and either may not be shown at all.
- */
-export function programmeReferenceOnce(db: Db, organisationId: string): () => Promise<ProgrammeReference> {
-  let reading: Promise<ProgrammeReference> | undefined;
-  return () => (reading ??= selectProgrammeReference(db, organisationId));
-}
-
-/**
  * Compliance with the schedule of expectations over a period, per service, team and auditor,
  * as the reader's scope allows (`programme.view`). The rules are in compliance-rules.ts; this
  * reads what they need and adds the tracker links.
@@ -133,6 +124,15 @@ export async function complianceReport(db: Db, principal: Principal, query: Reco
 /** Every line of a compliance report, services then teams then auditors: for the downloads and the API. */
 export function allLines(compliance: Compliance): ComplianceRow[] {
   return [...compliance.services, ...compliance.teams, ...compliance.auditors];
+}
+
+/**
+ * The programme reference read once, when first asked for: My work's compliance and its rounds
+ * due both measure against it, and either may not be shown at all.
+ */
+export function programmeReferenceOnce(db: Db, organisationId: string): () => Promise<ProgrammeReference> {
+  let reading: Promise<ProgrammeReference> | undefined;
+  return () => (reading ??= selectProgrammeReference(db, organisationId));
 }
 
 /**
