@@ -174,10 +174,24 @@ function cellsByLine(input: ComplianceInput): Map<string, { kind: LineKind; id: 
   return lines;
 }
 
-function belongs(kind: LineKind, id: string, audit: CountedAudit): boolean {
-  if (kind === 'auditor') return audit.auditorId === id;
-  if (kind === 'team') return audit.teamId === id;
-  return audit.serviceId === id;
+/**
+ * The audits of each auditor, team and service, in their order: each line counts its own unit's
+ * audits rather than reading every audit of the period (a year's register for every line).
+ */
+function auditsByUnit(audits: readonly CountedAudit[]): Record<LineKind, Map<string, CountedAudit[]>> {
+  const byUnit: Record<LineKind, Map<string, CountedAudit[]>> = { auditor: new Map(), team: new Map(), service: new Map() };
+  const add = (units: Map<string, CountedAudit[]>, id: string | null, audit: CountedAudit) => {
+    if (id === null) return;
+    const list = units.get(id);
+    if (list) list.push(audit);
+    else units.set(id, [audit]);
+  };
+  for (const audit of audits) {
+    add(byUnit.auditor, audit.auditorId, audit);
+    add(byUnit.team, audit.teamId, audit);
+    add(byUnit.service, audit.serviceId, audit);
+  }
+  return byUnit;
 }
 
 /** Red, amber or green for a line, and why, in words. */
@@ -202,12 +216,13 @@ export function ragOf(windows: ComplianceLine['windows'], counts: ComplianceCoun
 /** Compliance with the schedule over the period: one line per service, team and auditor expected to audit. */
 export function complianceLines(input: ComplianceInput, names: { services: Map<string, ServiceRef>; teams: Map<string, TeamRef>; auditors: Map<string, AuditorRef> }): ComplianceLine[] {
   const result: ComplianceLine[] = [];
+  const auditsOf = auditsByUnit(input.audits);
   for (const { kind, id, cells } of cellsByLine(input).values()) {
     const countFrom = cells.reduce((min, cell) => (cell.window.from < min ? cell.window.from : min), cells[0]!.window.from);
     const countTo = cells.reduce((max, cell) => (cell.window.to > max ? cell.window.to : max), cells[0]!.window.to);
     const tools = new Set(cells.map((cell) => cell.toolId));
     const toolId = tools.size === 1 ? [...tools][0]! : null;
-    const counted = input.audits.filter((audit) => belongs(kind, id, audit) && audit.allocatedOn >= countFrom && audit.allocatedOn <= countTo && (!toolId || audit.toolId === toolId));
+    const counted = (auditsOf[kind].get(id) ?? []).filter((audit) => audit.allocatedOn >= countFrom && audit.allocatedOn <= countTo && (!toolId || audit.toolId === toolId));
     // Windows of the same dates (two rows of one cadence) are judged together.
     const byWindow = new Map<string, ComplianceLine['windows'][number]>();
     for (const cell of cells) {
