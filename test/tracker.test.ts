@@ -218,12 +218,13 @@ describe.each(testDrivers())('audit tracker on %s', (driver) => {
   it('pages through the audits in every order exactly as the whole list runs (the export), and counts them all', async () => {
     const SORTS = ['reference', 'child', 'tool', 'auditor', 'caseHolder', 'team', 'service', 'status', 'allocated', 'due', 'submitted', 'moderated', 'auditorGrade', 'finalGrade', 'grade'];
     const exported = (csv: string) => (parseCsv(csv, { bom: true }) as string[][]).slice(1).map((row) => (row[1] === `'${FORMULA_ID}` ? FORMULA_ID : row[1]));
-    for (const [client, query, total] of [
-      [clients.coordinator, '', 30],
-      [clients.moderator, '', null],
-      [clients.coordinator, `status=closed&status=in_progress&status=moderated&team=${council.teams.unit2.id}`, null],
+    // Every order for the whole organisation; a few for a narrower reach and a filter.
+    for (const [client, query, total, sorts] of [
+      [clients.coordinator, '', 30, SORTS],
+      [clients.moderator, '', null, ['child', 'due', 'grade']],
+      [clients.coordinator, `status=closed&status=in_progress&status=moderated&team=${council.teams.unit2.id}`, null, ['reference', 'tool', 'moderated']],
     ] as const) {
-      for (const sort of SORTS) {
+      for (const sort of sorts) {
         for (const order of ['asc', 'desc']) {
           const criteria = `${query}&sort=${sort}&order=${order}`;
           const whole = exported((await client.get(`/audits/export.csv?${criteria}`)).body);
