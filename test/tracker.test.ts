@@ -10,6 +10,7 @@ import { pageText, TestClient } from './support/client.ts';
 import { createApiToken } from '../src/modules/account/service.ts';
 import { ukDateAt } from '../src/platform/clock.ts';
 import { formatDate } from '../src/platform/views.ts';
+import { SORT_KEYS } from '../src/modules/audits/queries.ts';
 
 const STATUSES: AuditStatus[] = ['allocated', 'in_progress', 'returned', 'in_moderation', 'moderated', 'distributed', 'awaiting_feedback', 'closed'];
 const GRADES: Grade[] = ['outstanding', 'good', 'requires_improvement', 'inadequate'];
@@ -216,11 +217,10 @@ describe.each(testDrivers())('audit tracker on %s', (driver) => {
   });
 
   it('pages through the audits in every order exactly as the whole list runs (the export), and counts them all', async () => {
-    const SORTS = ['reference', 'child', 'tool', 'auditor', 'caseHolder', 'team', 'service', 'status', 'allocated', 'due', 'submitted', 'moderated', 'auditorGrade', 'finalGrade', 'grade'];
     const exported = (csv: string) => (parseCsv(csv, { bom: true }) as string[][]).slice(1).map((row) => (row[1] === `'${FORMULA_ID}` ? FORMULA_ID : row[1]));
     // Every order for the whole organisation; a few for a narrower reach and a filter.
     for (const [client, query, total, sorts] of [
-      [clients.coordinator, '', 30, SORTS],
+      [clients.coordinator, '', 30, SORT_KEYS],
       [clients.moderator, '', null, ['child', 'due', 'grade']],
       [clients.coordinator, `status=closed&status=in_progress&status=moderated&team=${council.teams.unit2.id}`, null, ['reference', 'tool', 'moderated']],
     ] as const) {
