@@ -3,7 +3,9 @@
  * where every statement of the import is timed by the server and every slow one explained with
  * its actual rows and times (auto_explain), for a first import and a no-change re-import.
  *
- *   node bench/import-profile.ts [--rows=100000] [--slow-ms=100] [--plans]
+ *   node bench/import-profile.ts [--rows=100000] [--slow-ms=100] [--plans] [--reimports=1] [--set=name=value …]
+ *
+ * `--set` tries a server setting (for instance `--set=temp_buffers=64MB`) for the import's sessions.
  *
  * The server's messages come back to this process (client_min_messages = log), so nothing needs
  * the server's log file. Run it with `node --cpu-prof` to see the JavaScript side as well.
@@ -22,6 +24,8 @@ const option = (name: string) => args.find((arg) => arg.startsWith(`--${name}=`)
 const rows = Number(option('rows') ?? 100_000);
 const slowMs = Number(option('slow-ms') ?? 100);
 const showPlans = args.includes('--plans');
+const reimports = Number(option('reimports') ?? 1);
+const settings = args.filter((arg) => arg.startsWith('--set=')).map((arg) => arg.slice('--set='.length).replace('=', " = '") + "'");
 /** Leave the scratch database (and say its name) for experiments by hand. */
 const keep = args.includes('--keep');
 const serverUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -41,7 +45,7 @@ try {
     'auto_explain.log_triggers = on',
     'auto_explain.log_nested_statements = on',
   ];
-  for (const setting of [...(showPlans ? explain : []), 'log_min_duration_statement = 0', 'client_min_messages = log']) {
+  for (const setting of [...(showPlans ? explain : []), ...settings, 'log_min_duration_statement = 0', 'client_min_messages = log']) {
     await adminQuery(serverUrl, `alter database ${scratch.name} set ${setting}`);
   }
   const traced = await openPostgres(scratch.databaseUrl!, { max: 5 });
@@ -58,7 +62,7 @@ try {
       }
     });
   });
-  for (const run of ['first import', 're-import (nothing changed)']) {
+  for (const run of ['first import', ...Array.from({ length: reimports }, () => 're-import (nothing changed)')]) {
     statements.length = 0;
     const started = performance.now();
     const outcome = await importFullExtract(traced.db, organisationId, file);

@@ -2,10 +2,11 @@
  * A CSV extract on PostgreSQL, staged at the speed PostgreSQL loads any file: the header is read
  * here (the council's column names matched to ours as for any extract), then the file's bytes go
  * untouched into `COPY … (FORMAT csv)` so that the server parses the CSV into a temporary table of
- * text columns. The rules for a cell still live once, in the extract reader's `fieldParsers`:
- * they run here on each column's distinct values (a few thousand dates, a few hundred workers
- * and teams, not 100,000 rows), and their verdicts join back to the rows in SQL — one statement
- * for every problem of every row, one for the checked rows.
+ * text columns. The same bytes are read here at the same time (csv-tally.ts), on the other
+ * processor, for each column's distinct values. The rules for a cell still live once, in the
+ * extract reader's `fieldParsers`: they run here on those distinct values (a few thousand dates,
+ * a few hundred workers and teams, not 100,000 rows), and their verdicts join back to the rows
+ * in SQL — one statement for every problem of every row, one for the checked rows.
  *
  * The checked rows go where the caller says: into the import's staging table, kept for a
  * confirmation that comes later (the page), or into a temporary table that the caller previews
@@ -14,7 +15,8 @@
  *
  * Only a file both parsers read alike takes this path: anything else (title rows above the
  * header, a missing column, blank lines, a quote inside an unquoted field, rows of different
- * lengths, a file that is not UTF-8, no rows at all) returns null before anything is kept, and
+ * lengths, a file that is not UTF-8, no rows at all, a line that ends PostgreSQL's reading
+ * early) returns null before anything is kept, and
  * the caller reads the file with the extract reader, which says what is wrong in its own words.
  */
 import fs from 'node:fs';
@@ -25,6 +27,7 @@ import { postgresPoolOf, type Db } from '../../db/index.ts';
 import type { Database } from '../../db/types.ts';
 import type { SourceList } from './annex-a.ts';
 import { MATCH_COLUMNS_SQL } from './queries.ts';
+import { CsvTally } from './csv-tally.ts';
 import { csvRows, fileKind } from './extract-source.ts';
 import {
   EXTRACT_FIELDS,
@@ -100,27 +103,28 @@ export async function withCsvCopy<T>(db: Db, input: CopyStageInput, then: (copie
     // Hashing 100,000 case IDs (the register's matches) stays in memory, not on disk; a plain
     // DD/MM/YYYY date is read day first, as the extract reader reads it (see readingOf).
     await client.query(`begin; set local work_mem = '64MB'; set local datestyle = 'ISO, DMY'`);
-    const loaded = await loadRaw(client, input.path, header.width);
-    let values = loaded === null ? null : await distinctValues(client, header);
-    const blankRows = values?.blankRows ?? 0;
-    if (values && blankRows > 0) {
-      await dropBlankRows(client, header.width);
-      values = await distinctValues(client, header);
-    }
-    const rowsRead = loaded === null ? 0 : loaded - blankRows;
-    if (!values || rowsRead === 0) {
+    const loaded = await loadRaw(client, input.path, header);
+    const blankRows = loaded?.tally.blankRows ?? 0;
+    // The blank rows PostgreSQL finds must be the ones counted alongside the copy, or the two read the file differently.
+    if (loaded && blankRows > 0 && (await dropBlankRows(client, header.width)) !== blankRows) {
       await client.query('rollback');
       return null;
     }
+    const rowsRead = loaded === null ? 0 : loaded.rows - blankRows;
+    if (!loaded || rowsRead === 0) {
+      await client.query('rollback');
+      return null;
+    }
+    const values = distinctValues(header, loaded.tally);
     await input.recordSheets({ read: [{ name: header.sheet, list: header.list }], skipped: [] });
     await input.afterRead(rowsRead);
-    const checked = await loadVerdicts(client, header, input, values.rows);
+    const checked = await loadVerdicts(client, header, input, values);
     // A file whose every value is valid, with no case ID twice and no close date to compare, has no problem to look for row by row.
     const mayHaveProblems = checked.anyRefused || checked.duplicatesPossible || Boolean(header.mapping.openDate && header.mapping.closeDate);
     const problems = mayHaveProblems ? await recordProblems(client, header, input, checked.duplicatesPossible) : { errors: 0, refusedRows: 0 };
     let result: T | null = null;
     if (problems.errors === 0) {
-      await stageRows(client, header, checked.readings, input.importId, input.organisationId, input.stageInto);
+      await stageRows(client, header, checked, input.importId, input.organisationId, input.stageInto);
       result = await then({ rowsRead, sourceList: header.list, trx: kyselyOn(client) });
     }
     await client.query('commit');
@@ -189,11 +193,12 @@ const cell = (ref: ColumnRef) => `coalesce(r.${col(ref)}, '')`;
 
 /**
  * The file into a temporary table of text columns, numbered as a spreadsheet numbers its rows
- * (the header is row 1); how many records it held. Null when PostgreSQL cannot read it as it
- * stands, or when it holds what PostgreSQL and the extract reader would read differently.
+ * (the header is row 1), read alongside by a tally of what the checks need (see csv-tally.ts);
+ * how many records it held. Null when PostgreSQL cannot read it as it stands, or when it holds
+ * what PostgreSQL and the extract reader would read differently.
  */
-async function loadRaw(client: Client, file: string, width: number): Promise<number | null> {
-  const columns = Array.from({ length: width }, (_, i) => `c${i + 1}`);
+async function loadRaw(client: Client, file: string, header: Header): Promise<{ rows: number; tally: CsvTally } | null> {
+  const columns = Array.from({ length: header.width }, (_, i) => `c${i + 1}`);
   await client.query(
     `create temp table child_import_raw (n integer generated always as identity (start with 2), ${columns.map((c) => `${c} text`).join(', ')}) on commit drop; savepoint raw`,
   );
@@ -203,48 +208,42 @@ async function loadRaw(client: Client, file: string, width: number): Promise<num
     copy.on('error', reject);
   });
   ended.catch(() => {});
-  const quotes = new QuoteCheck();
+  const tally = new CsvTally(new Map(mappedFields(header).map(({ field, ref }) => [ref.index, field === 'externalId' ? 'case-id' : 'distinct'])));
   try {
     for await (const chunk of fs.createReadStream(file)) {
-      quotes.push(chunk as Buffer);
-      if (!copy.write(chunk)) await Promise.race([once(copy, 'drain'), ended]);
+      // The server parses this chunk while this process tallies it.
+      const full = !copy.write(chunk);
+      tally.push(chunk as Buffer);
+      if (full) await Promise.race([once(copy, 'drain'), ended]);
     }
     copy.end();
+    tally.end();
     await ended;
   } catch {
     await client.query('rollback to savepoint raw');
     return null;
   }
-  return quotes.faulty ? null : copy.rowCount;
+  return tally.faulty || tally.records !== copy.rowCount ? null : { rows: copy.rowCount, tally };
 }
 
 /** A row with nothing in any cell (by JavaScript's `trim`): the reader skips it, and so does this path. */
 const blankRow = (width: number) => Array.from({ length: width }, (_, i) => `coalesce(btrim(c${i + 1}, $1), '') = ''`).join(' and ');
 
-/** Blank rows are skipped, as the reader skips them (their numbers stay: rows keep the file's numbering). */
-async function dropBlankRows(client: Client, width: number) {
-  await client.query(`delete from pg_temp.child_import_raw where ${blankRow(width)}`, [JS_WHITESPACE]);
+/** Blank rows are skipped, as the reader skips them (their numbers stay: rows keep the file's numbering); how many there were. */
+async function dropBlankRows(client: Client, width: number): Promise<number> {
+  const { rowCount } = await client.query(`delete from pg_temp.child_import_raw where ${blankRow(width)}`, [JS_WHITESPACE]);
+  return rowCount ?? 0;
 }
 
-type DistinctValues = { rows: { k: number; v: string | null }[]; blankRows: number };
+type DistinctValues = { k: number; v: string }[];
 
 /**
- * Each mapped column's distinct values (`k` the column's place among the mapped fields), and how
- * many rows are blank, from one pass over the rows (grouping sets: one hash table per column).
- * Plain case IDs need no reading and are left out (null, their group skipped).
+ * Each mapped column's distinct values (`k` the column's place among the mapped fields), as
+ * tallied alongside the copy, blank rows left out. Plain case IDs need no reading and are not
+ * among them.
  */
-async function distinctValues(client: Client, header: Header): Promise<DistinctValues> {
-  const mapped = mappedFields(header);
-  const value = ({ field, ref }: (typeof mapped)[number]) =>
-    field === 'externalId' ? `case when not (${cell(ref)} <> '' and length(${cell(ref)}) <= 64 and ${cell(ref)} = btrim(${cell(ref)}, $1)) then ${cell(ref)} end` : cell(ref);
-  const { rows } = await client.query<{ k: number; v: string | null; n: number }>(
-    `select case ${mapped.map((_, i) => `when grouping(x${i}) = 0 then ${i}`).join(' ')} else -1 end as k,
-       coalesce(${mapped.map((_, i) => `x${i}`).join(', ')}, blank::text) as v, count(*)::int as n
-     from (select ${mapped.map((m, i) => `${value(m)} as x${i}`).join(', ')}, ${blankRow(header.width)} as blank from pg_temp.child_import_raw r) r
-     group by grouping sets (${mapped.map((_, i) => `(x${i})`).join(', ')}, (blank))`,
-    [JS_WHITESPACE],
-  );
-  return { rows: rows.filter((row) => row.k >= 0), blankRows: rows.find((row) => row.k === -1 && row.v === 'true')?.n ?? 0 };
+function distinctValues(header: Header, tally: CsvTally): DistinctValues {
+  return mappedFields(header).flatMap(({ ref }, k) => tally.values(ref.index).map((v) => ({ k, v })));
 }
 
 const mappedFields = (header: Header) => EXTRACT_FIELDS.flatMap((field) => (header.mapping[field] ? [{ field, ref: header.mapping[field] }] : []));
@@ -254,7 +253,7 @@ const mappedFields = (header: Header) => EXTRACT_FIELDS.flatMap((field) => (head
  * teams resolved as for any import): the normalised value, or the reason and how the problem is
  * reported.
  */
-async function loadVerdicts(client: Client, header: Header, input: CopyStageInput, rows: DistinctValues['rows']): Promise<Checked> {
+async function loadVerdicts(client: Client, header: Header, input: CopyStageInput, rows: DistinctValues): Promise<Checked> {
   const mapped = mappedFields(header);
   const parse = fieldParsers(header.list, input.today, { date1904: false });
   const fields: string[] = [];
@@ -265,7 +264,6 @@ async function loadVerdicts(client: Client, header: Header, input: CopyStageInpu
   const errValues: (string | null)[] = [];
   const seen = new Map<ExtractField, [raw: string, norm: string | null][]>();
   for (const { k, v } of rows) {
-    if (v === null) continue;
     const field = mapped[k]!.field;
     const verdict = judge(field, v, parse, input.resolve);
     fields.push(field);
@@ -290,6 +288,7 @@ async function loadVerdicts(client: Client, header: Header, input: CopyStageInpu
     readings: new Map(mapped.filter(({ field }) => field !== 'externalId').map(({ field }) => [field, readingOf(field, seen.get(field) ?? [])])),
     anyRefused: reasons.some((reason) => reason !== null),
     duplicatesPossible,
+    caseIdsPlain: !seen.has('externalId'),
   };
 }
 
@@ -311,7 +310,13 @@ async function caseIdsWrittenOnce(client: Client, header: Header): Promise<boole
 }
 
 /** What the verdicts say of the file as a whole: how to read each column, and which problems it may have. */
-type Checked = { readings: Readings; anyRefused: boolean; duplicatesPossible: boolean };
+type Checked = {
+  readings: Readings;
+  anyRefused: boolean;
+  duplicatesPossible: boolean;
+  /** No case ID needs the reader's rules: each is taken as written, with no join to the verdicts. */
+  caseIdsPlain: boolean;
+};
 
 /**
  * How the checked rows take a column's value from its cell, decided from the column's distinct
@@ -423,7 +428,7 @@ async function recordProblems(client: Client, header: Header, input: CopyStageIn
 }
 
 /** The rows, read and resolved, into the import's staging table or this transaction's own: what the preview and the apply read. */
-async function stageRows(client: Client, header: Header, readings: Readings, importId: string, organisationId: string, into: CopyStageInput['stageInto']) {
+async function stageRows(client: Client, header: Header, { readings, caseIdsPlain }: Checked, importId: string, organisationId: string, into: CopyStageInput['stageInto']) {
   const { mapping } = header;
   const params: unknown[] = [importId, header.sheet, header.list, fallbackLegalStatus(header.list)];
   const param = (value: unknown) => {
@@ -442,13 +447,13 @@ async function stageRows(client: Client, header: Header, readings: Readings, imp
     return `v_${field}.norm`;
   };
   const rows = `
-     select $1::uuid as import_id, $2::text as sheet, $3::text as source_list, r.n as row_number, ${caseIdSql(mapping.externalId!)} as external_id,
+     select $1::uuid as import_id, $2::text as sheet, $3::text as source_list, r.n as row_number, ${caseIdsPlain ? `r.${col(mapping.externalId!)}` : caseIdSql(mapping.externalId!)} as external_id,
        ${value('initials', 'null')} as initials, ${value('dateOfBirth', 'null')}::date as date_of_birth, ${value('gender', 'null')} as gender,
        ${value('ethnicity', 'null')} as ethnicity, coalesce(${value('legalStatus', 'null')}, $4::text) as legal_status,
        ${value('allocatedWorker', 'null')}::uuid as allocated_worker_id, ${value('allocatedTeam', 'null')}::uuid as allocated_team_id,
        ${value('openDate', 'null')}::date as open_date, ${value('closeDate', 'null')}::date as close_date,
        coalesce(${value('referralFactors', 'null')}, '[]')::jsonb as referral_factors
-     from pg_temp.child_import_raw r${verdictJoin('externalId', mapping.externalId)}${joins.join('')}`;
+     from pg_temp.child_import_raw r${caseIdsPlain ? '' : verdictJoin('externalId', mapping.externalId)}${joins.join('')}`;
   if (into === 'transaction') {
     // Each row matched to the register as it is typed: the preview counts and the apply writes by these columns.
     await client.query(
@@ -463,57 +468,4 @@ async function stageRows(client: Client, header: Header, readings: Readings, imp
        legal_status, allocated_worker_id, allocated_team_id, open_date, close_date, referral_factors) ${rows}`,
     params,
   );
-}
-
-/**
- * What the extract reader (csv-parse) refuses and PostgreSQL would read: a quote inside an
- * unquoted field, or anything but a comma or a line's end after a closing quote. A byte scan
- * alongside the copy: such a file goes to the reader, which names the row.
- */
-class QuoteCheck {
-  faulty = false;
-  private inQuotes = false;
-  private fieldStart = true;
-  private afterClose = false;
-  private started = false;
-
-  push(chunk: Buffer) {
-    if (this.faulty) return;
-    let i = 0;
-    if (!this.started) {
-      this.started = true;
-      if (chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) i = 3;
-    }
-    for (; i < chunk.length; i++) {
-      const byte = chunk[i]!;
-      if (this.inQuotes) {
-        if (byte === 0x22) {
-          this.inQuotes = false;
-          this.afterClose = true;
-        }
-        continue;
-      }
-      if (this.afterClose) {
-        this.afterClose = false;
-        if (byte === 0x22) {
-          this.inQuotes = true; // "" inside a quoted field is one quote
-          continue;
-        }
-        if (byte !== 0x2c && byte !== 0x0a && byte !== 0x0d) {
-          this.faulty = true;
-          return;
-        }
-      }
-      if (byte === 0x22) {
-        if (!this.fieldStart) {
-          this.faulty = true;
-          return;
-        }
-        this.inQuotes = true;
-        this.fieldStart = false;
-        continue;
-      }
-      this.fieldStart = byte === 0x2c || byte === 0x0a || byte === 0x0d;
-    }
-  }
 }
