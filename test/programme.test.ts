@@ -287,6 +287,11 @@ describe.each(testDrivers())('the schedule of expectations and compliance on %s'
       expect(html).toContain(`href="/programme/rounds/${started.id}"`);
       expect(html).toContain('href="/programme/rounds"');
       expect(text).toContain('Round for 1 June 2026 to 31 July 2026, proposed 10 July 2026');
+      // Once confirmed, the round covers the June–July window: nothing is due or waiting any more.
+      await t.db.updateTable('programme_rounds').set({ status: 'confirmed', confirmed_at: '2026-07-11T09:00:00Z', confirmed_by: proposer.id }).where('id', '=', started.id).execute();
+      const confirmed = pageText((await coordinator.get('/')).body);
+      expect(confirmed).not.toContain('Due and not yet confirmed');
+      expect(confirmed).not.toContain('Started and not yet confirmed');
       // The service manager does not run rounds.
       expect(pageText((await moderator.get('/')).body)).not.toContain('Sampling rounds');
     } finally {

@@ -7,11 +7,9 @@ import { fieldErrorsFrom } from '../../platform/views.ts';
 import { addCalendarMonths, addDays, type IsoDate } from '../../platform/working-days.ts';
 import { can, type Principal } from '../../platform/access.ts';
 import { ukDateAt } from '../../platform/clock.ts';
-import { isoDay } from '../../db/values.ts';
 import { parseDateText } from '../audits/tracker.ts';
 import { financialQuarterOf, financialYear, financialYearLabel, ukDay } from '../reports/period.ts';
-import { selectScheduleVersions, type ProgrammeReference } from './compliance-queries.ts';
-import type { ScheduleVersion } from './schedule.ts';
+import { selectScheduleVersions, type ProgrammeReference, type RoundRef } from './compliance-queries.ts';
 import { versionInForce, windowsOverlapping, type Window } from './compliance-rules.ts';
 import { describeFrequency } from './schedule-edit.ts';
 
@@ -51,13 +49,18 @@ export async function confirmedRoundPeriods(db: Db, organisationId: string, from
   return rows.map((row) => ({ from: row.period_from, to: row.period_to }));
 }
 
+/** As confirmedRoundPeriods, from the rounds of a programme reference already read. */
+function confirmedPeriodsOf(rounds: RoundRef[], from: IsoDate, to: IsoDate): Window[] {
+  return rounds.filter((round) => round.status === 'confirmed' && round.periodFrom <= to && round.periodTo >= from).map((round) => ({ from: round.periodFrom, to: round.periodTo }));
+}
+
 /** The rounds the schedule makes due with a window starting from..to: rows whose cases the QA coordinator chooses at random. */
-export async function roundsDue(db: Db, organisationId: string, from: IsoDate, to: IsoDate, known?: { versions: ScheduleVersion[]; services: { id: string; name: string }[] }): Promise<DueRound[]> {
+export async function roundsDue(db: Db, organisationId: string, from: IsoDate, to: IsoDate, known?: ProgrammeReference): Promise<DueRound[]> {
   const versions = known?.versions ?? (await selectScheduleVersions(db, organisationId));
   if (!versions.length) return [];
   const [serviceRows, done] = await Promise.all([
     known?.services ?? db.selectFrom('services').select(['id', 'name']).where('organisation_id', '=', organisationId).execute(),
-    confirmedRoundPeriods(db, organisationId, from, to),
+    known ? confirmedPeriodsOf(known.rounds, from, to) : confirmedRoundPeriods(db, organisationId, from, to),
   ]);
   const services = new Map(serviceRows.map((s) => [s.id, s.name]));
   const rounds: DueRound[] = [];
@@ -213,21 +216,15 @@ export async function myWorkRounds(db: Db, principal: Principal, today: IsoDate,
   const due = (await roundsDue(db, organisationId, yearBack, endOfMonth, await reference()))
     .filter((round) => !round.done && round.window.to >= today)
     .map((round) => ({ ...round, overdue: round.dueOn < today, windowLabel: `${ukDay(round.window.from)} to ${ukDay(round.window.to)}` }));
-  const proposed = await db
-    .selectFrom('programme_rounds')
-    .leftJoin('users as proposer', 'proposer.id', 'programme_rounds.proposed_by')
-    .select(['programme_rounds.id', 'programme_rounds.period_from', 'programme_rounds.period_to', 'programme_rounds.proposed_at', 'proposer.display_name as proposed_by_name'])
-    .where('programme_rounds.organisation_id', '=', organisationId)
-    .where('programme_rounds.status', '=', 'proposed')
-    .orderBy('programme_rounds.proposed_at', 'desc')
-    .execute();
+  // The reference lists them newest proposal first.
+  const proposed = (await reference()).rounds.filter((round) => round.status === 'proposed');
   return {
     due,
     proposed: proposed.map((round) => ({
       id: round.id,
-      periodLabel: `${ukDay(isoDay(round.period_from) as IsoDate)} to ${ukDay(isoDay(round.period_to) as IsoDate)}`,
-      proposedOn: ukDay(ukDateAt(new Date(round.proposed_at))),
-      proposedByName: round.proposed_by_name,
+      periodLabel: `${ukDay(round.periodFrom)} to ${ukDay(round.periodTo)}`,
+      proposedOn: ukDay(ukDateAt(new Date(round.proposedAt))),
+      proposedByName: round.proposedByName,
     })),
   };
 }

@@ -18,13 +18,19 @@ export async function selectScheduleVersions(db: Db, organisationId: string): Pr
   return versions.map((version) => ({ id: version.id, appliesFrom: version.applies_from as IsoDate, note: version.note, version: version.version, rows: rows.get(version.id) ?? [] }));
 }
 
-/** What compliance and the rounds due are measured against: the schedule, the services and teams, and the staff who hold a role. */
-export type ProgrammeReference = { versions: ScheduleVersion[]; services: ServiceRef[]; teams: TeamRef[]; auditors: AuditorRef[] };
+/** A sampling round proposed or confirmed: what My work's rounds due and rounds to confirm read of it. */
+export type RoundRef = { id: string; periodFrom: IsoDate; periodTo: IsoDate; status: 'proposed' | 'confirmed'; proposedAt: string; proposedByName: string | null };
 
 /**
- * The schedule's versions with their rows, the services, the teams and the staff who hold a
- * role through a user account (with their team, service and working dates), in one statement:
- * each a JSON array of its own, in its own order.
+ * What compliance and the rounds due are measured against: the schedule, the services and
+ * teams, the staff who hold a role, and the sampling rounds proposed or confirmed.
+ */
+export type ProgrammeReference = { versions: ScheduleVersion[]; services: ServiceRef[]; teams: TeamRef[]; auditors: AuditorRef[]; rounds: RoundRef[] };
+
+/**
+ * The schedule's versions with their rows, the services, the teams, the staff who hold a role
+ * through a user account (with their team, service and working dates) and the rounds proposed
+ * or confirmed, in one statement: each a JSON array of its own, in its own order.
  */
 export async function selectProgrammeReference(db: Db, organisationId: string): Promise<ProgrammeReference> {
   const row = await db
@@ -50,6 +56,15 @@ export async function selectProgrammeReference(db: Db, organisationId: string): 
           .where('staff.organisation_id', '=', organisationId)
           .where('users.disabled_at', 'is', null),
       ).as('auditors'),
+      jsonArrayFrom(
+        db
+          .selectFrom('programme_rounds')
+          .leftJoin('users as proposer', 'proposer.id', 'programme_rounds.proposed_by')
+          .select(['programme_rounds.id', 'programme_rounds.period_from', 'programme_rounds.period_to', 'programme_rounds.status', 'programme_rounds.proposed_at', 'proposer.display_name as proposed_by_name'])
+          .where('programme_rounds.organisation_id', '=', organisationId)
+          .where('programme_rounds.status', 'in', ['proposed', 'confirmed'])
+          .orderBy('programme_rounds.proposed_at', 'desc'),
+      ).as('rounds'),
     ])
     .executeTakeFirstOrThrow();
   const rowsByVersion = new Map<string, ScheduleVersion['rows']>();
@@ -63,6 +78,14 @@ export async function selectProgrammeReference(db: Db, organisationId: string): 
     services: row.services,
     teams: row.teams,
     auditors: auditorsFrom(row.auditors),
+    rounds: row.rounds.map((round) => ({
+      id: round.id,
+      periodFrom: isoDay(round.period_from) as IsoDate,
+      periodTo: isoDay(round.period_to) as IsoDate,
+      status: round.status as RoundRef['status'],
+      proposedAt: String(round.proposed_at),
+      proposedByName: round.proposed_by_name,
+    })),
   };
 }
 
