@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import nunjucks from 'nunjucks';
 import { createViewEnvironment, dateTimeFormat, formatDate, formatDateTime, formatNumber } from './views.ts';
 
 describe('dates and numbers as pages show them', () => {
@@ -61,5 +62,17 @@ describe('the templates\' trim filter', () => {
     const html = views.renderString('{% from "govuk/components/checkboxes/macro.njk" import govukCheckboxes %}{{ govukCheckboxes({ name: "status", fieldset: { legend: { text: "Status" } }, items: [{ value: "allocated", text: "Allocated", checked: true }] }) }}', {});
     expect(html).toContain('<legend class="govuk-fieldset__legend">');
     expect(html).toMatch(/value="allocated" checked>/);
+  });
+});
+
+describe('variables set while rendering', () => {
+  const views = createViewEnvironment();
+
+  it("gives a loop its index, first, last and length at every turn, nested loops their own, as Nunjucks' own environment does", () => {
+    const template = `{% for row in rows %}[{{ loop.index }}/{{ loop.length }}{% if loop.first %}F{% endif %}{% if loop.last %}L{% endif %}:{% for cell in row %}{{ loop.index0 }}{{ loop.revindex }}{{ cell }}{% endfor %}]{% endfor %}{% set n = 3 %}{{ n }}`;
+    const context = { rows: [['a', 'b'], ['c'], []] };
+    const expected = new nunjucks.Environment().renderString(template, context);
+    expect(expected).toBe('[1/3F:02a11b][2/3:01c][3/3L:]3');
+    expect(views.renderString(template, context)).toBe(expected);
   });
 });

@@ -90,9 +90,23 @@ function keepImportedMacros(environment: nunjucks.Environment) {
   const frame = (nunjucks as unknown as { runtime: { Frame: { prototype: NunjucksFrame } } }).runtime.Frame.prototype;
   const set = frame.set;
   frame.set = function (this: NunjucksFrame, name: string, value: unknown, resolveUp?: boolean) {
-    if (name.includes('.')) return set.call(this, name, value, resolveUp);
+    if (name.includes('.')) return resolveUp ? set.call(this, name, value, resolveUp) : setDotted(this, name, value);
     const target = resolveUp ? (this.resolve(name, true) ?? this) : this;
     target.variables[name] = value;
+  };
+  // A for loop sets seven dotted names (`loop.index`, `loop.first`…) at every turn: each name's
+  // parts are split once, as Nunjucks would split them. The names are written in the templates,
+  // so they are few; the map is emptied should it ever grow.
+  const dottedNames = new Map<string, string[]>();
+  const setDotted = (target: NunjucksFrame, name: string, value: unknown) => {
+    let parts = dottedNames.get(name);
+    if (!parts) {
+      if (dottedNames.size >= 1_000) dottedNames.clear();
+      dottedNames.set(name, (parts = name.split('.')));
+    }
+    let object = target.variables;
+    for (let i = 0; i < parts.length - 1; i++) object = (object[parts[i]!] ||= {}) as Record<string, unknown>;
+    object[parts[parts.length - 1]!] = value;
   };
   const prototype = nunjucks.Template.prototype as unknown as TemplateWithExports;
   const getExported = prototype.getExported;
