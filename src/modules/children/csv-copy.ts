@@ -26,7 +26,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { postgresPoolOf, type Db } from '../../db/index.ts';
 import type { Database } from '../../db/types.ts';
 import type { SourceList } from './annex-a.ts';
-import { MATCH_COLUMNS_SQL } from './queries.ts';
+import { MATCH_COLUMNS_SQL, type StagedCounts } from './queries.ts';
 import { CsvTally } from './csv-tally.ts';
 import { csvRows, fileKind } from './extract-source.ts';
 import {
@@ -63,8 +63,9 @@ export type CopyStageInput = {
   afterRead: (rowsRead: number) => Promise<void>;
   /**
    * Where the checked rows go: 'table', the import's rows in `child_import_rows` (kept when the
-   * transaction commits); 'transaction', the temporary table `child_import_typed` (its columns
-   * those of `child_import_rows`), gone when it ends.
+   * transaction commits); 'transaction', the rows that add or change a child in the temporary
+   * table `child_import_typed` (its columns those of `child_import_rows` and their match to the
+   * register), every case ID in the view `child_import_listed`, both gone when it ends.
    */
   stageInto: 'table' | 'transaction';
 };
@@ -72,6 +73,8 @@ export type CopyStageInput = {
 /** The rows of a file with no problem, in the transaction that checked them. */
 export type CopiedRows = {
   rowsRead: number;
+  /** What the rows do to the register, counted as they were matched to it (staged 'transaction' only). */
+  counts: StagedCounts | null;
   /** The Annex A list the file is, if it says (by its name or headers). */
   sourceList: SourceList | null;
   /** The copying connection's open transaction: what runs on it commits or rolls back with the copy. */
@@ -124,8 +127,8 @@ export async function withCsvCopy<T>(db: Db, input: CopyStageInput, then: (copie
     const problems = mayHaveProblems ? await recordProblems(client, header, input, checked.duplicatesPossible) : { errors: 0, refusedRows: 0 };
     let result: T | null = null;
     if (problems.errors === 0) {
-      await stageRows(client, header, checked, input.importId, input.organisationId, input.stageInto);
-      result = await then({ rowsRead, sourceList: header.list, trx: kyselyOn(client) });
+      const counts = await stageRows(client, header, checked, input.importId, input.organisationId, input.stageInto);
+      result = await then({ rowsRead, counts, sourceList: header.list, trx: kyselyOn(client) });
     }
     await client.query('commit');
     // As the reader counts them: a row refused for its own cells is not read; one whose worker or team is unknown is.
@@ -428,7 +431,7 @@ async function recordProblems(client: Client, header: Header, input: CopyStageIn
 }
 
 /** The rows, read and resolved, into the import's staging table or this transaction's own: what the preview and the apply read. */
-async function stageRows(client: Client, header: Header, { readings, caseIdsPlain }: Checked, importId: string, organisationId: string, into: CopyStageInput['stageInto']) {
+async function stageRows(client: Client, header: Header, { readings, caseIdsPlain }: Checked, importId: string, organisationId: string, into: CopyStageInput['stageInto']): Promise<StagedCounts | null> {
   const { mapping } = header;
   const params: unknown[] = [importId, header.sheet, header.list, fallbackLegalStatus(header.list)];
   const param = (value: unknown) => {
@@ -455,17 +458,30 @@ async function stageRows(client: Client, header: Header, { readings, caseIdsPlai
        coalesce(${value('referralFactors', 'null')}, '[]')::jsonb as referral_factors
      from pg_temp.child_import_raw r${caseIdsPlain ? '' : verdictJoin('externalId', mapping.externalId)}${joins.join('')}`;
   if (into === 'transaction') {
-    // Each row matched to the register as it is typed: the preview counts and the apply writes by these columns.
-    await client.query(
-      `create temp table child_import_typed on commit drop as
-       select s.*, ${MATCH_COLUMNS_SQL} from (${rows} offset 0) s left join children c on c.organisation_id = ${param(organisationId)}::uuid and c.external_id = s.external_id`,
+    // Each row matched to the register as it is typed, and counted: only the rows the apply
+    // writes (new children and changed ones) are kept; a file that changes nothing keeps none.
+    const matched = `select s.*, ${MATCH_COLUMNS_SQL} from (${rows} offset 0) s left join children c on c.organisation_id = ${param(organisationId)}::uuid and c.external_id = s.external_id`;
+    await client.query(`create temp table child_import_typed on commit drop as ${matched} with no data`, params);
+    const { rows: counted } = await client.query<StagedCounts>(
+      `with k as materialized (${matched}),
+       kept as (insert into pg_temp.child_import_typed select * from k where k.child_id is null or k.changed)
+       select count(*) filter (where k.child_id is null)::int as adds, count(*) filter (where k.changed)::int as updates,
+         count(*) filter (where k.child_id is not null and not k.changed)::int as unchanged, count(*) filter (where k.child_open)::int as listed_open,
+         (select count(*)::int from children where organisation_id = ${param(organisationId)}::uuid and close_date is null) as open_count
+       from k`,
       params,
     );
-    return;
+    // Every case ID the file names, for the children a full extract closes (dropped with the rows).
+    await client.query(
+      `create temp view child_import_listed as select ${caseIdsPlain ? `r.${col(mapping.externalId!)}` : caseIdSql(mapping.externalId!)} as external_id
+       from pg_temp.child_import_raw r${caseIdsPlain ? '' : verdictJoin('externalId', mapping.externalId)}`,
+    );
+    return counted[0]!;
   }
   await client.query(
     `insert into child_import_rows (import_id, sheet, source_list, row_number, external_id, initials, date_of_birth, gender, ethnicity,
        legal_status, allocated_worker_id, allocated_team_id, open_date, close_date, referral_factors) ${rows}`,
     params,
   );
+  return null;
 }

@@ -225,11 +225,15 @@ export async function deleteStagingRows(db: Db, importId: string) {
 
 /**
  * Where an import's checked rows are when it is previewed and applied: a CSV copied on this
- * transaction's connection (csv-copy.ts), one row per child, in a temporary table that already
- * says which child each row is and whether it changes it (`classified`); or the rows staged in
+ * transaction's connection (csv-copy.ts), counted as it was matched to the register, with the
+ * rows that add or change a child in a temporary table that already says which child each is
+ * (`classified`) and every case ID the file names in a temporary view; or the rows staged in
  * `child_import_rows` for a confirmation that comes later, matched to the register as they are read.
  */
-export type StagedRows = { in: 'transaction'; rows: number; sourceList: string | null } | { in: 'table'; importId: string; onePerChild: boolean };
+export type StagedRows = { in: 'transaction'; rows: number; sourceList: string | null; counts: StagedCounts } | { in: 'table'; importId: string; onePerChild: boolean };
+
+/** What staged rows do to the register: children added, changed and left as they are; open children they name; open children now. */
+export type StagedCounts = { adds: number; updates: number; unchanged: number; listed_open: number; open_count: number };
 
 /**
  * The values a staged row `s` gives a child `c`: a child is updated only when one of them
@@ -282,7 +286,7 @@ const classified = (staged: StagedRows, organisationId: string) =>
  */
 const notStaged = (staged: StagedRows) =>
   staged.in === 'transaction'
-    ? sql`not exists (select 1 from pg_temp.child_import_typed x where x.external_id = c.external_id)`
+    ? sql`not exists (select 1 from pg_temp.child_import_listed x where x.external_id = c.external_id)`
     : sql`not exists (select 1 from child_import_rows x where x.import_id = ${staged.importId} and x.external_id = c.external_id)`;
 
 /** The register's state, cheaply: any new child or any change (every change bumps `version`). */
@@ -293,24 +297,27 @@ export async function registerFingerprint(db: Db, organisationId: string): Promi
   return rows[0]!.fingerprint;
 }
 
+/** What the rows staged for a confirmation would do to the register (see StagedCounts). */
+async function countStagedRows(db: Db, staged: StagedRows, organisationId: string): Promise<StagedCounts> {
+  const { rows } = await sql<StagedCounts>`
+    select count(*) filter (where k.child_id is null)::int as adds,
+      count(*) filter (where k.changed)::int as updates,
+      count(*) filter (where k.child_id is not null and not k.changed)::int as unchanged,
+      count(*) filter (where k.child_open)::int as listed_open,
+      (select count(*)::int from children where organisation_id = ${organisationId} and close_date is null) as open_count
+    from (${classified(staged, organisationId)}) k
+  `.execute(db);
+  return rows[0]!;
+}
+
 /**
  * What applying the staged rows would do, without doing it. The closures are counted, not
  * looked for: the open children less those the file names. Only when there are some are the
  * first of them found, by case ID.
  */
 export async function previewStagedImport(db: Db, input: { staged: StagedRows; organisationId: string; closeMissing: boolean; listed: number }) {
-  const { rows } = await sql<{ adds: number; updates: number; unchanged: number; listed_open: number; open_count: number }>`
-    select count(*) filter (where k.child_id is null)::int as adds,
-      count(*) filter (where k.changed)::int as updates,
-      count(*) filter (where k.child_id is not null and not k.changed)::int as unchanged,
-      count(*) filter (where k.child_open)::int as listed_open,
-      (select count(*)::int from children where organisation_id = ${input.organisationId} and close_date is null) as open_count
-    from (${classified(input.staged, input.organisationId)}) k
-  `.execute(db);
-  const { listed_open: listedOpen, ...counts } = rows[0]!;
+  const { listed_open: listedOpen, ...counts } = input.staged.in === 'transaction' ? input.staged.counts : await countStagedRows(db, input.staged, input.organisationId);
   const closes = input.closeMissing ? counts.open_count - listedOpen : 0;
-  // The rows copied in this transaction get their index on the case ID only now, when some child is to be closed (see notStaged).
-  if (closes > 0 && input.staged.in === 'transaction') await sql`create index if not exists child_import_typed_external_id on pg_temp.child_import_typed (external_id)`.execute(db);
   const firstClosures =
     closes > 0
       ? (

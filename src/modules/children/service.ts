@@ -180,7 +180,7 @@ async function previewAndApply(
   rows: CopiedRows,
   input: ImportOptions & { importId: string; dryRun: boolean; confirmManyClosures: boolean; fingerprint: string },
 ): Promise<{ discard: string } | AppliedCounts> {
-  const staged: queries.StagedRows = { in: 'transaction', rows: rows.rowsRead, sourceList: rows.sourceList };
+  const staged: queries.StagedRows = { in: 'transaction', rows: rows.rowsRead, sourceList: rows.sourceList, counts: rows.counts! };
   const preview = await recordPreview(rows.trx, { ...input, staged, rowsRead: rows.rowsRead, status: 'running' });
   if (input.dryRun) return { discard: 'A dry run: nothing was imported.' };
   if (preview.closesMany && !input.confirmManyClosures) return { discard: manyClosuresRefusal(preview) };
