@@ -23,7 +23,7 @@ const cellText = fc.oneof({ weight: 1, arbitrary: fc.constant('') }, { weight: 4
 const written = (text: string, quote: boolean) => (quote || /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text);
 
 const csvFile = fc
-  .record({ width: fc.integer({ min: 1, max: 4 }), lineEnd: fc.constantFrom('\n', '\r\n', '\r'), bom: fc.boolean(), finalLineEnd: fc.boolean() })
+  .record({ width: fc.integer({ min: 1, max: 4 }), lineEnd: fc.constantFrom('\n', '\r\n', '\r'), bom: fc.boolean(), quotedHeader: fc.boolean(), finalLineEnd: fc.boolean() })
   .chain(({ width, ...shape }) =>
     fc.record({
       shape: fc.constant({ width, ...shape }),
@@ -34,8 +34,8 @@ const csvFile = fc
   // A record of one empty cell is a blank line, which PostgreSQL refuses for a table of several columns and reads as null for one.
   .filter(({ shape, rows }) => rows.every((row) => shape.width > 1 || row[0]![0] !== '' || row[0]![1]));
 
-function fileOf({ shape, rows }: { shape: { width: number; lineEnd: string; bom: boolean; finalLineEnd: boolean }; rows: [string, boolean][][] }) {
-  const header = Array.from({ length: shape.width }, (_, i) => `Column ${i + 1}`).join(',');
+function fileOf({ shape, rows }: { shape: { width: number; lineEnd: string; bom: boolean; quotedHeader: boolean; finalLineEnd: boolean }; rows: [string, boolean][][] }) {
+  const header = Array.from({ length: shape.width }, (_, i) => written(`Column ${i + 1}`, shape.quotedHeader)).join(',');
   const lines = [header, ...rows.map((row) => row.map(([text, quote]) => written(text, quote)).join(','))];
   return Buffer.from(`${shape.bom ? '\ufeff' : ''}${lines.join(shape.lineEnd)}${shape.finalLineEnd ? shape.lineEnd : ''}`, 'utf8');
 }
@@ -110,6 +110,12 @@ describe.skipIf(!onPostgres)('the tally read alongside a COPY', () => {
     const bytes = Buffer.from('Case ID\nAB1\n\\.\nAB2\n');
     const tally = tallied(bytes, [64], new Map([[0, 'case-id']]));
     expect((await copied(bytes, 1)).length).not.toBe(tally.records);
+  });
+
+  it('finds a byte-order mark cut over two chunks, before a quoted header', () => {
+    const tally = tallied(Buffer.from('\ufeff"Case ID"\n"AB1 "\n'), [1], new Map([[0, 'case-id']]));
+    expect(tally.faulty).toBe(false);
+    expect(tally.values(0)).toEqual(['AB1 ']);
   });
 
   it('keeps a long case ID by its characters, not its bytes', () => {

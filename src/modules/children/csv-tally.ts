@@ -56,6 +56,11 @@ export class CsvTally {
     if (this.faulty) return;
     let data = this.rest + chunk.toString('latin1');
     if (!this.started) {
+      // A byte-order mark is looked for once three bytes have come, however the file is cut.
+      if (data.length < 3) {
+        this.rest = data;
+        return;
+      }
       this.started = true;
       if (data.startsWith('\xef\xbb\xbf')) data = data.slice(3);
     }
