@@ -380,6 +380,38 @@ describe.each(testDrivers())('child register on %s', (driver) => {
     expect(pageText(again.body)).toContain('This import adds 0, updates 0.');
   });
 
+  it('keeps what a file has no column for: a narrower extract changes what it carries and clears nothing else, by the page and by the API', async () => {
+    const token = await createApiToken(t.db, { userId: council.users.qa_coordinator.id, organisationId: council.organisation.id, name: 'test' });
+    const post = (payload: string) => t.app.inject({ method: 'POST', url: '/api/v1/children/imports', headers: { authorization: `Bearer ${token}`, 'content-type': 'text/csv' }, payload });
+    const full = ['Case ID,Initials,Date of birth,Gender,Ethnicity,Legal status,Allocated worker,Open date', 'NARROW-1,AB,03/04/2015,M,WBRI,CIN,Wes Worker,01/02/2024', 'NARROW-2,CD,05/06/2016,F,BAFR,CP,Wes Worker,01/03/2024'].join('\n');
+    expect((await post(full)).json()).toMatchObject({ status: 'succeeded', created: 2 });
+    const register = () =>
+      t.db
+        .selectFrom('children')
+        .select(['external_id', 'initials', 'date_of_birth', 'gender', 'ethnicity', 'legal_status', 'allocated_worker_id', 'open_date'])
+        .where('external_id', 'like', 'NARROW-%')
+        .orderBy('external_id')
+        .execute();
+    const before = await register();
+
+    // By the page: only case ID, initials and legal status. NARROW-1's initials change; nothing else is touched.
+    const narrow = ['Case ID,Initials,Legal status', 'NARROW-1,AZ,CIN', 'NARROW-2,CD,CP'].join('\n');
+    const preview = await upload('narrow.csv', narrow);
+    expect(pageText(preview.body)).toContain('This import adds 0, updates 1.');
+    await confirm(preview);
+    expect(await register()).toEqual([{ ...before[0], initials: 'AZ' }, before[1]]);
+
+    // By the API (on PostgreSQL, the copy's own transaction): only the legal status changes; the same file again changes nothing.
+    const statusOnly = ['Case ID,Legal status', 'NARROW-1,CP', 'NARROW-2,CP'].join('\n');
+    expect((await post(statusOnly)).json()).toMatchObject({ status: 'succeeded', created: 0, updated: 1 });
+    expect(await register()).toEqual([{ ...before[0], initials: 'AZ', legal_status: 'cp' }, before[1]]);
+    expect((await post(statusOnly)).json()).toMatchObject({ status: 'succeeded', created: 0, updated: 0 });
+
+    // A column that is there but empty still says "none": the worker is cleared.
+    expect((await post(['Case ID,Legal status,Allocated worker', 'NARROW-2,CP,'].join('\n'))).json()).toMatchObject({ status: 'succeeded', updated: 1 });
+    expect((await register())[1]).toEqual({ ...before[1], allocated_worker_id: null });
+  });
+
   it('imports through the API in one go as it previews: every problem listed, a child written only when it changes, each change on its activity log', async () => {
     const token = await createApiToken(t.db, { userId: council.users.qa_coordinator.id, organisationId: council.organisation.id, name: 'test' });
     const post = (payload: string) => t.app.inject({ method: 'POST', url: '/api/v1/children/imports', headers: { authorization: `Bearer ${token}`, 'content-type': 'text/csv' }, payload });

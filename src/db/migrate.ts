@@ -32,6 +32,7 @@ import * as importChangeHistory from './migrations/2026-12-09T0900_import_change
 import * as registerReferencesByStatement from './migrations/2026-12-09T1000_register_references_by_statement.ts';
 import * as samplingDrawVersion from './migrations/2026-12-10T0900_sampling_draw_version.ts';
 import * as stageEndsIndex from './migrations/2026-12-10T1000_stage_ends_index.ts';
+import * as importAbsentColumns from './migrations/2026-12-11T0900_import_absent_columns.ts';
 
 /**
  * Migrations are listed here, in order, rather than read from a folder at run time, so the
@@ -71,6 +72,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '2026-12-09T1000_register_references_by_statement': registerReferencesByStatement,
   '2026-12-10T0900_sampling_draw_version': samplingDrawVersion,
   '2026-12-10T1000_stage_ends_index': stageEndsIndex,
+  '2026-12-11T0900_import_absent_columns': importAbsentColumns,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

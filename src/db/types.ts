@@ -307,6 +307,8 @@ export interface ChildImportRowsTable {
   open_date: DateOnly | null;
   close_date: DateOnly | null;
   referral_factors: Json<string[]>;
+  /** The fields the row's sheet had no column for: a bit per field of KEPT_WHEN_ABSENT (children/extract.ts). */
+  absent_fields: Generated<number>;
 }
 
 export interface AuditToolsTable {

@@ -30,6 +30,7 @@ import { MATCH_COLUMNS_SQL, type StagedCounts } from './queries.ts';
 import { CsvTally } from './csv-tally.ts';
 import { csvRows, fileKind } from './extract-source.ts';
 import {
+  absentFields,
   EXTRACT_FIELDS,
   fallbackLegalStatus,
   fieldParsers,
@@ -455,7 +456,7 @@ async function stageRows(client: Client, header: Header, { readings, caseIdsPlai
        ${value('ethnicity', 'null')} as ethnicity, coalesce(${value('legalStatus', 'null')}, $4::text) as legal_status,
        ${value('allocatedWorker', 'null')}::uuid as allocated_worker_id, ${value('allocatedTeam', 'null')}::uuid as allocated_team_id,
        ${value('openDate', 'null')}::date as open_date, ${value('closeDate', 'null')}::date as close_date,
-       coalesce(${value('referralFactors', 'null')}, '[]')::jsonb as referral_factors
+       coalesce(${value('referralFactors', 'null')}, '[]')::jsonb as referral_factors, ${absentFields(mapping)}::int as absent_fields
      from pg_temp.child_import_raw r${caseIdsPlain ? '' : verdictJoin('externalId', mapping.externalId)}${joins.join('')}`;
   if (into === 'transaction') {
     // Each row matched to the register as it is typed, and counted: only the rows the apply
@@ -480,7 +481,7 @@ async function stageRows(client: Client, header: Header, { readings, caseIdsPlai
   }
   await client.query(
     `insert into child_import_rows (import_id, sheet, source_list, row_number, external_id, initials, date_of_birth, gender, ethnicity,
-       legal_status, allocated_worker_id, allocated_team_id, open_date, close_date, referral_factors) ${rows}`,
+       legal_status, allocated_worker_id, allocated_team_id, open_date, close_date, referral_factors, absent_fields) ${rows}`,
     params,
   );
   return null;

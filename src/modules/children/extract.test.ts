@@ -136,6 +136,7 @@ describe('readExtract: CSV', () => {
         openDate: '2025-09-02',
         closeDate: null,
         referralFactors: ['1a', '2b', '3c'],
+        absentFields: 0,
       },
       {
         rowNumber: 3,
@@ -152,6 +153,7 @@ describe('readExtract: CSV', () => {
         openDate: '2025-10-15',
         closeDate: null,
         referralFactors: [],
+        absentFields: 0,
       },
     ]);
   });

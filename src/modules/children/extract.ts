@@ -50,6 +50,8 @@ export type ExtractRow = {
   openDate: string | null;
   closeDate: string | null;
   referralFactors: string[];
+  /** The fields the row's sheet has no column for (see `absentFields`): applying the row keeps the child's own. */
+  absentFields: number;
 };
 
 /**
@@ -102,6 +104,18 @@ export const EXTRACT_FIELDS = [
 ] as const;
 
 export type ExtractField = (typeof EXTRACT_FIELDS)[number];
+
+/**
+ * The fields whose register value a row keeps when its sheet has no column for them: a file
+ * without a date-of-birth column says nothing about dates of birth. (The legal status always
+ * has a value, from its column or from the list; a child listed without a close date is open.)
+ */
+export const KEPT_WHEN_ABSENT = ['initials', 'dateOfBirth', 'gender', 'ethnicity', 'allocatedWorker', 'allocatedTeam', 'openDate', 'referralFactors'] as const satisfies readonly ExtractField[];
+
+/** The fields of KEPT_WHEN_ABSENT a sheet has no column for, a bit each (bit i for the i-th). */
+export function absentFields(mapping: Partial<Record<ExtractField, unknown>>): number {
+  return KEPT_WHEN_ABSENT.reduce((mask, field, i) => (mapping[field] ? mask : mask | (1 << i)), 0);
+}
 
 /**
  * Header texts accepted for each field, the first being the label shown to users. They cover
@@ -605,6 +619,7 @@ function normaliseRow(source: SourceRow, sheet: SheetContext): { row: ExtractRow
     openDate: read('openDate', parse.openDate, null),
     closeDate: read('closeDate', parse.closeDate, null),
     referralFactors: read('referralFactors', parse.referralFactors, []),
+    absentFields: absentFields(mapping),
   };
   if (row.openDate && row.closeDate && row.closeDate < row.openDate) {
     report(mapping.closeDate!, `close date is before the open date (${formatUkDate(row.openDate)})`);

@@ -2,10 +2,10 @@ import { once } from 'node:events';
 import { sql } from 'kysely';
 import { from as copyFrom } from 'pg-copy-streams';
 import { postgresPoolOf, type Db } from '../../db/index.ts';
-import type { ChildImportsTable } from '../../db/types.ts';
+import type { ChildImportsTable, ChildrenTable } from '../../db/types.ts';
 import type { Insertable, Updateable } from 'kysely';
 import type { DataScope } from '../../platform/access.ts';
-import type { RowError } from './extract.ts';
+import { KEPT_WHEN_ABSENT, type RowError } from './extract.ts';
 
 export async function insertImport(db: Db, values: Insertable<ChildImportsTable>) {
   return db.insertInto('child_imports').values(values).returningAll().executeTakeFirstOrThrow();
@@ -80,7 +80,7 @@ export async function discardOtherStagedImports(trx: Db, organisationId: string,
 
 const STAGING_COLUMNS = [
   'import_id', 'sheet', 'source_list', 'row_number', 'external_id', 'initials', 'date_of_birth', 'gender', 'ethnicity',
-  'legal_status', 'allocated_worker_id', 'allocated_team_id', 'open_date', 'close_date', 'referral_factors',
+  'legal_status', 'allocated_worker_id', 'allocated_team_id', 'open_date', 'close_date', 'referral_factors', 'absent_fields',
 ] as const satisfies readonly (keyof StagingRow)[];
 
 /** Where an import's rows go while the file is read: written batch by batch, kept only if finished. */
@@ -162,12 +162,12 @@ export async function insertStagingRows(db: Db, rows: StagingRow[]) {
   const column = <K extends keyof StagingRow>(key: K) => rows.map((row) => row[key]);
   await sql`
     insert into child_import_rows (import_id, sheet, source_list, row_number, external_id, initials, date_of_birth, gender, ethnicity,
-      legal_status, allocated_worker_id, allocated_team_id, open_date, close_date, referral_factors)
+      legal_status, allocated_worker_id, allocated_team_id, open_date, close_date, referral_factors, absent_fields)
     select ${rows[0]!.import_id}::uuid, * from unnest(
       ${column('sheet')}::text[], ${column('source_list')}::text[], ${column('row_number')}::int[], ${column('external_id')}::text[],
       ${column('initials')}::text[], ${column('date_of_birth')}::date[], ${column('gender')}::text[], ${column('ethnicity')}::text[],
       ${column('legal_status')}::text[], ${column('allocated_worker_id')}::uuid[], ${column('allocated_team_id')}::uuid[],
-      ${column('open_date')}::date[], ${column('close_date')}::date[], ${column('referral_factors')}::jsonb[])
+      ${column('open_date')}::date[], ${column('close_date')}::date[], ${column('referral_factors')}::jsonb[], ${column('absent_fields')}::int[])
   `.execute(db);
 }
 
@@ -187,6 +187,7 @@ export type StagingRow = {
   open_date: string | null;
   close_date: string | null;
   referral_factors: string;
+  absent_fields: number;
 };
 
 export async function insertImportErrors(db: Db, importId: string, organisationId: string, errors: (RowError & { sheet?: string | null })[]) {
@@ -236,11 +237,37 @@ export type StagedRows = { in: 'transaction'; rows: number; sourceList: string |
 export type StagedCounts = { adds: number; updates: number; unchanged: number; listed_open: number; open_count: number };
 
 /**
+ * The register's columns an import writes, each with the field of KEPT_WHEN_ABSENT it comes from
+ * (null: always written).
+ */
+const IMPORTED_COLUMNS = [
+  ['initials', 'initials'],
+  ['date_of_birth', 'dateOfBirth'],
+  ['gender', 'gender'],
+  ['ethnicity', 'ethnicity'],
+  ['legal_status', null],
+  ['allocated_worker_id', 'allocatedWorker'],
+  ['allocated_team_id', 'allocatedTeam'],
+  ['open_date', 'openDate'],
+  ['close_date', null],
+  ['referral_factors', 'referralFactors'],
+] as const satisfies readonly (readonly [keyof ChildrenTable, (typeof KEPT_WHEN_ABSENT)[number] | null])[];
+
+/** The value a staged row `s` gives column `column` of child `c`: its own, or the child's when the row's sheet had no such column. */
+function givenSql(column: string, field: (typeof KEPT_WHEN_ABSENT)[number] | null): string {
+  if (!field) return `s.${column}`;
+  return `(case when s.absent_fields & ${1 << KEPT_WHEN_ABSENT.indexOf(field)} = 0 then s.${column} else c.${column} end)`;
+}
+
+/** `column = value` for each column an import writes into the child `c` from the staged row `s`. */
+const ASSIGNMENTS_SQL = IMPORTED_COLUMNS.map(([column, field]) => `${column} = ${givenSql(column, field)}`).join(', ');
+
+/**
  * The values a staged row `s` gives a child `c`: a child is updated only when one of them
  * differs (so an unchanged child is never written). Plain text, for the copy's own SQL too.
  */
-export const CHANGED_SQL = `(c.initials, c.date_of_birth, c.gender, c.ethnicity, c.legal_status, c.allocated_worker_id, c.allocated_team_id, c.open_date, c.close_date, c.referral_factors)
-  is distinct from (s.initials, s.date_of_birth, s.gender, s.ethnicity, s.legal_status, s.allocated_worker_id, s.allocated_team_id, s.open_date, s.close_date, s.referral_factors)`;
+export const CHANGED_SQL = `(${IMPORTED_COLUMNS.map(([column]) => `c.${column}`).join(', ')})
+  is distinct from (${IMPORTED_COLUMNS.map(([column, field]) => givenSql(column, field)).join(', ')})`;
 
 /**
  * How a staged row `s` meets the register `c` (joined on the organisation and case ID): the
@@ -375,10 +402,7 @@ export async function applyStagedImport(trx: Db, input: { staged: StagedRows; im
   const { rows } = await sql<{ created: number; updated: number; closed: number }>`
     with k as ${input.staged.in === 'transaction' ? sql`not materialized` : sql`materialized`} (${classified(input.staged, input.organisationId)}),
     updated as (
-      update children c set
-        initials = s.initials, date_of_birth = s.date_of_birth, gender = s.gender, ethnicity = s.ethnicity,
-        legal_status = s.legal_status, allocated_worker_id = s.allocated_worker_id, allocated_team_id = s.allocated_team_id,
-        open_date = s.open_date, close_date = s.close_date, referral_factors = s.referral_factors,
+      update children c set ${sql.raw(ASSIGNMENTS_SQL)},
         last_import_id = ${input.importId}, version = c.version + 1, updated_at = ${input.at}
       from k s
       where s.changed and c.id = s.child_id and ${sql.raw(CHANGED_SQL)}

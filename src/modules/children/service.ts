@@ -447,6 +447,7 @@ function stagingRow(importId: string, row: SourcedRow, resolve: ReturnType<typeo
     open_date: row.openDate,
     close_date: row.closeDate,
     referral_factors: JSON.stringify(row.referralFactors),
+    absent_fields: row.absentFields,
   };
 }
 
