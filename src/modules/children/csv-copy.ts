@@ -26,7 +26,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { postgresPoolOf, type Db } from '../../db/index.ts';
 import type { Database } from '../../db/types.ts';
 import type { SourceList } from './annex-a.ts';
-import { MATCH_COLUMNS_SQL, type StagedCounts } from './queries.ts';
+import { matchColumnsSql, type StagedCounts } from './queries.ts';
 import { CsvTally } from './csv-tally.ts';
 import { csvRows, fileKind } from './extract-source.ts';
 import {
@@ -461,7 +461,7 @@ async function stageRows(client: Client, header: Header, { readings, caseIdsPlai
   if (into === 'transaction') {
     // Each row matched to the register as it is typed, and counted: only the rows the apply
     // writes (new children and changed ones) are kept; a file that changes nothing keeps none.
-    const matched = `select s.*, ${MATCH_COLUMNS_SQL} from (${rows} offset 0) s left join children c on c.organisation_id = ${param(organisationId)}::uuid and c.external_id = s.external_id`;
+    const matched = `select s.*, ${matchColumnsSql(absentFields(mapping))} from (${rows} offset 0) s left join children c on c.organisation_id = ${param(organisationId)}::uuid and c.external_id = s.external_id`;
     await client.query(`create temp table child_import_typed on commit drop as ${matched} with no data`, params);
     const { rows: counted } = await client.query<StagedCounts>(
       `with k as materialized (${matched}),

@@ -253,27 +253,38 @@ const IMPORTED_COLUMNS = [
   ['referral_factors', 'referralFactors'],
 ] as const satisfies readonly (readonly [keyof ChildrenTable, (typeof KEPT_WHEN_ABSENT)[number] | null])[];
 
-/** The value a staged row `s` gives column `column` of child `c`: its own, or the child's when the row's sheet had no such column. */
-function givenSql(column: string, field: (typeof KEPT_WHEN_ABSENT)[number] | null): string {
+/**
+ * The value a staged row `s` gives column `column` of child `c`: its own, or the child's when the
+ * row's sheet had no such column. When every row has the same sheet (`absent` known: a CSV copied
+ * in one transaction), that is decided here rather than row by row.
+ */
+function givenSql(column: string, field: (typeof KEPT_WHEN_ABSENT)[number] | null, absent?: number): string {
   if (!field) return `s.${column}`;
-  return `(case when s.absent_fields & ${1 << KEPT_WHEN_ABSENT.indexOf(field)} = 0 then s.${column} else c.${column} end)`;
+  const bit = 1 << KEPT_WHEN_ABSENT.indexOf(field);
+  if (absent !== undefined) return absent & bit ? `c.${column}` : `s.${column}`;
+  return `(case when s.absent_fields & ${bit} = 0 then s.${column} else c.${column} end)`;
 }
 
 /** `column = value` for each column an import writes into the child `c` from the staged row `s`. */
 const ASSIGNMENTS_SQL = IMPORTED_COLUMNS.map(([column, field]) => `${column} = ${givenSql(column, field)}`).join(', ');
 
 /**
- * The values a staged row `s` gives a child `c`: a child is updated only when one of them
- * differs (so an unchanged child is never written). Plain text, for the copy's own SQL too.
+ * The values a staged row `s` gives a child `c` differ from the child's: a child is updated
+ * only then (so an unchanged child is never written). Plain text, for the copy's own SQL too.
  */
-export const CHANGED_SQL = `(${IMPORTED_COLUMNS.map(([column]) => `c.${column}`).join(', ')})
-  is distinct from (${IMPORTED_COLUMNS.map(([column, field]) => givenSql(column, field)).join(', ')})`;
+function changedSql(absent?: number): string {
+  const given = IMPORTED_COLUMNS.filter(([, field]) => absent === undefined || !field || !(absent & (1 << KEPT_WHEN_ABSENT.indexOf(field))));
+  return `(${given.map(([column]) => `c.${column}`).join(', ')}) is distinct from (${given.map(([column, field]) => givenSql(column, field, absent)).join(', ')})`;
+}
+export const CHANGED_SQL = changedSql();
 
 /**
  * How a staged row `s` meets the register `c` (joined on the organisation and case ID): the
  * child it is (null for a new one), whether that child is open, whether the row changes it.
+ * `absent`: the fields every row's sheet lacks, when they are the same for all (see givenSql).
  */
-export const MATCH_COLUMNS_SQL = `c.id as child_id, (c.id is not null and c.close_date is null) as child_open, (c.id is not null and ${CHANGED_SQL}) as changed`;
+export const matchColumnsSql = (absent?: number) =>
+  `c.id as child_id, (c.id is not null and c.close_date is null) as child_open, (c.id is not null and ${changedSql(absent)}) as changed`;
 
 /**
  * One row per child. A sheet never holds a child twice (a case ID on two rows of a sheet is an
@@ -297,12 +308,12 @@ const governingRows = (importId: string, onePerChild: boolean) =>
     sheet, row_number
 `;
 
-/** The staged rows, one per child, each with its match in the register (see MATCH_COLUMNS_SQL). */
+/** The staged rows, one per child, each with its match in the register (see matchColumnsSql). */
 const classified = (staged: StagedRows, organisationId: string) =>
   staged.in === 'transaction'
     ? sql`select * from pg_temp.child_import_typed`
     : sql`
-      select s.*, ${sql.raw(MATCH_COLUMNS_SQL)}
+      select s.*, ${sql.raw(matchColumnsSql())}
       from (${governingRows(staged.importId, staged.onePerChild)}) s
       left join children c on c.organisation_id = ${organisationId} and c.external_id = s.external_id`;
 
