@@ -269,14 +269,14 @@ function givenSql(column: string, field: (typeof KEPT_WHEN_ABSENT)[number] | nul
 const ASSIGNMENTS_SQL = IMPORTED_COLUMNS.map(([column, field]) => `${column} = ${givenSql(column, field)}`).join(', ');
 
 /**
- * The values a staged row `s` gives a child `c` differ from the child's: a child is updated
- * only then (so an unchanged child is never written). Plain text, for the copy's own SQL too.
+ * Whether the values a staged row `s` gives a child `c` differ from the child's: a child is
+ * updated only then (so an unchanged child is never written). Plain text, for the copy's own SQL too.
  */
 function changedSql(absent?: number): string {
   const given = IMPORTED_COLUMNS.filter(([, field]) => absent === undefined || !field || !(absent & (1 << KEPT_WHEN_ABSENT.indexOf(field))));
   return `(${given.map(([column]) => `c.${column}`).join(', ')}) is distinct from (${given.map(([column, field]) => givenSql(column, field, absent)).join(', ')})`;
 }
-export const CHANGED_SQL = changedSql();
+const CHANGED_SQL = changedSql();
 
 /**
  * How a staged row `s` meets the register `c` (joined on the organisation and case ID): the
