@@ -9,7 +9,7 @@ import { can, type Principal } from '../../platform/access.ts';
 import { ukDateAt } from '../../platform/clock.ts';
 import { parseDateText } from '../audits/tracker.ts';
 import { financialQuarterOf, financialYear, financialYearLabel, ukDay } from '../reports/period.ts';
-import { selectScheduleVersions, type ProgrammeReference, type RoundRef } from './compliance-queries.ts';
+import { selectProgrammeReference, type ProgrammeReference, type RoundRef } from './compliance-queries.ts';
 import { versionInForce, windowsOverlapping, type Window } from './compliance-rules.ts';
 import { describeFrequency } from './schedule-edit.ts';
 
@@ -37,32 +37,20 @@ export type DueRound = { dueOn: IsoDate; window: Window; rowLabel: string; servi
  * of the schedule counts as done when a confirmed round's period covers it (a round is for a
  * period, whichever of its random-selection rows it drew).
  */
-export async function confirmedRoundPeriods(db: Db, organisationId: string, from: IsoDate, to: IsoDate): Promise<Window[]> {
-  const rows = await db
-    .selectFrom('programme_rounds')
-    .select(['period_from', 'period_to'])
-    .where('organisation_id', '=', organisationId)
-    .where('status', '=', 'confirmed')
-    .where('period_from', '<=', to)
-    .where('period_to', '>=', from)
-    .execute();
-  return rows.map((row) => ({ from: row.period_from, to: row.period_to }));
-}
-
-/** As confirmedRoundPeriods, from the rounds of a programme reference already read. */
-function confirmedPeriodsOf(rounds: RoundRef[], from: IsoDate, to: IsoDate): Window[] {
+function confirmedRoundPeriods(rounds: RoundRef[], from: IsoDate, to: IsoDate): Window[] {
   return rounds.filter((round) => round.status === 'confirmed' && round.periodFrom <= to && round.periodTo >= from).map((round) => ({ from: round.periodFrom, to: round.periodTo }));
 }
 
-/** The rounds the schedule makes due with a window starting from..to: rows whose cases the QA coordinator chooses at random. */
-export async function roundsDue(db: Db, organisationId: string, from: IsoDate, to: IsoDate, known?: ProgrammeReference): Promise<DueRound[]> {
-  const versions = known?.versions ?? (await selectScheduleVersions(db, organisationId));
+/**
+ * The rounds the schedule makes due with a window starting from..to: rows whose cases the QA
+ * coordinator chooses at random. Measured against the programme reference (the schedule, the
+ * services and the confirmed rounds), read once by the caller.
+ */
+export function roundsDue(reference: ProgrammeReference, from: IsoDate, to: IsoDate): DueRound[] {
+  const { versions } = reference;
   if (!versions.length) return [];
-  const [serviceRows, done] = await Promise.all([
-    known?.services ?? db.selectFrom('services').select(['id', 'name']).where('organisation_id', '=', organisationId).execute(),
-    known ? confirmedPeriodsOf(known.rounds, from, to) : confirmedRoundPeriods(db, organisationId, from, to),
-  ]);
-  const services = new Map(serviceRows.map((s) => [s.id, s.name]));
+  const done = confirmedRoundPeriods(reference.rounds, from, to);
+  const services = new Map(reference.services.map((s) => [s.id, s.name]));
   const rounds: DueRound[] = [];
   const cadences = new Set(versions.flatMap((version) => version.rows.map((row) => row.periodMonths)));
   for (const months of cadences) {
@@ -98,7 +86,7 @@ export function calendarYear(query: Record<string, unknown>, today: IsoDate): nu
 /** The year by month: April to March. */
 export async function programmeCalendar(db: Db, organisationId: string, startYear: number) {
   const year = financialYear(startYear);
-  const rounds = await roundsDue(db, organisationId, year.from, year.to);
+  const rounds = roundsDue(await selectProgrammeReference(db, organisationId), year.from, year.to);
   const entries = (
     await db
       .selectFrom('programme_calendar_entries')
@@ -179,7 +167,7 @@ export type DigestRound = { title: string; dueOn: IsoDate; overdue: boolean; hre
 export async function roundsForDigest(db: Db, organisationId: string, today: IsoDate, dueBy: IsoDate): Promise<{ staffIds: string[]; rounds: DigestRound[] }> {
   // Windows that started up to a year back may still be running (a yearly row).
   const from = `${Number(today.slice(0, 4)) - 1}${today.slice(4)}` as IsoDate;
-  const rounds = (await roundsDue(db, organisationId, from, dueBy))
+  const rounds = roundsDue(await selectProgrammeReference(db, organisationId), from, dueBy)
     .filter((round) => (round.dueOn >= today && round.dueOn <= dueBy) || (!round.done && round.dueOn < today && round.window.to >= today))
     .map((round) => ({
       title: `${round.serviceName}: ${round.rowLabel}, ${round.frequency}, for ${ukDay(round.window.from)} to ${ukDay(round.window.to)}`,
@@ -209,15 +197,15 @@ export async function roundsForDigest(db: Db, organisationId: string, today: Iso
  */
 export async function myWorkRounds(db: Db, principal: Principal, today: IsoDate, reference: () => Promise<ProgrammeReference>) {
   if (!can(principal, 'audits.allocate')) return null;
-  const organisationId = principal.organisationId;
+  const known = await reference();
   // Windows that started up to a year back may still be running (a yearly row), as in the digest.
   const yearBack = `${Number(today.slice(0, 4)) - 1}${today.slice(4)}` as IsoDate;
   const endOfMonth = addDays(addCalendarMonths(`${today.slice(0, 7)}-01` as IsoDate, 1), -1);
-  const due = (await roundsDue(db, organisationId, yearBack, endOfMonth, await reference()))
+  const due = roundsDue(known, yearBack, endOfMonth)
     .filter((round) => !round.done && round.window.to >= today)
     .map((round) => ({ ...round, overdue: round.dueOn < today, windowLabel: `${ukDay(round.window.from)} to ${ukDay(round.window.to)}` }));
   // The reference lists them newest proposal first.
-  const proposed = (await reference()).rounds.filter((round) => round.status === 'proposed');
+  const proposed = known.rounds.filter((round) => round.status === 'proposed');
   return {
     due,
     proposed: proposed.map((round) => ({

@@ -7,18 +7,9 @@ import type { DataScope } from '../../platform/access.ts';
 import type { IsoDate } from '../../platform/working-days.ts';
 import { auditInScope, overdueOn } from '../audits/queries.ts';
 import type { AuditorRef, CountedAudit, ServiceRef, TeamRef } from './compliance-rules.ts';
-import { scheduleRowFrom, scheduleRowsByVersion, type ScheduleVersion } from './schedule.ts';
+import { scheduleRowFrom, type ScheduleVersion } from './schedule.ts';
 
-/** Every version of the organisation's schedule with its rows, oldest first: two statements however many versions, asked at once. */
-export async function selectScheduleVersions(db: Db, organisationId: string): Promise<ScheduleVersion[]> {
-  const [versions, rows] = await Promise.all([
-    db.selectFrom('programme_schedule_versions').select(['id', 'applies_from', 'note', 'version']).where('organisation_id', '=', organisationId).orderBy('applies_from').execute(),
-    scheduleRowsByVersion(db, organisationId),
-  ]);
-  return versions.map((version) => ({ id: version.id, appliesFrom: version.applies_from as IsoDate, note: version.note, version: version.version, rows: rows.get(version.id) ?? [] }));
-}
-
-/** A sampling round proposed or confirmed: what My work's rounds due and rounds to confirm read of it. */
+/** A sampling round proposed or confirmed: what the rounds due (calendar, digest, My work) and My work's rounds to confirm read of it. */
 export type RoundRef = { id: string; periodFrom: IsoDate; periodTo: IsoDate; status: 'proposed' | 'confirmed'; proposedAt: string; proposedByName: string | null };
 
 /**

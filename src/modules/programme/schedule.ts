@@ -80,24 +80,6 @@ export async function scheduleRows(db: Db, versionId: string): Promise<ScheduleR
   return rows.map(scheduleRowFrom);
 }
 
-/** The rows of every version of the organisation's schedule, in one statement: by version, in order. */
-export async function scheduleRowsByVersion(db: Db, organisationId: string): Promise<Map<string, ScheduleRow[]>> {
-  const rows = await db
-    .selectFrom('programme_schedule_rows')
-    .innerJoin('programme_schedule_versions as versions', 'versions.id', 'programme_schedule_rows.schedule_version_id')
-    .selectAll('programme_schedule_rows')
-    .where('versions.organisation_id', '=', organisationId)
-    .orderBy('programme_schedule_rows.position')
-    .execute();
-  const byVersion = new Map<string, ScheduleRow[]>();
-  for (const row of rows) {
-    const list = byVersion.get(row.schedule_version_id) ?? [];
-    list.push(scheduleRowFrom(row));
-    byVersion.set(row.schedule_version_id, list);
-  }
-  return byVersion;
-}
-
 export function scheduleRowFrom(row: Omit<Selectable<ProgrammeScheduleRowsTable>, 'created_at'>): ScheduleRow {
   return {
     id: row.id,
