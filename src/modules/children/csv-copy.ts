@@ -373,6 +373,14 @@ function caseIdSql(ref: ColumnRef): string {
   return `case when v_externalId.raw is null then r.${col(ref)} else v_externalId.norm end`;
 }
 
+/**
+ * A row's case ID as the rows are staged and as the file's case IDs are listed: the cell itself
+ * when every case ID of the file is plain, else as caseIdSql reads it, with its join.
+ */
+function stagedCaseId(ref: ColumnRef, caseIdsPlain: boolean): { value: string; join: string } {
+  return caseIdsPlain ? { value: `r.${col(ref)}`, join: '' } : { value: caseIdSql(ref), join: verdictJoin('externalId', ref) };
+}
+
 /** Problems ordered from here on are workers and teams not found: the row itself was read. */
 const UNRESOLVED = 100_000;
 
@@ -434,6 +442,7 @@ async function recordProblems(client: Client, header: Header, input: CopyStageIn
 /** The rows, read and resolved, into the import's staging table or this transaction's own: what the preview and the apply read. */
 async function stageRows(client: Client, header: Header, { readings, caseIdsPlain }: Checked, importId: string, organisationId: string, into: CopyStageInput['stageInto']): Promise<StagedCounts | null> {
   const { mapping } = header;
+  const caseId = stagedCaseId(mapping.externalId!, caseIdsPlain);
   const params: unknown[] = [importId, header.sheet, header.list, fallbackLegalStatus(header.list)];
   const param = (value: unknown) => {
     params.push(value);
@@ -451,13 +460,13 @@ async function stageRows(client: Client, header: Header, { readings, caseIdsPlai
     return `v_${field}.norm`;
   };
   const rows = `
-     select $1::uuid as import_id, $2::text as sheet, $3::text as source_list, r.n as row_number, ${caseIdsPlain ? `r.${col(mapping.externalId!)}` : caseIdSql(mapping.externalId!)} as external_id,
+     select $1::uuid as import_id, $2::text as sheet, $3::text as source_list, r.n as row_number, ${caseId.value} as external_id,
        ${value('initials', 'null')} as initials, ${value('dateOfBirth', 'null')}::date as date_of_birth, ${value('gender', 'null')} as gender,
        ${value('ethnicity', 'null')} as ethnicity, coalesce(${value('legalStatus', 'null')}, $4::text) as legal_status,
        ${value('allocatedWorker', 'null')}::uuid as allocated_worker_id, ${value('allocatedTeam', 'null')}::uuid as allocated_team_id,
        ${value('openDate', 'null')}::date as open_date, ${value('closeDate', 'null')}::date as close_date,
        coalesce(${value('referralFactors', 'null')}, '[]')::jsonb as referral_factors, ${absentFields(mapping)}::int as absent_fields
-     from pg_temp.child_import_raw r${caseIdsPlain ? '' : verdictJoin('externalId', mapping.externalId)}${joins.join('')}`;
+     from pg_temp.child_import_raw r${caseId.join}${joins.join('')}`;
   if (into === 'transaction') {
     // Each row matched to the register as it is typed, and counted: only the rows the apply
     // writes (new children and changed ones) are kept; a file that changes nothing keeps none.
@@ -474,8 +483,7 @@ async function stageRows(client: Client, header: Header, { readings, caseIdsPlai
     );
     // Every case ID the file names, for the children a full extract closes (dropped with the rows).
     await client.query(
-      `create temp view child_import_listed as select ${caseIdsPlain ? `r.${col(mapping.externalId!)}` : caseIdSql(mapping.externalId!)} as external_id
-       from pg_temp.child_import_raw r${caseIdsPlain ? '' : verdictJoin('externalId', mapping.externalId)}`,
+      `create temp view child_import_listed as select ${caseId.value} as external_id from pg_temp.child_import_raw r${caseId.join}`,
     );
     return counted[0]!;
   }
