@@ -85,8 +85,9 @@ function keepImportedMacros(environment: nunjucks.Environment) {
   if (importsPatched) return;
   importsPatched = true;
   // Nunjucks' Frame.set splits every name on '.' (to allow `set a.b`), once for every loop
-  // variable and macro argument: a twentieth of a long page's rendering. A name without a dot
-  // is set exactly as Nunjucks sets it, without the split.
+  // variable and macro argument: a twentieth of a long page's rendering, and a loop sets seven
+  // dotted names (`loop.index`, `loop.first`…) at every turn. A name without a dot is set as
+  // Nunjucks sets it, without the split; a dotted one from its parts, split once (setDotted).
   const frame = (nunjucks as unknown as { runtime: { Frame: { prototype: NunjucksFrame } } }).runtime.Frame.prototype;
   const set = frame.set;
   frame.set = function (this: NunjucksFrame, name: string, value: unknown, resolveUp?: boolean) {
@@ -94,9 +95,7 @@ function keepImportedMacros(environment: nunjucks.Environment) {
     const target = resolveUp ? (this.resolve(name, true) ?? this) : this;
     target.variables[name] = value;
   };
-  // A for loop sets seven dotted names (`loop.index`, `loop.first`…) at every turn: each name's
-  // parts are split once, as Nunjucks would split them. The names are written in the templates,
-  // so they are few; the map is emptied should it ever grow.
+  // The dotted names are written in the templates, so they are few; the map is emptied should it ever grow.
   const dottedNames = new Map<string, string[]>();
   const setDotted = (target: NunjucksFrame, name: string, value: unknown) => {
     let parts = dottedNames.get(name);
