@@ -8,6 +8,7 @@ import { openPglite, type DatabaseHandle, type Db } from '../src/db/index.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
 import { confirmSamplingRound, proposeSamplingRound } from '../src/modules/programme/rounds.ts';
 import { loadPrincipal } from '../src/platform/auth/queries.ts';
+import { systemClock, ukToday } from '../src/platform/clock.ts';
 import { createAuditTool, createChild } from './support/audits.ts';
 import { openTestDatabase, testDrivers } from './support/database.ts';
 import { createSmallCouncil } from './support/fixtures.ts';
@@ -18,7 +19,7 @@ import { createSmallCouncil } from './support/fixtures.ts';
  * the round still proposed — on both drivers — and the round can then be confirmed whole.
  */
 const WORKER = path.join(import.meta.dirname, 'support', 'round-confirm-worker.ts');
-const today = new Date().toISOString().slice(0, 10);
+const today = ukToday(systemClock);
 
 /** Runs the worker until it prints "before commit N", kills it, and returns N. */
 function confirmAndKill(job: Record<string, unknown>): Promise<number> {

@@ -43,7 +43,6 @@ describe.each(testDrivers())('sampling rounds through HTTP on %s', (driver) => {
   let rowId: string;
   let coordinator: TestClient;
   let token: string;
-  const today = new Date().toISOString().slice(0, 10);
 
   beforeAll(async () => {
     t = await createTestApp(driver);
@@ -238,6 +237,5 @@ describe.each(testDrivers())('sampling rounds through HTTP on %s', (driver) => {
     const fields = JSON.stringify(response.json());
     expect(fields).toContain('periodFrom');
     expect(fields).toContain('rowIds');
-    expect(today).toMatch(/^\d{4}-/);
   });
 });

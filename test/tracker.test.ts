@@ -8,7 +8,8 @@ import { testDrivers } from './support/database.ts';
 import { createSmallCouncil, PASSWORD, type SmallCouncil } from './support/fixtures.ts';
 import { pageText, TestClient } from './support/client.ts';
 import { createApiToken } from '../src/modules/account/service.ts';
-import { ukDateAt } from '../src/platform/clock.ts';
+import { systemClock, ukToday } from '../src/platform/clock.ts';
+import { addDays } from '../src/platform/working-days.ts';
 import { formatDate } from '../src/platform/views.ts';
 import { SORT_KEYS } from '../src/modules/audits/queries.ts';
 
@@ -135,8 +136,9 @@ describe.each(testDrivers())('audit tracker on %s', (driver) => {
     // TRK-12 is in moderation: its moderation is due in 16 days; the auditor's deadline passed long ago and is not "due".
     const trk12 = PLAN.find((row) => row.externalId === 'TRK-12')!;
     expect(trk12).toMatchObject({ status: 'in_moderation', dueOffset: 16 });
-    const stageDue = ukDateAt(new Date(Date.now() + trk12.dueOffset * 86_400_000));
-    const auditorDue = ukDateAt(new Date(Date.now() + AUDITOR_DUE_LONG_AGO * 86_400_000));
+    // Calendar days from today's UK date: not 24-hour steps, which cross a change of the clocks.
+    const stageDue = addDays(ukToday(systemClock), trk12.dueOffset);
+    const auditorDue = addDays(ukToday(systemClock), AUDITOR_DUE_LONG_AGO);
     // A QA lead, so the coordinator's own log of exports stays as the export test expects.
     const lead = new TestClient(t.app);
     await lead.signIn(council.users.qa_lead.email, PASSWORD);

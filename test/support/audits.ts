@@ -1,4 +1,5 @@
-import { sql } from 'kysely';
+import { systemClock, ukToday } from '../../src/platform/clock.ts';
+import { addDays } from '../../src/platform/working-days.ts';
 import type { Db } from '../../src/db/index.ts';
 import type { AuditStatus, Grade } from '../../src/db/types.ts';
 
@@ -87,7 +88,7 @@ export type AuditInput = {
   serviceId?: string | null;
   status?: AuditStatus;
   allocatedOn?: string;
-  /** A date, or a number of days from today in the database's clock (negative: in the past). */
+  /** A date, or a number of days from today's UK date (negative: in the past), the date the application reads. */
   due?: string | number;
   /** The deadline of the stage it is in (a date or days from today); none unless given. */
   stageDue?: string | number | null;
@@ -97,8 +98,12 @@ export type AuditInput = {
   finalGrade?: Grade | null;
 };
 
+/** A date as given, or that many days from today's UK date: not the database's `current_date`, which is UTC's and a day behind the UK's for an hour each summer night. */
+function dayFromToday(day: string | number): string {
+  return typeof day === 'number' ? addDays(ukToday(systemClock), day) : day;
+}
+
 export async function createAudit(db: Db, input: AuditInput) {
-  const due = input.due ?? 28;
   return db
     .insertInto('audits')
     .values({
@@ -111,9 +116,9 @@ export async function createAudit(db: Db, input: AuditInput) {
       team_id: input.teamId ?? null,
       service_id: input.serviceId ?? null,
       status: input.status ?? 'allocated',
-      allocated_on: input.allocatedOn ?? sql<string>`current_date`,
-      due_on: typeof due === 'number' ? sql<string>`current_date + ${due}::int` : due,
-      stage_due_on: typeof input.stageDue === 'number' ? sql<string>`current_date + ${input.stageDue}::int` : (input.stageDue ?? null),
+      allocated_on: input.allocatedOn ?? dayFromToday(0),
+      due_on: dayFromToday(input.due ?? 28),
+      stage_due_on: input.stageDue == null ? null : dayFromToday(input.stageDue),
       submitted_at: input.submittedAt ?? null,
       moderated_at: input.moderatedAt ?? null,
       auditor_grade: input.auditorGrade ?? null,
