@@ -118,7 +118,7 @@ describe.each(testDrivers())('My work on %s', (driver) => {
     await t.db
       .insertInto('audit_alerts')
       .values([
-        { organisation_id: council.organisation.id, audit_id: audits.AD!.id, staff_id: serviceManager.id, kind: 'inadequate_submitted' },
+        { organisation_id: council.organisation.id, audit_id: audits.AD!.id, staff_id: serviceManager.id, kind: 'inadequate_submitted', created_at: new Date() },
         { organisation_id: council.organisation.id, audit_id: audits.AA!.id, staff_id: serviceManager.id, kind: 'inadequate_submitted', acknowledged_at: new Date() },
       ])
       .execute();

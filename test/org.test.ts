@@ -258,7 +258,7 @@ describe.each(testDrivers())('organisation admin on %s', (driver) => {
 
   it('unlocks a locked account', async () => {
     const moderator = council.users.moderator;
-    await t.db.updateTable('users').set({ locked_until: sql`now() + interval '15 minutes'`, failed_sign_ins: 4 }).where('id', '=', moderator.id).execute();
+    await t.db.updateTable('users').set({ locked_until: new Date(t.clock.now().getTime() + 15 * 60_000), failed_sign_ins: 4 }).where('id', '=', moderator.id).execute();
     const locked = new TestClient(t.app);
     await locked.get('/sign-in');
     expect((await locked.post('/sign-in', { email: moderator.email, password: PASSWORD })).statusCode).toBe(401); // the same answer as any refused sign-in

@@ -81,7 +81,7 @@ const validAddress = z.email();
 export async function raiseAlerts(db: Db, actor: EscalationActor, audit: EscalationAudit, kind: AuditAlertKind): Promise<number> {
   const people = await peopleToAlert(db, audit, ukDateAt(actor.at), kind);
   if (!people.length) return 0;
-  const fresh = new Set(await insertAlerts(db, audit.organisationId, audit.id, kind, people.map((person) => person.staffId)));
+  const fresh = new Set(await insertAlerts(db, audit.organisationId, audit.id, kind, people.map((person) => person.staffId), actor.at));
   if (!fresh.size) return 0;
   const alerted = people.filter((person) => fresh.has(person.staffId));
   const contacts = new Map((await selectStaffContacts(db, audit.organisationId, [...fresh])).map((contact) => [contact.id, contact]));

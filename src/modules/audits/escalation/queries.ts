@@ -147,12 +147,15 @@ export async function selectCurrentStaff(db: Db, organisationId: string, today: 
     .execute();
 }
 
-/** Adds alerts; one of a kind per person and audit. Returns the people newly alerted. */
-export async function insertAlerts(db: Db, organisationId: string, auditId: string, kind: AuditAlertKind, staffIds: readonly string[]): Promise<string[]> {
+/**
+ * Adds alerts; one of a kind per person and audit. Returns the people newly alerted. The time
+ * raised is the application's clock, not the database's: the day it was raised is when it is due.
+ */
+export async function insertAlerts(db: Db, organisationId: string, auditId: string, kind: AuditAlertKind, staffIds: readonly string[], at: Date): Promise<string[]> {
   if (!staffIds.length) return [];
   const rows = await db
     .insertInto('audit_alerts')
-    .values(staffIds.map((staffId) => ({ organisation_id: organisationId, audit_id: auditId, staff_id: staffId, kind })))
+    .values(staffIds.map((staffId) => ({ organisation_id: organisationId, audit_id: auditId, staff_id: staffId, kind, created_at: at })))
     .onConflict((conflict) => conflict.columns(['audit_id', 'staff_id', 'kind']).doNothing())
     .returning('staff_id')
     .execute();
