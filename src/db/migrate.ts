@@ -33,7 +33,6 @@ import * as registerReferencesByStatement from './migrations/2026-12-09T1000_reg
 import * as samplingDrawVersion from './migrations/2026-12-10T0900_sampling_draw_version.ts';
 import * as stageEndsIndex from './migrations/2026-12-10T1000_stage_ends_index.ts';
 import * as importAbsentColumns from './migrations/2026-12-11T0900_import_absent_columns.ts';
-import * as childrenSourceDigest from './migrations/2026-12-12T0900_children_source_digest.ts';
 
 /**
  * Migrations are listed here, in order, rather than read from a folder at run time, so the
@@ -74,7 +73,6 @@ export const MIGRATIONS: Record<string, Migration> = {
   '2026-12-10T0900_sampling_draw_version': samplingDrawVersion,
   '2026-12-10T1000_stage_ends_index': stageEndsIndex,
   '2026-12-11T0900_import_absent_columns': importAbsentColumns,
-  '2026-12-12T0900_children_source_digest': childrenSourceDigest,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -225,9 +225,6 @@ export interface ChildrenTable {
   close_date: DateOnly | null;
   referral_factors: Json<string[]>;
   last_import_id: string | null;
-  /** See migration 2026-12-12T0900: the hash of the CSV row that last set the child, and the version it set. */
-  source_digest: string | null;
-  source_version: number | null;
   version: Generated<number>;
   created_at: CreatedAt;
   updated_at: Timestamp;

@@ -19,7 +19,6 @@
  * early) returns null before anything is kept, and
  * the caller reads the file with the extract reader, which says what is wrong in its own words.
  */
-import { createHash, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import { once } from 'node:events';
 import { Kysely, PostgresDialect, type PostgresPool } from 'kysely';
@@ -27,7 +26,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { postgresPoolOf, type Db } from '../../db/index.ts';
 import type { Database } from '../../db/types.ts';
 import type { SourceList } from './annex-a.ts';
-import { carriedMatchColumnsSql, COMPARED_COLUMNS, type StagedCounts } from './queries.ts';
+import { matchColumnsSql, type StagedCounts } from './queries.ts';
 import { CsvTally } from './csv-tally.ts';
 import { csvRows, fileKind } from './extract-source.ts';
 import {
@@ -59,8 +58,6 @@ export type CopyStageInput = {
   filename: string;
   today: string;
   resolve: Resolvers;
-  /** The organisation's workers and teams that `resolve` finds names among (for readingSeed). */
-  resolvers: { teams: readonly { id: string }[]; staff: readonly { id: string }[] };
   maxStoredErrors: number;
   recordSheets: (plan: SheetPlan) => Promise<void>;
   /** Called once the file is in the database, before it is checked: the import's 'reading' moment. */
@@ -131,7 +128,7 @@ export async function withCsvCopy<T>(db: Db, input: CopyStageInput, then: (copie
     const problems = mayHaveProblems ? await recordProblems(client, header, input, checked.duplicatesPossible) : { errors: 0, refusedRows: 0 };
     let result: T | null = null;
     if (problems.errors === 0) {
-      const counts = await stageRows(client, header, checked, input);
+      const counts = await stageRows(client, header, checked, input.importId, input.organisationId, input.stageInto);
       result = await then({ rowsRead, counts, sourceList: header.list, trx: kyselyOn(client) });
     }
     await client.query('commit');
@@ -443,10 +440,10 @@ async function recordProblems(client: Client, header: Header, input: CopyStageIn
 }
 
 /** The rows, read and resolved, into the import's staging table or this transaction's own: what the preview and the apply read. */
-async function stageRows(client: Client, header: Header, { readings, caseIdsPlain }: Checked, input: CopyStageInput): Promise<StagedCounts | null> {
+async function stageRows(client: Client, header: Header, { readings, caseIdsPlain }: Checked, importId: string, organisationId: string, into: CopyStageInput['stageInto']): Promise<StagedCounts | null> {
   const { mapping } = header;
   const caseId = stagedCaseId(mapping.externalId!, caseIdsPlain);
-  const params: unknown[] = [input.importId, header.sheet, header.list, fallbackLegalStatus(header.list)];
+  const params: unknown[] = [importId, header.sheet, header.list, fallbackLegalStatus(header.list)];
   const param = (value: unknown) => {
     params.push(value);
     return `$${params.length}::text`;
@@ -462,33 +459,25 @@ async function stageRows(client: Client, header: Header, { readings, caseIdsPlai
     joins.push(verdictJoin(field, ref));
     return `v_${field}.norm`;
   };
-  const inTransaction = input.stageInto === 'transaction';
-  // In the transaction, a row known to be as it last set its child is not read again (see sameAsLastRead).
-  const typed = (expression: string) => (inTransaction ? `(case when r.same then null else ${expression} end)` : expression);
-  const typedColumns = `${typed(value('initials', 'null'))} as initials, ${typed(`${value('dateOfBirth', 'null')}::date`)} as date_of_birth,
-       ${typed(value('gender', 'null'))} as gender, ${typed(value('ethnicity', 'null'))} as ethnicity,
-       ${typed(`coalesce(${value('legalStatus', 'null')}, $4::text)`)} as legal_status,
-       ${typed(`${value('allocatedWorker', 'null')}::uuid`)} as allocated_worker_id, ${typed(`${value('allocatedTeam', 'null')}::uuid`)} as allocated_team_id,
-       ${typed(`${value('openDate', 'null')}::date`)} as open_date, ${typed(`${value('closeDate', 'null')}::date`)} as close_date,
-       ${typed(`coalesce(${value('referralFactors', 'null')}, '[]')::jsonb`)} as referral_factors, ${absentFields(mapping)}::int as absent_fields`;
-  const staged = (from: string, carried = '') => `
+  const rows = `
      select $1::uuid as import_id, $2::text as sheet, $3::text as source_list, r.n as row_number, ${caseId.value} as external_id,
-       ${typedColumns}${carried}
-     from ${from}${caseId.join}${joins.join('')}`;
-  if (inTransaction) {
-    const match = sameAsLastRead(header, caseId, param(readingSeed(header, input.resolvers)), param(input.organisationId));
+       ${value('initials', 'null')} as initials, ${value('dateOfBirth', 'null')}::date as date_of_birth, ${value('gender', 'null')} as gender,
+       ${value('ethnicity', 'null')} as ethnicity, coalesce(${value('legalStatus', 'null')}, $4::text) as legal_status,
+       ${value('allocatedWorker', 'null')}::uuid as allocated_worker_id, ${value('allocatedTeam', 'null')}::uuid as allocated_team_id,
+       ${value('openDate', 'null')}::date as open_date, ${value('closeDate', 'null')}::date as close_date,
+       coalesce(${value('referralFactors', 'null')}, '[]')::jsonb as referral_factors, ${absentFields(mapping)}::int as absent_fields
+     from pg_temp.child_import_raw r${caseId.join}${joins.join('')}`;
+  if (into === 'transaction') {
     // Each row matched to the register as it is typed, and counted: only the rows the apply
     // writes (new children and changed ones) are kept; a file that changes nothing keeps none.
-    // The child's own columns are read to compare and left behind: the rows kept are the staged row and its match.
-    const matched = `select ${STAGED_COLUMNS.map((column) => `s.${column}`).join(', ')}, s.source_digest,
-       ${carriedMatchColumnsSql(absentFields(mapping), (column) => `s.c_${column}`, 's.c_id', 's.same')} from (${staged(match.from, match.carried)} offset 0) s`;
+    const matched = `select s.*, ${matchColumnsSql(absentFields(mapping))} from (${rows} offset 0) s left join children c on c.organisation_id = ${param(organisationId)}::uuid and c.external_id = s.external_id`;
     await client.query(`create temp table child_import_typed on commit drop as ${matched} with no data`, params);
     const { rows: counted } = await client.query<StagedCounts>(
       `with k as materialized (${matched}),
        kept as (insert into pg_temp.child_import_typed select * from k where k.child_id is null or k.changed)
        select count(*) filter (where k.child_id is null)::int as adds, count(*) filter (where k.changed)::int as updates,
          count(*) filter (where k.child_id is not null and not k.changed)::int as unchanged, count(*) filter (where k.child_open)::int as listed_open,
-         (select count(*)::int from children where organisation_id = ${param(input.organisationId)}::uuid and close_date is null) as open_count
+         (select count(*)::int from children where organisation_id = ${param(organisationId)}::uuid and close_date is null) as open_count
        from k`,
       params,
     );
@@ -498,63 +487,10 @@ async function stageRows(client: Client, header: Header, { readings, caseIdsPlai
     );
     return counted[0]!;
   }
-  await client.query(`insert into child_import_rows (${STAGED_COLUMNS.join(', ')}) ${staged('pg_temp.child_import_raw r')}`, params);
+  await client.query(
+    `insert into child_import_rows (import_id, sheet, source_list, row_number, external_id, initials, date_of_birth, gender, ethnicity,
+       legal_status, allocated_worker_id, allocated_team_id, open_date, close_date, referral_factors, absent_fields) ${rows}`,
+    params,
+  );
   return null;
 }
-
-/** A staged row's columns, as `stageRows` selects them. */
-const STAGED_COLUMNS = ['import_id', 'sheet', 'source_list', 'row_number', 'external_id', ...COMPARED_COLUMNS, 'absent_fields'];
-
-/**
- * The copied rows, each with its child in the register carried along (`c_id` and the compared
- * columns as `c_…`), its digest (`source_digest`), and whether it is the very row that last set
- * the child (`same`): the same cells, read the same way, into a child not changed since (see
- * migration 2026-12-12T0900). Such a row would be typed into exactly what the child holds, so it
- * is neither typed nor compared: a re-import of an unchanged file reads none of its rows again.
- * One hash of each row's cells replaces reading its dates, codes, workers and teams.
- */
-function sameAsLastRead(header: Header, caseId: { value: string; join: string }, seed: string, organisationId: string): { from: string; carried: string } {
-  const cells = mappedFields(header).map(({ ref }) => `r.${col(ref)}`);
-  const register = COMPARED_COLUMNS.map((column) => `c.${column} as c_${column}`).join(', ');
-  const from = `(select r.*, c.id as c_id, ${register},
-         coalesce(c.source_version = c.version and c.source_digest = r.source_digest, false) as same
-       from (select r.*, hash_record_extended(row(${cells.join(', ')}), ${seed}::bigint) as source_digest from pg_temp.child_import_raw r offset 0) r${caseId.join}
-       left join children c on c.organisation_id = ${organisationId}::uuid and c.external_id = ${caseId.value}
-       offset 0) r`;
-  const carried = `, r.source_digest, r.same, r.c_id, ${COMPARED_COLUMNS.map((column) => `r.c_${column}`).join(', ')}`;
-  return { from, carried };
-}
-
-/**
- * The seed of a row's digest: everything besides its cells that decides what the row becomes.
- * That is the file's columns (which field each is; a field without one keeps the child's value),
- * its Annex A list, the organisation's workers and teams, and the code that reads them. A change
- * to any of them makes every row's digest new, so every row is read again.
- */
-function readingSeed(header: Header, resolvers: CopyStageInput['resolvers']): string {
-  const byId = (a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
-  const hash = createHash('sha256')
-    .update(READING_RULES)
-    .update(JSON.stringify([header.list, EXTRACT_FIELDS.map((field) => header.mapping[field]?.index ?? null)]))
-    .update(JSON.stringify([[...resolvers.teams].sort(byId), [...resolvers.staff].sort(byId)]))
-    .digest();
-  return hash.readBigInt64BE(0).toString();
-}
-
-/**
- * The reading rules as they are: this module's code, the extract reader's and the import's. A
- * release that reads a cell differently has other code, so no digest written before it matches.
- * Where the code cannot be read, a value of this process alone: rows are then always read again.
- */
-const READING_RULES = (() => {
-  const hash = createHash('sha256');
-  try {
-    const dir = new URL('./', import.meta.url);
-    for (const name of fs.readdirSync(dir).filter((file) => file.endsWith('.ts') && !file.endsWith('.test.ts')).sort()) {
-      hash.update(name).update(fs.readFileSync(new URL(name, dir)));
-    }
-  } catch {
-    hash.update(randomUUID());
-  }
-  return hash.digest();
-})();

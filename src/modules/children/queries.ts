@@ -258,36 +258,24 @@ const IMPORTED_COLUMNS = [
  * row's sheet had no such column. When every row has the same sheet (`absent` known: a CSV copied
  * in one transaction), that is decided here rather than row by row.
  */
-function givenSql(column: string, field: (typeof KEPT_WHEN_ABSENT)[number] | null, absent?: number, register = inRegister): string {
+function givenSql(column: string, field: (typeof KEPT_WHEN_ABSENT)[number] | null, absent?: number): string {
   if (!field) return `s.${column}`;
   const bit = 1 << KEPT_WHEN_ABSENT.indexOf(field);
-  if (absent !== undefined) return absent & bit ? register(column) : `s.${column}`;
-  return `(case when s.absent_fields & ${bit} = 0 then s.${column} else ${register(column)} end)`;
+  if (absent !== undefined) return absent & bit ? `c.${column}` : `s.${column}`;
+  return `(case when s.absent_fields & ${bit} = 0 then s.${column} else c.${column} end)`;
 }
 
-/** The child's own value of a column: the register's row `c`, or where a statement has carried it along. */
-export type RegisterColumn = (column: string) => string;
-const inRegister: RegisterColumn = (column) => `c.${column}`;
-
 /** `column = value` for each column an import writes into the child `c` from the staged row `s`. */
-const ASSIGNMENTS_SQL = [
-  ...IMPORTED_COLUMNS.map(([column, field]) => `${column} = ${givenSql(column, field)}`),
-  // The row that set the child, and the version it set (see migration 2026-12-12T0900).
-  'source_digest = s.source_digest',
-  'source_version = c.version + 1',
-].join(', ');
+const ASSIGNMENTS_SQL = IMPORTED_COLUMNS.map(([column, field]) => `${column} = ${givenSql(column, field)}`).join(', ');
 
 /**
  * Whether the values a staged row `s` gives a child `c` differ from the child's: a child is
  * updated only then (so an unchanged child is never written). Plain text, for the copy's own SQL too.
  */
-function changedSql(absent?: number, register = inRegister): string {
+function changedSql(absent?: number): string {
   const given = IMPORTED_COLUMNS.filter(([, field]) => absent === undefined || !field || !(absent & (1 << KEPT_WHEN_ABSENT.indexOf(field))));
-  return `(${given.map(([column]) => register(column)).join(', ')}) is distinct from (${given.map(([column, field]) => givenSql(column, field, absent, register)).join(', ')})`;
+  return `(${given.map(([column]) => `c.${column}`).join(', ')}) is distinct from (${given.map(([column, field]) => givenSql(column, field, absent)).join(', ')})`;
 }
-
-/** The register's columns a staged row is compared with (see changedSql), for a statement that carries them along. */
-export const COMPARED_COLUMNS: readonly string[] = IMPORTED_COLUMNS.map(([column]) => column);
 const CHANGED_SQL = changedSql();
 
 /**
@@ -297,13 +285,6 @@ const CHANGED_SQL = changedSql();
  */
 export const matchColumnsSql = (absent?: number) =>
   `c.id as child_id, (c.id is not null and c.close_date is null) as child_open, (c.id is not null and ${changedSql(absent)}) as changed`;
-
-/**
- * The same, where the child's columns were carried along by the statement (`register`), and a
- * row known to be unchanged (`same`, see csv-copy.ts) is not compared.
- */
-export const carriedMatchColumnsSql = (absent: number, register: RegisterColumn, childId: string, same: string) =>
-  `${childId} as child_id, (${childId} is not null and ${register('close_date')} is null) as child_open, (${childId} is not null and not ${same} and ${changedSql(absent, register)}) as changed`;
 
 /**
  * One row per child. A sheet never holds a child twice (a case ID on two rows of a sheet is an
@@ -332,7 +313,7 @@ const classified = (staged: StagedRows, organisationId: string) =>
   staged.in === 'transaction'
     ? sql`select * from pg_temp.child_import_typed`
     : sql`
-      select s.*, null::bigint as source_digest, ${sql.raw(matchColumnsSql())}
+      select s.*, ${sql.raw(matchColumnsSql())}
       from (${governingRows(staged.importId, staged.onePerChild)}) s
       left join children c on c.organisation_id = ${organisationId} and c.external_id = s.external_id`;
 
@@ -422,9 +403,6 @@ export async function countChildrenByList(db: Db, staged: StagedRows): Promise<R
  * changed twice. Each child created, updated or closed is one row of `child_import_changes`:
  * with the import's own activity entry, that is who changed the child and when.
  */
-/** A new child's version, written with the digest that matches it. */
-const CREATED_VERSION = 1;
-
 export async function applyStagedImport(trx: Db, input: { staged: StagedRows; importId: string; organisationId: string; closes: boolean; closeDate: string; at: Date }) {
   const closed = input.closes
     ? sql`
@@ -443,9 +421,9 @@ export async function applyStagedImport(trx: Db, input: { staged: StagedRows; im
     ),
     created as (
       insert into children (organisation_id, external_id, initials, date_of_birth, gender, ethnicity, legal_status,
-        allocated_worker_id, allocated_team_id, open_date, close_date, referral_factors, last_import_id, created_at, updated_at, source_digest, version, source_version)
+        allocated_worker_id, allocated_team_id, open_date, close_date, referral_factors, last_import_id, created_at, updated_at)
       select ${input.organisationId}, external_id, initials, date_of_birth, gender, ethnicity, legal_status,
-        allocated_worker_id, allocated_team_id, open_date, close_date, referral_factors, ${input.importId}, ${input.at}, ${input.at}, source_digest, ${CREATED_VERSION}, ${CREATED_VERSION}
+        allocated_worker_id, allocated_team_id, open_date, close_date, referral_factors, ${input.importId}, ${input.at}, ${input.at}
       from k where k.child_id is null
       returning id
     ),

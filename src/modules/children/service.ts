@@ -312,15 +312,13 @@ async function findOutcome(db: Db, organisationId: string, importId: string): Pr
 /** Where the file goes through PostgreSQL's own CSV reader (csv-copy.ts). */
 async function copyInput(db: Db, input: ImportOptions & ImportFile & { importId: string }, stageInto: CopyStageInput['stageInto']): Promise<CopyStageInput> {
   let sheets: SheetPlan | null = null;
-  const resolvers = await queries.loadResolvers(db, input.organisationId);
   return {
     importId: input.importId,
     organisationId: input.organisationId,
     path: input.path,
     filename: input.filename,
     today: ukDateAt(input.clock.now()),
-    resolve: buildResolvers(resolvers),
-    resolvers,
+    resolve: buildResolvers(await queries.loadResolvers(db, input.organisationId)),
     maxStoredErrors: MAX_STORED_ERRORS,
     // The sheet read and the rows in it are known together: one write for both.
     recordSheets: async (plan) => void (sheets = plan),
