@@ -412,6 +412,37 @@ describe.each(testDrivers())('child register on %s', (driver) => {
     expect((await register())[1]).toEqual({ ...before[1], allocated_worker_id: null });
   });
 
+  it('a re-import sets back a child changed since, and follows a team name to the team that now has it', async () => {
+    const token = await createApiToken(t.db, { userId: council.users.qa_coordinator.id, organisationId: council.organisation.id, name: 'test' });
+    const post = async (payload: string) =>
+      (await t.app.inject({ method: 'POST', url: '/api/v1/children/imports', headers: { authorization: `Bearer ${token}`, 'content-type': 'text/csv' }, payload })).json();
+    const file = ['Case ID,Initials,Legal status,Allocated worker,Allocated team', 'SAME-1,AB,CIN,Wes Worker,North Unit 2', 'SAME-2,CD,CP,Wes Worker,North Unit 2', 'SAME-3,EF,CIN,,North Unit 1'].join('\n');
+    const register = () =>
+      t.db.selectFrom('children').select(['external_id', 'initials', 'allocated_team_id', 'version']).where('external_id', 'like', 'SAME-%').orderBy('external_id').execute();
+    expect(await post(file)).toMatchObject({ status: 'succeeded', created: 3, updated: 0 });
+    const imported = await register();
+    expect(imported.map((child) => child.allocated_team_id)).toEqual([council.teams.unit2.id, council.teams.unit2.id, council.teams.unit1.id]);
+    // The file again: nothing changes, nothing is written.
+    expect(await post(file)).toMatchObject({ status: 'succeeded', created: 0, updated: 0 });
+    expect(await register()).toEqual(imported);
+
+    // A child changed since by something else (its version moves on): its row is read again and sets it back.
+    await t.db.updateTable('children').set({ initials: 'ZZ', version: sql`version + 1` }).where('external_id', '=', 'SAME-1').execute();
+    expect(await post(file)).toMatchObject({ status: 'succeeded', created: 0, updated: 1 });
+    expect((await register())[0]).toMatchObject({ initials: 'AB' });
+
+    // "North Unit 2" now names another team: the same cells read differently, and the children follow the name.
+    await t.db.updateTable('teams').set({ name: 'North Unit 2 (closed)' }).where('id', '=', council.teams.unit2.id).execute();
+    const renamed = await t.db
+      .insertInto('teams')
+      .values({ organisation_id: council.organisation.id, service_id: council.teams.unit2.service_id, name: 'North Unit 2' })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    expect(await post(file)).toMatchObject({ status: 'succeeded', created: 0, updated: 2 });
+    expect((await register()).map((child) => child.allocated_team_id)).toEqual([renamed.id, renamed.id, council.teams.unit1.id]);
+    expect(await post(file)).toMatchObject({ status: 'succeeded', created: 0, updated: 0 });
+  });
+
   it('imports through the API in one go as it previews: every problem listed, a child written only when it changes, each change on its activity log', async () => {
     const token = await createApiToken(t.db, { userId: council.users.qa_coordinator.id, organisationId: council.organisation.id, name: 'test' });
     const post = (payload: string) => t.app.inject({ method: 'POST', url: '/api/v1/children/imports', headers: { authorization: `Bearer ${token}`, 'content-type': 'text/csv' }, payload });
