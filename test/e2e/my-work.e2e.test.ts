@@ -3,7 +3,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Db } from '../../src/db/index.ts';
 import { createAudit, createAuditTool, createChild } from '../support/audits.ts';
 import { createSmallCouncil, PASSWORD } from '../support/fixtures.ts';
-import { clickAndLoad, describeInBrowser, expectNoAxeViolations, signIn, startBrowserApp, verifyOnPage, type BrowserApp } from './support.ts';
+import { clickAndLoad, describeInBrowser, expectNoAxeViolations, expectNoAxeViolationsWithoutScripts, signIn, startBrowserApp, verifyOnPage, type BrowserApp } from './support.ts';
 
 type Seeded = Awaited<ReturnType<typeof seed>>;
 
@@ -11,8 +11,9 @@ type Seeded = Awaited<ReturnType<typeof seed>>;
 async function seed(db: Db) {
   const council = await createSmallCouncil(db);
   const org = council.organisation.id;
-  const tool = await createAuditTool(db, org);
-  const audit = async (externalId: string, initials: string, status: 'moderated' | 'awaiting_feedback') => {
+  // A tool named as councils name theirs: the titles wrap on a phone as the demo's do.
+  const tool = await createAuditTool(db, org, { name: 'Lambeth service based case audit' });
+  const audit = async (externalId: string, initials: string, status: 'allocated' | 'moderated' | 'awaiting_feedback', due?: number) => {
     const child = await createChild(db, org, { externalId, initials, teamId: council.teams.unit1.id });
     return createAudit(db, {
       organisationId: org,
@@ -23,12 +24,16 @@ async function seed(db: Db) {
       teamId: council.teams.unit1.id,
       serviceId: council.teams.unit1.service_id,
       status,
-      finalGrade: 'good',
+      finalGrade: status === 'allocated' ? null : 'good',
+      ...(due === undefined ? {} : { due, stageDue: due }),
     });
   };
-  const toDistribute = await audit('MW-1', 'DA', 'moderated');
-  const toClose = await audit('MW-2', 'CA', 'awaiting_feedback');
-  const waiting = await audit('MW-3', 'WA', 'awaiting_feedback');
+  const toDistribute = await audit('MW-100041', 'DA', 'moderated');
+  const toClose = await audit('MW-100042', 'CA', 'awaiting_feedback');
+  const waiting = await audit('MW-100043', 'WA', 'awaiting_feedback');
+  // Tina's own audits to do, one overdue: dated, with a status to read.
+  await audit('MW-100044', 'OA', 'allocated', -3);
+  await audit('MW-100045', 'TA', 'allocated', 12);
   await db.updateTable('audits').set({ practitioner_feedback: JSON.stringify({ learning_points: 'See the child alone' }) }).where('id', '=', toClose.id).execute();
   return { council, toDistribute, toClose, waiting };
 }
@@ -53,10 +58,10 @@ describeInBrowser('My work for the QA coordinator in Chromium', () => {
     expect(await allocate.isVisible()).toBe(true);
     const distribute = page.locator('[data-section="distribute"]');
     const close = page.locator('[data-section="close"]');
-    expect(await distribute.getByRole('link').allInnerTexts()).toEqual([expect.stringContaining('DA (MW-1)')]);
-    expect(await close.getByRole('link').allInnerTexts()).toEqual([expect.stringContaining('CA (MW-2)')]);
+    expect(await distribute.getByRole('link').allInnerTexts()).toEqual([expect.stringContaining('DA (MW-100041)')]);
+    expect(await close.getByRole('link').allInnerTexts()).toEqual([expect.stringContaining('CA (MW-100042)')]);
     // The audit still waiting for its feedback is nobody's work item yet.
-    expect(await main.innerText()).not.toContain('WA (MW-3)');
+    expect(await main.innerText()).not.toContain('WA (MW-100043)');
     // Empty sections: one folded line each, not a heading each.
     const folded = page.getByTestId('empty-sections');
     expect(await folded.locator('li').count()).toBeGreaterThan(3);
@@ -73,5 +78,23 @@ describeInBrowser('My work for the QA coordinator in Chromium', () => {
 
     await clickAndLoad(distribute.getByRole('link').first());
     expect(new URL(page.url()).pathname).toBe(`/audits/${t.seeded.toDistribute.id}/distribute`);
+  });
+
+  it("keeps each item's status in view on a phone: a date wraps rather than push it out of sight", async () => {
+    const phone = await t.newPage({ javaScript: false });
+    await phone.setViewportSize({ width: 375, height: 800 });
+    await signIn(phone, t.seeded.council.users.auditor.email, PASSWORD);
+    await phone.goto('/');
+    const audits = phone.locator('[data-section="audits"]');
+    expect(await audits.getByRole('link').count()).toBe(2);
+    // Each section's table fits its column: nothing to scroll sideways to, the status in view.
+    const overflowing = await phone.evaluate(() =>
+      Array.from(document.querySelectorAll('section[data-section] table'))
+        .filter((table) => table.scrollWidth > table.parentElement!.clientWidth)
+        .map((table) => table.closest('section')!.getAttribute('data-section')),
+    );
+    expect(overflowing).toEqual([]);
+    expect(await audits.getByText('Overdue').isVisible()).toBe(true);
+    await expectNoAxeViolationsWithoutScripts(phone);
   });
 });
