@@ -26,7 +26,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { postgresPoolOf, type Db } from '../../db/index.ts';
 import type { Database } from '../../db/types.ts';
 import type { SourceList } from './annex-a.ts';
-import { matchColumnsSql, type StagedCounts } from './queries.ts';
+import { matchColumnsSql, STAGED_COUNTS_SQL, type StagedCounts } from './queries.ts';
 import { CsvTally } from './csv-tally.ts';
 import { csvRows, fileKind } from './extract-source.ts';
 import {
@@ -475,8 +475,7 @@ async function stageRows(client: Client, header: Header, { readings, caseIdsPlai
     const { rows: counted } = await client.query<StagedCounts>(
       `with k as materialized (${matched}),
        kept as (insert into pg_temp.child_import_typed select * from k where k.child_id is null or k.changed)
-       select count(*) filter (where k.child_id is null)::int as adds, count(*) filter (where k.changed)::int as updates,
-         count(*) filter (where k.child_id is not null and not k.changed)::int as unchanged, count(*) filter (where k.child_open)::int as listed_open,
+       select ${STAGED_COUNTS_SQL},
          (select count(*)::int from children where organisation_id = ${param(organisationId)}::uuid and close_date is null) as open_count
        from k`,
       params,

@@ -317,7 +317,7 @@ async function* readCsv(body: Readable, context: ReadContext, progress: Progress
     yield { kind: 'columns', sheet: context.name, columns };
     if (columns.errors.length > 0) return yield* errorEvents(columns.errors);
     const facts = { date1904: false };
-    const sheet: SheetContext = { name: context.name, errorSheet: null, list, mapping: columns.mapping, today: context.today, facts, parsers: fieldParsers(list, context.today, facts) };
+    const sheet: SheetContext = { name: context.name, errorSheet: null, list, mapping: columns.mapping, today: context.today, facts, parsers: fieldParsers(list, context.today, facts), absentFields: absentFields(columns.mapping) };
     const count = yield* sheetRowEvents(iterable(rows), sheet, progress);
     if (count === 0) yield* errorEvents([fileError(noRowsReason('The file'), first.rowNumber)]);
   } catch (error) {
@@ -481,7 +481,7 @@ async function* readPlannedSheets(file: string, sheets: readonly PlannedSheet[],
     const planned = sheets.find((s) => s.file === worksheet.file);
     if (!planned) continue; // the reader drains it
     yield { kind: 'columns', sheet: planned.name, columns: planned.columns };
-    const sheet: SheetContext = { name: planned.name, errorSheet: planned.name, list: planned.list, mapping: planned.columns.mapping, today: context.today, facts, parsers: fieldParsers(planned.list, context.today, facts) };
+    const sheet: SheetContext = { name: planned.name, errorSheet: planned.name, list: planned.list, mapping: planned.columns.mapping, today: context.today, facts, parsers: fieldParsers(planned.list, context.today, facts), absentFields: absentFields(planned.columns.mapping) };
     yield* sheetRowEvents(rowsAfter(worksheet.rows, planned.headerRowNumber, progress), sheet, progress);
   }
 }
@@ -505,6 +505,8 @@ type SheetContext = {
   today: string;
   facts: { date1904: boolean };
   parsers: FieldParsers;
+  /** The fields the sheet has no column for (see `absentFields`), the same for each of its rows. */
+  absentFields: number;
 };
 
 /** Yields the sheet's rows and errors; returns how many data rows it had. */
@@ -619,7 +621,7 @@ function normaliseRow(source: SourceRow, sheet: SheetContext): { row: ExtractRow
     openDate: read('openDate', parse.openDate, null),
     closeDate: read('closeDate', parse.closeDate, null),
     referralFactors: read('referralFactors', parse.referralFactors, []),
-    absentFields: absentFields(mapping),
+    absentFields: sheet.absentFields,
   };
   if (row.openDate && row.closeDate && row.closeDate < row.openDate) {
     report(mapping.closeDate!, `close date is before the open date (${formatUkDate(row.openDate)})`);

@@ -335,13 +335,20 @@ export async function registerFingerprint(db: Db, organisationId: string): Promi
   return rows[0]!.fingerprint;
 }
 
+/**
+ * StagedCounts of the rows `k`, each matched to the register (see matchColumnsSql), but the
+ * open children now: the one definition the preview's figures have, on either path. Plain text,
+ * for the copy's own SQL too.
+ */
+export const STAGED_COUNTS_SQL = `count(*) filter (where k.child_id is null)::int as adds,
+  count(*) filter (where k.changed)::int as updates,
+  count(*) filter (where k.child_id is not null and not k.changed)::int as unchanged,
+  count(*) filter (where k.child_open)::int as listed_open`;
+
 /** What the rows staged for a confirmation would do to the register (see StagedCounts). */
 async function countStagedRows(db: Db, staged: StagedRows, organisationId: string): Promise<StagedCounts> {
   const { rows } = await sql<StagedCounts>`
-    select count(*) filter (where k.child_id is null)::int as adds,
-      count(*) filter (where k.changed)::int as updates,
-      count(*) filter (where k.child_id is not null and not k.changed)::int as unchanged,
-      count(*) filter (where k.child_open)::int as listed_open,
+    select ${sql.raw(STAGED_COUNTS_SQL)},
       (select count(*)::int from children where organisation_id = ${organisationId} and close_date is null) as open_count
     from (${classified(staged, organisationId)}) k
   `.execute(db);
