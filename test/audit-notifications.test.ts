@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Principal } from '../src/platform/access.ts';
 import { loadPrincipal } from '../src/platform/auth/queries.ts';
 import { allocateAudit } from '../src/modules/audits/allocation.ts';
+import { listTrackerAudits, trackerFilterSchema } from '../src/modules/audits/tracker.ts';
 import { holidayCalendarFor } from '../src/modules/org/calendar.ts';
 import { runDailyReminders } from '../src/modules/reminders/service.ts';
 import { loadBuiltInTools } from '../src/modules/tools/library.ts';
@@ -17,6 +18,27 @@ import { testDrivers } from './support/database.ts';
 import { createSmallCouncil, PASSWORD, type SmallCouncil } from './support/fixtures.ts';
 
 const BRISTOL = 'bristol-child-case-audit';
+
+/** The table row that links to an audit's page (the tracker, My audits), as its text. */
+function rowOf(html: string, auditId: string): string {
+  const row = [...html.matchAll(/<tr class="govuk-table__row">[\s\S]*?<\/tr>/g)].find((match) => match[0].includes(`href="/audits/${auditId}"`));
+  if (!row) throw new Error(`no row links to audit ${auditId}`);
+  return pageText(row[0]);
+}
+
+/** The status an audit's row carries in the tracker, My audits, the CSV export and the API's list. */
+async function statusesShown(client: TestClient, auditor: TestClient, db: TestApp['db'], principal: Principal, auditId: string) {
+  const { reference } = await db.selectFrom('audits').select('reference').where('id', '=', auditId).executeTakeFirstOrThrow();
+  const csvLine = (await client.get('/audits/export.csv?status=awaiting_feedback')).body.split(/\r?\n/).find((line) => line.startsWith(`${reference},`));
+  const listed = await listTrackerAudits(db, principal, trackerFilterSchema.parse({ status: 'awaiting_feedback' }), null, ukDateAt(new Date()));
+  const api = listed.rows.find((row) => row.id === auditId);
+  return {
+    tracker: rowOf((await client.get('/audits?status=awaiting_feedback')).body, auditId),
+    myAudits: rowOf((await auditor.get('/my-audits')).body, auditId),
+    csv: csvLine ?? '',
+    api: { statusLabel: api?.statusLabel, feedbackGiven: api?.feedbackGivenAt !== null },
+  };
+}
 
 /** The section of My work that lists an item, or null: `data-section` wraps each non-empty one. */
 function sectionOf(html: string, href: string): string | null {
@@ -146,6 +168,11 @@ describe.each(testDrivers())('an audit announced and listed along its way on %s'
     expect(sent.statusCode, pageText(sent.body).slice(0, 400)).toBe(303);
     expect(sectionOf((await clients.qa_coordinator.get('/')).body, `/audits/${id}/distribute`)).toBeNull();
     expect(sectionOf((await clients.practitioner.get('/')).body, `/audits/${id}/feedback`)).toBe('feedback');
+    const before = await statusesShown(clients.qa_coordinator, clients.auditor, t.db, coordinator, id);
+    expect(before.tracker).toContain('Awaiting feedback');
+    expect(before.myAudits).toContain('Awaiting feedback');
+    expect(before.csv).toContain(',Awaiting feedback,');
+    expect(before.api).toEqual({ statusLabel: 'Awaiting feedback', feedbackGiven: false });
 
     // Feedback given: the QA coordinator is told once and has it to close; the case holder no longer has it to give.
     const feedbackPage = await clients.practitioner.get(`/audits/${id}/feedback`);
@@ -156,6 +183,14 @@ describe.each(testDrivers())('an audit announced and listed along its way on %s'
     expect(sectionOf((await clients.qa_coordinator.get('/')).body, `/audits/${id}/close`)).toBe('close');
     const page = pageText((await clients.qa_coordinator.get(`/audits/${id}`)).body);
     expect(page).toContain('Status Feedback given');
+    // Wherever the audit's status is shown, not only on its page; the filter that finds it says so.
+    const after = await statusesShown(clients.qa_coordinator, clients.auditor, t.db, coordinator, id);
+    expect(after.tracker).toContain('Feedback given');
+    expect(after.tracker).not.toContain('Awaiting feedback');
+    expect(after.myAudits).toContain('Feedback given');
+    expect(after.csv).toContain(',Feedback given,');
+    expect(after.api).toEqual({ statusLabel: 'Feedback given', feedbackGiven: true });
+    expect(pageText((await clients.qa_coordinator.get('/audits')).body)).toContain('Awaiting feedback Includes those marked Feedback given, waiting to be closed');
     expect(page).toContain('Practitioner feedback given');
     // Changing the feedback is a step on the timeline, not a second notice.
     const again = await clients.practitioner.get(`/audits/${id}/feedback`);

@@ -122,6 +122,11 @@ const trackerAudit = {
     serviceId: nullableUuid,
     serviceName: nullableString,
     status: { type: 'string', enum: [...AUDIT_STATUSES] },
+    statusLabel: {
+      type: 'string',
+      description: "The status in words, as the pages show it: 'Feedback given' once the case holder's feedback is in while the audit awaits closing (status awaiting_feedback)",
+    },
+    feedbackGivenAt: { ...nullableTimestamp, description: "When the case holder's feedback was given; null before" },
     allocatedOn: { type: 'string', format: 'date' },
     stage: STAGE_PROPERTY,
     dueOn: DUE_PROPERTY,

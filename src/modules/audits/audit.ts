@@ -2,9 +2,9 @@ import type { Db } from '../../db/index.ts';
 import type { AuditStatus, Grade } from '../../db/types.ts';
 import { dataScope, type Principal } from '../../platform/access.ts';
 import type { IsoDate } from '../../platform/working-days.ts';
-import { FEEDBACK_GIVEN_LABEL, STAGE_OF, type Stage } from './lifecycle.ts';
+import { STAGE_OF, type Stage } from './lifecycle.ts';
 import { selectAuditInScope, selectAuditOverdue, selectAuditsByReferenceOrCaseId, selectAuditsOfAuditor, selectChildAudits } from './queries.ts';
-import { toTrackerAudit, type TrackerAudit } from './tracker.ts';
+import { auditStatusLabel, toTrackerAudit, type TrackerAudit } from './tracker.ts';
 import { auditTimeline, type TimelineEntry } from './transitions.ts';
 import { isoDay, isoTimestamp, jsonValue } from '../../db/values.ts';
 
@@ -133,8 +133,8 @@ export type AuditLifecycle = {
   overdue: boolean;
   /** Every change of status, newest first. */
   timeline: TimelineEntry[];
-  /** The status in words; "Feedback given" once the case holder's feedback is in. */
-  statusLabel: string | null;
+  /** The status in words (auditStatusLabel); "Feedback given" once the case holder's feedback is in. */
+  statusLabel: string;
 };
 
 /** Where an audit the person can see (found with findAudit) stands in its lifecycle, and how it got there. */
@@ -147,7 +147,7 @@ export async function auditLifecycle(db: Db, principal: Principal, audit: AuditR
     overdue,
     timeline,
     // The audit still awaits closing, but nothing more awaits the case holder.
-    statusLabel: audit.status === 'awaiting_feedback' && audit.distribution.feedback !== null ? FEEDBACK_GIVEN_LABEL : null,
+    statusLabel: auditStatusLabel(audit.status, audit.distribution.feedback !== null),
   };
 }
 

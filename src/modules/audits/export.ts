@@ -1,6 +1,6 @@
 import { PassThrough, type Readable } from 'node:stream';
 import ExcelJS from 'exceljs';
-import { AUDIT_STATUS_LABELS, GRADE_LABELS, STAGE_LABELS, type TrackerAudit } from './tracker.ts';
+import { GRADE_LABELS, STAGE_LABELS, type TrackerAudit } from './tracker.ts';
 
 /**
  * The tracker as a spreadsheet. Anything a person typed (names, IDs) could start like a
@@ -53,7 +53,7 @@ const COLUMNS: Column[] = [
   { header: 'Case holder', width: 22, value: (a) => a.caseHolderName },
   { header: 'Team', width: 22, value: (a) => a.teamName },
   { header: 'Service', width: 22, value: (a) => a.serviceName },
-  { header: 'Status', width: 18, value: (a) => AUDIT_STATUS_LABELS[a.status] },
+  { header: 'Status', width: 18, value: (a) => a.statusLabel },
   { header: 'Allocated', width: 12, value: (a) => a.allocatedOn, date: true },
   // One "due" everywhere: the deadline of the stage the audit is in, the stage named beside it.
   { header: 'Stage', width: 20, value: (a) => STAGE_LABELS[a.stage] },

@@ -429,6 +429,7 @@ function selectAuditColumns(query: ScopedAudits) {
     'teams.name as team_name',
     'services.name as service_name',
     'audits.stage_due_on',
+    'audits.feedback_at',
     CURRENT_DUE.as('current_due_on'),
   ]);
 }
@@ -506,7 +507,6 @@ export async function selectAuditInScope(db: Db, scope: DataScope, auditId: stri
       'audits.version',
       'audits.stage_started_on',
       'audits.practitioner_feedback',
-      'audits.feedback_at',
       'audits.closing_comments',
       'feedback_givers.display_name as feedback_by_name',
       'children.legal_status',

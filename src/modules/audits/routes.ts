@@ -19,6 +19,7 @@ import { distributionRoutes } from './distribution/routes.ts';
 import { escalationPanel } from './escalation/panel.ts';
 import { escalationRoutes } from './escalation/routes.ts';
 import { EDITABLE_STATUSES } from './form/form.ts';
+import { FEEDBACK_GIVEN_LABEL } from './lifecycle.ts';
 import { trackerCsv, trackerXlsx } from './export.ts';
 import type { TrackerOption } from './queries.ts';
 import {
@@ -105,7 +106,12 @@ export async function auditRoutes(app: FastifyInstance, deps: AppDependencies) {
       errors,
       values: rawValues(query),
       options,
-      statusItems: AUDIT_STATUSES.map((status) => ({ value: status, text: AUDIT_STATUS_LABELS[status], checked: filters.status.includes(status) })),
+      statusItems: AUDIT_STATUSES.map((status) => ({
+        value: status,
+        text: AUDIT_STATUS_LABELS[status],
+        checked: filters.status.includes(status),
+        ...(status === 'awaiting_feedback' ? { hint: { text: `Includes those marked ${FEEDBACK_GIVEN_LABEL}, waiting to be closed` } } : {}),
+      })),
       gradeOptions: GRADES.map((grade) => ({ value: grade, text: GRADE_LABELS[grade] })),
       statusLabels: AUDIT_STATUS_LABELS,
       statusTagClasses: AUDIT_STATUS_TAG_CLASSES,

@@ -21,7 +21,7 @@ import {
   type TrackerCriteria,
 } from './queries.ts';
 import { isoTimestamp } from '../../db/values.ts';
-import { STAGE_OF, type Stage } from './lifecycle.ts';
+import { FEEDBACK_GIVEN_LABEL, STAGE_OF, type Stage } from './lifecycle.ts';
 import { type IsoDate } from '../../platform/working-days.ts';
 
 /**
@@ -51,6 +51,15 @@ export const AUDIT_STATUS_LABELS: Record<AuditStatus, string> = {
   awaiting_feedback: 'Awaiting feedback',
   closed: 'Closed',
 };
+
+/**
+ * An audit's status in words, as every page and export shows it: "Feedback given" once the
+ * case holder's feedback is in while the audit still awaits closing (its status is unchanged:
+ * only the QA coordinator's closing is left), otherwise the status's own label.
+ */
+export function auditStatusLabel(status: AuditStatus, feedbackGiven: boolean): string {
+  return status === 'awaiting_feedback' && feedbackGiven ? FEEDBACK_GIVEN_LABEL : AUDIT_STATUS_LABELS[status];
+}
 
 /** A tag colour per status; the tag's text always says the status too. */
 export const AUDIT_STATUS_TAG_CLASSES: Record<AuditStatus, string> = {
@@ -312,6 +321,10 @@ export type TrackerAudit = {
   serviceId: string | null;
   serviceName: string | null;
   status: AuditStatus;
+  /** The status in words (auditStatusLabel): "Feedback given" once the feedback is in. */
+  statusLabel: string;
+  /** When the case holder's feedback was given; null before. */
+  feedbackGivenAt: string | null;
   allocatedOn: string;
   /** The stage of the lifecycle the audit is in, whose deadline `dueOn` is. */
   stage: Stage;
@@ -347,6 +360,8 @@ export function toTrackerAudit(row: AuditRow): TrackerAudit {
     serviceId: row.service_id,
     serviceName: row.service_name,
     status: row.status,
+    statusLabel: auditStatusLabel(row.status, row.feedback_at !== null),
+    feedbackGivenAt: isoTimestamp(row.feedback_at),
     allocatedOn: row.allocated_on,
     stage: STAGE_OF[row.status],
     dueOn: row.current_due_on,

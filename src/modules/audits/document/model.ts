@@ -24,7 +24,7 @@ import { isBetterThan, type Scale, type ScaleOption } from '../../tools/scales.t
 import type { Answer, AuditTool, CompletedBy, Descriptors, Respondent, Section, SimpleAnswer } from '../../tools/schema.ts';
 import { auditorColumns, auditorCompletes, formatDateTimeAnswer, moderatorSections, sectionQuestions } from '../form/answers.ts';
 import type { AuditRecord } from '../audit.ts';
-import { AUDIT_STATUS_LABELS } from '../tracker.ts';
+import { auditStatusLabel } from '../tracker.ts';
 
 /**
  * One question and its answer; `value` is null when not answered, `items` for a multiple choice.
@@ -208,7 +208,7 @@ function auditDetails(audit: AuditRecord, typed: (text: string) => string): Answ
     { label: 'Audit reference', value: String(audit.reference) },
     { label: 'Child', value: `${typed(audit.child.initials)} (${typed(audit.child.externalId)})` },
     { label: 'Audit tool', value: `${audit.tool.name} (edition ${audit.tool.edition})` },
-    { label: 'Status', value: AUDIT_STATUS_LABELS[audit.status] },
+    { label: 'Status', value: auditStatusLabel(audit.status, audit.distribution.feedback !== null) },
     { label: 'Auditor', value: name(audit.auditor) },
     { label: 'Case holder', value: name(audit.caseHolder) },
     { label: 'Moderator', value: name(audit.moderator) },
