@@ -147,7 +147,7 @@ export async function auditLifecycle(db: Db, principal: Principal, audit: AuditR
     overdue,
     timeline,
     // The audit still awaits closing, but nothing more awaits the case holder.
-    statusLabel: auditStatusLabel(audit.status, audit.distribution.feedback !== null),
+    statusLabel: auditStatusLabel(audit.status, audit.distribution.feedbackAt !== null),
   };
 }
 

@@ -208,7 +208,7 @@ function auditDetails(audit: AuditRecord, typed: (text: string) => string): Answ
     { label: 'Audit reference', value: String(audit.reference) },
     { label: 'Child', value: `${typed(audit.child.initials)} (${typed(audit.child.externalId)})` },
     { label: 'Audit tool', value: `${audit.tool.name} (edition ${audit.tool.edition})` },
-    { label: 'Status', value: auditStatusLabel(audit.status, audit.distribution.feedback !== null) },
+    { label: 'Status', value: auditStatusLabel(audit.status, audit.distribution.feedbackAt !== null) },
     { label: 'Auditor', value: name(audit.auditor) },
     { label: 'Case holder', value: name(audit.caseHolder) },
     { label: 'Moderator', value: name(audit.moderator) },
