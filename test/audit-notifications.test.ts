@@ -183,6 +183,7 @@ describe.each(testDrivers())('an audit announced and listed along its way on %s'
     expect(sectionOf((await clients.qa_coordinator.get('/')).body, `/audits/${id}/close`)).toBe('close');
     const page = pageText((await clients.qa_coordinator.get(`/audits/${id}`)).body);
     expect(page).toContain('Status Feedback given');
+    expect(page).toContain('Practitioner feedback given');
     // Wherever the audit's status is shown, not only on its page; the filter that finds it says so.
     const after = await statusesShown(clients.qa_coordinator, clients.auditor, t.db, coordinator, id);
     expect(after.tracker).toContain('Feedback given');
@@ -191,7 +192,6 @@ describe.each(testDrivers())('an audit announced and listed along its way on %s'
     expect(after.csv).toContain(',Feedback given,');
     expect(after.api).toEqual({ statusLabel: 'Feedback given', feedbackGiven: true });
     expect(pageText((await clients.qa_coordinator.get('/audits')).body)).toContain('Awaiting feedback Includes those marked Feedback given, waiting to be closed');
-    expect(page).toContain('Practitioner feedback given');
     // Changing the feedback is a step on the timeline, not a second notice.
     const again = await clients.practitioner.get(`/audits/${id}/feedback`);
     expect((await clients.practitioner.post(`/audits/${id}/feedback`, { _version: versionOf(again.body), discussed_in_supervision: 'no', learning_points: 'See the child alone, every visit' })).statusCode).toBe(303);

@@ -113,7 +113,6 @@ export async function auditRoutes(app: FastifyInstance, deps: AppDependencies) {
         ...(status === 'awaiting_feedback' ? { hint: { text: `Includes those marked ${FEEDBACK_GIVEN_LABEL}, waiting to be closed` } } : {}),
       })),
       gradeOptions: GRADES.map((grade) => ({ value: grade, text: GRADE_LABELS[grade] })),
-      statusLabels: AUDIT_STATUS_LABELS,
       statusTagClasses: AUDIT_STATUS_TAG_CLASSES,
       stageLabels: STAGE_LABELS,
       gradeLabels: GRADE_LABELS,
@@ -144,7 +143,6 @@ export async function auditRoutes(app: FastifyInstance, deps: AppDependencies) {
       rows,
       overdueCount: rows.filter((row) => row.overdue).length,
       stageLabels: STAGE_LABELS,
-      statusLabels: AUDIT_STATUS_LABELS,
       statusTagClasses: AUDIT_STATUS_TAG_CLASSES,
     });
   });

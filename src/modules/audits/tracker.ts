@@ -95,7 +95,6 @@ export const TRACKER_PAGE_SIZE = 25;
 
 /** What a page needs to show audits with audits/views/_audit-list.njk and _due.njk. */
 export const AUDIT_LIST_LABELS = {
-  statusLabels: AUDIT_STATUS_LABELS,
   statusTagClasses: AUDIT_STATUS_TAG_CLASSES,
   stageLabels: STAGE_LABELS,
   gradeLabels: GRADE_LABELS,

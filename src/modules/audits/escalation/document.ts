@@ -7,7 +7,7 @@ import type { Db } from '../../../db/index.ts';
 import { formatDate } from '../../../platform/views.ts';
 import { ACTION_STATUS_LABELS } from '../../actions/service.ts';
 import type { AnswerRow, DocumentBlock, DocumentInput, DocumentSection } from '../document/model.ts';
-import { AUDIT_STATUS_LABELS } from '../tracker.ts';
+import { auditStatusLabel } from '../tracker.ts';
 import { gradeLabel, reAuditGrade } from './panel.ts';
 import { escalationAuditOf, selectActionsOfAudit, selectCaseDirection, selectEscalationAudit, selectReAuditOf, type CaseDirectionRow, type ReAuditRow } from './queries.ts';
 
@@ -60,7 +60,7 @@ function reAuditRows(reAudit: ReAuditRow | undefined, typed: Typed): AnswerRow[]
     { label: 'Re-audit', value: `Audit ${reAudit.reference}, desktop only` },
     { label: 'Second auditor', value: typed(reAudit.auditorName) },
     { label: 'Due', value: formatDate(reAudit.dueOn) },
-    { label: 'Status', value: AUDIT_STATUS_LABELS[reAudit.status] },
+    { label: 'Status', value: auditStatusLabel(reAudit.status, reAudit.feedbackGivenAt !== null) },
     { label: 'Re-audit grade', value: reAuditGrade(reAudit)?.label ?? 'Not graded yet' },
   ];
 }

@@ -4,7 +4,7 @@ import { can, type Principal } from '../../../platform/access.ts';
 import { ACTION_STATUS_LABELS } from '../../actions/service.ts';
 import type { AuditRecord } from '../audit.ts';
 import { findAudit } from '../audit.ts';
-import { AUDIT_STATUS_LABELS, GRADE_LABELS } from '../tracker.ts';
+import { auditStatusLabel, GRADE_LABELS } from '../tracker.ts';
 import { ALERT_KIND_LABELS } from './alerts.ts';
 import { mayDirect, needsCaseDirection, serviceManagerOf } from './case-direction.ts';
 import { escalationAuditOf, selectActionsOfAudit, selectAlertsOfAudit, selectCaseDirection, selectEscalationAudit, selectReAuditOf, type ActionToReview, type EscalationAudit, type ReAuditRow } from './queries.ts';
@@ -80,7 +80,7 @@ export async function escalationPanel(db: Db, principal: Principal, audit: Audit
     reAuditOf,
     // This audit is itself a re-audit: its grade against the first's.
     ownGrade: reAuditOf ? reAuditGrade(facts) : null,
-    reAudit: reAudit ? { ...reAudit, statusLabel: AUDIT_STATUS_LABELS[reAudit.status], grade: reAuditGrade(reAudit), firstGradeLabel: gradeLabel(facts.finalGrade) } : null,
+    reAudit: reAudit ? { ...reAudit, statusLabel: auditStatusLabel(reAudit.status, reAudit.feedbackGivenAt !== null), grade: reAuditGrade(reAudit), firstGradeLabel: gradeLabel(facts.finalGrade) } : null,
     reAuditMissing: needsReAudit(facts) && !reAudit,
     canAllocateReAudit: can(principal, 'audits.allocate'),
     reAuditOfReAudit: needsReAudit({ ...facts, reAuditOf: null }) && facts.reAuditOf !== null,

@@ -241,6 +241,8 @@ export type ReAuditRow = {
   id: string;
   reference: number;
   status: AuditStatus;
+  /** When the case holder's feedback on the re-audit was given; null before. */
+  feedbackGivenAt: string | null;
   auditorName: string;
   allocatedOn: string;
   dueOn: string;
@@ -253,7 +255,7 @@ export async function selectReAuditOf(db: Db, organisationId: string, firstAudit
   const row = await db
     .selectFrom('audits')
     .innerJoin('staff as auditors', 'auditors.id', 'audits.auditor_id')
-    .select(['audits.id', 'audits.reference', 'audits.status', 'auditors.full_name', 'audits.allocated_on', 'audits.due_on', 'audits.auditor_grade', 'audits.final_grade'])
+    .select(['audits.id', 'audits.reference', 'audits.status', 'auditors.full_name', 'audits.allocated_on', 'audits.due_on', 'audits.auditor_grade', 'audits.final_grade', 'audits.feedback_at'])
     .where('audits.organisation_id', '=', organisationId)
     .where('audits.re_audit_of', '=', firstAuditId)
     .executeTakeFirst();
@@ -262,6 +264,7 @@ export async function selectReAuditOf(db: Db, organisationId: string, firstAudit
     id: row.id,
     reference: row.reference,
     status: row.status,
+    feedbackGivenAt: isoTimestamp(row.feedback_at),
     auditorName: row.full_name,
     allocatedOn: isoDay(row.allocated_on)!,
     dueOn: isoDay(row.due_on)!,
